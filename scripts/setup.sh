@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set-up: Node 24 (when the system Node is older), npm dependencies, and the local services.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
+source "$PROJECT_ROOT/scripts/deps.sh"
+bash "$PROJECT_ROOT/scripts/services.sh" up

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: `npm test` (everything) or `npm run test:<unit|integration|corpus>`.
+# Installs what it needs (Node 24, npm dependencies, services) on a fresh machine.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
+source "$PROJECT_ROOT/scripts/deps.sh"
+cd "$PROJECT_ROOT"
+
+run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
+
+case "${1:-all}" in
+  unit) run_tests 'test/unit/**/*.test.ts' ;;
+  corpus) run_tests 'test/corpus/**/*.test.ts' ;;
+  integration)
+    bash scripts/services.sh up
+    run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+    ;;
+  all)
+    npm run -s typecheck
+    npm run -s lint
+    bash scripts/services.sh up
+    run_tests 'test/**/*.test.ts'
+    ;;
+  *) echo "usage: $0 [all|unit|integration|corpus]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,45 @@
+import { GateError } from '../core/errors.ts';
+import { commands } from './commands/index.ts';
+
+/** Exit codes shared by every subcommand. */
+export const EXIT = { PASS: 0, FAIL: 1, USAGE: 2, PENDING: 3 } as const;
+
+function usage(): string {
+  const lines = ['Usage: slsa-gate <command> [options]', '', 'Commands:'];
+  for (const [name, cmd] of Object.entries(commands)) lines.push(`  ${name.padEnd(24)}${cmd.summary}`);
+  lines.push('', 'Run `slsa-gate <command> --help` for the options of a command.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  // Subcommands may be two words (`audit list`, `conformance verify-bundle`): take the longest match.
+  const two = argv.slice(0, 2).join(' ');
+  const name = two in commands ? two : argv[0];
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? EXIT.USAGE : EXIT.PASS;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`slsa-gate: unknown command '${name}'\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  const rest = argv.slice(name.split(' ').length);
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof GateError) {
+      console.error(`slsa-gate: ${err.code}: ${err.message}`);
+      return err.code === 'INPUT_INVALID' || err.code === 'POLICY_INVALID' || err.code === 'CONFIG_INVALID'
+        ? EXIT.USAGE
+        : EXIT.FAIL;
+    }
+    if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`slsa-gate: ${err.message}`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
