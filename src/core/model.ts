@@ -26,6 +26,14 @@ export const ArtifactRefSchema = z.strictObject({
   }),
   /** e.g. `oci://127.0.0.1:5000/staging/app@sha256:…`, `pkg:npm/name@1.0.0`, or a file name. */
   uri: z.string().optional(),
+  /**
+   * Digests the caller named explicitly (`--digest alg:value`), by algorithm, e.g.
+   * `gce_image_id` for a Google BCID VSA. A subject binds on an exact match of one of
+   * these even when the algorithm is not a ≥256-bit hash. When the artifact is known
+   * only by such a name, `digests.sha256` is the empty string: it never binds, and the
+   * schema rejects the ref anywhere a real content digest is required (publish).
+   */
+  namedDigests: DigestSetSchema.optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
 
