@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { GateError } from '../errors.ts';
+import {
+  INTOTO_PAYLOAD_TYPE,
+  InTotoStatementSchema,
+  STATEMENT_TYPES,
+  type InTotoStatement,
+} from '../formats/intoto-statement.ts';
+import type { ArtifactRef, DigestSet } from '../model.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+export type { InTotoStatement } from '../formats/intoto-statement.ts';
+
+/** CHECKLIST row 25: more subjects than this is an attack on memory, not a build. */
+export const MAX_SUBJECTS = 1024;
+
+/**
+ * Hash algorithms of at least 256 bits (in-toto DigestSet names), with their hex
+ * length. Only these bind an artifact by content (CHECKLIST row 16).
+ */
+const STRONG_HEX_LENGTH: Record<string, number> = {
+  sha256: 64,
+  sha384: 96,
+  sha512: 128,
+  sha3_256: 64,
+  sha3_384: 96,
+  sha3_512: 128,
+  sha512_256: 64,
+};
+
+/**
+ * Parse and bind a verified in-toto statement to the artifact. Call it with exactly
+ * the payload bytes the signature verified over (PAE), never a re-encoding.
+ *
+ * Binding rule: a subject binds when
+ *  - every ≥256-bit hash algorithm present on both the subject and the artifact
+ *    (`artifact.digests` and `artifact.namedDigests`) has equal values, and there is
+ *    at least one such algorithm; or
+ *  - a digest the caller named explicitly (`artifact.namedDigests`, e.g.
+ *    `gce_image_id`) equals the subject's value for that name exactly, and no common
+ *    ≥256-bit hash disagrees.
+ * A subject carrying only weaker or unknown algorithms binds only through the second
+ * rule, so a `sha1`/`md5`-only subject never binds by content.
+ */
+export function bindStatement(
+  payloadType: string,
+  payload: Uint8Array,
+  artifact: ArtifactRef,
+  origin: string,
+): { statement: InTotoStatement; predicateType: string } {
+  if (payloadType !== INTOTO_PAYLOAD_TYPE) {
+    throw new GateError(
+      'PAYLOAD_TYPE',
+      `${origin}: payloadType is '${payloadType}', expected '${INTOTO_PAYLOAD_TYPE}'`,
+      { detail: { origin, path: 'payloadType', payloadType } },
+    );
+  }
+  const json = parseStrictJson(payload, `${origin} (statement)`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new GateError('STATEMENT_TYPE', `${origin}: statement is not a JSON object`, {
+      detail: { origin },
+    });
+  }
+  const record = json as Record<string, unknown>;
+  const type = record._type;
+  if (typeof type !== 'string' || !(STATEMENT_TYPES as readonly string[]).includes(type)) {
+    throw new GateError(
+      'STATEMENT_TYPE',
+      `${origin}: statement $._type is ${JSON.stringify(type)}, expected one of ${STATEMENT_TYPES.join(', ')}`,
+      { detail: { origin, path: '$._type' } },
+    );
+  }
+  if (Array.isArray(record.subject) && record.subject.length > MAX_SUBJECTS) {
+    throw new GateError(
+      'LIMIT_EXCEEDED',
+      `${origin}: statement has ${record.subject.length} subjects, more than ${MAX_SUBJECTS}`,
+      { detail: { origin, path: '$.subject' } },
+    );
+  }
+  const parsed = InTotoStatementSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new GateError(
+      'BUNDLE_MALFORMED',
+      `${origin}: invalid in-toto statement: ${z.prettifyError(parsed.error)}`,
+      {
+        detail: { origin },
+      },
+    );
+  }
+  const statement = parsed.data;
+  if (!statement.subject.some((s) => subjectBinds(s.digest, artifact))) {
+    throw new GateError(
+      'SUBJECT_MISMATCH',
+      `${origin}: no subject of the statement matches the artifact (${describe(artifact)})`,
+      { detail: { origin, path: '$.subject' } },
+    );
+  }
+  return { statement, predicateType: statement.predicateType };
+}
+
+/** The artifact's digests as one set: content digests first, then the names the caller gave. */
+function artifactDigests(artifact: ArtifactRef): DigestSet {
+  const set: DigestSet = {};
+  for (const [alg, value] of Object.entries(artifact.namedDigests ?? {})) set[alg] = value;
+  if (artifact.digests.sha256 !== '') set.sha256 = artifact.digests.sha256;
+  if (artifact.digests.sha512 !== undefined) set.sha512 = artifact.digests.sha512;
+  return set;
+}
+
+function isStrong(alg: string, value: string): boolean {
+  const len = STRONG_HEX_LENGTH[alg];
+  return len !== undefined && value.length === len && /^[0-9a-fA-F]+$/.test(value);
+}
+
+/** Whether one subject digest set binds the artifact (rule documented on bindStatement). */
+export function subjectBinds(subject: DigestSet, artifact: ArtifactRef): boolean {
+  const mine = artifactDigests(artifact);
+  let strongMatches = 0;
+  for (const [alg, value] of Object.entries(subject)) {
+    const own = Object.hasOwn(mine, alg) ? mine[alg] : undefined;
+    if (own === undefined || !isStrong(alg, value) || !isStrong(alg, own)) continue;
+    if (own.toLowerCase() !== value.toLowerCase()) return false;
+    strongMatches++;
+  }
+  if (strongMatches > 0) return true;
+  const named = artifact.namedDigests ?? {};
+  return Object.entries(named).some(
+    ([alg, value]) => value !== '' && Object.hasOwn(subject, alg) && subject[alg] === value,
+  );
+}
+
+function describe(artifact: ArtifactRef): string {
+  return Object.entries(artifactDigests(artifact))
+    .map(([alg, value]) => `${alg}:${value.length > 16 ? `${value.slice(0, 16)}…` : value}`)
+    .join(', ');
+}
