@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { bindStatement } from '../../../src/core/verify/statement.ts';
+import { findDuplicateKey } from '../../../src/core/verify/strict-json.ts';
+import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
+import type { ArtifactRef } from '../../../src/core/model.ts';
+
+// Statements built here by hand: the binding rules are about the parsed JSON only.
+const bytes = new TextEncoder().encode('hello, world!');
+const sha256 = createHash('sha256').update(bytes).digest('hex');
+const sha512 = createHash('sha512').update(bytes).digest('hex');
+const artifact: ArtifactRef = { digests: { sha256, sha512 } };
+const PT = 'application/vnd.in-toto+json';
+
+function stmt(subject: unknown, extra: Record<string, unknown> = {}): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject,
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: {},
+      ...extra,
+    }),
+  );
+}
+
+function code(fn: () => unknown): ErrorCode {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
+    return err.code;
+  }
+  assert.fail('expected an error');
+}
+
+test('binds on sha256', () => {
+  const r = bindStatement(PT, stmt([{ name: 'a', digest: { sha256 } }]), artifact, 't');
+  assert.equal(r.predicateType, 'https://slsa.dev/provenance/v1');
+  assert.equal(r.statement.subject.length, 1);
+});
+
+test('binds on sha512 only (npm tgz subjects)', () => {
+  bindStatement(PT, stmt([{ name: 'a', digest: { sha512 } }]), artifact, 't');
+});
+
+test('sha512-only subject does not bind an artifact known only by sha256', () => {
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha512 } }]), { digests: { sha256 } }, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
+
+test('(a) a subject for another artifact is SUBJECT_MISMATCH', () => {
+  const other = createHash('sha256').update('other').digest('hex');
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha256: other } }]), artifact, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
+
+test('sha256 matches but sha512 disagrees: no binding', () => {
+  const bad = createHash('sha512').update('other').digest('hex');
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha256, sha512: bad } }]), artifact, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
+
+test('weak or unknown digest algorithms never bind by content', () => {
+  const sha1 = createHash('sha1').update(bytes).digest('hex');
+  const md5 = createHash('md5').update(bytes).digest('hex');
+  const withWeak: ArtifactRef = { digests: { sha256 }, namedDigests: {} };
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha1, md5 } }]), withWeak, 't')),
+    'SUBJECT_MISMATCH',
+  );
+  // a truncated sha256 is not a sha256
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha256: sha256.slice(0, 40) } }]), artifact, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
+
+test('a digest named explicitly by the caller binds by exact match (BCID VSA gce_image_id)', () => {
+  const vsaArtifact: ArtifactRef = {
+    digests: { sha256: '' },
+    namedDigests: { gce_image_id: '8970095005306000053' },
+  };
+  bindStatement(PT, stmt([{ name: '_', digest: { gce_image_id: '8970095005306000053' } }]), vsaArtifact, 't');
+  assert.equal(
+    code(() =>
+      bindStatement(PT, stmt([{ digest: { gce_image_id: '8970095005306000054' } }]), vsaArtifact, 't'),
+    ),
+    'SUBJECT_MISMATCH',
+  );
+  // an empty sha256 never binds
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha256: '' } }]), vsaArtifact, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
+
+test('binds when any of several subjects matches', () => {
+  const other = createHash('sha256').update('other').digest('hex');
+  bindStatement(PT, stmt([{ digest: { sha256: other } }, { digest: { sha256 } }]), artifact, 't');
+});
+
+test('(c) payloadType other than in-toto is PAYLOAD_TYPE', () => {
+  assert.equal(
+    code(() => bindStatement('application/json', stmt([{ digest: { sha256 } }]), artifact, 't')),
+    'PAYLOAD_TYPE',
+  );
+  assert.equal(
+    code(() => bindStatement('application/vnd.in-toto+json ', stmt([{ digest: { sha256 } }]), artifact, 't')),
+    'PAYLOAD_TYPE',
+  );
+});
+
+test('statement _type must be in-toto v0.1 or v1', () => {
+  const s = stmt([{ digest: { sha256 } }], { _type: 'https://in-toto.io/Statement/v2' });
+  assert.equal(
+    code(() => bindStatement(PT, s, artifact, 't')),
+    'STATEMENT_TYPE',
+  );
+  const v01 = stmt([{ digest: { sha256 } }], { _type: 'https://in-toto.io/Statement/v0.1' });
+  bindStatement(PT, v01, artifact, 't');
+});
+
+test('more than 1024 subjects is LIMIT_EXCEEDED', () => {
+  const many = Array.from({ length: 1025 }, () => ({ digest: { sha256 } }));
+  assert.equal(
+    code(() => bindStatement(PT, stmt(many), artifact, 't')),
+    'LIMIT_EXCEEDED',
+  );
+});
+
+test('duplicate JSON keys are BUNDLE_MALFORMED, at any depth and through escapes', () => {
+  const top = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"${sha256}"}}],"predicateType":"a","predicateType":"b"}`;
+  assert.equal(
+    code(() => bindStatement(PT, new TextEncoder().encode(top), artifact, 't')),
+    'BUNDLE_MALFORMED',
+  );
+  const deep = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"${sha256}","sha\\u003256":"${sha256}"}}],"predicateType":"a"}`;
+  assert.equal(
+    code(() => bindStatement(PT, new TextEncoder().encode(deep), artifact, 't')),
+    'BUNDLE_MALFORMED',
+  );
+  assert.equal(findDuplicateKey('{"a":{"b":1},"c":{"b":2},"d":[{"b":1},{"b":2}]}'), undefined);
+  assert.equal(findDuplicateKey('{"a":[{"x":"{\\"b\\":1,\\"b\\":2}"}],"a":1}'), '$.a');
+});
+
+test('truncated or non-UTF-8 JSON is BUNDLE_MALFORMED', () => {
+  assert.equal(
+    code(() => bindStatement(PT, new TextEncoder().encode('{"_type":'), artifact, 't')),
+    'BUNDLE_MALFORMED',
+  );
+  assert.equal(
+    code(() => bindStatement(PT, new Uint8Array([0x7b, 0xff, 0x7d]), artifact, 't')),
+    'BUNDLE_MALFORMED',
+  );
+});
