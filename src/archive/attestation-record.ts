@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { DigestSetSchema } from '../core/model.ts';
+import { BytesSchema, IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
+
+/** One attestation as fetched, with the facts the verification core derived from it. */
+export const AttestationInputSchema = z.strictObject({
+  /** base64 of the raw bytes exactly as received; the archive computes their digest. */
+  raw: z.base64().min(1),
+  predicateType: NameSchema.optional(),
+  /** The in-toto statement's subjects (`digest` maps algorithm → hex). */
+  subjects: z.array(z.strictObject({ name: z.string().optional(), digest: DigestSetSchema })).default([]),
+  signerIdentity: NameSchema.optional(),
+  signerIssuer: NameSchema.optional(),
+  builderId: NameSchema.optional(),
+  sourceRepo: NameSchema.optional(),
+  sourceCommit: NameSchema.optional(),
+  /** Where it was fetched from: `oci://…`, a file name, `inline[0]`, … */
+  origin: NameSchema,
+  fetchedAt: z.iso.datetime({ offset: true }),
+});
+export type AttestationInput = z.input<typeof AttestationInputSchema>;
+
+/**
+ * Stored attestation, content-addressed: `_id` = sha256 of `raw`. `origin` and `fetchedAt`
+ * are the first sighting; every sighting (the first included) is an append-only document
+ * in the `sightings` collection, so the attestation itself is never updated.
+ */
+export const AttestationDocSchema = z.strictObject({
+  _id: Sha256DigestSchema,
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  raw: BytesSchema,
+  size: z.number().int().nonnegative(),
+  predicateType: NameSchema.optional(),
+  subjectNames: z.array(z.string()),
+  /** `alg:hex` strings: the subject digests as indexed, multikey values (no upstream keys as BSON keys). */
+  subjectDigests: z.array(z.string()),
+  signerIdentity: NameSchema.optional(),
+  signerIssuer: NameSchema.optional(),
+  builderId: NameSchema.optional(),
+  sourceRepo: NameSchema.optional(),
+  sourceCommit: NameSchema.optional(),
+  origin: NameSchema,
+  fetchedAt: IsoDateSchema,
+});
+/** An attestation as plain JSON (raw bytes in base64). */
+export type AttestationRecord = z.input<typeof AttestationDocSchema>;
+
+/** One time an attestation (or a VSA) was seen: `_id` = sha256 over digest, origin and time. */
+export const SightingDocSchema = z.strictObject({
+  _id: Sha256DigestSchema,
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  digest: Sha256DigestSchema,
+  origin: NameSchema,
+  fetchedAt: IsoDateSchema,
+});
+export type SightingRecord = z.input<typeof SightingDocSchema>;

@@ -1,0 +1,116 @@
+/**
+ * The archive's collections and their indexes. Indexes follow the audit filters
+ * (issue 6); `_id`s are deterministic so every write is idempotent by its primary key.
+ * Only plain single-field and compound indexes: FerretDB 1.x has no partial or TTL indexes.
+ */
+import type { Collection, Db, IndexDescription } from 'mongodb';
+import { z } from 'zod';
+import { GateError } from '../core/errors.ts';
+import { ApprovalDocSchema } from './approval-record.ts';
+import { AttestationDocSchema, SightingDocSchema } from './attestation-record.ts';
+import { DecisionDocSchema } from './decision-record.ts';
+import { EventDocSchema } from './event-record.ts';
+import { ExceptionDocSchema } from './exception-record.ts';
+import { PolicyDocSchema } from './policy-record.ts';
+import { VsaDocSchema } from './vsa-record.ts';
+
+/** Each collection with the codec schema of its documents. */
+export const SCHEMAS = {
+  decisions: DecisionDocSchema,
+  attestations: AttestationDocSchema,
+  sightings: SightingDocSchema,
+  vsas: VsaDocSchema,
+  policies: PolicyDocSchema,
+  approvals: ApprovalDocSchema,
+  exceptions: ExceptionDocSchema,
+  events: EventDocSchema,
+} as const;
+
+export type CollectionName = keyof typeof SCHEMAS;
+/** The stored (BSON) form of a collection's documents. */
+export type DocOf<N extends CollectionName> = z.output<(typeof SCHEMAS)[N]>;
+/** The plain JSON form of a collection's documents. */
+export type RecordOf<N extends CollectionName> = z.input<(typeof SCHEMAS)[N]>;
+
+/** Indexes per collection, named so that a changed definition fails loudly at start-up. */
+export const INDEXES: Record<CollectionName, IndexDescription[]> = {
+  decisions: [
+    { name: 'run', key: { workflowId: 1, runId: 1 }, unique: true },
+    { name: 'artifact_digest', key: { 'artifact.digest': 1, decidedAt: -1 } },
+    { name: 'artifact_repo_tag', key: { 'artifact.repository': 1, 'artifact.tag': 1, decidedAt: -1 } },
+    { name: 'builder', key: { 'builder.id': 1, 'builder.version': 1, decidedAt: -1 } },
+    { name: 'source_repo', key: { 'source.repo': 1, decidedAt: -1 } },
+    { name: 'source_commit', key: { 'source.commit': 1, decidedAt: -1 } },
+    { name: 'outcome', key: { outcome: 1, decidedAt: -1 } },
+    { name: 'failing_codes', key: { failingCodes: 1, decidedAt: -1 } },
+    { name: 'policy_digest', key: { 'policy.digest': 1, decidedAt: -1 } },
+    { name: 'decided_at', key: { decidedAt: -1, _id: -1 } },
+    { name: 'status', key: { status: 1, decidedAt: -1 } },
+  ],
+  attestations: [
+    { name: 'subject_digests', key: { subjectDigests: 1 } },
+    { name: 'builder_id', key: { builderId: 1 } },
+    { name: 'source', key: { sourceRepo: 1, sourceCommit: 1 } },
+  ],
+  sightings: [{ name: 'digest', key: { digest: 1, fetchedAt: 1 } }],
+  vsas: [
+    { name: 'digest', key: { digest: 1 } },
+    { name: 'decision', key: { decisionId: 1 } },
+    { name: 'subject_digest', key: { subjectDigest: 1 } },
+  ],
+  policies: [],
+  approvals: [
+    { name: 'approver', key: { approver: 1, at: -1 } },
+    { name: 'decision', key: { decisionId: 1 } },
+  ],
+  exceptions: [
+    { name: 'decision', key: { decisionId: 1 } },
+    { name: 'granted_by', key: { grantedBy: 1 } },
+    { name: 'subject', key: { subject: 1 } },
+  ],
+  events: [{ name: 'decision', key: { decisionId: 1, at: 1 } }],
+};
+
+/** Typed handles on every collection of one archive database. */
+export type Collections = { [N in CollectionName]: Collection<DocOf<N>> };
+
+/** Typed handles on the archive's collections in `db`. */
+export function collectionsOf(db: Db): Collections {
+  const out: Partial<Record<CollectionName, Collection>> = {};
+  for (const name of Object.keys(SCHEMAS) as CollectionName[]) out[name] = db.collection(name);
+  return out as unknown as Collections;
+}
+
+/** Creates every index (idempotent on the server: an existing identical index is a no-op). */
+export async function ensureIndexes(db: Db): Promise<void> {
+  for (const [name, indexes] of Object.entries(INDEXES)) {
+    if (indexes.length > 0) await db.collection(name).createIndexes(indexes);
+  }
+}
+
+/** Validates a stored document and returns its plain JSON form; ARCHIVE_ERROR when it does not fit. */
+export function toRecord<N extends CollectionName>(collection: N, doc: unknown): RecordOf<N> {
+  const result = z.safeEncode(SCHEMAS[collection] as z.ZodType, doc as never);
+  if (!result.success) {
+    const id = (doc as { _id?: unknown } | null)?._id;
+    throw new GateError(
+      'ARCHIVE_ERROR',
+      `stored ${collection} document ${String(id)} does not match its schema:\n${z.prettifyError(result.error)}`,
+      { detail: { collection, id } },
+    );
+  }
+  return result.data as RecordOf<N>;
+}
+
+/** Validates a JSON record and returns the document to store; ARCHIVE_ERROR when it does not fit. */
+export function toDoc<N extends CollectionName>(collection: N, record: RecordOf<N>): DocOf<N> {
+  const result = z.safeDecode(SCHEMAS[collection] as z.ZodType, record as never);
+  if (!result.success) {
+    throw new GateError(
+      'ARCHIVE_ERROR',
+      `${collection} record ${String((record as { _id?: unknown })._id)} does not match its schema:\n${z.prettifyError(result.error)}`,
+      { detail: { collection, id: (record as { _id?: unknown })._id } },
+    );
+  }
+  return result.data as DocOf<N>;
+}
