@@ -81,18 +81,35 @@ export function contentDigest(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** A configured public key (the shape of `TrustMaterial.publicKeys` entries); key id `''` applies to any keyid. */
+export interface ConfiguredKey {
+  keyId: string;
+  key: KeyObject;
+  trustedBy: string;
+}
+
 /** What verifying a bare DSSE envelope needs. */
 export interface DsseVerifyContext {
   artifact: ArtifactRef;
-  trust: { publicKeys: ReadonlyMap<string, KeyObject> };
-  /** `--public-key-id`: when given, only a signature whose keyid is exactly this is tried, with that key. */
+  trust: { publicKeys: readonly ConfiguredKey[] };
+  /** `--public-key-id`: when given, only a signature whose keyid is exactly this is tried, with the key of that id. */
   keyId?: string;
+}
+
+/** The configured keys a signature is tried with: KEYID narrows the choice, never widens it. */
+function keysFor(signature: DecodedSignature, ctx: DsseVerifyContext): ConfiguredKey[] {
+  if (ctx.keyId !== undefined) {
+    return signature.keyid === ctx.keyId ? ctx.trust.publicKeys.filter((k) => k.keyId === ctx.keyId) : [];
+  }
+  if (signature.keyid === '') return [...ctx.trust.publicKeys];
+  return ctx.trust.publicKeys.filter((k) => k.keyId === signature.keyid || k.keyId === '');
 }
 
 /**
  * Verifies a bare DSSE envelope over its PAE with the configured public keys, then
- * binds the statement to the artifact. A signature that names a keyid is tried only
- * with the key of that id; one without a keyid is tried with every candidate key.
+ * binds the statement to the artifact. A signature that names a keyid is tried with
+ * the key of that id (or one configured without id); one without keyid with every key.
+ * There is no trusted time for a bare envelope, so key validity windows are not consulted.
  */
 export function verifyDsseEnvelope(input: AttestationInput, ctx: DsseVerifyContext): VerifiedAttestation {
   if (input.form !== 'dsse') {
@@ -103,38 +120,29 @@ export function verifyDsseEnvelope(input: AttestationInput, ctx: DsseVerifyConte
   }
   const origin = input.origin;
   const envelope = decodeDsseEnvelope(parseDsseEnvelope(input.json, origin), origin);
-
-  let candidates = [...ctx.trust.publicKeys];
-  if (ctx.keyId !== undefined) {
-    const key = ctx.trust.publicKeys.get(ctx.keyId);
-    if (key === undefined) {
-      throw new GateError('KEY_UNKNOWN', `${origin}: no public key is configured with id '${ctx.keyId}'`, {
-        detail: { origin, keyId: ctx.keyId },
-      });
-    }
-    candidates = [[ctx.keyId, key]];
+  if (ctx.keyId !== undefined && !ctx.trust.publicKeys.some((k) => k.keyId === ctx.keyId)) {
+    throw new GateError('KEY_UNKNOWN', `${origin}: no public key is configured with id '${ctx.keyId}'`, {
+      detail: { origin, keyId: ctx.keyId },
+    });
   }
 
   // DSSE protocol.md, "Multi-signature Verification", with threshold t = 1: an envelope
   // with several signatures is equivalent to separate envelopes (envelope.md), so it is
   // accepted when at least one signature verifies with a trusted key; the others are
-  // ignored and the first verifying one is recorded as the signer. KEYID is only a hint
-  // and narrows the keys tried, never widens them.
+  // ignored and the first verifying one is recorded as the signer.
   const message = pae(envelope.payloadType, envelope.payload);
   let tried = 0;
   for (const signature of envelope.signatures) {
-    const keys = candidates.filter(([id]) =>
-      ctx.keyId !== undefined || signature.keyid !== '' ? id === signature.keyid : true,
-    );
-    for (const [keyId, key] of keys) {
+    for (const configured of keysFor(signature, ctx)) {
       tried++;
-      if (!verifySignature(key, message, signature.sig)) continue;
+      if (!verifySignature(configured.key, message, signature.sig)) continue;
       const { statement, predicateType } = bindStatement(
         envelope.payloadType,
         envelope.payload,
         ctx.artifact,
         origin,
       );
+      const keyId = signature.keyid || configured.keyId;
       return {
         digest: contentDigest(input.raw),
         origin,
@@ -143,7 +151,12 @@ export function verifyDsseEnvelope(input: AttestationInput, ctx: DsseVerifyConte
         payload: envelope.payload.toString('base64'),
         statement,
         predicateType,
-        signer: { kind: 'key', keyId, extensions: {}, trustedBy: `public-key:${keyId}` },
+        signer: {
+          kind: 'key',
+          ...(keyId === '' ? {} : { keyId }),
+          extensions: {},
+          trustedBy: configured.trustedBy,
+        },
         transparency: { kind: 'none', inclusionProof: false, signedTimestamps: 0 },
         raw: Buffer.from(input.raw).toString('base64'),
       };

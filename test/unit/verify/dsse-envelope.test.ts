@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
 import type { AttestationInput } from '../../../src/core/verify/attestation-input.ts';
-import { verifyDsseEnvelope, type DsseVerifyContext } from '../../../src/core/verify/dsse-envelope.ts';
+import {
+  verifyDsseEnvelope,
+  type ConfiguredKey,
+  type DsseVerifyContext,
+} from '../../../src/core/verify/dsse-envelope.ts';
 import { decodeBase64, pae, verifySignature } from '../../../src/core/verify/dsse-pae.ts';
 
 const CASES = join(import.meta.dirname, '../../fixtures/corpus/slsa-verifier');
@@ -47,10 +51,19 @@ const GCE_IMAGE: ArtifactRef = {
   namedDigests: { gce_image_id: '8970095005306000053' },
 };
 
+/** Configured keys as the trust material lists them: id, key and the label recorded as `trustedBy`. */
+function configured(keys: [string, KeyObject][]): ConfiguredKey[] {
+  return keys.map(([keyId, key]) => ({
+    keyId,
+    key,
+    trustedBy: keyId === '' ? 'public-key' : `public-key:${keyId}`,
+  }));
+}
+
 function bcidContext(keys: [string, KeyObject][], keyId?: string): DsseVerifyContext {
   return {
     artifact: GCE_IMAGE,
-    trust: { publicKeys: new Map(keys) },
+    trust: { publicKeys: configured(keys) },
     ...(keyId === undefined ? {} : { keyId }),
   };
 }
@@ -168,6 +181,13 @@ test('vsa-google-bcid-valid verifies without a hint when the keyid names a confi
   assert.equal(v.signer.keyId, BCID_KEY_ID);
 });
 
+test('a key configured without id (as `cosign --key`) applies to any envelope keyid', () => {
+  const { input } = caseInput('vsa-google-bcid-valid', 'vsa.dsse.jsonl');
+  const v = verifyDsseEnvelope(input, bcidContext([['', BCID_KEY]]));
+  assert.equal(v.signer.keyId, BCID_KEY_ID);
+  assert.equal(v.signer.trustedBy, 'public-key');
+});
+
 test('vsa-google-bcid-wrong-keyid: the envelope keyid differs from the configured key id', () => {
   const { input } = caseInput('vsa-google-bcid-wrong-keyid', 'vsa.dsse.jsonl');
   assertCode(
@@ -246,7 +266,7 @@ function signEnvelope(privateKey: KeyObject, keyid: string | undefined, payloadT
 function keyContext(keys: [string, KeyObject][], keyId?: string): DsseVerifyContext {
   return {
     artifact: ARTIFACT,
-    trust: { publicKeys: new Map(keys) },
+    trust: { publicKeys: configured(keys) },
     ...(keyId === undefined ? {} : { keyId }),
   };
 }
@@ -355,13 +375,10 @@ for (const name of BARE_CERT_CASES) {
       artifact_digest: string;
     };
     const artifact: ArtifactRef = { digests: { sha256: expected.artifact_digest } };
-    assertCode(
-      () => verifyDsseEnvelope(input, { artifact, trust: { publicKeys: new Map() } }),
-      'TLOG_MISSING',
-    );
+    assertCode(() => verifyDsseEnvelope(input, { artifact, trust: { publicKeys: [] } }), 'TLOG_MISSING');
     const someKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     assertCode(
-      () => verifyDsseEnvelope(input, { artifact, trust: { publicKeys: new Map([['k', someKey]]) } }),
+      () => verifyDsseEnvelope(input, { artifact, trust: { publicKeys: configured([['', someKey]]) } }),
       'TLOG_MISSING',
     );
   });
