@@ -19,7 +19,8 @@ export const SubjectSchema = z.looseObject({
 export const InTotoStatementSchema = z.looseObject({
   _type: z.enum(STATEMENT_TYPES),
   subject: z.array(SubjectSchema).min(1),
-  predicateType: z.string().min(1),
+  // An empty predicateType parses (old generators emitted one) but never matches a type policy asks for.
+  predicateType: z.string(),
   predicate: z.unknown().optional(),
 });
 export type InTotoStatement = z.infer<typeof InTotoStatementSchema>;

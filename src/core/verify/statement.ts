@@ -48,6 +48,22 @@ export function bindStatement(
   artifact: ArtifactRef,
   origin: string,
 ): { statement: InTotoStatement; predicateType: string } {
+  const statement = parseStatement(payloadType, payload, origin);
+  if (!statement.subject.some((s) => subjectBinds(s.digest, artifact))) {
+    throw new GateError(
+      'SUBJECT_MISMATCH',
+      `${origin}: no subject of the statement matches the artifact (${describe(artifact)})`,
+      { detail: { origin, path: '$.subject' } },
+    );
+  }
+  return { statement, predicateType: statement.predicateType };
+}
+
+/**
+ * Check the payloadType and parse the in-toto statement from exactly the verified
+ * bytes, without binding it to an artifact (used alone only by signature-only checks).
+ */
+export function parseStatement(payloadType: string, payload: Uint8Array, origin: string): InTotoStatement {
   if (payloadType !== INTOTO_PAYLOAD_TYPE) {
     throw new GateError(
       'PAYLOAD_TYPE',
@@ -87,15 +103,7 @@ export function bindStatement(
       },
     );
   }
-  const statement = parsed.data;
-  if (!statement.subject.some((s) => subjectBinds(s.digest, artifact))) {
-    throw new GateError(
-      'SUBJECT_MISMATCH',
-      `${origin}: no subject of the statement matches the artifact (${describe(artifact)})`,
-      { detail: { origin, path: '$.subject' } },
-    );
-  }
-  return { statement, predicateType: statement.predicateType };
+  return parsed.data;
 }
 
 /** The artifact's digests as one set: content digests first, then the names the caller gave. */

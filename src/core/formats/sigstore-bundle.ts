@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Bundle media types we accept, by the bundle version they announce (protobuf-specs `Bundle.media_type`). */
+export const BUNDLE_MEDIA_TYPES = {
+  'application/vnd.dev.sigstore.bundle+json;version=0.1': 'v0.1',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2': 'v0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3': 'v0.3',
+  'application/vnd.dev.sigstore.bundle.v0.3+json': 'v0.3',
+} as const;
+export type BundleVersion = (typeof BUNDLE_MEDIA_TYPES)[keyof typeof BUNDLE_MEDIA_TYPES];
+
+/** CHECKLIST row 25: caps checked on the parsed JSON before any verification work. */
+export const MAX_TLOG_ENTRIES = 32;
+export const MAX_SIGNATURES = 16;
+export const MAX_TIMESTAMPS = 32;
+export const MAX_CERTIFICATES = 10;
+
+// protobuf JSON bytes: standard or URL-safe base64 (proto3 JSON mapping); `Buffer.from` would skip bad characters silently.
+const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'not base64');
+const NonEmptyBase64 = Base64.min(1);
+// proto3 JSON int64: a decimal string (or number); negative values are malformed (CHECKLIST row 1).
+const UInt64 = z.union([
+  z.string().regex(/^\d{1,20}$/, 'not a non-negative integer'),
+  z.number().int().nonnegative(),
+]);
+
+const TlogEntrySchema = z.looseObject({
+  logIndex: UInt64,
+  logId: z.looseObject({ keyId: NonEmptyBase64 }),
+  kindVersion: z.looseObject({ kind: z.string().min(1), version: z.string().min(1) }),
+  integratedTime: UInt64.optional(),
+  inclusionPromise: z.looseObject({ signedEntryTimestamp: NonEmptyBase64 }).optional(),
+  inclusionProof: z
+    .looseObject({
+      logIndex: UInt64,
+      rootHash: NonEmptyBase64,
+      treeSize: UInt64,
+      hashes: z.array(Base64),
+      checkpoint: z.looseObject({ envelope: z.string().min(1) }),
+    })
+    .optional(),
+  canonicalizedBody: NonEmptyBase64,
+});
+
+const CertificateSchema = z.looseObject({ rawBytes: NonEmptyBase64 });
+
+const VerificationMaterialSchema = z.looseObject({
+  publicKey: z.looseObject({ hint: z.string() }).optional(),
+  x509CertificateChain: z
+    .looseObject({ certificates: z.array(CertificateSchema).min(1, 'empty certificate chain') })
+    .optional(),
+  certificate: CertificateSchema.optional(),
+  tlogEntries: z.array(TlogEntrySchema).optional(),
+  timestampVerificationData: z
+    .looseObject({
+      rfc3161Timestamps: z.array(z.looseObject({ signedTimestamp: NonEmptyBase64 })).optional(),
+    })
+    .optional(),
+});
+
+const DsseEnvelopeSchema = z.looseObject({
+  payload: NonEmptyBase64,
+  payloadType: z.string(),
+  // A bundle's DSSE envelope carries exactly one signature (protobuf-specs Bundle comment; CHECKLIST row 3).
+  signatures: z
+    .array(z.looseObject({ sig: NonEmptyBase64, keyid: z.string().optional() }))
+    .length(1, 'exactly one signature required'),
+});
+
+const MessageSignatureSchema = z.looseObject({
+  messageDigest: z.looseObject({ algorithm: z.string(), digest: NonEmptyBase64 }),
+  signature: NonEmptyBase64,
+});
+
+/** A Sigstore bundle v0.1–v0.3 as JSON (protobuf-specs `dev.sigstore.bundle.v1.Bundle`), loose for unknown fields. */
+export const SigstoreBundleSchema = z.looseObject({
+  mediaType: z.string(),
+  verificationMaterial: VerificationMaterialSchema,
+  dsseEnvelope: DsseEnvelopeSchema.optional(),
+  messageSignature: MessageSignatureSchema.optional(),
+});
+export type SigstoreBundleJson = z.infer<typeof SigstoreBundleSchema>;
+
+/** Whether a parsed JSON value looks like a Sigstore bundle (used to detect the input form). */
+export function looksLikeBundle(json: unknown): boolean {
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    !Array.isArray(json) &&
+    typeof (json as Record<string, unknown>).mediaType === 'string' &&
+    (json as Record<string, unknown>).verificationMaterial !== undefined
+  );
+}

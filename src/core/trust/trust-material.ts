@@ -1,0 +1,279 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import {
+  toTrustMaterial,
+  VerificationError,
+  type TrustMaterial as SigstoreTrustMaterial,
+} from '@sigstore/verify';
+import { z } from 'zod';
+import { GateError } from '../errors.ts';
+
+/** The Sigstore public-good trusted root shipped with slsa-gate (from the @sigstore/tuf seeds; refresh with `slsa-gate trust refresh`). */
+export const DEFAULT_TRUSTED_ROOT = fileURLToPath(
+  new URL('../../../assets/trust/sigstore-public-good-trusted_root.json', import.meta.url),
+);
+
+const PUBLIC_GOOD_NAME = 'sigstore-public-good';
+const BEGINNING_OF_TIME = new Date(0);
+const END_OF_TIME = new Date(8640000000000000);
+
+/** A public key a signature may verify under, and the label recorded in `Signer.trustedBy`. */
+export interface TrustedKey {
+  keyId: string;
+  key: KeyObject;
+  validFor: { start: Date; end: Date };
+  trustedBy: string;
+}
+
+/** Everything signatures are verified against. Built once, shared by every verification. */
+export interface TrustMaterial {
+  /** sigstore-js form of the trusted root, with a key finder over `publicKeys` and `npmKeys`. */
+  sigstore: SigstoreTrustMaterial;
+  /** `sigstore-public-good` for the shipped root, else `trusted-root:sha256:<hex>` of the root file. */
+  rootName: string;
+  /** PEM keys from configuration; key id `''` applies to any key hint (one explicitly given key, as `cosign --key`). */
+  publicKeys: TrustedKey[];
+  /** npm registry keys with keyUsage `npm:attestations`, selected by the bundle's key hint. */
+  npmKeys: TrustedKey[];
+  /** Google Cloud Build KMS public keys by file name (without `.key`/`.pem`). */
+  gcbKeys: Map<string, KeyObject>;
+  /** `sha256:<hex>` over all of the above: part of every cache key. */
+  digest: string;
+}
+
+/** Where trust material comes from; every field optional (default: the shipped public-good root, no keys). */
+export interface TrustOptions {
+  trustedRoot?: string;
+  publicKeys?: Array<{ keyId: string; pem: string }>;
+  npmKeys?: string;
+  gcbKeysDir?: string;
+}
+
+const TRUSTED_ROOT_MEDIA_TYPES = [
+  'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+];
+
+// _trust/npm-registry-keys.json, as served by https://registry.npmjs.org/-/npm/v1/keys (loose: upstream format).
+const NpmKeysSchema = z.looseObject({
+  keys: z.array(
+    z.looseObject({
+      keyId: z.string().min(1),
+      keyUsage: z.string(),
+      publicKey: z.looseObject({
+        rawBytes: z.string().min(1),
+        keyDetails: z.string().optional(),
+        validFor: z.looseObject({ start: z.string().optional(), end: z.string().optional() }).optional(),
+      }),
+    }),
+  ),
+});
+
+function readConfigFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new GateError('CONFIG_INVALID', `cannot read ${what} ${path}: ${(cause as Error).message}`, {
+      cause,
+      detail: { file: path },
+    });
+  }
+}
+
+function parseJsonFile(bytes: Buffer, path: string, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (cause) {
+    throw new GateError('CONFIG_INVALID', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+      detail: { file: path },
+    });
+  }
+}
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function spkiDigest(key: KeyObject): string {
+  return sha256(key.export({ type: 'spki', format: 'der' }));
+}
+
+/** Parse a `trusted_root.json` into sigstore-js trust material; a bad file is CONFIG_INVALID naming the file. */
+export function parseTrustedRoot(bytes: Buffer, path: string): { root: TrustedRoot; json: unknown } {
+  const json = parseJsonFile(bytes, path, 'trusted root');
+  const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
+  if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(mediaType)) {
+    throw new GateError(
+      'CONFIG_INVALID',
+      `trusted root ${path}: $.mediaType ${JSON.stringify(mediaType)} is not a trusted root media type`,
+      {
+        detail: { file: path, path: '$.mediaType' },
+      },
+    );
+  }
+  try {
+    return { root: TrustedRoot.fromJSON(json), json };
+  } catch (cause) {
+    throw new GateError('CONFIG_INVALID', `trusted root ${path} is malformed: ${(cause as Error).message}`, {
+      cause,
+      detail: { file: path },
+    });
+  }
+}
+
+function loadNpmKeys(path: string): TrustedKey[] {
+  const parsed = NpmKeysSchema.safeParse(
+    parseJsonFile(readConfigFile(path, 'npm keys file'), path, 'npm keys file'),
+  );
+  if (!parsed.success) {
+    throw new GateError('CONFIG_INVALID', `npm keys file ${path}: ${z.prettifyError(parsed.error)}`, {
+      detail: { file: path },
+    });
+  }
+  // Only keys meant for attestations verify attestations (npm registry key usage).
+  return parsed.data.keys
+    .filter((k) => k.keyUsage === 'npm:attestations')
+    .map((k, i) => {
+      let key: KeyObject;
+      try {
+        key = createPublicKey({
+          key: Buffer.from(k.publicKey.rawBytes, 'base64'),
+          format: 'der',
+          type: 'spki',
+        });
+      } catch (cause) {
+        throw new GateError(
+          'CONFIG_INVALID',
+          `npm keys file ${path}: $.keys[${i}].publicKey.rawBytes is not an SPKI key`,
+          {
+            cause,
+            detail: { file: path, path: `$.keys[${i}].publicKey.rawBytes` },
+          },
+        );
+      }
+      const start = k.publicKey.validFor?.start;
+      const end = k.publicKey.validFor?.end;
+      return {
+        keyId: k.keyId,
+        key,
+        validFor: {
+          start: start ? new Date(start) : BEGINNING_OF_TIME,
+          end: end ? new Date(end) : END_OF_TIME,
+        },
+        trustedBy: `npm-registry:${k.keyId}`,
+      };
+    });
+}
+
+function loadPemKey(pem: string, what: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (cause) {
+    throw new GateError('CONFIG_INVALID', `${what} is not a PEM public key: ${(cause as Error).message}`, {
+      cause,
+      detail: { file: what },
+    });
+  }
+}
+
+function loadGcbKeys(dir: string): Map<string, KeyObject> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.key') || n.endsWith('.pem'));
+  } catch (cause) {
+    throw new GateError(
+      'CONFIG_INVALID',
+      `cannot read GCB keys directory ${dir}: ${(cause as Error).message}`,
+      {
+        cause,
+        detail: { file: dir },
+      },
+    );
+  }
+  const keys = new Map<string, KeyObject>();
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    keys.set(
+      basename(name).replace(/\.(key|pem)$/, ''),
+      loadPemKey(readConfigFile(file, 'GCB key').toString('utf8'), file),
+    );
+  }
+  return keys;
+}
+
+/** Find the key for a bundle's key hint: an exact configured key id, then a key configured without id, then the npm registry keys. */
+export function findTrustedKey(
+  trust: Pick<TrustMaterial, 'publicKeys' | 'npmKeys'>,
+  hint: string,
+): TrustedKey | undefined {
+  return (
+    trust.publicKeys.find((k) => k.keyId !== '' && k.keyId === hint) ??
+    trust.publicKeys.find((k) => k.keyId === '') ??
+    trust.npmKeys.find((k) => k.keyId === hint)
+  );
+}
+
+/** Load and pin the trust material all verification runs against. Files that do not parse are CONFIG_INVALID. */
+export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
+  const rootPath = opts.trustedRoot ?? DEFAULT_TRUSTED_ROOT;
+  const rootBytes = readConfigFile(rootPath, 'trusted root');
+  const rootDigest = sha256(rootBytes);
+  const { root } = parseTrustedRoot(rootBytes, rootPath);
+  const defaultDigest = sha256(readFileSync(DEFAULT_TRUSTED_ROOT));
+  const rootName = rootDigest === defaultDigest ? PUBLIC_GOOD_NAME : `trusted-root:sha256:${rootDigest}`;
+
+  const publicKeys: TrustedKey[] = (opts.publicKeys ?? []).map((k) => ({
+    keyId: k.keyId,
+    key: loadPemKey(k.pem, k.keyId === '' ? 'public key' : `public key ${k.keyId}`),
+    validFor: { start: BEGINNING_OF_TIME, end: END_OF_TIME },
+    trustedBy: k.keyId === '' ? 'public-key' : `public-key:${k.keyId}`,
+  }));
+  const npmKeys = opts.npmKeys === undefined ? [] : loadNpmKeys(opts.npmKeys);
+  const gcbKeys = opts.gcbKeysDir === undefined ? new Map<string, KeyObject>() : loadGcbKeys(opts.gcbKeysDir);
+
+  const keyFinder = (hint: string) => {
+    const found = findTrustedKey({ publicKeys, npmKeys }, hint);
+    if (!found) {
+      throw new VerificationError({
+        code: 'PUBLIC_KEY_ERROR',
+        message: `no trusted key for key hint '${hint}'`,
+      });
+    }
+    return {
+      publicKey: found.key,
+      validFor: (date: Date) => found.validFor.start <= date && date <= found.validFor.end,
+    };
+  };
+  let sigstore: SigstoreTrustMaterial;
+  try {
+    sigstore = toTrustMaterial(root, keyFinder);
+  } catch (cause) {
+    throw new GateError(
+      'CONFIG_INVALID',
+      `trusted root ${rootPath} has unusable keys or certificates: ${(cause as Error).message}`,
+      {
+        cause,
+        detail: { file: rootPath },
+      },
+    );
+  }
+
+  const digest = sha256(
+    JSON.stringify({
+      root: rootDigest,
+      publicKeys: publicKeys.map((k) => [k.keyId, spkiDigest(k.key)]),
+      npmKeys: npmKeys.map((k) => [
+        k.keyId,
+        spkiDigest(k.key),
+        k.validFor.start.toISOString(),
+        k.validFor.end.toISOString(),
+      ]),
+      gcbKeys: [...gcbKeys].map(([name, key]) => [name, spkiDigest(key)]),
+    }),
+  );
+  return { sigstore, rootName, publicKeys, npmKeys, gcbKeys, digest: `sha256:${digest}` };
+}

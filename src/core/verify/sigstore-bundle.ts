@@ -1,0 +1,354 @@
+import { createHash } from 'node:crypto';
+import { bundleFromJSON } from '@sigstore/bundle';
+import type { X509Certificate } from '@sigstore/core';
+import { PolicyError, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import { z } from 'zod';
+import { GateError, isGateError, type ErrorCode } from '../errors.ts';
+import {
+  BUNDLE_MEDIA_TYPES,
+  MAX_CERTIFICATES,
+  MAX_SIGNATURES,
+  MAX_TIMESTAMPS,
+  MAX_TLOG_ENTRIES,
+  SigstoreBundleSchema,
+  type BundleVersion,
+  type SigstoreBundleJson,
+} from '../formats/sigstore-bundle.ts';
+import type { ArtifactRef, Signer, VerifiedAttestation } from '../model.ts';
+import type { TrustMaterial } from '../trust/trust-material.ts';
+import { findTrustedKey } from '../trust/trust-material.ts';
+import type { AttestationInput } from './attestation-input.ts';
+import { certificateIssuer, fulcioExtensions } from './certificate-extensions.ts';
+import { bindStatement, parseStatement } from './statement.ts';
+
+/** What a bundle is verified against. */
+export interface BundleVerifyContext {
+  artifact: ArtifactRef;
+  trust: TrustMaterial;
+  /** The artifact bytes, for message-signature bundles (their signature is over the bytes, not a statement). */
+  artifactBytes?: Uint8Array;
+  /** CHECKLIST (e): a v0.1 bundle with only a signed entry timestamp is refused unless this is set. */
+  allowV01WithoutInclusionProof?: boolean;
+  /** Verify signature and transparency evidence only, without binding the statement to the artifact (`verify --bundle-only`; never for decisions). */
+  signatureOnly?: boolean;
+}
+
+type BundleInput = Extract<AttestationInput, { form: 'bundle' }>;
+
+// sigstore-js error codes → ours (CHECKLIST rows 1–9).
+const SIGSTORE_CODES: Record<string, ErrorCode> = {
+  TLOG_ERROR: 'TLOG_ERROR',
+  TLOG_INCLUSION_PROOF_ERROR: 'TLOG_ERROR',
+  TLOG_INCLUSION_PROMISE_ERROR: 'TLOG_ERROR',
+  TLOG_MISSING_INCLUSION_ERROR: 'TLOG_MISSING',
+  TLOG_BODY_ERROR: 'TLOG_BODY_ERROR',
+  CERTIFICATE_ERROR: 'CERTIFICATE_ERROR',
+  SIGNATURE_ERROR: 'SIGNATURE_ERROR',
+  TIMESTAMP_ERROR: 'TIMESTAMP_ERROR',
+  NOT_IMPLEMENTED_ERROR: 'BUNDLE_MALFORMED',
+  UNTRUSTED_SIGNER_ERROR: 'UNTRUSTED_SIGNER',
+};
+
+// Rekor v2 entry types (rekor-tiles): they carry no integrated time, so an RFC 3161 timestamp is required.
+function isRekorV2(kind: string, version: string): boolean {
+  return (kind === 'dsse' || kind === 'hashedrekord') && version === '0.0.2';
+}
+
+function fail(code: ErrorCode, origin: string, message: string, path?: string, cause?: unknown): never {
+  throw new GateError(code, `${origin}: ${message}`, {
+    cause,
+    detail: { origin, ...(path ? { path } : {}) },
+  });
+}
+
+function causeText(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? ` (${cause.message})` : '';
+}
+
+/** Turn whatever sigstore-js threw into a coded GateError; code-less errors are malformed input. */
+function mapSigstoreError(err: unknown, origin: string): GateError {
+  if (isGateError(err)) return err;
+  if (err instanceof VerificationError || err instanceof PolicyError) {
+    let code = SIGSTORE_CODES[err.code] ?? 'SIGNATURE_ERROR';
+    if (err.code === 'PUBLIC_KEY_ERROR')
+      code = err.message.startsWith('no trusted key') ? 'KEY_UNKNOWN' : 'UNTRUSTED_SIGNER';
+    return new GateError(code, `${origin}: ${err.message}${causeText(err)}`, {
+      cause: err,
+      detail: { origin },
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new GateError('BUNDLE_MALFORMED', `${origin}: malformed bundle: ${message}`, {
+    cause: err,
+    detail: { origin },
+  });
+}
+
+/** CHECKLIST row 25: count before validating or decoding anything. */
+function checkLimits(json: unknown, origin: string): void {
+  const j = json as {
+    verificationMaterial?: {
+      tlogEntries?: unknown;
+      timestampVerificationData?: { rfc3161Timestamps?: unknown };
+      x509CertificateChain?: { certificates?: unknown };
+    };
+    dsseEnvelope?: { signatures?: unknown };
+  };
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  const vm = j?.verificationMaterial;
+  const limits: Array<[number, number, string]> = [
+    [count(vm?.tlogEntries), MAX_TLOG_ENTRIES, '$.verificationMaterial.tlogEntries'],
+    [
+      count(vm?.timestampVerificationData?.rfc3161Timestamps),
+      MAX_TIMESTAMPS,
+      '$.verificationMaterial.timestampVerificationData.rfc3161Timestamps',
+    ],
+    [
+      count(vm?.x509CertificateChain?.certificates),
+      MAX_CERTIFICATES,
+      '$.verificationMaterial.x509CertificateChain.certificates',
+    ],
+    [count(j?.dsseEnvelope?.signatures), MAX_SIGNATURES, '$.dsseEnvelope.signatures'],
+  ];
+  for (const [n, max, path] of limits) {
+    if (n > max) fail('LIMIT_EXCEEDED', origin, `${path} has ${n} items, more than ${max}`, path);
+  }
+}
+
+/** Validate the bundle JSON against our schema and the rules sigstore-js leaves open; returns the version. */
+function checkShape(
+  json: unknown,
+  origin: string,
+  ctx: BundleVerifyContext,
+): { bundle: SigstoreBundleJson; version: BundleVersion } {
+  checkLimits(json, origin);
+  const parsed = SigstoreBundleSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const path = first
+      ? `$${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`
+      : '$';
+    fail('BUNDLE_MALFORMED', origin, `invalid Sigstore bundle: ${z.prettifyError(parsed.error)}`, path);
+  }
+  const bundle = parsed.data;
+  const version = (BUNDLE_MEDIA_TYPES as Record<string, BundleVersion>)[bundle.mediaType];
+  if (version === undefined) {
+    fail(
+      'BUNDLE_MALFORMED',
+      origin,
+      `unknown bundle media type ${JSON.stringify(bundle.mediaType)}`,
+      '$.mediaType',
+    );
+  }
+  if ((bundle.dsseEnvelope === undefined) === (bundle.messageSignature === undefined)) {
+    fail('BUNDLE_MALFORMED', origin, 'a bundle holds exactly one of dsseEnvelope and messageSignature', '$');
+  }
+  const vm = bundle.verificationMaterial;
+  const keyForms = [vm.publicKey, vm.x509CertificateChain, vm.certificate].filter(
+    (v) => v !== undefined,
+  ).length;
+  if (keyForms !== 1) {
+    fail(
+      'BUNDLE_MALFORMED',
+      origin,
+      'verificationMaterial must hold exactly one of publicKey, x509CertificateChain, certificate',
+      '$.verificationMaterial',
+    );
+  }
+  // protobuf-specs: v0.3 bundles carry the leaf alone (`certificate`), never a chain.
+  if (version === 'v0.3' && vm.x509CertificateChain !== undefined) {
+    fail(
+      'BUNDLE_MALFORMED',
+      origin,
+      'a v0.3 bundle must not carry x509CertificateChain',
+      '$.verificationMaterial.x509CertificateChain',
+    );
+  }
+  const entries = vm.tlogEntries ?? [];
+  const rfc3161 = vm.timestampVerificationData?.rfc3161Timestamps?.length ?? 0;
+  entries.forEach((entry, i) => {
+    const path = `$.verificationMaterial.tlogEntries[${i}]`;
+    if (entry.inclusionProof === undefined) {
+      // v0.2+ must carry an inclusion proof; a v0.1 bundle with only a SET is accepted on request only.
+      if (version !== 'v0.1')
+        fail(
+          'TLOG_MISSING',
+          origin,
+          `${version} bundle tlog entry has no inclusion proof`,
+          `${path}.inclusionProof`,
+        );
+      if (!ctx.allowV01WithoutInclusionProof) {
+        fail(
+          'TLOG_MISSING',
+          origin,
+          'v0.1 bundle tlog entry has no inclusion proof (allowed only with --allow-v01-without-inclusion-proof)',
+          `${path}.inclusionProof`,
+        );
+      }
+      if (entry.inclusionPromise === undefined)
+        fail('TLOG_MISSING', origin, 'tlog entry has neither inclusion proof nor promise', path);
+    }
+    if (isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) && rfc3161 === 0) {
+      fail(
+        'TIMESTAMP_ERROR',
+        origin,
+        'Rekor v2 entry without an RFC 3161 timestamp: no trusted signing time',
+        '$.verificationMaterial.timestampVerificationData',
+      );
+    }
+  });
+  return { bundle, version };
+}
+
+/** UNTRUSTED_SIGNER when no certificate authority in the trust material issued the leaf (another Sigstore instance). */
+function checkIssuerKnown(leaf: X509Certificate, trust: TrustMaterial, origin: string): void {
+  const known = trust.sigstore.certificateAuthorities.some((ca) =>
+    ca.certChain.some((c) => c.subject.equals(leaf.issuer)),
+  );
+  if (!known) {
+    fail(
+      'UNTRUSTED_SIGNER',
+      origin,
+      'no certificate authority in the trusted root issued the signing certificate (no trusted root for this signer)',
+      '$.verificationMaterial',
+    );
+  }
+}
+
+function transparencyOf(bundle: SigstoreBundleJson): VerifiedAttestation['transparency'] {
+  const entries = bundle.verificationMaterial.tlogEntries ?? [];
+  const signedTimestamps =
+    bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps?.length ?? 0;
+  const first = entries[0];
+  if (!first) return { kind: 'none', inclusionProof: false, signedTimestamps };
+  const time = Number(first.integratedTime ?? 0);
+  return {
+    kind: isRekorV2(first.kindVersion.kind, first.kindVersion.version) ? 'rekor-v2' : 'rekor-v1',
+    logIndex: String(first.logIndex),
+    ...(time > 0 ? { integratedTime: new Date(time * 1000).toISOString() } : {}),
+    inclusionProof: entries.every((e) => e.inclusionProof !== undefined),
+    signedTimestamps,
+  };
+}
+
+function formatOf(input: BundleInput, version: BundleVersion): VerifiedAttestation['format'] {
+  if (input.container === 'npm-attestations') return 'npm-attestations';
+  if (input.container === 'oci-layout') return 'oci-layout';
+  return `sigstore-bundle-${version}`;
+}
+
+/**
+ * Verify one Sigstore bundle offline: shape and limits, signature, certificate chain
+ * and SCT, tlog inclusion and body, timestamps (sigstore-js), then payloadType,
+ * statement and subject binding (ours). No identity policy is applied here: the
+ * signer is reported, and whether it is trusted is the policy layer's decision.
+ */
+export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContext): VerifiedAttestation {
+  const { origin } = input;
+  const { bundle, version } = checkShape(input.json, origin, ctx);
+  const { trust } = ctx;
+
+  let entity: ReturnType<typeof toSignedEntity>;
+  try {
+    entity = toSignedEntity(
+      bundleFromJSON(input.json),
+      bundle.messageSignature ? Buffer.from(ctx.artifactBytes ?? []) : undefined,
+    );
+  } catch (err) {
+    throw mapSigstoreError(err, origin);
+  }
+
+  if (bundle.messageSignature) {
+    if (ctx.artifactBytes === undefined) {
+      fail(
+        'INPUT_INVALID',
+        origin,
+        'a message-signature bundle is verified against the artifact bytes: give the artifact file',
+        '$.messageSignature',
+      );
+    }
+    const { algorithm, digest } = bundle.messageSignature.messageDigest;
+    const own = createHash('sha256').update(ctx.artifactBytes).digest('base64');
+    if (algorithm === 'SHA2_256' && Buffer.from(digest, 'base64').toString('base64') !== own) {
+      fail(
+        'SIGNATURE_ERROR',
+        origin,
+        'message signature is over another artifact (messageDigest differs)',
+        '$.messageSignature.messageDigest',
+      );
+    }
+  }
+
+  let signer: Signer;
+  if (entity.key.$case === 'certificate') {
+    checkIssuerKnown(entity.key.certificate, trust, origin);
+    let extensions: Record<string, string>;
+    try {
+      extensions = fulcioExtensions(entity.key.certificate);
+    } catch (err) {
+      throw mapSigstoreError(err, origin);
+    }
+    const identity = entity.key.certificate.subjectAltName;
+    const issuer = certificateIssuer(extensions);
+    signer = {
+      kind: 'certificate',
+      ...(identity !== undefined ? { identity } : {}),
+      ...(issuer !== undefined ? { issuer } : {}),
+      extensions,
+      trustedBy: trust.rootName,
+    };
+  } else {
+    const key = findTrustedKey(trust, entity.key.hint);
+    if (!key)
+      fail(
+        'KEY_UNKNOWN',
+        origin,
+        `no trusted key for key hint '${entity.key.hint}'`,
+        '$.verificationMaterial.publicKey.hint',
+      );
+    signer = { kind: 'key', keyId: entity.key.hint, extensions: {}, trustedBy: key.trustedBy };
+  }
+
+  // Instances without a transparency log or CT log (e.g. GitHub's) rely on RFC 3161 timestamps alone.
+  const verifier = new Verifier(trust.sigstore, {
+    tlogThreshold: trust.sigstore.tlogs.length === 0 ? 0 : 1,
+    ctlogThreshold: trust.sigstore.ctlogs.length === 0 ? 0 : 1,
+  });
+  try {
+    verifier.verify(entity);
+  } catch (err) {
+    throw mapSigstoreError(err, origin);
+  }
+
+  const raw = Buffer.from(input.raw);
+  const common = {
+    digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`,
+    origin,
+    format: formatOf(input, version),
+    signer,
+    transparency: transparencyOf(bundle),
+    raw: raw.toString('base64'),
+  };
+  if (bundle.dsseEnvelope) {
+    const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
+    const { payloadType } = bundle.dsseEnvelope;
+    const statement = ctx.signatureOnly
+      ? parseStatement(payloadType, payload, origin)
+      : bindStatement(payloadType, payload, ctx.artifact, origin).statement;
+    const predicateType = statement.predicateType;
+    return {
+      ...common,
+      payloadType: bundle.dsseEnvelope.payloadType,
+      payload: payload.toString('base64'),
+      statement,
+      predicateType,
+    };
+  }
+  // A message signature has no payload: record the signed digest.
+  return {
+    ...common,
+    payloadType: 'message-signature',
+    payload: bundle.messageSignature!.messageDigest.digest,
+  };
+}

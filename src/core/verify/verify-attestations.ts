@@ -1,0 +1,68 @@
+import { GateError, isGateError, type ErrorCode } from '../errors.ts';
+import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
+import type { TrustMaterial } from '../trust/trust-material.ts';
+import type { AttestationInput } from './attestation-input.ts';
+import { verifyDsseEnvelope } from './dsse-envelope.ts';
+import { verifyGcbProvenance } from './gcb-provenance.ts';
+import { verifySigstoreBundle } from './sigstore-bundle.ts';
+
+/** What every attestation is verified against. */
+export interface VerifyContext {
+  artifact: ArtifactRef;
+  trust: TrustMaterial;
+  /** CHECKLIST (e): accept v0.1 bundles that carry a signed entry timestamp but no inclusion proof. */
+  allowV01WithoutInclusionProof?: boolean;
+  /** The artifact's bytes, needed by message-signature bundles. */
+  artifactBytes?: Uint8Array;
+  /** Signatures and transparency evidence only, no subject binding (`verify --bundle-only` diagnostics). */
+  signatureOnly?: boolean;
+}
+
+/** An attestation that did not verify, with the coded reason. */
+export interface RejectedAttestation {
+  origin: string;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Verify one attestation input of any form; throws a GateError when it does not verify. */
+export function verifyAttestation(input: AttestationInput, ctx: VerifyContext): VerifiedAttestation {
+  switch (input.form) {
+    case 'bundle':
+      return verifySigstoreBundle(input, ctx);
+    case 'dsse':
+    case 'gcb':
+      if (ctx.signatureOnly) {
+        throw new GateError(
+          'INPUT_INVALID',
+          `${input.origin}: signature-only verification applies to Sigstore bundles`,
+        );
+      }
+      return input.form === 'dsse' ? verifyDsseEnvelope(input, ctx) : verifyGcbProvenance(input, ctx);
+  }
+}
+
+/**
+ * Verify every attestation on its own (CHECKLIST row 18: each is evaluated whole;
+ * one failing does not taint another, and nothing from a rejected one is used).
+ * Pure and synchronous. No identity policy is applied: that is the policy layer's
+ * `identity` check, on the signer reported here.
+ */
+export function verifyAttestations(
+  inputs: AttestationInput[],
+  ctx: VerifyContext,
+): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
+  const verified: VerifiedAttestation[] = [];
+  const rejected: RejectedAttestation[] = [];
+  for (const input of inputs) {
+    try {
+      verified.push(verifyAttestation(input, ctx));
+    } catch (err) {
+      // Anything that is not one of our coded errors is still a rejection (fail closed).
+      const code: ErrorCode = isGateError(err) ? err.code : 'BUNDLE_MALFORMED';
+      const message = err instanceof Error ? err.message : String(err);
+      rejected.push({ origin: input.origin, code, message });
+    }
+  }
+  return { verified, rejected };
+}
