@@ -42,6 +42,18 @@ import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import { VsaInputSchema, type VsaInput } from './vsa-record.ts';
 
+// The JSON input schemas, for activities that validate payloads before calling in.
+export {
+  ApprovalInputSchema,
+  AttestationInputSchema,
+  DecisionInputSchema,
+  PublishedInputSchema,
+  VsaInputSchema,
+};
+export type { ApprovalInput, AttestationInput, DecisionInput, DecisionRecord, PublishedInput, VsaInput };
+export { computeEvidenceDigest, sha256Digest } from './digest.ts';
+export type { DecisionStatus } from './lifecycle.ts';
+
 /** Attestations larger than this are refused before they reach the store (16 MiB BSON limit). */
 export const MAX_RAW_BYTES = 8 * 1024 * 1024;
 
@@ -115,6 +127,7 @@ export class Archive {
       requester: parsed.requester,
       checks: parsed.checks,
       failingCodes: [...new Set(failing.map((c) => c.code ?? 'UNSPECIFIED'))],
+      failingChecks: [...new Set(failing.map((c) => c.id))],
       outcome: parsed.outcome,
       policy: parsed.policy,
       builder: parsed.builder,

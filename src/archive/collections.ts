@@ -43,6 +43,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'source_commit', key: { 'source.commit': 1, decidedAt: -1 } },
     { name: 'outcome', key: { outcome: 1, decidedAt: -1 } },
     { name: 'failing_codes', key: { failingCodes: 1, decidedAt: -1 } },
+    { name: 'failing_checks', key: { failingChecks: 1, decidedAt: -1 } },
     { name: 'policy_digest', key: { 'policy.digest': 1, decidedAt: -1 } },
     { name: 'decided_at', key: { decidedAt: -1, _id: -1 } },
     { name: 'status', key: { status: 1, decidedAt: -1 } },

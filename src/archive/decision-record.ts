@@ -68,6 +68,8 @@ export const DecisionDocSchema = z.strictObject({
   checks: z.array(CheckResultSchema),
   /** Codes of the FAILed checks, denormalised for the `failingCode` filter and its index. */
   failingCodes: z.array(z.string()),
+  /** Ids of the FAILed checks: FerretDB 1.x has no `$elemMatch` over fields of array elements. */
+  failingChecks: z.array(z.string()),
   outcome: OutcomeSchema,
   policy: PolicyRefSchema,
   builder: BuilderSchema.optional(),

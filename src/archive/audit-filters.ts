@@ -1,0 +1,61 @@
+import type { Filter } from 'mongodb';
+import { z } from 'zod';
+import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema } from '../core/model.ts';
+import { NameSchema, Sha256DigestSchema } from './codecs.ts';
+import type { DecisionDoc } from './decision-record.ts';
+import { DecisionStatusSchema } from './lifecycle.ts';
+
+/** The auditors' filters, shared by the CLI and the HTTP API; every given filter must match. */
+export const AuditFiltersSchema = z.strictObject({
+  artifactDigest: Sha256DigestSchema.optional(),
+  repository: NameSchema.optional(),
+  tag: NameSchema.optional(),
+  builderId: NameSchema.optional(),
+  builderVersion: NameSchema.optional(),
+  sourceRepo: NameSchema.optional(),
+  sourceCommit: NameSchema.optional(),
+  outcome: OutcomeSchema.optional(),
+  status: DecisionStatusSchema.optional(),
+  /** An error code of a FAILed check (`BUILDER_UNTRUSTED`, …). */
+  failingCode: ErrorCodeSchema.optional(),
+  /** A check id that FAILed (`builder`, `dependencies`, …). */
+  failingCheck: CheckIdSchema.optional(),
+  policyDigest: Sha256DigestSchema.optional(),
+  /** Decisions on which this approver gave a verdict. */
+  approver: NameSchema.optional(),
+  /** Decided at or after (inclusive). */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Decided before (exclusive). */
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+export type AuditFilters = z.input<typeof AuditFiltersSchema>;
+
+/** The MongoDB filter for `filters`; `approvedIds` are the decision ids the approver filter resolved to. */
+export function decisionFilter(
+  filters: z.output<typeof AuditFiltersSchema>,
+  approvedIds?: string[],
+): Filter<DecisionDoc> {
+  const and: Filter<DecisionDoc>[] = [];
+  const eq = (field: string, value: unknown) => {
+    if (value !== undefined) and.push({ [field]: value } as Filter<DecisionDoc>);
+  };
+  eq('artifact.digest', filters.artifactDigest);
+  eq('artifact.repository', filters.repository);
+  eq('artifact.tag', filters.tag);
+  eq('builder.id', filters.builderId);
+  eq('builder.version', filters.builderVersion);
+  eq('source.repo', filters.sourceRepo);
+  eq('source.commit', filters.sourceCommit);
+  eq('outcome', filters.outcome);
+  eq('status', filters.status);
+  eq('failingCodes', filters.failingCode);
+  eq('failingChecks', filters.failingCheck);
+  eq('policy.digest', filters.policyDigest);
+  if (approvedIds !== undefined) and.push({ _id: { $in: approvedIds } });
+  const range: { $gte?: Date; $lt?: Date } = {};
+  if (filters.since !== undefined) range.$gte = new Date(filters.since);
+  if (filters.until !== undefined) range.$lt = new Date(filters.until);
+  if (range.$gte || range.$lt) and.push({ decidedAt: range });
+  if (and.length === 0) return {};
+  return and.length === 1 ? and[0]! : { $and: and };
+}

@@ -1,0 +1,135 @@
+/**
+ * Offline integrity check of the archive: every stored document fits its schema, raw bytes
+ * still hash to their content address, and every decision's evidence and content digests
+ * still match what it records. Signature re-verification plugs in through `verifySignature`.
+ */
+import { isGateError } from '../core/errors.ts';
+import { decisionContentDigest, type Archive } from './archive.ts';
+import { toRecord, type CollectionName } from './collections.ts';
+import type { DecisionRecord } from './decision-record.ts';
+import { computeEvidenceDigest, sha256Digest } from './digest.ts';
+
+/** A stored document that failed a check. */
+export interface IntegrityProblem {
+  collection: CollectionName;
+  id: string;
+  problem: string;
+}
+
+/** Re-verifies the signature over archived raw bytes; returns a problem description, or undefined when it verifies. */
+export type SignatureCheck = (item: {
+  collection: 'attestations' | 'vsas';
+  id: string;
+  raw: Uint8Array;
+}) => Promise<string | undefined>;
+
+/** What `verifyIntegrity` checked and what it found. */
+export interface IntegrityReport {
+  checked: Record<'decisions' | 'attestations' | 'vsas' | 'policies', number>;
+  problems: IntegrityProblem[];
+}
+
+/**
+ * Checks the whole archive, or with `ref` (a decision id) one decision and the evidence,
+ * VSAs and policy it names. Tampered documents are reported by id, never thrown.
+ */
+export async function verifyIntegrity(
+  archive: Archive,
+  options: { ref?: string; verifySignature?: SignatureCheck } = {},
+): Promise<IntegrityReport> {
+  const { collections } = archive;
+  const problems: IntegrityProblem[] = [];
+  const checked = { decisions: 0, attestations: 0, vsas: 0, policies: 0 };
+  const report = (collection: CollectionName, id: unknown, problem: string) =>
+    problems.push({ collection, id: String(id), problem });
+  const read = <N extends CollectionName>(collection: N, doc: { _id: unknown }) => {
+    try {
+      return toRecord(collection, doc);
+    } catch (err) {
+      if (!isGateError(err)) throw err;
+      report(collection, doc._id, 'does not match its schema');
+      return undefined;
+    }
+  };
+
+  const decisionQuery = options.ref === undefined ? {} : { _id: options.ref };
+  const attestationIds = new Set<string>();
+  const policyIds = new Set<string>();
+  for await (const doc of collections.decisions.find(decisionQuery)) {
+    checked.decisions++;
+    const decision = read('decisions', doc);
+    if (!decision) continue;
+    for (const d of decision.attestationDigests) attestationIds.add(d);
+    policyIds.add(decision.policy.digest);
+    for (const problem of decisionProblems(decision)) report('decisions', decision._id, problem);
+  }
+
+  const scoped = options.ref !== undefined;
+  const attestationQuery = scoped ? { _id: { $in: [...attestationIds] } } : {};
+  const seen = new Set<string>();
+  for await (const doc of collections.attestations.find(attestationQuery)) {
+    checked.attestations++;
+    seen.add(doc._id);
+    const att = read('attestations', doc);
+    if (!att) continue;
+    const raw = Buffer.from(att.raw, 'base64');
+    if (sha256Digest(raw) !== att._id)
+      report('attestations', att._id, 'raw bytes do not hash to the document id');
+    if (raw.length !== att.size) report('attestations', att._id, 'size does not match the raw bytes');
+    const bad = await options.verifySignature?.({ collection: 'attestations', id: att._id, raw });
+    if (bad) report('attestations', att._id, bad);
+  }
+  // Evidence a decision names must still be there (deleting it is tampering too).
+  for (const d of attestationIds)
+    if (!seen.has(d)) report('attestations', d, 'named by a decision but not archived');
+
+  for await (const doc of collections.vsas.find(scoped ? { decisionId: options.ref } : {})) {
+    checked.vsas++;
+    const vsa = read('vsas', doc);
+    if (!vsa) continue;
+    const raw = Buffer.from(vsa.raw, 'base64');
+    if (sha256Digest(raw) !== vsa.digest)
+      report('vsas', vsa._id, 'raw bytes do not hash to the recorded digest');
+    if (vsa._id !== `${vsa.decisionId}|${vsa.direction}|${vsa.digest}`)
+      report('vsas', vsa._id, 'id does not match decision, direction and digest');
+    const bad = await options.verifySignature?.({ collection: 'vsas', id: vsa._id, raw });
+    if (bad) report('vsas', vsa._id, bad);
+  }
+
+  const policyQuery = scoped ? { _id: { $in: [...policyIds] } } : {};
+  const policiesSeen = new Set<string>();
+  for await (const doc of collections.policies.find(policyQuery)) {
+    checked.policies++;
+    policiesSeen.add(doc._id);
+    const policy = read('policies', doc);
+    if (policy && sha256Digest(policy.text) !== policy._id)
+      report('policies', policy._id, 'text does not hash to the document id');
+  }
+  for (const d of policyIds)
+    if (!policiesSeen.has(d)) report('policies', d, 'named by a decision but not archived');
+
+  // The trail around decisions must at least still fit its schemas.
+  if (!scoped) {
+    for (const collection of ['approvals', 'exceptions', 'events', 'sightings'] as const) {
+      for await (const doc of archive.collections[collection].find({})) read(collection, doc);
+    }
+  }
+  return { checked, problems };
+}
+
+function decisionProblems(decision: DecisionRecord): string[] {
+  const problems: string[] = [];
+  if (computeEvidenceDigest(decision.attestationDigests, decision.policy.digest) !== decision.evidenceDigest)
+    problems.push('evidence digest does not match the attestation and policy digests');
+  if (decisionContentDigest(decision) !== decision.contentDigest)
+    problems.push('content digest does not match the record');
+  const failing = [
+    ...new Set(decision.checks.filter((c) => c.result === 'FAIL').map((c) => c.code ?? 'UNSPECIFIED')),
+  ];
+  if (failing.join() !== decision.failingCodes.join()) problems.push('failing codes do not match the checks');
+  const failingChecks = [...new Set(decision.checks.filter((c) => c.result === 'FAIL').map((c) => c.id))];
+  if (failingChecks.join() !== decision.failingChecks.join())
+    problems.push('failing checks do not match the checks');
+  if (decision.outcome === 'PASSED' && failing.length > 0) problems.push('PASSED with failing checks');
+  return problems;
+}

@@ -1,0 +1,294 @@
+/**
+ * The auditors' read side (issue 6): filtered listing, statistics, everything about one
+ * publish, and export. Read-only; every document read goes through its zod schema.
+ * Within FerretDB 1.x: `$group` uses `$sum` only, days come from the stored `day` field.
+ */
+import type { Filter } from 'mongodb';
+import { z } from 'zod';
+import { GateError } from '../core/errors.ts';
+import type { ApprovalRecord } from './approval-record.ts';
+import type { Archive } from './archive.ts';
+import { AttestationDocSchema, type AttestationRecord, type SightingRecord } from './attestation-record.ts';
+import { AuditFiltersSchema, decisionFilter, type AuditFilters } from './audit-filters.ts';
+import { toRecord, type RecordOf } from './collections.ts';
+import type { DecisionDoc, DecisionRecord } from './decision-record.ts';
+import type { EventRecord } from './event-record.ts';
+import type { ExceptionRecord } from './exception-record.ts';
+import type { PolicyRecord } from './policy-record.ts';
+import { VsaDocSchema, type VsaRecord } from './vsa-record.ts';
+
+/** Page size and position; `cursor` is the `nextCursor` of the previous page. */
+export const PageSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1000).default(50),
+  cursor: z.string().optional(),
+});
+export type Page = z.input<typeof PageSchema>;
+
+/** Decisions matching every given filter, newest first, one page at a time (keyset pagination). */
+export async function listDecisions(
+  archive: Archive,
+  filters: AuditFilters = {},
+  page: Page = {},
+): Promise<{ items: DecisionRecord[]; nextCursor?: string }> {
+  const { limit, cursor } = parse(PageSchema, page, 'page');
+  const query = await resolveFilters(archive, filters);
+  const and: Filter<DecisionDoc>[] = [query];
+  if (cursor !== undefined) {
+    const [at, id] = decodeCursor(cursor);
+    and.push({ $or: [{ decidedAt: { $lt: at } }, { decidedAt: at, _id: { $lt: id } }] });
+  }
+  const docs = await archive.collections.decisions
+    .find(and.length === 1 ? query : { $and: and })
+    .sort({ decidedAt: -1, _id: -1 })
+    .limit(limit + 1)
+    .toArray();
+  const items = docs.slice(0, limit).map((doc) => toRecord('decisions', doc));
+  const last = items.at(-1);
+  return docs.length > limit && last
+    ? { items, nextCursor: encodeCursor(last.decidedAt, last._id) }
+    : { items };
+}
+
+/** A count per key. */
+export interface Count {
+  key: string;
+  count: number;
+}
+
+/** Counts of the matching decisions by outcome, builder, failing check and day. */
+export async function decisionStats(
+  archive: Archive,
+  filters: AuditFilters = {},
+): Promise<{
+  total: number;
+  byOutcome: Count[];
+  byBuilder: Count[];
+  byFailingCheck: Count[];
+  byDay: Count[];
+}> {
+  const match = await resolveFilters(archive, filters);
+  const decisions = archive.collections.decisions;
+  const group = async (pipeline: object[]): Promise<Count[]> => {
+    const rows = await decisions
+      .aggregate<{ _id: unknown; count: number }>([{ $match: match }, ...pipeline, { $sort: { _id: 1 } }])
+      .toArray();
+    return rows.map((row) => ({ key: countKey(row._id), count: row.count }));
+  };
+  const [total, byOutcome, byBuilder, byFailingCheck, byDay] = await Promise.all([
+    decisions.countDocuments(match),
+    group([{ $group: { _id: '$outcome', count: { $sum: 1 } } }]),
+    group([{ $group: { _id: { id: '$builder.id', version: '$builder.version' }, count: { $sum: 1 } } }]),
+    group([
+      { $unwind: '$checks' },
+      { $match: { 'checks.result': 'FAIL' } },
+      { $group: { _id: { id: '$checks.id', code: '$checks.code' }, count: { $sum: 1 } } },
+    ]),
+    group([{ $group: { _id: '$day', count: { $sum: 1 } } }]),
+  ]);
+  const byCount = (a: Count, b: Count) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return {
+    total,
+    byOutcome: byOutcome.sort(byCount),
+    byBuilder: byBuilder.sort(byCount),
+    byFailingCheck: byFailingCheck.sort(byCount),
+    byDay,
+  };
+}
+
+/** Everything the archive holds about one publish attempt. */
+export interface DecisionDetail {
+  decision: DecisionRecord;
+  approvals: ApprovalRecord[];
+  exceptions: ExceptionRecord[];
+  events: EventRecord[];
+  /** The archived attestations the decision rests on, raw bytes included. */
+  attestations: AttestationRecord[];
+  /** Digests the decision names that the archive does not hold. */
+  missingAttestations: string[];
+  sightings: SightingRecord[];
+  vsas: VsaRecord[];
+  policy: PolicyRecord | null;
+}
+
+/**
+ * One publish attempt, by decision id, artifact digest (`sha256:…`, the newest decision on it)
+ * or workflow id (its newest run). Null when nothing matches.
+ */
+export async function showDecision(archive: Archive, ref: string): Promise<DecisionDetail | null> {
+  const decisions = archive.collections.decisions;
+  const doc =
+    (await decisions.findOne({ _id: ref })) ??
+    (await decisions.find({ 'artifact.digest': ref }).sort({ decidedAt: -1, _id: -1 }).limit(1).next()) ??
+    (await decisions.find({ workflowId: ref }).sort({ decidedAt: -1, _id: -1 }).limit(1).next());
+  if (!doc) return null;
+  const decision = toRecord('decisions', doc);
+  const id = decision._id;
+  const digests = decision.attestationDigests;
+  const [approvals, exceptions, events, attestations, sightings, vsas, policy] = await Promise.all([
+    archive.collections.approvals.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    archive.collections.exceptions.find({ decisionId: id }).sort({ _id: 1 }).toArray(),
+    archive.collections.events.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    archive.collections.attestations.find({ _id: { $in: digests } }).toArray(),
+    archive.collections.sightings
+      .find({ digest: { $in: digests } })
+      .sort({ fetchedAt: 1 })
+      .toArray(),
+    archive.collections.vsas.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    archive.collections.policies.findOne({ _id: decision.policy.digest }),
+  ]);
+  const found = new Set(attestations.map((a) => a._id));
+  return {
+    decision,
+    approvals: approvals.map((d) => toRecord('approvals', d)),
+    exceptions: exceptions.map((d) => toRecord('exceptions', d)),
+    events: events.map((d) => toRecord('events', d)),
+    attestations: attestations.map((d) => toRecord('attestations', d)),
+    missingAttestations: digests.filter((d) => !found.has(d)),
+    sightings: sightings.map((d) => toRecord('sightings', d)),
+    vsas: vsas.map((d) => toRecord('vsas', d)),
+    policy: policy && toRecord('policies', policy),
+  };
+}
+
+/** One exported decision: the record with its approvals, exceptions, VSAs and attestations (inlined or referenced). */
+export type ExportedDecision = DecisionRecord & {
+  approvals: ApprovalRecord[];
+  exceptions: ExceptionRecord[];
+  vsas: Array<Omit<VsaRecord, 'raw'> & { raw?: string }>;
+  attestations: Array<Omit<AttestationRecord, 'raw'> & { raw?: string }>;
+};
+
+/**
+ * Decisions decided in [since, until), oldest first, as plain JSON objects, read in batches.
+ * Raw bytes are included only with `inline`.
+ */
+export async function* exportDecisions(
+  archive: Archive,
+  since: string,
+  until: string,
+  options: { inline?: boolean; filters?: AuditFilters; batchSize?: number } = {},
+): AsyncIterable<ExportedDecision> {
+  const query = await resolveFilters(archive, { ...options.filters, since, until });
+  const batchSize = options.batchSize ?? 200;
+  const cursor = archive.collections.decisions
+    .find(query)
+    .sort({ decidedAt: 1, _id: 1 })
+    .batchSize(batchSize);
+  let batch: DecisionRecord[] = [];
+  const flush = async function* (): AsyncIterable<ExportedDecision> {
+    const ids = batch.map((d) => d._id);
+    const digests = [...new Set(batch.flatMap((d) => d.attestationDigests))];
+    const projection = options.inline ? {} : { raw: 0 };
+    const [approvals, exceptions, vsas, attestations] = await Promise.all([
+      archive.collections.approvals
+        .find({ decisionId: { $in: ids } })
+        .sort({ at: 1 })
+        .toArray(),
+      archive.collections.exceptions
+        .find({ decisionId: { $in: ids } })
+        .sort({ _id: 1 })
+        .toArray(),
+      archive.collections.vsas
+        .find({ decisionId: { $in: ids } }, { projection })
+        .sort({ at: 1 })
+        .toArray(),
+      archive.collections.attestations.find({ _id: { $in: digests } }, { projection }).toArray(),
+    ]);
+    const attestationById = new Map(
+      attestations.map((d) => [d._id, readMaybeWithoutRaw('attestations', d, options.inline)] as const),
+    );
+    const vsaRecords = vsas.map((d) => readMaybeWithoutRaw('vsas', d, options.inline));
+    const approvalRecords = approvals.map((d) => toRecord('approvals', d));
+    const exceptionRecords = exceptions.map((d) => toRecord('exceptions', d));
+    for (const decision of batch) {
+      yield {
+        ...decision,
+        approvals: approvalRecords.filter((a) => a.decisionId === decision._id),
+        exceptions: exceptionRecords.filter((e) => e.decisionId === decision._id),
+        vsas: vsaRecords.filter((v) => v.decisionId === decision._id),
+        attestations: decision.attestationDigests.flatMap((d) => {
+          const att = attestationById.get(d);
+          return att ? [att] : [];
+        }),
+      };
+    }
+    batch = [];
+  };
+  for await (const doc of cursor) {
+    batch.push(toRecord('decisions', doc));
+    if (batch.length >= batchSize) yield* flush();
+  }
+  if (batch.length > 0) yield* flush();
+}
+
+/** Reads an attestation or VSA; without `inline` its raw bytes were not fetched and are not expected. */
+function readMaybeWithoutRaw<N extends 'attestations' | 'vsas'>(
+  collection: N,
+  doc: object,
+  inline: boolean | undefined,
+): Omit<RecordOf<N>, 'raw'> & { raw?: string } {
+  if (inline) return toRecord(collection, doc);
+  const schema: z.ZodType =
+    collection === 'attestations'
+      ? AttestationDocSchema.omit({ raw: true })
+      : VsaDocSchema.omit({ raw: true });
+  const result = z.safeEncode(schema, doc as never);
+  if (!result.success) {
+    const id = (doc as { _id?: unknown })._id;
+    throw new GateError(
+      'ARCHIVE_ERROR',
+      `stored ${collection} document ${String(id)} does not match its schema`,
+      {
+        detail: { collection, id },
+      },
+    );
+  }
+  return result.data as Omit<RecordOf<N>, 'raw'>;
+}
+
+/** Validates the filters and resolves the approver filter through the approvals collection. */
+async function resolveFilters(archive: Archive, filters: AuditFilters): Promise<Filter<DecisionDoc>> {
+  const parsed = parse(AuditFiltersSchema, filters, 'filters');
+  let approvedIds: string[] | undefined;
+  if (parsed.approver !== undefined) {
+    const rows = await archive.collections.approvals
+      .find({ approver: parsed.approver }, { projection: { decisionId: 1 } })
+      .toArray();
+    approvedIds = [...new Set(rows.map((r) => r.decisionId))];
+  }
+  return decisionFilter(parsed, approvedIds);
+}
+
+function encodeCursor(decidedAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([decidedAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [at, id] = z
+      .tuple([z.iso.datetime(), z.string()])
+      .parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return [new Date(at), id];
+  } catch (err) {
+    throw new GateError('INPUT_INVALID', 'invalid page cursor', { cause: err, detail: { cursor } });
+  }
+}
+
+function countKey(id: unknown): string {
+  if (id === null || id === undefined) return '(none)';
+  if (typeof id === 'object') {
+    const parts = Object.values(id as Record<string, unknown>).filter((v) => v !== undefined && v !== null);
+    return parts.length > 0 ? parts.map(String).join('@') : '(none)';
+  }
+  return String(id);
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new GateError('INPUT_INVALID', `invalid ${what}:\n${z.prettifyError(result.error)}`, {
+      detail: { what },
+    });
+  }
+  return result.data;
+}

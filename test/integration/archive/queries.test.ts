@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Binary } from 'mongodb';
+import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
+import type { DecisionInput } from '../../../src/archive/decision-record.ts';
+import { sha256Digest } from '../../../src/archive/digest.ts';
+import { verifyIntegrity } from '../../../src/archive/integrity.ts';
+import { decisionStats, exportDecisions, listDecisions, showDecision } from '../../../src/archive/queries.ts';
+import { GateError } from '../../../src/core/errors.ts';
+import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
+import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from './make-records.ts';
+
+const policyA = 'version: 1\nname: a\n';
+const policyB = 'version: 1\nname: b\n';
+const builderA = 'https://github.com/slsa-framework/slsa-github-generator';
+const builderB = 'https://evil.example/builder';
+
+/** Five decisions, one per row of the audit questions, with a known answer for every filter. */
+const decisions: Record<string, DecisionInput> = {
+  d1: makeDecision('q1', {
+    builder: { id: builderA, version: 'v1.2' },
+    source: { repo: 'git+https://github.com/acme/app', commit: '1'.repeat(40) },
+    policy: { digest: sha256Digest(policyA) },
+    artifact: { repository: 'reg/release/app', tag: 'v1', digest: fakeDigest('artifact-q1') },
+    decidedAt: '2026-03-01T10:00:00Z',
+  }),
+  d2: makeDecision('q2', {
+    outcome: 'FAILED',
+    checks: [
+      { id: 'subject', result: 'PASS', reason: 'ok' },
+      { id: 'builder', result: 'FAIL', code: 'BUILDER_UNTRUSTED', reason: 'unknown builder' },
+    ],
+    builder: { id: builderB, version: 'v2.0' },
+    source: { repo: 'git+https://github.com/acme/app', commit: '2'.repeat(40) },
+    policy: { digest: sha256Digest(policyB) },
+    artifact: { repository: 'reg/release/app', tag: 'v2', digest: fakeDigest('artifact-q2') },
+    decidedAt: '2026-03-02T10:00:00Z',
+  }),
+  d3: makeDecision('q3', {
+    outcome: 'NEEDS_APPROVAL',
+    checks: [{ id: 'dependencies', result: 'PASS', reason: 'exception', needsApproval: true }],
+    builder: { id: builderA, version: 'v1.3' },
+    source: { repo: 'git+https://github.com/acme/lib', commit: '3'.repeat(40) },
+    policy: { digest: sha256Digest(policyA) },
+    artifact: { repository: 'reg/release/lib', tag: 'v1', digest: fakeDigest('artifact-q3') },
+    exceptions: [
+      {
+        check: 'dependencies',
+        subject: 'pkg:npm/left-pad@1.3.0',
+        grantedBy: 'sec@acme.example',
+        reason: 'vendored',
+        grantedAt: '2026-02-01T00:00:00Z',
+      },
+    ],
+    decidedAt: '2026-03-03T10:00:00Z',
+  }),
+  d4: makeDecision('q4', {
+    outcome: 'FAILED',
+    checks: [
+      { id: 'source', result: 'FAIL', code: 'SOURCE_MISMATCH', reason: 'other repo' },
+      { id: 'dependencies', result: 'FAIL', code: 'DEP_LEVEL_INSUFFICIENT', reason: 'L1 dep' },
+    ],
+    builder: { id: builderA, version: 'v1.2' },
+    source: { repo: 'git+https://github.com/acme/other', commit: '4'.repeat(40) },
+    policy: { digest: sha256Digest(policyA) },
+    artifact: { repository: 'reg/release/other', digest: fakeDigest('artifact-q4') },
+    decidedAt: '2026-03-03T12:00:00Z',
+  }),
+  d5: makeDecision('q5', {
+    outcome: 'NEEDS_APPROVAL',
+    checks: [{ id: 'builder', result: 'PASS', reason: 'exception', needsApproval: true }],
+    builder: { id: builderA, version: 'v1.2' },
+    source: { repo: 'git+https://github.com/acme/app', commit: '5'.repeat(40) },
+    policy: { digest: sha256Digest(policyB) },
+    artifact: { repository: 'reg/release/app', tag: 'v3', digest: fakeDigest('artifact-q5') },
+    decidedAt: '2026-03-04T10:00:00Z',
+  }),
+};
+const id = (key: string) => decisions[key]!.decisionId;
+
+let archive: Archive;
+before(async () => {
+  ensureServices();
+  archive = await openArchive(services.mongoUri, uniqueName('audit').replaceAll('-', '_'));
+  await archive.storePolicy(sha256Digest(policyA), policyA);
+  await archive.storePolicy(sha256Digest(policyB), policyB);
+  for (const [key, input] of Object.entries(decisions)) {
+    await archive.storeAttestations([makeAttestation(input.workflowId.replace('publish-', ''))]);
+    await archive.recordDecision(input);
+    if (key === 'd2' || key === 'd4')
+      await archive.transition(input.decisionId, 'decided', 'denied', 'slsa-gate');
+  }
+  const at = '2026-03-05T00:00:00Z';
+  await archive.markPublished(id('d1'), {
+    repository: 'reg/release/app',
+    digest: decisions.d1!.artifact.digest,
+    at,
+  });
+  await archive.storeVsa({
+    raw: Buffer.from('{"vsa":"d1"}').toString('base64'),
+    direction: 'issued',
+    decisionId: id('d1'),
+    subjectDigest: decisions.d1!.artifact.digest,
+    resourceUri: 'oci://reg/release/app',
+    verifierId: 'https://slsa-gate.example',
+    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+    at,
+  });
+  await archive.transition(id('d3'), 'decided', 'awaiting-approval');
+  await archive.recordApproval(id('d3'), {
+    approver: 'alice@acme.example',
+    verdict: 'approve',
+    reason: 'ok',
+    at,
+  });
+  await archive.transition(id('d3'), 'awaiting-approval', 'approved', 'alice@acme.example');
+  await archive.transition(id('d5'), 'decided', 'awaiting-approval');
+  await archive.recordApproval(id('d5'), {
+    approver: 'bob@acme.example',
+    verdict: 'reject',
+    reason: 'no',
+    at,
+  });
+  await archive.transition(id('d5'), 'awaiting-approval', 'rejected', 'bob@acme.example');
+});
+after(async () => {
+  await archive.db.dropDatabase();
+  await archive.close();
+});
+
+async function ids(filters: AuditFilters): Promise<string[]> {
+  const { items } = await listDecisions(archive, filters, { limit: 1000 });
+  return items.map((d) => d._id);
+}
+
+describe('listDecisions', () => {
+  const cases: Array<[string, AuditFilters, string[]]> = [
+    ['no filter: all, newest first', {}, ['d5', 'd4', 'd3', 'd2', 'd1']],
+    ['artifact digest', { artifactDigest: fakeDigest('artifact-q3') }, ['d3']],
+    ['repository', { repository: 'reg/release/app' }, ['d5', 'd2', 'd1']],
+    ['repository and tag', { repository: 'reg/release/app', tag: 'v2' }, ['d2']],
+    ['builder id', { builderId: builderA }, ['d5', 'd4', 'd3', 'd1']],
+    ['builder id and version', { builderId: builderA, builderVersion: 'v1.2' }, ['d5', 'd4', 'd1']],
+    ['source repo', { sourceRepo: 'git+https://github.com/acme/lib' }, ['d3']],
+    ['source commit', { sourceCommit: '4'.repeat(40) }, ['d4']],
+    ['outcome', { outcome: 'FAILED' }, ['d4', 'd2']],
+    ['status', { status: 'published' }, ['d1']],
+    ['failing check code', { failingCode: 'DEP_LEVEL_INSUFFICIENT' }, ['d4']],
+    ['failing check id', { failingCheck: 'builder' }, ['d2']],
+    ['policy digest', { policyDigest: sha256Digest(policyB) }, ['d5', 'd2']],
+    ['approver', { approver: 'alice@acme.example' }, ['d3']],
+    ['approver with no verdicts', { approver: 'nobody@acme.example' }, []],
+    [
+      'time range [since, until)',
+      { since: '2026-03-02T10:00:00Z', until: '2026-03-03T12:00:00Z' },
+      ['d3', 'd2'],
+    ],
+    ['combined', { builderId: builderA, outcome: 'NEEDS_APPROVAL', since: '2026-03-04T00:00:00Z' }, ['d5']],
+  ];
+  for (const [name, filters, expected] of cases) {
+    test(name, async () => {
+      assert.deepEqual(await ids(filters), expected.map(id));
+    });
+  }
+
+  test('pages walk every match exactly once, in order', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await listDecisions(archive, {}, { limit: 2, cursor });
+      seen.push(...page.items.map((d) => d._id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen, ['d5', 'd4', 'd3', 'd2', 'd1'].map(id));
+  });
+
+  test('bad filters and cursors are INPUT_INVALID', async () => {
+    for (const call of [
+      () => listDecisions(archive, { outcome: 'MAYBE' } as never),
+      () => listDecisions(archive, { artifactDigest: 'sha256:short' }),
+      () => listDecisions(archive, { typo: 1 } as never),
+      () => listDecisions(archive, {}, { cursor: 'garbage' }),
+      () => listDecisions(archive, {}, { limit: 0 }),
+    ]) {
+      await assert.rejects(
+        call(),
+        (err: unknown) => err instanceof GateError && err.code === 'INPUT_INVALID',
+      );
+    }
+  });
+});
+
+describe('decisionStats', () => {
+  test('counts by outcome, builder, failing check and day', async () => {
+    const stats = await decisionStats(archive);
+    assert.equal(stats.total, 5);
+    assert.deepEqual(stats.byOutcome, [
+      { key: 'FAILED', count: 2 },
+      { key: 'NEEDS_APPROVAL', count: 2 },
+      { key: 'PASSED', count: 1 },
+    ]);
+    assert.deepEqual(stats.byBuilder, [
+      { key: `${builderA}@v1.2`, count: 3 },
+      { key: `${builderB}@v2.0`, count: 1 },
+      { key: `${builderA}@v1.3`, count: 1 },
+    ]);
+    assert.deepEqual(stats.byFailingCheck, [
+      { key: 'builder@BUILDER_UNTRUSTED', count: 1 },
+      { key: 'dependencies@DEP_LEVEL_INSUFFICIENT', count: 1 },
+      { key: 'source@SOURCE_MISMATCH', count: 1 },
+    ]);
+    assert.deepEqual(stats.byDay, [
+      { key: '2026-03-01', count: 1 },
+      { key: '2026-03-02', count: 1 },
+      { key: '2026-03-03', count: 2 },
+      { key: '2026-03-04', count: 1 },
+    ]);
+  });
+
+  test('takes the list filters', async () => {
+    const stats = await decisionStats(archive, { outcome: 'FAILED' });
+    assert.equal(stats.total, 2);
+    assert.deepEqual(stats.byOutcome, [{ key: 'FAILED', count: 2 }]);
+  });
+});
+
+describe('showDecision', () => {
+  test('by decision id: the decision, raw attestations, VSA, policy, approvals and events', async () => {
+    const detail = await showDecision(archive, id('d1'));
+    assert.ok(detail);
+    assert.equal(detail.decision._id, id('d1'));
+    assert.equal(detail.decision.status, 'published');
+    assert.deepEqual(
+      detail.attestations.map((a) => a._id),
+      [attestationDigest('q1')],
+    );
+    assert.equal(sha256Digest(Buffer.from(detail.attestations[0]!.raw, 'base64')), attestationDigest('q1'));
+    assert.deepEqual(detail.missingAttestations, []);
+    assert.deepEqual(
+      detail.vsas.map((v) => v.direction),
+      ['issued'],
+    );
+    assert.equal(detail.policy?.text, policyA);
+    assert.deepEqual(
+      detail.events.map((e) => e.to),
+      ['decided', 'published'],
+    );
+  });
+
+  test('by artifact digest and by workflow id, with the approval trail and exceptions', async () => {
+    const byDigest = await showDecision(archive, fakeDigest('artifact-q3'));
+    const byWorkflow = await showDecision(archive, decisions.d3!.workflowId);
+    assert.equal(byDigest?.decision._id, id('d3'));
+    assert.equal(byWorkflow?.decision._id, id('d3'));
+    assert.deepEqual(
+      byDigest?.approvals.map((a) => [a.approver, a.verdict, a.reason]),
+      [['alice@acme.example', 'approve', 'ok']],
+    );
+    assert.deepEqual(
+      byDigest?.exceptions.map((e) => e.subject),
+      ['pkg:npm/left-pad@1.3.0'],
+    );
+    assert.equal(await showDecision(archive, 'no-such-thing'), null);
+  });
+});
+
+describe('exportDecisions', () => {
+  test('one object per decision in [since, until), oldest first; raw bytes only when inlined', async () => {
+    const out = [];
+    for await (const d of exportDecisions(archive, '2026-03-01T00:00:00Z', '2026-03-03T11:00:00Z', {
+      batchSize: 2,
+    }))
+      out.push(d);
+    assert.deepEqual(
+      out.map((d) => d._id),
+      ['d1', 'd2', 'd3'].map(id),
+    );
+    assert.equal(out[0]!.attestations[0]!._id, attestationDigest('q1'));
+    assert.equal(out[0]!.attestations[0]!.raw, undefined);
+    assert.equal(out[0]!.vsas.length, 1);
+    assert.equal(out[2]!.approvals[0]!.approver, 'alice@acme.example');
+    assert.equal(out[2]!.exceptions.length, 1);
+    const inlined = [];
+    for await (const d of exportDecisions(archive, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', {
+      inline: true,
+    }))
+      inlined.push(d);
+    assert.equal(inlined.length, 1);
+    assert.equal(
+      sha256Digest(Buffer.from(inlined[0]!.attestations[0]!.raw!, 'base64')),
+      attestationDigest('q1'),
+    );
+    assert.ok(JSON.parse(JSON.stringify(inlined[0])));
+  });
+});
+
+describe('verifyIntegrity', () => {
+  // Runs last: it tampers with the stored documents.
+  test('a clean archive has no problems; a changed byte, an edited decision and a deleted attestation are reported by id', async () => {
+    const clean = await verifyIntegrity(archive);
+    assert.deepEqual(clean.problems, []);
+    assert.deepEqual(clean.checked, { decisions: 5, attestations: 5, vsas: 1, policies: 2 });
+
+    const target = attestationDigest('q2');
+    const stored = await archive.collections.attestations.findOne({ _id: target });
+    const bytes = Buffer.from(stored!.raw.buffer);
+    bytes[5] = bytes[5]! ^ 0x01;
+    await archive.collections.attestations.updateOne({ _id: target }, { $set: { raw: new Binary(bytes) } });
+    await archive.collections.decisions.updateOne({ _id: id('d4') }, { $set: { outcome: 'PASSED' } });
+    await archive.collections.attestations.deleteOne({ _id: attestationDigest('q5') });
+    await archive.collections.policies.updateOne(
+      { _id: sha256Digest(policyB) },
+      { $set: { text: 'allow: all' } },
+    );
+
+    const { problems } = await verifyIntegrity(archive);
+    const found = problems.map((p) => `${p.collection}:${p.id}`).sort();
+    assert.deepEqual(found, [
+      `attestations:${target}`,
+      `attestations:${attestationDigest('q5')}`,
+      `decisions:${id('d4')}`,
+      `decisions:${id('d4')}`,
+      `policies:${sha256Digest(policyB)}`,
+    ]);
+
+    const scoped = await verifyIntegrity(archive, { ref: id('d2') });
+    assert.deepEqual(scoped.problems.map((p) => `${p.collection}:${p.id}`).sort(), [
+      `attestations:${target}`,
+      `policies:${sha256Digest(policyB)}`,
+    ]);
+    assert.equal(scoped.checked.decisions, 1);
+  });
+
+  test('a signature check callback sees every raw document and its verdicts are reported', async () => {
+    const seen: string[] = [];
+    const { problems } = await verifyIntegrity(archive, {
+      ref: id('d1'),
+      verifySignature: async ({ collection, id: docId }) => {
+        seen.push(`${collection}:${docId}`);
+        return collection === 'vsas' ? 'signature does not verify' : undefined;
+      },
+    });
+    assert.equal(seen.length, 2);
+    assert.deepEqual(
+      problems.map((p) => [p.collection, p.problem]),
+      [['vsas', 'signature does not verify']],
+    );
+  });
+});
