@@ -1,0 +1,233 @@
+/**
+ * Loads cosign attestations from an OCI image layout and turns each DSSE layer with
+ * its Rekor annotations into a Sigstore bundle v0.1, so the bundle verifier checks it
+ * with sigstore-js. A loader: it reads files, verifies nothing cryptographically, and
+ * caps every size before reading.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { GateError } from '../errors.ts';
+import {
+  COSIGN_LAYOUT,
+  CosignRekorBundleSchema,
+  OciIndexSchema,
+  OciManifestSchema,
+  type OciDescriptor,
+} from '../formats/cosign-oci-layout.ts';
+import { DsseEnvelopeSchema } from '../formats/dsse-envelope.ts';
+import type { AttestationInput } from './attestation-input.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+/** CHECKLIST row 25: limits applied before a file is read or a list is walked. */
+export const OCI_LAYOUT_LIMITS = {
+  indexBytes: 1 << 20,
+  /** The OCI distribution spec's recommended manifest size limit. */
+  manifestBytes: 4 << 20,
+  attestationBytes: 16 << 20,
+  attestationManifests: 8,
+  layersPerManifest: 32,
+} as const;
+
+const ATT_TAG = /^sha256-([0-9a-f]{64})\.att$/;
+const V01_BUNDLE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+
+function fail(
+  code: 'INPUT_INVALID' | 'BUNDLE_MALFORMED' | 'LIMIT_EXCEEDED',
+  where: string,
+  message: string,
+): never {
+  throw new GateError(code, `${where}: ${message}`, { detail: { origin: where } });
+}
+
+/** Reads a file of at most `cap` bytes, checking the size before reading it. */
+function readCapped(path: string, cap: number, expectedSize?: number): Buffer {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) fail('INPUT_INVALID', path, 'not a regular file');
+    size = stat.size;
+  } catch (err) {
+    if (err instanceof GateError) throw err;
+    fail('INPUT_INVALID', path, `cannot read: ${(err as Error).message}`);
+  }
+  if (size > cap) fail('LIMIT_EXCEEDED', path, `${size} bytes, more than ${cap}`);
+  if (expectedSize !== undefined && size !== expectedSize) {
+    throw new GateError('DIGEST_MISMATCH', `${path}: ${size} bytes, its descriptor says ${expectedSize}`, {
+      detail: { origin: path },
+    });
+  }
+  return readFileSync(path);
+}
+
+/** Reads the blob a descriptor names, and checks it is the content the descriptor addresses. */
+function readBlob(dir: string, descriptor: OciDescriptor, cap: number): { path: string; bytes: Buffer } {
+  const path = join(dir, 'blobs', 'sha256', descriptor.digest.slice('sha256:'.length));
+  if (descriptor.size > cap)
+    fail('LIMIT_EXCEEDED', path, `descriptor size ${descriptor.size}, more than ${cap}`);
+  const bytes = readCapped(path, cap, descriptor.size);
+  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  if (actual !== descriptor.digest) {
+    throw new GateError(
+      'DIGEST_MISMATCH',
+      `${path}: content digest is ${actual}, expected ${descriptor.digest}`,
+      {
+        detail: { origin: path },
+      },
+    );
+  }
+  return { path, bytes };
+}
+
+function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, where: string, what: string): T {
+  const parsed = schema.safeParse(parseStrictJson(bytes, where));
+  if (!parsed.success) fail('BUNDLE_MALFORMED', where, `invalid ${what}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * The attestation manifests of the layout: entries cosign marks `dev.cosignproject.cosign/atts`,
+ * or tagged `sha256-<hex>.att`. With `imageDigest`, the image must be in the layout and a tag must name it.
+ */
+function attestationManifests(entries: OciDescriptor[], imageDigest: string | undefined, where: string) {
+  const selected = entries.filter((entry) => {
+    const tag = ATT_TAG.exec(entry.annotations?.[COSIGN_LAYOUT.refName] ?? '');
+    if (tag !== null) return imageDigest === undefined || `sha256:${tag[1]}` === imageDigest;
+    return entry.annotations?.[COSIGN_LAYOUT.kind] === COSIGN_LAYOUT.attestationsKind;
+  });
+  if (imageDigest !== undefined && !entries.some((e) => e.digest === imageDigest && !selected.includes(e))) {
+    throw new GateError('NO_PROVENANCE', `${where}: the layout does not hold image ${imageDigest}`, {
+      detail: { origin: where },
+    });
+  }
+  if (selected.length === 0) {
+    throw new GateError('NO_PROVENANCE', `${where}: no cosign attestation manifest in the layout`, {
+      detail: { origin: where },
+    });
+  }
+  if (selected.length > OCI_LAYOUT_LIMITS.attestationManifests) {
+    fail(
+      'LIMIT_EXCEEDED',
+      where,
+      `${selected.length} attestation manifests, more than ${OCI_LAYOUT_LIMITS.attestationManifests}`,
+    );
+  }
+  return selected;
+}
+
+/**
+ * A cosign DSSE layer as an attestation input: a Sigstore bundle v0.1 built from the
+ * certificate and Rekor annotations, or, for a key-signed layer (no certificate), the
+ * bare DSSE envelope to be verified with configured keys.
+ */
+function toAttestationInput(
+  bytes: Buffer,
+  annotations: Record<string, string>,
+  origin: string,
+): AttestationInput {
+  const envelope = parseWith(DsseEnvelopeSchema, bytes, origin, 'DSSE envelope');
+  const certificate = annotations[COSIGN_LAYOUT.certificate];
+  if (certificate === undefined || certificate === '')
+    return { form: 'dsse', origin, raw: bytes, json: envelope };
+
+  const rekorAnnotation = annotations[COSIGN_LAYOUT.bundle];
+  if (rekorAnnotation === undefined || rekorAnnotation === '') {
+    throw new GateError(
+      'TLOG_MISSING',
+      `${origin}: certificate-signed attestation without a ${COSIGN_LAYOUT.bundle} annotation`,
+      {
+        detail: { origin },
+      },
+    );
+  }
+  const where = `${origin} (${COSIGN_LAYOUT.bundle} annotation)`;
+  const rekor = parseWith(
+    CosignRekorBundleSchema,
+    Buffer.from(rekorAnnotation, 'utf8'),
+    where,
+    'Rekor bundle',
+  );
+  const body = parseWith(
+    z.looseObject({ kind: z.string().min(1), apiVersion: z.string().min(1) }),
+    Buffer.from(rekor.Payload.body, 'base64'),
+    `${where} $.Payload.body`,
+    'Rekor entry body',
+  );
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certificate);
+  } catch (cause) {
+    throw new GateError(
+      'BUNDLE_MALFORMED',
+      `${origin}: ${COSIGN_LAYOUT.certificate} is not a PEM certificate`,
+      {
+        cause,
+        detail: { origin },
+      },
+    );
+  }
+
+  // Only the leaf goes in the chain: the trusted root supplies the CA certificates, and
+  // the unsigned `dev.sigstore.cosign/chain` annotation adds nothing to trust.
+  const bundle = {
+    mediaType: V01_BUNDLE,
+    verificationMaterial: {
+      x509CertificateChain: { certificates: [{ rawBytes: leaf.raw.toString('base64') }] },
+      tlogEntries: [
+        {
+          logIndex: String(rekor.Payload.logIndex),
+          logId: { keyId: Buffer.from(rekor.Payload.logID, 'hex').toString('base64') },
+          kindVersion: { kind: body.kind, version: body.apiVersion },
+          integratedTime: String(rekor.Payload.integratedTime),
+          inclusionPromise: { signedEntryTimestamp: rekor.SignedEntryTimestamp },
+          canonicalizedBody: rekor.Payload.body,
+        },
+      ],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    dsseEnvelope: {
+      payload: envelope.payload,
+      payloadType: envelope.payloadType,
+      signatures: envelope.signatures.map((s) => ({ sig: s.sig, keyid: s.keyid ?? '' })),
+    },
+  };
+  return { form: 'bundle', container: 'oci-layout', origin, raw: bytes, json: bundle };
+}
+
+/**
+ * Reads the cosign attestations of an OCI image layout directory. Each DSSE layer
+ * becomes one input whose `raw` is the layer bytes and whose origin is the blob's path.
+ */
+export function loadOciLayout(dir: string, imageDigest?: string): AttestationInput[] {
+  const indexPath = join(dir, 'index.json');
+  const index = parseWith(
+    OciIndexSchema,
+    readCapped(indexPath, OCI_LAYOUT_LIMITS.indexBytes),
+    indexPath,
+    'OCI index',
+  );
+  const inputs: AttestationInput[] = [];
+  for (const descriptor of attestationManifests(index.manifests, imageDigest, indexPath)) {
+    const { path, bytes } = readBlob(dir, descriptor, OCI_LAYOUT_LIMITS.manifestBytes);
+    const manifest = parseWith(OciManifestSchema, bytes, path, 'attestation manifest');
+    if (manifest.layers.length > OCI_LAYOUT_LIMITS.layersPerManifest) {
+      fail(
+        'LIMIT_EXCEEDED',
+        path,
+        `${manifest.layers.length} layers, more than ${OCI_LAYOUT_LIMITS.layersPerManifest}`,
+      );
+    }
+    for (const layer of manifest.layers) {
+      if (layer.mediaType !== COSIGN_LAYOUT.dsseLayer) continue;
+      const blob = readBlob(dir, layer, OCI_LAYOUT_LIMITS.attestationBytes);
+      inputs.push(toAttestationInput(blob.bytes, layer.annotations ?? {}, blob.path));
+    }
+  }
+  if (inputs.length === 0) {
+    throw new GateError('NO_PROVENANCE', `${indexPath}: the attestation manifests hold no DSSE layer`, {
+      detail: { origin: indexPath },
+    });
+  }
+  return inputs;
+}
