@@ -5,17 +5,20 @@ import {
   pushBuiltImage,
   type PushedImage,
 } from '../../src/registry/build-image.ts';
-import { RegistryClient } from '../../src/registry/client.ts';
+import { RegistryClient, type RegistryClientOptions } from '../../src/registry/client.ts';
 import { MEDIA_TYPES } from '../../src/registry/oci-manifest.ts';
 import { services } from './services.ts';
 
-/** A client of the local test registry (plain http on loopback), with fast retries. */
+/**
+ * A client of the local test registry (plain http on loopback) with fast
+ * retries; `baseUrl` points it elsewhere, e.g. at a fault-injecting proxy.
+ */
 export function localRegistryClient(
-  options: ConstructorParameters<typeof RegistryClient>[1] = {},
+  options: RegistryClientOptions = {},
+  baseUrl: string = services.registryUrl,
 ): RegistryClient {
-  const host = new URL(services.registryUrl).host;
-  return new RegistryClient(services.registryUrl, {
-    insecureHosts: [host],
+  return new RegistryClient(baseUrl, {
+    insecureHosts: [new URL(baseUrl).host],
     retry: { initialDelayMs: 20, maxDelayMs: 200 },
     ...options,
   });

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { after, before, beforeEach, test } from 'node:test';
+import type { GateError } from '../../../src/core/errors.ts';
+import { staticCredentials } from '../../../src/registry/auth.ts';
+import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
+import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
+import { ensureServices, uniqueName } from '../../helpers/services.ts';
+import { startFaultProxy, type FaultDecision, type FaultProxy } from './fault-proxy.ts';
+
+before(ensureServices);
+
+// One proxy for the file; each test installs its own rule.
+let proxy: FaultProxy;
+let rule: (req: IncomingMessage) => FaultDecision = () => undefined;
+before(async () => {
+  proxy = await startFaultProxy((req) => rule(req));
+});
+beforeEach(() => {
+  rule = () => undefined;
+  proxy.seen.length = 0;
+});
+after(() => proxy.close());
+
+const direct = () => localRegistryClient();
+const viaProxy = (options: Parameters<typeof localRegistryClient>[0] = {}) =>
+  localRegistryClient(options, proxy.url);
+const isManifestGet = (req: IncomingMessage, digest: string) =>
+  req.method === 'GET' && req.url === `/v2/${req.url?.split('/manifests/')[0]?.slice(4)}/manifests/${digest}`;
+
+test('a manifest whose bytes were altered in transit is DIGEST_MISMATCH', async () => {
+  const repo = `registry/${uniqueName('tamper')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  rule = (req) =>
+    isManifestGet(req, pushed.digest)
+      ? {
+          forward: true,
+          rewriteBody: (body) =>
+            Buffer.from(body.toString().replace('"schemaVersion":2', '"schemaVersion": 2')),
+        }
+      : undefined;
+  await assert.rejects(viaProxy().getManifest(repo, pushed.digest), (err: GateError) => {
+    assert.equal(err.code, 'DIGEST_MISMATCH');
+    assert.equal(isRetryableRegistryError(err), false);
+    return true;
+  });
+});
+
+test('a blob whose bytes were altered in transit is DIGEST_MISMATCH', async () => {
+  const repo = `registry/${uniqueName('tamper-blob')}`;
+  const bytes = new TextEncoder().encode('original layer bytes');
+  const digest = await direct().pushBlob(repo, bytes);
+  rule = (req) =>
+    req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`)
+      ? { forward: true, rewriteBody: (body) => Buffer.from(body.toString().replace('original', 'ORIGINAL')) }
+      : undefined;
+  await assert.rejects(
+    viaProxy().getBlob(repo, digest, 1024),
+    (err: GateError) => err.code === 'DIGEST_MISMATCH',
+  );
+});
+
+test('a HEAD whose Docker-Content-Digest differs from the requested digest is DIGEST_MISMATCH', async () => {
+  const repo = `registry/${uniqueName('tamper-head')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  const other = `sha256:${'0'.repeat(64)}`;
+  rule = (req) =>
+    req.method === 'HEAD'
+      ? {
+          respond: {
+            status: 200,
+            headers: {
+              'docker-content-digest': other,
+              'content-type': 'application/vnd.oci.image.manifest.v1+json',
+              'content-length': '10',
+            },
+          },
+        }
+      : undefined;
+  await assert.rejects(
+    viaProxy().resolve(repo, pushed.digest),
+    (err: GateError) => err.code === 'DIGEST_MISMATCH',
+  );
+});
+
+test('resolve without a Docker-Content-Digest header falls back to GET and hashes the bytes', async () => {
+  const repo = `registry/${uniqueName('nohead')}`;
+  const pushed = await pushTestImage(direct(), repo, { tag: 'v1' });
+  rule = (req) => (req.method === 'HEAD' ? { respond: { status: 200, headers: {} } } : undefined);
+  const resolved = await viaProxy().resolve(repo, 'v1');
+  assert.equal(resolved.digest, pushed.digest);
+  assert.equal(resolved.size, pushed.manifestBytes.byteLength);
+  assert.ok(proxy.seen.some((s) => s === `GET /v2/${repo}/manifests/v1`));
+});
+
+test('503 twice, then success: the client retries and returns the manifest', async () => {
+  const repo = `registry/${uniqueName('retry')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  let failures = 0;
+  rule = (req) =>
+    isManifestGet(req, pushed.digest) && failures++ < 2 ? { respond: { status: 503 } } : undefined;
+  const got = await viaProxy().getManifest(repo, pushed.digest);
+  assert.equal(got.digest, pushed.digest);
+  assert.equal(failures, 3);
+  assert.equal(proxy.seen.filter((s) => s.startsWith('GET')).length, 3);
+});
+
+test('Retry-After on 429 is waited out before the retry', async () => {
+  const repo = `registry/${uniqueName('retry-after')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  let failures = 0;
+  rule = (req) =>
+    isManifestGet(req, pushed.digest) && failures++ < 1
+      ? { respond: { status: 429, headers: { 'retry-after': '1' } } }
+      : undefined;
+  const started = performance.now();
+  await viaProxy().getManifest(repo, pushed.digest);
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed >= 950, `retried after ${elapsed.toFixed(0)} ms, Retry-After asked for 1000 ms`);
+});
+
+test('a Retry-After beyond the bound fails at once as retryable, for the caller to reschedule', async () => {
+  const repo = `registry/${uniqueName('retry-long')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  rule = (req) =>
+    isManifestGet(req, pushed.digest)
+      ? { respond: { status: 503, headers: { 'retry-after': '3600' } } }
+      : undefined;
+  const started = performance.now();
+  await assert.rejects(viaProxy().getManifest(repo, pushed.digest), (err: GateError) => {
+    assert.equal(err.code, 'REGISTRY_ERROR');
+    assert.equal(isRetryableRegistryError(err), true);
+    return true;
+  });
+  assert.ok(performance.now() - started < 2000);
+});
+
+test('persistent 503 ends as a retryable REGISTRY_ERROR after maxAttempts', async () => {
+  const repo = `registry/${uniqueName('retry-exhausted')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  rule = (req) => (isManifestGet(req, pushed.digest) ? { respond: { status: 503 } } : undefined);
+  await assert.rejects(
+    viaProxy({ retry: { maxAttempts: 3, initialDelayMs: 10 } }).getManifest(repo, pushed.digest),
+    (err: GateError) => err.code === 'REGISTRY_ERROR' && isRetryableRegistryError(err),
+  );
+  assert.equal(proxy.seen.filter((s) => s.startsWith('GET')).length, 3);
+});
+
+test('a 400 is not retried', async () => {
+  const repo = `registry/${uniqueName('no-retry')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  rule = (req) => (isManifestGet(req, pushed.digest) ? { respond: { status: 400 } } : undefined);
+  await assert.rejects(
+    viaProxy().getManifest(repo, pushed.digest),
+    (err: GateError) => err.code === 'REGISTRY_ERROR' && !isRetryableRegistryError(err),
+  );
+  assert.equal(proxy.seen.filter((s) => s.startsWith('GET')).length, 1);
+});
+
+test('a connection cut mid-body is retried', async () => {
+  const repo = `registry/${uniqueName('drop')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  let drops = 0;
+  rule = (req) =>
+    isManifestGet(req, pushed.digest) && drops++ < 1 ? { drop: { afterBytes: 10 } } : undefined;
+  assert.equal((await viaProxy().getManifest(repo, pushed.digest)).digest, pushed.digest);
+  assert.equal(drops, 2);
+});
+
+test('a mount the registry declines (202) falls back to copying the bytes through the upload it opened', async () => {
+  const client = viaProxy();
+  const from = `registry/${uniqueName('mount-src')}`;
+  const to = `registry/${uniqueName('mount-dst')}`;
+  const bytes = new TextEncoder().encode(`copied ${from}`);
+  const digest = await client.pushBlob(from, bytes);
+  // Strip the mount parameters: distribution then opens a plain upload session (202).
+  rule = (req) =>
+    req.method === 'POST' && req.url?.includes('mount=')
+      ? { forward: true, path: `/v2/${to}/blobs/uploads/` }
+      : undefined;
+  assert.equal(await client.mountBlob(from, to, digest), 'copied');
+  assert.deepEqual(await direct().getBlob(to, digest, bytes.byteLength), bytes);
+});
+
+test('Basic challenge: right credentials pass, wrong ones are a non-retryable REGISTRY_AUTH', async () => {
+  const repo = `registry/${uniqueName('basic')}`;
+  const pushed = await pushTestImage(direct(), repo);
+  const good = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+  rule = (req) =>
+    req.headers.authorization === good
+      ? undefined
+      : { respond: { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } } };
+  const host = proxy.host;
+  const ok = viaProxy({ credentials: staticCredentials({ [host]: { username: 'ci', password: 's3cret' } }) });
+  assert.equal((await ok.getManifest(repo, pushed.digest)).digest, pushed.digest);
+
+  const wrong = viaProxy({
+    credentials: staticCredentials({ [host]: { username: 'ci', password: 'nope' } }),
+  });
+  await assert.rejects(wrong.getManifest(repo, pushed.digest), (err: GateError) => {
+    assert.equal(err.code, 'REGISTRY_AUTH');
+    assert.equal(isRetryableRegistryError(err), false);
+    return true;
+  });
+  await assert.rejects(
+    viaProxy().getManifest(repo, pushed.digest),
+    (err: GateError) => err.code === 'REGISTRY_AUTH',
+  );
+});
