@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
+import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
 import type { AttestationInput } from '../../../src/core/verify/attestation-input.ts';
 import {
   verifyDsseEnvelope,
@@ -12,6 +13,8 @@ import {
   type DsseVerifyContext,
 } from '../../../src/core/verify/dsse-envelope.ts';
 import { decodeBase64, pae, verifySignature } from '../../../src/core/verify/dsse-pae.ts';
+import { loadAttestations } from '../../../src/core/verify/load-attestations.ts';
+import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
 
 const CASES = join(import.meta.dirname, '../../fixtures/corpus/slsa-verifier');
 const BCID_KEY_ID = 'keystore://76574:prod:vsa_signing_public_key';
@@ -387,4 +390,24 @@ for (const name of BARE_CERT_CASES) {
 test('an envelope without certificates and no configured key names an unknown key', () => {
   const { input } = caseInput('vsa-google-bcid-valid', 'vsa.dsse.jsonl');
   assertCode(() => verifyDsseEnvelope(input, bcidContext([])), 'KEY_UNKNOWN');
+});
+
+test('through the attestation loader and dispatcher with trust material from `--public-key` and `--public-key-id`', () => {
+  const pem = readFileSync(join(CASES, 'vsa-google-bcid-valid/vsa_signing_public_key.pem'), 'utf8');
+  const verdict = (keyId: string) =>
+    verifyAttestations(
+      loadAttestations(readFileSync(join(CASES, 'vsa-google-bcid-valid/vsa.dsse.jsonl')), 'vsa'),
+      {
+        artifact: GCE_IMAGE,
+        trust: loadTrustMaterial({ publicKeys: [{ keyId, pem }] }),
+      },
+    );
+  assert.deepEqual(
+    verdict(BCID_KEY_ID).verified.map((v) => v.signer.trustedBy),
+    [`public-key:${BCID_KEY_ID}`],
+  );
+  assert.deepEqual(
+    verdict('my_key_id').rejected.map((r) => r.code),
+    ['KEY_UNKNOWN'],
+  );
 });

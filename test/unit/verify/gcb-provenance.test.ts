@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
+import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
 import { loadGcbProvenance, verifyGcbProvenance } from '../../../src/core/verify/gcb-provenance.ts';
+import { loadAttestations } from '../../../src/core/verify/load-attestations.ts';
+import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
 
 const CORPUS = join(import.meta.dirname, '../../fixtures/corpus');
 const CASES = join(CORPUS, 'slsa-verifier');
@@ -210,5 +213,21 @@ test('the GCB verifier refuses other input forms', () => {
         { artifact: c.artifact, trust: { gcbKeys: KEYS } },
       ),
     'INPUT_INVALID',
+  );
+});
+
+test('through the attestation loader and dispatcher with trust material from the GCB keys directory', () => {
+  const trust = loadTrustMaterial({ gcbKeysDir: join(CORPUS, '_trust/gcb-keys') });
+  const verdicts = ['gcb-v0.3-valid', 'gcb-v0.3-tampered-payload-digest'].map((name) => {
+    const c = loadCase(name);
+    return verifyAttestations(loadAttestations(c.raw, name), { artifact: c.artifact, trust });
+  });
+  assert.deepEqual(
+    verdicts[0]?.verified.map((v) => v.signer.trustedBy),
+    ['gcb-kms:us-west2'],
+  );
+  assert.deepEqual(
+    verdicts[1]?.rejected.map((r) => r.code),
+    ['SIGNATURE_ERROR'],
   );
 });

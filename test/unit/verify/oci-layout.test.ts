@@ -8,7 +8,9 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
+import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
 import { loadOciLayout } from '../../../src/core/verify/oci-layout.ts';
+import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
 import { bindStatement } from '../../../src/core/verify/statement.ts';
 
 const CORPUS = join(import.meta.dirname, '../../fixtures/corpus');
@@ -208,4 +210,23 @@ test('an attestation manifest found by its sha256-<hex>.att tag is read too', ()
   entry.annotations = { 'org.opencontainers.image.ref.name': `${IMAGE.replace(':', '-')}.att` };
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
   assert.equal(loadOciLayout(dir, IMAGE).length, 1);
+});
+
+test('through the dispatcher: verified as a v0.1 bundle once policy allows a signed entry timestamp alone', () => {
+  const ctx = {
+    artifact: { digests: { sha256: IMAGE.slice('sha256:'.length) } },
+    trust: loadTrustMaterial({ trustedRoot: join(CORPUS, '_trust/sigstore-public-good-trusted_root.json') }),
+  };
+  const inputs = loadOciLayout(LAYOUT, IMAGE);
+  assert.deepEqual(
+    verifyAttestations(inputs, ctx).rejected.map((r) => r.code),
+    ['TLOG_MISSING'],
+  );
+  const { verified } = verifyAttestations(inputs, { ...ctx, allowV01WithoutInclusionProof: true });
+  assert.equal(verified.length, 1);
+  assert.equal(verified[0]?.format, 'oci-layout');
+  assert.equal(
+    verified[0]?.signer.identity,
+    'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0',
+  );
 });
