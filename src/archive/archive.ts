@@ -59,11 +59,11 @@ export const MAX_RAW_BYTES = 8 * 1024 * 1024;
 
 const indexesReady = new Map<string, Promise<void>>();
 
-/** Connects to the archive database and creates its indexes (once per process and database). */
+/** Connects to the archive database and creates its indexes (once per process and database, unless `createIndexes: false`). */
 export async function openArchive(
   uri: string,
   dbName: string,
-  options: { serverSelectionTimeoutMS?: number } = {},
+  options: { serverSelectionTimeoutMS?: number; createIndexes?: boolean } = {},
 ): Promise<Archive> {
   const client = new MongoClient(uri, {
     ignoreUndefined: true,
@@ -74,6 +74,8 @@ export async function openArchive(
   });
   await client.connect();
   const db = client.db(dbName);
+  // Read-only callers (auditors) may lack the right to create indexes.
+  if (options.createIndexes === false) return new Archive(client, db);
   const key = `${uri}\u0000${dbName}`;
   let ready = indexesReady.get(key);
   if (!ready) {

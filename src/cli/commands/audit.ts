@@ -1,0 +1,406 @@
+/**
+ * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered from
+ * the archive alone (no Temporal, no registry). Store: `--mongodb-uri` or MONGODB_URI,
+ * database `--db` or SLSA_GATE_DB (default `slsa_gate`).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { openArchive, type Archive } from '../../archive/archive.ts';
+import type { AuditFilters } from '../../archive/audit-filters.ts';
+import type { DecisionRecord } from '../../archive/decision-record.ts';
+import { verifyIntegrity } from '../../archive/integrity.ts';
+import {
+  decisionStats,
+  exportDecisions,
+  listDecisions,
+  showDecision,
+  type Count,
+} from '../../archive/queries.ts';
+import { GateError } from '../../core/errors.ts';
+import type { Command } from './command.ts';
+
+const STORE_OPTIONS = {
+  'mongodb-uri': { type: 'string' },
+  db: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FILTER_OPTIONS = {
+  digest: { type: 'string' },
+  repository: { type: 'string' },
+  tag: { type: 'string' },
+  builder: { type: 'string' },
+  'builder-version': { type: 'string' },
+  'source-repo': { type: 'string' },
+  'source-commit': { type: 'string' },
+  outcome: { type: 'string' },
+  status: { type: 'string' },
+  'failing-code': { type: 'string' },
+  'failing-check': { type: 'string' },
+  'policy-digest': { type: 'string' },
+  approver: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FILTER_USAGE = `Filters (all given must match):
+  --digest sha256:…  --repository R  --tag T  --builder ID  --builder-version V
+  --source-repo URI  --source-commit SHA  --outcome PASSED|FAILED|NEEDS_APPROVAL
+  --status S  --failing-code CODE  --failing-check ID  --policy-digest sha256:…
+  --approver WHO  --since ISO-8601 (inclusive)  --until ISO-8601 (exclusive)
+Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default slsa_gate)`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function filtersOf(values: Values): AuditFilters {
+  const str = (name: string) => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const filters: Record<string, unknown> = {
+    artifactDigest: str('digest'),
+    repository: str('repository'),
+    tag: str('tag'),
+    builderId: str('builder'),
+    builderVersion: str('builder-version'),
+    sourceRepo: str('source-repo'),
+    sourceCommit: str('source-commit'),
+    outcome: str('outcome'),
+    status: str('status'),
+    failingCode: str('failing-code'),
+    failingCheck: str('failing-check'),
+    policyDigest: str('policy-digest'),
+    approver: str('approver'),
+    since: str('since'),
+    until: str('until'),
+  };
+  // Unset flags are absent, not undefined members, so the strict schema sees only what was given.
+  return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters;
+}
+
+async function withArchive<T>(values: Values, use: (archive: Archive) => Promise<T>): Promise<T> {
+  const uri =
+    (values['mongodb-uri'] as string | undefined) ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
+  const db = (values.db as string | undefined) ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
+  const archive = await openArchive(uri, db, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+  try {
+    return await use(archive);
+  } finally {
+    await archive.close();
+  }
+}
+
+/** The Temporal UI page of a run (same defaults as the worker configuration). */
+function temporalUiUrl(workflowId: string, runId: string): string {
+  const base = (process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'slsa-gate';
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
+}
+
+function shortDigest(digest: string | undefined): string {
+  return digest === undefined ? '' : digest.slice(0, 19);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+const CSV_COLUMNS: Array<[string, (d: DecisionRecord) => string | undefined]> = [
+  ['decisionId', (d) => d._id],
+  ['decidedAt', (d) => d.decidedAt],
+  ['outcome', (d) => d.outcome],
+  ['status', (d) => d.status],
+  ['repository', (d) => d.artifact.repository],
+  ['tag', (d) => d.artifact.tag],
+  ['digest', (d) => d.artifact.digest],
+  ['builderId', (d) => d.builder?.id],
+  ['builderVersion', (d) => d.builder?.version],
+  ['sourceRepo', (d) => d.source?.repo],
+  ['sourceCommit', (d) => d.source?.commit],
+  ['failingCodes', (d) => d.failingCodes.join(' ')],
+  ['policyDigest', (d) => d.policy.digest],
+  ['requester', (d) => d.requester],
+  ['publishedTo', (d) => d.published?.repository],
+  ['workflowId', (d) => d.workflowId],
+  ['runId', (d) => d.runId],
+  ['evidenceDigest', (d) => d.evidenceDigest],
+];
+
+function formatOption(values: Values): 'table' | 'json' | 'jsonl' | 'csv' {
+  const chosen = (['json', 'jsonl', 'csv'] as const).filter((f) => values[f] === true);
+  if (chosen.length > 1) throw new GateError('INPUT_INVALID', `choose one of --${chosen.join(', --')}`);
+  return chosen[0] ?? 'table';
+}
+
+const listCommand: Command = {
+  summary:
+    'List archived decisions by artifact, builder, source, outcome, failing check, policy, approver, time',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        ...STORE_OPTIONS,
+        ...FILTER_OPTIONS,
+        limit: { type: 'string', default: '50' },
+        cursor: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        jsonl: { type: 'boolean', default: false },
+        csv: { type: 'boolean', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(
+        `Usage: slsa-gate audit list [filters] [--limit N] [--cursor C | --all] [--json|--jsonl|--csv]\n\n${FILTER_USAGE}`,
+      );
+      return 0;
+    }
+    const format = formatOption(values);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit))
+      throw new GateError('INPUT_INVALID', `--limit must be an integer, not ${values.limit}`);
+    return withArchive(values, async (archive) => {
+      const filters = filtersOf(values);
+      const items: DecisionRecord[] = [];
+      let cursor = values.cursor;
+      let nextCursor: string | undefined;
+      do {
+        const page = await listDecisions(archive, filters, { limit, cursor });
+        items.push(...page.items);
+        if (format === 'jsonl') for (const item of page.items) console.log(JSON.stringify(item));
+        nextCursor = page.nextCursor;
+        cursor = nextCursor;
+      } while (values.all && cursor !== undefined);
+      if (format === 'json') console.log(JSON.stringify({ items, nextCursor }, null, 2));
+      if (format === 'csv') {
+        console.log(CSV_COLUMNS.map(([name]) => name).join(','));
+        for (const d of items) console.log(CSV_COLUMNS.map(([, get]) => csvCell(get(d) ?? '')).join(','));
+      }
+      if (format === 'table') {
+        const rows = items.map((d) => [
+          d.decidedAt.slice(0, 19) + 'Z',
+          d.outcome,
+          d.status,
+          `${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}`,
+          shortDigest(d.artifact.digest),
+          `${d.builder?.id ?? ''}${d.builder?.version ? '@' + d.builder.version : ''}`,
+          d.failingCodes.join(' '),
+          d._id,
+        ]);
+        console.log(
+          table(['DECIDED', 'OUTCOME', 'STATUS', 'ARTIFACT', 'DIGEST', 'BUILDER', 'FAILING', 'ID'], rows),
+        );
+        console.log(`${items.length} decision(s)${nextCursor ? `; next page: --cursor ${nextCursor}` : ''}`);
+      }
+      return 0;
+    });
+  },
+};
+
+const showCommand: Command = {
+  summary: 'Everything about one publish: decision, checks, raw attestations, VSAs, approvals, events',
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...STORE_OPTIONS, json: { type: 'boolean', default: false } },
+    });
+    if (values.help) {
+      console.log('Usage: slsa-gate audit show <decision-id | sha256:digest | workflow-id> [--json]');
+      return 0;
+    }
+    const ref = positionals[0];
+    if (ref === undefined || positionals.length > 1)
+      throw new GateError(
+        'INPUT_INVALID',
+        'usage: slsa-gate audit show <decision-id | sha256:digest | workflow-id>',
+      );
+    return withArchive(values, async (archive) => {
+      const detail = await showDecision(archive, ref);
+      if (!detail) {
+        console.error(`slsa-gate: no archived decision matches ${ref}`);
+        return 1;
+      }
+      const { decision: d } = detail;
+      const temporalUi = temporalUiUrl(d.workflowId, d.runId);
+      if (values.json) {
+        console.log(JSON.stringify({ ...detail, temporalUi }, null, 2));
+        return 0;
+      }
+      const out: string[] = [
+        `Decision   ${d._id}`,
+        `Outcome    ${d.outcome} (status ${d.status} since ${d.statusAt})`,
+        `Artifact   ${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}@${d.artifact.digest}`,
+        `Requester  ${d.requester}`,
+        `Builder    ${d.builder ? `${d.builder.id}${d.builder.version ? ' ' + d.builder.version : ''}` : '(unknown)'}`,
+        `Source     ${[d.source?.repo, d.source?.ref, d.source?.commit].filter(Boolean).join(' ') || '(unknown)'}`,
+        `Policy     ${d.policy.digest}${d.policy.uri ? ` (${d.policy.uri})` : ''}${detail.policy ? '' : ' — text not archived'}`,
+        `Decided    ${d.decidedAt}`,
+        `Evidence   ${d.evidenceDigest}`,
+        `Published  ${d.published ? `${d.published.repository}${d.published.tag ? ':' + d.published.tag : ''} at ${d.published.at}` : '-'}`,
+        `Temporal   ${temporalUi}`,
+        '',
+        table(
+          ['CHECK', 'RESULT', 'CODE', 'LEVEL', 'REASON'],
+          d.checks.map((c) => [c.id, c.result, c.code ?? '', c.level?.toString() ?? '', c.reason]),
+        ),
+        '',
+        `Attestations (${detail.attestations.length}${detail.missingAttestations.length ? `, ${detail.missingAttestations.length} MISSING` : ''}; raw bytes with --json)`,
+        ...detail.attestations.map(
+          (a) =>
+            `  ${a._id}  ${a.predicateType ?? ''}  ${a.size} bytes  from ${a.origin}  signer ${a.signerIdentity ?? '-'}`,
+        ),
+        ...detail.missingAttestations.map((m) => `  ${m}  MISSING FROM THE ARCHIVE`),
+        `VSAs (${detail.vsas.length})`,
+        ...detail.vsas.map(
+          (v) => `  ${v.direction}  ${v.digest}  ${v.verifierId}  ${v.verifiedLevels.join(' ')}  ${v.at}`,
+        ),
+        `Approvals (${detail.approvals.length})`,
+        ...detail.approvals.map((a) => `  ${a.at}  ${a.approver}  ${a.verdict}  ${a.reason}`),
+        `Exceptions (${detail.exceptions.length})`,
+        ...detail.exceptions.map(
+          (e) => `  ${e.check}  ${e.subject}  granted by ${e.grantedBy} at ${e.grantedAt}: ${e.reason}`,
+        ),
+        'Events',
+        ...detail.events.map(
+          (e) => `  ${e.at}  ${e.from ?? '(created)'} → ${e.to}${e.by ? `  by ${e.by}` : ''}`,
+        ),
+      ];
+      console.log(out.join('\n'));
+      return 0;
+    });
+  },
+};
+
+const statsCommand: Command = {
+  summary: 'Counts of decisions by outcome, builder, failing check and day',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { ...STORE_OPTIONS, ...FILTER_OPTIONS, json: { type: 'boolean', default: false } },
+    });
+    if (values.help) {
+      console.log(`Usage: slsa-gate audit stats [filters] [--json]\n\n${FILTER_USAGE}`);
+      return 0;
+    }
+    return withArchive(values, async (archive) => {
+      const stats = await decisionStats(archive, filtersOf(values));
+      if (values.json) {
+        console.log(JSON.stringify(stats, null, 2));
+        return 0;
+      }
+      const section = (title: string, counts: Count[]) =>
+        [title, ...counts.map((c) => `  ${String(c.count).padStart(8)}  ${c.key}`)].join('\n');
+      console.log(
+        [
+          `Decisions: ${stats.total}`,
+          section('By outcome', stats.byOutcome),
+          section('By builder', stats.byBuilder),
+          section('By failing check', stats.byFailingCheck),
+          section('By day', stats.byDay),
+        ].join('\n'),
+      );
+      return 0;
+    });
+  },
+};
+
+const exportCommand: Command = {
+  summary: 'Write decisions decided in [--since, --until) as JSON lines',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { ...STORE_OPTIONS, ...FILTER_OPTIONS, inline: { type: 'boolean', default: false } },
+    });
+    if (values.help) {
+      console.log(`Usage: slsa-gate audit export --since ISO --until ISO [--inline] [filters] > file.jsonl\n
+--inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.\n\n${FILTER_USAGE}`);
+      return 0;
+    }
+    if (values.since === undefined || values.until === undefined)
+      throw new GateError('INPUT_INVALID', 'audit export needs --since and --until');
+    const { since, until, ...rest } = filtersOf(values);
+    return withArchive(values, async (archive) => {
+      let count = 0;
+      for await (const record of exportDecisions(archive, since!, until!, {
+        inline: values.inline,
+        filters: rest,
+      })) {
+        // Respect back-pressure so a large export does not buffer in memory.
+        if (!process.stdout.write(JSON.stringify(record) + '\n'))
+          await new Promise((resolve) => process.stdout.once('drain', resolve));
+        count++;
+      }
+      console.error(`exported ${count} decision(s)`);
+      return 0;
+    });
+  },
+};
+
+const verifyCommand: Command = {
+  summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        ...STORE_OPTIONS,
+        all: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(
+        'Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]',
+      );
+      return 0;
+    }
+    const ref = positionals[0];
+    if ((ref === undefined) === !values.all)
+      throw new GateError('INPUT_INVALID', 'audit verify takes one decision reference or --all');
+    return withArchive(values, async (archive) => {
+      let decisionId: string | undefined;
+      if (ref !== undefined) {
+        const detail = await showDecision(archive, ref);
+        if (!detail) {
+          console.error(`slsa-gate: no archived decision matches ${ref}`);
+          return 1;
+        }
+        decisionId = detail.decision._id;
+      }
+      const report = await verifyIntegrity(archive, { ref: decisionId });
+      if (values.json) console.log(JSON.stringify({ ...report, signaturesVerified: false }, null, 2));
+      else {
+        const c = report.checked;
+        console.log(
+          `Checked ${c.decisions} decision(s), ${c.attestations} attestation(s), ${c.vsas} VSA(s), ${c.policies} polic(ies); signatures not re-verified`,
+        );
+        for (const p of report.problems) console.log(`TAMPERED ${p.collection} ${p.id}: ${p.problem}`);
+        console.log(
+          report.problems.length === 0
+            ? 'PASSED: archive intact'
+            : `FAILED: ${report.problems.length} problem(s)`,
+        );
+      }
+      return report.problems.length === 0 ? 0 : 1;
+    });
+  },
+};
+
+/** The `audit …` subcommands, by the words that invoke them. */
+export const auditCommands: Record<string, Command> = {
+  'audit list': listCommand,
+  'audit show': showCommand,
+  'audit stats': statsCommand,
+  'audit export': exportCommand,
+  'audit verify': verifyCommand,
+};
