@@ -149,6 +149,8 @@ function verifyOccurrence(
 
   // The summary, kind and resourceUri are outside the signature: they may only
   // repeat what the signed statement says (slsa-verifier VerifySummary, VerifyMetadata).
+  // The unsigned `build.*` copies of the statement are never read, so unlike upstream's
+  // VerifyTextProvenance there is nothing to compare them with.
   const expected = `sha256:${ctx.artifact.digests.sha256}`;
   const summary = doc.image_summary;
   const mismatch =
