@@ -116,6 +116,17 @@ function checkLimits(json: unknown, origin: string): void {
   }
 }
 
+/** proto3 JSON mapping: `null` means the field is absent. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
+}
+
 /** Validate the bundle JSON against our schema and the rules sigstore-js leaves open; returns the version. */
 function checkShape(
   json: unknown,
@@ -123,7 +134,7 @@ function checkShape(
   ctx: BundleVerifyContext,
 ): { bundle: SigstoreBundleJson; version: BundleVersion } {
   checkLimits(json, origin);
-  const parsed = SigstoreBundleSchema.safeParse(json);
+  const parsed = SigstoreBundleSchema.safeParse(withoutNulls(json));
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const path = first
