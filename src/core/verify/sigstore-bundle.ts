@@ -14,6 +14,7 @@ import {
   type BundleVersion,
   type SigstoreBundleJson,
 } from '../formats/sigstore-bundle.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto-statement.ts';
 import type { ArtifactRef, Signer, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
 import { findTrustedKey } from '../trust/trust-material.ts';
@@ -200,6 +201,15 @@ function checkShape(
       if (entry.inclusionPromise === undefined)
         fail('TLOG_MISSING', origin, 'tlog entry has neither inclusion proof nor promise', path);
     }
+    const proof = entry.inclusionProof;
+    if (proof !== undefined && !proofMatchesCheckpoint(proof)) {
+      fail(
+        'TLOG_ERROR',
+        origin,
+        'inclusion proof rootHash/treeSize differ from its signed checkpoint',
+        `${path}.inclusionProof`,
+      );
+    }
     if (isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) && rfc3161 === 0) {
       fail(
         'TIMESTAMP_ERROR',
@@ -210,6 +220,24 @@ function checkShape(
     }
   });
   return { bundle, version };
+}
+
+/**
+ * sigstore-js checks the proof against the signed checkpoint's root and size and ignores
+ * the proof's own `rootHash`/`treeSize`; we require them to agree (C2SP signed-note
+ * checkpoint body: origin, tree size, base64 root hash).
+ */
+function proofMatchesCheckpoint(proof: {
+  rootHash: string;
+  treeSize: string | number;
+  checkpoint: { envelope: string };
+}): boolean {
+  const [, size, hash] = proof.checkpoint.envelope.split('\n');
+  return (
+    size === String(proof.treeSize) &&
+    hash !== undefined &&
+    Buffer.from(hash, 'base64').equals(Buffer.from(proof.rootHash, 'base64'))
+  );
 }
 
 /** UNTRUSTED_SIGNER when no certificate authority in the trust material issued the leaf (another Sigstore instance). */
@@ -344,17 +372,13 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
   if (bundle.dsseEnvelope) {
     const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
     const { payloadType } = bundle.dsseEnvelope;
+    const base = { ...common, payloadType, payload: payload.toString('base64') };
+    // Signature-only checks report any payload; only in-toto statements are parsed.
+    if (ctx.signatureOnly && payloadType !== INTOTO_PAYLOAD_TYPE) return base;
     const statement = ctx.signatureOnly
       ? parseStatement(payloadType, payload, origin)
       : bindStatement(payloadType, payload, ctx.artifact, origin).statement;
-    const predicateType = statement.predicateType;
-    return {
-      ...common,
-      payloadType: bundle.dsseEnvelope.payloadType,
-      payload: payload.toString('base64'),
-      statement,
-      predicateType,
-    };
+    return { ...base, statement, predicateType: statement.predicateType };
   }
   // A message signature has no payload: record the signed digest.
   return {
