@@ -20,7 +20,7 @@ export interface CorpusCase {
   why: string;
   failing_layer?: string;
   files: string[];
-  artifact_digest: string;
+  artifact_digest: string | null;
   expected_builder_id: string | null;
   expected_source_uri: string | null;
   extra_flags: Record<string, unknown>;
@@ -186,7 +186,8 @@ interface BundleJson {
 }
 
 function fromBundle(bundle: BundleJson, raw: string, origin: string): VerifiedAttestation | undefined {
-  if (bundle.dsseEnvelope === undefined) return undefined;
+  // A message signature signs the artifact itself: no statement, payloadType `message-signature`.
+  bundle.dsseEnvelope ??= { payloadType: 'message-signature', payload: '', signatures: [] };
   const vm = bundle.verificationMaterial;
   const certB64 = vm.certificate?.rawBytes ?? vm.x509CertificateChain?.certificates[0]?.rawBytes;
   const signer: Signer =
@@ -277,7 +278,7 @@ export function caseAttestations(c: CorpusCase): VerifiedAttestation[] {
  * the signature layer computes from the tarball: here it is taken from the verified subject.
  */
 export function caseArtifact(c: CorpusCase, attestations: VerifiedAttestation[]): ArtifactRef {
-  const sha256 = c.artifact_digest.replace(/^sha256:/, '');
+  const sha256 = (c.artifact_digest ?? '0'.repeat(64)).replace(/^sha256:/, '');
   const sha512 = attestations
     .flatMap((a) =>
       ((a.statement?.subject ?? []) as Array<{ digest: Record<string, string> }>).map((s) => s.digest.sha512),

@@ -1,0 +1,85 @@
+/**
+ * Check `package`: the npm package name and version, from the npm registry's publish
+ * attestation (its subject purl and predicate agree), and the same package in the
+ * provenance subject (slsa-verifier npm.go verifyPackageName / verifyPackageVersion).
+ */
+import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../provenance/npm-publish-v0.1.ts';
+import { statementOf, type Provenance } from '../../provenance/normalise-provenance.ts';
+import type { PolicyRule } from '../policy-rule.ts';
+import { fail, pass, skipped } from './check-result.ts';
+
+/** `pkg:npm/%40scope/name@1.0.0` → `{ name: '@scope/name', version: '1.0.0' }`. */
+export function parseNpmPurl(purl: string | undefined): { name: string; version: string } | undefined {
+  if (purl === undefined || !purl.startsWith('pkg:npm/')) return undefined;
+  const rest = purl.slice('pkg:npm/'.length);
+  const at = rest.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  try {
+    return { name: decodeURIComponent(rest.slice(0, at)), version: decodeURIComponent(rest.slice(at + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The package check, over the publish attestations and one provenance. */
+export function checkPackage(
+  rule: PolicyRule,
+  attestations: VerifiedAttestation[],
+  provenance: Provenance | undefined,
+): CheckResult {
+  const want = rule.package;
+  if (want === undefined) return skipped('package', 'no package expectation');
+  const published = attestations.filter((a) => a.predicateType === NPM_PUBLISH_V0_1);
+  if (published.length === 0)
+    return fail('package', 'PACKAGE_MISMATCH', 'no npm publish attestation among the attestations', []);
+  const problems: string[] = [];
+  for (const att of published) {
+    const evidence = [att.digest];
+    let statement;
+    try {
+      statement = statementOf(att);
+    } catch (err) {
+      problems.push(`${att.origin}: ${(err as Error).message}`);
+      continue;
+    }
+    const predicate = NpmPublishV01Schema.safeParse(statement.predicate);
+    if (!predicate.success) {
+      problems.push(`${att.origin}: predicate is not an npm publish attestation`);
+      continue;
+    }
+    const subject = statement.subject[0];
+    const purl = parseNpmPurl(subject?.name);
+    const { name, version } = predicate.data;
+    if (purl === undefined || purl.name !== name || purl.version !== version) {
+      problems.push(
+        `${att.origin}: subject ${JSON.stringify(subject?.name)} does not name ${name}@${version}`,
+      );
+      continue;
+    }
+    if (want.name !== undefined && name !== want.name) {
+      problems.push(`${att.origin}: package ${JSON.stringify(name)} is not ${JSON.stringify(want.name)}`);
+      continue;
+    }
+    if (want.version !== undefined && version !== want.version) {
+      problems.push(
+        `${att.origin}: version ${JSON.stringify(version)} is not ${JSON.stringify(want.version)}`,
+      );
+      continue;
+    }
+    if (provenance !== undefined) {
+      const named = provenance.subjects.map((s) => parseNpmPurl(s.name)).filter((p) => p !== undefined);
+      if (named.length > 0 && !named.some((p) => p.name === name && p.version === version)) {
+        problems.push(`${att.origin}: the provenance subject names another package than ${name}@${version}`);
+        continue;
+      }
+    }
+    return pass('package', `${name}@${version}`, evidence);
+  }
+  return fail(
+    'package',
+    'PACKAGE_MISMATCH',
+    problems.join(' | '),
+    published.map((a) => a.digest),
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * Policy evaluation: pure and synchronous. Each attestation is evaluated whole, never
+ * mixing fields across attestations (CHECKLIST row 18); the first SLSA provenance that
+ * passes every check is used, else the failures of the best candidate are reported.
+ */
+import { z } from 'zod';
+import { isGateError } from '../errors.ts';
+import {
+  ArtifactRefSchema,
+  CheckResultSchema,
+  OutcomeSchema,
+  type ArtifactRef,
+  type CheckResult,
+  type Outcome,
+  type VerifiedAttestation,
+} from '../model.ts';
+import {
+  isProvenancePredicateType,
+  normaliseProvenance,
+  ProvenanceSchema,
+  type Provenance,
+} from '../provenance/normalise-provenance.ts';
+import { checkBuilder, checkBuildLevel } from './checks/builder.ts';
+import { fail, skipped } from './checks/check-result.ts';
+import { checkDependencies } from './checks/dependencies.ts';
+import { checkEntrypoint } from './checks/entrypoint.ts';
+import { checkIdentity } from './checks/identity.ts';
+import { checkPackage } from './checks/package.ts';
+import { checkSource } from './checks/source.ts';
+import { checkSubject } from './checks/subject.ts';
+import { checkVsa } from './checks/vsa.ts';
+import type { LevelEvidence, PolicyRule } from './policy-rule.ts';
+import { checkRollback, type PublishedRecord } from './rollback.ts';
+import type { TrustMap } from './trust-map.ts';
+
+export const EvaluationSchema = z.strictObject({
+  outcome: OutcomeSchema,
+  checks: z.array(CheckResultSchema),
+  /** The provenance the decision rests on (the passing one, or the best failing candidate). */
+  provenance: ProvenanceSchema.optional(),
+  /** Digest of the attestation that provenance came from. */
+  attestationDigest: z.string().optional(),
+});
+export type Evaluation = z.infer<typeof EvaluationSchema>;
+
+export const EvaluateInputSchema = z.strictObject({
+  artifact: ArtifactRefSchema,
+});
+
+export interface EvaluateInput {
+  artifact: ArtifactRef;
+  attestations: VerifiedAttestation[];
+  rule: PolicyRule;
+  trustMap: TrustMap;
+  levels?: LevelEvidence;
+  now: Date;
+  /** When publishing to a tag: its `repo:tag` and what was last published there (CHECKLIST rows 21, 22). */
+  rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
+}
+
+interface Candidate {
+  att: VerifiedAttestation;
+  provenance?: Provenance;
+  checks: CheckResult[];
+}
+
+function failures(checks: CheckResult[]): number {
+  return checks.filter((c) => c.result === 'FAIL').length;
+}
+
+/** The outcome of a set of checks: any FAIL fails; an exception or the rule needing approval asks for it. */
+export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
+  if (failures(checks) > 0) return 'FAILED';
+  if (rule.approvalRequired || checks.some((c) => c.needsApproval === true)) return 'NEEDS_APPROVAL';
+  return 'PASSED';
+}
+
+function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Candidate {
+  const { rule } = input;
+  const identity = checkIdentity(rule, att);
+  let provenance: Provenance;
+  try {
+    provenance = normaliseProvenance(att);
+  } catch (err) {
+    if (!isGateError(err)) throw err;
+    const id = err.code === 'SOURCE_MISMATCH' || err.code === 'REF_MISMATCH' ? 'source' : 'builder';
+    return { att, checks: [identity, fail(id, err.code, err.message, [att.digest])] };
+  }
+  const builder = checkBuilder(rule, att, provenance, input.trustMap);
+  const checks: CheckResult[] = [
+    checkSubject(input.artifact, att, provenance),
+    identity,
+    builder.check,
+    checkBuildLevel(rule, att, builder.trust),
+    checkSource(rule, att, provenance, input.levels),
+    checkEntrypoint(rule, att, provenance),
+    checkDependencies(rule, att, provenance, input.levels, input.now),
+    checkPackage(rule, input.attestations, provenance),
+  ];
+  return { att, provenance, checks };
+}
+
+const PROVENANCE_CHECKS = ['builder', 'build-level', 'source', 'entrypoint', 'dependencies'] as const;
+
+/** Evaluate a rule over verified attestations for one artifact. */
+export function evaluate(input: EvaluateInput): Evaluation {
+  const { rule, attestations } = input;
+  const vsa = checkVsa(rule, attestations);
+
+  if (!rule.requireProvenance) {
+    // Signature- or VSA-only rules: some attestation's signer must be one the rule names.
+    const identities = attestations.map((a) => checkIdentity(rule, a));
+    const identity =
+      identities.find((c) => c.result === 'PASS') ??
+      identities.find((c) => c.result === 'SKIPPED') ??
+      identities[0] ??
+      fail('identity', 'NO_PROVENANCE', 'no verified attestation', []);
+    const checks = [
+      identity,
+      ...PROVENANCE_CHECKS.map((id) => skipped(id, 'the rule does not require SLSA provenance')),
+      checkPackage(rule, attestations, undefined),
+      vsa,
+    ];
+    return { outcome: outcomeOf(checks, rule), checks };
+  }
+
+  const provenances = attestations.filter((a) => isProvenancePredicateType(a.predicateType));
+  if (provenances.length === 0) {
+    const kinds =
+      [...new Set(attestations.map((a) => a.predicateType ?? a.payloadType))].join(', ') || 'none';
+    const checks = [
+      fail(
+        'builder',
+        'NO_PROVENANCE',
+        `no SLSA provenance among ${attestations.length} attestations (${kinds})`,
+        attestations.map((a) => a.digest),
+      ),
+      checkPackage(rule, attestations, undefined),
+      vsa,
+    ];
+    return { outcome: 'FAILED', checks };
+  }
+
+  let best: Candidate | undefined;
+  for (const att of provenances) {
+    const candidate = evaluateCandidate(input, att);
+    if (input.rollback !== undefined && candidate.provenance !== undefined) {
+      const { target, last, signedAt } = input.rollback;
+      const rb: Parameters<typeof checkRollback>[0] = {
+        target,
+        artifact: input.artifact,
+        provenance: candidate.provenance,
+      };
+      if (last !== undefined) rb.last = last;
+      if (signedAt !== undefined) rb.signedAt = signedAt;
+      candidate.checks.push(checkRollback(rb));
+    }
+    candidate.checks.push(vsa);
+    if (failures(candidate.checks) === 0) {
+      best = candidate;
+      break;
+    }
+    if (best === undefined || failures(candidate.checks) < failures(best.checks)) best = candidate;
+  }
+  const chosen = best!;
+  const result: Evaluation = {
+    outcome: outcomeOf(chosen.checks, rule),
+    checks: chosen.checks,
+    attestationDigest: chosen.att.digest,
+  };
+  if (chosen.provenance !== undefined) result.provenance = chosen.provenance;
+  return result;
+}

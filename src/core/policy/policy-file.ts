@@ -1,0 +1,177 @@
+/**
+ * The policy file: YAML or JSON, strict schema, every problem reported with its path.
+ * Its digest is sha256 over the canonical JSON of the parsed policy (defaults applied),
+ * so formatting, key order, comments and YAML-vs-JSON do not change it.
+ */
+import { createHash } from 'node:crypto';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { GateError } from '../errors.ts';
+import { listIssues } from '../provenance/format-issues.ts';
+import { compileAnchored } from './anchored-pattern.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { PolicyRuleSchema, type PolicyRule } from './policy-rule.ts';
+import { defaultTrustMap, type TrustMap, type TrustMapEntry } from './trust-map.ts';
+
+export const PolicySchema = z.strictObject({
+  version: z.literal(1),
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  rules: z.array(PolicyRuleSchema).min(1),
+});
+export type Policy = z.infer<typeof PolicySchema>;
+
+/** One problem in a policy file. */
+export interface PolicyProblem {
+  path: string;
+  message: string;
+}
+
+function problemsError(
+  code: 'POLICY_INVALID' | 'POLICY_INCOMPLETE',
+  origin: string,
+  problems: PolicyProblem[],
+): GateError {
+  const lines = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
+  return new GateError(code, `${origin}: ${problems.length} problem(s)\n${lines}`, {
+    detail: { origin, problems },
+  });
+}
+
+const CERT_FIELDS = [
+  'subject',
+  'subjectPattern',
+  'owner',
+  'repo',
+  'ownerId',
+  'repoId',
+  'signerRepo',
+  'signerWorkflow',
+] as const;
+
+/** Whether some version of `builderId` (`name` or `name@version`) is a builder the trust map names with its signer. */
+export function trustMapCovers(trustMap: TrustMap, builderId: string): boolean {
+  const versions = builderId.includes('@')
+    ? [builderId]
+    : [`${builderId}@refs/tags/v1.0.0`, `${builderId}@v0.1`, builderId];
+  const test = (pattern: string | undefined, exact: string | undefined, value: string) =>
+    value === exact || (pattern !== undefined && compileAnchored(pattern).test(value));
+  const covers = (entry: TrustMapEntry, id: string) =>
+    (entry.builder.ids ?? []).includes(id) ||
+    test(entry.builder.idPattern, undefined, id) ||
+    (entry.builder.sameAsSigner === true && test(entry.signer.identityPattern, entry.signer.identity, id));
+  return trustMap.builders.some((entry) => versions.some((id) => covers(entry, id)));
+}
+
+/** Problems that make a schema-valid policy unsafe to run (CHECKLIST row 10). */
+export function completenessProblems(policy: Policy, trustMap: TrustMap): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  policy.rules.forEach((rule, i) => {
+    const at = `rules[${i}]`;
+    if (rule.artifacts.length === 0)
+      problems.push({ path: `${at}.artifacts`, message: 'the rule names no artifact' });
+    rule.identities.forEach((id, j) => {
+      const hasCert = CERT_FIELDS.some((f) => id[f] !== undefined);
+      if (!hasCert && id.keyId === undefined)
+        problems.push({
+          path: `${at}.identities[${j}]`,
+          message: 'names no signer (subject, subjectPattern, owner, repo or keyId)',
+        });
+      if ((hasCert || id.keyId === undefined) && id.issuer === undefined)
+        problems.push({
+          path: `${at}.identities[${j}].issuer`,
+          message: 'a certificate identity needs its OIDC issuer',
+        });
+      if (
+        id.subject === undefined &&
+        id.subjectPattern === undefined &&
+        hasCert &&
+        id.repo === undefined &&
+        id.repoId === undefined &&
+        id.signerWorkflow === undefined &&
+        id.signerRepo === undefined
+      )
+        problems.push({
+          path: `${at}.identities[${j}]`,
+          message:
+            'an owner alone admits every workflow of every repository of that owner; add repo, subject or subjectPattern',
+        });
+    });
+    if (rule.identities.length > 0) return;
+    if (!rule.requireProvenance || !rule.requireTrustedBuilder) {
+      problems.push({
+        path: `${at}.identities`,
+        message: 'this rule needs a signer identity with its issuer',
+      });
+      return;
+    }
+    if (rule.builders.length === 0) {
+      problems.push({
+        path: `${at}.builders`,
+        message: 'without identities the rule must name its builders (the trust map gives their signers)',
+      });
+      return;
+    }
+    rule.builders.forEach((b, k) => {
+      if (!trustMapCovers(trustMap, b))
+        problems.push({
+          path: `${at}.builders[${k}]`,
+          message: `${b} is not in the builder trust map: add identities with issuer for it`,
+        });
+    });
+  });
+  return problems;
+}
+
+/** Parse and check a policy (YAML or JSON). Invalid → POLICY_INVALID, unsafe → POLICY_INCOMPLETE, each listing every problem. */
+export function parsePolicy(
+  text: string,
+  origin: string,
+  trustMap: TrustMap = defaultTrustMap(),
+): { policy: Policy; digest: string } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw problemsError(
+      'POLICY_INVALID',
+      origin,
+      doc.errors.map((e) => ({
+        path: `line ${e.linePos?.[0]?.line ?? '?'}`,
+        message: e.message.split('\n')[0] ?? e.code,
+      })),
+    );
+  }
+  const parsed = PolicySchema.safeParse(doc.toJS());
+  if (!parsed.success) throw problemsError('POLICY_INVALID', origin, listIssues(parsed.error));
+  const problems = completenessProblems(parsed.data, trustMap);
+  if (problems.length > 0) throw problemsError('POLICY_INCOMPLETE', origin, problems);
+  const digest = `sha256:${createHash('sha256').update(canonicalJson(parsed.data)).digest('hex')}`;
+  return { policy: parsed.data, digest };
+}
+
+/** `oci://host/repo@sha256:…` → `host/repo`; other names as they are. */
+function artifactNames(name: string): string[] {
+  const bare = name.replace(/^oci:\/\//, '');
+  const noDigest = bare.replace(/@sha256:[0-9a-f]{64}$/, '');
+  return [...new Set([name, bare, noDigest])];
+}
+
+/** The first rule whose `artifacts` names the artifact (exactly or by an anchored pattern); none → POLICY_INCOMPLETE. */
+export function selectRule(policy: Policy, artifactName: string): PolicyRule {
+  const names = artifactNames(artifactName);
+  const rule = policy.rules.find((r) =>
+    r.artifacts.some((a) =>
+      a.startsWith('^') && a.endsWith('$')
+        ? names.some((n) => compileAnchored(a).test(n))
+        : names.includes(a),
+    ),
+  );
+  if (rule === undefined)
+    throw new GateError(
+      'POLICY_INCOMPLETE',
+      `no policy rule covers artifact ${JSON.stringify(artifactName)}`,
+      {
+        detail: { artifact: artifactName },
+      },
+    );
+  return rule;
+}
