@@ -111,6 +111,7 @@ export const CheckIdSchema = z.enum([
   'package', // npm package name and version
   'vsa', // a VSA given as input: verifier, resource and levels
   'rollback', // no older provenance replayed onto a newer tag
+  'pipeline', // the publish pipeline itself stopped it: digest mismatch, size limits, mutable reference
 ]);
 export type CheckId = z.infer<typeof CheckIdSchema>;
 
