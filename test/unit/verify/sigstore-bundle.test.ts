@@ -246,14 +246,14 @@ test('Rekor v2: verifies with its RFC 3161 timestamp; without it is TIMESTAMP_ER
 test('tampered evidence maps to coded errors (CHECKLIST rows 1, 2, 4, 5)', () => {
   const sig = clone(generic);
   const s = Buffer.from(sig.dsseEnvelope.signatures[0].sig, 'base64');
-  s[s.length - 1] ^= 1;
+  s.writeUInt8(s.readUInt8(s.length - 1) ^ 1, s.length - 1);
   sig.dsseEnvelope.signatures[0].sig = s.toString('base64');
   const c1 = code(() => verifySigstoreBundle(input(sig), genericCtx));
   assert.ok(c1 === 'TLOG_BODY_ERROR' || c1 === 'SIGNATURE_ERROR', c1);
 
   const proof = clone(generic);
   const root = Buffer.from(proof.verificationMaterial.tlogEntries[0].inclusionProof.rootHash, 'base64');
-  root[0] ^= 1;
+  root.writeUInt8(root.readUInt8(0) ^ 1, 0);
   proof.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = root.toString('base64');
   assert.equal(
     code(() => verifySigstoreBundle(input(proof), genericCtx)),
