@@ -1,10 +1,11 @@
 import { GateError } from '../core/errors.ts';
+import { fetchBearerToken, type BearerToken } from './bearer-token.ts';
 
 /**
  * Authentication hook of the registry client. The distribution spec leaves
  * authentication to a challenge (401 + WWW-Authenticate); this interface lets the
- * client stay ignorant of the scheme. Basic is implemented here; the Bearer token
- * flow (issue 7) plugs in behind the same interface.
+ * client stay ignorant of the scheme. ChallengeAuth answers Basic and Bearer;
+ * other schemes (cloud IAM helpers, KMS-backed tokens) plug in behind the same interface.
  */
 
 /** What a request needs access to (distribution token scope `repository:<name>:<actions>`). */
@@ -90,41 +91,108 @@ export function parseChallenges(header: string): Challenge[] {
   return challenges;
 }
 
+/** The token scopes a request needs (distribution token scope grammar `repository:<name>:<actions>`). */
+export function scopeStrings(scope: AuthScope): string[] {
+  const scopes = [`repository:${scope.repository}:${scope.actions.join(',')}`];
+  if (scope.mountFrom !== undefined) scopes.push(`repository:${scope.mountFrom}:pull`);
+  return scopes;
+}
+
+/** True when one of `scopes` grants every action `wanted` asks for on the same resource. */
+function covers(scopes: readonly string[], wanted: string): boolean {
+  const cut = wanted.lastIndexOf(':');
+  const resource = wanted.slice(0, cut);
+  const actions = wanted.slice(cut + 1).split(',');
+  return scopes.some((s) => {
+    const c = s.lastIndexOf(':');
+    const have = s.slice(c + 1).split(',');
+    return s.slice(0, c) === resource && actions.every((a) => have.includes(a));
+  });
+}
+
+/** Options of ChallengeAuth. */
+export interface ChallengeAuthOptions {
+  /** Hosts whose token realm may be plain http (loopback only, as for the registry). */
+  insecureHosts?: ReadonlySet<string>;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
 /**
- * Answers Basic challenges with credentials from a provider, and sends them up
- * front once the registry has asked for them (saves a round trip per request).
+ * Answers the registry's challenges (distribution spec §Authentication):
+ * Basic with the provider's credentials, sent up front once asked for; Bearer
+ * through the token endpoint, one token per scope, renewed before it expires
+ * and refetched when the registry rejects it.
  */
 export class ChallengeAuth implements RegistryAuth {
   readonly #host: string;
   readonly #credentials: CredentialsProvider;
+  readonly #options: ChallengeAuthOptions;
+  readonly #tokens = new Map<string, BearerToken>();
   #basic: string | undefined;
 
-  constructor(host: string, credentials: CredentialsProvider) {
+  constructor(host: string, credentials: CredentialsProvider, options: ChallengeAuthOptions = {}) {
     this.#host = host;
     this.#credentials = credentials;
+    this.#options = options;
   }
 
-  authorization(_scope: AuthScope): Promise<string | undefined> {
-    return Promise.resolve(this.#basic);
+  #now(): number {
+    return this.#options.now?.() ?? Date.now();
   }
 
-  async challenge(wwwAuthenticate: string, _scope: AuthScope): Promise<string | undefined> {
+  authorization(scope: AuthScope): Promise<string | undefined> {
+    if (this.#basic !== undefined) return Promise.resolve(this.#basic);
+    const token = this.#tokens.get(scopeStrings(scope).join(' '));
+    return Promise.resolve(
+      token !== undefined && token.expiresAt > this.#now() ? `Bearer ${token.token}` : undefined,
+    );
+  }
+
+  async challenge(wwwAuthenticate: string, scope: AuthScope): Promise<string | undefined> {
     const challenges = parseChallenges(wwwAuthenticate);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer !== undefined) return this.#bearer(bearer, scope);
     if (challenges.some((c) => c.scheme === 'basic')) {
       const creds = await this.#credentials(this.#host);
       if (creds === undefined) return undefined;
       this.#basic = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       return this.#basic;
     }
-    if (challenges.some((c) => c.scheme === 'bearer')) {
-      throw new GateError(
-        'REGISTRY_AUTH',
-        `registry ${this.#host} asks for Bearer tokens, not supported yet`,
-        {
-          detail: { host: this.#host, challenge: wwwAuthenticate, retryable: false },
-        },
-      );
-    }
     return undefined;
+  }
+
+  async #bearer(challenge: Challenge, scope: AuthScope): Promise<string> {
+    const realm = this.#realm(challenge);
+    const scopes = scopeStrings(scope);
+    // The registry names the scope it wants; ask for it too unless ours already covers it.
+    const asked = (challenge.params.scope ?? '').split(' ').filter((s) => s !== '' && !covers(scopes, s));
+    const all = [...scopes, ...asked];
+    const token = await fetchBearerToken({
+      realm,
+      service: challenge.params.service,
+      scopes: all,
+      credentials: await this.#credentials(this.#host),
+      timeoutMs: this.#options.timeoutMs ?? 30_000,
+      now: this.#now(),
+    });
+    this.#tokens.set(scopes.join(' '), token);
+    return `Bearer ${token.token}`;
+  }
+
+  #realm(challenge: Challenge): URL {
+    const fail = (why: string) =>
+      new GateError('REGISTRY_AUTH', `registry ${this.#host}: Bearer challenge ${why}`, {
+        detail: { host: this.#host, realm: challenge.params.realm, retryable: false },
+      });
+    let realm: URL;
+    try {
+      realm = new URL(challenge.params.realm ?? '');
+    } catch {
+      throw fail('has no valid realm URL');
+    }
+    if (realm.protocol === 'https:') return realm;
+    if (realm.protocol === 'http:' && this.#options.insecureHosts?.has(realm.host)) return realm;
+    throw fail(`realm ${realm.href} is not https (nor an insecure loopback host)`);
   }
 }

@@ -1,11 +1,5 @@
 import { GateError } from '../core/errors.ts';
-import {
-  anonymousAuth,
-  ChallengeAuth,
-  type AuthScope,
-  type CredentialsProvider,
-  type RegistryAuth,
-} from './auth.ts';
+import { ChallengeAuth, type AuthScope, type CredentialsProvider, type RegistryAuth } from './auth.ts';
 import { copyImage, type CopyImageOptions, type CopyImageResult } from './copy-image.ts';
 import { findCosignAttestations, type CosignAttestations } from './cosign-attestations.ts';
 import { assertDigest, digestLike, isDigest, sha256Digest } from './digest.ts';
@@ -128,9 +122,13 @@ export class RegistryClient {
     this.#base = base;
     this.host = base.host;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    // Anonymous access still answers challenges: public registries hand out anonymous Bearer tokens.
     const auth =
       options.auth ??
-      (options.credentials ? new ChallengeAuth(base.host, options.credentials) : anonymousAuth);
+      new ChallengeAuth(base.host, options.credentials ?? (() => Promise.resolve(undefined)), {
+        insecureHosts,
+        timeoutMs: options.timeoutMs ?? 60_000,
+      });
     this.#transport = new Transport({
       auth,
       retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isGateError } from '../core/errors.ts';
-import type { AuthScope, RegistryAuth } from './auth.ts';
+import { parseChallenges, scopeStrings, type AuthScope, type RegistryAuth } from './auth.ts';
 import { readCapped } from './read-capped.ts';
 import { isRetryableRegistryError, registryError } from './registry-error.ts';
 
@@ -98,7 +98,9 @@ export class Transport {
     if (answer === undefined || answer === authorization) {
       throw registryError(
         'REGISTRY_AUTH',
-        `${req.what}: registry requires credentials we do not have (401)`,
+        answer === undefined
+          ? `${req.what}: registry requires credentials we do not have (401)`
+          : `${req.what}: credentials rejected (401)`,
         {
           status: 401,
           url: req.url.href,
@@ -111,11 +113,17 @@ export class Transport {
     res = await this.#sendFollowingRedirects(req, authorization);
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
-      throw registryError('REGISTRY_AUTH', `${req.what}: credentials rejected (401)`, {
-        status: 401,
-        url: req.url.href,
-        retryable: false,
-      });
+      // RFC 6750 §3.1: insufficient_scope means authenticated, but not allowed this action.
+      const again = parseChallenges(res.headers.get('www-authenticate') ?? '');
+      const reason = again.find((c) => c.params.error !== undefined)?.params.error;
+      const scopes = scopeStrings(req.scope).join(' ');
+      throw registryError(
+        'REGISTRY_AUTH',
+        reason === 'insufficient_scope'
+          ? `${req.what}: credentials lack the scope ${scopes}`
+          : `${req.what}: credentials rejected (401${reason === undefined ? '' : `, ${reason}`})`,
+        { status: 401, url: req.url.href, scope: scopes, reason, retryable: false },
+      );
     }
     return res;
   }
