@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'DIGEST_MISMATCH',
   'REGISTRY_ERROR',
   'REGISTRY_AUTH',
+  // an external attestor (attestation store, git remote) did not answer; detail.retryable says whether to ask again
+  'ATTESTOR_UNAVAILABLE',
   'ARCHIVE_ERROR',
   'APPROVAL_REJECTED',
   'APPROVAL_EXPIRED',
