@@ -4,7 +4,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/auth.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
-import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
+import { referrersTag } from '../../../src/registry/referrers.ts';
+import { attachTestReferrer, localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startFaultProxy, type FaultDecision, type FaultProxy } from './fault-proxy.ts';
 
@@ -206,4 +207,91 @@ test('Basic challenge: right credentials pass, wrong ones are a non-retryable RE
     viaProxy().getManifest(repo, pushed.digest),
     (err: GateError) => err.code === 'REGISTRY_AUTH',
   );
+});
+
+test('a redirect to plain http on a non-loopback host is refused without following it', async () => {
+  const repo = `registry/${uniqueName('redirect-http')}`;
+  const digest = await direct().pushBlob(repo, new TextEncoder().encode('redirected'));
+  rule = (req) =>
+    req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`)
+      ? { respond: { status: 307, headers: { location: `http://storage.invalid/blob` } } }
+      : undefined;
+  await assert.rejects(viaProxy().getBlob(repo, digest, 1024), (err: GateError) => {
+    assert.equal(err.code, 'REGISTRY_ERROR');
+    assert.equal(isRetryableRegistryError(err), false);
+    return true;
+  });
+});
+
+test('a redirect to another origin is followed without the Authorization header', async () => {
+  const repo = `registry/${uniqueName('redirect-auth')}`;
+  const bytes = new TextEncoder().encode('redirected with auth');
+  const digest = await direct().pushBlob(repo, bytes);
+  const storageAuth: Array<string | undefined> = [];
+  const storage = await startFaultProxy((req) => {
+    storageAuth.push(req.headers.authorization);
+    return undefined;
+  });
+  try {
+    const good = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
+    rule = (req) => {
+      if (req.headers.authorization !== good) {
+        return { respond: { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } } };
+      }
+      return req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`)
+        ? { respond: { status: 307, headers: { location: `${storage.url}${req.url}` } } }
+        : undefined;
+    };
+    const client = viaProxy({
+      insecureHosts: [proxy.host, storage.host],
+      credentials: staticCredentials({ [proxy.host]: { username: 'ci', password: 's3cret' } }),
+    });
+    assert.deepEqual(await client.getBlob(repo, digest, 1024), bytes);
+    assert.deepEqual(storageAuth, [undefined]);
+  } finally {
+    await storage.close();
+  }
+});
+
+test('with a referrers API the index comes from the API and attaching leaves no fallback tag', async () => {
+  const client = viaProxy();
+  const repo = `registry/${uniqueName('referrers-api')}`;
+  const image = await pushTestImage(client, repo);
+  const listed = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${'2'.repeat(64)}`,
+        size: 100,
+        artifactType: 'application/vnd.in-toto+json',
+      },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${'3'.repeat(64)}`,
+        size: 100,
+        artifactType: 'application/example',
+      },
+    ],
+  };
+  rule = (req) =>
+    req.method === 'GET' && req.url === `/v2/${repo}/referrers/${image.digest}`
+      ? {
+          respond: {
+            status: 200,
+            headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+            body: JSON.stringify(listed),
+          },
+        }
+      : undefined;
+  const found = await client.listReferrers(repo, image.digest, 'application/vnd.in-toto+json');
+  assert.deepEqual(
+    found.map((d) => d.digest),
+    [`sha256:${'2'.repeat(64)}`],
+  );
+  assert.equal(await client.hasReferrersApi(repo, image.digest), true);
+
+  await attachTestReferrer(client, repo, image.digest);
+  assert.equal(await direct().getManifestByTag(repo, referrersTag(image.digest)), undefined);
 });
