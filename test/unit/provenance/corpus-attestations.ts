@@ -286,3 +286,37 @@ export function caseArtifact(c: CorpusCase, attestations: VerifiedAttestation[])
     .find((d) => d !== undefined);
   return { digests: sha512 === undefined ? { sha256 } : { sha256, sha512 } };
 }
+
+/** Test edits reach deep into upstream JSON; typing every path would add nothing. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StatementJson = Record<string, any>;
+
+/**
+ * A copy of a verified attestation whose statement (and payload bytes) `edit` changed:
+ * stands for a builder that wrote different predicate fields over a valid signature.
+ */
+export function withStatement(
+  att: VerifiedAttestation,
+  edit: (statement: StatementJson) => void,
+): VerifiedAttestation {
+  const statement = structuredClone(att.statement ?? {}) as Record<string, unknown>;
+  edit(statement);
+  const payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+  return { ...att, statement, payload };
+}
+
+/** A copy with other signer facts (e.g. a certificate of a re-created repository). */
+export function withSigner(att: VerifiedAttestation, edit: (signer: Signer) => void): VerifiedAttestation {
+  const signer = structuredClone(att.signer);
+  edit(signer);
+  return { ...att, signer };
+}
+
+/** The single SLSA provenance attestation of a case. */
+export function provenanceOf(caseId: string): VerifiedAttestation {
+  const atts = caseAttestations(corpusCase(caseId)).filter((a) =>
+    /slsa\.dev\/provenance/.test(a.predicateType ?? ''),
+  );
+  if (atts.length === 0) throw new Error(`${caseId} has no provenance`);
+  return atts[0]!;
+}
