@@ -234,7 +234,7 @@ test('a redirect to another origin is followed without the Authorization header'
   });
   try {
     const good = `Basic ${Buffer.from('ci:s3cret').toString('base64')}`;
-    rule = (req) => {
+    rule = (req): FaultDecision => {
       if (req.headers.authorization !== good) {
         return { respond: { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } } };
       }
