@@ -1,0 +1,402 @@
+/**
+ * Trust in attestors (guac: *verified* is not *trusted*). A VSA proves a level only when
+ *  1. its signature verifies (loadAttestations + verifyAttestations, against the key or
+ *     the Fulcio identity configured for a verifier), and the statement binds to the
+ *     resource's digest;
+ *  2. the signer and the predicate's `verifier.id` are one configured verifier;
+ *  3. `resourceUri` is the resource's, `verificationResult` is PASSED, and for a git
+ *     revision the subject's `gitCommit` is the built commit with the built ref in its
+ *     `source_refs` annotation;
+ *  4. the level is capped at the maximum that verifier is trusted for on that track.
+ * Anything else is ignored with a coded reason (fail closed: level 0 for that evidence).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
+import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
+import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/provenance/slsa-vsa-v1.ts';
+import { loadTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
+import type { AttestationInput } from '../core/verify/attestation-input.ts';
+import { loadAttestations } from '../core/verify/load-attestations.ts';
+import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import type { AttestorEvidence, Resource, TrackLevels } from './attestor.ts';
+
+const LevelSchema = z.number().int().min(0).max(4);
+
+/** One trusted verifier: who signs (a key, or a Fulcio identity and issuer) and up to which level per track. */
+export const TrustedVerifierSchema = z
+  .strictObject({
+    /** The VSA's `verifier.id`. */
+    id: z.string().min(1),
+    /** Key id (the bundle's key hint or the DSSE keyid) and its PEM public key. */
+    keyId: z.string().min(1).optional(),
+    publicKey: z.string().includes('PUBLIC KEY').optional(),
+    /** Certificate SAN and OIDC issuer of a Fulcio-signed VSA, compared exactly. */
+    identity: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    tracks: z.strictObject({ BUILD: LevelSchema.optional(), SOURCE: LevelSchema.optional() }),
+  })
+  .refine(
+    (v) =>
+      (v.keyId !== undefined &&
+        v.publicKey !== undefined &&
+        v.identity === undefined &&
+        v.issuer === undefined) ||
+      (v.identity !== undefined &&
+        v.issuer !== undefined &&
+        v.keyId === undefined &&
+        v.publicKey === undefined),
+    { message: 'a verifier is either keyId + publicKey, or identity + issuer' },
+  );
+export type TrustedVerifier = z.infer<typeof TrustedVerifierSchema>;
+
+/** The attestor trust configuration (strict: a typo fails). */
+export const VsaTrustConfigSchema = z.strictObject({
+  verifiers: z.array(TrustedVerifierSchema),
+  /** Sigstore trusted root for Fulcio-signed VSAs; the shipped public-good root when absent. */
+  trustedRoot: z.string().optional(),
+});
+export type VsaTrustConfig = z.input<typeof VsaTrustConfigSchema>;
+
+/** Parsed configuration and the trust material built from it, shared by every attestor that checks VSAs. */
+export interface VsaTrust {
+  verifiers: TrustedVerifier[];
+  material: TrustMaterial;
+  /** `sha256:<hex>` over the configuration and the trust material: part of every cache key. */
+  digest: string;
+}
+
+/** Parse the configuration and load its trust material; a bad configuration is CONFIG_INVALID. */
+export function createVsaTrust(config: unknown): VsaTrust {
+  const parsed = VsaTrustConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    throw new GateError('CONFIG_INVALID', `attestor trust: ${z.prettifyError(parsed.error)}`);
+  }
+  const { verifiers, trustedRoot } = parsed.data;
+  const ids = new Set<string>();
+  for (const v of verifiers) {
+    if (v.keyId === undefined) continue;
+    if (ids.has(v.keyId)) throw new GateError('CONFIG_INVALID', `attestor trust: key id ${v.keyId} twice`);
+    ids.add(v.keyId);
+  }
+  const material = loadTrustMaterial({
+    ...(trustedRoot === undefined ? {} : { trustedRoot }),
+    publicKeys: verifiers.flatMap((v) =>
+      v.keyId !== undefined && v.publicKey !== undefined ? [{ keyId: v.keyId, pem: v.publicKey }] : [],
+    ),
+  });
+  const digest = sha256(JSON.stringify({ verifiers, material: material.digest }));
+  return { verifiers, material, digest };
+}
+
+function sha256(data: Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+/** The artifact a statement about this resource must bind to (subject digest = the resource's digest). */
+function expectedArtifact(resource: Resource): ArtifactRef | undefined {
+  const digest = resource.kind === 'git' ? { gitCommit: resource.commit } : resource.digest;
+  if (digest === undefined || Object.keys(digest).length === 0) return undefined;
+  const { sha256: hex, ...named } = Object.fromEntries(
+    Object.entries(digest).map(([alg, value]) => [alg, value.toLowerCase()]),
+  );
+  return {
+    digests: { sha256: hex ?? '' },
+    ...(Object.keys(named).length > 0 ? { namedDigests: named } : {}),
+  };
+}
+
+/** The `resourceUri` a VSA about this resource must carry; undefined when the provenance gave no URI to compare. */
+function expectedResourceUri(resource: Resource): string | undefined {
+  if (resource.kind === 'git') return resource.repo;
+  if (resource.kind === 'purl') return resource.purl;
+  return resource.uri;
+}
+
+const LEVEL = /^SLSA_(BUILD|SOURCE)_LEVEL_(\d+)$/;
+
+/** `SLSA_BUILD_LEVEL_n` / `SLSA_SOURCE_LEVEL_n`, n = 0–4, highest per track; other SLSA_* level strings are reported. */
+export function parseVerifiedLevels(verifiedLevels: readonly string[]): {
+  levels: TrackLevels;
+  malformed: string[];
+} {
+  const levels: TrackLevels = {};
+  const malformed: string[] = [];
+  for (const value of verifiedLevels) {
+    const m = LEVEL.exec(value);
+    if (m === null) {
+      // Properties such as TAG_HYGIENE or ORG_SOURCE_TESTED are not levels; SLSA_*LEVEL* strings we cannot read are.
+      if (value.startsWith('SLSA_') && value.includes('LEVEL')) malformed.push(value);
+      continue;
+    }
+    const n = Number(m[2]);
+    if (m[2]!.length > 1 || n > 4) {
+      malformed.push(value);
+      continue;
+    }
+    const track = m[1] === 'BUILD' ? 'build' : 'source';
+    levels[track] = Math.max(levels[track] ?? 0, n);
+  }
+  return { levels, malformed };
+}
+
+/** The `source_refs` of the subject naming `commit` (source-tool writes `source_refs`; `sourceRefs` is read too). */
+function sourceRefsOf(statement: Record<string, unknown>, commit: string): string[] {
+  const subjects = Array.isArray(statement.subject) ? (statement.subject as unknown[]) : [];
+  const refs: string[] = [];
+  for (const s of subjects) {
+    const subject = s as { digest?: Record<string, unknown>; annotations?: Record<string, unknown> };
+    if (subject.digest?.gitCommit !== commit) continue;
+    for (const key of ['source_refs', 'sourceRefs']) {
+      const value = subject.annotations?.[key];
+      if (Array.isArray(value)) refs.push(...value.filter((r): r is string => typeof r === 'string'));
+    }
+  }
+  return refs;
+}
+
+/** The configured verifiers whose key or identity produced this signature. */
+function verifiersOfSigner(att: VerifiedAttestation, trust: VsaTrust): TrustedVerifier[] {
+  const { signer } = att;
+  return trust.verifiers.filter((v) =>
+    signer.kind === 'key'
+      ? v.keyId !== undefined && signer.trustedBy === `public-key:${v.keyId}`
+      : v.identity !== undefined && signer.identity === v.identity && signer.issuer === v.issuer,
+  );
+}
+
+/**
+ * A key-signed bundle with neither log entry nor timestamp carries nothing beyond its DSSE
+ * envelope (sigstore-js would demand a timestamp to place the key in time; configured keys
+ * have no validity window): verify that envelope with the configured key. This is how
+ * slsa-gate signs its own VSAs (signing/sign-bundle.ts).
+ */
+function keyOnlyEnvelope(input: AttestationInput): AttestationInput {
+  if (input.form !== 'bundle') return input;
+  const json = input.json as {
+    verificationMaterial?: {
+      publicKey?: unknown;
+      tlogEntries?: unknown[];
+      timestampVerificationData?: unknown;
+    };
+    dsseEnvelope?: unknown;
+  };
+  const vm = json.verificationMaterial;
+  const timestamps = (vm?.timestampVerificationData as { rfc3161Timestamps?: unknown[] } | undefined)
+    ?.rfc3161Timestamps;
+  if (
+    vm?.publicKey === undefined ||
+    json.dsseEnvelope === undefined ||
+    (vm.tlogEntries?.length ?? 0) > 0 ||
+    (timestamps?.length ?? 0) > 0
+  )
+    return input;
+  return { form: 'dsse', origin: input.origin, raw: input.raw, json: json.dsseEnvelope };
+}
+
+/** The VSAs among these bytes that prove a level for the resource, and why the others do not. */
+export interface VsaEvaluation {
+  evidence: AttestorEvidence[];
+  reasons: string[];
+}
+
+function reason(code: ErrorCode, origin: string, message: string): string {
+  return `${code}: ${origin}: ${message}`;
+}
+
+/**
+ * Load, verify and judge the attestations in `bytes` (a bundle, a DSSE envelope, or JSON
+ * lines of them) as VSAs about `resource`. Pure and synchronous; never throws for a bad
+ * attestation, which is only ignored with its reason.
+ */
+export function evaluateVsas(
+  bytes: Uint8Array,
+  origin: string,
+  resource: Resource,
+  trust: VsaTrust,
+): VsaEvaluation {
+  const reasons: string[] = [];
+  const artifact = expectedArtifact(resource);
+  if (artifact === undefined) {
+    return {
+      evidence: [],
+      reasons: [reason('SUBJECT_MISMATCH', origin, 'the resource has no digest to bind a VSA to')],
+    };
+  }
+  let inputs: AttestationInput[];
+  try {
+    inputs = loadAttestations(bytes, origin);
+  } catch (err) {
+    const code: ErrorCode = isGateError(err) ? err.code : 'BUNDLE_MALFORMED';
+    return {
+      evidence: [],
+      reasons: [reason(code, origin, err instanceof Error ? err.message : String(err))],
+    };
+  }
+  const { verified, rejected } = verifyAttestations(inputs.map(keyOnlyEnvelope), {
+    artifact,
+    trust: trust.material,
+  });
+  for (const r of rejected) reasons.push(`${r.code}: ${r.message}`);
+  const evidence: AttestorEvidence[] = [];
+  for (const att of verified) {
+    const judged = judgeVsa(att, resource, trust);
+    reasons.push(...judged.reasons);
+    if (judged.evidence !== undefined) evidence.push(judged.evidence);
+  }
+  return { evidence, reasons };
+}
+
+/** Checks 2–4 on one attestation whose signature verified. */
+function judgeVsa(
+  att: VerifiedAttestation,
+  resource: Resource,
+  trust: VsaTrust,
+): { evidence?: AttestorEvidence; reasons: string[] } {
+  const at = att.origin;
+  if (att.predicateType !== SLSA_VSA_V1) {
+    return {
+      reasons: [reason('PREDICATE_TYPE', at, `${att.predicateType ?? 'no predicate'} is not a VSA v1`)],
+    };
+  }
+  const statement = att.statement as Record<string, unknown>;
+  const parsed = SlsaVsaV1Schema.safeParse(statement.predicate);
+  if (!parsed.success) {
+    return { reasons: [reason('BUNDLE_MALFORMED', at, `VSA predicate: ${z.prettifyError(parsed.error)}`)] };
+  }
+  const vsa = parsed.data;
+  const bySigner = verifiersOfSigner(att, trust);
+  if (bySigner.length === 0) {
+    const who =
+      att.signer.kind === 'key'
+        ? `key ${att.signer.keyId ?? '?'}`
+        : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
+    return { reasons: [reason('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)] };
+  }
+  const verifiers = bySigner.filter((v) => v.id === vsa.verifier.id);
+  if (verifiers.length === 0) {
+    return {
+      reasons: [
+        reason(
+          'VSA_MISMATCH',
+          at,
+          `verifier.id ${JSON.stringify(vsa.verifier.id)} is not the signer's (${bySigner.map((v) => v.id).join(', ')})`,
+        ),
+      ],
+    };
+  }
+  const wantUri = expectedResourceUri(resource);
+  if (wantUri !== undefined && vsa.resourceUri !== wantUri) {
+    return {
+      reasons: [
+        reason(
+          'VSA_MISMATCH',
+          at,
+          `resourceUri ${JSON.stringify(vsa.resourceUri)} is not ${JSON.stringify(wantUri)}`,
+        ),
+      ],
+    };
+  }
+  if (vsa.verificationResult !== 'PASSED') {
+    return {
+      reasons: [
+        reason(
+          'VSA_MISMATCH',
+          at,
+          `verificationResult is ${JSON.stringify(vsa.verificationResult)}, not PASSED`,
+        ),
+      ],
+    };
+  }
+  if (resource.kind === 'git' && !sourceRefsOf(statement, resource.commit).includes(resource.ref)) {
+    return {
+      reasons: [
+        reason('REF_MISMATCH', at, `source_refs of commit ${resource.commit} do not contain ${resource.ref}`),
+      ],
+    };
+  }
+
+  const reasons: string[] = [];
+  const { levels: claimed, malformed } = parseVerifiedLevels(vsa.verifiedLevels);
+  for (const m of malformed)
+    reasons.push(
+      reason('INPUT_INVALID', at, `verifiedLevels entry ${JSON.stringify(m)} is not a level 0–4; ignored`),
+    );
+  const proven: TrackLevels = {};
+  for (const [track, key] of [
+    ['build', 'BUILD'],
+    ['source', 'SOURCE'],
+  ] as const) {
+    const level = claimed[track];
+    if (level === undefined) continue;
+    const max = Math.max(-1, ...verifiers.map((v) => v.tracks[key] ?? -1));
+    if (max < 0) {
+      reasons.push(
+        reason(
+          'UNTRUSTED_SIGNER',
+          at,
+          `verifier ${vsa.verifier.id} is not trusted for the ${key} track; SLSA_${key}_LEVEL_${level} ignored`,
+        ),
+      );
+      continue;
+    }
+    if (level > max)
+      reasons.push(
+        reason(
+          'UNTRUSTED_SIGNER',
+          at,
+          `SLSA_${key}_LEVEL_${level} capped at L${max}, the most ${vsa.verifier.id} is trusted for`,
+        ),
+      );
+    proven[track] = Math.min(level, max);
+  }
+  const raw = Buffer.from(att.raw, 'base64');
+  return {
+    reasons,
+    evidence: {
+      digest: sha256(raw),
+      origin: at,
+      raw: att.raw,
+      predicateType: att.predicateType,
+      verifierId: vsa.verifier.id,
+      trustedBy: att.signer.trustedBy,
+      claimed,
+      proven,
+    },
+  };
+}
+
+/** The highest proven level per track over several pieces of evidence. */
+export function highestLevels(evidence: readonly AttestorEvidence[]): TrackLevels {
+  const levels: TrackLevels = {};
+  for (const e of evidence) {
+    for (const track of ['build', 'source'] as const) {
+      const level = e.proven[track];
+      if (level !== undefined) levels[track] = Math.max(levels[track] ?? 0, level);
+    }
+  }
+  return levels;
+}
+
+/**
+ * Check cached or archived evidence again from its raw bytes: the levels it proves now
+ * under `trust` (a cached level stays re-checkable; a changed trust configuration shows).
+ */
+export function recheckEvidence(
+  evidence: readonly AttestorEvidence[],
+  resource: Resource,
+  trust: VsaTrust,
+): VsaEvaluation {
+  const out: VsaEvaluation = { evidence: [], reasons: [] };
+  for (const e of evidence) {
+    const raw = Buffer.from(e.raw, 'base64');
+    if (sha256(raw) !== e.digest) {
+      out.reasons.push(reason('DIGEST_MISMATCH', e.origin, `raw bytes are not ${e.digest}`));
+      continue;
+    }
+    const again = evaluateVsas(raw, e.origin, resource, trust);
+    out.evidence.push(...again.evidence);
+    out.reasons.push(...again.reasons);
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Resource } from '../../../src/attestors/attestor.ts';
+import {
+  createVsaTrust,
+  evaluateVsas,
+  parseVerifiedLevels,
+  recheckEvidence,
+} from '../../../src/attestors/vsa-trust.ts';
+import { isGateError } from '../../../src/core/errors.ts';
+import { makeKey, signBundle, signEnvelope, vsaStatement } from '../../helpers/vsa-fixtures.ts';
+
+const store = makeKey('store-key');
+const source = makeKey('source-key');
+const stranger = makeKey('store-key'); // same key id, another key: a forgery
+const trust = createVsaTrust({
+  verifiers: [
+    {
+      id: 'https://store.example/verifier',
+      keyId: store.keyId,
+      publicKey: store.publicKeyPem,
+      tracks: { BUILD: 2 },
+    },
+    {
+      id: 'https://source.example/verifier',
+      keyId: source.keyId,
+      publicKey: source.publicKeyPem,
+      tracks: { SOURCE: 3 },
+    },
+  ],
+});
+
+const DIGEST = 'a'.repeat(64);
+const dep: Resource = { kind: 'artifact', uri: 'pkg:npm/left-pad@1.3.0', digest: { sha256: DIGEST } };
+const COMMIT = 'c'.repeat(40);
+const REPO = 'git+https://github.com/acme/app';
+const rev: Resource = { kind: 'git', repo: REPO, commit: COMMIT, ref: 'refs/heads/main' };
+
+const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
+const depVsa = (over: Partial<Parameters<typeof vsaStatement>[0]> = {}) =>
+  vsaStatement({
+    digest: { sha256: DIGEST },
+    resourceUri: 'pkg:npm/left-pad@1.3.0',
+    verifierId: 'https://store.example/verifier',
+    levels: ['SLSA_BUILD_LEVEL_2'],
+    ...over,
+  });
+const sourceVsa = (over: Partial<Parameters<typeof vsaStatement>[0]> = {}) =>
+  vsaStatement({
+    digest: { gitCommit: COMMIT },
+    resourceUri: REPO,
+    verifierId: 'https://source.example/verifier',
+    levels: ['SLSA_SOURCE_LEVEL_3', 'TAG_HYGIENE'],
+    sourceRefs: ['refs/heads/main'],
+    ...over,
+  });
+const codes = (reasons: string[]) => reasons.map((r) => r.split(':')[0]);
+
+test('a dependency VSA signed by a trusted verifier proves its build level (bundle and bare envelope)', () => {
+  for (const signed of [signBundle(depVsa(), store), signEnvelope(depVsa(), store)]) {
+    const r = evaluateVsas(bytes(signed), 'vsa.json', dep, trust);
+    assert.equal(r.evidence.length, 1, r.reasons.join('\n'));
+    assert.deepEqual(r.evidence[0]!.proven, { build: 2 });
+    assert.equal(r.evidence[0]!.trustedBy, 'public-key:store-key');
+    assert.match(r.evidence[0]!.digest, /^sha256:[0-9a-f]{64}$/);
+  }
+});
+
+test('a forged VSA claiming SLSA_BUILD_LEVEL_3 (right key id, wrong key) is ignored with its reason', () => {
+  const r = evaluateVsas(
+    bytes(signBundle(depVsa({ levels: ['SLSA_BUILD_LEVEL_3'] }), stranger)),
+    'forged',
+    dep,
+    trust,
+  );
+  assert.deepEqual(r.evidence, []);
+  assert.deepEqual(codes(r.reasons), ['SIGNATURE_ERROR']);
+});
+
+test('a self-signed VSA with an unknown key is ignored (KEY_UNKNOWN)', () => {
+  const self = makeKey('self');
+  const r = evaluateVsas(
+    bytes(signBundle(depVsa({ levels: ['SLSA_BUILD_LEVEL_3'] }), self)),
+    'self',
+    dep,
+    trust,
+  );
+  assert.deepEqual(r.evidence, []);
+  assert.deepEqual(codes(r.reasons), ['KEY_UNKNOWN']);
+});
+
+test('a trusted key signing for another verifier id is VSA_MISMATCH', () => {
+  const r = evaluateVsas(
+    bytes(signBundle(depVsa({ verifierId: 'https://source.example/verifier' }), store)),
+    'x',
+    dep,
+    trust,
+  );
+  assert.deepEqual(r.evidence, []);
+  assert.deepEqual(codes(r.reasons), ['VSA_MISMATCH']);
+});
+
+test('wrong resourceUri, FAILED result and another subject digest prove nothing', () => {
+  const cases: Array<[unknown, string]> = [
+    [depVsa({ resourceUri: 'pkg:npm/right-pad@1.0.0' }), 'VSA_MISMATCH'],
+    [depVsa({ result: 'FAILED' }), 'VSA_MISMATCH'],
+    [depVsa({ digest: { sha256: 'b'.repeat(64) } }), 'SUBJECT_MISMATCH'],
+  ];
+  for (const [statement, code] of cases) {
+    const r = evaluateVsas(bytes(signBundle(statement, store)), 'x', dep, trust);
+    assert.deepEqual(r.evidence, []);
+    assert.deepEqual(codes(r.reasons), [code]);
+  }
+});
+
+test('a level above the verifier trusted maximum is capped; a track it is not trusted for proves nothing', () => {
+  const r = evaluateVsas(
+    bytes(signBundle(depVsa({ levels: ['SLSA_BUILD_LEVEL_4', 'SLSA_SOURCE_LEVEL_2'] }), store)),
+    'x',
+    dep,
+    trust,
+  );
+  assert.deepEqual(r.evidence[0]!.claimed, { build: 4, source: 2 });
+  assert.deepEqual(r.evidence[0]!.proven, { build: 2 });
+  assert.deepEqual(codes(r.reasons), ['UNTRUSTED_SIGNER', 'UNTRUSTED_SIGNER']);
+});
+
+test('malformed levels are ignored with a reason; properties are not levels', () => {
+  assert.deepEqual(
+    parseVerifiedLevels([
+      'SLSA_BUILD_LEVEL_5',
+      'SLSA_BUILD_LEVEL_03',
+      'SLSA_LEVEL_3',
+      'TAG_HYGIENE',
+      'SLSA_SOURCE_LEVEL_1',
+    ]),
+    {
+      levels: { source: 1 },
+      malformed: ['SLSA_BUILD_LEVEL_5', 'SLSA_BUILD_LEVEL_03', 'SLSA_LEVEL_3'],
+    },
+  );
+  const r = evaluateVsas(
+    bytes(signBundle(depVsa({ levels: ['SLSA_BUILD_LEVEL_9'] }), store)),
+    'x',
+    dep,
+    trust,
+  );
+  assert.deepEqual(r.evidence[0]!.proven, {});
+  assert.deepEqual(codes(r.reasons), ['INPUT_INVALID']);
+});
+
+test('Source VSA: commit and ref must match; the level is capped at the verifier maximum', () => {
+  const ok = evaluateVsas(
+    bytes(signBundle(sourceVsa({ levels: ['SLSA_SOURCE_LEVEL_4'] }), source)),
+    'note',
+    rev,
+    trust,
+  );
+  assert.deepEqual(ok.evidence[0]!.proven, { source: 3 });
+  const otherRef = evaluateVsas(
+    bytes(signBundle(sourceVsa({ sourceRefs: ['refs/heads/dev'] }), source)),
+    'note',
+    rev,
+    trust,
+  );
+  assert.deepEqual([otherRef.evidence, codes(otherRef.reasons)], [[], ['REF_MISMATCH']]);
+  const otherCommit = evaluateVsas(
+    bytes(signBundle(sourceVsa({ digest: { gitCommit: 'd'.repeat(40) } }), source)),
+    'note',
+    rev,
+    trust,
+  );
+  assert.deepEqual([otherCommit.evidence, codes(otherCommit.reasons)], [[], ['SUBJECT_MISMATCH']]);
+  const noRefs = evaluateVsas(bytes(signBundle(sourceVsa({ sourceRefs: [] }), source)), 'note', rev, trust);
+  assert.deepEqual(codes(noRefs.reasons), ['REF_MISMATCH']);
+});
+
+test('JSON lines: each line judged on its own', () => {
+  const lines = [
+    signBundle(sourceVsa(), source),
+    signBundle(sourceVsa({ result: 'FAILED' }), source),
+    signBundle(sourceVsa(), stranger),
+  ]
+    .map((b) => JSON.stringify(b))
+    .join('\n');
+  const r = evaluateVsas(Buffer.from(lines), 'note', rev, trust);
+  assert.equal(r.evidence.length, 1);
+  assert.equal(r.evidence[0]!.origin, 'note:1');
+  assert.deepEqual(codes(r.reasons).sort(), ['SIGNATURE_ERROR', 'VSA_MISMATCH']);
+});
+
+test('cached evidence is re-checkable from its raw bytes; a changed trust configuration shows', () => {
+  const { evidence } = evaluateVsas(bytes(signBundle(depVsa(), store)), 'x', dep, trust);
+  assert.deepEqual(recheckEvidence(evidence, dep, trust).evidence[0]!.proven, { build: 2 });
+  const lowered = createVsaTrust({
+    verifiers: [
+      {
+        id: 'https://store.example/verifier',
+        keyId: store.keyId,
+        publicKey: store.publicKeyPem,
+        tracks: { BUILD: 1 },
+      },
+    ],
+  });
+  assert.notEqual(lowered.digest, trust.digest);
+  assert.deepEqual(recheckEvidence(evidence, dep, lowered).evidence[0]!.proven, { build: 1 });
+  const tampered = [{ ...evidence[0]!, raw: Buffer.from('{}').toString('base64') }];
+  assert.deepEqual(codes(recheckEvidence(tampered, dep, trust).reasons), ['DIGEST_MISMATCH']);
+});
+
+test('the trust configuration is strict', () => {
+  for (const bad of [
+    { verifiers: [{ id: 'v', keyId: 'k', tracks: {} }] },
+    {
+      verifiers: [
+        { id: 'v', identity: 'i', issuer: 'x', keyId: 'k', publicKey: store.publicKeyPem, tracks: {} },
+      ],
+    },
+    { verifiers: [{ id: 'v', identity: 'i', issuer: 'x', tracks: { BUILD: 5 } }] },
+    { verifiers: [{ id: 'v', identity: 'i', issuer: 'x', tracks: {}, extra: 1 }] },
+  ]) {
+    assert.throws(
+      () => createVsaTrust(bad),
+      (e) => isGateError(e) && e.code === 'CONFIG_INVALID',
+    );
+  }
+});
