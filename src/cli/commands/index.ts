@@ -1,9 +1,18 @@
+import { approveCommand, rejectCommand } from './approve.ts';
 import { auditCommands } from './audit.ts';
 import type { Command } from './command.ts';
+import { publishCommand } from './publish.ts';
+import { statusCommand } from './status.ts';
+import { verifyCommand } from './verify.ts';
 import { versionCommand } from './version.ts';
 
 /** Every subcommand, by the words that invoke it. */
 export const commands: Record<string, Command> = {
   version: versionCommand,
+  verify: verifyCommand,
+  publish: publishCommand,
+  approve: approveCommand,
+  reject: rejectCommand,
+  status: statusCommand,
   ...auditCommands,
 };

@@ -121,7 +121,7 @@ function attestationManifests(entries: OciDescriptor[], imageDigest: string | un
  * certificate and Rekor annotations, or, for a key-signed layer (no certificate), the
  * bare DSSE envelope to be verified with configured keys.
  */
-function toAttestationInput(
+export function cosignLayerToInput(
   bytes: Buffer,
   annotations: Record<string, string>,
   origin: string,
@@ -221,7 +221,7 @@ export function loadOciLayout(dir: string, imageDigest?: string): AttestationInp
     for (const layer of manifest.layers) {
       if (layer.mediaType !== COSIGN_LAYOUT.dsseLayer) continue;
       const blob = readBlob(dir, layer, OCI_LAYOUT_LIMITS.attestationBytes);
-      inputs.push(toAttestationInput(blob.bytes, layer.annotations ?? {}, blob.path));
+      inputs.push(cosignLayerToInput(blob.bytes, layer.annotations ?? {}, blob.path));
     }
   }
   if (inputs.length === 0) {

@@ -1,0 +1,23 @@
+import type { Archive } from '../archive/archive.ts';
+import type { LevelEvidence } from '../core/policy/policy-rule.ts';
+import type { TrustMap } from '../core/policy/trust-map.ts';
+import type { TrustMaterial } from '../core/trust/trust-material.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import type { AttestationSigner } from '../signing/signing-key.ts';
+import type { Config } from '../workers/config.ts';
+import type { EvidenceFacts } from './evidence.ts';
+
+/** What the activities need, built once per worker (src/workers/activity-deps.ts) or by a test. */
+export interface ActivityDeps {
+  config: Config;
+  archive: Archive;
+  /** A client for a registry host, with the worker's credentials and transport settings. */
+  registry(host: string): RegistryClient;
+  trust: TrustMaterial;
+  trustMap: TrustMap;
+  /** The worker's policy, for requests that carry none. */
+  defaultPolicy?: { text: string; origin: string };
+  signer: AttestationSigner;
+  /** Source and dependency levels from the configured attestors. */
+  resolveLevels(facts: EvidenceFacts): Promise<LevelEvidence>;
+}

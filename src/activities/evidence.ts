@@ -1,0 +1,172 @@
+import { Context } from '@temporalio/activity';
+import { GateError, isGateError } from '../core/errors.ts';
+import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
+import { normaliseProvenance, isProvenancePredicateType } from '../core/provenance/normalise-provenance.ts';
+import type { AttestationInput } from '../core/verify/attestation-input.ts';
+import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
+import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
+import { verifyAttestations, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import type { Candidate } from '../workflows/contract.ts';
+import type { ActivityDeps } from './deps.ts';
+
+/** Facts of the provenance that level resolution and the search attributes need. */
+export interface EvidenceFacts {
+  builderId?: string;
+  sourceRepo?: string;
+  sourceCommit?: string;
+  sourceRef?: string;
+  /** Non-source resolved dependencies with a digest. */
+  dependencies: Array<{ uri?: string; digest: Record<string, string> }>;
+}
+
+export interface CollectedEvidence {
+  /** Content digests of every attestation archived for this candidate, verified or not. */
+  digests: string[];
+  verified: string[];
+  rejected: RejectedAttestation[];
+  facts: EvidenceFacts;
+}
+
+const BUNDLE_MEDIA_TYPES = [
+  'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+  'application/vnd.dev.sigstore.bundle.v0.3+json',
+];
+const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+
+/** The candidate as the core sees it. */
+export function artifactOf(candidate: Candidate): ArtifactRef {
+  return {
+    digests: { sha256: candidate.digest.slice('sha256:'.length) },
+    uri: `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`,
+  };
+}
+
+interface Fetched {
+  input: AttestationInput;
+  /** Self-contained bytes to archive: what the input can be re-loaded from. */
+  archived: Uint8Array;
+}
+
+/** Attestations attached to the image: OCI referrers (API or tag fallback) and cosign `.att` tags. */
+async function fetchFromRegistry(client: RegistryClient, candidate: Candidate): Promise<Fetched[]> {
+  const { repository: repo, digest } = candidate;
+  const found: Fetched[] = [];
+  const heartbeat = (detail: string) => Context.current().heartbeat(detail);
+
+  for (const descriptor of await client.listReferrers(repo, digest)) {
+    heartbeat(`referrer ${descriptor.digest}`);
+    const referrer = await client.getReferrer(repo, digest, descriptor);
+    for (const layer of referrer.manifest.layers) {
+      if (!BUNDLE_MEDIA_TYPES.includes(layer.mediaType) && layer.mediaType !== DSSE_MEDIA_TYPE) continue;
+      const bytes = await client.getAttestationLayer(repo, layer);
+      const origin = `oci://${candidate.registry}/${repo}@${referrer.digest}/${layer.digest}`;
+      for (const input of loadAttestations(bytes, origin)) found.push({ input, archived: input.raw });
+    }
+  }
+
+  const cosign = await client.findCosignAttestations(repo, digest);
+  for (const layer of cosign?.layers ?? []) {
+    heartbeat(`cosign layer ${layer.digest}`);
+    const bytes = Buffer.from(await client.getAttestationLayer(repo, layer));
+    const origin = `oci://${candidate.registry}/${repo}:${cosign?.tag}/${layer.digest}`;
+    const input = cosignLayerToInput(bytes, layer.annotations ?? {}, origin);
+    // A cosign layer's certificate and log entry live in annotations: archive the
+    // assembled bundle so the stored bytes verify on their own.
+    const archived = input.form === 'bundle' ? Buffer.from(JSON.stringify(input.json), 'utf8') : bytes;
+    found.push({ input: { ...input, raw: archived }, archived });
+  }
+  return found;
+}
+
+/** Facts from the first verified SLSA provenance, for level lookups and the UI's search attributes. */
+function factsOf(verified: VerifiedAttestation[]): EvidenceFacts {
+  for (const att of verified) {
+    if (!isProvenancePredicateType(att.predicateType)) continue;
+    try {
+      const p = normaliseProvenance(att);
+      const sourceUri = p.source?.uri;
+      return {
+        builderId: p.builder.id,
+        ...(sourceUri ? { sourceRepo: sourceUri } : {}),
+        ...(p.source?.commit ? { sourceCommit: p.source.commit } : {}),
+        ...(p.source?.ref ? { sourceRef: p.source.ref } : {}),
+        dependencies: p.resolvedDependencies
+          .filter((d) => Object.keys(d.digest).length > 0 && !(sourceUri && d.uri?.startsWith(sourceUri)))
+          .map((d) => ({ ...(d.uri ? { uri: d.uri } : {}), digest: d.digest })),
+      };
+    } catch (err) {
+      if (!isGateError(err)) throw err;
+    }
+  }
+  return { dependencies: [] };
+}
+
+export function createEvidenceActivities(deps: ActivityDeps) {
+  return {
+    /** Fetches every attestation of the candidate, verifies each, and archives all of them (content-addressed). */
+    async collectEvidence(input: {
+      candidate: Candidate;
+      inline: Array<{ origin: string; raw: string }>;
+    }): Promise<CollectedEvidence> {
+      const { candidate } = input;
+      const fetched: Fetched[] = [];
+      for (const att of input.inline) {
+        const bytes = Buffer.from(att.raw, 'base64');
+        for (const loaded of loadAttestations(bytes, att.origin))
+          fetched.push({ input: loaded, archived: loaded.raw });
+      }
+      fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate)));
+      if (fetched.length > MAX_ATTESTATIONS) {
+        throw new GateError(
+          'LIMIT_EXCEEDED',
+          `${fetched.length} attestations for ${candidate.digest}, over ${MAX_ATTESTATIONS}`,
+        );
+      }
+
+      const { verified, rejected } = verifyAttestations(
+        fetched.map((f) => f.input),
+        { artifact: artifactOf(candidate), trust: deps.trust, allowV01WithoutInclusionProof: false },
+      );
+      const byOrigin = new Map(verified.map((v) => [v.origin, v]));
+      const fetchedAt = new Date().toISOString();
+      const { digests } = await deps.archive.storeAttestations(
+        fetched.map(({ input: att, archived }) => {
+          const v = byOrigin.get(att.origin);
+          const provenance = v && isProvenancePredicateType(v.predicateType) ? safeNormalise(v) : undefined;
+          const subjects =
+            (v?.statement?.subject as Array<{ name?: string; digest: Record<string, string> }>) ?? [];
+          return {
+            raw: Buffer.from(archived).toString('base64'),
+            ...(v?.predicateType ? { predicateType: v.predicateType } : {}),
+            subjects: subjects.map((s) => ({ ...(s.name ? { name: s.name } : {}), digest: s.digest })),
+            ...(v?.signer.identity ? { signerIdentity: v.signer.identity } : {}),
+            ...(v?.signer.issuer ? { signerIssuer: v.signer.issuer } : {}),
+            ...(provenance ? { builderId: provenance.builder.id } : {}),
+            ...(provenance?.source?.uri ? { sourceRepo: provenance.source.uri } : {}),
+            ...(provenance?.source?.commit ? { sourceCommit: provenance.source.commit } : {}),
+            origin: att.origin,
+            fetchedAt,
+          };
+        }),
+      );
+      const digestOf = new Map(fetched.map((f, i) => [f.input.origin, digests[i] ?? '']));
+      return {
+        digests,
+        verified: verified.map((v) => digestOf.get(v.origin) ?? v.digest),
+        rejected,
+        facts: factsOf(verified),
+      };
+    },
+  };
+}
+
+function safeNormalise(att: VerifiedAttestation) {
+  try {
+    return normaliseProvenance(att);
+  } catch {
+    return undefined;
+  }
+}

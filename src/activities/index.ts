@@ -1,0 +1,18 @@
+import type { ActivityDeps } from './deps.ts';
+import { createDecisionActivities } from './decision.ts';
+import { createEvidenceActivities } from './evidence.ts';
+import { withFailureMapping } from './failures.ts';
+import { createPolicyActivities } from './policy.ts';
+import { createPublishActivities } from './publish.ts';
+
+/** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
+export function createActivities(deps: ActivityDeps) {
+  return withFailureMapping({
+    ...createPublishActivities(deps),
+    ...createEvidenceActivities(deps),
+    ...createPolicyActivities(deps),
+    ...createDecisionActivities(deps),
+  });
+}
+
+export type { ActivityDeps } from './deps.ts';

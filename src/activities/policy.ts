@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { GateError } from '../core/errors.ts';
+import { evaluate, type Evaluation } from '../core/policy/evaluate.ts';
+import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
+import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
+import { loadAttestations } from '../core/verify/load-attestations.ts';
+import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import type { Candidate } from '../workflows/contract.ts';
+import type { ActivityDeps } from './deps.ts';
+import { artifactOf, type EvidenceFacts } from './evidence.ts';
+import { loadArchivedAttestations } from './archived-attestations.ts';
+
+const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
+
+/** `PT24H`, `P2D`, `PT90S` → seconds. */
+export function durationSeconds(iso: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso);
+  if (!m) throw new GateError('POLICY_INVALID', `approvalDeadline ${iso} is not an ISO-8601 duration`);
+  const [d, h, min, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number];
+  return ((d * 24 + h) * 60 + min) * 60 + s;
+}
+
+export interface PolicyEvaluation {
+  evaluation: Evaluation;
+  policyDigest: string;
+  approval: { twoPersonRule: boolean; deadlineSeconds: number };
+}
+
+/** The request's policy or the worker's; none at all is POLICY_INCOMPLETE (CHECKLIST row 10). */
+export function policyText(deps: ActivityDeps, policy?: { text: string; origin: string }) {
+  const chosen = policy ?? deps.defaultPolicy;
+  if (!chosen)
+    throw new GateError(
+      'POLICY_INCOMPLETE',
+      'no policy: the request carries none and SLSA_GATE_POLICY is not set',
+    );
+  return chosen;
+}
+
+/** A policy's digest even when it does not parse (for the record of a denial). */
+export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; origin: string }): string {
+  const chosen = policy ?? deps.defaultPolicy;
+  if (!chosen) return `sha256:${createHash('sha256').update('').digest('hex')}`;
+  try {
+    return parsePolicy(chosen.text, chosen.origin, deps.trustMap).digest;
+  } catch {
+    return `sha256:${createHash('sha256').update(chosen.text).digest('hex')}`;
+  }
+}
+
+export function createPolicyActivities(deps: ActivityDeps) {
+  return {
+    /** Source and dependency levels for the provenance's facts (the attestors). */
+    async resolveLevels(input: { facts: EvidenceFacts }): Promise<LevelEvidence> {
+      return deps.resolveLevels(input.facts);
+    },
+
+    /** Re-verifies the archived evidence and evaluates the policy rule for the candidate. */
+    async evaluatePolicy(input: {
+      candidate: Candidate;
+      attestationDigests: string[];
+      levels: LevelEvidence;
+      policy?: { text: string; origin: string };
+      now: string;
+    }): Promise<PolicyEvaluation> {
+      const { text, origin } = policyText(deps, input.policy);
+      const { policy, digest } = parsePolicy(text, origin, deps.trustMap);
+      await deps.archive.storePolicy(digest, text);
+      const rule: PolicyRule = selectRule(
+        policy,
+        `${input.candidate.registry}/${input.candidate.repository}`,
+      );
+
+      const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
+      const inputs = records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin));
+      const { verified } = verifyAttestations(inputs, {
+        artifact: artifactOf(input.candidate),
+        trust: deps.trust,
+        allowV01WithoutInclusionProof: rule.bundleV01 === 'accept',
+      });
+      const evaluation = evaluate({
+        artifact: artifactOf(input.candidate),
+        attestations:
+          rule.bundleV01 === 'reject'
+            ? verified.filter((v) => v.format !== 'sigstore-bundle-v0.1')
+            : verified,
+        rule,
+        trustMap: deps.trustMap,
+        levels: input.levels,
+        now: new Date(input.now),
+      });
+      return {
+        evaluation,
+        policyDigest: digest,
+        approval: {
+          twoPersonRule: rule.twoPersonRule,
+          deadlineSeconds: rule.approvalDeadline
+            ? durationSeconds(rule.approvalDeadline)
+            : DEFAULT_APPROVAL_DEADLINE_SECONDS,
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { GateError } from '../core/errors.ts';
+import type { Evaluation } from '../core/policy/evaluate.ts';
+import { buildVsaStatement, countDependencyLevels, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
+import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
+import type { Candidate } from '../workflows/contract.ts';
+import { loadArchivedAttestations } from './archived-attestations.ts';
+import type { ActivityDeps } from './deps.ts';
+
+const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
+const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** `SLSA_BUILD_LEVEL_n` and `SLSA_SOURCE_LEVEL_n` as the checks established them. */
+function verifiedLevels(evaluation: Evaluation): string[] {
+  const levels: string[] = [];
+  const build = evaluation.checks.find((c) => c.id === 'build-level' && c.result === 'PASS');
+  levels.push(`SLSA_BUILD_LEVEL_${build?.level ?? 0}`);
+  const source = evaluation.checks.find(
+    (c) => c.id === 'source' && c.result === 'PASS' && c.level !== undefined,
+  );
+  if (source?.level !== undefined) levels.push(`SLSA_SOURCE_LEVEL_${source.level}`);
+  return levels;
+}
+
+export function createPublishActivities(deps: ActivityDeps) {
+  return {
+    /** Checks that the candidate's manifest is there and hashes to its digest (nothing is trusted by tag). */
+    async pinCandidate(candidate: Candidate): Promise<{ mediaType: string }> {
+      const manifest = await deps
+        .registry(candidate.registry)
+        .getManifest(candidate.repository, candidate.digest);
+      return { mediaType: manifest.mediaType };
+    },
+
+    /**
+     * Copies the verified digest to the release repository and tags it; idempotent, so a
+     * retry after a crash re-puts the same bytes and publishes nothing new (CHECKLIST row 29).
+     */
+    async publishImage(input: {
+      candidate: Candidate;
+      releaseRegistry: string;
+      releaseRepository: string;
+      releaseTag?: string;
+    }): Promise<{ reference: string; digest: string; tag?: string }> {
+      const { candidate } = input;
+      const source = deps.registry(candidate.registry);
+      const target = deps.registry(input.releaseRegistry);
+      const copied = await source.copyImage(candidate.repository, input.releaseRepository, candidate.digest, {
+        target,
+        onProgress: (p) => Context.current().heartbeat(p),
+      });
+      if (copied.digest !== candidate.digest) {
+        throw new GateError('DIGEST_MISMATCH', `copied ${copied.digest}, verified ${candidate.digest}`);
+      }
+      if (input.releaseTag) await target.tag(input.releaseRepository, input.releaseTag, candidate.digest);
+      const resolved = await target.resolve(input.releaseRepository, input.releaseTag ?? candidate.digest);
+      if (resolved.digest !== candidate.digest) {
+        throw new GateError(
+          'DIGEST_MISMATCH',
+          `${input.releaseRegistry}/${input.releaseRepository}:${input.releaseTag} is ${resolved.digest}, verified ${candidate.digest}`,
+        );
+      }
+      const base = `${input.releaseRegistry}/${input.releaseRepository}`;
+      return {
+        reference: input.releaseTag
+          ? `${base}:${input.releaseTag}@${candidate.digest}`
+          : `${base}@${candidate.digest}`,
+        digest: candidate.digest,
+        ...(input.releaseTag ? { tag: input.releaseTag } : {}),
+      };
+    },
+
+    /**
+     * Signs a VSA for the published image and attaches it, with a copy of the provenance, as
+     * OCI referrers. A retry finds the VSA already attached for this decision and reuses it.
+     */
+    async attachVsa(input: {
+      decisionId: string;
+      candidate: Candidate;
+      releaseRegistry: string;
+      releaseRepository: string;
+      evaluation: Evaluation;
+      policyDigest: string;
+      attestationDigests: string[];
+      dependencyLevels: Array<{ key: string; level: number }>;
+      decidedAt: string;
+    }): Promise<{ vsaDigest: string; provenanceReferrer?: string }> {
+      const { candidate, releaseRepository: repo } = input;
+      const target = deps.registry(input.releaseRegistry);
+      const resourceUri = `oci://${input.releaseRegistry}/${repo}`;
+
+      let provenanceReferrer: string | undefined;
+      if (input.evaluation.attestationDigest) {
+        const [provenance] = await loadArchivedAttestations(deps.archive, [
+          input.evaluation.attestationDigest,
+        ]);
+        if (provenance) {
+          const bytes = Buffer.from(provenance.raw, 'base64');
+          const mediaType = isBundle(bytes) ? BUNDLE_V03_MEDIA_TYPE : DSSE_MEDIA_TYPE;
+          // Deterministic bytes: attaching the same copy again changes nothing.
+          provenanceReferrer = await target.attachReferrer(
+            repo,
+            candidate.digest,
+            mediaType,
+            [{ mediaType, bytes }],
+            {
+              [PREDICATE_ANNOTATION]: input.evaluation.provenance?.predicateType ?? 'unknown',
+            },
+          );
+        }
+      }
+
+      for (const descriptor of await target.listReferrers(repo, candidate.digest, BUNDLE_V03_MEDIA_TYPE)) {
+        if (descriptor.annotations?.[DECISION_ANNOTATION] !== input.decisionId) continue;
+        const referrer = await target.getReferrer(repo, candidate.digest, descriptor);
+        const layer = referrer.manifest.layers[0];
+        if (layer) {
+          const bytes = await target.getAttestationLayer(repo, layer);
+          return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
+        }
+      }
+
+      const statement = buildVsaStatement({
+        verifierId: deps.config.verifierId,
+        resourceUri,
+        subjectDigest: candidate.digest,
+        subjectName: resourceUri,
+        policy: {
+          uri: deps.config.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
+          digest: input.policyDigest,
+        },
+        inputAttestations: input.attestationDigests.map((digest) => ({
+          uri: `urn:slsa-gate:attestation:${digest}`,
+          digest,
+        })),
+        verificationResult: 'PASSED',
+        verifiedLevels: verifiedLevels(input.evaluation),
+        dependencyLevels: countDependencyLevels(input.dependencyLevels),
+        timeVerified: input.decidedAt,
+      });
+      const bundle = await signStatementBundle(statement, deps.signer);
+      const bytes = Buffer.from(JSON.stringify(bundle), 'utf8');
+      await target.attachReferrer(
+        repo,
+        candidate.digest,
+        BUNDLE_V03_MEDIA_TYPE,
+        [{ mediaType: BUNDLE_V03_MEDIA_TYPE, bytes }],
+        {
+          [DECISION_ANNOTATION]: input.decisionId,
+          [PREDICATE_ANNOTATION]: VSA_PREDICATE_TYPE,
+        },
+      );
+      await deps.archive.storeVsa({
+        raw: bytes.toString('base64'),
+        direction: 'issued',
+        decisionId: input.decisionId,
+        subjectDigest: candidate.digest,
+        resourceUri,
+        verifierId: deps.config.verifierId,
+        verifiedLevels: statement.predicate.verifiedLevels,
+        policyDigest: input.policyDigest,
+        at: input.decidedAt,
+      });
+      return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
+    },
+  };
+}
+
+function isBundle(bytes: Uint8Array): boolean {
+  try {
+    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown };
+    return (
+      typeof json.mediaType === 'string' && json.mediaType.startsWith('application/vnd.dev.sigstore.bundle')
+    );
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { WorkflowHandle } from '@temporalio/client';
+import { GateError } from '../../core/errors.ts';
+import { RegistryClient } from '../../registry/client.ts';
+import { parseReference, parseRepository } from '../../registry/reference.ts';
+import { loadConfig } from '../../workers/config.ts';
+import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
+import * as sa from '../../workflows/search-attributes.ts';
+import {
+  PublishRequestSchema,
+  TASK_QUEUE,
+  publishWorkflowId,
+  type PublishProgress,
+  type PublishRequest,
+  type PublishResult,
+} from '../../workflows/contract.ts';
+import type { Command } from './command.ts';
+import { printProgress } from './progress-output.ts';
+
+const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
+
+  --image REF          candidate in the staging repository (tag or digest); a tag is resolved once, here
+  --to REPO            release repository, host[:port]/path
+  --tag TAG            tag to give the published image (default: the candidate's tag)
+  --policy FILE        policy (YAML or JSON); default: the worker's SLSA_GATE_POLICY
+  --attestation FILE   an attestation supplied with the request (repeatable)
+  --requester NAME     who asks (default: $SLSA_GATE_USER or $USER)
+  --wait               wait through approval until published or denied
+  --json               machine output
+
+Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait).`;
+
+export const publishCommand: Command = {
+  summary: 'Start (or join) the publish workflow for an image and report its verdict',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        image: { type: 'string' },
+        to: { type: 'string' },
+        tag: { type: 'string' },
+        policy: { type: 'string' },
+        attestation: { type: 'string', multiple: true, default: [] },
+        requester: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!values.image || !values.to)
+      throw new GateError('INPUT_INVALID', `--image and --to are required\n\n${USAGE}`);
+    const config = loadConfig();
+    const image = parseReference(values.image);
+    const release = parseRepository(values.to);
+
+    // Resolve the tag once; from here on only the digest is used (CHECKLIST row 26).
+    const registry = RegistryClient.forHost(image.registry, { insecureHosts: config.insecureRegistries });
+    const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
+    const resolved = await registry.resolve(image.repository, digest);
+
+    const request: PublishRequest = {
+      candidate: {
+        registry: image.registry,
+        repository: image.repository,
+        digest,
+        mediaType: resolved.mediaType,
+        ...(image.tag ? { tag: image.tag } : {}),
+      },
+      releaseRegistry: release.registry,
+      releaseRepository: release.repository,
+      ...(values.tag ? { releaseTag: values.tag } : {}),
+      requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
+      ...(values.policy
+        ? { policy: { text: readText(values.policy, '--policy'), origin: values.policy } }
+        : {}),
+      attestations: values.attestation.map((file) => ({
+        origin: file,
+        raw: Buffer.from(readFileSync(file)).toString('base64'),
+      })),
+    };
+    const parsed = PublishRequestSchema.safeParse(request);
+    if (!parsed.success)
+      throw new GateError('INPUT_INVALID', `invalid publish request: ${parsed.error.message}`);
+
+    const workflowId = publishWorkflowId(release.registry, release.repository, digest);
+    const { client, close } = await connectClient(config);
+    try {
+      // A second request for the same artifact joins the running workflow (CHECKLIST row 31).
+      const handle = await client.workflow.start('publishArtifact', {
+        taskQueue: config.taskQueue ?? TASK_QUEUE,
+        workflowId,
+        args: [parsed.data],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: sa.ArtifactDigest, value: digest },
+          { key: sa.Repository, value: `${image.registry}/${image.repository}` },
+          { key: sa.PublishStatus, value: 'Resolving' },
+        ],
+      });
+      const uiUrl = workflowUiUrl(config, workflowId, handle.firstExecutionRunId);
+      if (!values.json)
+        console.log(
+          `publish ${image.registry}/${image.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
+        );
+
+      let last = '';
+      for (;;) {
+        const progress = await currentProgress(handle);
+        if (!progress) {
+          await sleep(300);
+          continue;
+        }
+        if (!values.json && progress.status !== last) {
+          console.log(`… ${progress.status}`);
+          last = progress.status;
+        }
+        if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
+          printProgress(progress, { json: values.json, uiUrl });
+          if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+          if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
+          return 3;
+        }
+        await sleep(300);
+      }
+    } finally {
+      await close();
+    }
+  },
+};
+
+/** The workflow's progress; its result once it has closed; undefined before its first task ran. */
+async function currentProgress(handle: WorkflowHandle): Promise<PublishProgress | undefined> {
+  const { status } = await handle.describe();
+  if (status.name === 'COMPLETED') {
+    const result = (await handle.result()) as PublishResult;
+    return {
+      status: result.status === 'PUBLISHED' ? 'Published' : 'Denied',
+      outcome: result.outcome,
+      checks: result.checks,
+      decisionId: result.decisionId,
+      result,
+    };
+  }
+  if (status.name !== 'RUNNING')
+    throw new GateError('INPUT_INVALID', `workflow ${handle.workflowId} is ${status.name}`);
+  try {
+    return await handle.query<PublishProgress>('progress');
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new GateError('INPUT_INVALID', `${flag}: cannot read ${path}`);
+  }
+}

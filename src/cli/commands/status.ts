@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { GateError } from '../../core/errors.ts';
+import { loadConfig } from '../../workers/config.ts';
+import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
+import type { PublishProgress } from '../../workflows/contract.ts';
+import type { Command } from './command.ts';
+import { printProgress } from './progress-output.ts';
+
+export const statusCommand: Command = {
+  summary: 'Show the state of a publish (step, checks, verdict)',
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log('Usage: slsa-gate status <workflow-id> [--json]');
+      return 0;
+    }
+    const workflowId = positionals[0];
+    if (!workflowId) throw new GateError('INPUT_INVALID', 'usage: slsa-gate status <workflow-id>');
+    const config = loadConfig();
+    const { client, close } = await connectClient(config);
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      const progress = await handle.query<PublishProgress>('progress');
+      printProgress(progress, {
+        json: values.json,
+        uiUrl: workflowUiUrl(config, workflowId, description.runId),
+      });
+      if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+      return progress.status === 'AwaitingApproval' ? 3 : 0;
+    } finally {
+      await close();
+    }
+  },
+};

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { GateError } from '../core/errors.ts';
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port');
+
+/** Worker and CLI configuration, read from the environment. Secrets are read by activities only, never passed to workflows. */
+export const ConfigSchema = z.strictObject({
+  temporalAddress: hostPort.default('127.0.0.1:7233'),
+  temporalNamespace: z.string().min(1).default('slsa-gate'),
+  temporalUiUrl: z.url().default('http://127.0.0.1:8233'),
+  taskQueue: z.string().min(1).default('slsa-gate-publish'),
+  mongoUri: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/'),
+  database: z.string().min(1).default('slsa_gate'),
+  /** Registry hosts reached over plain HTTP: loopback only (see registry/transport). */
+  insecureRegistries: z.array(hostPort).default(['127.0.0.1:5000', 'localhost:5000']),
+  /** Default policy file when a request carries none. */
+  policyFile: z.string().optional(),
+  /** Trust map file (builder identities and levels); the shipped defaults when absent. */
+  trustMapFile: z.string().optional(),
+  trustedRoot: z.string().optional(),
+  /** Static source/dependency levels for things without attestations. */
+  staticLevelsFile: z.string().optional(),
+  /** PEM public keys trusted for key-signed provenance: `keyId=path` pairs. */
+  publicKeys: z.array(z.strictObject({ keyId: z.string().min(1), path: z.string().min(1) })).default([]),
+  /** VSA signing key: a PEM file (mode 0600 or stricter) or the PEM itself in SLSA_GATE_VSA_KEY_PEM. */
+  vsaKeyFile: z.string().optional(),
+  vsaKeyId: z.string().min(1).default('slsa-gate-vsa'),
+  verifierId: z.string().min(1).default('https://slsa-gate.dev/verifier/v1'),
+  policyUri: z.string().optional(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+const list = (v: string | undefined) =>
+  v === undefined || v.trim() === ''
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+/** Reads the configuration from environment variables; a bad value fails with CONFIG_INVALID naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = {
+    temporalAddress: env.TEMPORAL_ADDRESS,
+    temporalNamespace: env.TEMPORAL_NAMESPACE,
+    temporalUiUrl: env.TEMPORAL_UI_URL,
+    taskQueue: env.SLSA_GATE_TASK_QUEUE,
+    mongoUri: env.MONGODB_URI,
+    database: env.SLSA_GATE_DB,
+    insecureRegistries: list(env.SLSA_GATE_INSECURE_REGISTRIES),
+    policyFile: env.SLSA_GATE_POLICY,
+    trustMapFile: env.SLSA_GATE_TRUST_MAP,
+    trustedRoot: env.SLSA_GATE_TRUSTED_ROOT,
+    staticLevelsFile: env.SLSA_GATE_STATIC_LEVELS,
+    publicKeys: list(env.SLSA_GATE_PUBLIC_KEYS)?.map((pair) => {
+      const [keyId, path] = pair.split('=', 2);
+      return { keyId: keyId ?? '', path: path ?? '' };
+    }),
+    vsaKeyFile: env.SLSA_GATE_VSA_KEY,
+    vsaKeyId: env.SLSA_GATE_VSA_KEY_ID,
+    verifierId: env.SLSA_GATE_VERIFIER_ID,
+    policyUri: env.SLSA_GATE_POLICY_URI,
+  };
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  const parsed = ConfigSchema.safeParse(defined);
+  if (!parsed.success) {
+    const names: Record<string, string> = {
+      temporalAddress: 'TEMPORAL_ADDRESS',
+      temporalNamespace: 'TEMPORAL_NAMESPACE',
+      temporalUiUrl: 'TEMPORAL_UI_URL',
+      taskQueue: 'SLSA_GATE_TASK_QUEUE',
+      mongoUri: 'MONGODB_URI',
+      database: 'SLSA_GATE_DB',
+      insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
+      publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
+      verifierId: 'SLSA_GATE_VERIFIER_ID',
+    };
+    const problems = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      return `${names[key] ?? key}: ${i.message}`;
+    });
+    throw new GateError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+      detail: { problems },
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,1 @@
+export { publishArtifact, approveUpdate, rejectUpdate, progressQuery } from './publish-artifact.ts';

@@ -1,0 +1,290 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.ts';
+import type { CheckResult, Outcome } from '../core/model.ts';
+import type { Approval, PublishProgress, PublishRequest, PublishResult, PublishStatus } from './contract.ts';
+import * as sa from './search-attributes.ts';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const nonRetryable = [
+  'INPUT_INVALID',
+  'POLICY_INVALID',
+  'POLICY_INCOMPLETE',
+  'CONFIG_INVALID',
+  'DIGEST_MISMATCH',
+  'MUTABLE_REF',
+  'LIMIT_EXCEEDED',
+  'REGISTRY_AUTH',
+  'ARCHIVE_CONFLICT',
+];
+
+// Registry and store outages are retried with backoff; coded denials are not (they would fail again).
+const io = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: nonRetryable,
+  },
+});
+const longIo = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: nonRetryable,
+  },
+});
+
+export const approveUpdate = defineUpdate<PublishProgress, [Approval]>('approve');
+export const rejectUpdate = defineUpdate<PublishProgress, [Approval]>('reject');
+export const progressQuery = defineQuery<PublishProgress>('progress');
+
+/** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
+export async function publishArtifact(request: PublishRequest): Promise<PublishResult> {
+  const { candidate } = request;
+  const decisionId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
+  const progress: PublishProgress = { status: 'Resolving', checks: [] };
+  let verdict: { approval: Approval; verdict: 'approve' | 'reject'; at: string } | undefined;
+  let approvalOpen = false;
+  let twoPersonRule = false;
+
+  setHandler(progressQuery, () => progress);
+  const approvalValidator = (approval: Approval) => {
+    if (!approvalOpen) throw new Error('this publish is not awaiting approval');
+    if (!approval.approver.trim() || !approval.reason.trim())
+      throw new Error('approver and reason are required');
+    if (twoPersonRule && approval.approver === request.requester) {
+      throw new Error('APPROVER_NOT_ALLOWED: the policy requires an approver other than the requester');
+    }
+  };
+  const onVerdict = (kind: 'approve' | 'reject') => async (approval: Approval) => {
+    // The first verdict wins; later ones only see the state it produced.
+    if (!verdict) verdict = { approval, verdict: kind, at: new Date().toISOString() };
+    await condition(() => progress.result !== undefined || progress.status === 'Publishing');
+    return progress;
+  };
+  setHandler(approveUpdate, onVerdict('approve'), { validator: approvalValidator });
+  setHandler(rejectUpdate, onVerdict('reject'), { validator: approvalValidator });
+
+  const setStatus = (status: PublishStatus) => {
+    progress.status = status;
+    upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
+  };
+  upsertSearchAttributes([
+    { key: sa.ArtifactDigest, value: candidate.digest },
+    { key: sa.Repository, value: `${candidate.registry}/${candidate.repository}` },
+    { key: sa.PublishStatus, value: 'Resolving' },
+  ]);
+
+  const deny = async (
+    outcome: Outcome,
+    code: string,
+    reason: string,
+    checks: CheckResult[],
+    policyDigest?: string,
+  ) => {
+    const result: PublishResult = {
+      status: 'DENIED',
+      decisionId,
+      outcome,
+      candidate,
+      code,
+      reason,
+      checks,
+      ...(policyDigest ? { policyDigest } : {}),
+      ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
+    };
+    progress.result = result;
+    setStatus('Denied');
+    return result;
+  };
+
+  try {
+    await io.pinCandidate(candidate);
+
+    setStatus('FetchingAttestations');
+    const evidence = await longIo.collectEvidence({ candidate, inline: request.attestations ?? [] });
+    const { facts } = evidence;
+    upsertSearchAttributes([
+      ...(facts.builderId ? [{ key: sa.BuilderId, value: facts.builderId }] : []),
+      ...(facts.sourceRepo ? [{ key: sa.SourceRepo, value: facts.sourceRepo }] : []),
+    ]);
+
+    setStatus('Verifying');
+    const levels = await longIo.resolveLevels({ facts });
+
+    setStatus('Evaluating');
+    const decidedAt = new Date().toISOString();
+    const evaluated = await io.evaluatePolicy({
+      candidate,
+      attestationDigests: evidence.digests,
+      levels,
+      ...(request.policy ? { policy: request.policy } : {}),
+      now: decidedAt,
+    });
+    const { evaluation, policyDigest } = evaluated;
+    progress.outcome = evaluation.outcome;
+    progress.checks = evaluation.checks;
+    twoPersonRule = evaluated.approval.twoPersonRule;
+
+    const decisionBase = {
+      decisionId,
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().runId,
+      candidate,
+      releaseRepository: `${request.releaseRegistry}/${request.releaseRepository}`,
+      requester: request.requester,
+      evaluation,
+      policyDigest,
+      attestationDigests: evidence.digests,
+      facts,
+      decidedAt,
+    };
+    // No publish without an archived decision: the decision is stored before anything else happens.
+    await io.recordDecision(decisionBase);
+    progress.decisionId = decisionId;
+
+    if (evaluation.outcome === 'FAILED') {
+      await io.transitionDecision({ decisionId, from: 'decided', to: 'denied' });
+      const failed = evaluation.checks.find((c) => c.result === 'FAIL');
+      return await deny(
+        'FAILED',
+        failed?.code ?? 'POLICY_DENIED',
+        failed?.reason ?? 'policy denied',
+        evaluation.checks,
+        policyDigest,
+      );
+    }
+
+    if (evaluation.outcome === 'NEEDS_APPROVAL') {
+      await io.transitionDecision({ decisionId, from: 'decided', to: 'awaiting-approval' });
+      const deadline = new Date(Date.now() + evaluated.approval.deadlineSeconds * 1000);
+      progress.approvalDeadline = deadline.toISOString();
+      setStatus('AwaitingApproval');
+      approvalOpen = true;
+      const answered = await condition(
+        () => verdict !== undefined,
+        evaluated.approval.deadlineSeconds * 1000,
+      );
+      approvalOpen = false;
+      if (!answered || !verdict) {
+        await io.transitionDecision({ decisionId, from: 'awaiting-approval', to: 'expired' });
+        return await deny(
+          'NEEDS_APPROVAL',
+          'APPROVAL_EXPIRED',
+          'no approval before the deadline',
+          evaluation.checks,
+          policyDigest,
+        );
+      }
+      await io.recordApproval({ decisionId, ...verdict.approval, verdict: verdict.verdict, at: verdict.at });
+      if (verdict.verdict === 'reject') {
+        await io.transitionDecision({
+          decisionId,
+          from: 'awaiting-approval',
+          to: 'rejected',
+          by: verdict.approval.approver,
+        });
+        return await deny(
+          'NEEDS_APPROVAL',
+          'APPROVAL_REJECTED',
+          verdict.approval.reason,
+          evaluation.checks,
+          policyDigest,
+        );
+      }
+      await io.transitionDecision({
+        decisionId,
+        from: 'awaiting-approval',
+        to: 'approved',
+        by: verdict.approval.approver,
+      });
+    }
+
+    setStatus('Publishing');
+    const published = await longIo.publishImage({
+      candidate,
+      releaseRegistry: request.releaseRegistry,
+      releaseRepository: request.releaseRepository,
+      releaseTag: request.releaseTag ?? candidate.tag,
+    });
+    const vsa = await io.attachVsa({
+      decisionId,
+      candidate,
+      releaseRegistry: request.releaseRegistry,
+      releaseRepository: request.releaseRepository,
+      evaluation,
+      policyDigest,
+      attestationDigests: evidence.digests,
+      dependencyLevels: (levels.dependencies ?? []).map((d) => ({
+        key:
+          d.uri ??
+          Object.entries(d.digest)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(','),
+        level: d.level,
+      })),
+      decidedAt,
+    });
+    await io.markPublished({
+      decisionId,
+      repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+      digest: published.digest,
+      ...(published.tag ? { tag: published.tag } : {}),
+      vsaDigest: vsa.vsaDigest,
+      at: new Date().toISOString(),
+    });
+
+    const result: PublishResult = {
+      status: 'PUBLISHED',
+      decisionId,
+      outcome: evaluation.outcome,
+      candidate,
+      reason: verdict
+        ? `approved by ${verdict.approval.approver}: ${verdict.approval.reason}`
+        : 'every check passed',
+      checks: evaluation.checks,
+      policyDigest,
+      published: { reference: published.reference, digest: published.digest, vsaDigest: vsa.vsaDigest },
+      ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
+    };
+    progress.result = result;
+    setStatus('Published');
+    return result;
+  } catch (err) {
+    // A coded, non-retryable activity failure is a denial: archive it and close, never loop.
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.nonRetryable && cause.type) {
+      log.warn('publish denied by a non-retryable failure', { type: cause.type, message: cause.message });
+      await io.recordDenial({
+        decisionId,
+        workflowId: workflowInfo().workflowId,
+        runId: workflowInfo().runId,
+        candidate,
+        releaseRepository: `${request.releaseRegistry}/${request.releaseRepository}`,
+        requester: request.requester,
+        code: cause.type,
+        reason: cause.message,
+        ...(request.policy ? { policy: request.policy } : {}),
+        at: new Date().toISOString(),
+      });
+      return await deny('FAILED', cause.type, cause.message, progress.checks);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,8 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes registered by scripts/services.sh (and by operators in production). */
+export const ArtifactDigest = defineSearchAttributeKey('ArtifactDigest', SearchAttributeType.KEYWORD);
+export const Repository = defineSearchAttributeKey('Repository', SearchAttributeType.KEYWORD);
+export const PublishStatus = defineSearchAttributeKey('PublishStatus', SearchAttributeType.KEYWORD);
+export const BuilderId = defineSearchAttributeKey('BuilderId', SearchAttributeType.KEYWORD);
+export const SourceRepo = defineSearchAttributeKey('SourceRepo', SearchAttributeType.KEYWORD);
