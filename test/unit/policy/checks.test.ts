@@ -617,3 +617,25 @@ test('the evaluation is plain JSON (crosses Temporal activity boundaries)', () =
   const roundTrip = EvaluationSchema.parse(JSON.parse(JSON.stringify(ev)));
   assert.deepEqual(roundTrip, ev);
 });
+
+test('evaluate adds the rollback check when publishing to a tag', () => {
+  const c = corpusCase('slsa-verifier/gha-generic-v2.1.0-tag-v13.0.30-versioned-v13');
+  const attestations = caseAttestations(c);
+  const base = {
+    artifact: caseArtifact(c, attestations),
+    attestations,
+    rule: PolicyRuleSchema.parse({}),
+    trustMap: defaultTrustMap(),
+    now: NOW,
+  };
+  const ok = evaluate({ ...base, rollback: { target: 'r/app:v13.0.30' } });
+  assertPasses(ok, 'rollback');
+  const replay = evaluate({
+    ...base,
+    rollback: {
+      target: 'r/app:latest',
+      last: { target: 'r/app:latest', artifactDigest: 'sha256:x', version: 'v13.1.0' },
+    },
+  });
+  assertFails(replay, 'rollback', 'ROLLBACK');
+});

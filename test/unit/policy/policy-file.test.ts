@@ -1,0 +1,127 @@
+/** The policy file: schema, every error with its path, completeness (CHECKLIST row 10), digest, rule selection. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { GateError, isGateError } from '../../../src/core/errors.ts';
+import { parsePolicy, selectRule } from '../../../src/core/policy/policy-file.ts';
+
+const EXAMPLE = readFileSync(new URL('../../../examples/policy.yaml', import.meta.url), 'utf8');
+const GENERIC =
+  'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml';
+
+function failure(fn: () => unknown): GateError {
+  try {
+    fn();
+  } catch (err) {
+    if (isGateError(err)) return err;
+    throw err;
+  }
+  assert.fail('expected a GateError');
+}
+
+function paths(err: GateError): string[] {
+  return ((err.detail?.problems ?? []) as Array<{ path: string }>).map((p) => p.path);
+}
+
+test('the example policy is valid', () => {
+  const { policy, digest } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
+  assert.equal(policy.rules.length, 3);
+  assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+});
+
+test('the digest ignores formatting: YAML, reordered JSON and defaults written out give the same digest', () => {
+  const yaml = `version: 1
+rules:
+  - artifacts: [app]   # comment
+    builders: [${GENERIC}]
+`;
+  const json = JSON.stringify(
+    { rules: [{ builders: [GENERIC], artifacts: ['app'], approvalRequired: false }], version: 1 },
+    null,
+    4,
+  );
+  const a = parsePolicy(yaml, 'a.yaml').digest;
+  assert.equal(parsePolicy(json, 'b.json').digest, a);
+  const changed = parsePolicy(yaml.replace('[app]', '[app2]'), 'c.yaml').digest;
+  assert.notEqual(changed, a);
+});
+
+test('every schema error is reported with its path (POLICY_INVALID)', () => {
+  const text = `version: 1
+rules:
+  - artifacts: [app]
+    builders: [${GENERIC}]
+    minBuildLevel: 7
+    identites: []
+    source: { repos: [github.com/o/r], minLevel: -1 }
+    identities:
+      - issuer: https://token.actions.githubusercontent.com
+        subjectPattern: github
+`;
+  const err = failure(() => parsePolicy(text, 'bad.yaml'));
+  assert.equal(err.code, 'POLICY_INVALID');
+  const got = paths(err);
+  for (const want of [
+    'rules[0].minBuildLevel',
+    'rules[0]',
+    'rules[0].source.minLevel',
+    'rules[0].identities[0].subjectPattern',
+  ]) {
+    assert.ok(got.includes(want), `missing ${want} in ${got.join(', ')}`);
+  }
+});
+
+test('YAML syntax errors and duplicate keys are POLICY_INVALID', () => {
+  assert.equal(failure(() => parsePolicy('version: 1\nrules: [\n', 'x.yaml')).code, 'POLICY_INVALID');
+  assert.equal(
+    failure(() => parsePolicy('version: 1\nversion: 1\nrules: []\n', 'x.yaml')).code,
+    'POLICY_INVALID',
+  );
+});
+
+test('CHECKLIST 10: a rule without a signer identity or issuer is POLICY_INCOMPLETE, every problem listed', () => {
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    identities:
+      - subject: https://github.com/o/r/.github/workflows/release.yml@refs/heads/main
+  - artifacts: [b]
+  - artifacts: [c]
+    builders: [https://builder.example/unknown]
+  - artifacts: [d]
+    identities:
+      - issuer: https://token.actions.githubusercontent.com
+  - artifacts: [e]
+    requireProvenance: false
+`;
+  const err = failure(() => parsePolicy(text, 'incomplete.yaml'));
+  assert.equal(err.code, 'POLICY_INCOMPLETE');
+  assert.deepEqual(paths(err).sort(), [
+    'rules[0].identities[0].issuer',
+    'rules[1].builders',
+    'rules[2].builders[0]',
+    'rules[3].identities[0]',
+    'rules[4].identities',
+  ]);
+});
+
+test('a builder in the trust map carries its signer: no identity needed', () => {
+  const text = `version: 1\nrules:\n  - artifacts: [a]\n    builders: [${GENERIC}]\n`;
+  assert.equal(parsePolicy(text, 'ok.yaml').policy.rules[0]?.builders[0], GENERIC);
+});
+
+test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
+  const { policy } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
+  assert.equal(selectRule(policy, '127.0.0.1:5000/staging/app').name, 'app image');
+  assert.equal(
+    selectRule(policy, `oci://127.0.0.1:5000/staging/app@sha256:${'a'.repeat(64)}`).name,
+    'app image',
+  );
+  assert.equal(selectRule(policy, '127.0.0.1:5000/files/tool.tar.gz').name, 'release files');
+  assert.equal(selectRule(policy, 'pkg:npm/@example-org/lib').name, 'npm package');
+  assert.equal(
+    failure(() => selectRule(policy, '127.0.0.1:5000/staging/app-evil')).code,
+    'POLICY_INCOMPLETE',
+  );
+  assert.equal(failure(() => selectRule(policy, 'x127.0.0.1:5000/files/a')).code, 'POLICY_INCOMPLETE');
+});
