@@ -1,0 +1,300 @@
+/**
+ * Checks 3 and 5 need facts the provenance does not carry: the Source level of the
+ * build's source revision and the build level of each resolved dependency. This asks
+ * every attestor about each of them (bounded concurrency, a timeout per lookup, a cache
+ * of answers) and produces the `LevelEvidence` that policy evaluation takes.
+ *
+ * Each dependency is counted once, at the highest level any attestor proves (VSA spec
+ * §dependencyLevels); an unknown one is level 0 with its reasons. Pending answers and
+ * attestors that are down are reported, never waited for here: the workflow asks again
+ * after a durable timer, and after its deadline calls with `failOnUnavailable: false`
+ * so that what is still missing counts as level 0 (fail closed).
+ */
+import { isGateError } from '../core/errors.ts';
+import type { LevelEvidence } from '../core/policy/policy-rule.ts';
+import { parseGitUri } from '../core/provenance/git-uri.ts';
+import type { Provenance } from '../core/provenance/normalise-provenance.ts';
+import { countDependencyLevels } from '../core/vsa/vsa-statement.ts';
+import {
+  attestorUnavailable,
+  describeResource,
+  resourceKey,
+  type Attestor,
+  type AttestorAnswer,
+  type LevelMethod,
+  type Resource,
+} from './attestor.ts';
+import { levelCacheKey, type LevelCache } from './level-cache.ts';
+
+/** Options of `resolveLevels`. */
+export interface ResolveLevelsOptions {
+  attestors: readonly Attestor[];
+  cache?: LevelCache;
+  /** How long answers are cached: `found` (default 1 h) and `not-found` (default 5 min). Pending answers are not cached. */
+  ttlMs?: { found?: number; notFound?: number };
+  /** Lookups in flight at once (default 16). */
+  concurrency?: number;
+  /** Timeout of one lookup (default 30 s); per attestor name in `timeoutMsByAttestor`. */
+  timeoutMs?: number;
+  timeoutMsByAttestor?: Record<string, number>;
+  signal?: AbortSignal;
+  /** Called after each lookup with `{ done, total }` (an activity's heartbeat). */
+  heartbeat?: (detail: { done: number; total: number }) => void;
+  /** Throw a retryable ATTESTOR_UNAVAILABLE when an attestor could not answer (default true); false after the deadline. */
+  failOnUnavailable?: boolean;
+}
+
+/** What was found for one resource. */
+export interface ResolvedResource {
+  role: 'source' | 'dependency';
+  resource: Resource;
+  /** The proven level on the role's track (Source for the source, Build for a dependency); 0 when unknown. */
+  level: number;
+  method?: LevelMethod;
+  /** Digests of the attestations the level rests on. */
+  evidence: string[];
+  status: 'found' | 'not-found' | 'pending' | 'unavailable';
+  reasons: string[];
+}
+
+/** The outcome of one resolution. */
+export interface LevelResolution {
+  /** Input to policy evaluation (check 3 `sources`, check 5 `dependencies`). */
+  levels: LevelEvidence;
+  /** `SLSA_BUILD_LEVEL_n` → count over all dependencies, unknown ones at 0, for the issued VSA. */
+  dependencyLevels: Record<string, number>;
+  resources: ResolvedResource[];
+  /** Lookups answered "pending"; the workflow waits `retryAfterSeconds` (the largest) and asks again. */
+  pending: Array<{ attestor: string; resource: string; retryAfterSeconds?: number }>;
+  /** Lookups that failed; retryable ones are asked again, the rest prove nothing. */
+  unavailable: Array<{ attestor: string; resource: string; retryable: boolean; message: string }>;
+  /** Why a resource could not even be asked about (e.g. the provenance gives no source commit). */
+  reasons: string[];
+  /** `complete` when nothing is pending or unavailable-and-retryable. */
+  status: 'complete' | 'pending';
+  stats: { lookups: number; cacheHits: number; resources: number };
+}
+
+const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
+
+/** The resources of a provenance: its source revision and each non-source dependency with a digest, once each. */
+export function resourcesOf(provenance: Provenance): {
+  source?: Resource;
+  sourceReason?: string;
+  dependencies: Resource[];
+} {
+  const out: ReturnType<typeof resourcesOf> = { dependencies: [] };
+  const src = provenance.source;
+  if (src === undefined) out.sourceReason = 'the provenance names no source repository';
+  else if (src.commit === undefined || src.ref === undefined)
+    out.sourceReason = `the provenance gives no ${src.commit === undefined ? 'commit' : 'ref'} for ${src.uri}`;
+  else out.source = { kind: 'git', repo: src.uri, commit: src.commit.toLowerCase(), ref: src.ref };
+
+  const seen = new Set<string>();
+  for (const dep of provenance.resolvedDependencies) {
+    if (Object.keys(dep.digest).length === 0) continue;
+    const git = dep.uri === undefined ? undefined : parseGitUri(dep.uri);
+    if (git !== undefined && git.uri === src?.uri) continue; // the source itself (check 3)
+    const resource: Resource =
+      dep.uri?.startsWith('pkg:') === true
+        ? { kind: 'purl', purl: dep.uri, digest: dep.digest }
+        : { kind: 'artifact', ...(dep.uri === undefined ? {} : { uri: dep.uri }), digest: dep.digest };
+    const key = resourceKey(resource);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.dependencies.push(resource);
+  }
+  return out;
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** One lookup bounded by its timeout and the caller's signal. */
+async function lookupWithTimeout(
+  attestor: Attestor,
+  resource: Resource,
+  timeoutMs: number,
+  opts: ResolveLevelsOptions,
+): Promise<AttestorAnswer> {
+  const timeout = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timeout.abort();
+      reject(attestorUnavailable(attestor.name, `no answer within ${timeoutMs} ms`, true, { timeoutMs }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([attestor.lookup(resource, { signal }), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolve the source and dependency levels of one provenance through the attestors. */
+export async function resolveLevels(
+  provenance: Provenance,
+  opts: ResolveLevelsOptions,
+): Promise<LevelResolution> {
+  const ttl = { ...DEFAULT_TTL, ...opts.ttlMs };
+  const { source, sourceReason, dependencies } = resourcesOf(provenance);
+  const targets: Array<{ role: ResolvedResource['role']; resource: Resource }> = [
+    ...(source ? [{ role: 'source' as const, resource: source }] : []),
+    ...dependencies.map((resource) => ({ role: 'dependency' as const, resource })),
+  ];
+  const answers = targets.map(
+    () => new Map<string, AttestorAnswer | { status: 'unavailable'; message: string; retryable: boolean }>(),
+  );
+  const tasks = targets.flatMap((_, t) => opts.attestors.map((attestor) => ({ t, attestor })));
+  const stats = { lookups: 0, cacheHits: 0, resources: targets.length };
+  let done = 0;
+
+  await pool(tasks, opts.concurrency ?? 16, async ({ t, attestor }) => {
+    opts.signal?.throwIfAborted();
+    const { resource } = targets[t]!;
+    const key = levelCacheKey(resource, attestor);
+    let answer = await opts.cache?.get(key);
+    if (answer !== undefined) stats.cacheHits++;
+    else {
+      stats.lookups++;
+      try {
+        answer = await lookupWithTimeout(
+          attestor,
+          resource,
+          opts.timeoutMsByAttestor?.[attestor.name] ?? opts.timeoutMs ?? 30_000,
+          opts,
+        );
+        if (answer.status !== 'pending')
+          await opts.cache?.set(key, answer, answer.status === 'found' ? ttl.found : ttl.notFound);
+      } catch (err) {
+        if (opts.signal?.aborted || !isGateError(err)) throw err;
+        answers[t]!.set(attestor.name, {
+          status: 'unavailable',
+          message: `${err.code}: ${err.message}`,
+          retryable: err.detail?.retryable === true,
+        });
+      }
+    }
+    if (answer !== undefined) answers[t]!.set(attestor.name, answer);
+    opts.heartbeat?.({ done: ++done, total: tasks.length });
+  });
+
+  const resolution: LevelResolution = {
+    levels: { sources: [], dependencies: [] },
+    dependencyLevels: {},
+    resources: [],
+    pending: [],
+    unavailable: [],
+    status: 'complete',
+    reasons: sourceReason === undefined ? [] : [`source: ${sourceReason}`],
+    stats,
+  };
+  targets.forEach(({ role, resource }, t) => {
+    const track = role === 'source' ? 'source' : 'build';
+    const reasons: string[] = [];
+    let best: { level: number; method: LevelMethod; evidence: string[] } | undefined;
+    let status: ResolvedResource['status'] = 'not-found';
+    for (const [attestor, answer] of answers[t]!) {
+      reasons.push(
+        ...(answer.status === 'unavailable' ? [`${attestor}: ${answer.message}`] : answer.reasons),
+      );
+      if (answer.status === 'pending') {
+        resolution.pending.push({
+          attestor,
+          resource: describeResource(resource),
+          ...(answer.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: answer.retryAfterSeconds }),
+        });
+        if (status === 'not-found') status = 'pending';
+      } else if (answer.status === 'unavailable') {
+        resolution.unavailable.push({
+          attestor,
+          resource: describeResource(resource),
+          retryable: answer.retryable,
+          message: answer.message,
+        });
+        if (status === 'not-found' && answer.retryable) status = 'unavailable';
+      } else if (answer.status === 'found') {
+        const level = answer.levels[track];
+        if (level === undefined) {
+          reasons.push(`${attestor}: its attestations prove no ${track} level`);
+          continue;
+        }
+        status = 'found';
+        if (best === undefined || level > best.level)
+          best = {
+            level,
+            method: answer.method,
+            evidence: answer.attestations.filter((a) => a.proven[track] === level).map((a) => a.digest),
+          };
+      }
+    }
+    if (best === undefined)
+      reasons.push(`${describeResource(resource)}: no ${track} level proven; counted as level 0`);
+    resolution.resources.push({
+      role,
+      resource,
+      level: best?.level ?? 0,
+      ...(best ? { method: best.method } : {}),
+      evidence: best?.evidence ?? [],
+      status,
+      reasons,
+    });
+    if (best === undefined) return;
+    if (role === 'source' && resource.kind === 'git') {
+      resolution.levels.sources!.push({
+        repo: resource.repo,
+        commit: resource.commit,
+        refs: [resource.ref],
+        level: best.level,
+        evidence: best.evidence,
+        // Source levels come from VSAs (any signed store, the archive included) or the static file.
+        method: best.method === 'static' ? 'static' : 'vsa',
+      });
+    } else if (resource.kind !== 'git' && resource.digest !== undefined) {
+      const uri = resource.kind === 'purl' ? resource.purl : resource.uri;
+      resolution.levels.dependencies!.push({
+        ...(uri === undefined ? {} : { uri }),
+        digest: resource.digest,
+        level: best.level,
+        evidence: best.evidence,
+        method: best.method,
+      });
+    }
+  });
+  resolution.dependencyLevels = countDependencyLevels(
+    resolution.resources
+      .filter((r) => r.role === 'dependency' && r.resource.kind !== 'git')
+      .map((r) => ({ key: digestKey(r.resource), level: r.level })),
+  );
+  if (resolution.pending.length > 0 || resolution.unavailable.some((u) => u.retryable))
+    resolution.status = 'pending';
+  if ((opts.failOnUnavailable ?? true) && resolution.unavailable.some((u) => u.retryable)) {
+    const down = [...new Set(resolution.unavailable.filter((u) => u.retryable).map((u) => u.attestor))];
+    throw attestorUnavailable(
+      down.join(', '),
+      `${resolution.unavailable.length} lookups failed; answers so far are cached`,
+      true,
+      {
+        unavailable: resolution.unavailable.slice(0, 20),
+      },
+    );
+  }
+  return resolution;
+}
+
+/** One dependency is one digest set, whatever URI names it (counted once at its highest level). */
+function digestKey(resource: Resource): string {
+  const digest = resource.kind === 'git' ? { gitCommit: resource.commit } : (resource.digest ?? {});
+  return Object.entries(digest)
+    .map(([alg, v]) => `${alg}:${v.toLowerCase()}`)
+    .sort()
+    .join(',');
+}

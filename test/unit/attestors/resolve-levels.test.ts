@@ -1,0 +1,114 @@
+/**
+ * resolveLevels' own behaviour (concurrency bound, timeouts, cache expiry), with small
+ * in-process attestors standing in for the sources; the real attestors are tested
+ * against real servers under test/integration/attestors.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Attestor, AttestorAnswer } from '../../../src/attestors/attestor.ts';
+import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
+import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import { isGateError } from '../../../src/core/errors.ts';
+import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+
+const hex = (n: number) => n.toString(16).padStart(64, '0');
+function provenance(n: number): Provenance {
+  return {
+    predicateType: 'https://slsa.dev/provenance/v1',
+    builder: { id: 'b', name: 'b' },
+    buildType: 't',
+    externalParameters: {},
+    resolvedDependencies: Array.from({ length: n }, (_, i) => ({
+      uri: `https://deps.example/${i}`,
+      digest: { sha256: hex(i) },
+    })),
+    subjects: [],
+  };
+}
+const found: AttestorAnswer = {
+  status: 'found',
+  method: 'vsa',
+  attestations: [],
+  levels: { build: 2 },
+  reasons: [],
+};
+
+test('no more lookups in flight than the concurrency bound', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const slow: Attestor = {
+    name: 'slow',
+    trustDigest: 'sha256:0',
+    async lookup() {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return found;
+    },
+  };
+  const beats: number[] = [];
+  const r = await resolveLevels(provenance(100), {
+    attestors: [slow],
+    concurrency: 7,
+    heartbeat: (d) => beats.push(d.done),
+  });
+  assert.equal(most, 7);
+  assert.equal(r.levels.dependencies?.length, 100);
+  assert.equal(beats.length, 100);
+  assert.deepEqual(r.reasons, ['source: the provenance names no source repository']);
+});
+
+test('a lookup that outlives its timeout is a retryable outage of that attestor', async () => {
+  const hung: Attestor = {
+    name: 'hung',
+    trustDigest: 'sha256:0',
+    lookup: () => new Promise(() => undefined),
+  };
+  await assert.rejects(
+    resolveLevels(provenance(2), { attestors: [hung], timeoutMsByAttestor: { hung: 50 } }),
+    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+  );
+  const late = await resolveLevels(provenance(2), {
+    attestors: [hung],
+    timeoutMs: 50,
+    failOnUnavailable: false,
+  });
+  assert.deepEqual(
+    [late.status, late.unavailable.length, late.dependencyLevels],
+    ['pending', 2, { SLSA_BUILD_LEVEL_0: 2 }],
+  );
+});
+
+test('cached answers expire after their TTL; negative answers are cached for their own TTL', async () => {
+  let now = 0;
+  const cache = new MemoryLevelCache({ now: () => now });
+  let calls = 0;
+  const counting: Attestor = {
+    name: 'counting',
+    trustDigest: 'sha256:0',
+    lookup: () => {
+      calls++;
+      return Promise.resolve(calls % 2 === 1 ? found : { status: 'not-found', reasons: [] });
+    },
+  };
+  const opts = { attestors: [counting], cache, ttlMs: { found: 1000, notFound: 100 } };
+  await resolveLevels(provenance(2), opts);
+  assert.equal(calls, 2);
+  now = 50;
+  await resolveLevels(provenance(2), opts);
+  assert.equal(calls, 2);
+  now = 500; // the negative answer expired, the positive one did not
+  await resolveLevels(provenance(2), opts);
+  assert.equal(calls, 3);
+  now = 5000;
+  await resolveLevels(provenance(2), opts);
+  assert.equal(calls, 5);
+});
+
+test('the LRU keeps at most maxEntries answers', async () => {
+  const cache = new MemoryLevelCache({ maxEntries: 3 });
+  for (let i = 0; i < 5; i++) await cache.set(String(i), found, 60_000);
+  assert.equal(cache.size, 3);
+  assert.equal(await cache.get('0'), undefined);
+  assert.deepEqual(await cache.get('4'), found);
+});
