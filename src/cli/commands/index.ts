@@ -1,6 +1,7 @@
 import { approveCommand, rejectCommand } from './approve.ts';
 import { auditCommands } from './audit.ts';
 import type { Command } from './command.ts';
+import { policyCheckCommand } from './policy.ts';
 import { publishCommand } from './publish.ts';
 import { statusCommand } from './status.ts';
 import { verifyCommand } from './verify.ts';
@@ -15,4 +16,5 @@ export const commands: Record<string, Command> = {
   reject: rejectCommand,
   status: statusCommand,
   ...auditCommands,
+  'policy check': policyCheckCommand,
 };

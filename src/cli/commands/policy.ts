@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isGateError } from '../../core/errors.ts';
+import { parsePolicy, type PolicyProblem } from '../../core/policy/policy-file.ts';
+import type { Command } from './command.ts';
+
+const HELP = `Usage: slsa-gate policy check FILE [--json]
+
+Check a policy file (YAML or JSON): every problem is printed with its path.
+Exit 0 when valid (prints its digest), 2 when invalid or unreadable.`;
+
+/** `slsa-gate policy check FILE`: validate a policy and print its digest, or every problem with its path. */
+export const policyCheckCommand: Command = {
+  summary: 'Check a policy file and print its digest, or every error with its path',
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const file = positionals[0];
+    if (file === undefined || positionals.length > 1) {
+      console.error(HELP);
+      return 2;
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const problems = [{ path: file, message: (err as Error).message }];
+      report(values.json, file, 'INPUT_INVALID', problems);
+      return 2;
+    }
+    try {
+      const { policy, digest } = parsePolicy(text, file);
+      if (values.json) console.log(JSON.stringify({ valid: true, file, digest, rules: policy.rules.length }));
+      else console.log(`VALID: ${file}: ${policy.rules.length} rule(s), digest ${digest}`);
+      return 0;
+    } catch (err) {
+      if (!isGateError(err)) throw err;
+      const problems = (err.detail?.problems as PolicyProblem[] | undefined) ?? [
+        { path: file, message: err.message },
+      ];
+      report(values.json, file, err.code, problems);
+      return 2;
+    }
+  },
+};
+
+function report(json: boolean, file: string, code: string, problems: PolicyProblem[]): void {
+  if (json) {
+    console.log(JSON.stringify({ valid: false, file, code, problems }));
+    return;
+  }
+  console.error(`INVALID: ${file}: ${code}: ${problems.length} problem(s)`);
+  for (const p of problems) console.error(`  ${p.path}: ${p.message}`);
+}
