@@ -1,0 +1,46 @@
+/** `slsa-gate policy check FILE` through the real CLI entry point. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const BIN = new URL('../../../bin/slsa-gate.js', import.meta.url).pathname;
+const EXAMPLE = new URL('../../../examples/policy.yaml', import.meta.url).pathname;
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+}
+
+test('policy check: a valid policy exits 0 and prints its digest', () => {
+  const r = cli('policy', 'check', EXAMPLE);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^VALID: .* digest sha256:[0-9a-f]{64}$/m);
+});
+
+test('policy check: an invalid policy exits 2 and lists every problem with its path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'version: 1\nrules:\n  - artifacts: [a]\n    minBuildLevel: 9\n    sourc: {}\n');
+  const r = cli('policy', 'check', '--json', file);
+  assert.equal(r.status, 2);
+  const out = JSON.parse(r.stdout) as { valid: boolean; code: string; problems: Array<{ path: string }> };
+  assert.equal(out.valid, false);
+  assert.equal(out.code, 'POLICY_INVALID');
+  assert.deepEqual(out.problems.map((p) => p.path).sort(), ['rules[0]', 'rules[0].minBuildLevel']);
+});
+
+test('policy check: an incomplete policy (no signer identity) exits 2 with POLICY_INCOMPLETE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const file = join(dir, 'incomplete.json');
+  writeFileSync(file, JSON.stringify({ version: 1, rules: [{ artifacts: ['a'] }] }));
+  const r = cli('policy', 'check', file);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /POLICY_INCOMPLETE/);
+  assert.match(r.stderr, /rules\[0\]\.builders: /);
+});
+
+test('policy check: a missing file exits 2', () => {
+  assert.equal(cli('policy', 'check', '/nonexistent/policy.yaml').status, 2);
+});
