@@ -15,7 +15,7 @@ import {
   type ReferrerDescriptor,
 } from './referrers.ts';
 import { registryError } from './registry-error.ts';
-import { DEFAULT_RETRY_POLICY, Transport, type RegistryRequest, type RetryPolicy } from './transport.ts';
+import { DEFAULT_RETRY_POLICY, Transport, type RetryPolicy } from './transport.ts';
 
 /** Size and count limits, checked before allocating and while streaming (CHECKLIST row 25). */
 export interface RegistryLimits {
@@ -71,8 +71,21 @@ export interface FetchedManifest {
 
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])$/;
 
-function manifestAccept(): string {
-  return MANIFEST_TYPES.join(', ');
+const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
+
+const pull = (repository: string): AuthScope => ({ repository, actions: ['pull'] });
+const push = (repository: string): AuthScope => ({ repository, actions: ['pull', 'push'] });
+
+/** DIGEST_MISMATCH unless `bytes` hash to `digest` (with the digest's own algorithm). */
+function checkDigest(digest: string, bytes: Uint8Array, what: string): void {
+  const actual = digestLike(digest, bytes);
+  if (actual !== digest) {
+    throw registryError('DIGEST_MISMATCH', `${what}: bytes hash to ${actual}, not ${digest}`, {
+      expected: digest,
+      actual,
+      retryable: false,
+    });
+  }
 }
 
 function baseMediaType(contentType: string | null): string | undefined {
@@ -155,15 +168,14 @@ export class RegistryClient {
     }
     const what = `HEAD manifest ${repo}:${tagOrDigest}`;
     const head = await this.#transport.exchange(
-      this.#request(
-        'HEAD',
-        `/v2/${repo}/manifests/${tagOrDigest}`,
-        { repository: repo, actions: ['pull'] },
+      {
+        method: 'HEAD',
+        url: this.#url(`/v2/${repo}/manifests/${tagOrDigest}`),
+        scope: pull(repo),
         what,
-        {
-          accept: manifestAccept(),
-        },
-      ),
+        expect: [200],
+        headers: { accept: MANIFEST_ACCEPT },
+      },
       async (res) => {
         await res.body?.cancel().catch(() => undefined);
         return {
@@ -220,37 +232,19 @@ export class RegistryClient {
     assertRepositoryName(repo);
     const what = `GET manifest ${repo}${isDigest(reference) ? '@' : ':'}${reference}`;
     return this.#transport.exchange(
-      this.#request(
-        'GET',
-        `/v2/${repo}/manifests/${reference}`,
-        { repository: repo, actions: ['pull'] },
+      {
+        method: 'GET',
+        url: this.#url(`/v2/${repo}/manifests/${reference}`),
+        scope: pull(repo),
         what,
-        {
-          accept: manifestAccept(),
-        },
-      ),
+        expect: [200],
+        headers: { accept: MANIFEST_ACCEPT },
+      },
       async (res) => {
         const bytes = await readCapped(res, this.limits.maxManifestBytes, what);
-        const header = res.headers.get('docker-content-digest');
-        const expected = isDigest(reference)
-          ? reference
-          : header !== null && isDigest(header)
-            ? header
-            : undefined;
-        const actual = expected === undefined ? sha256Digest(bytes) : digestLike(expected, bytes);
-        for (const claimed of [reference, header]) {
-          if (claimed !== null && isDigest(claimed) && digestLike(claimed, bytes) !== claimed) {
-            throw registryError(
-              'DIGEST_MISMATCH',
-              `${what}: bytes hash to ${digestLike(claimed, bytes)}, not ${claimed}`,
-              {
-                repo,
-                expected: claimed,
-                actual: digestLike(claimed, bytes),
-                retryable: false,
-              },
-            );
-          }
+        // Both the digest we asked for and the one the registry claims must be the bytes' own.
+        for (const claimed of [reference, res.headers.get('docker-content-digest')]) {
+          if (claimed !== null && isDigest(claimed)) checkDigest(claimed, bytes, what);
         }
         const contentType = baseMediaType(res.headers.get('content-type'));
         const declared = declaredMediaType(bytes, what);
@@ -278,7 +272,7 @@ export class RegistryClient {
             },
           );
         }
-        return { bytes, mediaType, digest: actual };
+        return { bytes, mediaType, digest: isDigest(reference) ? reference : sha256Digest(bytes) };
       },
     );
   }
@@ -298,18 +292,16 @@ export class RegistryClient {
     assertDigest(digest, `blob digest in ${repo}`);
     const what = `GET blob ${repo}@${digest}`;
     return this.#transport.exchange(
-      this.#request('GET', `/v2/${repo}/blobs/${digest}`, { repository: repo, actions: ['pull'] }, what),
+      {
+        method: 'GET',
+        url: this.#url(`/v2/${repo}/blobs/${digest}`),
+        scope: pull(repo),
+        what,
+        expect: [200],
+      },
       async (res) => {
         const bytes = await readCapped(res, maxBytes, what);
-        const actual = digestLike(digest, bytes);
-        if (actual !== digest) {
-          throw registryError('DIGEST_MISMATCH', `${what}: bytes hash to ${actual}`, {
-            repo,
-            expected: digest,
-            actual,
-            retryable: false,
-          });
-        }
+        checkDigest(digest, bytes, what);
         return bytes;
       },
     );
@@ -365,14 +357,13 @@ export class RegistryClient {
     assertRepositoryName(repo);
     assertDigest(digest, `blob digest in ${repo}`);
     return this.#transport.exchange(
-      this.#request(
-        'HEAD',
-        `/v2/${repo}/blobs/${digest}`,
-        { repository: repo, actions: ['pull'] },
-        `HEAD blob ${repo}@${digest}`,
-        {},
-        [200, 404],
-      ),
+      {
+        method: 'HEAD',
+        url: this.#url(`/v2/${repo}/blobs/${digest}`),
+        scope: pull(repo),
+        what: `HEAD blob ${repo}@${digest}`,
+        expect: [200, 404],
+      },
       async (res) => {
         await res.body?.cancel().catch(() => undefined);
         return res.status === 200;
@@ -386,14 +377,14 @@ export class RegistryClient {
     assertDigest(digest, `manifest digest in ${repo}`);
     const what = `HEAD manifest ${repo}@${digest}`;
     return this.#transport.exchange(
-      this.#request(
-        'HEAD',
-        `/v2/${repo}/manifests/${digest}`,
-        { repository: repo, actions: ['pull'] },
+      {
+        method: 'HEAD',
+        url: this.#url(`/v2/${repo}/manifests/${digest}`),
+        scope: pull(repo),
         what,
-        { accept: manifestAccept() },
-        [200, 404],
-      ),
+        expect: [200, 404],
+        headers: { accept: MANIFEST_ACCEPT },
+      },
       async (res) => {
         await res.body?.cancel().catch(() => undefined);
         const header = res.headers.get('docker-content-digest');
@@ -415,10 +406,7 @@ export class RegistryClient {
     const digest = sha256Digest(bytes);
     if (await this.blobExists(repo, digest)) return digest;
     try {
-      const location = await this.#startUpload(repo, `/v2/${repo}/blobs/uploads/`, {
-        repository: repo,
-        actions: ['pull', 'push'],
-      });
+      const location = await this.#startUpload(repo);
       await this.#finishUpload(repo, location, digest, bytes);
     } catch (err) {
       // A retried PUT whose first attempt landed finds its session gone: the blob is there.
@@ -438,7 +426,7 @@ export class RegistryClient {
     assertRepositoryName(toRepo);
     assertDigest(digest, `blob digest to mount into ${toRepo}`);
     const scope: AuthScope = { repository: toRepo, actions: ['pull', 'push'], mountFrom: fromRepo };
-    const url = new URL(`/v2/${toRepo}/blobs/uploads/`, this.#base);
+    const url = this.#url(`/v2/${toRepo}/blobs/uploads/`);
     url.searchParams.set('mount', digest);
     url.searchParams.set('from', fromRepo);
     const what = `mount blob ${digest} from ${fromRepo} into ${toRepo}`;
@@ -458,10 +446,17 @@ export class RegistryClient {
     return 'copied';
   }
 
-  async #startUpload(repo: string, path: string, scope: AuthScope): Promise<URL> {
+  async #startUpload(repo: string): Promise<URL> {
     const what = `start upload to ${repo}`;
     return this.#transport.exchange(
-      this.#request('POST', path, scope, what, { 'content-length': '0' }, [202]),
+      {
+        method: 'POST',
+        url: this.#url(`/v2/${repo}/blobs/uploads/`),
+        scope: push(repo),
+        what,
+        expect: [202],
+        headers: { 'content-length': '0' },
+      },
       async (res) => {
         await res.body?.cancel().catch(() => undefined);
         const location = res.headers.get('location');
@@ -538,15 +533,15 @@ export class RegistryClient {
       });
     }
     const header = await this.#transport.exchange(
-      this.#request(
-        'PUT',
-        `/v2/${repo}/manifests/${reference}`,
-        { repository: repo, actions: ['pull', 'push'] },
+      {
+        method: 'PUT',
+        url: this.#url(`/v2/${repo}/manifests/${reference}`),
+        scope: push(repo),
         what,
-        { 'content-type': mediaType },
-        [201],
-        bytes,
-      ),
+        expect: [201],
+        headers: { 'content-type': mediaType },
+        body: bytes,
+      },
       async (res) => {
         await res.body?.cancel().catch(() => undefined);
         return res.headers.get('docker-content-digest');
@@ -649,14 +644,14 @@ export class RegistryClient {
     if (this.#referrersApi === false) return undefined;
     const what = `GET referrers ${repo}@${digest}`;
     const bytes = await this.#transport.exchange(
-      this.#request(
-        'GET',
-        `/v2/${repo}/referrers/${digest}`,
-        { repository: repo, actions: ['pull'] },
+      {
+        method: 'GET',
+        url: this.#url(`/v2/${repo}/referrers/${digest}`),
+        scope: pull(repo),
         what,
-        { accept: MEDIA_TYPES.ociIndex },
-        [200, 404],
-      ),
+        expect: [200, 404],
+        headers: { accept: MEDIA_TYPES.ociIndex },
+      },
       async (res) => {
         if (res.status === 404) {
           await res.body?.cancel().catch(() => undefined);
@@ -682,23 +677,7 @@ export class RegistryClient {
     }
   }
 
-  #request(
-    method: RegistryRequest['method'],
-    path: string,
-    scope: AuthScope,
-    what: string,
-    headers: Record<string, string> = {},
-    expect: readonly number[] = [200],
-    body?: Uint8Array,
-  ): RegistryRequest {
-    return {
-      method,
-      url: new URL(path, this.#base),
-      scope,
-      expect,
-      what,
-      headers,
-      ...(body === undefined ? {} : { body }),
-    };
+  #url(path: string): URL {
+    return new URL(path, this.#base);
   }
 }
