@@ -35,6 +35,7 @@ interface Case {
 /** Codes of the signature, transparency and statement layers (everything before policy). */
 const TRANSPARENCY = new Set(['TLOG_ERROR', 'TLOG_BODY_ERROR', 'TLOG_MISSING']);
 
+/** Cases under `<source>/<case>/expected.json`; the source is the directory name when expected.json does not say. */
 function findCases(dir: string): Array<{ name: string; dir: string; spec: Case }> {
   const out: Array<{ name: string; dir: string; spec: Case }> = [];
   for (const source of readdirSync(dir, { withFileTypes: true })) {
@@ -45,7 +46,10 @@ function findCases(dir: string): Array<{ name: string; dir: string; spec: Case }
         out.push({
           name: `${source.name}/${c.name}`,
           dir: caseDir,
-          spec: JSON.parse(readFileSync(join(caseDir, 'expected.json'), 'utf8')) as Case,
+          spec: {
+            source: source.name,
+            ...(JSON.parse(readFileSync(join(caseDir, 'expected.json'), 'utf8')) as Case),
+          },
         });
       }
     }
@@ -124,9 +128,13 @@ function flagsFor(dir: string, spec: Case): string[] {
   }
   if (Array.isArray(f.verified_levels))
     for (const l of f.verified_levels) args.push('--verified-level', String(l));
-  // gh attestation verify is the upstream tool of gh-cli cases; slsa-verifier's GitHub-attestation mode likewise.
-  if (spec.source === 'gh-cli') args.push('--mode', 'gh-attestation');
-  else if (mode?.startsWith('verify-github-attestation')) args.push('--mode', 'github-attestation');
+  // gh attestation verify is the upstream tool of gh-cli cases: it rejects v0.1 bundles, and with
+  // identity flags its mode applies; slsa-verifier's verify-github-attestation likewise.
+  if (spec.source === 'gh-cli') {
+    args.push('--bundle-v01', 'reject');
+    const pinned = ['owner', 'repo', 'certificate_identity', 'san_regex', 'signer_repo', 'signer_workflow'];
+    if (pinned.some((k) => str(f[k]) !== undefined)) args.push('--mode', 'gh-attestation');
+  } else if (mode?.startsWith('verify-github-attestation')) args.push('--mode', 'github-attestation');
   return args;
 }
 
@@ -206,7 +214,7 @@ test('the corpus directory holds cases', () => {
 const runs = new Map(cases.map((c) => [c.name, runCli(flagsFor(c.dir, c.spec))]));
 
 for (const c of cases) {
-  test(c.name, async () => {
+  test(c.name, async (t) => {
     const run = await runs.get(c.name)!;
     const want = offlineExpectation(c.spec);
     const context = `\nargs: ${flagsFor(c.dir, c.spec).join(' ')}\nstdout: ${run.stdout.slice(0, 2000)}\nstderr: ${run.stderr.slice(0, 2000)}`;
@@ -217,6 +225,7 @@ for (const c of cases) {
     assert.equal(run.exit, 1, `expected FAILED (exit 1)${context}`);
     assert.ok(run.failure, `a failure names its check and code${context}`);
     const { check, code } = run.failure;
+    t.diagnostic(`${check}: ${code}`);
     if (want.code !== undefined) assert.equal(code, want.code, `fail-closed code${context}`);
     if (want.layer === 'verify')
       assert.equal(

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { GateError } from '../../core/errors.ts';
+import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
+import { checkIdentity } from '../../core/policy/checks/identity.ts';
+import { evaluate, type Evaluation } from '../../core/policy/evaluate.ts';
+import { parsePolicy, selectRule } from '../../core/policy/policy-file.ts';
+import { defaultTrustMap } from '../../core/policy/trust-map.ts';
+import { ruleFromVerifierFlags, type VerifierFlags } from '../../core/policy/verifier-flags.ts';
+
+type CliFlags = { [K in keyof VerifierFlags]?: VerifierFlags[K] | undefined };
+
+function definedFlags(flags: CliFlags): VerifierFlags {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as VerifierFlags;
+}
+
+/** `verify --bundle-only`: the identity check alone, on every verified attestation. */
+export function identityChecks(attestations: VerifiedAttestation[], flags: CliFlags): CheckResult[] {
+  const rule = ruleFromVerifierFlags({ ...definedFlags(flags), mode: 'signature' });
+  return attestations.map((att) => checkIdentity(rule, att));
+}
+
+/** The policy half of `slsa-gate verify`: a policy file's rule for the artifact, or a rule from the expectation flags. */
+export function evaluateForCli(input: {
+  artifact: ArtifactRef;
+  attestations: VerifiedAttestation[];
+  policyFile?: string;
+  flags: CliFlags;
+}): Evaluation {
+  let rule;
+  if (input.policyFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(input.policyFile, 'utf8');
+    } catch (cause) {
+      throw new GateError(
+        'INPUT_INVALID',
+        `cannot read policy ${input.policyFile}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    const { policy } = parsePolicy(text, input.policyFile);
+    rule = selectRule(policy, input.artifact.uri ?? '');
+  } else {
+    const flags = Object.fromEntries(
+      Object.entries(input.flags).filter(([, v]) => v !== undefined),
+    ) as VerifierFlags;
+    rule = ruleFromVerifierFlags(flags);
+  }
+  return evaluate({
+    artifact: input.artifact,
+    attestations: input.attestations,
+    rule,
+    trustMap: defaultTrustMap(),
+    now: new Date(),
+  });
+}
