@@ -6,6 +6,8 @@ import { services } from '../../helpers/services.ts';
 export type FaultDecision =
   | { respond: { status: number; headers?: Record<string, string>; body?: string } }
   | { forward: true; path?: string; rewriteBody?: (body: Buffer) => Buffer }
+  /** Answer 200 with an endless chunked body (no Content-Length); `written` counts the bytes sent. */
+  | { stream: { written: { bytes: number } } }
   /** Forward, but cut the connection after the headers and `afterBytes` bytes of the body. */
   | { drop: { afterBytes: number } }
   | undefined;
@@ -35,6 +37,19 @@ export async function startFaultProxy(decide: (req: IncomingMessage) => FaultDec
       req.resume();
       res.writeHead(decision.respond.status, decision.respond.headers ?? {});
       res.end(decision.respond.body ?? '');
+      return;
+    }
+    if ('stream' in decision) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = () => {
+        while (!res.destroyed && decision.stream.written.bytes < 1024 * 1024 * 1024) {
+          decision.stream.written.bytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      pump();
       return;
     }
     if ('drop' in decision) {

@@ -295,3 +295,19 @@ test('with a referrers API the index comes from the API and attaching leaves no 
   await attachTestReferrer(client, repo, image.digest);
   assert.equal(await direct().getManifestByTag(repo, referrersTag(image.digest)), undefined);
 });
+
+test('a body larger than the cap with no Content-Length is cut off while streaming', async () => {
+  const repo = `registry/${uniqueName('endless')}`;
+  const written = { bytes: 0 };
+  const digest = `sha256:${'4'.repeat(64)}`;
+  rule = (req) =>
+    req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`) ? { stream: { written } } : undefined;
+  const limit = 10 * 1024 * 1024;
+  await assert.rejects(viaProxy().getAttestationLayer(repo, { digest, size: limit }), (err: GateError) => {
+    assert.equal(err.code, 'LIMIT_EXCEEDED');
+    assert.equal(isRetryableRegistryError(err), false);
+    return true;
+  });
+  // The proxy could only push what socket buffers absorb before the client hung up.
+  assert.ok(written.bytes < 4 * limit, `proxy wrote ${written.bytes} bytes`);
+});
