@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { GateError, isGateError } from '../../../src/core/errors.ts';
+import { isGateError, type GateError } from '../../../src/core/errors.ts';
 import { parsePolicy, selectRule } from '../../../src/core/policy/policy-file.ts';
 
 const EXAMPLE = readFileSync(new URL('../../../examples/policy.yaml', import.meta.url), 'utf8');
