@@ -106,11 +106,17 @@ function expectedArtifact(resource: Resource): ArtifactRef | undefined {
   };
 }
 
-/** The `resourceUri` a VSA about this resource must carry; undefined when the provenance gave no URI to compare. */
-function expectedResourceUri(resource: Resource): string | undefined {
-  if (resource.kind === 'git') return resource.repo;
-  if (resource.kind === 'purl') return resource.purl;
-  return resource.uri;
+/**
+ * The `resourceUri` values a VSA about this resource may carry; undefined when the
+ * provenance gave no URI to compare. A dependency named with its digest
+ * (`oci://host/repo@sha256:…`) also matches the URI without it: the subject digest pins it.
+ */
+function expectedResourceUris(resource: Resource): string[] | undefined {
+  if (resource.kind === 'git') return [resource.repo];
+  const uri = resource.kind === 'purl' ? resource.purl : resource.uri;
+  if (uri === undefined) return undefined;
+  const bare = uri.replace(/@sha256:[0-9a-f]{64}$/, '');
+  return bare === uri ? [uri] : [uri, bare];
 }
 
 const LEVEL = /^SLSA_(BUILD|SOURCE)_LEVEL_(\d+)$/;
@@ -215,9 +221,7 @@ export function evaluateVsas(
   resource: Resource,
   trust: VsaTrust,
 ): VsaEvaluation {
-  const reasons: string[] = [];
-  const artifact = expectedArtifact(resource);
-  if (artifact === undefined) {
+  if (expectedArtifact(resource) === undefined) {
     return {
       evidence: [],
       reasons: [reason('SUBJECT_MISMATCH', origin, 'the resource has no digest to bind a VSA to')],
@@ -231,6 +235,25 @@ export function evaluateVsas(
     return {
       evidence: [],
       reasons: [reason(code, origin, err instanceof Error ? err.message : String(err))],
+    };
+  }
+  return evaluateVsaInputs(inputs, resource, trust);
+}
+
+/** As `evaluateVsas`, for attestations already loaded (e.g. cosign layers converted by `cosignLayerToInput`). */
+export function evaluateVsaInputs(
+  inputs: AttestationInput[],
+  resource: Resource,
+  trust: VsaTrust,
+): VsaEvaluation {
+  const reasons: string[] = [];
+  const artifact = expectedArtifact(resource);
+  if (artifact === undefined) {
+    return {
+      evidence: [],
+      reasons: [
+        reason('SUBJECT_MISMATCH', inputs[0]?.origin ?? '?', 'the resource has no digest to bind a VSA to'),
+      ],
     };
   }
   const { verified, rejected } = verifyAttestations(inputs.map(keyOnlyEnvelope), {
@@ -285,14 +308,14 @@ function judgeVsa(
       ],
     };
   }
-  const wantUri = expectedResourceUri(resource);
-  if (wantUri !== undefined && vsa.resourceUri !== wantUri) {
+  const wantUris = expectedResourceUris(resource);
+  if (wantUris !== undefined && !wantUris.includes(vsa.resourceUri)) {
     return {
       reasons: [
         reason(
           'VSA_MISMATCH',
           at,
-          `resourceUri ${JSON.stringify(vsa.resourceUri)} is not ${JSON.stringify(wantUri)}`,
+          `resourceUri ${JSON.stringify(vsa.resourceUri)} is not ${wantUris.map((u) => JSON.stringify(u)).join(' or ')}`,
         ),
       ],
     };

@@ -225,3 +225,25 @@ test('the trust configuration is strict', () => {
     );
   }
 });
+
+test('a dependency named with its digest matches a resourceUri without it, and only that one', () => {
+  const image: Resource = {
+    kind: 'artifact',
+    uri: `oci://reg.example/deps/base@sha256:${DIGEST}`,
+    digest: { sha256: DIGEST },
+  };
+  const repoVsa = evaluateVsas(
+    bytes(signBundle(depVsa({ resourceUri: 'oci://reg.example/deps/base' }), store)),
+    'x',
+    image,
+    trust,
+  );
+  assert.deepEqual(repoVsa.evidence[0]?.proven, { build: 2 });
+  const other = evaluateVsas(
+    bytes(signBundle(depVsa({ resourceUri: 'oci://reg.example/deps/other' }), store)),
+    'x',
+    image,
+    trust,
+  );
+  assert.deepEqual([other.evidence, codes(other.reasons)], [[], ['VSA_MISMATCH']]);
+});
