@@ -627,26 +627,44 @@ export class RegistryClient {
     return copyImage(this, fromRepo, toRepo, digest, opts);
   }
 
-  /** Whether the registry serves the OCI referrers API (probed once, then remembered). */
+  /**
+   * Whether the registry serves the OCI referrers API. Only a yes is remembered:
+   * a registry that has the API may still answer 404 for a repository it does not know.
+   */
   async hasReferrersApi(repo: string, digest: string): Promise<boolean> {
-    if (this.#referrersApi !== undefined) return this.#referrersApi;
-    await this.getReferrersIndex(repo, digest);
-    return this.#referrersApi ?? false;
+    if (this.#referrersApi) return true;
+    return (await this.getReferrersPage(repo, digest)) !== undefined;
   }
 
   /**
-   * GET /v2/<repo>/referrers/<digest> (distribution spec §Listing Referrers).
-   * Returns the index bytes, or undefined when the registry has no referrers API (404).
+   * One page of GET /v2/<repo>/referrers/<digest> (distribution spec §Listing
+   * Referrers): the index bytes and the `Link: <…>; rel="next"` page, or
+   * undefined when the registry has no referrers API (404).
    */
-  async getReferrersIndex(repo: string, digest: string): Promise<Uint8Array | undefined> {
+  async getReferrersPage(
+    repo: string,
+    digest: string,
+    page?: URL,
+  ): Promise<{ bytes: Uint8Array; next: URL | undefined } | undefined> {
     assertRepositoryName(repo);
     assertDigest(digest, `referrers subject in ${repo}`);
-    if (this.#referrersApi === false) return undefined;
+    const first = this.#url(`/v2/${repo}/referrers/${digest}`);
+    const url = page ?? first;
+    if (url.origin !== first.origin || url.pathname !== first.pathname) {
+      throw registryError(
+        'REGISTRY_ERROR',
+        `referrers ${repo}@${digest}: next page ${url.href} leaves the listing`,
+        {
+          repo,
+          retryable: false,
+        },
+      );
+    }
     const what = `GET referrers ${repo}@${digest}`;
-    const bytes = await this.#transport.exchange(
+    const result = await this.#transport.exchange(
       {
         method: 'GET',
-        url: this.#url(`/v2/${repo}/referrers/${digest}`),
+        url,
         scope: pull(repo),
         what,
         expect: [200, 404],
@@ -657,11 +675,13 @@ export class RegistryClient {
           await res.body?.cancel().catch(() => undefined);
           return undefined;
         }
-        return readCapped(res, this.limits.maxManifestBytes, what);
+        const bytes = await readCapped(res, this.limits.maxManifestBytes, what);
+        const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+        return { bytes, next: link === undefined ? undefined : new URL(link, url) };
       },
     );
-    this.#referrersApi = bytes !== undefined;
-    return bytes;
+    if (result !== undefined) this.#referrersApi = true;
+    return result;
   }
 
   /** GET a manifest by tag, or undefined when the tag does not exist; the digest is that of the bytes. */

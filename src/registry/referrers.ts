@@ -42,7 +42,11 @@ export function referrersTag(digest: string): string {
   return `${alg}-${hex.slice(0, 64)}`;
 }
 
-function checkReferrers(index: ImageIndex, client: RegistryClient, where: string): ReferrerDescriptor[] {
+function checkReferrers(
+  index: Pick<ImageIndex, 'manifests'>,
+  client: RegistryClient,
+  where: string,
+): ReferrerDescriptor[] {
   if (index.manifests.length > client.limits.maxReferrers) {
     throw registryError(
       'LIMIT_EXCEEDED',
@@ -89,6 +93,35 @@ async function readFallbackIndex(
   return checkReferrers(parseImageIndex(fetched.bytes, where), client, where);
 }
 
+/** Every page of the referrers API, or undefined when the registry has none; the count is capped across pages. */
+async function readReferrersApi(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+): Promise<ReferrerDescriptor[] | undefined> {
+  const where = `referrers ${repo}@${digest}`;
+  let page = await client.getReferrersPage(repo, digest);
+  if (page === undefined) return undefined;
+  const all: ReferrerDescriptor[] = [];
+  for (;;) {
+    const manifests = parseImageIndex(page.bytes, where).manifests;
+    all.push(...manifests);
+    checkReferrers({ manifests: all }, client, where);
+    if (page.next === undefined) return all;
+    // Every page must make progress, so the count cap bounds the number of pages.
+    if (manifests.length === 0) {
+      throw registryError('REGISTRY_ERROR', `${where}: empty page with a next link`, {
+        where,
+        retryable: false,
+      });
+    }
+    page = await client.getReferrersPage(repo, digest, page.next);
+    if (page === undefined) {
+      throw registryError('REGISTRY_ERROR', `${where}: next page vanished (404)`, { where, retryable: true });
+    }
+  }
+}
+
 /**
  * Lists the referrers of `digest`: the referrers API when the registry serves
  * it (404 means it does not), else the tag schema fallback. `artifactType`
@@ -101,15 +134,8 @@ export async function listReferrers(
   artifactType?: string,
 ): Promise<ReferrerDescriptor[]> {
   assertDigest(digest, `referrers subject in ${repo}`);
-  const fromApi = await client.getReferrersIndex(repo, digest);
-  const all =
-    fromApi === undefined
-      ? await readFallbackIndex(client, repo, digest)
-      : checkReferrers(
-          parseImageIndex(fromApi, `referrers ${repo}@${digest}`),
-          client,
-          `referrers ${repo}@${digest}`,
-        );
+  const fromApi = await readReferrersApi(client, repo, digest);
+  const all = fromApi ?? (await readFallbackIndex(client, repo, digest));
   return artifactType === undefined ? all : all.filter((d) => d.artifactType === artifactType);
 }
 

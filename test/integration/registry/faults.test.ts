@@ -311,3 +311,42 @@ test('a body larger than the cap with no Content-Length is cut off while streami
   // The proxy could only push what socket buffers absorb before the client hung up.
   assert.ok(written.bytes < 4 * limit, `proxy wrote ${written.bytes} bytes`);
 });
+
+test('referrers API pages are followed through Link rel="next" and capped in total', async () => {
+  const repo = `registry/${uniqueName('referrers-pages')}`;
+  const image = await pushTestImage(direct(), repo);
+  const descriptor = (n: number) => ({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${String(n).repeat(64)}`,
+    size: 100,
+    artifactType: 'application/vnd.in-toto+json',
+  });
+  const path = `/v2/${repo}/referrers/${image.digest}`;
+  rule = (req) => {
+    if (req.method !== 'GET' || !req.url?.startsWith(path)) return undefined;
+    const second = req.url.includes('page=2');
+    return {
+      respond: {
+        status: 200,
+        headers: {
+          'content-type': 'application/vnd.oci.image.index.v1+json',
+          ...(second ? {} : { link: `<${path}?page=2>; rel="next"` }),
+        },
+        body: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: second ? [descriptor(7)] : [descriptor(5), descriptor(6)],
+        }),
+      },
+    };
+  };
+  const found = await viaProxy().listReferrers(repo, image.digest);
+  assert.deepEqual(
+    found.map((d) => d.digest[7]),
+    ['5', '6', '7'],
+  );
+  await assert.rejects(
+    viaProxy({ limits: { maxReferrers: 2 } }).listReferrers(repo, image.digest),
+    (err: GateError) => err.code === 'LIMIT_EXCEEDED',
+  );
+});
