@@ -112,42 +112,7 @@ export class Archive {
 
   /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
   async recordDecision(input: DecisionInput): Promise<{ decisionId: string }> {
-    const parsed = parseInput(DecisionInputSchema, input, 'decision');
-    const failing = parsed.checks.filter((c) => c.result === 'FAIL');
-    if (parsed.outcome === 'PASSED' && failing.length > 0) {
-      throw new GateError('INPUT_INVALID', `decision ${parsed.decisionId} is PASSED with failing checks`, {
-        detail: { decisionId: parsed.decisionId, failing: failing.map((c) => c.id) },
-      });
-    }
-    const decidedAt = new Date(parsed.decidedAt).toISOString();
-    const immutable = {
-      _id: parsed.decisionId,
-      schemaVersion: SCHEMA_VERSION,
-      workflowId: parsed.workflowId,
-      runId: parsed.runId,
-      artifact: parsed.artifact,
-      requester: parsed.requester,
-      checks: parsed.checks,
-      failingCodes: [...new Set(failing.map((c) => c.code ?? 'UNSPECIFIED'))],
-      failingChecks: [...new Set(failing.map((c) => c.id))],
-      outcome: parsed.outcome,
-      policy: parsed.policy,
-      builder: parsed.builder,
-      source: parsed.source,
-      attestationDigests: parsed.attestationDigests,
-      evidenceDigest: computeEvidenceDigest(parsed.attestationDigests, parsed.policy.digest),
-      exceptionCount: parsed.exceptions.length,
-      requestedAt: parsed.requestedAt && new Date(parsed.requestedAt).toISOString(),
-      decidedAt,
-      day: decidedAt.slice(0, 10),
-      timings: parsed.timings,
-    };
-    const record: DecisionRecord = {
-      ...immutable,
-      contentDigest: decisionContentDigest(immutable),
-      status: 'decided',
-      statusAt: decidedAt,
-    };
+    const { parsed, record } = buildDecisionRecord(input);
     await this.insertOnce('decisions', record, (stored) => {
       // Compare what is stored, recomputed, not the digest it claims.
       return decisionContentDigest(stored) === record.contentDigest;
@@ -168,7 +133,7 @@ export class Archive {
         decisionId: parsed.decisionId,
         from: null,
         to: 'decided',
-        at: decidedAt,
+        at: record.decidedAt,
         by: parsed.requester,
       },
       () => true, // the decision itself was compared above
@@ -509,6 +474,53 @@ export class Archive {
     }
     return 'existing';
   }
+}
+
+/**
+ * The stored form (as JSON) of a new decision: validated input plus the derived, indexed
+ * fields and the content digest. Status `decided`. INPUT_INVALID on a bad or inconsistent input.
+ */
+export function buildDecisionRecord(input: DecisionInput): {
+  parsed: z.output<typeof DecisionInputSchema>;
+  record: DecisionRecord;
+} {
+  const parsed = parseInput(DecisionInputSchema, input, 'decision');
+  const failing = parsed.checks.filter((c) => c.result === 'FAIL');
+  if (parsed.outcome === 'PASSED' && failing.length > 0) {
+    throw new GateError('INPUT_INVALID', `decision ${parsed.decisionId} is PASSED with failing checks`, {
+      detail: { decisionId: parsed.decisionId, failing: failing.map((c) => c.id) },
+    });
+  }
+  const decidedAt = new Date(parsed.decidedAt).toISOString();
+  const immutable = {
+    _id: parsed.decisionId,
+    schemaVersion: SCHEMA_VERSION,
+    workflowId: parsed.workflowId,
+    runId: parsed.runId,
+    artifact: parsed.artifact,
+    requester: parsed.requester,
+    checks: parsed.checks,
+    failingCodes: [...new Set(failing.map((c) => c.code ?? 'UNSPECIFIED'))],
+    failingChecks: [...new Set(failing.map((c) => c.id))],
+    outcome: parsed.outcome,
+    policy: parsed.policy,
+    builder: parsed.builder,
+    source: parsed.source,
+    attestationDigests: parsed.attestationDigests,
+    evidenceDigest: computeEvidenceDigest(parsed.attestationDigests, parsed.policy.digest),
+    exceptionCount: parsed.exceptions.length,
+    requestedAt: parsed.requestedAt && new Date(parsed.requestedAt).toISOString(),
+    decidedAt,
+    day: decidedAt.slice(0, 10),
+    timings: parsed.timings,
+  };
+  const record: DecisionRecord = {
+    ...immutable,
+    contentDigest: decisionContentDigest(immutable),
+    status: 'decided',
+    statusAt: decidedAt,
+  };
+  return { parsed, record };
 }
 
 /** sha256 over the canonical JSON of a decision without its lifecycle fields. */

@@ -1,8 +1,6 @@
-import type { Filter } from 'mongodb';
 import { z } from 'zod';
 import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema } from '../core/model.ts';
 import { NameSchema, Sha256DigestSchema } from './codecs.ts';
-import type { DecisionDoc } from './decision-record.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';
 
 /** The auditors' filters, shared by the CLI and the HTTP API; every given filter must match. */
@@ -30,14 +28,18 @@ export const AuditFiltersSchema = z.strictObject({
 });
 export type AuditFilters = z.input<typeof AuditFiltersSchema>;
 
-/** The MongoDB filter for `filters`; `approvedIds` are the decision ids the approver filter resolved to. */
+/**
+ * The MongoDB filter for `filters`; `approvedIds` are the decision ids the approver filter
+ * resolved to. One flat object (every key distinct, so it is a conjunction) rather than `$and`:
+ * FerretDB 1.x pushes only top-level equality conditions down to SQLite.
+ */
 export function decisionFilter(
   filters: z.output<typeof AuditFiltersSchema>,
   approvedIds?: string[],
-): Filter<DecisionDoc> {
-  const and: Filter<DecisionDoc>[] = [];
+): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
   const eq = (field: string, value: unknown) => {
-    if (value !== undefined) and.push({ [field]: value } as Filter<DecisionDoc>);
+    if (value !== undefined) query[field] = value;
   };
   eq('artifact.digest', filters.artifactDigest);
   eq('artifact.repository', filters.repository);
@@ -51,11 +53,10 @@ export function decisionFilter(
   eq('failingCodes', filters.failingCode);
   eq('failingChecks', filters.failingCheck);
   eq('policy.digest', filters.policyDigest);
-  if (approvedIds !== undefined) and.push({ _id: { $in: approvedIds } });
+  if (approvedIds !== undefined) query._id = { $in: approvedIds };
   const range: { $gte?: Date; $lt?: Date } = {};
   if (filters.since !== undefined) range.$gte = new Date(filters.since);
   if (filters.until !== undefined) range.$lt = new Date(filters.until);
-  if (range.$gte || range.$lt) and.push({ decidedAt: range });
-  if (and.length === 0) return {};
-  return and.length === 1 ? and[0]! : { $and: and };
+  if (range.$gte || range.$lt) query.decidedAt = range;
+  return query;
 }

@@ -32,13 +32,12 @@ export async function listDecisions(
 ): Promise<{ items: DecisionRecord[]; nextCursor?: string }> {
   const { limit, cursor } = parse(PageSchema, page, 'page');
   const query = await resolveFilters(archive, filters);
-  const and: Filter<DecisionDoc>[] = [query];
   if (cursor !== undefined) {
     const [at, id] = decodeCursor(cursor);
-    and.push({ $or: [{ decidedAt: { $lt: at } }, { decidedAt: at, _id: { $lt: id } }] });
+    query.$or = [{ decidedAt: { $lt: at } }, { decidedAt: at, _id: { $lt: id } }];
   }
   const docs = await archive.collections.decisions
-    .find(and.length === 1 ? query : { $and: and })
+    .find(query)
     .sort({ decidedAt: -1, _id: -1 })
     .limit(limit + 1)
     .toArray();
@@ -55,44 +54,83 @@ export interface Count {
   count: number;
 }
 
-/** Counts of the matching decisions by outcome, builder, failing check and day. */
-export async function decisionStats(
-  archive: Archive,
-  filters: AuditFilters = {},
-): Promise<{
+/** What `decisionStats` returns: counts sorted by count (days by date). */
+export interface DecisionStats {
   total: number;
   byOutcome: Count[];
   byBuilder: Count[];
+  /** By the id of a FAILed check. */
   byFailingCheck: Count[];
+  /** By the error code of a FAILed check. */
+  byFailingCode: Count[];
   byDay: Count[];
-}> {
+}
+
+/**
+ * Counts of the matching decisions by outcome, builder, failing check and code, and day.
+ * One `$group` pass (with `$sum` only, as FerretDB 1.x allows) over the combined key; the
+ * per-dimension counts are summed here, so the store scans the decisions once.
+ */
+export async function decisionStats(archive: Archive, filters: AuditFilters = {}): Promise<DecisionStats> {
   const match = await resolveFilters(archive, filters);
-  const decisions = archive.collections.decisions;
-  const group = async (pipeline: object[]): Promise<Count[]> => {
-    const rows = await decisions
-      .aggregate<{ _id: unknown; count: number }>([{ $match: match }, ...pipeline, { $sort: { _id: 1 } }])
-      .toArray();
-    return rows.map((row) => ({ key: countKey(row._id), count: row.count }));
+  const groups = await archive.collections.decisions
+    .aggregate<{ _id: Record<string, unknown>; count: number }>([
+      { $match: match },
+      {
+        $group: {
+          _id: {
+            outcome: '$outcome',
+            builderId: '$builder.id',
+            builderVersion: '$builder.version',
+            day: '$day',
+            failingChecks: '$failingChecks',
+            failingCodes: '$failingCodes',
+          },
+          count: { $sum: 1 },
+        },
+      },
+    ])
+    .toArray();
+  const tallies = {
+    byOutcome: new Map<string, number>(),
+    byBuilder: new Map<string, number>(),
+    byFailingCheck: new Map<string, number>(),
+    byFailingCode: new Map<string, number>(),
+    byDay: new Map<string, number>(),
   };
-  const [total, byOutcome, byBuilder, byFailingCheck, byDay] = await Promise.all([
-    decisions.countDocuments(match),
-    group([{ $group: { _id: '$outcome', count: { $sum: 1 } } }]),
-    group([{ $group: { _id: { id: '$builder.id', version: '$builder.version' }, count: { $sum: 1 } } }]),
-    group([
-      { $unwind: '$checks' },
-      { $match: { 'checks.result': 'FAIL' } },
-      { $group: { _id: { id: '$checks.id', code: '$checks.code' }, count: { $sum: 1 } } },
-    ]),
-    group([{ $group: { _id: '$day', count: { $sum: 1 } } }]),
-  ]);
-  const byCount = (a: Count, b: Count) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const add = (tally: Map<string, number>, key: unknown, count: number) => {
+    const name = key === undefined || key === null || key === '' ? '(none)' : String(key);
+    tally.set(name, (tally.get(name) ?? 0) + count);
+  };
+  let total = 0;
+  for (const { _id: key, count } of groups) {
+    total += count;
+    add(tallies.byOutcome, key.outcome, count);
+    add(tallies.byBuilder, [key.builderId, key.builderVersion].filter((v) => v != null).join('@'), count);
+    add(tallies.byDay, key.day, count);
+    for (const check of asStrings(key.failingChecks)) add(tallies.byFailingCheck, check, count);
+    for (const code of asStrings(key.failingCodes)) add(tallies.byFailingCode, code, count);
+  }
+  const sorted = (tally: Map<string, number>) =>
+    [...tally]
+      .map(([k, count]) => ({ key: k, count }))
+      .sort((a, b) => b.count - a.count || compare(a.key, b.key));
   return {
     total,
-    byOutcome: byOutcome.sort(byCount),
-    byBuilder: byBuilder.sort(byCount),
-    byFailingCheck: byFailingCheck.sort(byCount),
-    byDay,
+    byOutcome: sorted(tallies.byOutcome),
+    byBuilder: sorted(tallies.byBuilder),
+    byFailingCheck: sorted(tallies.byFailingCheck),
+    byFailingCode: sorted(tallies.byFailingCode),
+    byDay: [...tallies.byDay].map(([k, count]) => ({ key: k, count })).sort((a, b) => compare(a.key, b.key)),
   };
+}
+
+function asStrings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Everything the archive holds about one publish attempt. */
@@ -272,15 +310,6 @@ function decodeCursor(cursor: string): [Date, string] {
   } catch (err) {
     throw new GateError('INPUT_INVALID', 'invalid page cursor', { cause: err, detail: { cursor } });
   }
-}
-
-function countKey(id: unknown): string {
-  if (id === null || id === undefined) return '(none)';
-  if (typeof id === 'object') {
-    const parts = Object.values(id as Record<string, unknown>).filter((v) => v !== undefined && v !== null);
-    return parts.length > 0 ? parts.map(String).join('@') : '(none)';
-  }
-  return String(id);
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

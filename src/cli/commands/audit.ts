@@ -282,7 +282,7 @@ const showCommand: Command = {
 };
 
 const statsCommand: Command = {
-  summary: 'Counts of decisions by outcome, builder, failing check and day',
+  summary: 'Counts of decisions by outcome, builder, failing check and code, and day',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -306,6 +306,7 @@ const statsCommand: Command = {
           section('By outcome', stats.byOutcome),
           section('By builder', stats.byBuilder),
           section('By failing check', stats.byFailingCheck),
+          section('By failing code', stats.byFailingCode),
           section('By day', stats.byDay),
         ].join('\n'),
       );

@@ -209,9 +209,14 @@ describe('decisionStats', () => {
       { key: `${builderA}@v1.3`, count: 1 },
     ]);
     assert.deepEqual(stats.byFailingCheck, [
-      { key: 'builder@BUILDER_UNTRUSTED', count: 1 },
-      { key: 'dependencies@DEP_LEVEL_INSUFFICIENT', count: 1 },
-      { key: 'source@SOURCE_MISMATCH', count: 1 },
+      { key: 'builder', count: 1 },
+      { key: 'dependencies', count: 1 },
+      { key: 'source', count: 1 },
+    ]);
+    assert.deepEqual(stats.byFailingCode, [
+      { key: 'BUILDER_UNTRUSTED', count: 1 },
+      { key: 'DEP_LEVEL_INSUFFICIENT', count: 1 },
+      { key: 'SOURCE_MISMATCH', count: 1 },
     ]);
     assert.deepEqual(stats.byDay, [
       { key: '2026-03-01', count: 1 },

@@ -44,7 +44,7 @@ test('lifecycle: only legal moves, publish only when PASSED or approved, waiting
   }
 });
 
-test('audit filters become one conjunction over the indexed fields', () => {
+test('audit filters become one flat conjunction over the indexed fields', () => {
   assert.deepEqual(decisionFilter({}), {});
   assert.deepEqual(decisionFilter({ outcome: 'FAILED' }), { outcome: 'FAILED' });
   assert.deepEqual(
@@ -52,12 +52,10 @@ test('audit filters become one conjunction over the indexed fields', () => {
       'd1',
     ]),
     {
-      $and: [
-        { 'builder.id': 'x' },
-        { failingCodes: 'BUILDER_UNTRUSTED' },
-        { _id: { $in: ['d1'] } },
-        { decidedAt: { $gte: new Date('2026-01-01T00:00:00Z') } },
-      ],
+      'builder.id': 'x',
+      failingCodes: 'BUILDER_UNTRUSTED',
+      _id: { $in: ['d1'] },
+      decidedAt: { $gte: new Date('2026-01-01T00:00:00Z') },
     },
   );
 });
