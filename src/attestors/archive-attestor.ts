@@ -1,0 +1,115 @@
+/**
+ * slsa-gate as its own attestor: a dependency published earlier through the control point
+ * has the VSA slsa-gate issued for it in the archive's `vsas` collection. The stored bytes
+ * are checked again like any other VSA, against slsa-gate's configured VSA public key and
+ * the levels it is trusted for; the archive is a store, not a source of trust.
+ */
+import { createHash } from 'node:crypto';
+import type { Archive } from '../archive/archive.ts';
+import { toRecord } from '../archive/collections.ts';
+import { isGateError } from '../core/errors.ts';
+import {
+  attestorUnavailable,
+  type Attestor,
+  type AttestorAnswer,
+  type LookupContext,
+  type Resource,
+} from './attestor.ts';
+import { createVsaTrust, evaluateVsas, highestLevels, type VsaTrust } from './vsa-trust.ts';
+
+/** At most this many issued VSAs are read per subject (re-publishes of the same digest). */
+const MAX_VSAS_PER_SUBJECT = 100;
+
+/** Trust in slsa-gate's own VSAs: its verifier id and VSA key, up to `maxBuildLevel` (default 3). */
+export function selfVsaTrust(opts: {
+  verifierId: string;
+  keyId: string;
+  publicKeyPem: string;
+  maxBuildLevel?: number;
+}): VsaTrust {
+  return createVsaTrust({
+    verifiers: [
+      {
+        id: opts.verifierId,
+        keyId: opts.keyId,
+        publicKey: opts.publicKeyPem,
+        tracks: { BUILD: opts.maxBuildLevel ?? 3 },
+      },
+    ],
+  });
+}
+
+/** An attestor over the VSAs slsa-gate issued, read from its archive. */
+export function createArchiveAttestor(opts: { name?: string; archive: Archive; trust: VsaTrust }): Attestor {
+  const name = opts.name ?? 'archive';
+  const { archive, trust } = opts;
+
+  async function lookup(resource: Resource, ctx: LookupContext = {}): Promise<AttestorAnswer> {
+    const hex = resource.kind === 'git' ? undefined : resource.digest?.sha256;
+    if (hex === undefined)
+      return {
+        status: 'not-found',
+        reasons: [`${name}: slsa-gate issues VSAs for sha256-named artifacts only`],
+      };
+    const subjectDigest = `sha256:${hex.toLowerCase()}`;
+    let docs;
+    try {
+      docs = await archive.collections.vsas
+        .find({ subjectDigest, direction: 'issued' }, { signal: ctx.signal })
+        .sort({ at: -1 })
+        .limit(MAX_VSAS_PER_SUBJECT)
+        .toArray();
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err;
+      // The store down, a stepdown, a timeout: ask again later.
+      throw attestorUnavailable(
+        name,
+        `reading vsas for ${subjectDigest}: ${(err as Error).message}`,
+        true,
+        {},
+        err,
+      );
+    }
+    const evidence = [];
+    const reasons: string[] = [];
+    for (const doc of docs) {
+      let record;
+      try {
+        record = toRecord('vsas', doc);
+      } catch (err) {
+        if (!isGateError(err)) throw err;
+        reasons.push(`${err.code}: ${err.message}`);
+        continue;
+      }
+      const one = evaluateVsas(
+        Buffer.from(record.raw, 'base64'),
+        `archive:vsas/${record._id}`,
+        resource,
+        trust,
+      );
+      evidence.push(...one.evidence);
+      reasons.push(...one.reasons);
+    }
+    if (evidence.length === 0) {
+      return {
+        status: 'not-found',
+        reasons: [
+          `${name}: ${docs.length} issued VSAs for ${subjectDigest}, none proves a level`,
+          ...reasons,
+        ],
+      };
+    }
+    return {
+      status: 'found',
+      method: 'archive',
+      attestations: evidence,
+      levels: highestLevels(evidence),
+      reasons,
+    };
+  }
+
+  const trustDigest = `sha256:${createHash('sha256')
+    .update(JSON.stringify([trust.digest, archive.db.databaseName]))
+    .digest('hex')}`;
+  return { name, trustDigest, lookup };
+}

@@ -1,0 +1,121 @@
+/**
+ * slsa-gate's own archive as an attestor, against the real store (FerretDB on loopback):
+ * VSAs issued earlier are read back and verified with slsa-gate's VSA key.
+ */
+import assert from 'node:assert/strict';
+import { MongoClient } from 'mongodb';
+import { after, before, test } from 'node:test';
+import { Archive, openArchive } from '../../../src/archive/archive.ts';
+import { createArchiveAttestor, selfVsaTrust } from '../../../src/attestors/archive-attestor.ts';
+import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import { isGateError } from '../../../src/core/errors.ts';
+import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
+import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
+
+const VERIFIER = 'https://slsa-gate.dev/verifier/v1';
+const gateKey = makeKey('slsa-gate-vsa');
+const otherKey = makeKey('slsa-gate-vsa');
+const trust = selfVsaTrust({
+  verifierId: VERIFIER,
+  keyId: gateKey.keyId,
+  publicKeyPem: gateKey.publicKeyPem,
+});
+const RESOURCE = 'oci://127.0.0.1:5000/release/lib';
+const hex = (n: number) => n.toString(16).padStart(64, '0');
+
+let archive: Archive;
+before(async () => {
+  ensureServices();
+  archive = await openArchive(services.mongoUri, uniqueName('attestors').replaceAll('-', '_'));
+  const issue = async (n: number, statement: unknown, key = gateKey) => {
+    const raw = Buffer.from(JSON.stringify(signBundle(statement, key))).toString('base64');
+    await archive.storeVsa({
+      raw,
+      direction: 'issued',
+      decisionId: `decision-${n}`,
+      subjectDigest: `sha256:${hex(n)}`,
+      resourceUri: RESOURCE,
+      verifierId: VERIFIER,
+      verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+      at: new Date().toISOString(),
+    });
+  };
+  const vsa = (n: number, result = 'PASSED') =>
+    vsaStatement({
+      name: RESOURCE,
+      digest: { sha256: hex(n) },
+      resourceUri: RESOURCE,
+      verifierId: VERIFIER,
+      levels: ['SLSA_BUILD_LEVEL_3'],
+      result,
+    });
+  await issue(1, vsa(1));
+  await issue(2, vsa(2, 'FAILED'));
+  await issue(3, vsa(3), otherKey); // written into the store by someone without slsa-gate's key
+});
+after(async () => {
+  await archive.db.dropDatabase();
+  await archive.close();
+});
+
+const dep = (n: number) => ({
+  kind: 'artifact' as const,
+  uri: `${RESOURCE}@sha256:${hex(n)}`,
+  digest: { sha256: hex(n) },
+});
+
+test('a VSA slsa-gate issued earlier proves the dependency level, marked archive', async () => {
+  const attestor = createArchiveAttestor({ archive, trust });
+  const found = await attestor.lookup(dep(1));
+  assert.deepEqual(
+    found.status === 'found' && [
+      found.method,
+      found.levels,
+      found.attestations[0]!.origin.startsWith('archive:vsas/'),
+    ],
+    ['archive', { build: 3 }, true],
+  );
+
+  const failed = await attestor.lookup(dep(2));
+  assert.equal(failed.status, 'not-found');
+  assert.ok(
+    failed.reasons.some((r) => r.startsWith('VSA_MISMATCH')),
+    failed.reasons.join('\n'),
+  );
+  const forged = await attestor.lookup(dep(3));
+  assert.equal(forged.status, 'not-found');
+  assert.ok(
+    forged.reasons.some((r) => r.startsWith('SIGNATURE_ERROR')),
+    forged.reasons.join('\n'),
+  );
+  assert.equal((await attestor.lookup(dep(4))).status, 'not-found');
+
+  const provenance: Provenance = {
+    predicateType: 'https://slsa.dev/provenance/v1',
+    builder: { id: 'b', name: 'b' },
+    buildType: 't',
+    externalParameters: {},
+    resolvedDependencies: [1, 2, 3].map((n) => ({ uri: dep(n).uri, digest: dep(n).digest })),
+    subjects: [],
+  };
+  const r = await resolveLevels(provenance, { attestors: [attestor] });
+  assert.deepEqual(
+    r.levels.dependencies?.map((d) => [d.level, d.method]),
+    [[3, 'archive']],
+  );
+  assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_3: 1, SLSA_BUILD_LEVEL_0: 2 });
+});
+
+test('the store down is a retryable ATTESTOR_UNAVAILABLE', async () => {
+  const client = new MongoClient('mongodb://127.0.0.1:9/', { serverSelectionTimeoutMS: 300 });
+  const down = new Archive(client, client.db('nowhere'));
+  try {
+    await assert.rejects(
+      createArchiveAttestor({ archive: down, trust }).lookup(dep(1)),
+      (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+    );
+  } finally {
+    await client.close();
+  }
+});
