@@ -350,3 +350,14 @@ test('referrers API pages are followed through Link rel="next" and capped in tot
     (err: GateError) => err.code === 'LIMIT_EXCEEDED',
   );
 });
+
+test('an unreachable registry is a retryable REGISTRY_ERROR once the attempts are spent', async () => {
+  const gone = await startFaultProxy(() => undefined);
+  await gone.close();
+  const client = localRegistryClient({ retry: { maxAttempts: 2, initialDelayMs: 10 } }, gone.url);
+  await assert.rejects(client.resolve('registry/unreachable', 'v1'), (err: GateError) => {
+    assert.equal(err.code, 'REGISTRY_ERROR');
+    assert.equal(isRetryableRegistryError(err), true);
+    return true;
+  });
+});
