@@ -20,6 +20,7 @@ import type { TrustMaterial } from '../trust/trust-material.ts';
 import { findTrustedKey } from '../trust/trust-material.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { certificateIssuer, fulcioExtensions } from './certificate-extensions.ts';
+import { verifyPrehashed } from './prehashed-signature.ts';
 import { bindStatement, parseStatement } from './statement.ts';
 
 /** What a bundle is verified against. */
@@ -292,30 +293,51 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
   try {
     entity = toSignedEntity(
       bundleFromJSON(input.json),
-      bundle.messageSignature ? Buffer.from(ctx.artifactBytes ?? []) : undefined,
+      bundle.messageSignature && ctx.artifactBytes ? Buffer.from(ctx.artifactBytes) : undefined,
     );
   } catch (err) {
     throw mapSigstoreError(err, origin);
   }
 
   if (bundle.messageSignature) {
-    if (ctx.artifactBytes === undefined) {
-      fail(
-        'INPUT_INVALID',
-        origin,
-        'a message-signature bundle is verified against the artifact bytes: give the artifact file',
-        '$.messageSignature',
-      );
-    }
     const { algorithm, digest } = bundle.messageSignature.messageDigest;
-    const own = createHash('sha256').update(ctx.artifactBytes).digest('base64');
-    if (algorithm === 'SHA2_256' && Buffer.from(digest, 'base64').toString('base64') !== own) {
-      fail(
-        'SIGNATURE_ERROR',
-        origin,
-        'message signature is over another artifact (messageDigest differs)',
-        '$.messageSignature.messageDigest',
-      );
+    const signed = Buffer.from(digest, 'base64');
+    if (ctx.artifactBytes !== undefined) {
+      const own = createHash('sha256').update(ctx.artifactBytes).digest();
+      if (algorithm === 'SHA2_256' && !signed.equals(own)) {
+        fail(
+          'SIGNATURE_ERROR',
+          origin,
+          'message signature is over another artifact (messageDigest differs)',
+          '$.messageSignature.messageDigest',
+        );
+      }
+    } else {
+      // Digest only (conformance `sha256:<hex>`): the signed digest must be the artifact's,
+      // and the signature is checked over that digest.
+      if (
+        algorithm !== 'SHA2_256' ||
+        ctx.artifact.digests.sha256 === '' ||
+        signed.toString('hex') !== ctx.artifact.digests.sha256
+      ) {
+        fail(
+          'SIGNATURE_ERROR',
+          origin,
+          'message signature is not over the artifact digest given',
+          '$.messageSignature.messageDigest',
+        );
+      }
+      const content = entity.signature;
+      entity = {
+        ...entity,
+        signature: {
+          signature: content.signature,
+          compareSignature: (sig: Buffer) => content.compareSignature(sig),
+          compareDigest: (d: Buffer) => content.compareDigest(d),
+          compareSignedDigest: (d: Buffer) => content.compareSignedDigest(d),
+          verifySignature: (key) => verifyPrehashed(key, signed, content.signature),
+        },
+      };
     }
   }
 

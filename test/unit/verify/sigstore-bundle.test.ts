@@ -227,6 +227,20 @@ test('a message signature over other bytes is SIGNATURE_ERROR', () => {
   );
 });
 
+test('a message signature verifies against the artifact digest alone (prehashed)', () => {
+  const dir = 'sigstore-js/client-v0.3-msgsig-cert-valid/';
+  const bundle = json(`${dir}bundle.sigstore.json`);
+  const trust = loadTrustMaterial({ trustedRoot: join(CORPUS, dir, 'trusted_root.json') });
+  const { artifact } = fileArtifact(`${dir}artifact`);
+  const v = verifySigstoreBundle(input(bundle), { artifact, trust });
+  assert.equal(v.payloadType, 'message-signature');
+  const other = { digests: { sha256: createHash('sha256').update('other').digest('hex') } };
+  assert.equal(
+    code(() => verifySigstoreBundle(input(bundle), { artifact: other, trust })),
+    'SIGNATURE_ERROR',
+  );
+});
+
 test('Rekor v2: verifies with its RFC 3161 timestamp; without it is TIMESTAMP_ERROR', () => {
   const dir = 'sigstore-js/verify-v0.3-dsse-rekor-v2-valid/';
   const trust = loadTrustMaterial({ trustedRoot: join(CORPUS, dir, 'trusted_root.json') });
