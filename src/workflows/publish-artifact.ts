@@ -120,10 +120,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     setStatus('FetchingAttestations');
     const evidence = await longIo.collectEvidence({ candidate, inline: request.attestations ?? [] });
     const { facts } = evidence;
-    upsertSearchAttributes([
+    const found = [
       ...(facts.builderId ? [{ key: sa.BuilderId, value: facts.builderId }] : []),
       ...(facts.sourceRepo ? [{ key: sa.SourceRepo, value: facts.sourceRepo }] : []),
-    ]);
+    ];
+    // An empty upsert is an invalid command that would fail the workflow task.
+    if (found.length > 0) upsertSearchAttributes(found);
 
     setStatus('Verifying');
     const levels = await longIo.resolveLevels({ facts });

@@ -144,8 +144,23 @@ export function parsePolicy(
   if (!parsed.success) throw problemsError('POLICY_INVALID', origin, listIssues(parsed.error));
   const problems = completenessProblems(parsed.data, trustMap);
   if (problems.length > 0) throw problemsError('POLICY_INCOMPLETE', origin, problems);
-  const digest = `sha256:${createHash('sha256').update(canonicalJson(parsed.data)).digest('hex')}`;
-  return { policy: parsed.data, digest };
+  return { policy: parsed.data, digest: digestOfPolicy(parsed.data) };
+}
+
+function digestOfPolicy(policy: Policy): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(policy)).digest('hex')}`;
+}
+
+/**
+ * The digest of a policy text as parsePolicy computes it, without the completeness
+ * check (which depends on the trust map): for the archive to check stored policies.
+ * Undefined when the text is not a valid policy.
+ */
+export function policyTextDigest(text: string): string | undefined {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) return undefined;
+  const parsed = PolicySchema.safeParse(doc.toJS());
+  return parsed.success ? digestOfPolicy(parsed.data) : undefined;
 }
 
 /** `oci://host/repo@sha256:…` → `host/repo`; other names as they are. */
