@@ -18,6 +18,7 @@ export interface AttestationServer {
     mode: 'ok' | 'unavailable' | 'pending';
     times?: number;
     retryAfterSeconds?: number;
+    latencyMs?: number;
   }): Promise<void>;
   requests(): Promise<number>;
   stop(): Promise<void>;

@@ -6,8 +6,9 @@
  * It serves `<dir>/<alg>-<value>.jsonl` (one bundle per line) at
  * `GET /v1/attestations?digest=<alg>:<value>&predicateType=<uri>` (protocol in
  * docs/attestors.md), and takes its behaviour from `POST /_control`:
- *   { "mode": "ok" | "unavailable" | "pending", "times"?: n, "retryAfterSeconds"?: n }
- * `times` answers that way for the next n attestation requests only, then `ok`.
+ *   { "mode": "ok" | "unavailable" | "pending", "times"?: n, "retryAfterSeconds"?: n, "latencyMs"?: n }
+ * `times` answers that way for the next n attestation requests only, then `ok`;
+ * `latencyMs` delays every attestation answer (a store across a network).
  * `GET /_stats` returns `{ "requests": n }` (attestation requests served so far).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ let mode: 'ok' | 'unavailable' | 'pending' = 'ok';
 let times: number | undefined;
 let retryAfterSeconds = 1;
 let requests = 0;
+let latencyMs = 0;
 
 function predicateTypeOf(bundle: {
   dsseEnvelope?: { payload?: string };
@@ -53,8 +55,10 @@ const server = createServer((req, res) => {
         mode: typeof mode;
         times?: number;
         retryAfterSeconds?: number;
+        latencyMs?: number;
       };
       mode = c.mode;
+      latencyMs = c.latencyMs ?? 0;
       times = c.times;
       retryAfterSeconds = c.retryAfterSeconds ?? 1;
       return json(200, { mode });
@@ -62,6 +66,7 @@ const server = createServer((req, res) => {
     if (req.method === 'GET' && url.pathname === '/_stats') return json(200, { requests });
     if (req.method !== 'GET' || url.pathname !== '/v1/attestations') return json(404, { error: 'not found' });
     requests++;
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const current = mode;
     if (times !== undefined && --times <= 0) {
       mode = 'ok';
