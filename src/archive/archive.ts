@@ -190,17 +190,20 @@ export class Archive {
     return { digests };
   }
 
-  /** Stores a policy version; `digest` must be the sha256 of the UTF-8 text. */
+  /** Stores the text of a policy version under the digest the policy layer computed for it. */
   async storePolicy(digest: string, text: string): Promise<{ digest: string }> {
-    const actual = sha256Digest(text);
-    if (actual !== digest) {
-      throw new GateError('INPUT_INVALID', `policy digest ${digest} does not match its text (${actual})`, {
-        detail: { expected: digest, actual },
-      });
-    }
+    parseInput(Sha256DigestSchema, digest, 'policy digest');
+    const textDigest = sha256Digest(text);
     await this.insertOnce(
       'policies',
-      { _id: digest, schemaVersion: SCHEMA_VERSION, text, firstStoredAt: new Date().toISOString() },
+      {
+        _id: `${digest}|${textDigest}`,
+        schemaVersion: SCHEMA_VERSION,
+        digest,
+        textDigest,
+        text,
+        firstStoredAt: new Date().toISOString(),
+      },
       undefined,
       ['firstStoredAt'],
     );

@@ -59,7 +59,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'decision', key: { decisionId: 1 } },
     { name: 'subject_digest', key: { subjectDigest: 1 } },
   ],
-  policies: [],
+  policies: [{ name: 'digest', key: { digest: 1 } }],
   approvals: [
     { name: 'approver', key: { approver: 1, at: -1 } },
     { name: 'decision', key: { decisionId: 1 } },

@@ -35,7 +35,12 @@ export interface IntegrityReport {
  */
 export async function verifyIntegrity(
   archive: Archive,
-  options: { ref?: string; verifySignature?: SignatureCheck } = {},
+  options: {
+    ref?: string;
+    verifySignature?: SignatureCheck;
+    /** Recomputes the policy layer's digest of a policy text; returns a problem, or undefined when it matches. */
+    verifyPolicyDigest?: (text: string, digest: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<IntegrityReport> {
   const { collections } = archive;
   const problems: IntegrityProblem[] = [];
@@ -96,14 +101,20 @@ export async function verifyIntegrity(
     if (bad) report('vsas', vsa._id, bad);
   }
 
-  const policyQuery = scoped ? { _id: { $in: [...policyIds] } } : {};
+  const policyQuery = scoped ? { digest: { $in: [...policyIds] } } : {};
   const policiesSeen = new Set<string>();
   for await (const doc of collections.policies.find(policyQuery)) {
     checked.policies++;
-    policiesSeen.add(doc._id);
     const policy = read('policies', doc);
-    if (policy && sha256Digest(policy.text) !== policy._id)
-      report('policies', policy._id, 'text does not hash to the document id');
+    if (!policy) continue;
+    policiesSeen.add(policy.digest);
+    if (
+      sha256Digest(policy.text) !== policy.textDigest ||
+      policy._id !== `${policy.digest}|${policy.textDigest}`
+    )
+      report('policies', policy._id, 'text does not hash to the recorded text digest');
+    const bad = await options.verifyPolicyDigest?.(policy.text, policy.digest);
+    if (bad) report('policies', policy._id, bad);
   }
   for (const d of policyIds)
     if (!policiesSeen.has(d)) report('policies', d, 'named by a decision but not archived');

@@ -172,7 +172,11 @@ export async function showDecision(archive: Archive, ref: string): Promise<Decis
       .sort({ fetchedAt: 1 })
       .toArray(),
     archive.collections.vsas.find({ decisionId: id }).sort({ at: 1 }).toArray(),
-    archive.collections.policies.findOne({ _id: decision.policy.digest }),
+    archive.collections.policies
+      .find({ digest: decision.policy.digest })
+      .sort({ firstStoredAt: 1 })
+      .limit(1)
+      .next(),
   ]);
   const found = new Set(attestations.map((a) => a._id));
   return {

@@ -157,13 +157,16 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     );
   });
 
-  test('policies are stored once by the digest of their text, which must match', async () => {
-    const text = 'version: 1\nbuilders: []\n';
-    const digest = sha256Digest(text);
+  test('policies are stored once per (digest, text); an equivalent text under the same digest is kept too', async () => {
+    const digest = fakeDigest('parsed policy');
+    const text = 'version: 1\nrules: []\n';
     await archive.storePolicy(digest, text);
     await archive.storePolicy(digest, text);
-    assert.equal(await archive.collections.policies.countDocuments({ _id: digest }), 1);
-    await assert.rejects(archive.storePolicy(digest, text + '#'), rejectsWith('INPUT_INVALID'));
+    await archive.storePolicy(digest, '{"version":1,"rules":[]}');
+    const stored = await archive.collections.policies.find({ digest }).toArray();
+    assert.equal(stored.length, 2);
+    assert.ok(stored.every((p) => p.textDigest === sha256Digest(p.text)));
+    await assert.rejects(archive.storePolicy('not-a-digest', text), rejectsWith('INPUT_INVALID'));
   });
 
   test('VSAs are stored once per decision and direction', async () => {
@@ -348,6 +351,20 @@ describe('transitions, approvals and publishing', () => {
     assert.deepEqual(
       found.map((d) => d._id),
       [second.decisionId, first.decisionId],
+    );
+  });
+});
+
+describe('store unavailable', () => {
+  test('is a driver error, not a GateError, so the activity retries it (CHECKLIST row 33)', async () => {
+    await assert.rejects(
+      openArchive('mongodb://127.0.0.1:1/', 'unreachable', { serverSelectionTimeoutMS: 300 }),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.ok(!(err instanceof GateError), 'a store outage must stay retryable');
+        assert.equal(err.name, 'MongoServerSelectionError');
+        return true;
+      },
     );
   });
 });

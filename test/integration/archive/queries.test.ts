@@ -318,7 +318,7 @@ describe('verifyIntegrity', () => {
     await archive.collections.decisions.updateOne({ _id: id('d4') }, { $set: { outcome: 'PASSED' } });
     await archive.collections.attestations.deleteOne({ _id: attestationDigest('q5') });
     await archive.collections.policies.updateOne(
-      { _id: sha256Digest(policyB) },
+      { digest: sha256Digest(policyB) },
       { $set: { text: 'allow: all' } },
     );
 
@@ -329,13 +329,13 @@ describe('verifyIntegrity', () => {
       `attestations:${attestationDigest('q5')}`,
       `decisions:${id('d4')}`,
       `decisions:${id('d4')}`,
-      `policies:${sha256Digest(policyB)}`,
+      `policies:${sha256Digest(policyB)}|${sha256Digest(policyB)}`,
     ]);
 
     const scoped = await verifyIntegrity(archive, { ref: id('d2') });
     assert.deepEqual(scoped.problems.map((p) => `${p.collection}:${p.id}`).sort(), [
       `attestations:${target}`,
-      `policies:${sha256Digest(policyB)}`,
+      `policies:${sha256Digest(policyB)}|${sha256Digest(policyB)}`,
     ]);
     assert.equal(scoped.checked.decisions, 1);
   });
