@@ -16,7 +16,8 @@ export type DecisionStatus = z.infer<typeof DecisionStatusSchema>;
 /** Legal moves. `rejected`, `expired`, `published` and `denied` are final. */
 const NEXT: Record<DecisionStatus, readonly DecisionStatus[]> = {
   decided: ['awaiting-approval', 'published', 'denied'],
-  'awaiting-approval': ['approved', 'rejected', 'expired'],
+  // `denied` from anywhere before publishing: a pipeline failure stops a publish at any step.
+  'awaiting-approval': ['approved', 'rejected', 'expired', 'denied'],
   approved: ['published', 'denied'],
   rejected: [],
   expired: [],
