@@ -34,6 +34,7 @@ test('lifecycle: only legal moves, publish only when PASSED or approved, waiting
   assert.equal(transitionRefusal('NEEDS_APPROVAL', 'decided', 'awaiting-approval'), undefined);
   assert.equal(transitionRefusal('NEEDS_APPROVAL', 'approved', 'published'), undefined);
   assert.equal(transitionRefusal('FAILED', 'decided', 'denied'), undefined);
+  assert.equal(transitionRefusal('NEEDS_APPROVAL', 'awaiting-approval', 'denied'), undefined);
   assert.ok(transitionRefusal('FAILED', 'decided', 'published'));
   assert.ok(transitionRefusal('NEEDS_APPROVAL', 'decided', 'published'));
   assert.ok(transitionRefusal('PASSED', 'decided', 'awaiting-approval'));
