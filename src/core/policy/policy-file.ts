@@ -97,6 +97,17 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
             'an owner alone admits every workflow of every repository of that owner; add repo, subject or subjectPattern',
         });
     });
+    // Trusted builders build anyone's repository: without the source pinned, someone else's
+    // build by the same builder would pass for this artifact.
+    const sourcePinned =
+      (rule.source?.repos.length ?? 0) > 0 ||
+      (rule.identities.length > 0 &&
+        rule.identities.every((id) => id.repo !== undefined || id.repoId !== undefined));
+    if (rule.requireProvenance && !sourcePinned)
+      problems.push({
+        path: `${at}.source.repos`,
+        message: 'pin the source repository (source.repos, or repo/repoId on every identity)',
+      });
     if (rule.identities.length > 0) return;
     if (!rule.requireProvenance || !rule.requireTrustedBuilder) {
       problems.push({

@@ -34,9 +34,20 @@ test('the digest ignores formatting: YAML, reordered JSON and defaults written o
 rules:
   - artifacts: [app]   # comment
     builders: [${GENERIC}]
+    source: { repos: [github.com/o/r] }
 `;
   const json = JSON.stringify(
-    { rules: [{ builders: [GENERIC], artifacts: ['app'], approvalRequired: false }], version: 1 },
+    {
+      rules: [
+        {
+          source: { repos: ['github.com/o/r'] },
+          builders: [GENERIC],
+          artifacts: ['app'],
+          approvalRequired: false,
+        },
+      ],
+      version: 1,
+    },
     null,
     4,
   );
@@ -83,12 +94,16 @@ test('CHECKLIST 10: a rule without a signer identity or issuer is POLICY_INCOMPL
   const text = `version: 1
 rules:
   - artifacts: [a]
+    source: { repos: [github.com/o/r] }
     identities:
       - subject: https://github.com/o/r/.github/workflows/release.yml@refs/heads/main
   - artifacts: [b]
+    source: { repos: [github.com/o/r] }
   - artifacts: [c]
+    source: { repos: [github.com/o/r] }
     builders: [https://builder.example/unknown]
   - artifacts: [d]
+    source: { repos: [github.com/o/r] }
     identities:
       - issuer: https://token.actions.githubusercontent.com
   - artifacts: [e]
@@ -106,8 +121,22 @@ rules:
 });
 
 test('a builder in the trust map carries its signer: no identity needed', () => {
-  const text = `version: 1\nrules:\n  - artifacts: [a]\n    builders: [${GENERIC}]\n`;
+  const text = `version: 1\nrules:\n  - artifacts: [a]\n    builders: [${GENERIC}]\n    source: { repos: [github.com/o/r] }\n`;
   assert.equal(parsePolicy(text, 'ok.yaml').policy.rules[0]?.builders[0], GENERIC);
+});
+
+test('a provenance rule that does not pin the source repository is POLICY_INCOMPLETE', () => {
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    builders: [https://github.com/actions/runner/github-hosted]
+  - artifacts: [b]
+    builders: [https://github.com/actions/runner/github-hosted]
+    identities: [{ issuer: https://token.actions.githubusercontent.com, repo: o/r }]
+`;
+  const err = failure(() => parsePolicy(text, 'unpinned.yaml'));
+  assert.equal(err.code, 'POLICY_INCOMPLETE');
+  assert.deepEqual(paths(err), ['rules[0].source.repos']);
 });
 
 test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
