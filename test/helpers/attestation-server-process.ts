@@ -1,5 +1,6 @@
 /** Starts `attestation-server.ts` as a child process on loopback and drives it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ export interface AttestationServer {
   dir: string;
   /** Store these attestations (bundle JSON objects) for a digest `alg:value`. */
   put(digest: string, attestations: unknown[]): void;
+  /** Store DSSE envelopes as Archivista would: by gitoid, indexed under a subject digest `alg:value`. */
+  putArchivista(digest: string, envelopes: Uint8Array[]): string[];
   control(state: {
     mode: 'ok' | 'unavailable' | 'pending';
     times?: number;
@@ -48,6 +51,16 @@ export async function startAttestationServer(): Promise<AttestationServer> {
         join(dir, `${digest.replace(':', '-')}.jsonl`),
         attestations.map((a) => JSON.stringify(a)).join('\n'),
       );
+    },
+    putArchivista(digest, envelopes) {
+      const [alg, value] = digest.split(':') as [string, string];
+      const gitoids = envelopes.map((bytes) => {
+        const gitoid = createHash('sha256').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+        writeFileSync(join(dir, `archivista-${gitoid}.json`), bytes);
+        return gitoid;
+      });
+      writeFileSync(join(dir, `archivista-${alg}-${value}.gitoids`), gitoids.join('\n'));
+      return gitoids;
     },
     async control(state) {
       const res = await fetch(`${url}/_control`, { method: 'POST', body: JSON.stringify(state) });

@@ -9,6 +9,9 @@
  *   { "mode": "ok" | "unavailable" | "pending", "times"?: n, "retryAfterSeconds"?: n, "latencyMs"?: n }
  * `times` answers that way for the next n attestation requests only, then `ok`;
  * `latencyMs` delays every attestation answer (a store across a network).
+ * It also answers as an Archivista instance would: `POST /v1/query` (the search by subject
+ * digest; only its variables are read) from `<dir>/archivista-<alg>-<value>.gitoids`, and
+ * `GET /v1/download/<gitoid>` from `<dir>/archivista-<gitoid>.json`.
  * `GET /_stats` returns `{ "requests": n }` (attestation requests served so far).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -64,7 +67,11 @@ const server = createServer((req, res) => {
       return json(200, { mode });
     }
     if (req.method === 'GET' && url.pathname === '/_stats') return json(200, { requests });
-    if (req.method !== 'GET' || url.pathname !== '/v1/attestations') return json(404, { error: 'not found' });
+    const archivistaQuery = req.method === 'POST' && url.pathname === '/v1/query';
+    const archivistaDownload = req.method === 'GET' && /^\/v1\/download\/[0-9a-f]{64}$/.test(url.pathname);
+    const store = req.method === 'GET' && url.pathname === '/v1/attestations';
+    if (!archivistaQuery && !archivistaDownload && !store) return json(404, { error: 'not found' });
+    const request = archivistaQuery ? await body(req) : '';
     requests++;
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const current = mode;
@@ -74,6 +81,20 @@ const server = createServer((req, res) => {
     }
     if (current === 'unavailable')
       return json(503, { error: 'unavailable' }, { 'retry-after': String(retryAfterSeconds) });
+    if (archivistaQuery) {
+      // Archivista's search by subject digest: only the variables matter here.
+      const { algo, digest } = (JSON.parse(request) as { variables: { algo: string; digest: string } })
+        .variables;
+      const index = join(dir, `archivista-${algo}-${digest}.gitoids`);
+      const gitoids = existsSync(index) ? readFileSync(index, 'utf8').split('\n').filter(Boolean) : [];
+      return json(200, { data: { dsses: { edges: gitoids.map((g) => ({ node: { gitoidSha256: g } })) } } });
+    }
+    if (archivistaDownload) {
+      const file = join(dir, `archivista-${url.pathname.slice('/v1/download/'.length)}.json`);
+      if (!existsSync(file)) return json(404, { error: 'no such gitoid' });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(readFileSync(file));
+    }
     if (current === 'pending') return json(202, { status: 'pending', retryAfterSeconds });
     const digest = url.searchParams.get('digest') ?? '';
     if (!/^[A-Za-z0-9_]+:[0-9a-f]+$/.test(digest)) return json(400, { error: 'bad digest' });
