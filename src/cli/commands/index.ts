@@ -1,6 +1,7 @@
 import { approveCommand, rejectCommand } from './approve.ts';
 import { auditCommands } from './audit.ts';
 import type { Command } from './command.ts';
+import { conformanceVerifyBundleCommand } from './conformance.ts';
 import { policyCheckCommand } from './policy.ts';
 import { publishCommand } from './publish.ts';
 import { statusCommand } from './status.ts';
@@ -11,6 +12,7 @@ import { versionCommand } from './version.ts';
 export const commands: Record<string, Command> = {
   version: versionCommand,
   verify: verifyCommand,
+  'conformance verify-bundle': conformanceVerifyBundleCommand,
   publish: publishCommand,
   approve: approveCommand,
   reject: rejectCommand,
