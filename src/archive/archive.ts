@@ -176,14 +176,16 @@ export class Archive {
         origin: parsed.origin,
         fetchedAt,
       };
-      // The same bytes seen again from elsewhere: the derived facts must agree; origin and time are a sighting.
-      await this.insertOnce('attestations', record, undefined, ['origin', 'fetchedAt']);
+      // The same bytes again: the stored document stands; this sighting and its facts are appended.
+      await this.insertOnce('attestations', record, () => true);
+      const { _id: _, schemaVersion: _v, raw: _r, size: _s, origin: _o, fetchedAt: _f, ...facts } = record;
       await this.insertOnce('sightings', {
         _id: sha256Digest(canonicalJson({ digest, origin: parsed.origin, fetchedAt })),
         schemaVersion: SCHEMA_VERSION,
         digest,
         origin: parsed.origin,
         fetchedAt,
+        facts: canonicalJson(facts),
       });
       digests.push(digest);
     }

@@ -21,9 +21,9 @@ export const AttestationInputSchema = z.strictObject({
 export type AttestationInput = z.input<typeof AttestationInputSchema>;
 
 /**
- * Stored attestation, content-addressed: `_id` = sha256 of `raw`. `origin` and `fetchedAt`
- * are the first sighting; every sighting (the first included) is an append-only document
- * in the `sightings` collection, so the attestation itself is never updated.
+ * Stored attestation, content-addressed: `_id` = sha256 of `raw`. `origin`, `fetchedAt` and
+ * the derived facts are the first sighting's; every sighting (the first included) is an
+ * append-only document in the `sightings` collection, so the attestation is never updated.
  */
 export const AttestationDocSchema = z.strictObject({
   _id: Sha256DigestSchema,
@@ -52,5 +52,11 @@ export const SightingDocSchema = z.strictObject({
   digest: Sha256DigestSchema,
   origin: NameSchema,
   fetchedAt: IsoDateSchema,
+  /**
+   * Canonical JSON of the facts derived at this sighting (predicate type, subjects, signer,
+   * builder, source). They can differ from the first sighting's (a trust root changed and the
+   * bytes now verify), so they are kept here rather than refused or overwritten.
+   */
+  facts: z.string(),
 });
 export type SightingRecord = z.input<typeof SightingDocSchema>;

@@ -136,12 +136,20 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     );
   });
 
-  test('the same bytes with different derived facts are refused', async () => {
+  test('the same bytes with other derived facts keep the first facts; the new ones go with the sighting', async () => {
     const att = makeAttestation('att-2');
     await archive.storeAttestations([att]);
-    await assert.rejects(
-      archive.storeAttestations([{ ...att, builderId: 'https://evil.example/builder' }]),
-      rejectsWith('ARCHIVE_ERROR'),
+    const later = { ...att, builderId: 'https://other.example/builder', fetchedAt: '2026-03-09T00:00:00Z' };
+    await archive.storeAttestations([later]);
+    const stored = await archive.collections.attestations.findOne({ _id: attestationDigest('att-2') });
+    assert.equal(stored?.builderId, att.builderId);
+    const sightings = await archive.collections.sightings
+      .find({ digest: attestationDigest('att-2') })
+      .sort({ fetchedAt: 1 })
+      .toArray();
+    assert.deepEqual(
+      sightings.map((s) => (JSON.parse(s.facts) as { builderId: string }).builderId),
+      [att.builderId, later.builderId],
     );
   });
 
