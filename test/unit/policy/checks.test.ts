@@ -495,6 +495,11 @@ test('dependencies: an unexpired exception applies; one needing approval makes t
   assertPasses(pattern, 'dependencies');
 });
 
+test('dependencies: the source material is not a dependency (Cloud Build writes it without git+)', () => {
+  const ev = run('slsa-verifier/gcb-v0.3-valid', { dependencies: { minLevel: 3 } });
+  assertPasses(ev, 'dependencies');
+});
+
 test('dependencies: an expired exception no longer applies', () => {
   const ev = run(CONTAINER, {
     dependencies: {

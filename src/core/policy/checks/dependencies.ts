@@ -5,7 +5,7 @@
  * NEEDS_APPROVAL (CHECKLIST row 24).
  */
 import type { CheckResult, DigestSet, VerifiedAttestation } from '../../model.ts';
-import { parseGitUri } from '../../provenance/git-uri.ts';
+import { gitUriFromHttps, parseGitUri } from '../../provenance/git-uri.ts';
 import type { Provenance } from '../../provenance/normalise-provenance.ts';
 import { compileAnchored } from '../anchored-pattern.ts';
 import type { DependencyException, LevelEvidence, PolicyRule } from '../policy-rule.ts';
@@ -40,7 +40,9 @@ export function checkDependencies(
   const sourceUri = provenance.source?.uri;
   const deps = provenance.resolvedDependencies.filter((d) => {
     if (Object.keys(d.digest).length === 0) return false;
-    const git = d.uri === undefined ? undefined : parseGitUri(d.uri);
+    // Cloud Build writes its source material without the `git+` prefix (see normalise-provenance.ts).
+    const uri = d.uri?.startsWith('https://') ? gitUriFromHttps(d.uri) : d.uri;
+    const git = uri === undefined ? undefined : parseGitUri(uri);
     return git === undefined || git.uri !== sourceUri;
   });
   const failures: string[] = [];
