@@ -75,15 +75,18 @@ export interface LevelResolution {
   stats: { lookups: number; cacheHits: number; resources: number };
 }
 
-const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
-
-/** The resources of a provenance: its source revision and each non-source dependency with a digest, once each. */
-export function resourcesOf(provenance: Provenance): {
+/** What a provenance asks about: its source revision (or why there is none) and its dependencies. Plain JSON. */
+export interface ProvenanceResources {
   source?: Resource;
   sourceReason?: string;
   dependencies: Resource[];
-} {
-  const out: ReturnType<typeof resourcesOf> = { dependencies: [] };
+}
+
+const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
+
+/** The resources of a provenance: its source revision and each non-source dependency with a digest, once each. */
+export function resourcesOf(provenance: Provenance): ProvenanceResources {
+  const out: ProvenanceResources = { dependencies: [] };
   const src = provenance.source;
   if (src === undefined) out.sourceReason = 'the provenance names no source repository';
   else if (src.commit === undefined || src.ref === undefined)
@@ -140,12 +143,21 @@ async function lookupWithTimeout(
 }
 
 /** Resolve the source and dependency levels of one provenance through the attestors. */
-export async function resolveLevels(
-  provenance: Provenance,
+export function resolveLevels(provenance: Provenance, opts: ResolveLevelsOptions): Promise<LevelResolution> {
+  return resolveResources(resourcesOf(provenance), opts);
+}
+
+/**
+ * As `resolveLevels`, for resources already listed (`resourcesOf`): a workflow with many
+ * dependencies can resolve them in chunks, one activity each, and join the parts with
+ * `mergeLevelResolutions`.
+ */
+export async function resolveResources(
+  resources: ProvenanceResources,
   opts: ResolveLevelsOptions,
 ): Promise<LevelResolution> {
   const ttl = { ...DEFAULT_TTL, ...opts.ttlMs };
-  const { source, sourceReason, dependencies } = resourcesOf(provenance);
+  const { source, sourceReason, dependencies } = resources;
   const targets: Array<{ role: ResolvedResource['role']; resource: Resource }> = [
     ...(source ? [{ role: 'source' as const, resource: source }] : []),
     ...dependencies.map((resource) => ({ role: 'dependency' as const, resource })),
@@ -269,11 +281,7 @@ export async function resolveLevels(
       });
     }
   });
-  resolution.dependencyLevels = countDependencyLevels(
-    resolution.resources
-      .filter((r) => r.role === 'dependency' && r.resource.kind !== 'git')
-      .map((r) => ({ key: digestKey(r.resource), level: r.level })),
-  );
+  resolution.dependencyLevels = dependencyLevelsOf(resolution.resources);
   if (resolution.pending.length > 0 || resolution.unavailable.some((u) => u.retryable))
     resolution.status = 'pending';
   if ((opts.failOnUnavailable ?? true) && resolution.unavailable.some((u) => u.retryable)) {
@@ -297,4 +305,36 @@ function digestKey(resource: Resource): string {
     .map(([alg, v]) => `${alg}:${v.toLowerCase()}`)
     .sort()
     .join(',');
+}
+
+function dependencyLevelsOf(resources: readonly ResolvedResource[]): Record<string, number> {
+  return countDependencyLevels(
+    resources
+      .filter((r) => r.role === 'dependency')
+      .map((r) => ({ key: digestKey(r.resource), level: r.level })),
+  );
+}
+
+/** Joins resolutions of parts of one provenance (chunks of its dependencies) into one. */
+export function mergeLevelResolutions(parts: readonly LevelResolution[]): LevelResolution {
+  const resources = parts.flatMap((p) => p.resources);
+  const pending = parts.flatMap((p) => p.pending);
+  const unavailable = parts.flatMap((p) => p.unavailable);
+  return {
+    levels: {
+      sources: parts.flatMap((p) => p.levels.sources ?? []),
+      dependencies: parts.flatMap((p) => p.levels.dependencies ?? []),
+    },
+    dependencyLevels: dependencyLevelsOf(resources),
+    resources,
+    pending,
+    unavailable,
+    reasons: [...new Set(parts.flatMap((p) => p.reasons))],
+    status: parts.some((p) => p.status === 'pending') ? 'pending' : 'complete',
+    stats: {
+      lookups: parts.reduce((n, p) => n + p.stats.lookups, 0),
+      cacheHits: parts.reduce((n, p) => n + p.stats.cacheHits, 0),
+      resources: parts.reduce((n, p) => n + p.stats.resources, 0),
+    },
+  };
 }

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Attestor, AttestorAnswer } from '../../../src/attestors/attestor.ts';
 import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
-import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import {
+  mergeLevelResolutions,
+  resolveLevels,
+  resolveResources,
+  resourcesOf,
+} from '../../../src/attestors/resolve-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
 
@@ -111,4 +116,34 @@ test('the LRU keeps at most maxEntries answers', async () => {
   assert.equal(cache.size, 3);
   assert.equal(await cache.get('0'), undefined);
   assert.deepEqual(await cache.get('4'), found);
+});
+
+test('resolving the dependencies in chunks and merging gives the same levels as one resolution', async () => {
+  const byParity: Attestor = {
+    name: 'parity',
+    trustDigest: 'sha256:0',
+    lookup: (resource) => {
+      const n = resource.kind === 'artifact' ? parseInt(resource.digest.sha256!, 16) : 0;
+      return Promise.resolve(
+        n % 3 === 0 ? { status: 'not-found', reasons: [] } : { ...found, levels: { build: n % 3 } },
+      );
+    },
+  };
+  const p = provenance(50);
+  const whole = await resolveLevels(p, { attestors: [byParity] });
+  const all = resourcesOf(p);
+  const parts = [];
+  for (let i = 0; i < all.dependencies.length; i += 16) {
+    parts.push(
+      await resolveResources({ dependencies: all.dependencies.slice(i, i + 16) }, { attestors: [byParity] }),
+    );
+  }
+  const merged = mergeLevelResolutions(parts);
+  assert.deepEqual(merged.levels, whole.levels);
+  assert.deepEqual(merged.dependencyLevels, whole.dependencyLevels);
+  assert.deepEqual(whole.dependencyLevels, {
+    SLSA_BUILD_LEVEL_0: 17,
+    SLSA_BUILD_LEVEL_1: 17,
+    SLSA_BUILD_LEVEL_2: 16,
+  });
 });
