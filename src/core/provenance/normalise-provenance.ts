@@ -107,7 +107,13 @@ export function normaliseProvenance(att: VerifiedAttestation): Provenance {
     ),
   };
   crossCheckCertificate(provenance, att.signer, att.origin);
-  return ProvenanceSchema.parse(provenance);
+  const parsed = ProvenanceSchema.safeParse(provenance);
+  if (!parsed.success) {
+    throw new GateError('INPUT_INVALID', `${att.origin}: ${formatIssues(parsed.error, 'provenance')}`, {
+      detail: { issues: listIssues(parsed.error, 'provenance') },
+    });
+  }
+  return parsed.data;
 }
 
 type Draft = Omit<Provenance, 'subjects'>;
