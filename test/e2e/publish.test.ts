@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import { isGateError } from '../../src/core/errors.ts';
+import { preAuthEncoding } from '../../src/signing/sign-bundle.ts';
+import type { PublishProgress } from '../../src/workflows/contract.ts';
+import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import { uniqueName } from '../helpers/services.ts';
+
+let h: PublishHarness;
+before(async () => {
+  h = await startPublishHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+async function stagedImage(
+  opts: Parameters<typeof buildAndAttest>[2] extends infer O ? Partial<O> : never = {},
+) {
+  const staging = `staging/${uniqueName('app')}`;
+  const built = await buildAndAttest(h.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: h.builderKey,
+    ...opts,
+  });
+  return { staging, digest: built.digest };
+}
+
+async function notInRelease(repo: string, digest: string) {
+  await assert.rejects(h.registry.resolve(repo, digest), (err: unknown) => isGateError(err));
+}
+
+async function waitForStatus(handle: { query: <T>(name: string) => Promise<T> }, status: string) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const progress = await handle.query<PublishProgress>('progress');
+      if (progress.status === status) return progress;
+    } catch {
+      // the first workflow task may not have run yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`workflow never reached ${status}`);
+}
+
+test('a correctly built image is published with its VSA and provenance, and the decision is archived', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, { tag: 'v1.0.0' });
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.equal(result.outcome, 'PASSED');
+  assert.equal(result.published?.digest, digest);
+
+  const release = request.releaseRepository;
+  assert.equal((await h.registry.resolve(release, 'v1.0.0')).digest, digest);
+  const referrers = await h.registry.listReferrers(release, digest);
+  const vsaDescriptor = referrers.find(
+    (r) =>
+      r.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://slsa.dev/verification_summary/v1',
+  );
+  assert.ok(vsaDescriptor, 'a VSA is attached to the published image');
+  assert.ok(
+    referrers.some(
+      (r) => r.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://slsa.dev/provenance/v1',
+    ),
+    'a copy of the provenance is attached',
+  );
+  const referrer = await h.registry.getReferrer(release, digest, vsaDescriptor);
+  const layer = referrer.manifest.layers[0];
+  assert.ok(layer);
+  const bundle = JSON.parse(
+    Buffer.from(await h.registry.getAttestationLayer(release, layer)).toString('utf8'),
+  );
+  const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
+  const signature = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
+  const publicKey = createPublicKey(h.deps.signer.publicKeyPem);
+  assert.ok(
+    verify('sha256', preAuthEncoding(bundle.dsseEnvelope.payloadType, payload), publicKey, signature),
+  );
+  const vsa = JSON.parse(payload.toString('utf8'));
+  assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
+  assert.equal(vsa.subject[0].digest.sha256, digest.slice(7));
+  assert.equal(vsa.predicate.verificationResult, 'PASSED');
+  assert.deepEqual(vsa.predicate.verifiedLevels, ['SLSA_BUILD_LEVEL_2']);
+  assert.equal(vsa.predicate.policy.digest.sha256, result.policyDigest?.slice(7));
+
+  const decision = await h.deps.archive.getDecision(result.decisionId);
+  assert.equal(decision?.status, 'published');
+  assert.equal(decision?.published?.digest, digest);
+  assert.equal(decision?.published?.vsaDigest, result.published?.vsaDigest);
+});
+
+test('tampered provenance is denied: nothing is published and the denial is archived', async () => {
+  const { staging, digest } = await stagedImage({
+    tamper: (s) => {
+      (s.predicate as { runDetails: { builder: { id: string } } }).runDetails.builder.id =
+        'https://slsa-gate.dev/demo-builder@v2';
+    },
+  });
+  const request = requestFor(h, staging, digest);
+  const result = await h.publish(request);
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.outcome, 'FAILED');
+  assert.equal(result.code, 'NO_PROVENANCE');
+  await notInRelease(request.releaseRepository, digest);
+  const decision = await h.deps.archive.getDecision(result.decisionId);
+  assert.equal(decision?.status, 'denied');
+  assert.equal(decision?.outcome, 'FAILED');
+  assert.equal(decision?.attestationDigests.length, 1, 'the rejected attestation is archived as evidence');
+});
+
+test('an unexpected builder is denied with BUILDER_UNTRUSTED', async () => {
+  const { staging, digest } = await stagedImage({
+    provenance: { builderId: 'https://evil.example/builder@v1' },
+  });
+  const request = requestFor(h, staging, digest);
+  const result = await h.publish(request);
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.checks.find((c) => c.id === 'builder')?.code, 'BUILDER_UNTRUSTED');
+  await notInRelease(request.releaseRepository, digest);
+});
+
+test('a publish that needs approval waits, refuses the requester as approver, then publishes once approved', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, {
+    requester: 'alice',
+    policy: { approvalRequired: true, twoPersonRule: true },
+  });
+  const handle = await h.start(request);
+  const waiting = await waitForStatus(handle, 'AwaitingApproval');
+  assert.equal(waiting.outcome, 'NEEDS_APPROVAL');
+  const description = await handle.describe();
+  const status = description.searchAttributes.PublishStatus;
+  assert.deepEqual(status, ['AwaitingApproval']);
+  await notInRelease(request.releaseRepository, digest);
+
+  await assert.rejects(
+    handle.executeUpdate('approve', { args: [{ approver: 'alice', reason: 'self-approval' }] }),
+    (err: unknown) => err instanceof WorkflowUpdateFailedError,
+  );
+  await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed the change' }] });
+  const result = await handle.result();
+  assert.equal(result.status, 'PUBLISHED');
+  assert.equal(result.approval?.approver, 'bob');
+  assert.equal((await h.registry.resolve(request.releaseRepository, digest)).digest, digest);
+  const approvals = await h.deps.archive.listApprovals(result.decisionId);
+  assert.deepEqual(
+    approvals.map((a) => [a.approver, a.verdict, a.reason]),
+    [['bob', 'approve', 'reviewed the change']],
+  );
+});
+
+test('a rejected publish is denied and nothing is published', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
+  const handle = await h.start(request);
+  await waitForStatus(handle, 'AwaitingApproval');
+  await handle.executeUpdate('reject', { args: [{ approver: 'carol', reason: 'not this week' }] });
+  const result = await handle.result();
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.code, 'APPROVAL_REJECTED');
+  await notInRelease(request.releaseRepository, digest);
+  assert.equal((await h.deps.archive.getDecision(result.decisionId))?.status, 'rejected');
+});
+
+test('an approval deadline that passes rejects the publish', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, {
+    policy: { approvalRequired: true, approvalDeadline: 'PT2S' },
+  });
+  const result = await h.publish(request);
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.code, 'APPROVAL_EXPIRED');
+  await notInRelease(request.releaseRepository, digest);
+  assert.equal((await h.deps.archive.getDecision(result.decisionId))?.status, 'expired');
+});
+
+test('the same digest requested twice at once gives one workflow and one publish', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest);
+  const [a, b] = await Promise.all([h.start(request), h.start(request)]);
+  assert.equal(a.workflowId, b.workflowId);
+  assert.equal((await a.describe()).runId, (await b.describe()).runId);
+  const [ra, rb] = await Promise.all([a.result(), b.result()]);
+  assert.equal(ra.status, 'PUBLISHED');
+  assert.deepEqual(ra, rb);
+  const decisions = await h.deps.archive.findDecisionsByDigest(digest);
+  assert.equal(decisions.length, 1);
+  assert.equal(decisions[0]?.status, 'published');
+});

@@ -1,0 +1,134 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { createActivities } from '../../src/activities/index.ts';
+import type { ActivityDeps } from '../../src/activities/deps.ts';
+import {
+  createBuilderKey,
+  demoPolicy,
+  demoTrustMap,
+  type DemoBuilderKey,
+} from '../../src/demo/demo-builder.ts';
+import { RegistryClient } from '../../src/registry/client.ts';
+import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
+import { loadConfig, type Config } from '../../src/workers/config.ts';
+import { createActivityDeps } from '../../src/workers/activity-deps.ts';
+import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
+import { ensureServices, services, uniqueName } from './services.ts';
+
+let runtimeInstalled = false;
+
+/** A real Worker on a unique task queue, against the real Temporal server, registry and store. */
+export interface PublishHarness {
+  config: Config;
+  deps: ActivityDeps & { close(): Promise<void> };
+  client: Client;
+  registry: RegistryClient;
+  registryHost: string;
+  builderKey: DemoBuilderKey;
+  dir: string;
+  start(request: PublishRequest): Promise<WorkflowHandle>;
+  publish(request: PublishRequest): Promise<PublishResult>;
+  close(): Promise<void>;
+}
+
+export async function startPublishHarness(overrides: Partial<ActivityDeps> = {}): Promise<PublishHarness> {
+  ensureServices();
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-e2e-'));
+  const builderKey = createBuilderKey();
+  const builderKeyFile = join(dir, 'builder.pub');
+  writeFileSync(builderKeyFile, builderKey.publicKeyPem);
+  const registryHost = new URL(services.registryUrl).host;
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_NAMESPACE: services.temporalNamespace,
+    MONGODB_URI: services.mongoUri,
+    SLSA_GATE_DB: uniqueName('e2e').replace(/[^a-zA-Z0-9_-]/g, '_'),
+    SLSA_GATE_TASK_QUEUE: uniqueName('publish'),
+    SLSA_GATE_INSECURE_REGISTRIES: registryHost,
+    SLSA_GATE_PUBLIC_KEYS: `${builderKey.keyId}=${builderKeyFile}`,
+    SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa-key.pem')),
+  });
+  const deps = await createActivityDeps(config, { trustMap: demoTrustMap(builderKey.keyId), ...overrides });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    activities: createActivities(deps),
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const registry = RegistryClient.forHost(registryHost, { insecureHosts: [registryHost] });
+
+  const start = (request: PublishRequest) =>
+    client.workflow.start('publishArtifact', {
+      taskQueue: config.taskQueue,
+      workflowId: publishWorkflowId(
+        request.releaseRegistry,
+        request.releaseRepository,
+        request.candidate.digest,
+      ),
+      args: [request],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  return {
+    config,
+    deps,
+    client,
+    registry,
+    registryHost,
+    builderKey,
+    dir,
+    start,
+    async publish(request) {
+      const handle = await start(request);
+      return (await handle.result()) as PublishResult;
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await nativeConnection.close();
+      await deps.archive.db.dropDatabase();
+      await deps.close();
+    },
+  };
+}
+
+/** A publish request for an image the demo builder made, with the demo policy over its repository. */
+export function requestFor(
+  h: PublishHarness,
+  staging: string,
+  digest: string,
+  opts: {
+    tag?: string;
+    release?: string;
+    requester?: string;
+    policy?: Parameters<typeof demoPolicy>[1];
+  } = {},
+): PublishRequest {
+  return {
+    candidate: {
+      registry: h.registryHost,
+      repository: staging,
+      digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...(opts.tag ? { tag: opts.tag } : {}),
+    },
+    releaseRegistry: h.registryHost,
+    releaseRepository: opts.release ?? staging.replace(/^staging\//, 'release/'),
+    requester: opts.requester ?? 'alice',
+    policy: { text: demoPolicy([`${h.registryHost}/${staging}`], opts.policy), origin: 'test-policy.json' },
+    attestations: [],
+  };
+}
