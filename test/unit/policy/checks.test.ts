@@ -674,3 +674,12 @@ test('evaluateRequest: a plain-JSON request evaluates the same; a malformed one 
     assert.ok(paths.includes('request.now') && paths.includes('request.rule.builders'), paths.join(','));
   }
 });
+
+test('signature-only rules: no attestation at all fails; a pinned identity must match one attestation', () => {
+  const rule = { requireProvenance: false, identities: [{ issuer: GITHUB_ISSUER, subject: SIGSTORE_SAN }] };
+  assert.equal(run(SIGSTORE_JS, rule, { attestations: [] }).outcome, 'FAILED');
+  const ev = run(SIGSTORE_JS, rule);
+  assertPasses(ev, 'identity');
+  assert.equal(check(ev, 'builder').result, 'SKIPPED');
+  assert.equal(ev.outcome, 'PASSED');
+});

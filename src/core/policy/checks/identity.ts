@@ -100,7 +100,9 @@ export function checkIdentity(rule: PolicyRule, att: VerifiedAttestation): Check
   if (rule.identities.length === 0)
     return skipped(
       'identity',
-      'no identity expectation: the builder trust map decides who may sign',
+      rule.requireProvenance
+        ? 'no identity expectation: the builder trust map decides who may sign'
+        : 'no identity expectation: any verified signer is accepted (slsa-verifier/gh semantics for flags)',
       evidence,
     );
   const problems: string[] = [];
