@@ -1,5 +1,6 @@
 import { GateError } from '../core/errors.ts';
 import { fetchBearerToken, type BearerToken } from './bearer-token.ts';
+import { IDENTITY_TOKEN_USERNAME, type CredentialsProvider } from './credentials.ts';
 
 /**
  * Authentication hook of the registry client. The distribution spec leaves
@@ -16,15 +17,6 @@ export interface AuthScope {
   mountFrom?: string;
 }
 
-/** A username and password (or token as password) for one registry host. */
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-/** Looks up credentials for a registry host (`host[:port]`); undefined means anonymous. */
-export type CredentialsProvider = (host: string) => Promise<Credentials | undefined>;
-
 /** The hook the client calls around each request. */
 export interface RegistryAuth {
   /** The Authorization header value to send before any challenge, if one is already known. */
@@ -38,11 +30,6 @@ export const anonymousAuth: RegistryAuth = {
   authorization: () => Promise.resolve(undefined),
   challenge: () => Promise.resolve(undefined),
 };
-
-/** A provider holding fixed credentials per host, for configuration and tests. */
-export function staticCredentials(byHost: Record<string, Credentials>): CredentialsProvider {
-  return (host) => Promise.resolve(byHost[host]);
-}
 
 /** One challenge of a WWW-Authenticate header (RFC 7235 §4.1): scheme and its parameters. */
 export interface Challenge {
@@ -155,7 +142,8 @@ export class ChallengeAuth implements RegistryAuth {
     if (bearer !== undefined) return this.#bearer(bearer, scope);
     if (challenges.some((c) => c.scheme === 'basic')) {
       const creds = await this.#credentials(this.#host);
-      if (creds === undefined) return undefined;
+      // An identity token is only good for the token endpoint, never as a Basic password.
+      if (creds === undefined || creds.username === IDENTITY_TOKEN_USERNAME) return undefined;
       this.#basic = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       return this.#basic;
     }

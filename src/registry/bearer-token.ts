@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
-import type { Credentials } from './auth.ts';
+import { IDENTITY_TOKEN_USERNAME, type Credentials } from './credentials.ts';
 import { readCapped } from './read-capped.ts';
 import { registryError } from './registry-error.ts';
 
@@ -37,19 +37,40 @@ const TOKEN_RESPONSE_LIMIT = 64 * 1024;
 // token.md: "If omitted, the token lifetime defaults to 60 seconds."
 const DEFAULT_LIFETIME_S = 60;
 
+/**
+ * The token request: GET with Basic credentials (token.md), or, for an identity
+ * token, the OAuth2 refresh-token grant POSTed to the realm (oauth.md).
+ */
+function tokenRequestInit(url: URL, req: TokenRequest): RequestInit {
+  if (req.credentials?.username === IDENTITY_TOKEN_USERNAME) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'slsa-gate' });
+    if (req.service !== undefined) form.set('service', req.service);
+    form.set('scope', req.scopes.join(' '));
+    form.set('refresh_token', req.credentials.password);
+    return {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    };
+  }
+  if (req.service !== undefined) url.searchParams.set('service', req.service);
+  for (const scope of req.scopes) url.searchParams.append('scope', scope);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (req.credentials !== undefined) {
+    const basic = Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64');
+    headers.authorization = `Basic ${basic}`;
+  }
+  return { method: 'GET', headers };
+}
+
 /** Fetches a token; bad credentials are REGISTRY_AUTH, an unreachable or failing endpoint is retryable REGISTRY_ERROR. */
 export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> {
   const url = new URL(req.realm);
-  if (req.service !== undefined) url.searchParams.set('service', req.service);
-  for (const scope of req.scopes) url.searchParams.append('scope', scope);
   const what = `token request to ${url.host}${url.pathname} for ${req.scopes.join(' ')}`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (req.credentials !== undefined) {
-    headers.authorization = `Basic ${Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64')}`;
-  }
+  const init = tokenRequestInit(url, req);
   let res: Response;
   try {
-    res = await fetch(url, { headers, redirect: 'error', signal: AbortSignal.timeout(req.timeoutMs) });
+    res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(req.timeoutMs) });
   } catch (cause) {
     throw registryError(
       'REGISTRY_ERROR',

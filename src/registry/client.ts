@@ -1,5 +1,6 @@
 import { GateError } from '../core/errors.ts';
-import { ChallengeAuth, type AuthScope, type CredentialsProvider, type RegistryAuth } from './auth.ts';
+import { ChallengeAuth, type AuthScope, type RegistryAuth } from './auth.ts';
+import type { CredentialsProvider } from './credentials.ts';
 import { copyImage, type CopyImageOptions, type CopyImageResult } from './copy-image.ts';
 import { findCosignAttestations, type CosignAttestations } from './cosign-attestations.ts';
 import { assertDigest, digestLike, isDigest, sha256Digest } from './digest.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
-import { staticCredentials } from '../../../src/registry/auth.ts';
+import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
@@ -32,20 +32,23 @@ let issuer: ReturnType<typeof createServer>;
 let realm: string;
 let proxy: FaultProxy;
 
+const REFRESH_TOKENS: Record<string, string> = { 'refresh-ci': 'ci' };
+
 /** Grants each requested `repository:<name>:<actions>` scope, cut down to what the user may do. */
-function issue(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://issuer');
-  tokenRequests.push(url.searchParams.getAll('scope').join(' '));
-  const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
-    .toString()
-    .split(':');
+function grant(
+  user: string | undefined,
+  scopes: string[],
+  service: string | null,
+  res: ServerResponse,
+): void {
+  tokenRequests.push(scopes.join(' '));
   const account = USERS[user ?? ''];
-  if (url.searchParams.get('service') !== SERVICE || account === undefined || account.password !== password) {
+  if (service !== SERVICE || account === undefined) {
     res.writeHead(401).end();
     return;
   }
   const grants = new Set<string>();
-  for (const scope of url.searchParams.getAll('scope')) {
+  for (const scope of scopes) {
     const [, name, actions] = scope.split(':');
     for (const action of actions?.split(',') ?? []) {
       if (account.actions.includes(action)) grants.add(`${name}:${action}`);
@@ -55,7 +58,31 @@ function issue(req: IncomingMessage, res: ServerResponse) {
   tokens.set(token, { grants, expiresAt: Date.now() + lifetimeS * 1000 });
   res
     .writeHead(200, { 'content-type': 'application/json' })
-    .end(JSON.stringify({ token, expires_in: lifetimeS }));
+    .end(JSON.stringify({ token, access_token: token, expires_in: lifetimeS }));
+}
+
+/** token.md: GET with Basic credentials; oauth.md: POST of a refresh-token grant. */
+function issue(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://issuer');
+  if (req.method === 'POST') {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      const user =
+        form.get('grant_type') === 'refresh_token'
+          ? REFRESH_TOKENS[form.get('refresh_token') ?? '']
+          : undefined;
+      grant(user, (form.get('scope') ?? '').split(' ').filter(Boolean), form.get('service'), res);
+    });
+    return;
+  }
+  const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+    .toString()
+    .split(':');
+  const known = USERS[user ?? '']?.password === password ? user : undefined;
+  grant(known, url.searchParams.getAll('scope'), url.searchParams.get('service'), res);
 }
 
 /** The registry side: every request needs a live token granting pull (GET/HEAD) or push (others) on its repository. */
@@ -161,4 +188,15 @@ test('an expired token is refreshed', async () => {
   } finally {
     lifetimeS = 300;
   }
+});
+
+test('an identity token is exchanged through the OAuth2 refresh-token grant', async () => {
+  const repo = `registry/${uniqueName('bearer-identity')}`;
+  const ci = client('<token>', 'refresh-ci');
+  const pushed = await pushTestImage(ci, repo, { tag: 'v1' });
+  assert.equal((await ci.resolve(repo, 'v1')).digest, pushed.digest);
+  await assert.rejects(
+    client('<token>', 'revoked').blobExists(repo, pushed.blobDigests[0]!),
+    (err: GateError) => err.code === 'REGISTRY_AUTH',
+  );
 });

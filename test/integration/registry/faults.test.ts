@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
-import { staticCredentials } from '../../../src/registry/auth.ts';
+import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { referrersTag } from '../../../src/registry/referrers.ts';
 import { attachTestReferrer, localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
