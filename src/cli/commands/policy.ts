@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isGateError } from '../../core/errors.ts';
+import { GateError, isGateError } from '../../core/errors.ts';
 import { parsePolicy, type PolicyProblem } from '../../core/policy/policy-file.ts';
+import { defaultTrustMap, parseTrustMap } from '../../core/policy/trust-map.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: slsa-gate policy check FILE [--json]
+const HELP = `Usage: slsa-gate policy check FILE [--trust-map FILE] [--json]
 
 Check a policy file (YAML or JSON): every problem is printed with its path.
+Builders are resolved against the shipped trust map, or the one given with --trust-map.
 Exit 0 when valid (prints its digest), 2 when invalid or unreadable.`;
 
 /** `slsa-gate policy check FILE`: validate a policy and print its digest, or every problem with its path. */
@@ -18,6 +20,7 @@ export const policyCheckCommand: Command = {
       allowPositionals: true,
       options: {
         json: { type: 'boolean', default: false },
+        'trust-map': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -39,7 +42,9 @@ export const policyCheckCommand: Command = {
       return 2;
     }
     try {
-      const { policy, digest } = parsePolicy(text, file);
+      const mapFile = values['trust-map'];
+      const trustMap = mapFile === undefined ? defaultTrustMap() : parseTrustMap(readJson(mapFile), mapFile);
+      const { policy, digest } = parsePolicy(text, file, trustMap);
       if (values.json) console.log(JSON.stringify({ valid: true, file, digest, rules: policy.rules.length }));
       else console.log(`VALID: ${file}: ${policy.rules.length} rule(s), digest ${digest}`);
       return 0;
@@ -61,4 +66,14 @@ function report(json: boolean, file: string, code: string, problems: PolicyProbl
   }
   console.error(`INVALID: ${file}: ${code}: ${problems.length} problem(s)`);
   for (const p of problems) console.error(`  ${p.path}: ${p.message}`);
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new GateError('CONFIG_INVALID', `cannot read trust map ${file}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 }

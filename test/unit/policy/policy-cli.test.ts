@@ -44,3 +44,16 @@ test('policy check: an incomplete policy (no signer identity) exits 2 with POLIC
 test('policy check: a missing file exits 2', () => {
   assert.equal(cli('policy', 'check', '/nonexistent/policy.yaml').status, 2);
 });
+
+test('policy check --trust-map: builders are resolved against the given trust map', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const map = join(dir, 'trust-map.json');
+  writeFileSync(map, JSON.stringify({ version: 1, builders: [] }));
+  const r = cli('policy', 'check', '--trust-map', map, EXAMPLE);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /POLICY_INCOMPLETE/);
+  assert.match(r.stderr, /rules\[0\]\.builders\[0\]: /);
+  const bad = join(dir, 'bad-map.json');
+  writeFileSync(bad, JSON.stringify({ version: 2 }));
+  assert.equal(cli('policy', 'check', '--trust-map', bad, EXAMPLE).status, 2);
+});
