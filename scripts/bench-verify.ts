@@ -114,12 +114,8 @@ const matchingLogs = trust.sigstore.tlogs.filter((t) => t.logID.equals(entry.log
 const dsse = (json as { dsseEnvelope: { payload: string; payloadType: string } }).dsseEnvelope;
 const payload = Buffer.from(dsse.payload, 'base64');
 
-function createPublicKeyOf(spki: Buffer) {
-  return require('node:crypto').createPublicKey({
-    key: spki,
-    format: 'der',
-    type: 'spki',
-  }) as import('node:crypto').KeyObject;
+function createPublicKeyOf(spki: Buffer): KeyObject {
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }
 
 const phases: Array<[string, number]> = [
