@@ -10,7 +10,7 @@
  * after a durable timer, and after its deadline calls with `failOnUnavailable: false`
  * so that what is still missing counts as level 0 (fail closed).
  */
-import { isGateError } from '../core/errors.ts';
+import { GateError, isGateError } from '../core/errors.ts';
 import type { LevelEvidence } from '../core/policy/policy-rule.ts';
 import { parseGitUri } from '../core/provenance/git-uri.ts';
 import type { Provenance } from '../core/provenance/normalise-provenance.ts';
@@ -91,6 +91,8 @@ export function resourcesOf(provenance: Provenance): ProvenanceResources {
   if (src === undefined) out.sourceReason = 'the provenance names no source repository';
   else if (src.commit === undefined || src.ref === undefined)
     out.sourceReason = `the provenance gives no ${src.commit === undefined ? 'commit' : 'ref'} for ${src.uri}`;
+  else if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(src.commit))
+    out.sourceReason = `the provenance's commit ${JSON.stringify(src.commit)} is not a full commit id`;
   else out.source = { kind: 'git', repo: src.uri, commit: src.commit.toLowerCase(), ref: src.ref };
 
   const seen = new Set<string>();
@@ -125,6 +127,7 @@ async function lookupWithTimeout(
   resource: Resource,
   timeoutMs: number,
   opts: ResolveLevelsOptions,
+  progress: { done: number; total: number },
 ): Promise<AttestorAnswer> {
   const timeout = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
@@ -136,7 +139,11 @@ async function lookupWithTimeout(
     }, timeoutMs);
   });
   try {
-    return await Promise.race([attestor.lookup(resource, { signal }), expired]);
+    const lookup = attestor.lookup(resource, {
+      signal,
+      ...(opts.heartbeat ? { heartbeat: () => opts.heartbeat?.({ ...progress }) } : {}),
+    });
+    return await Promise.race([lookup, expired]);
   } finally {
     clearTimeout(timer);
   }
@@ -157,6 +164,10 @@ export async function resolveResources(
   opts: ResolveLevelsOptions,
 ): Promise<LevelResolution> {
   const ttl = { ...DEFAULT_TTL, ...opts.ttlMs };
+  const names = opts.attestors.map((a) => a.name);
+  if (new Set(names).size !== names.length) {
+    throw new GateError('CONFIG_INVALID', `attestor names must be unique: ${names.join(', ')}`);
+  }
   const { source, sourceReason, dependencies } = resources;
   const targets: Array<{ role: ResolvedResource['role']; resource: Resource }> = [
     ...(source ? [{ role: 'source' as const, resource: source }] : []),
@@ -167,7 +178,7 @@ export async function resolveResources(
   );
   const tasks = targets.flatMap((_, t) => opts.attestors.map((attestor) => ({ t, attestor })));
   const stats = { lookups: 0, cacheHits: 0, resources: targets.length };
-  let done = 0;
+  const progress = { done: 0, total: tasks.length };
 
   await pool(tasks, opts.concurrency ?? 16, async ({ t, attestor }) => {
     opts.signal?.throwIfAborted();
@@ -183,6 +194,7 @@ export async function resolveResources(
           resource,
           opts.timeoutMsByAttestor?.[attestor.name] ?? opts.timeoutMs ?? 30_000,
           opts,
+          progress,
         );
         if (answer.status !== 'pending')
           await opts.cache?.set(key, answer, answer.status === 'found' ? ttl.found : ttl.notFound);
@@ -196,7 +208,8 @@ export async function resolveResources(
       }
     }
     if (answer !== undefined) answers[t]!.set(attestor.name, answer);
-    opts.heartbeat?.({ done: ++done, total: tasks.length });
+    progress.done++;
+    opts.heartbeat?.({ ...progress });
   });
 
   const resolution: LevelResolution = {
@@ -214,7 +227,10 @@ export async function resolveResources(
     const reasons: string[] = [];
     let best: { level: number; method: LevelMethod; evidence: string[] } | undefined;
     let status: ResolvedResource['status'] = 'not-found';
-    for (const [attestor, answer] of answers[t]!) {
+    // In the configured order, whatever order the lookups finished in.
+    for (const { name: attestor } of opts.attestors) {
+      const answer = answers[t]!.get(attestor);
+      if (answer === undefined) continue;
       reasons.push(
         ...(answer.status === 'unavailable' ? [`${attestor}: ${answer.message}`] : answer.reasons),
       );

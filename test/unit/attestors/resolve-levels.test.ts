@@ -147,3 +147,18 @@ test('resolving the dependencies in chunks and merging gives the same levels as 
     SLSA_BUILD_LEVEL_2: 16,
   });
 });
+
+test('attestor names must be unique; a short source commit is not asked about', async () => {
+  const a: Attestor = { name: 'a', trustDigest: 'sha256:0', lookup: () => Promise.resolve(found) };
+  await assert.rejects(
+    resolveLevels(provenance(1), { attestors: [a, a] }),
+    (e) => isGateError(e) && e.code === 'CONFIG_INVALID',
+  );
+  const p = {
+    ...provenance(0),
+    source: { uri: 'git+https://github.com/acme/app', ref: 'refs/heads/main', commit: 'abc123' },
+  };
+  const r = await resolveLevels(p, { attestors: [a] });
+  assert.deepEqual([r.levels.sources, r.stats.lookups], [[], 0]);
+  assert.match(r.reasons[0]!, /not a full commit id/);
+});
