@@ -34,20 +34,24 @@ const DOC = join(ROOT, 'docs/benchmarks.md');
 const START = '<!-- bench:verify:start -->';
 const END = '<!-- bench:verify:end -->';
 
-/** Operations per second of `fn`, run for about SECONDS after a short warm-up. */
+/** Operations per second of `fn`: the best of three rounds of SECONDS/3 each, after a warm-up (the machine is shared). */
 function rate(fn: () => unknown): number {
   const warm = Date.now() + 200;
   while (Date.now() < warm) fn();
-  let n = 0;
-  const t0 = process.hrtime.bigint();
-  const until = t0 + BigInt(Math.round(SECONDS * 1e9));
-  let now = t0;
-  while (now < until) {
-    for (let i = 0; i < 10; i++) fn();
-    n += 10;
-    now = process.hrtime.bigint();
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    const until = t0 + BigInt(Math.round((SECONDS / 3) * 1e9));
+    let now = t0;
+    while (now < until) {
+      for (let i = 0; i < 10; i++) fn();
+      n += 10;
+      now = process.hrtime.bigint();
+    }
+    best = Math.max(best, n / (Number(now - t0) / 1e9));
   }
-  return n / (Number(now - t0) / 1e9);
+  return best;
 }
 
 const require = createRequire(import.meta.url);
@@ -154,7 +158,7 @@ const lines = [
   START,
   '## verify',
   '',
-  `\`npm run bench:verify\` (scripts/bench-verify.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${SECONDS} s per figure, one thread.`,
+  `\`npm run bench:verify\` (scripts/bench-verify.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${SECONDS} s per figure (best of 3 rounds), one thread.`,
   'Bundle: slsa-verifier `gha-generic-v2.1.0-dispatch-valid` (Sigstore bundle v0.3, DSSE, Rekor v1 entry with SET and inclusion proof, public-good root).',
   '',
   '| figure | ops/s | µs/op | ratio to raw P-256 |',
