@@ -50,10 +50,11 @@ export const policyCheckCommand: Command = {
       return 0;
     } catch (err) {
       if (!isGateError(err)) throw err;
-      const problems = (err.detail?.problems as PolicyProblem[] | undefined) ?? [
-        { path: file, message: err.message },
-      ];
-      report(values.json, file, err.code, problems);
+      // A bad trust map is reported against its own file, with its schema issues when it has them.
+      const mapFault = err.code === 'CONFIG_INVALID';
+      const where = mapFault ? (values['trust-map'] ?? file) : file;
+      const listed = (mapFault ? err.detail?.issues : err.detail?.problems) as PolicyProblem[] | undefined;
+      report(values.json, where, err.code, listed ?? [{ path: where, message: err.message }]);
       return 2;
     }
   },
