@@ -46,6 +46,12 @@ export const GitNotesConfigSchema = z.strictObject({
   cacheDir: z.string().min(1).optional(),
   /** A fetched notes ref is reused this long before fetching again (default 10 s). */
   refreshMs: z.number().int().nonnegative().default(10_000),
+  /**
+   * source-tool writes the note after the push; with this set, a commit without a note (or a
+   * remote without the notes ref yet) is "pending" rather than "not found", and the workflow
+   * asks again after `retryAfterSeconds` until its deadline.
+   */
+  pendingWhenMissing: z.strictObject({ retryAfterSeconds: z.number().int().nonnegative() }).optional(),
   timeoutMs: z.number().int().positive().default(60_000),
 });
 export type GitNotesConfig = z.input<typeof GitNotesConfigSchema>;
@@ -132,6 +138,13 @@ export function createGitNotesAttestor(opts: {
     return done;
   }
 
+  function missing(why: string): AttestorAnswer {
+    const pending = config.pendingWhenMissing;
+    return pending === undefined
+      ? { status: 'not-found', reasons: [`${name}: ${why}`] }
+      : { status: 'pending', retryAfterSeconds: pending.retryAfterSeconds, reasons: [`${name}: ${why} yet`] };
+  }
+
   async function lookup(resource: Resource, ctx: LookupContext = {}): Promise<AttestorAnswer> {
     if (resource.kind !== 'git')
       return {
@@ -148,9 +161,7 @@ export function createGitNotesAttestor(opts: {
           config.cacheDir!,
           `${createHash('sha256').update(repo.url).digest('hex').slice(0, 32)}.git`,
         );
-        if (!(await fetchNotes(repo.url, dir, ctx))) {
-          return { status: 'not-found', reasons: [`${name}: ${repo.url} has no ${config.notesRef}`] };
-        }
+        if (!(await fetchNotes(repo.url, dir, ctx))) return missing(`${repo.url} has no ${config.notesRef}`);
       } else dir = repo.path!;
       ctx.heartbeat?.({ attestor: name, commit: resource.commit });
       const note = await git(['notes', `--ref=${config.notesRef}`, 'show', resource.commit], {
@@ -160,10 +171,7 @@ export function createGitNotesAttestor(opts: {
       });
       if (note.code !== 0) {
         if (/no note found|failed to resolve/i.test(note.stderr)) {
-          return {
-            status: 'not-found',
-            reasons: [`${name}: no note on ${resource.commit} under ${config.notesRef}`],
-          };
+          return missing(`no note on ${resource.commit} under ${config.notesRef}`);
         }
         throw attestorUnavailable(
           name,

@@ -197,3 +197,26 @@ test('a remote that does not answer is a retryable ATTESTOR_UNAVAILABLE', async 
     (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
   );
 });
+
+test('pending while the note is not written yet, then found once source-tool has written it', async () => {
+  execFileSync('git', ['commit', '--quiet', '--allow-empty', '-m', 'pushed, not yet attested'], {
+    cwd: work,
+    env: gitEnv,
+  });
+  const commit = run('rev-parse', 'HEAD');
+  const attestor = createGitNotesAttestor({
+    name: 'notes',
+    trust,
+    config: {
+      repositories: [{ repo: REPO, url: daemonUrl }],
+      cacheDir: join(root, 'cache-pending'),
+      refreshMs: 0,
+      pendingWhenMissing: { retryAfterSeconds: 30 },
+    },
+  });
+  const before = await attestor.lookup(rev(commit));
+  assert.deepEqual(before.status === 'pending' && before.retryAfterSeconds, 30);
+  addNote(commit, [signBundle(sourceVsa(commit), key)]);
+  const after = await attestor.lookup(rev(commit));
+  assert.deepEqual(after.status === 'found' && after.levels, { source: 3 });
+});
