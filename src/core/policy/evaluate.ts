@@ -56,6 +56,8 @@ export interface EvaluateInput {
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
 }
 
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
 interface Candidate {
   att: VerifiedAttestation;
   provenance?: Provenance;
@@ -76,6 +78,20 @@ export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
 function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Candidate {
   const { rule } = input;
   const identity = checkIdentity(rule, att);
+  // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (CHECKLIST row 14).
+  if (att.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    return {
+      att,
+      checks: [
+        fail(
+          'subject',
+          'PAYLOAD_TYPE',
+          `${att.origin}: payloadType ${JSON.stringify(att.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`,
+          [att.digest],
+        ),
+        identity,
+      ],
+    };
   let provenance: Provenance;
   try {
     provenance = normaliseProvenance(att);

@@ -683,3 +683,8 @@ test('signature-only rules: no attestation at all fails; a pinned identity must 
   assert.equal(check(ev, 'builder').result, 'SKIPPED');
   assert.equal(ev.outcome, 'PASSED');
 });
+
+test('CHECKLIST 14: a provenance whose DSSE payloadType is not in-toto is PAYLOAD_TYPE', () => {
+  const att = { ...provenanceOf(DISPATCH), payloadType: 'application/json' };
+  assertFails(run(DISPATCH, {}, { attestations: [att] }), 'subject', 'PAYLOAD_TYPE');
+});
