@@ -277,6 +277,14 @@ function judgeVsa(
   trust: VsaTrust,
 ): { evidence?: AttestorEvidence; reasons: string[] } {
   const at = att.origin;
+  const bySigner = verifiersOfSigner(att, trust);
+  if (bySigner.length === 0) {
+    const who =
+      att.signer.kind === 'key'
+        ? `key ${att.signer.keyId ?? '?'}`
+        : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
+    return { reasons: [reason('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)] };
+  }
   if (att.predicateType !== SLSA_VSA_V1) {
     return {
       reasons: [reason('PREDICATE_TYPE', at, `${att.predicateType ?? 'no predicate'} is not a VSA v1`)],
@@ -288,14 +296,6 @@ function judgeVsa(
     return { reasons: [reason('BUNDLE_MALFORMED', at, `VSA predicate: ${z.prettifyError(parsed.error)}`)] };
   }
   const vsa = parsed.data;
-  const bySigner = verifiersOfSigner(att, trust);
-  if (bySigner.length === 0) {
-    const who =
-      att.signer.kind === 'key'
-        ? `key ${att.signer.keyId ?? '?'}`
-        : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
-    return { reasons: [reason('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)] };
-  }
   const verifiers = bySigner.filter((v) => v.id === vsa.verifier.id);
   if (verifiers.length === 0) {
     return {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { Resource } from '../../../src/attestors/attestor.ts';
 import {
@@ -246,4 +248,32 @@ test('a dependency named with its digest matches a resourceUri without it, and o
     trust,
   );
   assert.deepEqual([other.evidence, codes(other.reasons)], [[], ['VSA_MISMATCH']]);
+});
+
+test('a Fulcio-signed statement is judged by its certificate identity and issuer (real GitHub bundle)', () => {
+  // gh-cli's reusable-workflow attestation: a provenance, not a VSA, signed by GitHub's attest workflow.
+  const dir = fileURLToPath(
+    new URL('../../fixtures/corpus/gh-cli/github-attestation-reusable-workflow-valid/', import.meta.url),
+  );
+  const bytes = readFileSync(`${dir}bundle.sigstore.json`);
+  const artifact: Resource = {
+    kind: 'artifact',
+    digest: { sha256: '49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25' },
+  };
+  const identity =
+    'https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d';
+  const issuer = 'https://token.actions.githubusercontent.com';
+  const judge = (id: string, iss: string) =>
+    codes(
+      evaluateVsas(
+        bytes,
+        'gh',
+        artifact,
+        createVsaTrust({ verifiers: [{ id: 'v', identity: id, issuer: iss, tracks: { BUILD: 3 } }] }),
+      ).reasons,
+    );
+  // The trusted identity gets past the signer check and stops at the predicate type.
+  assert.deepEqual(judge(identity, issuer), ['PREDICATE_TYPE']);
+  assert.deepEqual(judge(`${identity}x`, issuer), ['UNTRUSTED_SIGNER']);
+  assert.deepEqual(judge(identity, 'https://accounts.google.com'), ['UNTRUSTED_SIGNER']);
 });
