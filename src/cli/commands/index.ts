@@ -6,6 +6,7 @@ import { policyCheckCommand } from './policy.ts';
 import { publishCommand } from './publish.ts';
 import { statusCommand } from './status.ts';
 import { verifyCommand } from './verify.ts';
+import { trustRefreshCommand } from './trust.ts';
 import { versionCommand } from './version.ts';
 
 /** Every subcommand, by the words that invoke it. */
@@ -13,6 +14,7 @@ export const commands: Record<string, Command> = {
   version: versionCommand,
   verify: verifyCommand,
   'conformance verify-bundle': conformanceVerifyBundleCommand,
+  'trust refresh': trustRefreshCommand,
   publish: publishCommand,
   approve: approveCommand,
   reject: rejectCommand,
