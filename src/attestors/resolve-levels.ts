@@ -10,8 +10,9 @@
  * after a durable timer, and after its deadline calls with `failOnUnavailable: false`
  * so that what is still missing counts as level 0 (fail closed).
  */
+import { z } from 'zod';
 import { GateError, isGateError } from '../core/errors.ts';
-import type { LevelEvidence } from '../core/policy/policy-rule.ts';
+import { LevelEvidenceSchema } from '../core/policy/policy-rule.ts';
 import { parseGitUri } from '../core/provenance/git-uri.ts';
 import type { Provenance } from '../core/provenance/normalise-provenance.ts';
 import { countDependencyLevels } from '../core/vsa/vsa-statement.ts';
@@ -20,6 +21,8 @@ import {
   describeResource,
   resourceKey,
   type Attestor,
+  LevelMethodSchema,
+  ResourceSchema,
   type AttestorAnswer,
   type LevelMethod,
   type Resource,
@@ -45,42 +48,62 @@ export interface ResolveLevelsOptions {
 }
 
 /** What was found for one resource. */
-export interface ResolvedResource {
-  role: 'source' | 'dependency';
-  resource: Resource;
+export const ResolvedResourceSchema = z.strictObject({
+  role: z.enum(['source', 'dependency']),
+  resource: ResourceSchema,
   /** The proven level on the role's track (Source for the source, Build for a dependency); 0 when unknown. */
-  level: number;
-  method?: LevelMethod;
+  level: z.number().int().min(0).max(4),
+  method: LevelMethodSchema.optional(),
   /** Digests of the attestations the level rests on. */
-  evidence: string[];
-  status: 'found' | 'not-found' | 'pending' | 'unavailable';
-  reasons: string[];
-}
+  evidence: z.array(z.string()),
+  status: z.enum(['found', 'not-found', 'pending', 'unavailable']),
+  reasons: z.array(z.string()),
+});
+export type ResolvedResource = z.infer<typeof ResolvedResourceSchema>;
 
-/** The outcome of one resolution. */
-export interface LevelResolution {
+/** The outcome of one resolution (an activity result: plain JSON). */
+export const LevelResolutionSchema = z.strictObject({
   /** Input to policy evaluation (check 3 `sources`, check 5 `dependencies`). */
-  levels: LevelEvidence;
+  levels: LevelEvidenceSchema,
   /** `SLSA_BUILD_LEVEL_n` → count over all dependencies, unknown ones at 0, for the issued VSA. */
-  dependencyLevels: Record<string, number>;
-  resources: ResolvedResource[];
+  dependencyLevels: z.record(z.string(), z.number().int().nonnegative()),
+  resources: z.array(ResolvedResourceSchema),
   /** Lookups answered "pending"; the workflow waits `retryAfterSeconds` (the largest) and asks again. */
-  pending: Array<{ attestor: string; resource: string; retryAfterSeconds?: number }>;
+  pending: z.array(
+    z.strictObject({
+      attestor: z.string(),
+      resource: z.string(),
+      retryAfterSeconds: z.number().int().nonnegative().optional(),
+    }),
+  ),
   /** Lookups that failed; retryable ones are asked again, the rest prove nothing. */
-  unavailable: Array<{ attestor: string; resource: string; retryable: boolean; message: string }>;
+  unavailable: z.array(
+    z.strictObject({
+      attestor: z.string(),
+      resource: z.string(),
+      retryable: z.boolean(),
+      message: z.string(),
+    }),
+  ),
   /** Why a resource could not even be asked about (e.g. the provenance gives no source commit). */
-  reasons: string[];
+  reasons: z.array(z.string()),
   /** `complete` when nothing is pending or unavailable-and-retryable. */
-  status: 'complete' | 'pending';
-  stats: { lookups: number; cacheHits: number; resources: number };
-}
+  status: z.enum(['complete', 'pending']),
+  stats: z.strictObject({
+    lookups: z.number().int().nonnegative(),
+    cacheHits: z.number().int().nonnegative(),
+    resources: z.number().int().nonnegative(),
+  }),
+});
+export type LevelResolution = z.infer<typeof LevelResolutionSchema>;
 
-/** What a provenance asks about: its source revision (or why there is none) and its dependencies. Plain JSON. */
-export interface ProvenanceResources {
-  source?: Resource;
-  sourceReason?: string;
-  dependencies: Resource[];
-}
+/** What a provenance asks about: its source revision (or why there is none) and its dependencies (an activity payload). */
+export const ProvenanceResourcesSchema = z.strictObject({
+  source: ResourceSchema.optional(),
+  sourceReason: z.string().optional(),
+  dependencies: z.array(ResourceSchema),
+});
+export type ProvenanceResources = z.infer<typeof ProvenanceResourcesSchema>;
 
 const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
 

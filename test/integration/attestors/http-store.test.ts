@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Attestor } from '../../../src/attestors/attestor.ts';
 import { createHttpStoreAttestor } from '../../../src/attestors/http-store.ts';
 import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
-import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import { LevelResolutionSchema, resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createVsaTrust } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
@@ -138,6 +138,8 @@ test('resolveLevels: source level, each dependency once at its highest level, un
   assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_3: 2, SLSA_BUILD_LEVEL_0: 3 });
   const unknown = r.resources.find((x) => x.resource.kind === 'purl' && x.resource.purl === dep(99).uri);
   assert.deepEqual([unknown?.level, unknown?.status], [0, 'not-found']);
+  // Plain JSON, as it crosses the activity boundary.
+  assert.deepEqual(LevelResolutionSchema.parse(JSON.parse(JSON.stringify(r))), r);
   assert.ok(unknown?.reasons.some((x) => x.includes('counted as level 0')));
 });
 

@@ -9,6 +9,7 @@ import type { Attestor, AttestorAnswer } from '../../../src/attestors/attestor.t
 import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
 import {
   mergeLevelResolutions,
+  ProvenanceResourcesSchema,
   resolveLevels,
   resolveResources,
   resourcesOf,
@@ -131,7 +132,7 @@ test('resolving the dependencies in chunks and merging gives the same levels as 
   };
   const p = provenance(50);
   const whole = await resolveLevels(p, { attestors: [byParity] });
-  const all = resourcesOf(p);
+  const all = ProvenanceResourcesSchema.parse(JSON.parse(JSON.stringify(resourcesOf(p))));
   const parts = [];
   for (let i = 0; i < all.dependencies.length; i += 16) {
     parts.push(
