@@ -18,7 +18,7 @@ import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
-import { uniqueName } from '../../helpers/services.ts';
+import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from './registry-process.ts';
 
 /**
@@ -27,6 +27,9 @@ import { startRegistry, type RegistryProcess } from './registry-process.ts';
  * JWTs as distribution's docs/spec/auth/jwt.md describes, with an x5c
  * certificate the registry trusts through `rootcertbundle`.
  */
+
+// The services script installs the docker-registry binary these tests run.
+before(ensureServices);
 
 // bcrypt of "s3cret" at cost 4, made with: python3 -c "import crypt;
 // print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"
