@@ -151,3 +151,19 @@ test('putManifest refuses bytes that do not hash to the digest reference', async
     (err: GateError) => err.code === 'DIGEST_MISMATCH',
   );
 });
+
+test('a tag moved after it was resolved changes nothing: the pinned digest is what gets copied', async () => {
+  const client = localRegistryClient();
+  const staging = `registry/${uniqueName('staging-moved')}`;
+  const release = `registry/${uniqueName('release-moved')}`;
+  const verified = await pushTestImage(client, staging, { tag: 'candidate', seed: 'verified' });
+  const pinned = (await client.resolve(staging, 'candidate')).digest;
+  // Someone pushes other content under the same tag between verification and publish.
+  const swapped = await pushTestImage(client, staging, { tag: 'candidate', seed: 'swapped' });
+  assert.equal((await client.resolve(staging, 'candidate')).digest, swapped.digest);
+
+  await client.copyImage(staging, release, pinned);
+  await client.tag(release, 'v1', pinned);
+  assert.equal((await client.resolve(release, 'v1')).digest, verified.digest);
+  assert.equal(await client.manifestExists(release, swapped.digest), false);
+});

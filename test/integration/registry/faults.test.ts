@@ -4,6 +4,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
+import { cosignAttestationTag } from '../../../src/registry/cosign-attestations.ts';
 import { referrersTag } from '../../../src/registry/referrers.ts';
 import { attachTestReferrer, localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
@@ -360,4 +361,40 @@ test('an unreachable registry is a retryable REGISTRY_ERROR once the attempts ar
     assert.equal(isRetryableRegistryError(err), true);
     return true;
   });
+});
+
+test('a cosign .att manifest listing 10k attestations is LIMIT_EXCEEDED before any layer is fetched', async () => {
+  const repo = `registry/${uniqueName('att-flood')}`;
+  const image = await pushTestImage(direct(), repo);
+  const layer = (i: number) => ({
+    mediaType: 'application/vnd.dsse.envelope.v1+json',
+    digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+    size: 1000,
+  });
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: `sha256:${'e'.repeat(64)}`,
+      size: 2,
+    },
+    layers: Array.from({ length: 10_000 }, (_, i) => layer(i)),
+  });
+  rule = (req) =>
+    req.method === 'GET' && req.url?.endsWith(`/manifests/${cosignAttestationTag(image.digest)}`)
+      ? {
+          respond: {
+            status: 200,
+            headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+            body: manifest,
+          },
+        }
+      : undefined;
+  await assert.rejects(viaProxy().findCosignAttestations(repo, image.digest), (err: GateError) => {
+    assert.equal(err.code, 'LIMIT_EXCEEDED');
+    assert.equal(err.detail?.count, 10_000);
+    return true;
+  });
+  assert.equal(proxy.seen.filter((s) => s.includes('/blobs/')).length, 0);
 });
