@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
-import { MAX_INPUT_BYTES } from '../core/verify/load-attestations.ts';
+import { MAX_ATTESTATIONS, MAX_INPUT_BYTES } from '../core/verify/load-attestations.ts';
 import { SLSA_VSA_V1 } from '../core/provenance/slsa-vsa-v1.ts';
 import {
   attestorUnavailable,
@@ -140,6 +140,15 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
         url: url.href,
         status: res.status,
       });
+    }
+    if (list.length > MAX_ATTESTATIONS) {
+      throw new GateError(
+        'LIMIT_EXCEEDED',
+        `GET ${url}: ${list.length} attestations, more than ${MAX_ATTESTATIONS}`,
+        {
+          detail: { attestor: name, url: url.href, retryable: false },
+        },
+      );
     }
     const evidence = [];
     const reasons: string[] = [];

@@ -225,3 +225,15 @@ test('a warm cache answers without asking the store; another trust configuration
     [2, 2],
   );
 });
+
+test('more attestations than the limit is LIMIT_EXCEEDED before any is verified', async () => {
+  const one = signBundle(depVsa(7), key);
+  server.put(
+    `sha256:${hex(7)}`,
+    Array.from({ length: 1001 }, () => one),
+  );
+  await assert.rejects(
+    store.lookup({ kind: 'artifact', ...dep(7) }),
+    (e) => isGateError(e) && e.code === 'LIMIT_EXCEEDED' && e.detail?.retryable === false,
+  );
+});
