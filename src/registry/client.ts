@@ -31,6 +31,7 @@ export interface RegistryLimits {
   maxIndexEntries: number;
 }
 
+/** 4 MiB manifests, 10 MiB attestation layers, 1000 referrers (CHECKLIST row 25). */
 export const DEFAULT_LIMITS: RegistryLimits = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxAttestationLayerBytes: 10 * 1024 * 1024,

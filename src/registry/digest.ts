@@ -11,6 +11,7 @@ const DIGEST_PATTERNS = {
   sha512: /^sha512:[a-f0-9]{128}$/,
 } as const;
 
+/** The digest algorithms the client can verify. */
 export type DigestAlgorithm = keyof typeof DIGEST_PATTERNS;
 
 /** True when `value` is a well-formed sha256 or sha512 digest (lowercase hex, full length). */

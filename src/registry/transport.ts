@@ -14,6 +14,7 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
+/** Five attempts, 200 ms doubling to 5 s with jitter, Retry-After waited out up to 30 s. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 5,
   initialDelayMs: 200,
@@ -34,6 +35,7 @@ export interface RegistryRequest {
   what: string;
 }
 
+/** What a Transport needs: the auth hook, retry policy, timeout and the plain-http loopback hosts. */
 export interface TransportOptions {
   auth: RegistryAuth;
   retry: RetryPolicy;
