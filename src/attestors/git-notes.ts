@@ -69,7 +69,16 @@ function git(
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      args,
+      // Nothing from a repository's own configuration runs code here; no ext:: transport.
+      [
+        '-c',
+        'core.fsmonitor=false',
+        '-c',
+        'core.hooksPath=/dev/null',
+        '-c',
+        'protocol.ext.allow=never',
+        ...args,
+      ],
       {
         cwd: opts.cwd,
         encoding: 'buffer',
