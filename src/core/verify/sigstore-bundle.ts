@@ -33,7 +33,12 @@ export interface BundleVerifyContext {
   allowV01WithoutInclusionProof?: boolean;
   /** Verify signature and transparency evidence only, without binding the statement to the artifact (`verify --bundle-only`; never for decisions). */
   signatureOnly?: boolean;
+  /** The verifier's clock, for the one check that needs it: no signed time may lie in the future (default: now). */
+  now?: Date;
 }
+
+/** Tolerated clock difference between the log or TSA and this verifier. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 type BundleInput = Extract<AttestationInput, { form: 'bundle' }>;
 
@@ -338,6 +343,23 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
           verifySignature: (key) => verifyPrehashed(key, signed, content.signature),
         },
       };
+    }
+  }
+
+  // CHECKLIST row 6: a signed integrated time or TSA time in the future is not a time we can trust.
+  const latest = (ctx.now ?? new Date()).getTime() + CLOCK_SKEW_MS;
+  for (const t of entity.timestamps) {
+    const when =
+      t.$case === 'timestamp-authority'
+        ? t.timestamp.signingTime.getTime()
+        : Number(t.tlogEntry.integratedTime) * 1000;
+    if (when > latest) {
+      fail(
+        'TIMESTAMP_ERROR',
+        origin,
+        `signed time ${new Date(when).toISOString()} is in the future`,
+        '$.verificationMaterial',
+      );
     }
   }
 

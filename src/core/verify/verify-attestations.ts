@@ -16,6 +16,8 @@ export interface VerifyContext {
   artifactBytes?: Uint8Array;
   /** Signatures and transparency evidence only, no subject binding (`verify --bundle-only` diagnostics). */
   signatureOnly?: boolean;
+  /** The verifier's clock: signed times in the future are refused (default: now). */
+  now?: Date;
 }
 
 /** An attestation that did not verify, with the coded reason. */

@@ -43,8 +43,10 @@ function sha256(data: Uint8Array | string): string {
 /**
  * The cache key of one verification: everything its result depends on — the raw
  * attestation bytes, the trust material, the artifact (subject binding), the options,
- * and the policy digest when the caller caches a decision built on it. Verification
- * does not read the clock (validity is judged at the signed timestamps), so no time.
+ * and the policy digest when the caller caches a decision built on it. Validity is judged
+ * at the signed timestamps; the clock is read only to refuse signed times in the future,
+ * which can only become acceptable later: a cached pass stays right, and a cached
+ * rejection for that reason outlives its cause by failing closed. So no time in the key.
  */
 export function verificationCacheKey(input: AttestationInput, ctx: VerifyContext, policyDigest = ''): string {
   return sha256(

@@ -347,3 +347,25 @@ test('a duplicated tlog entry cannot count twice', () => {
   const c = code(() => verifySigstoreBundle(input(dup), genericCtx));
   assert.ok(c === 'TLOG_ERROR' || c === 'TIMESTAMP_ERROR', c);
 });
+
+test('a signed time in the future of the verifier is TIMESTAMP_ERROR', () => {
+  verifySigstoreBundle(input(generic), { ...genericCtx, now: new Date() });
+  assert.equal(
+    code(() =>
+      verifySigstoreBundle(input(generic), { ...genericCtx, now: new Date('2020-01-01T00:00:00Z') }),
+    ),
+    'TIMESTAMP_ERROR',
+  );
+  const dir = 'sigstore-js/verify-v0.3-dsse-rekor-v2-valid/';
+  const trust = loadTrustMaterial({ trustedRoot: join(CORPUS, dir, 'trusted_root.json') });
+  const ctx = {
+    artifact: genericCtx.artifact,
+    trust,
+    signatureOnly: true,
+    now: new Date('2020-01-01T00:00:00Z'),
+  };
+  assert.equal(
+    code(() => verifySigstoreBundle(input(json(`${dir}bundle.sigstore.json`)), ctx)),
+    'TIMESTAMP_ERROR',
+  );
+});
