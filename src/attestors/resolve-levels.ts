@@ -107,22 +107,41 @@ export type ProvenanceResources = z.infer<typeof ProvenanceResourcesSchema>;
 
 const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
 
+/** The source and dependency facts of a provenance, as the activities extract them (`EvidenceFacts`). */
+export interface LevelFacts {
+  sourceRepo?: string;
+  sourceCommit?: string;
+  sourceRef?: string;
+  dependencies: ReadonlyArray<{ uri?: string; digest: Record<string, string> }>;
+}
+
 /** The resources of a provenance: its source revision and each non-source dependency with a digest, once each. */
 export function resourcesOf(provenance: Provenance): ProvenanceResources {
-  const out: ProvenanceResources = { dependencies: [] };
   const src = provenance.source;
-  if (src === undefined) out.sourceReason = 'the provenance names no source repository';
-  else if (src.commit === undefined || src.ref === undefined)
-    out.sourceReason = `the provenance gives no ${src.commit === undefined ? 'commit' : 'ref'} for ${src.uri}`;
-  else if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(src.commit))
-    out.sourceReason = `the provenance's commit ${JSON.stringify(src.commit)} is not a full commit id`;
-  else out.source = { kind: 'git', repo: src.uri, commit: src.commit.toLowerCase(), ref: src.ref };
+  return resourcesOfFacts({
+    ...(src === undefined ? {} : { sourceRepo: src.uri }),
+    ...(src?.commit === undefined ? {} : { sourceCommit: src.commit }),
+    ...(src?.ref === undefined ? {} : { sourceRef: src.ref }),
+    dependencies: provenance.resolvedDependencies,
+  });
+}
+
+/** As `resourcesOf`, from facts already extracted from the provenance. */
+export function resourcesOfFacts(facts: LevelFacts): ProvenanceResources {
+  const out: ProvenanceResources = { dependencies: [] };
+  const { sourceRepo: repo, sourceCommit: commit, sourceRef: ref } = facts;
+  if (repo === undefined) out.sourceReason = 'the provenance names no source repository';
+  else if (commit === undefined || ref === undefined)
+    out.sourceReason = `the provenance gives no ${commit === undefined ? 'commit' : 'ref'} for ${repo}`;
+  else if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(commit))
+    out.sourceReason = `the provenance's commit ${JSON.stringify(commit)} is not a full commit id`;
+  else out.source = { kind: 'git', repo, commit: commit.toLowerCase(), ref };
 
   const seen = new Set<string>();
-  for (const dep of provenance.resolvedDependencies) {
+  for (const dep of facts.dependencies) {
     if (Object.keys(dep.digest).length === 0) continue;
     const git = dep.uri === undefined ? undefined : parseGitUri(dep.uri);
-    if (git !== undefined && git.uri === src?.uri) continue; // the source itself (check 3)
+    if (git !== undefined && git.uri === repo) continue; // the source itself (check 3)
     const resource: Resource =
       dep.uri?.startsWith('pkg:') === true
         ? { kind: 'purl', purl: dep.uri, digest: dep.digest }

@@ -13,6 +13,7 @@ import {
   resolveLevels,
   resolveResources,
   resourcesOf,
+  resourcesOfFacts,
 } from '../../../src/attestors/resolve-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
@@ -162,4 +163,29 @@ test('attestor names must be unique; a short source commit is not asked about', 
   const r = await resolveLevels(p, { attestors: [a] });
   assert.deepEqual([r.levels.sources, r.stats.lookups], [[], 0]);
   assert.match(r.reasons[0]!, /not a full commit id/);
+});
+
+test('resources from extracted facts equal those from the provenance', () => {
+  const p: Provenance = {
+    ...provenance(3),
+    source: { uri: 'git+https://github.com/acme/app', ref: 'refs/heads/main', commit: 'A'.repeat(40) },
+  };
+  p.resolvedDependencies.push({
+    uri: 'git+https://github.com/acme/app@refs/heads/main',
+    digest: { gitCommit: 'a'.repeat(40) },
+  });
+  const facts = {
+    sourceRepo: p.source!.uri,
+    sourceCommit: p.source!.commit!,
+    sourceRef: p.source!.ref!,
+    dependencies: p.resolvedDependencies,
+  };
+  assert.deepEqual(resourcesOfFacts(facts), resourcesOf(p));
+  assert.deepEqual(resourcesOf(p).source, {
+    kind: 'git',
+    repo: 'git+https://github.com/acme/app',
+    commit: 'a'.repeat(40),
+    ref: 'refs/heads/main',
+  });
+  assert.equal(resourcesOf(p).dependencies.length, 3);
 });
