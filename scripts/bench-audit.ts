@@ -128,10 +128,18 @@ async function measure(name: string, query: (run: number) => Promise<unknown>) {
     times.push(performance.now() - began);
   }
   times.sort((a, b) => a - b);
-  return { name, p50: percentile(times, 50), p95: percentile(times, 95) };
+  const result = { name, p50: percentile(times, 50), p95: percentile(times, 95) };
+  console.log(
+    `${name.padEnd(26)} p50 ${result.p50.toFixed(1).padStart(9)} ms   p95 ${result.p95.toFixed(1).padStart(9)} ms`,
+  );
+  return result;
 }
 
 const archive = await openArchive(uri, dbName);
+// An interrupted run still removes its database.
+process.once('SIGINT', () => {
+  void (values.keep ? Promise.resolve() : archive.db.dropDatabase()).finally(() => process.exit(130));
+});
 try {
   const info = await archive.db.admin().command({ buildInfo: 1 });
   const store =
@@ -179,10 +187,6 @@ try {
     }),
     await measure('stats-all', () => decisionStats(archive)),
   ];
-  for (const r of results)
-    console.log(
-      `${r.name.padEnd(26)} p50 ${r.p50.toFixed(1).padStart(9)} ms   p95 ${r.p95.toFixed(1).padStart(9)} ms`,
-    );
   console.log(
     `bench:audit store="${store}" n=${n} runs=${runs} load=${Math.round(n / loadSeconds)}/s ` +
       results.map((r) => `${r.name} p50=${r.p50.toFixed(1)}ms p95=${r.p95.toFixed(1)}ms`).join(' '),
