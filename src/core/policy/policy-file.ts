@@ -108,6 +108,11 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
         path: `${at}.source.repos`,
         message: 'pin the source repository (source.repos, or repo/repoId on every identity)',
       });
+    if (rule.vsa !== undefined && rule.requireProvenance && (rule.vsa.identities ?? []).length === 0)
+      problems.push({
+        path: `${at}.vsa.identities`,
+        message: 'name who may sign the VSA (verifier key or identity)',
+      });
     if (rule.identities.length > 0) return;
     if (!rule.requireProvenance || !rule.requireTrustedBuilder) {
       problems.push({

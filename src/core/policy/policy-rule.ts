@@ -101,6 +101,8 @@ export const PolicyRuleSchema = z.strictObject({
       verifierId: z.string().min(1).optional(),
       resourceUri: z.string().min(1).optional(),
       verifiedLevels: z.array(z.string().min(1)).optional(),
+      /** Who may sign the VSA; defaults to the rule's identities when the rule needs no provenance. */
+      identities: z.array(IdentitySchema).optional(),
     })
     .optional(),
   /**

@@ -688,3 +688,21 @@ test('CHECKLIST 14: a provenance whose DSSE payloadType is not in-toto is PAYLOA
   const att = { ...provenanceOf(DISPATCH), payloadType: 'application/json' };
   assertFails(run(DISPATCH, {}, { attestations: [att] }), 'subject', 'PAYLOAD_TYPE');
 });
+
+test('vsa: only a VSA from a signer the rule accepts counts', () => {
+  const vsa = caseAttestations(corpusCase(VSA));
+  const other = vsa.map((a) => withSigner(a, (s) => (s.keyId = 'keystore://other')));
+  const rule = {
+    requireProvenance: false,
+    identities: [{ keyId: 'keystore://76574:prod:vsa_signing_public_key' }],
+    vsa: { verifierId: VERIFIER },
+  };
+  assertPasses(run(VSA, rule), 'vsa');
+  assertFails(run(VSA, rule, { attestations: other }), 'vsa', 'VSA_MISMATCH');
+  // Given explicitly, vsa.identities decide even when the rule's identities are for provenance.
+  const explicit = {
+    requireProvenance: false,
+    vsa: { verifierId: VERIFIER, identities: [{ keyId: 'keystore://x' }] },
+  };
+  assertFails(run(VSA, explicit), 'vsa', 'VSA_MISMATCH');
+});

@@ -139,6 +139,19 @@ rules:
   assert.deepEqual(paths(err), ['rules[0].source.repos']);
 });
 
+test('a provenance rule that also wants a VSA must say who signs the VSA', () => {
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    builders: [${GENERIC}]
+    source: { repos: [github.com/o/r] }
+    vsa: { verifierId: https://verifier.example }
+`;
+  const err = failure(() => parsePolicy(text, 'vsa.yaml'));
+  assert.equal(err.code, 'POLICY_INCOMPLETE');
+  assert.deepEqual(paths(err), ['rules[0].vsa.identities']);
+});
+
 test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
   const { policy } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
   assert.equal(selectRule(policy, '127.0.0.1:5000/staging/app').name, 'app image');

@@ -100,7 +100,8 @@ export function checkSource(
   if (want.minLevel === 0)
     return pass('source', `${src.uri}@${ref ?? '?'} (${src.commit ?? 'no commit'})`, evidence);
 
-  const candidates = (levels?.sources ?? []).filter((s) => sourceRepoMatches(s.repo, src.uri));
+  // Evidence is about one repository: compared exactly, no owner wildcard.
+  const candidates = (levels?.sources ?? []).filter((s) => normaliseExpectedSourceUri(s.repo) === src.uri);
   const matching = candidates.filter(
     (s) => s.commit === src.commit && ref !== undefined && s.refs.includes(ref),
   );

@@ -7,6 +7,7 @@ import { statementOf } from '../../provenance/normalise-provenance.ts';
 import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../../provenance/slsa-vsa-v1.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { fail, pass, skipped } from './check-result.ts';
+import { identityMismatches } from './identity.ts';
 
 const SLSA_LEVEL = /^SLSA_([A-Z]+)_LEVEL_([0-4])$/;
 
@@ -27,8 +28,15 @@ export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]):
   if (want === undefined) return skipped('vsa', 'no VSA expectation');
   const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
   if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
+  // The VSA's facts count only from a signer the rule accepts for VSAs: never one VSA's
+  // signer with another's content (CHECKLIST row 18).
+  const signers = want.identities ?? (rule.requireProvenance ? [] : rule.identities);
   const problems: string[] = [];
   for (const att of vsas) {
+    if (signers.length > 0 && !signers.some((id) => identityMismatches(id, att.signer).length === 0)) {
+      problems.push(`${att.origin}: not signed by an identity this rule accepts for VSAs`);
+      continue;
+    }
     let predicate;
     try {
       const parsed = SlsaVsaV1Schema.safeParse(statementOf(att).predicate);
