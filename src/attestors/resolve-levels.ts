@@ -21,9 +21,11 @@ import {
   describeResource,
   resourceKey,
   type Attestor,
+  AttestorEvidenceSchema,
   LevelMethodSchema,
   ResourceSchema,
   type AttestorAnswer,
+  type AttestorEvidence,
   type LevelMethod,
   type Resource,
 } from './attestor.ts';
@@ -45,6 +47,8 @@ export interface ResolveLevelsOptions {
   heartbeat?: (detail: { done: number; total: number }) => void;
   /** Throw a retryable ATTESTOR_UNAVAILABLE when an attestor could not answer (default true); false after the deadline. */
   failOnUnavailable?: boolean;
+  /** Return the attestations the levels rest on, raw bytes included, in `attestations` (for the archive). */
+  includeAttestations?: boolean;
 }
 
 /** What was found for one resource. */
@@ -89,6 +93,8 @@ export const LevelResolutionSchema = z.strictObject({
   reasons: z.array(z.string()),
   /** `complete` when nothing is pending or unavailable-and-retryable. */
   status: z.enum(['complete', 'pending']),
+  /** With `includeAttestations`: each attestation a level rests on, once, raw bytes included. */
+  attestations: z.array(AttestorEvidenceSchema).optional(),
   stats: z.strictObject({
     lookups: z.number().int().nonnegative(),
     cacheHits: z.number().int().nonnegative(),
@@ -264,10 +270,11 @@ export async function resolveResources(
     reasons: sourceReason === undefined ? [] : [`source: ${sourceReason}`],
     stats,
   };
+  const kept = new Map<string, AttestorEvidence>();
   targets.forEach(({ role, resource }, t) => {
     const track = role === 'source' ? 'source' : 'build';
     const reasons: string[] = [];
-    let best: { level: number; method: LevelMethod; evidence: string[] } | undefined;
+    let best: { level: number; method: LevelMethod; evidence: AttestorEvidence[] } | undefined;
     let status: ResolvedResource['status'] = 'not-found';
     // In the configured order, whatever order the lookups finished in.
     for (const { name: attestor } of opts.attestors) {
@@ -302,7 +309,7 @@ export async function resolveResources(
           best = {
             level,
             method: answer.method,
-            evidence: answer.attestations.filter((a) => a.proven[track] === level).map((a) => a.digest),
+            evidence: answer.attestations.filter((a) => a.proven[track] === level),
           };
       }
     }
@@ -313,18 +320,20 @@ export async function resolveResources(
       resource,
       level: best?.level ?? 0,
       ...(best ? { method: best.method } : {}),
-      evidence: best?.evidence ?? [],
+      evidence: best?.evidence.map((e) => e.digest) ?? [],
       status,
       reasons,
     });
     if (best === undefined) return;
+    for (const e of best.evidence) if (!kept.has(e.digest)) kept.set(e.digest, e);
+    const evidence = best.evidence.map((e) => e.digest);
     if (role === 'source' && resource.kind === 'git') {
       resolution.levels.sources!.push({
         repo: resource.repo,
         commit: resource.commit,
         refs: [resource.ref],
         level: best.level,
-        evidence: best.evidence,
+        evidence,
         // Source levels come from VSAs (any signed store, the archive included) or the static file.
         method: best.method === 'static' ? 'static' : 'vsa',
       });
@@ -334,12 +343,13 @@ export async function resolveResources(
         ...(uri === undefined ? {} : { uri }),
         digest: resource.digest,
         level: best.level,
-        evidence: best.evidence,
+        evidence,
         method: best.method,
       });
     }
   });
   resolution.dependencyLevels = dependencyLevelsOf(resolution.resources);
+  if (opts.includeAttestations) resolution.attestations = [...kept.values()];
   if (resolution.pending.length > 0 || resolution.unavailable.some((u) => u.retryable))
     resolution.status = 'pending';
   if ((opts.failOnUnavailable ?? true) && resolution.unavailable.some((u) => u.retryable)) {
@@ -388,6 +398,13 @@ export function mergeLevelResolutions(parts: readonly LevelResolution[]): LevelR
     pending,
     unavailable,
     reasons: [...new Set(parts.flatMap((p) => p.reasons))],
+    ...(parts.some((p) => p.attestations !== undefined)
+      ? {
+          attestations: [
+            ...new Map(parts.flatMap((p) => p.attestations ?? []).map((a) => [a.digest, a])).values(),
+          ],
+        }
+      : {}),
     status: parts.some((p) => p.status === 'pending') ? 'pending' : 'complete',
     stats: {
       lookups: parts.reduce((n, p) => n + p.stats.lookups, 0),

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Attestor } from '../../../src/attestors/attestor.ts';
+import type { Attestor, AttestorEvidence } from '../../../src/attestors/attestor.ts';
 import { createHttpStoreAttestor } from '../../../src/attestors/http-store.ts';
 import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
 import { LevelResolutionSchema, resolveLevels } from '../../../src/attestors/resolve-levels.ts';
-import { createVsaTrust } from '../../../src/attestors/vsa-trust.ts';
+import { createVsaTrust, recheckEvidence } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
 import { startAttestationServer, type AttestationServer } from '../../helpers/attestation-server-process.ts';
@@ -236,4 +236,21 @@ test('more attestations than the limit is LIMIT_EXCEEDED before any is verified'
     store.lookup({ kind: 'artifact', ...dep(7) }),
     (e) => isGateError(e) && e.code === 'LIMIT_EXCEEDED' && e.detail?.retryable === false,
   );
+});
+
+test('the attestations a level rests on come back with their bytes and prove it again', async () => {
+  const cache = new MemoryLevelCache();
+  const p = provenance([dep(1), dep(2)]);
+  await resolveLevels(p, { attestors: [store], cache });
+  // Also from the cache: the cached answer keeps the evidence bytes.
+  const r = await resolveLevels(p, { attestors: [store], cache, includeAttestations: true });
+  assert.equal(r.stats.cacheHits, 3);
+  assert.equal(r.attestations?.length, 3); // the source VSA and one VSA per dependency (the L3 one for dep 2)
+  for (const resolved of r.resources) {
+    const restsOn: AttestorEvidence[] = r.attestations!.filter((a) => resolved.evidence.includes(a.digest));
+    assert.equal(restsOn.length, resolved.evidence.length);
+    const again = recheckEvidence(restsOn, resolved.resource, trust);
+    const track = resolved.role === 'source' ? 'source' : 'build';
+    assert.deepEqual(Math.max(...again.evidence.map((e) => e.proven[track] ?? 0)), resolved.level);
+  }
 });
