@@ -47,6 +47,22 @@ export interface TransportOptions {
 }
 
 const MAX_REDIRECTS = 5;
+// OpenSSL verification failures as Node reports them (node:tls, X509_V_ERR_*).
+const TLS_VERIFY_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 const ERROR_BODY_LIMIT = 4096;
 
 /**
@@ -195,10 +211,20 @@ export class Transport {
       });
     } catch (err) {
       const cancelled = this.#options.signal?.aborted === true;
+      const code = (err as { cause?: { code?: unknown } }).cause?.code;
+      // A certificate we do not trust stays untrusted: retrying would only loop.
+      if (typeof code === 'string' && TLS_VERIFY_CODES.has(code)) {
+        throw registryError(
+          'REGISTRY_ERROR',
+          `${what}: TLS certificate of ${url.host} not trusted (${code}); add its CA with NODE_EXTRA_CA_CERTS`,
+          { url: url.href, tls: code, retryable: false },
+          err,
+        );
+      }
       throw registryError(
         'REGISTRY_ERROR',
         `${what}: ${cancelled ? 'cancelled' : 'network error'} talking to ${url.host}: ${(err as Error).message}`,
-        { url: url.href, retryable: !cancelled },
+        { url: url.href, ...(typeof code === 'string' ? { cause: code } : {}), retryable: !cancelled },
         err,
       );
     }

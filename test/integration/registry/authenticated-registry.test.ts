@@ -51,9 +51,11 @@ const client = (
 
 describe('htpasswd auth', () => {
   test('htpasswd registry: right credentials push and pull; wrong or none are non-retryable REGISTRY_AUTH', async () => {
-    const registry = await startRegistry((dir) => {
-      writeFileSync(join(dir, 'htpasswd'), HTPASSWD);
-      return `  htpasswd:\n    realm: slsa-gate-test\n    path: ${join(dir, 'htpasswd')}`;
+    const registry = await startRegistry({
+      auth: (dir) => {
+        writeFileSync(join(dir, 'htpasswd'), HTPASSWD);
+        return `  htpasswd:\n    realm: slsa-gate-test\n    path: ${join(dir, 'htpasswd')}`;
+      },
     });
     try {
       const repo = `registry/${uniqueName('htpasswd')}`;
@@ -145,35 +147,37 @@ describe('token auth', () => {
     issuer = createServer(issue);
     await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
     issuerHost = `127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-    registry = await startRegistry((dir) => {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=slsa-gate-test-issuer',
-          '-keyout',
-          join(dir, 'issuer.key'),
-          '-out',
-          join(dir, 'issuer.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      key = createPrivateKey(readFileSync(join(dir, 'issuer.key')));
-      certDer = Buffer.from(new X509Certificate(readFileSync(join(dir, 'issuer.pem'))).raw);
-      return `  token:
+    registry = await startRegistry({
+      auth: (dir) => {
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=slsa-gate-test-issuer',
+            '-keyout',
+            join(dir, 'issuer.key'),
+            '-out',
+            join(dir, 'issuer.pem'),
+          ],
+          { stdio: 'ignore' },
+        );
+        key = createPrivateKey(readFileSync(join(dir, 'issuer.key')));
+        certDer = Buffer.from(new X509Certificate(readFileSync(join(dir, 'issuer.pem'))).raw);
+        return `  token:
     realm: http://${issuerHost}/token
     service: ${SERVICE}
     issuer: ${ISSUER}
     rootcertbundle: ${join(dir, 'issuer.pem')}`;
+      },
     });
   });
   after(async () => {
