@@ -20,6 +20,7 @@ Artifact:
   --artifact FILE               hashed with sha256 and sha512
   --digest ALG:VALUE            repeatable: sha256:<hex>, sha512:<hex>, or a named digest (gce_image_id:…)
   --bundle-only                 no artifact: verify signatures and transparency evidence only (no binding, no policy)
+  --artifact-name NAME          the name --policy selects a rule by (default: the file name, or sha256:<hex>)
 Expectation flags:
   --builder-id ID  --source-uri URI  --source-branch B  --source-tag T  --source-versioned-tag vX[.Y[.Z]]
   --build-workflow-input K=V (repeatable)  --package-name N  --package-version V
@@ -38,6 +39,7 @@ const OPTIONS = {
   attestation: { type: 'string', multiple: true },
   'oci-layout': { type: 'string' },
   policy: { type: 'string' },
+  'artifact-name': { type: 'string' },
   'builder-id': { type: 'string' },
   'source-uri': { type: 'string' },
   'source-branch': { type: 'string' },
@@ -239,6 +241,7 @@ export const verifyCommand: Command = {
       return 0;
     }
     const { artifact, bytes } = artifactFrom(values);
+    if (values['artifact-name'] !== undefined) artifact.uri = values['artifact-name'];
     const attestationFiles = values.attestation ?? [];
     if (attestationFiles.length === 0 && values['oci-layout'] === undefined) {
       usageError('give at least one --attestation FILE or --oci-layout DIR');

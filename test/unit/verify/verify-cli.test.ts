@@ -138,3 +138,32 @@ test('--bundle-only verifies signatures without an artifact, and refuses artifac
   assert.match(issuer.stdout, /^FAILED: identity: IDENTITY_MISMATCH/);
   assert.equal((await verify(['--bundle-only', '--attestation', BUNDLE, '--builder-id', BUILDER])).exit, 2);
 });
+
+test('--policy: the rule selected by --artifact-name decides; an uncovered artifact is denied', async () => {
+  const policy = join(tmp, 'policy.yaml');
+  const rule = (branch: string): string =>
+    [
+      'version: 1',
+      'rules:',
+      '  - name: example package binary',
+      '    artifacts: [example-package-binary]',
+      `    builders: [${BUILDER}]`,
+      '    minBuildLevel: 3',
+      `    source: { repos: [github.com/slsa-framework/example-package], branches: [${branch}] }`,
+      '',
+    ].join('\n');
+  writeFileSync(policy, rule('main'));
+  const args = ['--artifact', ARTIFACT, '--attestation', BUNDLE, '--policy', policy];
+  const ok = await verify([...args, '--artifact-name', 'example-package-binary']);
+  assert.equal(ok.exit, 0, ok.stdout + ok.stderr);
+  assert.match((await verify(args)).stderr, /POLICY_INCOMPLETE/);
+  writeFileSync(policy, rule('master'));
+  const r = await verify([...args, '--artifact-name', 'example-package-binary']);
+  assert.equal(r.exit, 1);
+  assert.match(r.stdout, /^FAILED: source: REF_MISMATCH: /);
+  assert.equal(
+    (await verify([...args, '--builder-id', BUILDER])).exit,
+    2,
+    '--policy excludes expectation flags',
+  );
+});
