@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { IDENTITY_TOKEN_USERNAME, type Credentials } from './credentials.ts';
 import { readCapped } from './read-capped.ts';
-import { registryError } from './registry-error.ts';
+import { registryError, withoutQuery } from './registry-error.ts';
 
 /**
  * The distribution token flow (distribution/docs/spec/auth/token.md): after a
@@ -75,14 +75,14 @@ export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> 
     throw registryError(
       'REGISTRY_ERROR',
       `${what}: network error`,
-      { url: url.href, retryable: true },
+      { url: withoutQuery(url), retryable: true },
       cause,
     );
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel().catch(() => undefined);
     throw registryError('REGISTRY_AUTH', `${what}: credentials rejected (${res.status})`, {
-      url: url.href,
+      url: withoutQuery(url),
       status: res.status,
       retryable: false,
     });
@@ -90,7 +90,7 @@ export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> 
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
     throw registryError('REGISTRY_ERROR', `${what}: token endpoint answered ${res.status}`, {
-      url: url.href,
+      url: withoutQuery(url),
       status: res.status,
       retryable: res.status === 429 || res.status >= 500,
     });
@@ -102,13 +102,13 @@ export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> 
   } catch (cause) {
     throw new GateError('REGISTRY_AUTH', `${what}: malformed token response`, {
       cause,
-      detail: { url: url.href, retryable: false },
+      detail: { url: withoutQuery(url), retryable: false },
     });
   }
   const token = parsed.token ?? parsed.access_token;
   if (token === undefined) {
     throw new GateError('REGISTRY_AUTH', `${what}: token response has no token`, {
-      detail: { url: url.href, retryable: false },
+      detail: { url: withoutQuery(url), retryable: false },
     });
   }
   const lifetimeMs = (parsed.expires_in ?? DEFAULT_LIFETIME_S) * 1000;

@@ -28,3 +28,11 @@ export function isRetryableRegistryError(err: unknown): boolean {
 export function isNotFound(err: unknown): boolean {
   return isGateError(err) && err.code === 'REGISTRY_ERROR' && err.detail?.status === 404;
 }
+
+/**
+ * A URL for error details without its query: upload locations carry signed
+ * state, storage redirects carry signatures, and details end up in logs and the archive.
+ */
+export function withoutQuery(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isGateError } from '../core/errors.ts';
 import { parseChallenges, scopeStrings, type AuthScope, type RegistryAuth } from './auth.ts';
 import { readCapped } from './read-capped.ts';
-import { isRetryableRegistryError, registryError } from './registry-error.ts';
+import { isRetryableRegistryError, registryError, withoutQuery } from './registry-error.ts';
 
 /** How the client retries transient failures (network errors, 429, 5xx). */
 export interface RetryPolicy {
@@ -121,7 +121,7 @@ export class Transport {
           : `${req.what}: credentials rejected (401)`,
         {
           status: 401,
-          url: req.url.href,
+          url: withoutQuery(req.url),
           challenge,
           retryable: false,
         },
@@ -140,7 +140,7 @@ export class Transport {
         reason === 'insufficient_scope'
           ? `${req.what}: credentials lack the scope ${scopes}`
           : `${req.what}: credentials rejected (401${reason === undefined ? '' : `, ${reason}`})`,
-        { status: 401, url: req.url.href, scope: scopes, reason, retryable: false },
+        { status: 401, url: withoutQuery(req.url), scope: scopes, reason, retryable: false },
       );
     }
     return res;
@@ -166,7 +166,7 @@ export class Transport {
       await res.body?.cancel().catch(() => undefined);
       if (hop >= MAX_REDIRECTS) {
         throw registryError('REGISTRY_ERROR', `${req.what}: more than ${MAX_REDIRECTS} redirects`, {
-          url: req.url.href,
+          url: withoutQuery(req.url),
           retryable: false,
         });
       }
@@ -186,7 +186,7 @@ export class Transport {
       'REGISTRY_ERROR',
       `${what}: refusing ${url.protocol} to ${url.host} (not an insecure loopback host)`,
       {
-        url: url.href,
+        url: withoutQuery(url),
         retryable: false,
       },
     );
@@ -217,14 +217,18 @@ export class Transport {
         throw registryError(
           'REGISTRY_ERROR',
           `${what}: TLS certificate of ${url.host} not trusted (${code}); add its CA with NODE_EXTRA_CA_CERTS`,
-          { url: url.href, tls: code, retryable: false },
+          { url: withoutQuery(url), tls: code, retryable: false },
           err,
         );
       }
       throw registryError(
         'REGISTRY_ERROR',
         `${what}: ${cancelled ? 'cancelled' : 'network error'} talking to ${url.host}: ${(err as Error).message}`,
-        { url: url.href, ...(typeof code === 'string' ? { cause: code } : {}), retryable: !cancelled },
+        {
+          url: withoutQuery(url),
+          ...(typeof code === 'string' ? { cause: code } : {}),
+          retryable: !cancelled,
+        },
         err,
       );
     }
@@ -241,7 +245,7 @@ async function statusError(req: RegistryRequest, res: Response) {
     registryErrors = undefined;
   }
   const status = res.status;
-  const detail = { status, url: req.url.href, registryErrors };
+  const detail = { status, url: withoutQuery(req.url), registryErrors };
   if (status === 401 || status === 403) {
     return registryError('REGISTRY_AUTH', `${req.what}: access denied (${status})`, {
       ...detail,
