@@ -19,6 +19,8 @@ export const AuditFiltersSchema = z.strictObject({
   /** A check id that FAILed (`builder`, `dependencies`, …). */
   failingCheck: CheckIdSchema.optional(),
   policyDigest: Sha256DigestSchema.optional(),
+  /** Decisions that relied on at least one exception (true) or on none (false). */
+  withException: z.boolean().optional(),
   /** Decisions on which this approver gave a verdict. */
   approver: NameSchema.optional(),
   /** Decided at or after (inclusive). */
@@ -53,6 +55,7 @@ export function decisionFilter(
   eq('failingCodes', filters.failingCode);
   eq('failingChecks', filters.failingCheck);
   eq('policy.digest', filters.policyDigest);
+  if (filters.withException !== undefined) query.exceptionCount = filters.withException ? { $gt: 0 } : 0;
   if (approvedIds !== undefined) query._id = { $in: approvedIds };
   const range: { $gte?: Date; $lt?: Date } = {};
   if (filters.since !== undefined) range.$gte = new Date(filters.since);

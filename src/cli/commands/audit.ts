@@ -38,6 +38,7 @@ const FILTER_OPTIONS = {
   'failing-check': { type: 'string' },
   'policy-digest': { type: 'string' },
   approver: { type: 'string' },
+  'with-exception': { type: 'boolean' },
   since: { type: 'string' },
   until: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
@@ -46,7 +47,7 @@ const FILTER_USAGE = `Filters (all given must match):
   --digest sha256:…  --repository R  --tag T  --builder ID  --builder-version V
   --source-repo URI  --source-commit SHA  --outcome PASSED|FAILED|NEEDS_APPROVAL
   --status S  --failing-code CODE  --failing-check ID  --policy-digest sha256:…
-  --approver WHO  --since ISO-8601 (inclusive)  --until ISO-8601 (exclusive)
+  --approver WHO  --with-exception  --since ISO-8601 (inclusive)  --until ISO-8601 (exclusive)
 Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default slsa_gate)`;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -70,6 +71,7 @@ function filtersOf(values: Values): AuditFilters {
     failingCheck: str('failing-check'),
     policyDigest: str('policy-digest'),
     approver: str('approver'),
+    withException: values['with-exception'] === true ? true : undefined,
     since: str('since'),
     until: str('until'),
   };

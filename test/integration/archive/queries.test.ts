@@ -150,6 +150,8 @@ describe('listDecisions', () => {
     ['failing check id', { failingCheck: 'builder' }, ['d2']],
     ['policy digest', { policyDigest: sha256Digest(policyB) }, ['d5', 'd2']],
     ['approver', { approver: 'alice@acme.example' }, ['d3']],
+    ['used an exception', { withException: true }, ['d3']],
+    ['used no exception', { withException: false }, ['d5', 'd4', 'd2', 'd1']],
     ['approver with no verdicts', { approver: 'nobody@acme.example' }, []],
     [
       'time range [since, until)',
