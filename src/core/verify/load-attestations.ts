@@ -4,6 +4,7 @@ import { BUNDLE_MEDIA_TYPES, MAX_SIGNATURES, MAX_TLOG_ENTRIES } from '../formats
 import { NpmAttestationsSchema } from '../formats/npm-attestations.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { loadGcbProvenance } from './gcb-provenance.ts';
+import { npmBundleSpans } from './json-spans.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** CHECKLIST row 25: caps checked before any per-attestation work. */
@@ -66,10 +67,13 @@ function classify(json: unknown, raw: Uint8Array, origin: string, container?: 'j
     const parsed = NpmAttestationsSchema.safeParse(json);
     if (!parsed.success)
       malformed(origin, `invalid npm attestations document: ${z.prettifyError(parsed.error)}`);
+    // Each bundle is archived as exactly its bytes in the document.
+    const spans = npmBundleSpans(raw);
     return parsed.data.attestations.map((a, i) => {
       const inner = `${origin}#attestations[${i}]`;
-      // The bundle is archived as its JSON serialization; the whole document is archived by the caller.
-      return bundleInput(a.bundle, encoder.encode(JSON.stringify(a.bundle)), inner, 'npm-attestations');
+      const span = spans[i];
+      const bundleBytes = span ? raw.slice(span.start, span.end) : encoder.encode(JSON.stringify(a.bundle));
+      return bundleInput(a.bundle, bundleBytes, inner, 'npm-attestations');
     });
   }
   if ('payloadType' in json && 'payload' in json && 'signatures' in json) {

@@ -147,3 +147,22 @@ test('caps: input size, attestation count, tlog entries and signatures are LIMIT
     'LIMIT_EXCEEDED',
   );
 });
+
+test('npm document: each bundle input carries exactly its bytes in the document', () => {
+  const bytes = read('slsa-verifier/npm-sigstore-2.3.1-valid/attestations.json');
+  const doc = JSON.parse(bytes.toString('utf8')) as { attestations: Array<{ bundle: unknown }> };
+  const inputs = loadAttestations(bytes, 'a.json');
+  inputs.forEach((input, i) => {
+    assert.ok(bytes.includes(Buffer.from(input.raw)), 'a substring of the document');
+    assert.deepEqual(JSON.parse(Buffer.from(input.raw).toString('utf8')), doc.attestations[i]!.bundle);
+  });
+  // whitespace, escapes and non-ASCII around and inside the bundles
+  const tricky = enc(
+    '{ "note": "ünïcode \\" } ]", "attestations" : [ {"bundle" :\n {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"x":"é}"}} , "predicateType":"p"} ] }',
+  );
+  const [one] = loadAttestations(tricky, 't');
+  assert.equal(
+    Buffer.from(one!.raw).toString('utf8'),
+    '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"x":"é}"}}',
+  );
+});
