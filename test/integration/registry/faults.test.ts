@@ -197,11 +197,16 @@ test('Basic challenge: right credentials pass, wrong ones are a non-retryable RE
   assert.equal((await ok.getManifest(repo, pushed.digest)).digest, pushed.digest);
 
   const wrong = viaProxy({
-    credentials: staticCredentials({ [host]: { username: 'ci', password: 'nope' } }),
+    credentials: staticCredentials({ [host]: { username: 'ci', password: 'n0pe-secret' } }),
   });
   await assert.rejects(wrong.getManifest(repo, pushed.digest), (err: GateError) => {
     assert.equal(err.code, 'REGISTRY_AUTH');
     assert.equal(isRetryableRegistryError(err), false);
+    // The password never reaches an error that logs or the archive would keep.
+    const said = `${err.message} ${JSON.stringify(err.detail)}`;
+    assert.ok(
+      !said.includes('n0pe-secret') && !said.includes(Buffer.from('ci:n0pe-secret').toString('base64')),
+    );
     return true;
   });
   await assert.rejects(
