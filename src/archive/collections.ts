@@ -82,10 +82,19 @@ export function collectionsOf(db: Db): Collections {
   return out as unknown as Collections;
 }
 
-/** Creates every index (idempotent on the server: an existing identical index is a no-op). */
+/** Creates every missing index. */
 export async function ensureIndexes(db: Db): Promise<void> {
+  const existingCollections = new Set(
+    (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
+  );
   for (const [name, indexes] of Object.entries(INDEXES)) {
-    if (indexes.length > 0) await db.collection(name).createIndexes(indexes);
+    // FerretDB 1.24 drops the connection on createIndexes for an index that already
+    // exists, so only the missing ones are created (by name).
+    const existing = existingCollections.has(name)
+      ? new Set((await db.collection(name).listIndexes().toArray()).map((i) => String(i.name)))
+      : new Set<string>();
+    const missing = indexes.filter((i) => !existing.has(String(i.name)));
+    if (missing.length > 0) await db.collection(name).createIndexes(missing);
   }
 }
 
