@@ -75,7 +75,8 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   const onVerdict = (kind: 'approve' | 'reject') => async (approval: Approval) => {
     // The first verdict wins; later ones only see the state it produced.
     if (!verdict) verdict = { approval, verdict: kind, at: new Date().toISOString() };
-    await condition(() => progress.result !== undefined || progress.status === 'Publishing');
+    // The caller (a person or CI) gets the verdict's effect: published or denied.
+    await condition(() => progress.result !== undefined);
     return progress;
   };
   setHandler(approveUpdate, onVerdict('approve'), { validator: approvalValidator });
