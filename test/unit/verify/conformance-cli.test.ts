@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeSyntheticKeyBundle } from './synthetic-log.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CORPUS = join(ROOT, 'test/fixtures/corpus');
@@ -132,4 +133,16 @@ test('a certificate bundle checked with --key fails; usage errors exit 2', async
   );
   assert.equal((await cli([...msgsig])).exit, 2);
   assert.equal((await cli([...msgsig, '--key', npmKey, join(MSGSIG, 'artifact')])).exit, 2);
+});
+
+test('key, message signature, file and sha256 digest (self-made log and key): exit 0; tampered digest: exit 1', async () => {
+  const s = makeSyntheticKeyBundle();
+  const args = ['--bundle', s.bundle, '--key', s.signingKeyFile, '--trusted-root', s.trustedRoot];
+  const file = await cli([...args, s.artifact]);
+  assert.equal(file.exit, 0, file.stderr);
+  const digest = await cli([...args, s.artifactDigest]);
+  assert.equal(digest.exit, 0, digest.stderr);
+  assert.equal((await cli([...args, `sha256:${'1'.repeat(64)}`])).exit, 1);
+  const wrongKey = ['--bundle', s.bundle, '--key', npmKey, '--trusted-root', s.trustedRoot, s.artifactDigest];
+  assert.equal((await cli(wrongKey)).exit, 1);
 });
