@@ -39,6 +39,7 @@ const STRONG_HEX_LENGTH: Record<string, number> = {
  *  - a digest the caller named explicitly (`artifact.namedDigests`, e.g.
  *    `gce_image_id`) equals the subject's value for that name exactly, and no common
  *    ≥256-bit hash disagrees.
+ * In both cases no named digest the subject also carries may disagree.
  * A subject carrying only weaker or unknown algorithms binds only through the second
  * rule, so a `sha1`/`md5`-only subject never binds by content.
  */
@@ -123,6 +124,11 @@ function isStrong(alg: string, value: string): boolean {
 /** Whether one subject digest set binds the artifact (rule documented on bindStatement). */
 export function subjectBinds(subject: DigestSet, artifact: ArtifactRef): boolean {
   const mine = artifactDigests(artifact);
+  const named = artifact.namedDigests ?? {};
+  // A digest the caller named that the subject carries with another value is contradicting evidence.
+  for (const [alg, value] of Object.entries(named)) {
+    if (Object.hasOwn(subject, alg) && !isStrong(alg, value) && subject[alg] !== value) return false;
+  }
   let strongMatches = 0;
   for (const [alg, value] of Object.entries(subject)) {
     const own = Object.hasOwn(mine, alg) ? mine[alg] : undefined;
@@ -131,7 +137,6 @@ export function subjectBinds(subject: DigestSet, artifact: ArtifactRef): boolean
     strongMatches++;
   }
   if (strongMatches > 0) return true;
-  const named = artifact.namedDigests ?? {};
   return Object.entries(named).some(
     ([alg, value]) => value !== '' && Object.hasOwn(subject, alg) && subject[alg] === value,
   );

@@ -161,3 +161,13 @@ test('truncated or non-UTF-8 JSON is BUNDLE_MALFORMED', () => {
     'BUNDLE_MALFORMED',
   );
 });
+
+test('a named digest the subject carries with another value blocks binding even when sha256 matches', () => {
+  const both: ArtifactRef = { digests: { sha256 }, namedDigests: { gce_image_id: '1' } };
+  bindStatement(PT, stmt([{ digest: { sha256, gce_image_id: '1' } }]), both, 't');
+  bindStatement(PT, stmt([{ digest: { sha256 } }]), both, 't');
+  assert.equal(
+    code(() => bindStatement(PT, stmt([{ digest: { sha256, gce_image_id: '2' } }]), both, 't')),
+    'SUBJECT_MISMATCH',
+  );
+});
