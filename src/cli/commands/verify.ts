@@ -250,6 +250,12 @@ export const verifyCommand: Command = {
     if (values.policy !== undefined && expectations.length > 0) {
       usageError(`--policy and expectation flags (--${expectations[0]}) exclude each other`);
     }
+    const notIdentity = expectations.filter((f) => !IDENTITY_FLAGS.has(f));
+    if (values['bundle-only'] && (notIdentity.length > 0 || values.policy !== undefined)) {
+      usageError(
+        `--bundle-only checks signatures and signer identity only: it takes no --${notIdentity[0] ?? 'policy'}`,
+      );
+    }
     if (values['public-key-id'] !== undefined && values['public-key'] === undefined) {
       usageError('--public-key-id needs --public-key');
     }
@@ -365,12 +371,6 @@ export const verifyCommand: Command = {
     };
     const policy = await import('./verify-policy.ts');
     if (values['bundle-only']) {
-      const notIdentity = expectations.filter((f) => !IDENTITY_FLAGS.has(f));
-      if (notIdentity.length > 0 || values.policy !== undefined) {
-        usageError(
-          `--bundle-only checks signatures and signer identity only: it takes no --${notIdentity[0] ?? 'policy'}`,
-        );
-      }
       const checks = policy.identityChecks(verified, flags);
       const failed = checks.find((c) => c.result === 'FAIL');
       const verdict: Verdict = failed
