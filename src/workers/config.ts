@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
+import { resolveTemporalConnection, TemporalConnection } from './temporal-connection.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port');
 
@@ -7,10 +8,16 @@ const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port')
 export const ConfigSchema = z.strictObject({
   temporalAddress: hostPort.default('127.0.0.1:7233'),
   temporalNamespace: z.string().min(1).default('slsa-gate'),
+  /** The resolved connection (profile file + TEMPORAL_* variables); holds the TLS and API-key secrets privately. */
+  temporal: z.instanceof(TemporalConnection),
   temporalUiUrl: z.url().default('http://127.0.0.1:8233'),
   taskQueue: z.string().min(1).default('slsa-gate-publish'),
   mongoUri: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/'),
   database: z.string().min(1).default('slsa_gate'),
+  /** CA bundle for the archive's TLS connection (driver option tlsCAFile). */
+  mongoTlsCAFile: z.string().min(1).optional(),
+  /** JSON file of registry credentials per host (mode 0600), tried before Docker's config.json and the environment. */
+  registryCredentialsFile: z.string().min(1).optional(),
   /** Registry hosts reached over plain HTTP: loopback only (see registry/transport). */
   insecureRegistries: z.array(hostPort).default(['127.0.0.1:5000', 'localhost:5000']),
   /** Default policy file when a request carries none. */
@@ -40,13 +47,17 @@ const list = (v: string | undefined) =>
 
 /** Reads the configuration from environment variables; a bad value fails with CONFIG_INVALID naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const temporal = resolveTemporalConnection(env);
   const raw = {
-    temporalAddress: env.TEMPORAL_ADDRESS,
-    temporalNamespace: env.TEMPORAL_NAMESPACE,
+    temporalAddress: temporal.address,
+    temporalNamespace: temporal.namespace,
+    temporal,
     temporalUiUrl: env.TEMPORAL_UI_URL,
     taskQueue: env.SLSA_GATE_TASK_QUEUE,
     mongoUri: env.MONGODB_URI,
     database: env.SLSA_GATE_DB,
+    mongoTlsCAFile: env.MONGODB_TLS_CA_FILE,
+    registryCredentialsFile: env.SLSA_GATE_REGISTRY_CREDENTIALS,
     insecureRegistries: list(env.SLSA_GATE_INSECURE_REGISTRIES),
     policyFile: env.SLSA_GATE_POLICY,
     trustMapFile: env.SLSA_GATE_TRUST_MAP,
@@ -71,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueue: 'SLSA_GATE_TASK_QUEUE',
       mongoUri: 'MONGODB_URI',
       database: 'SLSA_GATE_DB',
+      mongoTlsCAFile: 'MONGODB_TLS_CA_FILE',
+      registryCredentialsFile: 'SLSA_GATE_REGISTRY_CREDENTIALS',
       insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
       publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
       verifierId: 'SLSA_GATE_VERIFIER_ID',

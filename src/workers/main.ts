@@ -11,7 +11,7 @@ import { loadConfig } from './config.ts';
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const deps = await createActivityDeps(config);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
   try {
     const worker = await Worker.create({
       connection,
@@ -23,9 +23,7 @@ export async function runWorker(): Promise<void> {
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    console.error(
-      `slsa-gate worker: task queue ${config.taskQueue} on ${config.temporalAddress}/${config.temporalNamespace}`,
-    );
+    console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
     await worker.run();
   } finally {
     await connection.close();

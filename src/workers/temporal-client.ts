@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 
 /** A Temporal client for the CLI and the API, with the same connection settings as the worker. */
 export async function connectClient(config: Config): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(config.temporal.connectionOptions());
   return {
     client: new Client({ connection, namespace: config.temporalNamespace }),
     close: () => connection.close(),
