@@ -1,11 +1,10 @@
 import type { Archive } from '../archive/archive.ts';
-import type { LevelEvidence } from '../core/policy/policy-rule.ts';
+import type { ProvenanceResources, LevelResolution } from '../attestors/resolve-levels.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import type { AttestationSigner } from '../signing/signing-key.ts';
 import type { Config } from '../workers/config.ts';
-import type { EvidenceFacts } from './evidence.ts';
 
 /** What the activities need, built once per worker (src/workers/activity-deps.ts) or by a test. */
 export interface ActivityDeps {
@@ -18,6 +17,9 @@ export interface ActivityDeps {
   /** The worker's policy, for requests that carry none. */
   defaultPolicy?: { text: string; origin: string };
   signer: AttestationSigner;
-  /** Source and dependency levels from the configured attestors. */
-  resolveLevels(facts: EvidenceFacts): Promise<LevelEvidence>;
+  /** Source and dependency levels of some resources, from the configured attestors. */
+  resolveLevels(
+    resources: ProvenanceResources,
+    opts: { failOnUnavailable: boolean; signal?: AbortSignal; heartbeat?: (detail: unknown) => void },
+  ): Promise<LevelResolution>;
 }

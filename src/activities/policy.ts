@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
 import { evaluate, type Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
+import { Context } from '@temporalio/activity';
+import {
+  mergeLevelResolutions,
+  resourcesOfFacts,
+  type LevelResolution,
+  type ProvenanceResources,
+} from '../attestors/resolve-levels.ts';
 import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { verifyAttestations } from '../core/verify/verify-attestations.ts';
@@ -50,9 +57,54 @@ export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; orig
 
 export function createPolicyActivities(deps: ActivityDeps) {
   return {
-    /** Source and dependency levels for the provenance's facts (the attestors). */
-    async resolveLevels(input: { facts: EvidenceFacts }): Promise<LevelEvidence> {
-      return deps.resolveLevels(input.facts);
+    /** What the provenance asks the attestors about: its source revision and each dependency with a digest. */
+    async planLevelResources(input: { facts: EvidenceFacts }): Promise<{
+      resources: ProvenanceResources;
+      deadlineSeconds: number;
+    }> {
+      return {
+        resources: resourcesOfFacts(input.facts),
+        deadlineSeconds: deps.config.attestationDeadlineSeconds,
+      };
+    },
+
+    /**
+     * Resolves the levels of some resources through the attestors, heartbeating per lookup.
+     * An attestor outage fails the attempt as retryable (ATTESTOR_UNAVAILABLE) unless
+     * `failOnUnavailable` is false, after the deadline: then what is missing is level 0.
+     * The attestations the levels rest on are archived, content-addressed.
+     */
+    async resolveLevelChunk(input: {
+      resources: ProvenanceResources;
+      failOnUnavailable: boolean;
+    }): Promise<LevelResolution> {
+      const ctx = Context.current();
+      const resolution = await deps.resolveLevels(input.resources, {
+        failOnUnavailable: input.failOnUnavailable,
+        signal: ctx.cancellationSignal,
+        heartbeat: (detail) => ctx.heartbeat(detail),
+      });
+      const evidence = resolution.attestations ?? [];
+      if (evidence.length > 0) {
+        const fetchedAt = new Date().toISOString();
+        await deps.archive.storeAttestations(
+          evidence.map((e) => ({
+            raw: e.raw,
+            ...(e.predicateType ? { predicateType: e.predicateType } : {}),
+            subjects: [],
+            origin: e.origin,
+            fetchedAt,
+          })),
+        );
+      }
+      // The raw bytes are archived; the workflow history keeps only their digests.
+      const { attestations: _raw, ...rest } = resolution;
+      return rest;
+    },
+
+    /** Joins the resolutions of several chunks. */
+    async mergeLevelChunks(input: { parts: LevelResolution[] }): Promise<LevelResolution> {
+      return mergeLevelResolutions(input.parts);
     },
 
     /** Re-verifies the archived evidence and evaluates the policy rule for the candidate. */

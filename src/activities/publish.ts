@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
-import { buildVsaStatement, countDependencyLevels, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
+import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
 import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
@@ -86,7 +86,8 @@ export function createPublishActivities(deps: ActivityDeps) {
       evaluation: Evaluation;
       policyDigest: string;
       attestationDigests: string[];
-      dependencyLevels: Array<{ key: string; level: number }>;
+      /** `SLSA_BUILD_LEVEL_n` → count, each dependency once at its highest level. */
+      dependencyLevels: Record<string, number>;
       decidedAt: string;
     }): Promise<{ vsaDigest: string; provenanceReferrer?: string }> {
       const { candidate, releaseRepository: repo } = input;
@@ -139,7 +140,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         })),
         verificationResult: 'PASSED',
         verifiedLevels: verifiedLevels(input.evaluation),
-        dependencyLevels: countDependencyLevels(input.dependencyLevels),
+        dependencyLevels: input.dependencyLevels,
         timeVerified: input.decidedAt,
       });
       const bundle = await signStatementBundle(statement, deps.signer);

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ActivityDeps } from '../activities/deps.ts';
+import { createArchiveAttestor, selfVsaTrust } from '../attestors/archive-attestor.ts';
+import { loadAttestors } from '../attestors/attestors-config.ts';
+import { MemoryLevelCache } from '../attestors/level-cache.ts';
+import { resolveResources } from '../attestors/resolve-levels.ts';
 import { openArchive } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
 import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
@@ -45,6 +49,16 @@ export async function createActivityDeps(
     }
     return client;
   };
+  // The control point is its own attestor: what it published before carries its VSA.
+  const selfTrust = selfVsaTrust({
+    verifierId: config.verifierId,
+    keyId: signer.keyId,
+    publicKeyPem: signer.publicKeyPem,
+  });
+  const { attestors, options } = config.attestorsFile
+    ? loadAttestors(config.attestorsFile, { registryClient: registry, archive, selfTrust })
+    : { attestors: [createArchiveAttestor({ archive, trust: selfTrust })], options: {} };
+  const cache = new MemoryLevelCache();
   return {
     config,
     archive,
@@ -53,7 +67,16 @@ export async function createActivityDeps(
     trustMap,
     ...(defaultPolicy ? { defaultPolicy } : {}),
     signer,
-    resolveLevels: async () => ({}),
+    resolveLevels: (resources, opts) =>
+      resolveResources(resources, {
+        ...options,
+        attestors,
+        cache,
+        includeAttestations: true,
+        failOnUnavailable: opts.failOnUnavailable,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
+      }),
     ...overrides,
     close: () => archive.close(),
   };

@@ -25,8 +25,10 @@ export const ConfigSchema = z.strictObject({
   /** Trust map file (builder identities and levels); the shipped defaults when absent. */
   trustMapFile: z.string().optional(),
   trustedRoot: z.string().optional(),
-  /** Static source/dependency levels for things without attestations. */
-  staticLevelsFile: z.string().optional(),
+  /** Attestors for source and dependency levels (docs/attestors.md); slsa-gate's own archive when absent. */
+  attestorsFile: z.string().optional(),
+  /** How long a publish waits for pending or unreachable attestors before missing levels count as 0. */
+  attestationDeadlineSeconds: z.coerce.number().int().positive().default(600),
   /** PEM public keys trusted for key-signed provenance: `keyId=path` pairs. */
   publicKeys: z.array(z.strictObject({ keyId: z.string().min(1), path: z.string().min(1) })).default([]),
   /** VSA signing key: a PEM file (mode 0600 or stricter) or the PEM itself in SLSA_GATE_VSA_KEY_PEM. */
@@ -62,7 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyFile: env.SLSA_GATE_POLICY,
     trustMapFile: env.SLSA_GATE_TRUST_MAP,
     trustedRoot: env.SLSA_GATE_TRUSTED_ROOT,
-    staticLevelsFile: env.SLSA_GATE_STATIC_LEVELS,
+    attestorsFile: env.SLSA_GATE_ATTESTORS,
+    attestationDeadlineSeconds: env.SLSA_GATE_ATTESTATION_DEADLINE,
     publicKeys: list(env.SLSA_GATE_PUBLIC_KEYS)?.map((pair) => {
       const [keyId, path] = pair.split('=', 2);
       return { keyId: keyId ?? '', path: path ?? '' };
@@ -87,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
       publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
       verifierId: 'SLSA_GATE_VERIFIER_ID',
+      attestorsFile: 'SLSA_GATE_ATTESTORS',
+      attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
     };
     const problems = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');

@@ -7,6 +7,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -53,6 +54,73 @@ const longIo = proxyActivities<Activities>({
 export const approveUpdate = defineUpdate<PublishProgress, [Approval]>('approve');
 export const rejectUpdate = defineUpdate<PublishProgress, [Approval]>('reject');
 export const progressQuery = defineQuery<PublishProgress>('progress');
+
+const LEVEL_CHUNK = 50;
+const LEVEL_CHUNKS_IN_FLIGHT = 4;
+type LevelResolution = Awaited<ReturnType<Activities['resolveLevelChunk']>>;
+
+/**
+ * Resolves source and dependency levels through the attestors: chunks of LEVEL_CHUNK
+ * resources, at most LEVEL_CHUNKS_IN_FLIGHT activities at once. Pending answers wait on a
+ * durable timer and are asked again; outages are retried by the activity's policy. At the
+ * deadline the lookups run once more without failing on what is missing, which is level 0.
+ */
+async function resolveLevels(
+  facts: Parameters<Activities['planLevelResources']>[0]['facts'],
+  setStatus: (status: PublishStatus) => void,
+): Promise<LevelResolution> {
+  const { resources, deadlineSeconds } = await io.planLevelResources({ facts });
+  const deadline = Date.now() + deadlineSeconds * 1000;
+  const chunks: Array<typeof resources> = [];
+  for (let i = 0; i === 0 || i < resources.dependencies.length; i += LEVEL_CHUNK) {
+    chunks.push({
+      ...(i === 0 && resources.source ? { source: resources.source } : {}),
+      ...(i === 0 && resources.sourceReason ? { sourceReason: resources.sourceReason } : {}),
+      dependencies: resources.dependencies.slice(i, i + LEVEL_CHUNK),
+    });
+  }
+  const resolveAll = async (failOnUnavailable: boolean): Promise<LevelResolution> => {
+    const lookups = proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '1 minute',
+      // Outages are retried until the deadline, never past it.
+      ...(failOnUnavailable ? { scheduleToCloseTimeout: Math.max(1000, deadline - Date.now()) } : {}),
+      retry: {
+        initialInterval: '2s',
+        backoffCoefficient: 2,
+        maximumInterval: '1 minute',
+        nonRetryableErrorTypes: nonRetryable,
+      },
+    });
+    const parts: LevelResolution[] = [];
+    for (let i = 0; i < chunks.length; i += LEVEL_CHUNKS_IN_FLIGHT) {
+      const batch = chunks.slice(i, i + LEVEL_CHUNKS_IN_FLIGHT);
+      parts.push(
+        ...(await Promise.all(
+          batch.map((chunk) => lookups.resolveLevelChunk({ resources: chunk, failOnUnavailable })),
+        )),
+      );
+    }
+    return parts.length === 1 && parts[0] ? parts[0] : await io.mergeLevelChunks({ parts });
+  };
+
+  for (;;) {
+    let resolution: LevelResolution;
+    try {
+      resolution = await resolveAll(true);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      break; // attestors unreachable until the deadline
+    }
+    if (resolution.status === 'complete') return resolution;
+    const wait = Math.max(1, ...resolution.pending.map((p) => p.retryAfterSeconds ?? 5)) * 1000;
+    if (Date.now() + wait >= deadline) break;
+    setStatus('WaitingForAttestations');
+    await sleep(wait);
+    setStatus('Verifying');
+  }
+  return await resolveAll(false);
+}
 
 /** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
 export async function publishArtifact(request: PublishRequest): Promise<PublishResult> {
@@ -129,7 +197,8 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (found.length > 0) upsertSearchAttributes(found);
 
     setStatus('Verifying');
-    const levels = await longIo.resolveLevels({ facts });
+    const resolution = await resolveLevels(facts, setStatus);
+    const levels = resolution.levels;
 
     setStatus('Evaluating');
     const decidedAt = new Date().toISOString();
@@ -234,14 +303,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       evaluation,
       policyDigest,
       attestationDigests: evidence.digests,
-      dependencyLevels: (levels.dependencies ?? []).map((d) => ({
-        key:
-          d.uri ??
-          Object.entries(d.digest)
-            .map(([k, v]) => `${k}:${v}`)
-            .join(','),
-        level: d.level,
-      })),
+      dependencyLevels: resolution.dependencyLevels,
       decidedAt,
     });
     await io.markPublished({
