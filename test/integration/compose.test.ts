@@ -8,7 +8,10 @@ before(ensureServices); // installs docker-compose with the registry
 
 test('docker-compose.yml is a valid compose file', () => {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const res = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: root, encoding: 'utf8' });
+  const res = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   assert.equal(res.error, undefined, 'docker-compose must be installed by scripts/services.sh');
   assert.equal(res.status, 0, res.stderr);
 });
