@@ -14,6 +14,7 @@ import { loadTrustMaterial, type TrustMaterial } from '../../../src/core/trust/t
 import type { AttestationInput } from '../../../src/core/verify/attestation-input.ts';
 import { verifySigstoreBundle, type BundleVerifyContext } from '../../../src/core/verify/sigstore-bundle.ts';
 import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
+import { makeSyntheticKeyBundle } from './synthetic-log.ts';
 
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus/', import.meta.url));
 const PUBLIC_GOOD = loadTrustMaterial();
@@ -366,6 +367,53 @@ test('a signed time in the future of the verifier is TIMESTAMP_ERROR', () => {
   };
   assert.equal(
     code(() => verifySigstoreBundle(input(json(`${dir}bundle.sigstore.json`)), ctx)),
+    'TIMESTAMP_ERROR',
+  );
+});
+
+test('self-made log: checkpoint signature and key hint are checked; an unsigned integratedTime is no time (rows 5, 6)', () => {
+  const s = makeSyntheticKeyBundle();
+  const trust = loadTrustMaterial({
+    trustedRoot: s.trustedRoot,
+    publicKeys: [{ keyId: 'synthetic-key', pem: s.signingKeyPem }],
+  });
+  const bytes = readFileSync(s.artifact);
+  const ctx = {
+    artifact: { digests: { sha256: createHash('sha256').update(bytes).digest('hex') } },
+    trust,
+    artifactBytes: bytes,
+  };
+  const v = verifySigstoreBundle(input(s.bundleJson), ctx);
+  assert.deepEqual(
+    [v.signer.kind, v.signer.keyId, v.transparency.kind, v.transparency.inclusionProof],
+    ['key', 'synthetic-key', 'rekor-v1', true],
+  );
+
+  const checkpoint = (mutate: (sig: Buffer) => void): Json => {
+    const b = clone(s.bundleJson) as Json;
+    const proof = b.verificationMaterial.tlogEntries[0].inclusionProof;
+    const [note, sigLine] = (proof.checkpoint.envelope as string).split('\n\n');
+    const [dash, name, sig] = sigLine!.trim().split(' ');
+    const raw = Buffer.from(sig!, 'base64');
+    mutate(raw);
+    proof.checkpoint.envelope = `${note}\n\n${dash} ${name} ${raw.toString('base64')}\n`;
+    return b;
+  };
+  const badSignature = checkpoint((raw) => raw.writeUInt8(raw.readUInt8(raw.length - 1) ^ 1, raw.length - 1));
+  assert.equal(
+    code(() => verifySigstoreBundle(input(badSignature), ctx)),
+    'TLOG_ERROR',
+  );
+  const wrongKeyHint = checkpoint((raw) => raw.writeUInt8(raw.readUInt8(0) ^ 1, 0));
+  assert.equal(
+    code(() => verifySigstoreBundle(input(wrongKeyHint), ctx)),
+    'TLOG_ERROR',
+  );
+
+  const noSet = clone(s.bundleJson) as Json;
+  delete noSet.verificationMaterial.tlogEntries[0].inclusionPromise;
+  assert.equal(
+    code(() => verifySigstoreBundle(input(noSet), ctx)),
     'TIMESTAMP_ERROR',
   );
 });
