@@ -9,7 +9,7 @@
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
  * the activity retries them (CHECKLIST rows 29, 33).
  */
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoClient, MongoServerError, type Collection, type Db, type MongoClientOptions } from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
@@ -63,16 +63,27 @@ const indexesReady = new Map<string, Promise<void>>();
 export async function openArchive(
   uri: string,
   dbName: string,
-  options: { serverSelectionTimeoutMS?: number; createIndexes?: boolean } = {},
+  options: {
+    serverSelectionTimeoutMS?: number;
+    createIndexes?: boolean;
+    /** Transport settings from the worker configuration (CA file for TLS). */
+    tls?: Pick<MongoClientOptions, 'tls' | 'tlsCAFile'>;
+  } = {},
 ): Promise<Archive> {
   const client = new MongoClient(uri, {
+    ...options.tls,
     ignoreUndefined: true,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
     // CHECKLIST row 33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
   const db = client.db(dbName);
   // Read-only callers (auditors) may lack the right to create indexes.
   if (options.createIndexes === false) return new Archive(client, db);
