@@ -145,7 +145,12 @@ export async function buildAndAttest(
 /** A policy for the demo builder's images in `repositories` (YAML). */
 export function demoPolicy(
   repositories: string[],
-  opts: { approvalRequired?: boolean; approvalDeadline?: string; twoPersonRule?: boolean } = {},
+  opts: {
+    approvalRequired?: boolean;
+    approvalDeadline?: string;
+    twoPersonRule?: boolean;
+    minDependencyLevel?: number;
+  } = {},
 ): string {
   const rule = {
     name: 'demo images',
@@ -158,6 +163,7 @@ export function demoPolicy(
     ...(opts.approvalRequired ? { approvalRequired: true } : {}),
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),
     ...(opts.twoPersonRule ? { twoPersonRule: true } : {}),
+    ...(opts.minDependencyLevel !== undefined ? { dependencies: { minLevel: opts.minDependencyLevel } } : {}),
   };
   return JSON.stringify({ version: 1, name: 'slsa-gate demo', rules: [rule] }, null, 2);
 }

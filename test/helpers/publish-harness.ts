@@ -35,7 +35,10 @@ export interface PublishHarness {
   close(): Promise<void>;
 }
 
-export async function startPublishHarness(overrides: Partial<ActivityDeps> = {}): Promise<PublishHarness> {
+export async function startPublishHarness(
+  overrides: Partial<ActivityDeps> = {},
+  env: Record<string, string> = {},
+): Promise<PublishHarness> {
   ensureServices();
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -55,6 +58,7 @@ export async function startPublishHarness(overrides: Partial<ActivityDeps> = {})
     SLSA_GATE_INSECURE_REGISTRIES: registryHost,
     SLSA_GATE_PUBLIC_KEYS: `${builderKey.keyId}=${builderKeyFile}`,
     SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa-key.pem')),
+    ...env,
   });
   const deps = await createActivityDeps(config, { trustMap: demoTrustMap(builderKey.keyId), ...overrides });
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
