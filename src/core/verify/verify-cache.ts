@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { VerifiedAttestation } from '../model.ts';
+import { isGateError } from '../errors.ts';
 import type { AttestationInput } from './attestation-input.ts';
+import { loadAttestations } from './load-attestations.ts';
 import { verifyAttestations, type RejectedAttestation, type VerifyContext } from './verify-attestations.ts';
 
 type Outcome = { verified: VerifiedAttestation } | { rejected: RejectedAttestation };
@@ -49,12 +51,17 @@ function sha256(data: Uint8Array | string): string {
  * rejection for that reason outlives its cause by failing closed. So no time in the key.
  */
 export function verificationCacheKey(input: AttestationInput, ctx: VerifyContext, policyDigest = ''): string {
+  return contextKey(
+    [input.form, input.form === 'bundle' ? (input.container ?? '') : '', input.origin, sha256(input.raw)],
+    ctx,
+    policyDigest,
+  );
+}
+
+function contextKey(what: unknown[], ctx: VerifyContext, policyDigest: string): string {
   return sha256(
     JSON.stringify([
-      input.form,
-      input.form === 'bundle' ? (input.container ?? '') : '',
-      input.origin,
-      sha256(input.raw),
+      ...what,
       ctx.trust.digest,
       ctx.artifact.digests,
       ctx.artifact.namedDigests ?? {},
@@ -69,11 +76,13 @@ export function verificationCacheKey(input: AttestationInput, ctx: VerifyContext
 /** A cache of verification outcomes (verified or rejected), bounded LRU. */
 export class VerifyCache {
   readonly #lru: LruCache<Outcome>;
+  readonly #files: LruCache<{ verified: VerifiedAttestation[]; rejected: RejectedAttestation[] }>;
   hits = 0;
   misses = 0;
 
   constructor(maxEntries = 4096) {
     this.#lru = new LruCache(maxEntries);
+    this.#files = new LruCache(maxEntries);
   }
 
   /** `verifyAttestations` with each input's outcome served from the cache when its key was seen. */
@@ -101,7 +110,35 @@ export class VerifyCache {
     return { verified, rejected };
   }
 
+  /**
+   * Load and verify one attestation file with its whole outcome cached under the file's
+   * digest: a repeated request costs one hash and a lookup, no parsing.
+   */
+  verifyBytes(
+    bytes: Uint8Array,
+    origin: string,
+    ctx: VerifyContext,
+    policyDigest = '',
+  ): { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] } {
+    const key = contextKey(['bytes', origin, sha256(bytes)], ctx, policyDigest);
+    const hit = this.#files.get(key);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    let result: { verified: VerifiedAttestation[]; rejected: RejectedAttestation[] };
+    try {
+      result = verifyAttestations(loadAttestations(bytes, origin), ctx);
+    } catch (err) {
+      if (!isGateError(err)) throw err;
+      result = { verified: [], rejected: [{ origin, code: err.code, message: err.message }] };
+    }
+    this.#files.set(key, result);
+    return result;
+  }
+
   get size(): number {
-    return this.#lru.size;
+    return this.#lru.size + this.#files.size;
   }
 }

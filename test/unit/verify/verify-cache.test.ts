@@ -72,3 +72,23 @@ test('a rejection is cached as a rejection: another artifact is never served a c
   assert.deepEqual([r.verified.length, r.rejected[0]?.code], [0, 'SUBJECT_MISMATCH']);
   assert.equal(cache.verifyAttestations(inputs, other).rejected[0]?.code, 'SUBJECT_MISMATCH');
 });
+
+test('verifyBytes: a whole file outcome cached under its digest, load errors included', () => {
+  const cache = new VerifyCache(8);
+  const bytes = readFileSync(`${DIR}provenance.intoto.jsonl`);
+  const first = cache.verifyBytes(bytes, 'p', ctx, 'policy');
+  assert.equal(first.verified.length, 1);
+  assert.deepEqual(cache.verifyBytes(bytes, 'p', ctx, 'policy'), first);
+  assert.deepEqual([cache.misses, cache.hits], [1, 1]);
+  const other = cache.verifyBytes(
+    bytes,
+    'p',
+    { ...ctx, artifact: { digests: { sha256: '0'.repeat(64) } } },
+    'policy',
+  );
+  assert.equal(other.rejected[0]?.code, 'SUBJECT_MISMATCH');
+  const truncated = bytes.subarray(0, 100);
+  assert.equal(cache.verifyBytes(truncated, 'p', ctx).rejected[0]?.code, 'BUNDLE_MALFORMED');
+  assert.equal(cache.verifyBytes(truncated, 'p', ctx).rejected[0]?.code, 'BUNDLE_MALFORMED');
+  assert.equal(cache.misses, 3);
+});
