@@ -13,7 +13,11 @@ export const ConfigSchema = z.strictObject({
   temporalUiUrl: z.url().default('http://127.0.0.1:8233'),
   taskQueue: z.string().min(1).default('slsa-gate-publish'),
   mongoUri: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/'),
-  database: z.string().min(1).default('slsa_gate'),
+  // MongoDB naming restrictions: no /\. "$*<>:|? and under 64 bytes.
+  database: z
+    .string()
+    .regex(/^[^/\\. "$*<>:|?]{1,63}$/, 'not a MongoDB database name')
+    .default('slsa_gate'),
   /** CA bundle for the archive's TLS connection (driver option tlsCAFile). */
   mongoTlsCAFile: z.string().min(1).optional(),
   /** JSON file of registry credentials per host (mode 0600), tried before Docker's config.json and the environment. */

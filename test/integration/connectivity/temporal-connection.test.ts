@@ -67,7 +67,7 @@ describe('against the dev server', () => {
 
 interface Handshake {
   path: string;
-  servername: string | false;
+  servername: string | false | null;
   clientCertCN: string | undefined;
   clientCertAuthorized: boolean;
 }
@@ -103,7 +103,7 @@ describe('against a loopback TLS endpoint with a private CA', () => {
       seen.handshakes.push({
         path: String(headers[':path']),
         servername: socket.servername,
-        clientCertCN: peer && 'subject' in peer ? peer.subject?.CN : undefined,
+        clientCertCN: peer && 'subject' in peer ? String(peer.subject?.CN) : undefined,
         clientCertAuthorized: socket.authorized,
       });
       stream.on('error', () => undefined);
