@@ -5,13 +5,16 @@ import { createArchiveAttestor, selfVsaTrust } from '../attestors/archive-attest
 import { loadAttestors } from '../attestors/attestors-config.ts';
 import { MemoryLevelCache } from '../attestors/level-cache.ts';
 import { resolveResources } from '../attestors/resolve-levels.ts';
-import { openArchive } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
 import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
 import { loadTrustMaterial } from '../core/trust/trust-material.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { envCredentials, firstCredentials, staticCredentials } from '../registry/credentials.ts';
+import { dockerConfigCredentials } from '../registry/docker-credentials.ts';
 import { loadSigningKey } from '../signing/signing-key.ts';
 import type { Config } from './config.ts';
+import { connectArchive } from './mongo-options.ts';
+import { loadRegistryCredentialsFile } from './registry-credentials-file.ts';
 
 function readConfigFile(path: string, what: string): string {
   try {
@@ -39,12 +42,21 @@ export async function createActivityDeps(
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });
-  const archive = overrides.archive ?? (await openArchive(config.mongoUri, config.database));
+  // Per host, in this order: explicit configuration, Docker's config.json, the environment.
+  // Read here, in the worker; activities get clients, never the credentials themselves.
+  const credentials = firstCredentials(
+    staticCredentials(
+      config.registryCredentialsFile ? loadRegistryCredentialsFile(config.registryCredentialsFile) : {},
+    ),
+    dockerConfigCredentials(),
+    envCredentials(),
+  );
+  const archive = overrides.archive ?? (await connectArchive(config));
   const clients = new Map<string, RegistryClient>();
   const registry = (host: string) => {
     let client = clients.get(host);
     if (!client) {
-      client = RegistryClient.forHost(host, { insecureHosts: config.insecureRegistries });
+      client = RegistryClient.forHost(host, { insecureHosts: config.insecureRegistries, credentials });
       clients.set(host, client);
     }
     return client;
