@@ -7,6 +7,8 @@ import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestat
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
 import { verifyAttestations, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
 import type { RegistryClient } from '../registry/client.ts';
+import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
+import { isRetryableRegistryError } from '../registry/registry-error.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 
@@ -51,14 +53,37 @@ interface Fetched {
 }
 
 /** Attestations attached to the image: OCI referrers (API or tag fallback) and cosign `.att` tags. */
-async function fetchFromRegistry(client: RegistryClient, candidate: Candidate): Promise<Fetched[]> {
+async function fetchFromRegistry(
+  client: RegistryClient,
+  candidate: Candidate,
+  skipped: RejectedAttestation[],
+): Promise<Fetched[]> {
   const { repository: repo, digest } = candidate;
   const found: Fetched[] = [];
   const heartbeat = (detail: string) => Context.current().heartbeat(detail);
 
   for (const descriptor of await client.listReferrers(repo, digest)) {
     heartbeat(`referrer ${descriptor.digest}`);
-    const referrer = await client.getReferrer(repo, digest, descriptor);
+    const origin = `oci://${candidate.registry}/${repo}@${descriptor.digest}`;
+    // Anyone who can push to the staging repository can attach referrers: one that is not
+    // an attestation manifest, or not about this image, is set aside instead of failing
+    // the whole step (which would let it block every publish of the image).
+    if (!IMAGE_MANIFEST_TYPES.includes(descriptor.mediaType)) {
+      skipped.push({
+        origin,
+        code: 'INPUT_INVALID',
+        message: `referrer is a ${descriptor.mediaType}, not an image manifest`,
+      });
+      continue;
+    }
+    let referrer;
+    try {
+      referrer = await client.getReferrer(repo, digest, descriptor);
+    } catch (err) {
+      if (!isGateError(err) || isRetryableRegistryError(err)) throw err;
+      skipped.push({ origin, code: err.code, message: err.message });
+      continue;
+    }
     for (const layer of referrer.manifest.layers) {
       if (!BUNDLE_MEDIA_TYPES.includes(layer.mediaType) && layer.mediaType !== DSSE_MEDIA_TYPE) continue;
       const bytes = await client.getAttestationLayer(repo, layer);
@@ -118,7 +143,8 @@ export function createEvidenceActivities(deps: ActivityDeps) {
         for (const loaded of loadAttestations(bytes, att.origin))
           fetched.push({ input: loaded, archived: loaded.raw });
       }
-      fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate)));
+      const skipped: RejectedAttestation[] = [];
+      fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate, skipped)));
       if (fetched.length > MAX_ATTESTATIONS) {
         throw new GateError(
           'LIMIT_EXCEEDED',
@@ -156,7 +182,7 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       return {
         digests,
         verified: verified.map((v) => digestOf.get(v.origin) ?? v.digest),
-        rejected,
+        rejected: [...skipped, ...rejected],
         facts: factsOf(verified),
       };
     },

@@ -193,3 +193,27 @@ test('the same digest requested twice at once gives one workflow and one publish
   assert.equal(decisions.length, 1);
   assert.equal(decisions[0]?.status, 'published');
 });
+
+test('a referrer planted in the staging repository for another image does not block the publish', async () => {
+  const { staging, digest } = await stagedImage();
+  const other = await stagedImage();
+  // Someone with push access to staging copies another image's referrers index under this image's fallback tag.
+  await h.registry.attachReferrer(other.staging, other.digest, 'application/vnd.example.note', [
+    { mediaType: 'text/plain', bytes: Buffer.from('not an attestation') },
+  ]);
+  const fetched = await h.registry.getManifestByTag(other.staging, `sha256-${other.digest.slice(7)}`);
+  assert.ok(fetched);
+  const index = fetched.bytes;
+  const planted = JSON.parse(Buffer.from(index).toString('utf8'));
+  for (const m of planted.manifests) await h.registry.copyImage(other.staging, staging, m.digest);
+  await h.registry.putManifest(
+    staging,
+    `sha256-${digest.slice(7)}`,
+    index,
+    'application/vnd.oci.image.index.v1+json',
+  );
+  assert.equal((await h.registry.listReferrers(staging, digest)).length, planted.manifests.length);
+
+  const result = await h.publish(requestFor(h, staging, digest));
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+});
