@@ -19,14 +19,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? EXIT.USAGE : EXIT.PASS;
   }
-  const cmd = commands[name];
-  if (!cmd) {
+  const entry = commands[name];
+  if (!entry) {
     console.error(`slsa-gate: unknown command '${name}'\n\n${usage()}`);
     return EXIT.USAGE;
   }
   const rest = argv.slice(name.split(' ').length);
   try {
-    return await cmd.run(rest);
+    return await (await entry.load()).run(rest);
   } catch (err) {
     if (err instanceof GateError) {
       console.error(`slsa-gate: ${err.code}: ${err.message}`);

@@ -9,8 +9,6 @@ import { printProgress } from './progress-output.ts';
 
 function verdictCommand(verdict: 'approve' | 'reject'): Command {
   return {
-    summary:
-      verdict === 'approve' ? 'Approve a publish awaiting approval' : 'Reject a publish awaiting approval',
     async run(args) {
       const { values, positionals } = parseArgs({
         args,

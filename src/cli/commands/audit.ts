@@ -144,8 +144,6 @@ function formatOption(values: Values): 'table' | 'json' | 'jsonl' | 'csv' {
 }
 
 const listCommand: Command = {
-  summary:
-    'List archived decisions by artifact, builder, source, outcome, failing check, policy, approver, time',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -209,7 +207,6 @@ const listCommand: Command = {
 };
 
 const showCommand: Command = {
-  summary: 'Everything about one publish: decision, checks, raw attestations, VSAs, approvals, events',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -284,7 +281,6 @@ const showCommand: Command = {
 };
 
 const statsCommand: Command = {
-  summary: 'Counts of decisions by outcome, builder, failing check and code, and day',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -318,7 +314,6 @@ const statsCommand: Command = {
 };
 
 const exportCommand: Command = {
-  summary: 'Write decisions decided in [--since, --until) as JSON lines',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -350,7 +345,6 @@ const exportCommand: Command = {
 };
 
 const verifyCommand: Command = {
-  summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

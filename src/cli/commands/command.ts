@@ -1,5 +1,10 @@
 /** A CLI subcommand: `run` returns the process exit code (see EXIT in main.ts). */
 export interface Command {
-  summary: string;
   run(args: string[]): Promise<number>;
+}
+
+/** A subcommand as listed: its one-line summary, and the module that implements it, loaded on use. */
+export interface CommandEntry {
+  summary: string;
+  load(): Promise<Command>;
 }

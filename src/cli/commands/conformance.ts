@@ -49,7 +49,6 @@ function artifactOf(fileOrDigest: string): { artifact: ArtifactRef; bytes?: Buff
 
 /** `slsa-gate conformance verify-bundle`: one bundle, one artifact, one expected signer. */
 export const conformanceVerifyBundleCommand: Command = {
-  summary: 'Sigstore conformance protocol: verify-bundle (offline)',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

@@ -1,24 +1,64 @@
-import { approveCommand, rejectCommand } from './approve.ts';
-import { auditCommands } from './audit.ts';
-import type { Command } from './command.ts';
-import { conformanceVerifyBundleCommand } from './conformance.ts';
-import { policyCheckCommand } from './policy.ts';
-import { publishCommand } from './publish.ts';
-import { statusCommand } from './status.ts';
-import { verifyCommand } from './verify.ts';
-import { trustRefreshCommand } from './trust.ts';
-import { versionCommand } from './version.ts';
+import type { CommandEntry } from './command.ts';
 
+// Each command's module is imported only when it runs, so `verify` does not pay for
+// the Temporal client or the MongoDB driver at start-up.
 /** Every subcommand, by the words that invoke it. */
-export const commands: Record<string, Command> = {
-  version: versionCommand,
-  verify: verifyCommand,
-  'conformance verify-bundle': conformanceVerifyBundleCommand,
-  'trust refresh': trustRefreshCommand,
-  publish: publishCommand,
-  approve: approveCommand,
-  reject: rejectCommand,
-  status: statusCommand,
-  ...auditCommands,
-  'policy check': policyCheckCommand,
+export const commands: Record<string, CommandEntry> = {
+  version: {
+    summary: 'Print the slsa-gate version',
+    load: async () => (await import('./version.ts')).versionCommand,
+  },
+  verify: {
+    summary: 'Verify an artifact against its attestations and a policy (offline)',
+    load: async () => (await import('./verify.ts')).verifyCommand,
+  },
+  'conformance verify-bundle': {
+    summary: 'Sigstore conformance protocol: verify-bundle (offline)',
+    load: async () => (await import('./conformance.ts')).conformanceVerifyBundleCommand,
+  },
+  'trust refresh': {
+    summary: 'Update the pinned Sigstore trusted root through TUF',
+    load: async () => (await import('./trust.ts')).trustRefreshCommand,
+  },
+  'policy check': {
+    summary: 'Check a policy file and print its digest, or every error with its path',
+    load: async () => (await import('./policy.ts')).policyCheckCommand,
+  },
+  publish: {
+    summary: 'Start (or join) the publish workflow for an image and report its verdict',
+    load: async () => (await import('./publish.ts')).publishCommand,
+  },
+  approve: {
+    summary: 'Approve a publish awaiting approval',
+    load: async () => (await import('./approve.ts')).approveCommand,
+  },
+  reject: {
+    summary: 'Reject a publish awaiting approval',
+    load: async () => (await import('./approve.ts')).rejectCommand,
+  },
+  status: {
+    summary: 'Show the state of a publish (step, checks, verdict)',
+    load: async () => (await import('./status.ts')).statusCommand,
+  },
+  'audit list': {
+    summary:
+      'List archived decisions by artifact, builder, source, outcome, failing check, policy, approver, time',
+    load: async () => (await import('./audit.ts')).auditCommands['audit list']!,
+  },
+  'audit show': {
+    summary: 'Everything about one publish: decision, checks, raw attestations, VSAs, approvals, events',
+    load: async () => (await import('./audit.ts')).auditCommands['audit show']!,
+  },
+  'audit stats': {
+    summary: 'Counts of decisions by outcome, builder, failing check and code, and day',
+    load: async () => (await import('./audit.ts')).auditCommands['audit stats']!,
+  },
+  'audit export': {
+    summary: 'Write decisions decided in [--since, --until) as JSON lines',
+    load: async () => (await import('./audit.ts')).auditCommands['audit export']!,
+  },
+  'audit verify': {
+    summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
+    load: async () => (await import('./audit.ts')).auditCommands['audit verify']!,
+  },
 };

@@ -13,7 +13,6 @@ Exit 0 when valid (prints its digest), 2 when invalid or unreadable.`;
 
 /** `slsa-gate policy check FILE`: validate a policy and print its digest, or every problem with its path. */
 export const policyCheckCommand: Command = {
-  summary: 'Check a policy file and print its digest, or every error with its path',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

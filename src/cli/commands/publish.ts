@@ -33,7 +33,6 @@ const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo
 Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait).`;
 
 export const publishCommand: Command = {
-  summary: 'Start (or join) the publish workflow for an image and report its verdict',
   async run(args) {
     const { values } = parseArgs({
       args,

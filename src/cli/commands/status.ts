@@ -7,7 +7,6 @@ import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 
 export const statusCommand: Command = {
-  summary: 'Show the state of a publish (step, checks, verdict)',
   async run(args) {
     const { values, positionals } = parseArgs({
       args,

@@ -27,7 +27,6 @@ function causes(err: unknown): string {
 
 /** `slsa-gate trust refresh`. */
 export const trustRefreshCommand: Command = {
-  summary: 'Update the pinned Sigstore trusted root through TUF',
   async run(args) {
     const { values } = parseArgs({
       args,

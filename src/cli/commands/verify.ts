@@ -233,7 +233,6 @@ function printVerdict(
 }
 
 export const verifyCommand: Command = {
-  summary: 'Verify an artifact against its attestations and a policy (offline)',
   async run(args) {
     const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
     if (values.help) {

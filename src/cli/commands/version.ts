@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { Command } from './command.ts';
 
 export const versionCommand: Command = {
-  summary: 'Print the slsa-gate version',
   async run() {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
       version: string;
