@@ -1,0 +1,102 @@
+/**
+ * CHECKLIST row 30: the Temporal dev server is killed with SIGKILL while a publish waits for
+ * approval, and restarted on the same `--db-filename`; the workflow resumes and completes.
+ * The server is this test's own instance (own port, own db file); registry and store are the
+ * shared ones.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
+import { OWN_NAMESPACE, ownTemporal, type OwnService } from '../helpers/own-services.ts';
+import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import { ensureServices, services, uniqueName } from '../helpers/services.ts';
+import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+
+let dir: string;
+let temporal: OwnService & { address: string };
+let rig: CrashRig;
+before(async () => {
+  ensureServices();
+  dir = mkdtempSync(join(tmpdir(), 'slsa-gate-own-temporal-'));
+  temporal = await ownTemporal(dir);
+  rig = await startCrashRig({
+    temporalAddress: temporal.address,
+    namespace: OWN_NAMESPACE,
+    mongoUri: services.mongoUri,
+    registryHost: new URL(services.registryUrl).host,
+  });
+});
+after(async () => {
+  await rig?.close();
+  await temporal?.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitForStatus(handle: WorkflowHandle, status: string, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const progress = await handle.query<PublishProgress>('progress');
+      if (progress.status === status) return progress;
+      last = progress.status;
+    } catch (err) {
+      last = err; // the server may still be starting, or the first task not yet run
+    }
+    await sleep(250);
+  }
+  throw new Error(`workflow never reached ${status}; last: ${String(last)}`);
+}
+
+test('dev server SIGKILLed while a publish awaits approval, restarted on the same db file: the workflow resumes and publishes', async () => {
+  const staging = `staging/${uniqueName('server-crash')}`;
+  const { digest } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  const request = rig.request(staging, digest, { tag: 'v1.0.0', policy: { approvalRequired: true } });
+  let worker = await rig.startWorker();
+  const handle = await rig.start(request);
+  await waitForStatus(handle, 'AwaitingApproval');
+  const [decided] = await rig.archive.findDecisionsByDigest(digest);
+  assert.equal(decided?.status, 'awaiting-approval');
+
+  await temporal.kill('SIGKILL');
+  await temporal.start();
+  // The worker reconnects by itself; should it have given up while the server was gone, a
+  // new one takes over (the workflow state lives in the server's db, not in the worker).
+  if (worker.lines.length > 0 && (await Promise.race([worker.exited, sleep(500, 'alive')])) !== 'alive') {
+    worker = await rig.startWorker();
+  }
+
+  const resumed = await waitForStatus(handle, 'AwaitingApproval');
+  assert.equal(resumed.outcome, 'NEEDS_APPROVAL');
+  await assertNothingPublished(rig.registry, request.releaseRepository, digest);
+
+  const answer = await handle.executeUpdate<PublishProgress, [{ approver: string; reason: string }]>(
+    'approve',
+    {
+      args: [{ approver: 'bob', reason: 'reviewed after the server restart' }],
+    },
+  );
+  assert.equal(answer.result?.status, 'PUBLISHED');
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.equal(result.approval?.approver, 'bob');
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest,
+    tag: 'v1.0.0',
+    decisionId: result.decisionId,
+  });
+  await worker.kill('SIGTERM');
+});

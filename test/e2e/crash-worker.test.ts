@@ -1,0 +1,108 @@
+/**
+ * CHECKLIST rows 28 and 29: the worker process is SIGKILLed in the middle of a publish and
+ * started again. The real Temporal server, registry and store are the shared ones (only the
+ * worker dies); the worker is a separate OS process (test/helpers/fault-worker.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import type { PublishResult } from '../../src/workflows/contract.ts';
+import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import { ensureServices, services, uniqueName } from '../helpers/services.ts';
+import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { runsOf } from '../helpers/workflow-history.ts';
+
+let rig: CrashRig;
+before(async () => {
+  ensureServices();
+  rig = await startCrashRig({
+    temporalAddress: services.temporalAddress,
+    namespace: services.temporalNamespace,
+    mongoUri: services.mongoUri,
+    registryHost: new URL(services.registryUrl).host,
+  });
+});
+after(async () => {
+  await rig?.close();
+});
+
+async function stagedImage() {
+  const staging = `staging/${uniqueName('crash')}`;
+  const { digest } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  return { staging, digest };
+}
+
+test('worker SIGKILLed after the copy to the release repository, before publishImage returns: one publish, one decision', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const release = request.releaseRepository;
+
+  const first = await rig.startWorker({ crashAfter: 'publishImage' });
+  const handle = await rig.start(request);
+  const { signal } = await first.exited;
+  assert.equal(signal, 'SIGKILL');
+  assert.ok(first.lines.includes('fault crash-after publishImage'), 'the worker died after the copy');
+
+  // The copy is in the release repository, but the archive does not call it published yet.
+  assert.equal((await rig.registry.resolve(release, 'v1.0.0')).digest, digest);
+  const [decided] = await rig.archive.findDecisionsByDigest(digest);
+  assert.equal(decided?.status, 'decided');
+
+  const second = await rig.startWorker();
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.equal(result.published?.digest, digest);
+  assert.ok(second.lines.includes('start publishImage 2'), 'the restarted worker ran the retry');
+
+  const publishRuns = await runsOf(handle, 'publishImage');
+  assert.equal(publishRuns.length, 1, 'one publishImage activity');
+  assert.equal(publishRuns[0]?.attempt, 2, 'completed on its second attempt');
+  assert.equal(publishRuns[0]?.closed, 'completed');
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release,
+    digest,
+    tag: 'v1.0.0',
+    decisionId: result.decisionId,
+  });
+  await second.kill('SIGTERM');
+});
+
+test('worker SIGKILLed while verifying (collectEvidence): the activity is retried after its heartbeat timeout; one decision, one publish', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const release = request.releaseRepository;
+
+  const first = await rig.startWorker({ hangAfter: 'collectEvidence' });
+  const handle = await rig.start(request);
+  await first.waitForLine(/^fault hang-after collectEvidence$/);
+  await first.kill('SIGKILL');
+  // Killed mid-verify: no decision yet, nothing published.
+  assert.deepEqual(await rig.archive.findDecisionsByDigest(digest), []);
+  await assertNothingPublished(rig.registry, release, digest);
+
+  const second = await rig.startWorker();
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.ok(second.lines.includes('start collectEvidence 2'), 'the restarted worker ran the retry');
+
+  const evidenceRuns = await runsOf(handle, 'collectEvidence');
+  assert.equal(evidenceRuns.length, 1);
+  assert.equal(evidenceRuns[0]?.attempt, 2);
+  assert.equal(evidenceRuns[0]?.closed, 'completed');
+  assert.equal((await runsOf(handle, 'recordDecision')).length, 1);
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release,
+    digest,
+    tag: 'v1.0.0',
+    decisionId: result.decisionId,
+  });
+  await second.kill('SIGTERM');
+});

@@ -1,0 +1,133 @@
+/**
+ * Issue 4's outage cases: the registry down during publish, and the store down when the
+ * decision is to be archived (CHECKLIST row 33). Both services are this file's own instances
+ * (own ports and data), stopped and started again here; Temporal is the shared dev server.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
+import { ownFerretDb, ownRegistry, type OwnService } from '../helpers/own-services.ts';
+import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import { ensureServices, services, uniqueName } from '../helpers/services.ts';
+import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
+
+let dir: string;
+let registry: OwnService & { host: string };
+let store: OwnService & { uri: string };
+let rig: CrashRig;
+before(async () => {
+  ensureServices();
+  dir = mkdtempSync(join(tmpdir(), 'slsa-gate-outage-'));
+  [registry, store] = await Promise.all([ownRegistry(dir), ownFerretDb(dir)]);
+  rig = await startCrashRig({
+    temporalAddress: services.temporalAddress,
+    namespace: services.temporalNamespace,
+    mongoUri: store.uri,
+    registryHost: registry.host,
+  });
+});
+after(async () => {
+  await rig?.close();
+  await Promise.all([registry?.kill('SIGTERM'), store?.kill('SIGTERM')]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function stagedImage() {
+  const staging = `staging/${uniqueName('outage')}`;
+  const { digest } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  return { staging, digest };
+}
+
+async function waitForStatus(handle: WorkflowHandle, status: string) {
+  for (let i = 0; i < 240; i++) {
+    try {
+      const progress = await handle.query<PublishProgress>('progress');
+      if (progress.status === status) return progress;
+    } catch {
+      // the first workflow task may not have run yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`workflow never reached ${status}`);
+}
+
+test('registry down when the publish step runs: the step retries with backoff and publishes once it is back', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { tag: 'v1.0.0', policy: { approvalRequired: true } });
+  const worker = await rig.startWorker();
+  const handle = await rig.start(request);
+  // Everything read from the registry before the decision is done; the decision is archived.
+  await waitForStatus(handle, 'AwaitingApproval');
+
+  await registry.kill('SIGKILL');
+  await handle.startUpdate('approve', {
+    args: [{ approver: 'bob', reason: 'approved while the registry is down' }],
+    waitForStage: WorkflowUpdateStage.ACCEPTED,
+  });
+  // Two failed attempts, with the retry policy's backoff between them (1s, then 2s).
+  const failing = await waitForAttempt(handle, 'publishImage', 3);
+  assert.equal(failing.lastFailureType, 'REGISTRY_ERROR');
+  const [approved] = await rig.archive.findDecisionsByDigest(digest);
+  assert.equal(approved?.status, 'approved', 'not marked published while the registry is down');
+
+  await registry.start();
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const runs = await runsOf(handle, 'publishImage');
+  assert.equal(runs.length, 1, 'one publishImage activity, retried');
+  assert.ok((runs[0]?.attempt ?? 0) >= 3, `completed on attempt ${runs[0]?.attempt}`);
+  assert.equal(runs[0]?.closed, 'completed');
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest,
+    tag: 'v1.0.0',
+    decisionId: result.decisionId,
+  });
+  await worker.kill('SIGTERM');
+});
+
+test('store down when the decision is to be archived: nothing is published until the decision is stored', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const release = request.releaseRepository;
+  const worker = await rig.startWorker({ pauseBefore: 'recordDecision' });
+  const handle = await rig.start(request);
+  await worker.waitForLine(/^fault pause-before recordDecision$/);
+
+  await store.kill('SIGKILL');
+  writeFileSync(join(rig.dir, 'recordDecision.go'), '');
+  const failing = await waitForAttempt(handle, 'recordDecision', 2);
+  assert.ok(failing.lastFailureType, 'the first attempt failed');
+  // While the store is down: no publish step scheduled, nothing in the release repository.
+  assert.deepEqual(await runsOf(handle, 'publishImage'), []);
+  await assertNothingPublished(rig.registry, release, digest);
+
+  await store.start();
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const runs = await runsOf(handle, 'recordDecision');
+  assert.equal(runs.length, 1);
+  assert.ok((runs[0]?.attempt ?? 0) >= 2);
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release,
+    digest,
+    tag: 'v1.0.0',
+    decisionId: result.decisionId,
+  });
+  await worker.kill('SIGTERM');
+});

@@ -1,0 +1,67 @@
+/** Assertions that a digest was published exactly once, for the crash and outage tests. */
+import assert from 'node:assert/strict';
+import type { Archive } from '../../src/archive/archive.ts';
+import { isGateError } from '../../src/core/errors.ts';
+import type { RegistryClient } from '../../src/registry/client.ts';
+
+const VSA_PREDICATE = 'https://slsa.dev/verification_summary/v1';
+const PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
+const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
+
+/** The tags of a repository, straight from the registry's tag list (distribution spec §Listing Tags). */
+export async function listTags(registryHost: string, repo: string): Promise<string[]> {
+  const res = await fetch(`http://${registryHost}/v2/${repo}/tags/list`);
+  if (res.status === 404) return [];
+  assert.equal(res.status, 200, `tag list of ${repo}`);
+  const body = (await res.json()) as { tags?: string[] | null };
+  return [...(body.tags ?? [])].sort();
+}
+
+/** Nothing of the candidate is in the release repository: no tag, and the digest is unknown there. */
+export async function assertNothingPublished(
+  registry: RegistryClient,
+  release: string,
+  digest: string,
+): Promise<void> {
+  assert.deepEqual(await listTags(registry.host, release), [], `${release} has no tags`);
+  await assert.rejects(registry.resolve(release, digest), (err: unknown) => isGateError(err));
+}
+
+/**
+ * One publish: the release repository holds the image under `tag` (→ the verified digest) and
+ * the referrers fallback tag, and nothing else; one VSA referrer, for `decisionId`; one copy of
+ * the provenance; one decision about the digest, `published` there, and one archived VSA.
+ */
+export async function assertPublishedOnce(opts: {
+  registry: RegistryClient;
+  archive: Archive;
+  release: string;
+  digest: string;
+  tag: string;
+  decisionId: string;
+}): Promise<void> {
+  const { registry, archive, release, digest, tag, decisionId } = opts;
+  const fallbackTag = digest.replace(':', '-');
+  assert.deepEqual(await listTags(registry.host, release), [fallbackTag, tag].sort());
+  assert.equal((await registry.resolve(release, tag)).digest, digest);
+
+  const referrers = await registry.listReferrers(release, digest);
+  const vsas = referrers.filter((r) => r.annotations?.[PREDICATE_ANNOTATION] === VSA_PREDICATE);
+  assert.equal(vsas.length, 1, 'exactly one VSA referrer');
+  assert.equal(vsas[0]?.annotations?.[DECISION_ANNOTATION], decisionId);
+  assert.equal(
+    referrers.filter((r) => r.annotations?.[PREDICATE_ANNOTATION] === PROVENANCE_PREDICATE).length,
+    1,
+    'exactly one copy of the provenance',
+  );
+  assert.equal(referrers.length, 2, 'no other referrer');
+
+  const decisions = await archive.findDecisionsByDigest(digest);
+  assert.equal(decisions.length, 1, 'exactly one decision record');
+  assert.equal(decisions[0]?._id, decisionId);
+  assert.equal(decisions[0]?.status, 'published');
+  assert.equal(decisions[0]?.published?.digest, digest);
+  assert.equal(decisions[0]?.published?.tag, tag);
+  assert.equal(await archive.collections.vsas.countDocuments({ decisionId }), 1, 'one archived VSA');
+}

@@ -1,0 +1,214 @@
+/**
+ * Crash tests' rig: the publish worker as a separate OS process (fault-worker.ts) that a test
+ * can SIGKILL and start again, a Temporal client, the archive and a registry client, all on
+ * services the test chooses (its own instances, or the shared ones for what it does not kill).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { openArchive, type Archive } from '../../src/archive/archive.ts';
+import { createBuilderKey, demoPolicy, type DemoBuilderKey } from '../../src/demo/demo-builder.ts';
+import { RegistryClient } from '../../src/registry/client.ts';
+import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
+import { publishWorkflowId, type PublishRequest } from '../../src/workflows/contract.ts';
+import { uniqueName } from './services.ts';
+
+const workerScript = fileURLToPath(new URL('./fault-worker.ts', import.meta.url));
+
+/** Fault hooks of fault-worker.ts, by activity name. */
+export interface Faults {
+  crashAfter?: string;
+  hangAfter?: string;
+  pauseBefore?: string;
+}
+
+/** A running fault-worker process. */
+export interface WorkerProcess {
+  readonly pid: number;
+  /** Every stdout line so far. */
+  readonly lines: string[];
+  /** Resolves with the first line (past or future) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The exit: code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+}
+
+export interface CrashRig {
+  dir: string;
+  taskQueue: string;
+  registryHost: string;
+  registry: RegistryClient;
+  archive: Archive;
+  client: Client;
+  builderKey: DemoBuilderKey;
+  startWorker(faults?: Faults): Promise<WorkerProcess>;
+  start(request: PublishRequest): Promise<WorkflowHandle>;
+  /** A request for an image the demo builder made in `staging`, with the demo policy. */
+  request(
+    staging: string,
+    digest: string,
+    opts?: { tag?: string; policy?: Parameters<typeof demoPolicy>[1] },
+  ): PublishRequest;
+  close(): Promise<void>;
+}
+
+export async function startCrashRig(services: {
+  temporalAddress: string;
+  namespace: string;
+  mongoUri: string;
+  registryHost: string;
+}): Promise<CrashRig> {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-crash-'));
+  const builderKey = createBuilderKey();
+  const builderKeyFile = join(dir, 'builder.pub');
+  writeFileSync(builderKeyFile, builderKey.publicKeyPem);
+  const database = uniqueName('crash').replace(/[^a-zA-Z0-9_-]/g, '_');
+  const taskQueue = uniqueName('crash-publish');
+  const workerEnv = {
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_NAMESPACE: services.namespace,
+    MONGODB_URI: services.mongoUri,
+    SLSA_GATE_DB: database,
+    SLSA_GATE_TASK_QUEUE: taskQueue,
+    SLSA_GATE_INSECURE_REGISTRIES: services.registryHost,
+    SLSA_GATE_PUBLIC_KEYS: `${builderKey.keyId}=${builderKeyFile}`,
+    SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa-key.pem')),
+    SLSA_GATE_TEST_BUILDER_KEY_ID: builderKey.keyId,
+    SLSA_GATE_TEST_GATE_DIR: dir,
+  };
+  const workers = new Set<WorkerProcess>();
+  const archive = await openArchive(services.mongoUri, database);
+  const connection = await Connection.connect({ address: services.temporalAddress });
+  const client = new Client({ connection, namespace: services.namespace });
+  const registry = RegistryClient.forHost(services.registryHost, { insecureHosts: [services.registryHost] });
+
+  const rig: CrashRig = {
+    dir,
+    taskQueue,
+    registryHost: services.registryHost,
+    registry,
+    archive,
+    client,
+    builderKey,
+    async startWorker(faults = {}) {
+      const env: Record<string, string> = { ...process.env, ...workerEnv } as Record<string, string>;
+      if (faults.crashAfter) env.SLSA_GATE_TEST_CRASH_AFTER = faults.crashAfter;
+      if (faults.hangAfter) env.SLSA_GATE_TEST_HANG_AFTER = faults.hangAfter;
+      if (faults.pauseBefore) env.SLSA_GATE_TEST_PAUSE_BEFORE = faults.pauseBefore;
+      const worker = spawnWorker(env);
+      workers.add(worker);
+      void worker.exited.then(() => workers.delete(worker));
+      await worker.waitForLine(/^ready$/, 120_000);
+      return worker;
+    },
+    start(request) {
+      return client.workflow.start('publishArtifact', {
+        taskQueue,
+        workflowId: publishWorkflowId(
+          request.releaseRegistry,
+          request.releaseRepository,
+          request.candidate.digest,
+        ),
+        args: [request],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+    },
+    request(staging, digest, opts = {}) {
+      return {
+        candidate: {
+          registry: services.registryHost,
+          repository: staging,
+          digest,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...(opts.tag ? { tag: opts.tag } : {}),
+        },
+        releaseRegistry: services.registryHost,
+        releaseRepository: staging.replace(/^staging\//, 'release/'),
+        requester: 'alice',
+        policy: {
+          text: demoPolicy([`${services.registryHost}/${staging}`], opts.policy),
+          origin: 'test-policy.json',
+        },
+        attestations: [],
+      };
+    },
+    async close() {
+      await Promise.all([...workers].map((w) => w.kill('SIGKILL')));
+      await connection.close();
+      try {
+        await archive.db.dropDatabase();
+      } finally {
+        await archive.close();
+      }
+    },
+  };
+  return rig;
+}
+
+function spawnWorker(env: Record<string, string>): WorkerProcess {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters) {
+      if (w.pattern.test(line)) {
+        waiters.delete(w);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    pid: child.pid!,
+    lines,
+    exited,
+    waitForLine(pattern, timeoutMs = 60_000) {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = { pattern, resolve };
+        waiters.add(waiter);
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(
+            new Error(
+              `worker ${child.pid} printed no line matching ${pattern} in ${timeoutMs}ms; it printed: ${lines.join(' | ')}`,
+            ),
+          );
+        }, timeoutMs);
+        void exited.then(() => {
+          if (waiters.delete(waiter)) {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `worker ${child.pid} exited before printing ${pattern}; it printed: ${lines.join(' | ')}`,
+              ),
+            );
+          }
+        });
+        const done = waiter.resolve;
+        waiter.resolve = (line) => {
+          clearTimeout(timer);
+          done(line);
+        };
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (!gone) child.kill(signal);
+      await exited;
+    },
+  };
+}
