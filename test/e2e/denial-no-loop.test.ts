@@ -1,0 +1,94 @@
+/**
+ * CHECKLIST row 32: a coded, non-retryable failure raised inside an activity closes the
+ * workflow as denied with that code, after one attempt; the denial is archived. Shared
+ * services; the worker is a separate process as in the crash tests.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import { MAX_SIGNATURES } from '../../src/core/formats/sigstore-bundle.ts';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
+import { assertNothingPublished } from '../helpers/publish-checks.ts';
+import { ensureServices, services, uniqueName } from '../helpers/services.ts';
+import { startCrashRig, type CrashRig, type WorkerProcess } from '../helpers/worker-process.ts';
+import { activityRuns } from '../helpers/workflow-history.ts';
+
+let rig: CrashRig;
+let worker: WorkerProcess;
+before(async () => {
+  ensureServices();
+  rig = await startCrashRig({
+    temporalAddress: services.temporalAddress,
+    namespace: services.temporalNamespace,
+    mongoUri: services.mongoUri,
+    registryHost: new URL(services.registryUrl).host,
+  });
+  worker = await rig.startWorker();
+});
+after(async () => {
+  await worker?.kill('SIGTERM');
+  await rig?.close();
+});
+
+async function stagedImage() {
+  const staging = `staging/${uniqueName('deny')}`;
+  const { digest, envelope } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  return { staging, digest, envelope };
+}
+
+/** Runs the publish to its end and checks the denial: code, one attempt, archived, nothing published. */
+async function assertDeniedOnce(request: PublishRequest, activity: string, code: string) {
+  const handle: WorkflowHandle = await rig.start(request);
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.code, code);
+  assert.equal((await handle.describe()).status.name, 'COMPLETED', 'closed, not failed or looping');
+
+  const runs = await activityRuns(handle);
+  const failed = runs.filter((r) => r.name === activity);
+  assert.equal(failed.length, 1, `${activity} scheduled once`);
+  assert.equal(failed[0]?.attempt, 1, `${activity} attempted once`);
+  assert.equal(failed[0]?.closed, 'failed');
+  assert.equal(failed[0]?.failureType, code);
+  assert.ok(
+    runs.every((r) => r.attempt === 1),
+    `no activity retried: ${JSON.stringify(runs)}`,
+  );
+  assert.ok(!runs.some((r) => r.name === 'publishImage'), 'the publish step never ran');
+
+  const decisions = await rig.archive.findDecisionsByDigest(request.candidate.digest);
+  assert.equal(decisions.length, 1);
+  assert.equal(decisions[0]?._id, result.decisionId);
+  assert.equal(decisions[0]?.status, 'denied');
+  assert.equal(decisions[0]?.outcome, 'FAILED');
+  assert.ok(decisions[0]?.checks.some((c) => c.result === 'FAIL' && c.code === code));
+  await assertNothingPublished(rig.registry, request.releaseRepository, request.candidate.digest);
+}
+
+test('a candidate whose manifest was deleted from staging is denied after one pinCandidate attempt', async () => {
+  const { staging, digest } = await stagedImage();
+  const res = await fetch(`http://${rig.registryHost}/v2/${staging}/manifests/${digest}`, {
+    method: 'DELETE',
+  });
+  assert.equal(res.status, 202);
+  await assertDeniedOnce(rig.request(staging, digest), 'pinCandidate', 'REGISTRY_ERROR');
+});
+
+test('an attestation over the signature limit is LIMIT_EXCEEDED after one collectEvidence attempt', async () => {
+  const { staging, digest, envelope } = await stagedImage();
+  const dsse = JSON.parse(Buffer.from(envelope).toString('utf8')) as { signatures: unknown[] };
+  const [signature] = dsse.signatures;
+  dsse.signatures = Array.from({ length: MAX_SIGNATURES + 1 }, () => signature);
+  const request = {
+    ...rig.request(staging, digest),
+    attestations: [
+      { origin: 'inline:too-many-signatures', raw: Buffer.from(JSON.stringify(dsse)).toString('base64') },
+    ],
+  };
+  await assertDeniedOnce(request, 'collectEvidence', 'LIMIT_EXCEEDED');
+});
