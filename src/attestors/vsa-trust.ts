@@ -171,35 +171,6 @@ function verifiersOfSigner(att: VerifiedAttestation, trust: VsaTrust): TrustedVe
   );
 }
 
-/**
- * A key-signed bundle with neither log entry nor timestamp carries nothing beyond its DSSE
- * envelope (sigstore-js would demand a timestamp to place the key in time; configured keys
- * have no validity window): verify that envelope with the configured key. This is how
- * slsa-gate signs its own VSAs (signing/sign-bundle.ts).
- */
-function keyOnlyEnvelope(input: AttestationInput): AttestationInput {
-  if (input.form !== 'bundle') return input;
-  const json = input.json as {
-    verificationMaterial?: {
-      publicKey?: unknown;
-      tlogEntries?: unknown[];
-      timestampVerificationData?: unknown;
-    };
-    dsseEnvelope?: unknown;
-  };
-  const vm = json.verificationMaterial;
-  const timestamps = (vm?.timestampVerificationData as { rfc3161Timestamps?: unknown[] } | undefined)
-    ?.rfc3161Timestamps;
-  if (
-    vm?.publicKey === undefined ||
-    json.dsseEnvelope === undefined ||
-    (vm.tlogEntries?.length ?? 0) > 0 ||
-    (timestamps?.length ?? 0) > 0
-  )
-    return input;
-  return { form: 'dsse', origin: input.origin, raw: input.raw, json: json.dsseEnvelope };
-}
-
 /** The VSAs among these bytes that prove a level for the resource, and why the others do not. */
 export interface VsaEvaluation {
   evidence: AttestorEvidence[];
@@ -256,7 +227,7 @@ export function evaluateVsaInputs(
       ],
     };
   }
-  const { verified, rejected } = verifyAttestations(inputs.map(keyOnlyEnvelope), {
+  const { verified, rejected } = verifyAttestations(inputs, {
     artifact,
     trust: trust.material,
   });

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -88,6 +92,42 @@ test('a correctly built image is published with its VSA and provenance, and the 
   assert.equal(vsa.predicate.verificationResult, 'PASSED');
   assert.deepEqual(vsa.predicate.verifiedLevels, ['SLSA_BUILD_LEVEL_2']);
   assert.equal(vsa.predicate.policy.digest.sha256, result.policyDigest?.slice(7));
+
+  // Time-of-use verification: a consumer checks the attached VSA with slsa-gate verify.
+  const vsaFile = join(h.dir, 'vsa.json');
+  const keyFile = join(h.dir, 'vsa.pub');
+  writeFileSync(vsaFile, JSON.stringify(bundle));
+  writeFileSync(keyFile, h.deps.signer.publicKeyPem);
+  const verifyVsa = (resourceUri: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url)),
+        'verify',
+        '--digest',
+        digest,
+        '--attestation',
+        vsaFile,
+        '--public-key',
+        keyFile,
+        '--public-key-id',
+        h.deps.signer.keyId,
+        '--mode',
+        'vsa',
+        '--verifier-id',
+        h.config.verifierId,
+        '--resource-uri',
+        resourceUri,
+        '--verified-level',
+        'SLSA_BUILD_LEVEL_2',
+      ],
+      { encoding: 'utf8' },
+    );
+  const accepted = verifyVsa(`oci://${h.registryHost}/${release}`);
+  assert.equal(accepted.status, 0, accepted.stdout + accepted.stderr);
+  const elsewhere = verifyVsa(`oci://${h.registryHost}/release/other`);
+  assert.equal(elsewhere.status, 1);
+  assert.match(elsewhere.stdout, /VSA_MISMATCH/);
 
   const decision = await h.deps.archive.getDecision(result.decisionId);
   assert.equal(decision?.status, 'published');

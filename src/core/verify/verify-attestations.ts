@@ -27,8 +27,39 @@ export interface RejectedAttestation {
   message: string;
 }
 
+/**
+ * A key-signed bundle with neither log entry nor timestamp carries nothing beyond its DSSE
+ * envelope (sigstore-js would demand a timestamp to place the key in time; configured keys
+ * have no validity window), so it is verified as that envelope, with the configured public
+ * keys only — as `slsa-verifier verify-vsa --public-key` does. This is the form slsa-gate
+ * issues its own VSAs in (signing/sign-bundle.ts).
+ */
+export function keyOnlyEnvelope(input: AttestationInput): AttestationInput {
+  if (input.form !== 'bundle') return input;
+  const json = input.json as {
+    verificationMaterial?: {
+      publicKey?: unknown;
+      tlogEntries?: unknown[];
+      timestampVerificationData?: unknown;
+    };
+    dsseEnvelope?: unknown;
+  };
+  const vm = json.verificationMaterial;
+  const timestamps = (vm?.timestampVerificationData as { rfc3161Timestamps?: unknown[] } | undefined)
+    ?.rfc3161Timestamps;
+  if (
+    vm?.publicKey === undefined ||
+    json.dsseEnvelope === undefined ||
+    (vm.tlogEntries?.length ?? 0) > 0 ||
+    (timestamps?.length ?? 0) > 0
+  )
+    return input;
+  return { form: 'dsse', origin: input.origin, raw: input.raw, json: json.dsseEnvelope };
+}
+
 /** Verify one attestation input of any form; throws a GateError when it does not verify. */
-export function verifyAttestation(input: AttestationInput, ctx: VerifyContext): VerifiedAttestation {
+export function verifyAttestation(given: AttestationInput, ctx: VerifyContext): VerifiedAttestation {
+  const input = keyOnlyEnvelope(given);
   switch (input.form) {
     case 'bundle':
       return verifySigstoreBundle(input, ctx);
