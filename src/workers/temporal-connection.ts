@@ -229,6 +229,14 @@ export function resolveTemporalConnection(env: NodeJS.ProcessEnv = process.env):
     });
   }
 
+  // SDK: the API key becomes the `authorization` header; both set would be ambiguous.
+  if (apiKey !== undefined && profile.grpcMeta?.authorization !== undefined) {
+    throw invalid(
+      'both an API key and an authorization gRPC header (TEMPORAL_GRPC_META_AUTHORIZATION or grpc_meta) are set; set one',
+      { setting: 'apiKey' },
+    );
+  }
+
   const tlsIn = profile.tls;
   const tlsOff = tlsIn?.disabled === true;
   if (tlsOff) {

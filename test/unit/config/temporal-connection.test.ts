@@ -208,12 +208,17 @@ describe('TLS and API key from the environment', () => {
     }
   });
 
-  test('an API key with TLS disabled, an empty API key, or one with whitespace is refused', () => {
+  test('an API key with TLS disabled, with an authorization header, empty, or with whitespace is refused', () => {
     configInvalid(() => resolveTemporalConnection({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }), {
       setting: 'apiKey',
     });
     configInvalid(() => resolveTemporalConnection({ TEMPORAL_API_KEY: '' }), { setting: 'apiKey' });
     configInvalid(() => resolveTemporalConnection({ TEMPORAL_API_KEY: 'key\n' }), { setting: 'apiKey' });
+    configInvalid(
+      () =>
+        resolveTemporalConnection({ TEMPORAL_API_KEY: 'k', TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer x' }),
+      { setting: 'apiKey' },
+    );
     const file = toml('[profile.default]\napi_key = "k"\n[profile.default.tls]\ndisabled = true\n');
     configInvalid(() => resolveTemporalConnection({ TEMPORAL_CONFIG_FILE: file }), { setting: 'apiKey' });
   });
@@ -225,6 +230,13 @@ describe('TLS and API key from the environment', () => {
     configInvalid(() => resolveTemporalConnection({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }), {
       variable: 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
     });
+  });
+
+  test('TEMPORAL_GRPC_META_* headers reach both connections and are not shown', () => {
+    const t = resolveTemporalConnection({ TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer hdr-secret-42' });
+    assert.deepEqual(t.connectionOptions().metadata, { authorization: 'Bearer hdr-secret-42' });
+    assert.deepEqual(t.nativeConnectionOptions().metadata, { authorization: 'Bearer hdr-secret-42' });
+    assert.ok(!inspect(t).includes('hdr-secret-42') && !JSON.stringify(t).includes('hdr-secret-42'));
   });
 
   test('TEMPORAL_TLS=true alone gives TLS with the system roots', () => {
