@@ -155,12 +155,13 @@ test('no registry password, VSA key or token appears in the history, the archive
         repository: repo,
         digest: built.digest,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        tag: 'v1.0.0',
       },
       releaseRegistry: release.host,
       releaseRepository: repo.replace(/^staging\//, 'release/'),
       requester: 'alice',
       policy: { text: demoPolicy([`${staging.host}/${repo}`]), origin: 'test-policy.json' },
+      // A non-version tag: what is tested here is where secrets go, not the ref rules.
+      releaseTag: 'candidate',
       attestations: [],
     };
     const handle = await client.workflow.start('publishArtifact', {
@@ -175,7 +176,7 @@ test('no registry password, VSA key or token appears in the history, the archive
       { credentials: staticCredentials({ [release.host]: RELEASE }) },
       release.url,
     );
-    assert.equal((await releaseClient.resolve(request.releaseRepository, 'v1.0.0')).digest, built.digest);
+    assert.equal((await releaseClient.resolve(request.releaseRepository, 'candidate')).digest, built.digest);
 
     const history = await handle.fetchHistory();
     const description = await handle.describe();
