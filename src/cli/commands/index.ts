@@ -61,4 +61,12 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
     load: async () => (await import('./audit.ts')).auditCommands['audit verify']!,
   },
+  'api serve': {
+    summary: 'Serve the read-only audit API and web view (bearer tokens with the audit:read scope)',
+    load: async () => (await import('./api.ts')).apiServeCommand,
+  },
+  'api hash-token': {
+    summary: 'Print the API token configuration entry for a token read from standard input',
+    load: async () => (await import('./api.ts')).apiHashTokenCommand,
+  },
 };

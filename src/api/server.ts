@@ -1,0 +1,483 @@
+/**
+ * The read-only audit API and web view (issue 6), on `node:http`: a handful of GET routes
+ * over the archive's audit queries, bearer-token authentication with the `audit:read` scope,
+ * and server-rendered pages for people. Nothing here writes to the archive.
+ *
+ *   GET /api/v1/decisions?<filters>&cursor&limit   listDecisions
+ *   GET /api/v1/decisions/:ref                     showDecision (raw bytes left out, linked)
+ *   GET /api/v1/attestations/:digest/raw           archived bytes, digest re-checked first
+ *   GET /api/v1/stats?<filters>                    decisionStats
+ *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
+ *   GET /login  POST /login  POST /logout          the cookie holding the token
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Archive } from '../archive/archive.ts';
+import type { AuditFilters } from '../archive/audit-filters.ts';
+import { toRecord } from '../archive/collections.ts';
+import { decisionStats, listDecisions, showDecision, type DecisionDetail } from '../archive/queries.ts';
+import { isGateError } from '../core/errors.ts';
+import { OutcomeSchema } from '../core/model.ts';
+import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
+import { ParameterError, parseDecisionQuery } from './query-params.ts';
+import { detailPage, listPage, loginPage, messagePage, STYLESHEET, type DayOutcomes } from './web-views.ts';
+
+/** The scope every route needs. */
+export const READ_SCOPE = 'audit:read';
+/** The cookie the login form sets: the token itself, HttpOnly and SameSite=Strict. */
+export const SESSION_COOKIE = 'slsa_gate_token';
+const SESSION_SECONDS = 8 * 3600;
+const MAX_FORM_BYTES = 4096;
+
+/** The codes of API error responses: the archive's codes plus the HTTP ones. */
+export const ApiErrorCodeSchema = z.enum([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'INPUT_INVALID',
+  'ARCHIVE_ERROR',
+  'INTERNAL_ERROR',
+]);
+export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
+
+/** The body of every API error: a code, a message, and the parameter at fault for a 400. */
+export const ApiErrorSchema = z.strictObject({
+  error: z.strictObject({
+    code: ApiErrorCodeSchema,
+    message: z.string(),
+    parameter: z.string().optional(),
+  }),
+});
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export interface ApiServerOptions {
+  archive: Archive;
+  tokens: TokenVerifier;
+  /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
+  secureCookie?: boolean;
+  /** Builds the Temporal UI link of a run, if one should be shown. */
+  temporalUi?: (workflowId: string, runId: string) => string;
+  /** Where request failures are reported (never with the token). */
+  log?: (line: string) => void;
+}
+
+// No script at all; one stylesheet from this origin; nothing may frame the pages.
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly parameter?: string,
+  ) {
+    super(message);
+  }
+}
+
+const UNAUTHENTICATED = () => new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required');
+
+/** The HTTP server (not listening yet). */
+export function createApiServer(options: ApiServerOptions): Server {
+  const log = options.log ?? ((line: string) => console.error(line));
+  return createServer((req, res) => {
+    handle(options, req, res).catch((err: unknown) => {
+      log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
+      if (!res.headersSent) {
+        const code: ApiErrorCode =
+          isGateError(err) && err.code === 'ARCHIVE_ERROR' ? 'ARCHIVE_ERROR' : 'INTERNAL_ERROR';
+        sendError(res, req, new HttpError(500, code, 'the request could not be completed'));
+      } else res.destroy();
+    });
+  });
+}
+
+/** Starts the server on `host:port` (port 0: any free port) and returns its address. */
+export async function listenApi(
+  server: Server,
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${shownHost}:${address.port}`, port: address.port };
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0] ?? '/';
+}
+
+function describe(err: unknown): string {
+  if (isGateError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+async function handle(options: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://api.invalid');
+  const path = url.pathname;
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+
+  // Routes without authentication: the stylesheet and the login/logout forms.
+  if (path === '/assets/style.css') {
+    requireMethod(method, 'GET');
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/css; charset=utf-8' });
+    res.end(STYLESHEET);
+    return;
+  }
+  if (path === '/login') return login(options, method, req, res);
+  if (path === '/logout') {
+    requireMethod(method, 'POST');
+    requireSameOrigin(req);
+    res.writeHead(303, {
+      ...SECURITY_HEADERS,
+      Location: '/login',
+      'Set-Cookie': cookie('', 0, options.secureCookie === true),
+    });
+    res.end();
+    return;
+  }
+
+  try {
+    const principal = authenticate(options.tokens, req);
+    if (!principal) throw UNAUTHENTICATED();
+    if (!principal.scopes.includes(READ_SCOPE))
+      throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
+    requireMethod(method, 'GET');
+    if (isApiPath(path)) await apiRoute(options, path, url.searchParams, res);
+    else await pageRoute(options, path, url.searchParams, res);
+  } catch (err) {
+    if (err instanceof ParameterError)
+      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', err.message, err.parameter));
+    if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
+      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
+    if (err instanceof HttpError) return sendError(res, req, err);
+    throw err;
+  }
+}
+
+/** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
+function authenticate(tokens: TokenVerifier, req: IncomingMessage): ApiPrincipal | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer +([!-~]+) *$/i.exec(header);
+    return tokens.authenticate(match?.[1]);
+  }
+  const fromCookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  if (fromCookie === undefined) return undefined;
+  return tokens.authenticate(fromCookie);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function cookie(value: string, maxAge: number, secure: boolean): string {
+  return [
+    `${SESSION_COOKIE}=${encodeURIComponent(value)}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${maxAge}`,
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+function requireMethod(method: string, allowed: string): void {
+  if (method !== allowed) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `only ${allowed} is allowed here`);
+}
+
+/** Form posts must come from our own pages (SameSite covers the cookie; this covers login CSRF). */
+function requireSameOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined || origin === 'null') return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+  }
+  if (host !== req.headers.host) throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+}
+
+async function login(
+  options: ApiServerOptions,
+  method: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (method === 'GET') return sendHtml(res, 200, loginPage());
+  try {
+    requireMethod(method, 'POST');
+    requireSameOrigin(req);
+  } catch (err) {
+    if (err instanceof HttpError) return sendError(res, req, err);
+    throw err;
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded')
+    return sendHtml(res, 400, loginPage('Send the form from this page.'));
+  const body = await readBody(req, MAX_FORM_BYTES);
+  if (body === undefined) return sendHtml(res, 413, loginPage('The form is too large.'));
+  const token = new URLSearchParams(body).get('token') ?? '';
+  const principal = options.tokens.authenticate(token);
+  if (!principal)
+    return sendHtml(res, 401, loginPage('That token is not valid.'), { 'WWW-Authenticate': 'Bearer' });
+  if (!principal.scopes.includes(READ_SCOPE))
+    return sendHtml(res, 403, loginPage(`That token does not have the ${READ_SCOPE} scope.`));
+  res.writeHead(303, {
+    ...SECURITY_HEADERS,
+    Location: '/',
+    'Set-Cookie': cookie(token, SESSION_SECONDS, options.secureCookie === true),
+  });
+  res.end();
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const DIGEST_PATH = /^\/api\/v1\/attestations\/(sha256:[0-9a-f]{64})\/raw$/;
+const DECISION_PATH = /^\/api\/v1\/decisions\/([^/]+)$/;
+
+async function apiRoute(
+  options: ApiServerOptions,
+  path: string,
+  params: URLSearchParams,
+  res: ServerResponse,
+): Promise<void> {
+  const { archive } = options;
+  if (path === '/api/v1/decisions') {
+    const { filters, page } = parseDecisionQuery(params, { page: true });
+    return sendJson(res, 200, await listDecisions(archive, filters, page));
+  }
+  if (path === '/api/v1/stats') {
+    const { filters } = parseDecisionQuery(params, { page: false });
+    return sendJson(res, 200, await decisionStats(archive, filters));
+  }
+  const raw = DIGEST_PATH.exec(decodePath(path));
+  if (raw) {
+    noParameters(params);
+    return sendRaw(archive, raw[1]!, res);
+  }
+  const decision = DECISION_PATH.exec(path);
+  if (decision) {
+    noParameters(params);
+    const detail = await showDecision(archive, decodeSegment(decision[1]!));
+    if (!detail) throw new HttpError(404, 'NOT_FOUND', 'no archived decision matches');
+    return sendJson(res, 200, detailJson(detail, options));
+  }
+  throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+}
+
+function noParameters(params: URLSearchParams): void {
+  for (const [name] of params) throw new ParameterError(name, `unknown parameter ${JSON.stringify(name)}`);
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+  }
+}
+
+function decodeSegment(segment: string): string {
+  const value = decodePath(segment);
+  if (value === '' || value.length > 2048) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+  return value;
+}
+
+/** Raw bytes are left out of the JSON (they can be large); each item links to them instead. */
+function detailJson(detail: DecisionDetail, options: ApiServerOptions) {
+  const rawUrl = (digest: string) => `/api/v1/attestations/${digest}/raw`;
+  const d = detail.decision;
+  return {
+    ...detail,
+    attestations: detail.attestations.map(({ raw: _raw, ...meta }) => ({
+      ...meta,
+      rawUrl: rawUrl(meta._id),
+    })),
+    vsas: detail.vsas.map(({ raw: _raw, ...meta }) => ({ ...meta, rawUrl: rawUrl(meta.digest) })),
+    ...(options.temporalUi ? { temporalUi: options.temporalUi(d.workflowId, d.runId) } : {}),
+  };
+}
+
+/**
+ * The archived bytes with this content digest (an attestation, else a VSA), re-hashed before
+ * they are served: bytes changed in the store are refused, never handed out under the digest.
+ */
+async function sendRaw(archive: Archive, digest: string, res: ServerResponse): Promise<void> {
+  const att = await archive.collections.attestations.findOne({ _id: digest });
+  const vsa = att ? null : await archive.collections.vsas.findOne({ digest });
+  const doc = att ? toRecord('attestations', att) : vsa ? toRecord('vsas', vsa) : undefined;
+  if (!doc) throw new HttpError(404, 'NOT_FOUND', 'no archived bytes have this digest');
+  const bytes = Buffer.from(doc.raw, 'base64');
+  const actual = createHash('sha256').update(bytes).digest();
+  if (`sha256:${actual.toString('hex')}` !== digest)
+    throw new HttpError(500, 'ARCHIVE_ERROR', 'the stored bytes no longer match their digest');
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': String(bytes.length),
+    'Content-Disposition': `attachment; filename="${digest.replace(':', '-')}.bin"`,
+    // RFC 9530: the digest of exactly the bytes sent.
+    'Repr-Digest': `sha-256=:${actual.toString('base64')}:`,
+  });
+  res.end(bytes);
+}
+
+async function pageRoute(
+  options: ApiServerOptions,
+  path: string,
+  params: URLSearchParams,
+  res: ServerResponse,
+): Promise<void> {
+  const { archive } = options;
+  if (path === '/') {
+    const { filters, page } = parseDecisionQuery(params, { page: true });
+    const [list, days] = await Promise.all([
+      listDecisions(archive, filters, page),
+      outcomesPerDay(archive, filters),
+    ]);
+    return sendHtml(
+      res,
+      200,
+      listPage({
+        filters,
+        items: list.items,
+        ...(list.nextCursor !== undefined ? { nextCursor: list.nextCursor } : {}),
+        ...(page.limit !== undefined ? { limit: page.limit } : {}),
+        total: days.total,
+        days: days.days,
+      }),
+    );
+  }
+  const decision = /^\/decisions\/([^/]+)$/.exec(path);
+  if (decision) {
+    noParameters(params);
+    const detail = await showDecision(archive, decodeSegment(decision[1]!));
+    if (!detail) throw new HttpError(404, 'NOT_FOUND', 'no archived decision matches');
+    const d = detail.decision;
+    return sendHtml(res, 200, detailPage(detail, options.temporalUi?.(d.workflowId, d.runId)));
+  }
+  throw new HttpError(404, 'NOT_FOUND', 'no such page');
+}
+
+/** Outcome counts per day for the chart: one stats pass per outcome present. */
+async function outcomesPerDay(
+  archive: Archive,
+  filters: AuditFilters,
+): Promise<{ total: number; days: DayOutcomes[] }> {
+  const all = await decisionStats(archive, filters);
+  const byDay = new Map<string, DayOutcomes>();
+  const outcomes = all.byOutcome
+    .map((c) => OutcomeSchema.safeParse(c.key))
+    .flatMap((r) => (r.success ? [r.data] : []));
+  const perOutcome = await Promise.all(
+    outcomes.map(async (outcome) =>
+      filters.outcome === outcome ? all : decisionStats(archive, { ...filters, outcome }),
+    ),
+  );
+  outcomes.forEach((outcome, i) => {
+    for (const { key, count } of perOutcome[i]!.byDay) {
+      const entry = byDay.get(key) ?? { day: key, counts: {} };
+      entry.counts[outcome] = count;
+      byDay.set(key, entry);
+    }
+  });
+  return { total: all.total, days: [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : 1)) };
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}
+
+function sendHtml(
+  res: ServerResponse,
+  status: number,
+  page: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...headers,
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(page)),
+  });
+  res.end(page);
+}
+
+/** An error as JSON for the API and as a page for the web view; a 401 always has the same body. */
+function sendError(res: ServerResponse, req: IncomingMessage, err: HttpError): void {
+  const headers: Record<string, string> = {};
+  if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer';
+  if (err.status === 405) headers.Allow = 'GET, HEAD';
+  if (isApiPath(pathOf(req))) {
+    const body: ApiError = {
+      error: { code: err.code, message: err.message, ...(err.parameter ? { parameter: err.parameter } : {}) },
+    };
+    return sendJson(res, err.status, body, headers);
+  }
+  if (err.status === 401) return sendHtml(res, 401, loginPage(), headers);
+  const titles: Record<number, string> = {
+    400: 'Bad request',
+    403: 'Forbidden',
+    404: 'Not found',
+    405: 'Not allowed',
+  };
+  sendHtml(res, err.status, messagePage(titles[err.status] ?? 'Error', err.message), headers);
+}

@@ -1,0 +1,117 @@
+/**
+ * `slsa-gate api serve`: the read-only audit API and web view over the archive.
+ * `slsa-gate api hash-token`: the configuration entry for a token read from standard input.
+ * Store: `--mongodb-uri` or MONGODB_URI, `--db` or SLSA_GATE_DB, MONGODB_TLS_CA_FILE.
+ * Tokens: `--tokens-file`, SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS (docs/audit.md).
+ */
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { hashToken, loadApiTokens } from '../../api/api-tokens.ts';
+import { createApiServer, listenApi } from '../../api/server.ts';
+import { GateError } from '../../core/errors.ts';
+import { connectArchive } from '../../workers/mongo-options.ts';
+import type { Command } from './command.ts';
+
+const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
+                         [--tokens-file FILE] [--secure-cookie]
+
+  --port           TCP port (default 8480; 0 picks a free one)
+  --host           address to listen on (default 127.0.0.1)
+  --tokens-file    token hashes (JSON or YAML); else SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS
+  --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)`;
+
+/** The Temporal UI page of a run (same variables as the worker configuration). */
+function temporalUiUrl(workflowId: string, runId: string): string {
+  const base = (process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'slsa-gate';
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
+}
+
+export const apiServeCommand: Command = {
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string', default: '8480' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'mongodb-uri': { type: 'string' },
+        db: { type: 'string' },
+        'tokens-file': { type: 'string' },
+        'secure-cookie': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(SERVE_USAGE);
+      return 0;
+    }
+    const port = Number(values.port);
+    if (!/^\d{1,5}$/.test(values.port) || port > 65535)
+      throw new GateError('INPUT_INVALID', `--port must be a TCP port, not ${values.port}`);
+    // Tokens first: a server that would refuse everyone is a configuration error, not a start.
+    const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
+    const database = values.db ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
+    if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(database))
+      throw new GateError('INPUT_INVALID', `--db ${database} is not a MongoDB database name`);
+    const archive = await connectArchive(
+      {
+        mongoUri: values['mongodb-uri'] ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/',
+        database,
+        ...(process.env.MONGODB_TLS_CA_FILE ? { mongoTlsCAFile: process.env.MONGODB_TLS_CA_FILE } : {}),
+      },
+      { serverSelectionTimeoutMS: 5000, createIndexes: false },
+    );
+    const server = createApiServer({
+      archive,
+      tokens,
+      secureCookie: values['secure-cookie'],
+      temporalUi: temporalUiUrl,
+    });
+    try {
+      const { url } = await listenApi(server, port, values.host);
+      console.log(`slsa-gate api: listening on ${url} (database ${database})`);
+      const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+      console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await archive.close();
+    }
+    return 0;
+  },
+};
+
+export const apiHashTokenCommand: Command = {
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        name: { type: 'string', default: 'auditor' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(
+        'Usage: slsa-gate api hash-token [--name WHO] < token\n\nPrints the SLSA_GATE_API_TOKENS entry for the token on standard input (the token itself is not printed).',
+      );
+      return 0;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+    const token = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+    if (token.length < 32)
+      throw new GateError(
+        'INPUT_INVALID',
+        'a token must be at least 32 characters (e.g. openssl rand -hex 32)',
+      );
+    if (!/^[!-~]+$/.test(token))
+      throw new GateError(
+        'INPUT_INVALID',
+        'a token is printable ASCII without spaces (it travels in a header)',
+      );
+    console.log(JSON.stringify({ name: values.name, sha256: hashToken(token), scopes: ['audit:read'] }));
+    return 0;
+  },
+};
