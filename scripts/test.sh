@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
 source "$PROJECT_ROOT/scripts/deps.sh"
 cd "$PROJECT_ROOT"
+# The web view test drives Debian's chromium (test/e2e/web-view.test.ts).
+if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
