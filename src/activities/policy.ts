@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
 import { evaluate, type Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
+import { tagOf } from '../core/provenance/git-uri.ts';
 import { Context } from '@temporalio/activity';
 import {
   mergeLevelResolutions,
@@ -53,6 +54,31 @@ export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; orig
   } catch {
     return `sha256:${createHash('sha256').update(chosen.text).digest('hex')}`;
   }
+}
+
+/**
+ * What was last published at `repository:tag` (CHECKLIST rows 21, 22): the monotonic
+ * record is the archive's newest published decision for that tag.
+ */
+async function lastPublished(deps: ActivityDeps, repository: string, tag: string) {
+  const target = `${repository}:${tag}`;
+  const [last] = await deps.archive.collections.decisions
+    .find({ status: 'published', 'published.repository': repository, 'published.tag': tag })
+    .sort({ decidedAt: -1 })
+    .limit(1)
+    .toArray();
+  if (!last?.published) return { target };
+  const version = tagOf(last.source?.ref);
+  return {
+    target,
+    last: {
+      target,
+      artifactDigest: last.published.digest,
+      ...(version ? { version } : {}),
+      // Its decision time bounds its build time from above.
+      builtAt: last.decidedAt.toISOString(),
+    },
+  };
 }
 
 export function createPolicyActivities(deps: ActivityDeps) {
@@ -114,6 +140,8 @@ export function createPolicyActivities(deps: ActivityDeps) {
       levels: LevelEvidence;
       policy?: { text: string; origin: string };
       now: string;
+      /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
+      release?: { repository: string; tag?: string };
     }): Promise<PolicyEvaluation> {
       const { text, origin } = policyText(deps, input.policy);
       const { policy, digest } = parsePolicy(text, origin, deps.trustMap);
@@ -140,6 +168,9 @@ export function createPolicyActivities(deps: ActivityDeps) {
         trustMap: deps.trustMap,
         levels: input.levels,
         now: new Date(input.now),
+        ...(input.release?.tag
+          ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
+          : {}),
       });
       return {
         evaluation,

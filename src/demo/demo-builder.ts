@@ -134,6 +134,12 @@ export async function buildAndAttest(
   const statement = demoProvenance({
     imageName: `${client.host}/${repo}`,
     digest: pushed.digest,
+    // Built from the git tag of the same name, as a release pipeline does.
+    source: {
+      repo: 'git+https://github.com/example/app',
+      ref: `refs/tags/${opts.tag}`,
+      commit: 'a'.repeat(40),
+    },
     ...opts.provenance,
   });
   let envelope = signEnvelope(statement, opts.key);
@@ -158,7 +164,7 @@ export function demoPolicy(
     identities: [{ keyId: DEMO_BUILDER_KEY_ID }],
     builders: [DEMO_BUILDER_ID],
     minBuildLevel: DEMO_BUILDER_LEVEL,
-    source: { repos: ['github.com/example/app'], branches: ['main'] },
+    source: { repos: ['github.com/example/app'] },
     entrypoint: { buildTypes: [DEMO_BUILD_TYPE], allowUnknownParameters: true },
     ...(opts.approvalRequired ? { approvalRequired: true } : {}),
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),

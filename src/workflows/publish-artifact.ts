@@ -208,6 +208,10 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       levels,
       ...(request.policy ? { policy: request.policy } : {}),
       now: decidedAt,
+      release: {
+        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+        ...((request.releaseTag ?? candidate.tag) ? { tag: request.releaseTag ?? candidate.tag } : {}),
+      },
     });
     const { evaluation, policyDigest } = evaluated;
     progress.outcome = evaluation.outcome;

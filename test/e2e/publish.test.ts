@@ -7,7 +7,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import { preAuthEncoding } from '../../src/signing/sign-bundle.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
@@ -256,4 +256,34 @@ test('a referrer planted in the staging repository for another image does not bl
 
   const result = await h.publish(requestFor(h, staging, digest));
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+});
+
+test('an older release replayed onto a tag that holds a newer one is denied with ROLLBACK', async () => {
+  const release = `release/${uniqueName('app')}`;
+  const newer = await stagedImage({ tag: 'v1.1.0' });
+  const older = await stagedImage({ tag: 'v1.0.0' });
+  const first = await h.publish({
+    ...requestFor(h, newer.staging, newer.digest, { release }),
+    releaseTag: 'latest',
+  });
+  assert.equal(first.status, 'PUBLISHED', `${first.code}: ${first.reason}`);
+  const request = { ...requestFor(h, older.staging, older.digest, { release }), releaseTag: 'latest' };
+  // One policy covers both staging repositories.
+  request.policy = {
+    text: demoPolicy([`${h.registryHost}/${older.staging}`, `${h.registryHost}/${newer.staging}`]),
+    origin: 'test-policy.json',
+  };
+  const replayed = await h.publish(request);
+  assert.equal(replayed.status, 'DENIED');
+  assert.equal(replayed.checks.find((c) => c.id === 'rollback')?.code, 'ROLLBACK');
+  assert.equal((await h.registry.resolve(release, 'latest')).digest, newer.digest);
+});
+
+test('a version tag published from provenance built at another ref is denied with REF_MISMATCH', async () => {
+  const { staging, digest } = await stagedImage({ tag: 'v2.0.0' });
+  const request = { ...requestFor(h, staging, digest), releaseTag: 'v2.0.1' };
+  const result = await h.publish(request);
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.checks.find((c) => c.id === 'rollback')?.code, 'REF_MISMATCH');
+  await notInRelease(request.releaseRepository, digest);
 });
