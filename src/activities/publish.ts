@@ -115,12 +115,28 @@ export function createPublishActivities(deps: ActivityDeps) {
         }
       }
 
+      const archiveVsa = (bytes: Uint8Array, levels: string[]) =>
+        deps.archive.storeVsa({
+          raw: Buffer.from(bytes).toString('base64'),
+          direction: 'issued',
+          decisionId: input.decisionId,
+          subjectDigest: candidate.digest,
+          resourceUri,
+          verifierId: deps.config.verifierId,
+          verifiedLevels: levels,
+          policyDigest: input.policyDigest,
+          at: input.decidedAt,
+        });
+
       for (const descriptor of await target.listReferrers(repo, candidate.digest, BUNDLE_V03_MEDIA_TYPE)) {
         if (descriptor.annotations?.[DECISION_ANNOTATION] !== input.decisionId) continue;
         const referrer = await target.getReferrer(repo, candidate.digest, descriptor);
         const layer = referrer.manifest.layers[0];
         if (layer) {
           const bytes = await target.getAttestationLayer(repo, layer);
+          // A retry after a failure between attaching and archiving (worker killed, store
+          // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
+          await archiveVsa(bytes, attachedVerifiedLevels(bytes) ?? verifiedLevels(input.evaluation));
           return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
         }
       }
@@ -155,20 +171,26 @@ export function createPublishActivities(deps: ActivityDeps) {
           [PREDICATE_ANNOTATION]: VSA_PREDICATE_TYPE,
         },
       );
-      await deps.archive.storeVsa({
-        raw: bytes.toString('base64'),
-        direction: 'issued',
-        decisionId: input.decisionId,
-        subjectDigest: candidate.digest,
-        resourceUri,
-        verifierId: deps.config.verifierId,
-        verifiedLevels: statement.predicate.verifiedLevels,
-        policyDigest: input.policyDigest,
-        at: input.decidedAt,
-      });
+      await archiveVsa(bytes, statement.predicate.verifiedLevels);
       return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
     },
   };
+}
+
+/** `predicate.verifiedLevels` of an attached VSA bundle, as it was signed. */
+function attachedVerifiedLevels(bytes: Uint8Array): string[] | undefined {
+  try {
+    const bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as { dsseEnvelope?: { payload?: string } };
+    const payload = bundle.dsseEnvelope?.payload;
+    if (typeof payload !== 'string') return undefined;
+    const statement = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as {
+      predicate?: { verifiedLevels?: unknown };
+    };
+    const levels = statement.predicate?.verifiedLevels;
+    return Array.isArray(levels) && levels.every((l) => typeof l === 'string') ? levels : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isBundle(bytes: Uint8Array): boolean {
