@@ -18,13 +18,15 @@ import {
 import { GateError } from '../../core/errors.ts';
 import type { Command } from './command.ts';
 
-const STORE_OPTIONS = {
+/** Where the archive is (shared by every audit subcommand). */
+export const STORE_OPTIONS = {
   'mongodb-uri': { type: 'string' },
   db: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-const FILTER_OPTIONS = {
+/** The filter flags, shared with `audit replay`; `filtersOf` maps them onto AuditFilters. */
+export const FILTER_OPTIONS = {
   digest: { type: 'string' },
   repository: { type: 'string' },
   tag: { type: 'string' },
@@ -43,7 +45,7 @@ const FILTER_OPTIONS = {
   until: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-const FILTER_USAGE = `Filters (all given must match):
+export const FILTER_USAGE = `Filters (all given must match):
   --digest sha256:…  --repository R  --tag T  --builder ID  --builder-version V
   --source-repo URI  --source-commit SHA  --outcome PASSED|FAILED|NEEDS_APPROVAL
   --status S  --failing-code CODE  --failing-check ID  --policy-digest sha256:…
@@ -52,7 +54,8 @@ Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default s
 
 type Values = Record<string, string | boolean | undefined>;
 
-function filtersOf(values: Values): AuditFilters {
+/** The AuditFilters named by the filter flags that were given. */
+export function filtersOf(values: Values): AuditFilters {
   const str = (name: string) => {
     const value = values[name];
     return typeof value === 'string' ? value : undefined;
