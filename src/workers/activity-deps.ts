@@ -6,6 +6,7 @@ import { loadAttestors } from '../attestors/attestors-config.ts';
 import { MemoryLevelCache } from '../attestors/level-cache.ts';
 import { resolveResources } from '../attestors/resolve-levels.ts';
 import { GateError } from '../core/errors.ts';
+import { parsePolicy } from '../core/policy/policy-file.ts';
 import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
 import { loadTrustMaterial } from '../core/trust/trust-material.ts';
 import { RegistryClient } from '../registry/client.ts';
@@ -39,6 +40,8 @@ export async function createActivityDeps(
   const defaultPolicy = config.policyFile
     ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
     : undefined;
+  // CHECKLIST row 10: a worker whose policy is invalid or incomplete does not start.
+  if (defaultPolicy) parsePolicy(defaultPolicy.text, defaultPolicy.origin, overrides.trustMap ?? trustMap);
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });

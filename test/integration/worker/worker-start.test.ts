@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { isGateError } from '../../../src/core/errors.ts';
+import { ensureDevSigningKey } from '../../../src/signing/signing-key.ts';
+import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
+import { loadConfig } from '../../../src/workers/config.ts';
+import { ensureServices, services } from '../../helpers/services.ts';
+
+before(ensureServices);
+
+// CHECKLIST row 10: a policy that names no signer identity or issuer refuses to start the worker.
+test('the worker refuses to start with a policy that does not say who may sign', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(
+    policy,
+    [
+      'version: 1',
+      'rules:',
+      '  - artifacts: ["127.0.0.1:5000/staging/app"]',
+      '    requireTrustedBuilder: false',
+      '    builders: ["https://example.test/builder@v1"]',
+      '    source: { repos: ["github.com/example/app"] }',
+      '',
+    ].join('\n'),
+  );
+  const config = loadConfig({
+    MONGODB_URI: services.mongoUri,
+    SLSA_GATE_POLICY: policy,
+    SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa.pem')),
+  });
+  await assert.rejects(
+    createActivityDeps(config),
+    (err: unknown) => isGateError(err) && err.code === 'POLICY_INCOMPLETE',
+  );
+});
+
+test('the worker refuses to start with a policy file that does not parse', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, 'version: 1\nrules: [ { artifacts: ["x"], minBuildLevel: "three" } ]\n');
+  const config = loadConfig({
+    MONGODB_URI: services.mongoUri,
+    SLSA_GATE_POLICY: policy,
+    SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa.pem')),
+  });
+  await assert.rejects(
+    createActivityDeps(config),
+    (err: unknown) => isGateError(err) && err.code === 'POLICY_INVALID',
+  );
+});
