@@ -8,7 +8,8 @@ import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import { attachCosignAttestations } from '../registry/cosign-attestations.ts';
 import { buildImage, pushBuiltImage } from '../registry/build-image.ts';
 import type { RegistryClient } from '../registry/client.ts';
-import { INTOTO_PAYLOAD_TYPE, preAuthEncoding } from '../signing/sign-bundle.ts';
+import { pae } from '../core/verify/dsse-pae.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../signing/sign-bundle.ts';
 import { sign } from 'node:crypto';
 
 export const DEMO_BUILDER_ID = 'https://slsa-gate.dev/demo-builder@v1';
@@ -91,7 +92,7 @@ export function demoProvenance(opts: ProvenanceOptions) {
 /** Signs a statement as a DSSE envelope (ECDSA P-256 over the PAE) and returns its JSON bytes. */
 export function signEnvelope(statement: unknown, key: DemoBuilderKey): Uint8Array {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
-  const sig = sign('sha256', preAuthEncoding(INTOTO_PAYLOAD_TYPE, payload), key.privateKey);
+  const sig = sign('sha256', pae(INTOTO_PAYLOAD_TYPE, payload), key.privateKey);
   return Buffer.from(
     JSON.stringify({
       payloadType: INTOTO_PAYLOAD_TYPE,

@@ -1,18 +1,8 @@
+import { pae } from '../core/verify/dsse-pae.ts';
 import type { AttestationSigner } from './signing-key.ts';
 
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-
-/** DSSE v1 pre-authentication encoding (https://github.com/secure-systems-lab/dsse/blob/master/protocol.md). */
-export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'utf8'),
-    type,
-    Buffer.from(` ${payload.length} `, 'utf8'),
-    payload,
-  ]);
-}
 
 /**
  * Signs an in-toto statement as a DSSE envelope inside a Sigstore bundle v0.3 whose
@@ -20,7 +10,7 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffe
  */
 export async function signStatementBundle(statement: unknown, signer: AttestationSigner) {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
-  const sig = await signer.sign(preAuthEncoding(INTOTO_PAYLOAD_TYPE, payload));
+  const sig = await signer.sign(pae(INTOTO_PAYLOAD_TYPE, payload));
   return {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: {

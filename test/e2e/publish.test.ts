@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import { isGateError } from '../../src/core/errors.ts';
-import { preAuthEncoding } from '../../src/signing/sign-bundle.ts';
+import { pae } from '../../src/core/verify/dsse-pae.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
@@ -83,9 +83,7 @@ test('a correctly built image is published with its VSA and provenance, and the 
   const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
   const signature = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
   const publicKey = createPublicKey(h.deps.signer.publicKeyPem);
-  assert.ok(
-    verify('sha256', preAuthEncoding(bundle.dsseEnvelope.payloadType, payload), publicKey, signature),
-  );
+  assert.ok(verify('sha256', pae(bundle.dsseEnvelope.payloadType, payload), publicKey, signature));
   const vsa = JSON.parse(payload.toString('utf8'));
   assert.equal(vsa.predicateType, 'https://slsa.dev/verification_summary/v1');
   assert.equal(vsa.subject[0].digest.sha256, digest.slice(7));
