@@ -55,7 +55,7 @@ const cases: Case[] = [
     expect: { status: 'PUBLISHED' },
     async run(h) {
       const { staging, digest } = await staged(h);
-      return h.start(requestFor(h, staging, digest, { tag: 'v1.0.0' }));
+      return h.start({ ...requestFor(h, staging, digest), releaseTag: 'stable' });
     },
   },
   {
@@ -85,10 +85,10 @@ const cases: Case[] = [
     expect: { status: 'PUBLISHED' },
     async run(h) {
       const { staging, digest } = await staged(h);
-      const request: PublishRequest = requestFor(h, staging, digest, {
-        tag: 'v1.0.0',
-        policy: { approvalRequired: true, twoPersonRule: true },
-      });
+      const request: PublishRequest = {
+        ...requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } }),
+        releaseTag: 'stable',
+      };
       const handle = await h.start(request);
       await awaitingApproval(handle);
       await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed the change' }] });

@@ -18,6 +18,9 @@ import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 
+// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+const RELEASE_TAG = 'stable';
+
 let dir: string;
 let temporal: OwnService & { address: string };
 let rig: CrashRig;
@@ -61,7 +64,10 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
     seed: staging,
     key: rig.builderKey,
   });
-  const request = rig.request(staging, digest, { tag: 'v1.0.0', policy: { approvalRequired: true } });
+  const request = rig.request(staging, digest, {
+    releaseTag: RELEASE_TAG,
+    policy: { approvalRequired: true },
+  });
   let worker = await rig.startWorker();
   const handle = await rig.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
@@ -95,7 +101,7 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
     archive: rig.archive,
     release: request.releaseRepository,
     digest,
-    tag: 'v1.0.0',
+    tag: RELEASE_TAG,
     decisionId: result.decisionId,
   });
   await worker.kill('SIGTERM');

@@ -12,6 +12,9 @@ import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
+// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+const RELEASE_TAG = 'stable';
+
 let rig: CrashRig;
 before(async () => {
   ensureServices();
@@ -38,7 +41,7 @@ async function stagedImage() {
 
 test('worker SIGKILLed after the copy to the release repository, before publishImage returns: one publish, one decision', async () => {
   const { staging, digest } = await stagedImage();
-  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
 
   const first = await rig.startWorker({ crashAfter: 'publishImage' });
@@ -48,7 +51,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
   assert.ok(first.lines.includes('fault crash-after publishImage'), 'the worker died after the copy');
 
   // The copy is in the release repository, but the archive does not call it published yet.
-  assert.equal((await rig.registry.resolve(release, 'v1.0.0')).digest, digest);
+  assert.equal((await rig.registry.resolve(release, RELEASE_TAG)).digest, digest);
   const [decided] = await rig.archive.findDecisionsByDigest(digest);
   assert.equal(decided?.status, 'decided');
 
@@ -67,7 +70,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
     archive: rig.archive,
     release,
     digest,
-    tag: 'v1.0.0',
+    tag: RELEASE_TAG,
     decisionId: result.decisionId,
   });
   await second.kill('SIGTERM');
@@ -75,7 +78,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
 
 test('worker SIGKILLed while verifying (collectEvidence): the activity is retried after its heartbeat timeout; one decision, one publish', async () => {
   const { staging, digest } = await stagedImage();
-  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
 
   const first = await rig.startWorker({ hangAfter: 'collectEvidence' });
@@ -101,7 +104,7 @@ test('worker SIGKILLed while verifying (collectEvidence): the activity is retrie
     archive: rig.archive,
     release,
     digest,
-    tag: 'v1.0.0',
+    tag: RELEASE_TAG,
     decisionId: result.decisionId,
   });
   await second.kill('SIGTERM');

@@ -18,6 +18,9 @@ import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
 
+// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+const RELEASE_TAG = 'stable';
+
 let dir: string;
 let registry: OwnService & { host: string };
 let store: OwnService & { uri: string };
@@ -64,7 +67,10 @@ async function waitForStatus(handle: WorkflowHandle, status: string) {
 
 test('registry down when the publish step runs: the step retries with backoff and publishes once it is back', async () => {
   const { staging, digest } = await stagedImage();
-  const request = rig.request(staging, digest, { tag: 'v1.0.0', policy: { approvalRequired: true } });
+  const request = rig.request(staging, digest, {
+    releaseTag: RELEASE_TAG,
+    policy: { approvalRequired: true },
+  });
   const worker = await rig.startWorker();
   const handle = await rig.start(request);
   // Everything read from the registry before the decision is done; the decision is archived.
@@ -93,7 +99,7 @@ test('registry down when the publish step runs: the step retries with backoff an
     archive: rig.archive,
     release: request.releaseRepository,
     digest,
-    tag: 'v1.0.0',
+    tag: RELEASE_TAG,
     decisionId: result.decisionId,
   });
   await worker.kill('SIGTERM');
@@ -101,7 +107,7 @@ test('registry down when the publish step runs: the step retries with backoff an
 
 test('store down when the decision is to be archived: nothing is published until the decision is stored', async () => {
   const { staging, digest } = await stagedImage();
-  const request = rig.request(staging, digest, { tag: 'v1.0.0' });
+  const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
   const worker = await rig.startWorker({ pauseBefore: 'recordDecision' });
   const handle = await rig.start(request);
@@ -126,8 +132,32 @@ test('store down when the decision is to be archived: nothing is published until
     archive: rig.archive,
     release,
     digest,
-    tag: 'v1.0.0',
+    tag: RELEASE_TAG,
     decisionId: result.decisionId,
   });
+  await worker.kill('SIGTERM');
+});
+
+test('store failing when the issued VSA is archived: attachVsa is retried and archives the VSA it attached', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
+  const worker = await rig.startWorker({ archiveFailOnce: 'storeVsa' });
+  const handle = await rig.start(request);
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.ok(worker.lines.includes('fault fail-once archive.storeVsa'));
+  const runs = await runsOf(handle, 'attachVsa');
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.attempt, 2, 'the first attempt failed after attaching the VSA');
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest,
+    tag: RELEASE_TAG,
+    decisionId: result.decisionId,
+  });
+  const [archived] = await rig.archive.collections.vsas.find({ decisionId: result.decisionId }).toArray();
+  assert.equal(archived?.digest, result.published?.vsaDigest, 'the archived VSA is the one attached');
   await worker.kill('SIGTERM');
 });

@@ -10,6 +10,9 @@
  *   (the test kills the process while the activity is running).
  * - SLSA_GATE_TEST_PAUSE_BEFORE=<activity>: the activity waits until the file
  *   `<SLSA_GATE_TEST_GATE_DIR>/<activity>.go` exists, then runs.
+ * - SLSA_GATE_TEST_ARCHIVE_FAIL_ONCE=<Archive method>: the first call of that archive write
+ *   fails as the store being unreachable would (a retryable driver error), for a step
+ *   inside an activity that no activity boundary separates from the one before it.
  *
  * It reports on stdout, one line each: `ready`, `start <activity> <attempt>`, and
  * `fault <hook> <activity>` when a hook fires.
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
+import { MongoNetworkError } from 'mongodb';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
 import { demoTrustMap } from '../../src/demo/demo-builder.ts';
@@ -30,6 +34,7 @@ const crashAfter = env.SLSA_GATE_TEST_CRASH_AFTER;
 const hangAfter = env.SLSA_GATE_TEST_HANG_AFTER;
 const pauseBefore = env.SLSA_GATE_TEST_PAUSE_BEFORE;
 const gateDir = env.SLSA_GATE_TEST_GATE_DIR ?? '.';
+const archiveFailOnce = env.SLSA_GATE_TEST_ARCHIVE_FAIL_ONCE;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -66,6 +71,20 @@ const config = loadConfig(env);
 const deps = await createActivityDeps(config, {
   trustMap: demoTrustMap(env.SLSA_GATE_TEST_BUILDER_KEY_ID),
 });
+if (archiveFailOnce) {
+  const archive = deps.archive as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const real = archive[archiveFailOnce];
+  if (typeof real !== 'function') throw new Error(`no archive method ${archiveFailOnce}`);
+  let failed = false;
+  archive[archiveFailOnce] = async (...args: unknown[]) => {
+    if (!failed) {
+      failed = true;
+      say(`fault fail-once archive.${archiveFailOnce}`);
+      throw new MongoNetworkError('injected: connection to the store lost');
+    }
+    return real.apply(deps.archive, args);
+  };
+}
 const connection = await NativeConnection.connect({ address: config.temporalAddress });
 const worker = await Worker.create({
   connection,

@@ -24,6 +24,7 @@ export interface Faults {
   crashAfter?: string;
   hangAfter?: string;
   pauseBefore?: string;
+  archiveFailOnce?: string;
 }
 
 /** A running fault-worker process. */
@@ -52,7 +53,7 @@ export interface CrashRig {
   request(
     staging: string,
     digest: string,
-    opts?: { tag?: string; policy?: Parameters<typeof demoPolicy>[1] },
+    opts?: { releaseTag?: string; policy?: Parameters<typeof demoPolicy>[1] },
   ): PublishRequest;
   close(): Promise<void>;
 }
@@ -100,6 +101,7 @@ export async function startCrashRig(services: {
       if (faults.crashAfter) env.SLSA_GATE_TEST_CRASH_AFTER = faults.crashAfter;
       if (faults.hangAfter) env.SLSA_GATE_TEST_HANG_AFTER = faults.hangAfter;
       if (faults.pauseBefore) env.SLSA_GATE_TEST_PAUSE_BEFORE = faults.pauseBefore;
+      if (faults.archiveFailOnce) env.SLSA_GATE_TEST_ARCHIVE_FAIL_ONCE = faults.archiveFailOnce;
       const worker = spawnWorker(env);
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
@@ -125,10 +127,10 @@ export async function startCrashRig(services: {
           repository: staging,
           digest,
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...(opts.tag ? { tag: opts.tag } : {}),
         },
         releaseRegistry: services.registryHost,
         releaseRepository: staging.replace(/^staging\//, 'release/'),
+        ...(opts.releaseTag ? { releaseTag: opts.releaseTag } : {}),
         requester: 'alice',
         policy: {
           text: demoPolicy([`${services.registryHost}/${staging}`], opts.policy),
