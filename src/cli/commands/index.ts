@@ -61,6 +61,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
     load: async () => (await import('./audit.ts')).auditCommands['audit verify']!,
   },
+  'audit replay': {
+    summary: 'Re-evaluate archived decisions under another policy, offline, and report what would change',
+    load: async () => (await import('./audit-replay.ts')).auditReplayCommand,
+  },
   'api serve': {
     summary: 'Serve the read-only audit API and web view (bearer tokens with the audit:read scope)',
     load: async () => (await import('./api.ts')).apiServeCommand,
