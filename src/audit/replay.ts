@@ -8,7 +8,8 @@
  * Source and dependency levels came from attestors at publish time; replay does not ask them
  * again. It reuses what the original decision's checks recorded, and says so when a level the
  * new rule needs was not archived (then it counts as level 0, fail-closed, as the workflow does
- * for a level it cannot resolve).
+ * for a level it cannot resolve). The rollback check is not the policy's: its original result
+ * is carried over.
  *
  * Lives in `src/audit/` rather than `src/archive/`: it joins the archive's read side with the
  * verification and policy core, while `src/archive/` holds only the store's own records.
@@ -21,7 +22,7 @@ import type { DecisionRecord } from '../archive/decision-record.ts';
 import { listDecisions } from '../archive/queries.ts';
 import { isGateError, type ErrorCode, type GateError } from '../core/errors.ts';
 import type { ArtifactRef, CheckId, CheckResult, Outcome, VerifiedAttestation } from '../core/model.ts';
-import { evaluate } from '../core/policy/evaluate.ts';
+import { evaluate, outcomeOf } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule, type Policy } from '../core/policy/policy-file.ts';
 import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
@@ -203,7 +204,21 @@ export async function replayOne(
       levels,
       now,
     });
-    return { checks: evaluation.checks, outcome: evaluation.outcome, levels: notes };
+    // The rollback check compares with what had been published to the release tag at the time
+    // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
+    // of today would answer differently, so the original result is carried over.
+    const rollback = decision.checks.find((c) => c.id === 'rollback');
+    if (rollback === undefined || evaluation.checks.some((c) => c.id === 'rollback'))
+      return { checks: evaluation.checks, outcome: evaluation.outcome, levels: notes };
+    const carried: CheckResult = { ...rollback, evidence: rollback.evidence ?? [] };
+    const at = evaluation.checks.findIndex((c) => c.id === 'vsa');
+    const checks =
+      evaluation.provenance === undefined
+        ? evaluation.checks
+        : at < 0
+          ? [...evaluation.checks, carried]
+          : [...evaluation.checks.slice(0, at), carried, ...evaluation.checks.slice(at)];
+    return { checks, outcome: outcomeOf(checks, rule), levels: notes };
   })();
 
   const failingCodes = after.checks.flatMap((c) => (c.result === 'FAIL' && c.code ? [c.code] : []));
