@@ -76,7 +76,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
     ): Promise<{ decisionId: string }> {
       const existing = await archive.getDecision(input.decisionId);
       if (existing) {
-        if (existing.status !== 'denied') {
+        // Already closed without a publish (denied, rejected, expired): that record stands.
+        if (!['denied', 'rejected', 'expired'].includes(existing.status)) {
           await archive.transition(
             input.decisionId,
             existing.status as DecisionStatus,

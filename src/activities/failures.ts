@@ -1,12 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isGateError, type ErrorCode } from '../core/errors.ts';
 
-// Codes that mean "try again later": the registry or the store was unreachable or overloaded.
-const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set([
-  'REGISTRY_ERROR',
-  'ARCHIVE_ERROR',
-  'TRUST_ROOT_UNAVAILABLE',
-]);
+// Codes that mean "try again later": the registry was unreachable or overloaded. Not
+// ARCHIVE_ERROR: the archive raises it for what will fail again (a conflicting record, an
+// illegal transition) and rethrows driver errors (store down, stepdown) as they are, which
+// stay retryable; an ARCHIVE_ERROR that may pass says so in `detail.retryable`.
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(['REGISTRY_ERROR', 'TRUST_ROOT_UNAVAILABLE']);
 
 /**
  * The one place where our errors become Temporal failures. A GateError that would fail
