@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { MAX_SIGNATURES } from '../../src/core/formats/sigstore-bundle.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
-import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
+import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig, type WorkerProcess } from '../helpers/worker-process.ts';
-import { activityRuns } from '../helpers/workflow-history.ts';
+import { activityRuns, runsOf } from '../helpers/workflow-history.ts';
 
 let rig: CrashRig;
 let worker: WorkerProcess;
@@ -91,4 +92,34 @@ test('an attestation over the signature limit is LIMIT_EXCEEDED after one collec
     ],
   };
   await assertDeniedOnce(request, 'collectEvidence', 'LIMIT_EXCEEDED');
+});
+
+test('an archive conflict (the decision closed behind the workflow) ends the publish after one attempt instead of retrying forever', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, { policy: { approvalRequired: true } });
+  const handle = await rig.start(request);
+  let decisionId: string | undefined;
+  for (let i = 0; i < 240 && !decisionId; i++) {
+    const progress = await handle.query<PublishProgress>('progress').catch(() => undefined);
+    if (progress?.status === 'AwaitingApproval') decisionId = progress.decisionId;
+    else await sleep(250);
+  }
+  assert.ok(decisionId, 'the publish waits for approval');
+  // Another actor closes the decision in the archive (e.g. an operator expiring it by hand).
+  await rig.archive.transition(decisionId, 'awaiting-approval', 'expired', 'operator');
+  await handle.startUpdate('approve', {
+    args: [{ approver: 'bob', reason: 'approved after the archive closed it' }],
+    waitForStage: WorkflowUpdateStage.ACCEPTED,
+  });
+
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'DENIED');
+  assert.equal(result.code, 'ARCHIVE_ERROR');
+  const runs = await runsOf(handle, 'recordApproval');
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.attempt, 1, 'the conflict is not retried');
+  assert.equal(runs[0]?.failureType, 'ARCHIVE_ERROR');
+  assert.ok(!(await activityRuns(handle)).some((r) => r.name === 'publishImage'));
+  assert.equal((await rig.archive.getDecision(decisionId))?.status, 'expired', 'the archive stays closed');
+  await assertNothingPublished(rig.registry, request.releaseRepository, digest);
 });
