@@ -11,7 +11,7 @@ import type { Archive } from './archive.ts';
 import { AttestationDocSchema, type AttestationRecord, type SightingRecord } from './attestation-record.ts';
 import { AuditFiltersSchema, decisionFilter, type AuditFilters } from './audit-filters.ts';
 import { toRecord, type RecordOf } from './collections.ts';
-import type { DecisionDoc, DecisionRecord } from './decision-record.ts';
+import { DecisionDocSchema, type DecisionDoc, type DecisionRecord } from './decision-record.ts';
 import type { EventRecord } from './event-record.ts';
 import type { ExceptionRecord } from './exception-record.ts';
 import type { PolicyRecord } from './policy-record.ts';
@@ -54,6 +54,16 @@ export interface Count {
   count: number;
 }
 
+/** The fields `decisionStats` reads, validated as the full schema would. */
+const StatsRowSchema = DecisionDocSchema.pick({
+  _id: true,
+  outcome: true,
+  builder: true,
+  day: true,
+  failingChecks: true,
+  failingCodes: true,
+});
+
 /** What `decisionStats` returns: counts sorted by count (days by date). */
 export interface DecisionStats {
   total: number;
@@ -68,29 +78,15 @@ export interface DecisionStats {
 
 /**
  * Counts of the matching decisions by outcome, builder, failing check and code, and day.
- * One `$group` pass (with `$sum` only, as FerretDB 1.x allows) over the combined key; the
- * per-dimension counts are summed here, so the store scans the decisions once.
+ * Counted here over one projected scan rather than with `$group`: FerretDB 1.x's `$group`
+ * slows with the number of groups (10,000 decisions: 10–20 s in one combined pass, 8–12 s in
+ * four small passes, 3–4 s for this scan), and a projected scan is cheap on MongoDB too.
  */
 export async function decisionStats(archive: Archive, filters: AuditFilters = {}): Promise<DecisionStats> {
   const match = await resolveFilters(archive, filters);
-  const groups = await archive.collections.decisions
-    .aggregate<{ _id: Record<string, unknown>; count: number }>([
-      { $match: match },
-      {
-        $group: {
-          _id: {
-            outcome: '$outcome',
-            builderId: '$builder.id',
-            builderVersion: '$builder.version',
-            day: '$day',
-            failingChecks: '$failingChecks',
-            failingCodes: '$failingCodes',
-          },
-          count: { $sum: 1 },
-        },
-      },
-    ])
-    .toArray();
+  const cursor = archive.collections.decisions
+    .find(match, { projection: { outcome: 1, builder: 1, day: 1, failingChecks: 1, failingCodes: 1 } })
+    .batchSize(5000);
   const tallies = {
     byOutcome: new Map<string, number>(),
     byBuilder: new Map<string, number>(),
@@ -103,13 +99,24 @@ export async function decisionStats(archive: Archive, filters: AuditFilters = {}
     tally.set(name, (tally.get(name) ?? 0) + count);
   };
   let total = 0;
-  for (const { _id: key, count } of groups) {
-    total += count;
-    add(tallies.byOutcome, key.outcome, count);
-    add(tallies.byBuilder, [key.builderId, key.builderVersion].filter((v) => v != null).join('@'), count);
-    add(tallies.byDay, key.day, count);
-    for (const check of asStrings(key.failingChecks)) add(tallies.byFailingCheck, check, count);
-    for (const code of asStrings(key.failingCodes)) add(tallies.byFailingCode, code, count);
+  for await (const doc of cursor) {
+    const row = StatsRowSchema.safeParse(doc);
+    if (!row.success) {
+      throw new GateError(
+        'ARCHIVE_ERROR',
+        `stored decisions document ${String(doc._id)} does not match its schema`,
+        {
+          detail: { collection: 'decisions', id: doc._id },
+        },
+      );
+    }
+    const { outcome, builder, day, failingChecks, failingCodes } = row.data;
+    total++;
+    add(tallies.byOutcome, outcome, 1);
+    add(tallies.byBuilder, builder ? [builder.id, builder.version].filter(Boolean).join('@') : undefined, 1);
+    add(tallies.byDay, day, 1);
+    for (const check of failingChecks) add(tallies.byFailingCheck, check, 1);
+    for (const code of failingCodes) add(tallies.byFailingCode, code, 1);
   }
   const sorted = (tally: Map<string, number>) =>
     [...tally]
@@ -123,10 +130,6 @@ export async function decisionStats(archive: Archive, filters: AuditFilters = {}
     byFailingCode: sorted(tallies.byFailingCode),
     byDay: [...tallies.byDay].map(([k, count]) => ({ key: k, count })).sort((a, b) => compare(a.key, b.key)),
   };
-}
-
-function asStrings(value: unknown): string[] {
-  return Array.isArray(value) ? value.map(String) : [];
 }
 
 function compare(a: string, b: string): number {
