@@ -1,7 +1,7 @@
 /**
  * The auditors' read side (issue 6): filtered listing, statistics, everything about one
  * publish, and export. Read-only; every document read goes through its zod schema.
- * Within FerretDB 1.x: `$group` uses `$sum` only, days come from the stored `day` field.
+ * Within FerretDB 1.x: no `$facet`/`$lookup`/`$dateToString`; days come from the stored `day` field.
  */
 import type { Filter } from 'mongodb';
 import { z } from 'zod';
