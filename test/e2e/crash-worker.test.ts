@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
-import type { PublishResult } from '../../src/workflows/contract.ts';
+import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
@@ -103,6 +104,51 @@ test('worker SIGKILLed while verifying (collectEvidence): the activity is retrie
     registry: rig.registry,
     archive: rig.archive,
     release,
+    digest,
+    tag: RELEASE_TAG,
+    decisionId: result.decisionId,
+  });
+  await second.kill('SIGTERM');
+});
+
+test('worker SIGKILLed while the publish awaits approval: a new worker replays the run, takes the approval and publishes once', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, {
+    releaseTag: RELEASE_TAG,
+    policy: { approvalRequired: true },
+  });
+  const first = await rig.startWorker();
+  const handle = await rig.start(request);
+  await first.waitForLine(/^start transitionDecision 1$/);
+  let waiting: PublishProgress | undefined;
+  for (let i = 0; i < 240 && waiting?.status !== 'AwaitingApproval'; i++) {
+    waiting = await handle.query<PublishProgress>('progress');
+    if (waiting.status !== 'AwaitingApproval') await sleep(250);
+  }
+  assert.equal(waiting?.status, 'AwaitingApproval');
+  await first.kill('SIGKILL');
+
+  const second = await rig.startWorker();
+  // The new worker has no cached state: the query and the update replay the history first.
+  const replayed = await handle.query<PublishProgress>('progress');
+  assert.equal(replayed.status, 'AwaitingApproval');
+  assert.equal(replayed.decisionId, waiting?.decisionId);
+  const answer = await handle.executeUpdate<PublishProgress, [{ approver: string; reason: string }]>(
+    'approve',
+    { args: [{ approver: 'bob', reason: 'approved after the worker restart' }] },
+  );
+  assert.equal(answer.result?.status, 'PUBLISHED');
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.approval?.approver, 'bob');
+  assert.equal(
+    (await runsOf(handle, 'recordDecision')).length,
+    1,
+    'the decision is recorded once, before the kill',
+  );
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
     digest,
     tag: RELEASE_TAG,
     decisionId: result.decisionId,
