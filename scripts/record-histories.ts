@@ -4,7 +4,8 @@
  * Worker against the local services, and writes each history as JSON to
  * test/fixtures/histories/<name>.json (format: test/helpers/history-json.ts).
  *
- * Usage: node --import tsx scripts/record-histories.ts   (services up: npm run services:up)
+ * Usage: node --import tsx scripts/record-histories.ts [--out DIR]   (services up: npm run services:up)
+ * --out writes elsewhere, e.g. to check the script without replacing the committed fixtures.
  * Re-record after a deliberate, versioned workflow change; never to make a replay pass.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,11 @@ import { requestFor, startPublishHarness, type PublishHarness } from '../test/he
 import { historyToJson } from '../test/helpers/history-json.ts';
 import { uniqueName } from '../test/helpers/services.ts';
 
-const outDir = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
+const outFlag = process.argv.indexOf('--out');
+const outDir =
+  outFlag >= 0 && process.argv[outFlag + 1]
+    ? process.argv[outFlag + 1]!
+    : fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
 async function staged(h: PublishHarness, opts: Partial<Parameters<typeof buildAndAttest>[2]> = {}) {
   const staging = `staging/${uniqueName('history')}`;
