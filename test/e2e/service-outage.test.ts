@@ -161,3 +161,40 @@ test('store failing when the issued VSA is archived: attachVsa is retried and ar
   assert.equal(archived?.digest, result.published?.vsaDigest, 'the archived VSA is the one attached');
   await worker.kill('SIGTERM');
 });
+
+test('store replies lost after the decision, approval and published writes: the retries find their own writes (one of each)', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = rig.request(staging, digest, {
+    releaseTag: RELEASE_TAG,
+    policy: { approvalRequired: true },
+  });
+  const lossy = ['recordDecision', 'recordApproval', 'transition', 'markPublished'];
+  const worker = await rig.startWorker({ archiveLoseReply: lossy });
+  const handle = await rig.start(request);
+  await waitForStatus(handle, 'AwaitingApproval');
+  await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed' }] });
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  for (const method of lossy) {
+    assert.ok(worker.lines.includes(`fault lose-reply archive.${method}`), `${method} lost a reply`);
+  }
+  for (const activity of ['recordDecision', 'recordApproval', 'markPublished']) {
+    const runs = await runsOf(handle, activity);
+    assert.equal(runs.length, 1, activity);
+    assert.equal(runs[0]?.attempt, 2, `${activity} succeeded on its retry`);
+  }
+  assert.deepEqual(
+    (await rig.archive.listApprovals(result.decisionId)).map((a) => [a.approver, a.verdict]),
+    [['bob', 'approve']],
+  );
+  assert.equal(await rig.archive.collections.events.countDocuments({ decisionId: result.decisionId }), 4);
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest,
+    tag: RELEASE_TAG,
+    decisionId: result.decisionId,
+  });
+  await worker.kill('SIGTERM');
+});

@@ -13,6 +13,9 @@
  * - SLSA_GATE_TEST_ARCHIVE_FAIL_ONCE=<Archive method>: the first call of that archive write
  *   fails as the store being unreachable would (a retryable driver error), for a step
  *   inside an activity that no activity boundary separates from the one before it.
+ * - SLSA_GATE_TEST_ARCHIVE_LOSE_REPLY=<Archive method>[,...]: the first call of each is
+ *   carried out, then fails as a connection lost before the reply would: the retry finds
+ *   its own write (E11000 on the deterministic _id, or the status already moved).
  *
  * It reports on stdout, one line each: `ready`, `start <activity> <attempt>`, and
  * `fault <hook> <activity>` when a hook fires.
@@ -71,19 +74,23 @@ const config = loadConfig(env);
 const deps = await createActivityDeps(config, {
   trustMap: demoTrustMap(env.SLSA_GATE_TEST_BUILDER_KEY_ID),
 });
-if (archiveFailOnce) {
+/** Replaces an archive method by one whose first call fails, before or after doing its work. */
+function failArchiveOnce(method: string, when: 'before' | 'after') {
   const archive = deps.archive as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const real = archive[archiveFailOnce];
-  if (typeof real !== 'function') throw new Error(`no archive method ${archiveFailOnce}`);
+  const real = archive[method];
+  if (typeof real !== 'function') throw new Error(`no archive method ${method}`);
   let failed = false;
-  archive[archiveFailOnce] = async (...args: unknown[]) => {
-    if (!failed) {
-      failed = true;
-      say(`fault fail-once archive.${archiveFailOnce}`);
-      throw new MongoNetworkError('injected: connection to the store lost');
-    }
-    return real.apply(deps.archive, args);
+  archive[method] = async (...args: unknown[]) => {
+    if (failed) return real.apply(deps.archive, args);
+    failed = true;
+    if (when === 'after') await real.apply(deps.archive, args);
+    say(`fault ${when === 'after' ? 'lose-reply' : 'fail-once'} archive.${method}`);
+    throw new MongoNetworkError('injected: connection to the store lost');
   };
+}
+if (archiveFailOnce) failArchiveOnce(archiveFailOnce, 'before');
+for (const method of (env.SLSA_GATE_TEST_ARCHIVE_LOSE_REPLY ?? '').split(',').filter(Boolean)) {
+  failArchiveOnce(method, 'after');
 }
 const connection = await NativeConnection.connect({ address: config.temporalAddress });
 const worker = await Worker.create({

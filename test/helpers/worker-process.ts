@@ -25,6 +25,7 @@ export interface Faults {
   hangAfter?: string;
   pauseBefore?: string;
   archiveFailOnce?: string;
+  archiveLoseReply?: string[];
 }
 
 /** A running fault-worker process. */
@@ -102,6 +103,7 @@ export async function startCrashRig(services: {
       if (faults.hangAfter) env.SLSA_GATE_TEST_HANG_AFTER = faults.hangAfter;
       if (faults.pauseBefore) env.SLSA_GATE_TEST_PAUSE_BEFORE = faults.pauseBefore;
       if (faults.archiveFailOnce) env.SLSA_GATE_TEST_ARCHIVE_FAIL_ONCE = faults.archiveFailOnce;
+      if (faults.archiveLoseReply) env.SLSA_GATE_TEST_ARCHIVE_LOSE_REPLY = faults.archiveLoseReply.join(',');
       const worker = spawnWorker(env);
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
