@@ -494,6 +494,15 @@ describe('web view over HTTP', () => {
       assert.ok(text.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), key);
       assert.ok(!text.includes('<script') && !text.includes('<img'), key);
     }
+    const first = await (await get('/?repository=reg%2Fbulk%2Fapp&limit=100')).text();
+    const next = /<a rel="next" href="([^"]+)"/.exec(first);
+    assert.ok(next, 'a next-page link');
+    const href = next[1]!.replaceAll('&amp;', '&');
+    assert.match(href, /repository=reg%2Fbulk%2Fapp/, 'the link keeps the filters');
+    const second = await (await get(href)).text();
+    assert.equal((second.match(/class="detail"/g) ?? []).length, BULK - 100);
+    assert.ok(!/rel="next"/.test(second), 'the last page has no next link');
+
     const bad = await get('/?outcome=%3Cscript%3E');
     assert.equal(bad.status, 400);
     assert.ok(!(await bad.text()).includes('<script'));
