@@ -57,7 +57,7 @@ async function waitForStatus(handle: WorkflowHandle, status: string, seconds = 6
   throw new Error(`workflow never reached ${status}; last: ${String(last)}`);
 }
 
-test('dev server SIGKILLed while a publish awaits approval, restarted on the same db file: the workflow resumes and publishes', async () => {
+test('dev server SIGKILLed while a publish awaits approval, restarted on the same db file: the workflow resumes and publishes', async (t) => {
   const staging = `staging/${uniqueName('server-crash')}`;
   const { digest } = await buildAndAttest(rig.registry, staging, {
     tag: 'v1.0.0',
@@ -78,8 +78,11 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
   await temporal.start();
   // The worker reconnects by itself; should it have given up while the server was gone, a
   // new one takes over (the workflow state lives in the server's db, not in the worker).
-  if (worker.lines.length > 0 && (await Promise.race([worker.exited, sleep(500, 'alive')])) !== 'alive') {
+  if ((await Promise.race([worker.exited, sleep(500, 'alive')])) !== 'alive') {
+    t.diagnostic('the worker exited while the server was down; started a new one');
     worker = await rig.startWorker();
+  } else {
+    t.diagnostic('the worker outlived the server restart');
   }
 
   const resumed = await waitForStatus(handle, 'AwaitingApproval');
