@@ -12,6 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 import { z } from 'zod';
 import type { Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
@@ -38,6 +44,7 @@ export const ApiErrorCodeSchema = z.enum([
   'METHOD_NOT_ALLOWED',
   'INPUT_INVALID',
   'ARCHIVE_ERROR',
+  'ARCHIVE_UNAVAILABLE',
   'INTERNAL_ERROR',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
@@ -87,6 +94,16 @@ class HttpError extends Error {
   }
 }
 
+/** The store cannot be reached (down, failing over, connection closed): worth retrying. */
+function storeUnavailable(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}
+
 const UNAUTHENTICATED = () => new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required');
 
 /** The HTTP server (not listening yet). */
@@ -95,11 +112,14 @@ export function createApiServer(options: ApiServerOptions): Server {
   return createServer((req, res) => {
     handle(options, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
-      if (!res.headersSent) {
-        const code: ApiErrorCode =
-          isGateError(err) && err.code === 'ARCHIVE_ERROR' ? 'ARCHIVE_ERROR' : 'INTERNAL_ERROR';
-        sendError(res, req, new HttpError(500, code, 'the request could not be completed'));
-      } else res.destroy();
+      if (res.headersSent) return res.destroy();
+      if (storeUnavailable(err))
+        return sendError(res, req, new HttpError(503, 'ARCHIVE_UNAVAILABLE', 'the archive is unreachable'), {
+          'Retry-After': '5',
+        });
+      const code: ApiErrorCode =
+        isGateError(err) && err.code === 'ARCHIVE_ERROR' ? 'ARCHIVE_ERROR' : 'INTERNAL_ERROR';
+      sendError(res, req, new HttpError(500, code, 'the request could not be completed'));
     });
   });
 }
@@ -462,8 +482,13 @@ function sendHtml(
 }
 
 /** An error as JSON for the API and as a page for the web view; a 401 always has the same body. */
-function sendError(res: ServerResponse, req: IncomingMessage, err: HttpError): void {
-  const headers: Record<string, string> = {};
+function sendError(
+  res: ServerResponse,
+  req: IncomingMessage,
+  err: HttpError,
+  extra: Record<string, string> = {},
+): void {
+  const headers: Record<string, string> = { ...extra };
   if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer';
   if (err.status === 405) headers.Allow = 'GET, HEAD';
   if (isApiPath(pathOf(req))) {
@@ -474,6 +499,7 @@ function sendError(res: ServerResponse, req: IncomingMessage, err: HttpError): v
   }
   if (err.status === 401) return sendHtml(res, 401, loginPage(), headers);
   const titles: Record<number, string> = {
+    503: 'Archive unavailable',
     400: 'Bad request',
     403: 'Forbidden',
     404: 'Not found',

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Binary } from 'mongodb';
 import { hashToken, loadApiTokens, TokenVerifier } from '../../../src/api/api-tokens.ts';
 import { createApiServer, listenApi, SESSION_COOKIE } from '../../../src/api/server.ts';
-import { buildDecisionRecord, type Archive } from '../../../src/archive/archive.ts';
+import { buildDecisionRecord, openArchive, type Archive } from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
 import { toDoc } from '../../../src/archive/collections.ts';
 import type { DecisionInput } from '../../../src/archive/decision-record.ts';
@@ -20,7 +20,7 @@ import { isGateError } from '../../../src/core/errors.ts';
 import { buildAndAttest } from '../../../src/demo/demo-builder.ts';
 import type { PublishResult } from '../../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../../helpers/publish-harness.ts';
-import { uniqueName } from '../../helpers/services.ts';
+import { services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from '../archive/make-records.ts';
 
 const policyA = 'version: 1\nname: a\n';
@@ -441,6 +441,29 @@ describe('one decision, its evidence and the stats', () => {
     assert.equal(res.status, 500);
     const body = (await res.json()) as { error: { code: string } };
     assert.equal(body.error.code, 'ARCHIVE_ERROR');
+  });
+});
+
+describe('the store out of reach', () => {
+  test('a lost archive connection is 503 ARCHIVE_UNAVAILABLE with Retry-After, not a 500', async () => {
+    const lost = await openArchive(services.mongoUri, h.config.database, { createIndexes: false });
+    await lost.close();
+    const tokens = new TokenVerifier({
+      tokens: [{ name: 'a', sha256: hashToken(reader), scopes: ['audit:read'] }],
+    });
+    const down = createApiServer({ archive: lost, tokens, log: () => {} });
+    const { url } = await listenApi(down, 0);
+    try {
+      const res = await fetch(`${url}/api/v1/decisions`, { headers: { Authorization: `Bearer ${reader}` } });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ARCHIVE_UNAVAILABLE');
+      const anonymous = await fetch(`${url}/api/v1/decisions`);
+      assert.equal(anonymous.status, 401, 'authentication comes first, even with the store down');
+    } finally {
+      down.closeAllConnections();
+      await new Promise((resolve) => down.close(resolve));
+    }
   });
 });
 
