@@ -23,13 +23,18 @@ const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
 let h: PublishHarness;
 let published: PublishResult;
 let denied: PublishResult;
-let repos: { good: string; evil: string };
+let repos: { good: string; evil: string; deps: string };
+let withDeps: PublishResult;
+const asIfL3 = 'replay-deps-l3/run-1';
+const dependency = { uri: 'pkg:npm/left-pad@1.3.0', digest: { sha256: 'c'.repeat(64) } };
 const tampered = 'replay-tampered';
 const pipelineDenied = 'replay-pipeline';
 
 /** The demo policy over both test repositories, with `edit` applied to its one rule. */
 function policyWith(edit: (rule: Record<string, unknown>) => void = () => {}): string {
-  const doc = JSON.parse(demoPolicy([repos.good, repos.evil])) as { rules: Array<Record<string, unknown>> };
+  const doc = JSON.parse(demoPolicy([repos.good, repos.evil, repos.deps])) as {
+    rules: Array<Record<string, unknown>>;
+  };
   edit(doc.rules[0]!);
   return JSON.stringify(doc);
 }
@@ -54,7 +59,12 @@ before(async () => {
   h = await startPublishHarness();
   const good = `staging/${uniqueName('replay-good')}`;
   const evil = `staging/${uniqueName('replay-evil')}`;
-  repos = { good: `${h.registryHost}/${good}`, evil: `${h.registryHost}/${evil}` };
+  const deps = `staging/${uniqueName('replay-deps')}`;
+  repos = {
+    good: `${h.registryHost}/${good}`,
+    evil: `${h.registryHost}/${evil}`,
+    deps: `${h.registryHost}/${deps}`,
+  };
   const a = await buildAndAttest(h.registry, good, { tag: 'v1.0.0', seed: good, key: h.builderKey });
   const b = await buildAndAttest(h.registry, evil, {
     tag: 'v1.0.0',
@@ -67,6 +77,45 @@ before(async () => {
   assert.equal(published.status, 'PUBLISHED', `${published.code}: ${published.reason}`);
   assert.equal(denied.status, 'DENIED');
   assert.equal(denied.code, 'BUILDER_UNTRUSTED');
+
+  // A real publish whose provenance names a dependency (its rule asked for no dependency level,
+  // so none was archived) …
+  const c = await buildAndAttest(h.registry, deps, {
+    tag: 'v1.0.0',
+    seed: deps,
+    key: h.builderKey,
+    provenance: { dependencies: [dependency] },
+  });
+  withDeps = await h.publish(requestFor(h, deps, c.digest, { tag: 'v1.0.0' }));
+  assert.equal(withDeps.status, 'PUBLISHED', `${withDeps.code}: ${withDeps.reason}`);
+  // … and a generated copy of that decision, on the same real evidence, as if its rule had
+  // asked for dependencies at L3 and the attestors had answered L3.
+  const original = await h.deps.archive.getDecision(withDeps.decisionId);
+  assert.ok(original);
+  await h.deps.archive.recordDecision({
+    decisionId: asIfL3,
+    workflowId: 'replay-deps-l3',
+    runId: 'run-1',
+    artifact: original.artifact,
+    requester: original.requester,
+    checks: original.checks.map((check) =>
+      check.id === 'dependencies'
+        ? {
+            id: 'dependencies',
+            result: 'PASS',
+            reason: '1 dependencies at L3 or above',
+            level: 3,
+            evidence: original.attestationDigests,
+          }
+        : check,
+    ),
+    outcome: 'PASSED',
+    policy: original.policy,
+    ...(original.builder ? { builder: original.builder } : {}),
+    ...(original.source ? { source: original.source } : {}),
+    attestationDigests: original.attestationDigests,
+    decidedAt: original.decidedAt,
+  });
 
   // Generated: a decision whose archived evidence was changed in the store afterwards…
   const archive = h.deps.archive;
@@ -137,9 +186,9 @@ describe('replay under a new policy', () => {
     assert.equal(stays.changed, false);
     assert.ok(stays.after?.failingCodes.includes('BUILDER_UNTRUSTED'));
 
-    assert.equal(report.changed, 1);
+    assert.equal(report.changed, 3, 'the two real publishes and the L3 copy (all built by the L2 builder)');
     assert.equal(report.notReplayable, 2);
-    assert.equal(report.total, 4);
+    assert.equal(report.total, 6);
   });
 
   test('altered evidence and a pipeline denial are reported as not replayed, never evaluated', async () => {
@@ -167,6 +216,37 @@ describe('replay under a new policy', () => {
     const note = d.levels.find((n) => n.kind === 'source');
     assert.equal(note?.status, 'not-archived');
     assert.equal(note?.needed, true);
+  });
+
+  test('dependency levels: the archived lowest level is a lower bound for each dependency; none archived is L0', async () => {
+    const atLevel = async (minLevel: number) =>
+      replay(
+        policyWith((rule) => (rule.dependencies = { minLevel })),
+        { repository: repos.deps },
+      );
+    const three = await atLevel(3);
+    const copy = entry(three, asIfL3);
+    assert.equal(copy.after?.outcome, 'PASSED', 'L3 recorded meets minLevel 3');
+    assert.equal(copy.changed, false);
+    const bound = copy.levels.find((n) => n.kind === 'dependencies');
+    assert.equal(bound?.status, 'lower-bound');
+    assert.equal(bound?.level, 3);
+    assert.equal(bound?.needed, true);
+
+    const realOne = entry(three, withDeps.decisionId);
+    assert.equal(realOne.after?.outcome, 'FAILED', 'no level was archived for the real one: L0');
+    assert.equal(
+      realOne.checkChanges.find((c) => c.id === 'dependencies')?.after?.code,
+      'DEP_LEVEL_INSUFFICIENT',
+    );
+    assert.equal(realOne.levels.find((n) => n.kind === 'dependencies')?.status, 'not-archived');
+
+    const four = await atLevel(4);
+    assert.equal(entry(four, asIfL3).after?.outcome, 'FAILED', 'a lower bound of L3 does not meet L4');
+    assert.equal(
+      entry(four, asIfL3).checkChanges.find((c) => c.id === 'dependencies')?.after?.code,
+      'DEP_LEVEL_INSUFFICIENT',
+    );
   });
 
   test('a policy with no rule for the artifact denies in the pipeline, as the workflow would', async () => {
@@ -203,7 +283,7 @@ describe('replay under a new policy', () => {
     );
     assert.equal(json.code, 1);
     const report = JSON.parse(json.stdout) as ReplayReport;
-    assert.equal(report.changed, 1);
+    assert.equal(report.changed, 3);
     assert.equal(entry(report, published.decisionId).after?.outcome, 'FAILED');
 
     const table = await run(process.execPath, args, { env }).then(
@@ -213,7 +293,7 @@ describe('replay under a new policy', () => {
     assert.equal(table.code, 1);
     assert.match(table.stdout, /PASSED → FAILED {2}CHANGES/);
     assert.match(table.stdout, /check build-level: PASS \(L2\) → FAIL BUILD_LEVEL_INSUFFICIENT \(L2\)/);
-    assert.match(table.stdout, /^CHANGED: 1 decision\(s\) would change outcome/m);
+    assert.match(table.stdout, /^CHANGED: 3 decision\(s\) would change outcome/m);
 
     // Only the denied decisions: nothing changes.
     const deniedOnly = await run(
