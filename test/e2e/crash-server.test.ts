@@ -1,11 +1,12 @@
 /**
  * CHECKLIST row 30: the Temporal dev server is killed with SIGKILL while a publish waits for
- * approval, and restarted on the same `--db-filename`; the workflow resumes and completes.
+ * approval, or while its publish step runs, and restarted on the same `--db-filename`; the
+ * workflow resumes and completes.
  * The server is this test's own instance (own port, own db file); registry and store are the
  * shared ones.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,9 +15,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
 import { OWN_NAMESPACE, ownTemporal, type OwnService } from '../helpers/own-services.ts';
-import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import { assertNothingPublished, assertPublishedOnce, listTags } from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { runsOf } from '../helpers/workflow-history.ts';
 
 // Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
 const RELEASE_TAG = 'stable';
@@ -99,6 +101,46 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
   const result = (await handle.result()) as PublishResult;
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   assert.equal(result.approval?.approver, 'bob');
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest,
+    tag: RELEASE_TAG,
+    decisionId: result.decisionId,
+  });
+  await worker.kill('SIGTERM');
+});
+
+test('dev server SIGKILLed while the publish step runs, restarted on the same db file: the step completes once', async (t) => {
+  const staging = `staging/${uniqueName('server-crash')}`;
+  const { digest } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
+  const worker = await rig.startWorker({ pauseBefore: 'publishImage' });
+  const handle = await rig.start(request);
+  await worker.waitForLine(/^fault pause-before publishImage$/);
+
+  await temporal.kill('SIGKILL');
+  // The copy runs while the server is gone: its heartbeats and its result cannot be reported.
+  writeFileSync(join(rig.dir, 'publishImage.go'), '');
+  let copied = false;
+  for (let i = 0; i < 120 && !copied; i++) {
+    copied = (await listTags(rig.registryHost, request.releaseRepository)).includes(RELEASE_TAG);
+    if (!copied) await sleep(250);
+  }
+  assert.ok(copied, 'the copy finished while the server was down');
+  await temporal.start();
+
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const runs = await runsOf(handle, 'publishImage');
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.closed, 'completed');
+  t.diagnostic(`publishImage completed on attempt ${runs[0]?.attempt}`);
   await assertPublishedOnce({
     registry: rig.registry,
     archive: rig.archive,
