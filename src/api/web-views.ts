@@ -117,10 +117,25 @@ function filterForm(filters: AuditFilters): Html {
   </form>`;
 }
 
+/** Every day from the first to the last with data, empty days included, so the bars keep a time scale. */
+function consecutiveDays(days: DayOutcomes[]): DayOutcomes[] {
+  const byDay = new Map(days.map((d) => [d.day, d]));
+  const first = Date.parse(`${days[0]!.day}T00:00:00Z`);
+  const last = Date.parse(`${days.at(-1)!.day}T00:00:00Z`);
+  if (!Number.isFinite(first) || !Number.isFinite(last)) return days;
+  const out: DayOutcomes[] = [];
+  // At most a year of empty days between the ends; the chart shows the last 60 anyway.
+  for (let t = Math.max(first, last - 366 * 86_400_000); t <= last; t += 86_400_000) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    out.push(byDay.get(day) ?? { day, counts: {} });
+  }
+  return out;
+}
+
 /** Stacked bars of outcomes per day, as inline SVG (server-rendered, no script). */
 export function outcomeChart(days: DayOutcomes[]): Html {
   if (days.length === 0) return html`<p class="muted">No decisions to chart.</p>`;
-  const shown = days.slice(-60);
+  const shown = consecutiveDays(days).slice(-60);
   const width = 720;
   const height = 180;
   const top = 10;

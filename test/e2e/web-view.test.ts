@@ -54,10 +54,13 @@ before(async () => {
   assert.equal(real.status, 'PUBLISHED', `${real.code}: ${real.reason}`);
 
   const archive = h.deps.archive;
-  const day = (d: number, hour: number) => new Date(Date.UTC(2026, 10, d, hour)).toISOString();
+  // Days before today (UTC), so the chart's window always holds them and the real publish.
+  const midnight = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const day = (daysAgo: number, hour: number) =>
+    new Date(midnight - daysAgo * 86_400_000 + hour * 3_600_000).toISOString();
   const inputs = [
-    makeDecision('web-ok-1', { decidedAt: day(20, 9) }),
-    makeDecision('web-ok-2', { decidedAt: day(21, 9) }),
+    makeDecision('web-ok-1', { decidedAt: day(6, 9) }),
+    makeDecision('web-ok-2', { decidedAt: day(5, 9) }),
     makeDecision('web-denied', {
       outcome: 'FAILED',
       builder: { id: hostileBuilder },
@@ -76,12 +79,12 @@ before(async () => {
         tag: 'v6.6.6',
         digest: fakeDigest('artifact-web-denied'),
       },
-      decidedAt: day(21, 12),
+      decidedAt: day(5, 12),
     }),
     makeDecision('web-approval', {
       outcome: 'NEEDS_APPROVAL',
       checks: [{ id: 'dependencies', result: 'PASS', reason: 'exception', needsApproval: true }],
-      decidedAt: day(22, 9),
+      decidedAt: day(4, 9),
     }),
   ];
   for (const input of inputs) {
@@ -94,7 +97,7 @@ before(async () => {
     approver: 'alice@acme.example',
     verdict: 'approve',
     reason: 'vendored dependency reviewed',
-    at: day(22, 10),
+    at: day(4, 10),
   });
   await archive.transition(inputs[3]!.decisionId, 'awaiting-approval', 'approved', 'alice@acme.example');
 
@@ -159,7 +162,13 @@ test('log in, filter the list, open a decision, download its evidence', async ()
 
   // The list: five decisions (four generated, one real), the chart with one bar per day.
   assert.equal(await page.locator('table.decisions tbody tr').count(), 5);
-  assert.equal(await page.locator('svg.chart g.day').count(), 4);
+  assert.equal(
+    await page.locator('svg.chart g.day').count(),
+    7,
+    'six days ago to today, empty days included',
+  );
+  assert.equal(await page.locator('svg.chart g.day:has(rect)').count(), 4, 'four days with decisions');
+  assert.equal(await page.locator('svg.chart g.day rect[fill="#c62828"]').count(), 1, 'one FAILED segment');
   assert.match((await page.locator('section.summary').textContent()) ?? '', /5 matching decision/);
   await page.screenshot({ path: join(resultsDir, 'web-view-list.png'), fullPage: true });
 
