@@ -46,7 +46,7 @@ async function replay(path: string): Promise<ReplayResult[]> {
   return results;
 }
 
-test('the recorded histories cover pass, denials, approve and reject', () => {
+test('the recorded histories cover pass, denials, approve, reject and a wait for attestations', () => {
   for (const name of [
     'published',
     'denied-builder-untrusted',
