@@ -157,6 +157,19 @@ function isApiPath(path: string): boolean {
 }
 
 async function handle(options: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    await route(options, req, res);
+  } catch (err) {
+    if (err instanceof ParameterError)
+      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', err.message, err.parameter));
+    if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
+      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
+    if (err instanceof HttpError) return sendError(res, req, err);
+    throw err;
+  }
+}
+
+async function route(options: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
@@ -181,22 +194,14 @@ async function handle(options: ApiServerOptions, req: IncomingMessage, res: Serv
     return;
   }
 
-  try {
-    const principal = authenticate(options.tokens, req);
-    if (!principal) throw UNAUTHENTICATED();
-    if (!principal.scopes.includes(READ_SCOPE))
-      throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
-    requireMethod(method, 'GET');
-    if (isApiPath(path)) await apiRoute(options, path, url.searchParams, res);
-    else await pageRoute(options, path, url.searchParams, res);
-  } catch (err) {
-    if (err instanceof ParameterError)
-      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', err.message, err.parameter));
-    if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
-      return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
-    if (err instanceof HttpError) return sendError(res, req, err);
-    throw err;
-  }
+  // Authentication before anything else about the request (method, route, parameters).
+  const principal = authenticate(options.tokens, req);
+  if (!principal) throw UNAUTHENTICATED();
+  if (!principal.scopes.includes(READ_SCOPE))
+    throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
+  requireMethod(method, 'GET');
+  if (isApiPath(path)) await apiRoute(options, path, url.searchParams, res);
+  else await pageRoute(options, path, url.searchParams, res);
 }
 
 /** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
@@ -261,13 +266,8 @@ async function login(
   res: ServerResponse,
 ): Promise<void> {
   if (method === 'GET') return sendHtml(res, 200, loginPage());
-  try {
-    requireMethod(method, 'POST');
-    requireSameOrigin(req);
-  } catch (err) {
-    if (err instanceof HttpError) return sendError(res, req, err);
-    throw err;
-  }
+  requireMethod(method, 'POST');
+  requireSameOrigin(req);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded')
     return sendHtml(res, 400, loginPage('Send the form from this page.'));

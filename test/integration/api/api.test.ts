@@ -246,6 +246,15 @@ describe('authentication', () => {
     });
     assert.equal(res.status, 405);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED');
+    // The unauthenticated routes too, and HEAD answers like GET without a body.
+    assert.equal((await fetch(`${base}/assets/style.css`, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(`${base}/logout`)).status, 405);
+    const head = await fetch(`${base}/api/v1/stats`, {
+      method: 'HEAD',
+      headers: { Authorization: `Bearer ${reader}` },
+    });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
   });
 
   test('tokens are configured as hashes; a bad configuration is CONFIG_INVALID', () => {
