@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
+import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
 import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
 import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
@@ -132,13 +133,14 @@ export function createPublishActivities(deps: ActivityDeps) {
         if (descriptor.annotations?.[DECISION_ANNOTATION] !== input.decisionId) continue;
         const referrer = await target.getReferrer(repo, candidate.digest, descriptor);
         const layer = referrer.manifest.layers[0];
-        if (layer) {
-          const bytes = await target.getAttestationLayer(repo, layer);
-          // A retry after a failure between attaching and archiving (worker killed, store
-          // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
-          await archiveVsa(bytes, attachedVerifiedLevels(bytes) ?? verifiedLevels(input.evaluation));
-          return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
-        }
+        if (!layer) continue;
+        const bytes = await target.getAttestationLayer(repo, layer);
+        const levels = ownVsaLevels(bytes, deps.signer.publicKeyPem, candidate.digest);
+        if (!levels) continue;
+        // A retry after a failure between attaching and archiving (worker killed, store
+        // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
+        await archiveVsa(bytes, levels);
+        return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
       }
 
       const statement = buildVsaStatement({
@@ -178,14 +180,36 @@ export function createPublishActivities(deps: ActivityDeps) {
 }
 
 /** `predicate.verifiedLevels` of an attached VSA bundle, as it was signed. */
-function attachedVerifiedLevels(bytes: Uint8Array): string[] | undefined {
+/**
+ * The verified levels of a VSA found attached for this decision, when it is ours: signed by
+ * this control point's key and about this digest. Anyone who can push to the release
+ * repository can plant a referrer with our annotation; such a one is ignored.
+ */
+function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: string): string[] | undefined {
   try {
-    const bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as { dsseEnvelope?: { payload?: string } };
-    const payload = bundle.dsseEnvelope?.payload;
-    if (typeof payload !== 'string') return undefined;
-    const statement = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as {
+    const bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+      dsseEnvelope?: { payload?: string; payloadType?: string; signatures?: Array<{ sig?: string }> };
+    };
+    const envelope = bundle.dsseEnvelope;
+    const sig = envelope?.signatures?.[0]?.sig;
+    if (envelope?.signatures?.length !== 1 || typeof envelope.payload !== 'string' || typeof sig !== 'string')
+      return undefined;
+    const payload = Buffer.from(envelope.payload, 'base64');
+    if (
+      !verifySignature(
+        createPublicKey(publicKeyPem),
+        pae(envelope.payloadType ?? '', payload),
+        Buffer.from(sig, 'base64'),
+      )
+    )
+      return undefined;
+    const statement = JSON.parse(payload.toString('utf8')) as {
+      predicateType?: string;
+      subject?: Array<{ digest?: Record<string, string> }>;
       predicate?: { verifiedLevels?: unknown };
     };
+    if (statement.predicateType !== VSA_PREDICATE_TYPE) return undefined;
+    if (statement.subject?.[0]?.digest?.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
     const levels = statement.predicate?.verifiedLevels;
     return Array.isArray(levels) && levels.every((l) => typeof l === 'string') ? levels : undefined;
   } catch {

@@ -27,12 +27,12 @@ const nonRetryable = [
   'MUTABLE_REF',
   'LIMIT_EXCEEDED',
   'REGISTRY_AUTH',
-  'ARCHIVE_CONFLICT',
 ];
 
 // Registry and store outages are retried with backoff; coded denials are not (they would fail again).
+// Short steps: a worker that dies during one is replaced within a minute.
 const io = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -284,4 +284,47 @@ test('a version tag published from provenance built at another ref is denied wit
   assert.equal(result.status, 'DENIED');
   assert.equal(result.checks.find((c) => c.id === 'rollback')?.code, 'REF_MISMATCH');
   await notInRelease(request.releaseRepository, digest);
+});
+
+test('a VSA planted in the release repository with the decision annotation is not taken for ours', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
+  const handle = await h.start(request);
+  await waitForStatus(handle, 'AwaitingApproval');
+  const { runId } = await handle.describe();
+  // Someone with push access to the release repository plants a forged VSA for this very run.
+  await h.registry.copyImage(staging, request.releaseRepository, digest);
+  const forged = Buffer.from(
+    JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', forged: true }),
+  );
+  await h.registry.attachReferrer(
+    request.releaseRepository,
+    digest,
+    'application/vnd.dev.sigstore.bundle.v0.3+json',
+    [{ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', bytes: forged }],
+    {
+      'dev.slsa-gate.decision-id': `${handle.workflowId}/${runId}`,
+      'dev.sigstore.bundle.predicateType': 'https://slsa.dev/verification_summary/v1',
+    },
+  );
+  await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'ok' }] });
+  const result = await handle.result();
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const forgedDigest = `sha256:${createHash('sha256').update(forged).digest('hex')}`;
+  assert.notEqual(result.published?.vsaDigest, forgedDigest);
+  const issued = await h.deps.archive.collections.vsas.findOne({
+    decisionId: result.decisionId,
+    direction: 'issued',
+  });
+  assert.ok(issued);
+  const bundle = JSON.parse(Buffer.from(issued.raw.buffer).toString('utf8'));
+  const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
+  assert.ok(
+    verify(
+      'sha256',
+      pae(bundle.dsseEnvelope.payloadType, payload),
+      createPublicKey(h.deps.signer.publicKeyPem),
+      Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64'),
+    ),
+  );
 });
