@@ -4,7 +4,8 @@
  * database `--db` or SLSA_GATE_DB (default `slsa_gate`).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { openArchive, type Archive } from '../../archive/archive.ts';
+import type { Archive } from '../../archive/archive.ts';
+import { connectArchive } from '../../workers/mongo-options.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
@@ -86,7 +87,11 @@ async function withArchive<T>(values: Values, use: (archive: Archive) => Promise
   const uri =
     (values['mongodb-uri'] as string | undefined) ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
   const db = (values.db as string | undefined) ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
-  const archive = await openArchive(uri, db, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+  // Same connection handling as the worker: TLS CA file, coded errors without the password.
+  const archive = await connectArchive(
+    { mongoUri: uri, database: db, mongoTlsCAFile: process.env.MONGODB_TLS_CA_FILE },
+    { serverSelectionTimeoutMS: 5000, createIndexes: false },
+  );
   try {
     return await use(archive);
   } finally {
