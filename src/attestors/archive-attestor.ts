@@ -4,7 +4,6 @@
  * are checked again like any other VSA, against slsa-gate's configured VSA public key and
  * the levels it is trusted for; the archive is a store, not a source of trust.
  */
-import { createHash } from 'node:crypto';
 import type { Archive } from '../archive/archive.ts';
 import { toRecord } from '../archive/collections.ts';
 import { isGateError } from '../core/errors.ts';
@@ -15,7 +14,7 @@ import {
   type LookupContext,
   type Resource,
 } from './attestor.ts';
-import { createVsaTrust, evaluateVsas, highestLevels, type VsaTrust } from './vsa-trust.ts';
+import { answerOf, attestorTrustDigest, createVsaTrust, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
 /** At most this many issued VSAs are read per subject (re-publishes of the same digest). */
 const MAX_VSAS_PER_SUBJECT = 100;
@@ -90,26 +89,13 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
       evidence.push(...one.evidence);
       reasons.push(...one.reasons);
     }
-    if (evidence.length === 0) {
-      return {
-        status: 'not-found',
-        reasons: [
-          `${name}: ${docs.length} issued VSAs for ${subjectDigest}, none proves a level`,
-          ...reasons,
-        ],
-      };
-    }
-    return {
-      status: 'found',
-      method: 'archive',
-      attestations: evidence,
-      levels: highestLevels(evidence),
-      reasons,
-    };
+    return answerOf(
+      { evidence, reasons },
+      'archive',
+      `${name}: ${docs.length} issued VSAs for ${subjectDigest}, none proves a level`,
+    );
   }
 
-  const trustDigest = `sha256:${createHash('sha256')
-    .update(JSON.stringify([trust.digest, archive.db.databaseName]))
-    .digest('hex')}`;
+  const trustDigest = attestorTrustDigest(trust, archive.db.databaseName);
   return { name, trustDigest, lookup };
 }

@@ -19,7 +19,7 @@ import {
   type Resource,
 } from './attestor.ts';
 import { queryDigest } from './http-store.ts';
-import { evaluateVsas, highestLevels, type VsaTrust } from './vsa-trust.ts';
+import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
 /** Envelopes read per subject at most. */
 const MAX_ENVELOPES = 100;
@@ -125,22 +125,9 @@ export function createArchivistaAttestor(opts: {
       reasons.push(
         `LIMIT_EXCEEDED: ${name}: ${gitoids.length} envelopes about ${digest}, read the first ${MAX_ENVELOPES}`,
       );
-    if (evidence.length === 0)
-      return {
-        status: 'not-found',
-        reasons: [`${name}: no envelope about ${digest} proves a level`, ...reasons],
-      };
-    return {
-      status: 'found',
-      method: 'vsa',
-      attestations: evidence,
-      levels: highestLevels(evidence),
-      reasons,
-    };
+    return answerOf({ evidence, reasons }, 'vsa', `${name}: no envelope about ${digest} proves a level`);
   }
 
-  const trustDigest = `sha256:${createHash('sha256')
-    .update(JSON.stringify([trust.digest, base]))
-    .digest('hex')}`;
+  const trustDigest = attestorTrustDigest(trust, base);
   return { name, trustDigest, lookup };
 }

@@ -22,7 +22,7 @@ import {
   type LookupContext,
   type Resource,
 } from './attestor.ts';
-import { evaluateVsas, highestLevels, type VsaTrust } from './vsa-trust.ts';
+import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
 /** source-tool stores its attestations in git's default notes ref. */
 export const SOURCE_TOOL_NOTES_REF = 'refs/notes/commits';
@@ -189,19 +189,11 @@ export function createGitNotesAttestor(opts: {
         );
       }
       const origin = `git-notes:${resource.repo}@${resource.commit}:${config.notesRef}`;
-      const { evidence, reasons } = evaluateVsas(note.stdout, origin, resource, trust);
-      if (evidence.length === 0)
-        return {
-          status: 'not-found',
-          reasons: [`${name}: the note on ${resource.commit} proves no level`, ...reasons],
-        };
-      return {
-        status: 'found',
-        method: 'vsa',
-        attestations: evidence,
-        levels: highestLevels(evidence),
-        reasons,
-      };
+      return answerOf(
+        evaluateVsas(note.stdout, origin, resource, trust),
+        'vsa',
+        `${name}: the note on ${resource.commit} proves no level`,
+      );
     } catch (err) {
       if (err instanceof GateError || ctx.signal?.aborted) throw err;
       if ((err as { code?: unknown }).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
@@ -217,8 +209,6 @@ export function createGitNotesAttestor(opts: {
     }
   }
 
-  const trustDigest = `sha256:${createHash('sha256')
-    .update(JSON.stringify([trust.digest, config.repositories, config.notesRef]))
-    .digest('hex')}`;
+  const trustDigest = attestorTrustDigest(trust, config.repositories, config.notesRef);
   return { name, trustDigest, lookup };
 }

@@ -9,7 +9,6 @@
  *
  * The store is not trusted: every attestation goes through `evaluateVsas`.
  */
-import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
 import { MAX_ATTESTATIONS, MAX_INPUT_BYTES } from '../core/verify/load-attestations.ts';
 import { SLSA_VSA_V1 } from '../core/provenance/slsa-vsa-v1.ts';
@@ -21,7 +20,7 @@ import {
   type LookupContext,
   type Resource,
 } from './attestor.ts';
-import { evaluateVsas, highestLevels, type VsaTrust } from './vsa-trust.ts';
+import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
 /** Options of an HTTP store attestor. */
 export interface HttpStoreOptions {
@@ -163,23 +162,13 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
       evidence.push(...one.evidence);
       reasons.push(...one.reasons);
     }
-    if (evidence.length === 0) {
-      return {
-        status: 'not-found',
-        reasons: [`${name}: ${list.length} attestations for ${digest}, none proves a level`, ...reasons],
-      };
-    }
-    return {
-      status: 'found',
-      method: 'vsa',
-      attestations: evidence,
-      levels: highestLevels(evidence),
-      reasons,
-    };
+    return answerOf(
+      { evidence, reasons },
+      'vsa',
+      `${name}: ${list.length} attestations for ${digest}, none proves a level`,
+    );
   }
 
-  const trustDigest = `sha256:${createHash('sha256')
-    .update(JSON.stringify([trust.digest, base.href, predicateType]))
-    .digest('hex')}`;
+  const trustDigest = attestorTrustDigest(trust, base.href, predicateType);
   return { name, trustDigest, lookup };
 }

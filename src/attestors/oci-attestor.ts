@@ -5,7 +5,6 @@
  * blobs are checked against their digests by the client, and each attestation goes
  * through `evaluateVsaInputs`.
  */
-import { createHash } from 'node:crypto';
 import { isGateError } from '../core/errors.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore-bundle.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
@@ -21,7 +20,7 @@ import {
   type LookupContext,
   type Resource,
 } from './attestor.ts';
-import { evaluateVsaInputs, highestLevels, type VsaTrust } from './vsa-trust.ts';
+import { answerOf, attestorTrustDigest, evaluateVsaInputs, type VsaTrust } from './vsa-trust.ts';
 
 /** Layer media types read as attestations. */
 const ATTESTATION_LAYER_TYPES = new Set<string>([
@@ -107,26 +106,13 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
     }
     const { evidence, reasons } = evaluateVsaInputs(found.inputs, resource, trust);
     reasons.unshift(...found.reasons);
-    if (evidence.length === 0) {
-      return {
-        status: 'not-found',
-        reasons: [
-          `${name}: ${found.inputs.length} attestations on ${repo}@${digest}, none proves a level`,
-          ...reasons,
-        ],
-      };
-    }
-    return {
-      status: 'found',
-      method: 'vsa',
-      attestations: evidence,
-      levels: highestLevels(evidence),
-      reasons,
-    };
+    return answerOf(
+      { evidence, reasons },
+      'vsa',
+      `${name}: ${found.inputs.length} attestations on ${repo}@${digest}, none proves a level`,
+    );
   }
 
-  const trustDigest = `sha256:${createHash('sha256')
-    .update(JSON.stringify([trust.digest, client.host]))
-    .digest('hex')}`;
+  const trustDigest = attestorTrustDigest(trust, client.host);
   return { name, trustDigest, lookup };
 }

@@ -19,7 +19,7 @@ import { loadTrustMaterial, type TrustMaterial } from '../core/trust/trust-mater
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { verifyAttestations } from '../core/verify/verify-attestations.ts';
-import type { AttestorEvidence, Resource, TrackLevels } from './attestor.ts';
+import type { AttestorAnswer, AttestorEvidence, Resource, TrackLevels } from './attestor.ts';
 
 const LevelSchema = z.number().int().min(0).max(4);
 
@@ -393,4 +393,22 @@ export function recheckEvidence(
     out.reasons.push(...again.reasons);
   }
   return out;
+}
+
+/** The answer for the VSAs judged about one resource: found when any of them proves a level. */
+export function answerOf(
+  judged: VsaEvaluation,
+  method: 'vsa' | 'archive',
+  noneProves: string,
+): AttestorAnswer {
+  const { evidence, reasons } = judged;
+  if (evidence.length === 0) return { status: 'not-found', reasons: [noneProves, ...reasons] };
+  return { status: 'found', method, attestations: evidence, levels: highestLevels(evidence), reasons };
+}
+
+/** An attestor's trust digest (part of every cache key): its VSA trust and where it reads from. */
+export function attestorTrustDigest(trust: Pick<VsaTrust, 'digest'>, ...source: unknown[]): string {
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify([trust.digest, ...source]))
+    .digest('hex')}`;
 }
