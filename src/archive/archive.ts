@@ -18,7 +18,7 @@ import {
   type AttestationInput,
   type AttestationRecord,
 } from './attestation-record.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
   collectionsOf,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 /** `sha256:<hex>` of the given bytes or UTF-8 text. */
 export function sha256Digest(data: Uint8Array | string): string {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import { listIssues } from '../provenance/format-issues.ts';
 import { compileAnchored } from './anchored-pattern.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../canonical-json.ts';
 import { PolicyRuleSchema, type PolicyRule } from './policy-rule.ts';
 import { defaultTrustMap, type TrustMap, type TrustMapEntry } from './trust-map.ts';
 

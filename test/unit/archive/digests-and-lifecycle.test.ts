@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decisionFilter } from '../../../src/archive/audit-filters.ts';
-import { canonicalJson } from '../../../src/archive/canonical-json.ts';
+import { canonicalJson } from '../../../src/core/canonical-json.ts';
 import { computeEvidenceDigest, sha256Digest } from '../../../src/archive/digest.ts';
 import { transitionRefusal } from '../../../src/archive/lifecycle.ts';
 
