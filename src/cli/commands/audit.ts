@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered from
  * the archive alone (no Temporal, no registry). Store: `--mongodb-uri` or MONGODB_URI,
@@ -9,6 +10,8 @@ import { connectArchive } from '../../workers/mongo-options.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
+import { archivedSignatureCheck, reliedOnAttestations } from '../../audit/archived-signatures.ts';
+import { loadTrustMaterial, type TrustMaterial } from '../../core/trust/trust-material.ts';
 import {
   decisionStats,
   exportDecisions,
@@ -53,7 +56,7 @@ export const FILTER_USAGE = `Filters (all given must match):
   --approver WHO  --with-exception  --since ISO-8601 (inclusive)  --until ISO-8601 (exclusive)
 Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default slsa_gate)`;
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** The AuditFilters named by the filter flags that were given. */
 export function filtersOf(values: Values): AuditFilters {
@@ -361,14 +364,34 @@ const verifyCommand: Command = {
         ...STORE_OPTIONS,
         all: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'trusted-root': { type: 'string' },
+        'public-key': { type: 'string', multiple: true },
+        'vsa-public-key': { type: 'string' },
+        'vsa-key-id': { type: 'string' },
+        'skip-signatures': { type: 'boolean', default: false },
       },
     });
     if (values.help) {
       console.log(
-        'Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]',
+        [
+          'Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]',
+          '         [--trusted-root FILE] [--public-key KEYID=FILE]... [--vsa-public-key FILE [--vsa-key-id ID]]',
+          '         [--skip-signatures]',
+          'Signatures are re-verified offline with the pinned trusted root (or --trusted-root / SLSA_GATE_TRUSTED_ROOT)',
+          'and the keys of --public-key / SLSA_GATE_PUBLIC_KEYS; issued VSAs with --vsa-public-key / SLSA_GATE_VSA_PUBLIC_KEY.',
+        ].join('\n'),
       );
       return 0;
     }
+    const signatures = values['skip-signatures']
+      ? undefined
+      : signatureTrust({
+          trustedRoot: values['trusted-root'] ?? process.env.SLSA_GATE_TRUSTED_ROOT,
+          publicKeys:
+            values['public-key'] ?? process.env.SLSA_GATE_PUBLIC_KEYS?.split(',').filter(Boolean) ?? [],
+          vsaPublicKey: values['vsa-public-key'] ?? process.env.SLSA_GATE_VSA_PUBLIC_KEY,
+          vsaKeyId: values['vsa-key-id'] ?? process.env.SLSA_GATE_VSA_KEY_ID ?? 'slsa-gate-vsa',
+        });
     const ref = positionals[0];
     if ((ref === undefined) === !values.all)
       throw new GateError('INPUT_INVALID', 'audit verify takes one decision reference or --all');
@@ -382,12 +405,26 @@ const verifyCommand: Command = {
         }
         decisionId = detail.decision._id;
       }
-      const report = await verifyIntegrity(archive, { ref: decisionId });
-      if (values.json) console.log(JSON.stringify({ ...report, signaturesVerified: false }, null, 2));
+      const report = await verifyIntegrity(archive, {
+        ref: decisionId,
+        ...(signatures
+          ? {
+              verifySignature: archivedSignatureCheck({
+                ...signatures,
+                reliedOn: await reliedOnAttestations(archive, decisionId),
+              }),
+            }
+          : {}),
+      });
+      const signed = signatures
+        ? `signatures re-verified (attestations relied on by passing checks${signatures.vsaTrust ? ', issued VSAs' : ''})`
+        : 'signatures not re-verified';
+      if (values.json)
+        console.log(JSON.stringify({ ...report, signaturesVerified: signatures !== undefined }, null, 2));
       else {
         const c = report.checked;
         console.log(
-          `Checked ${c.decisions} decision(s), ${c.attestations} attestation(s), ${c.vsas} VSA(s), ${c.policies} polic(ies); signatures not re-verified`,
+          `Checked ${c.decisions} decision(s), ${c.attestations} attestation(s), ${c.vsas} VSA(s), ${c.policies} polic(ies); ${signed}`,
         );
         for (const p of report.problems) console.log(`TAMPERED ${p.collection} ${p.id}: ${p.problem}`);
         console.log(
@@ -400,6 +437,36 @@ const verifyCommand: Command = {
     });
   },
 };
+
+/** Trust material for re-verifying archived signatures; a key given as KEYID=FILE. */
+function signatureTrust(opts: {
+  trustedRoot: string | undefined;
+  publicKeys: string[];
+  vsaPublicKey: string | undefined;
+  vsaKeyId: string;
+}): { trust: TrustMaterial; vsaTrust?: TrustMaterial } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      throw new GateError('INPUT_INVALID', `${what}: cannot read ${path}`);
+    }
+  };
+  const publicKeys = opts.publicKeys.map((pair) => {
+    const [keyId, path] = pair.split('=', 2);
+    if (!keyId || !path) throw new GateError('INPUT_INVALID', `--public-key ${pair}: expected KEYID=FILE`);
+    return { keyId, pem: read(path, '--public-key') };
+  });
+  const trust = loadTrustMaterial({
+    ...(opts.trustedRoot ? { trustedRoot: opts.trustedRoot } : {}),
+    publicKeys,
+  });
+  if (!opts.vsaPublicKey) return { trust };
+  const vsaTrust = loadTrustMaterial({
+    publicKeys: [{ keyId: opts.vsaKeyId, pem: read(opts.vsaPublicKey, '--vsa-public-key') }],
+  });
+  return { trust, vsaTrust };
+}
 
 /** The `audit …` subcommands, by the words that invoke them. */
 export const auditCommands: Record<string, Command> = {
