@@ -30,25 +30,18 @@ const nonRetryable = [
 ];
 
 // Registry and store outages are retried with backoff; coded denials are not (they would fail again).
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: nonRetryable,
+};
 // Short steps: a worker that dies during one is replaced within a minute.
-const io = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: nonRetryable,
-  },
-});
+const io = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
 const longIo = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: nonRetryable,
-  },
+  retry,
 });
 
 export const approveUpdate = defineUpdate<PublishProgress, [Approval]>('approve');
@@ -85,12 +78,7 @@ async function resolveLevels(
       heartbeatTimeout: '1 minute',
       // Outages are retried until the deadline, never past it.
       ...(failOnUnavailable ? { scheduleToCloseTimeout: Math.max(1000, deadline - Date.now()) } : {}),
-      retry: {
-        initialInterval: '2s',
-        backoffCoefficient: 2,
-        maximumInterval: '1 minute',
-        nonRetryableErrorTypes: nonRetryable,
-      },
+      retry: { ...retry, initialInterval: '2s', maximumInterval: '1 minute' },
     });
     const parts: LevelResolution[] = [];
     for (let i = 0; i < chunks.length; i += LEVEL_CHUNKS_IN_FLIGHT) {
