@@ -25,7 +25,7 @@ export interface EvidenceFacts {
 export interface CollectedEvidence {
   /** Content digests of every attestation archived for this candidate, verified or not. */
   digests: string[];
-  verified: string[];
+  /** Why each attestation that did not verify was set aside (visible in the run's history). */
   rejected: RejectedAttestation[];
   facts: EvidenceFacts;
 }
@@ -178,10 +178,8 @@ export function createEvidenceActivities(deps: ActivityDeps) {
           };
         }),
       );
-      const digestOf = new Map(fetched.map((f, i) => [f.input.origin, digests[i] ?? '']));
       return {
         digests,
-        verified: verified.map((v) => digestOf.get(v.origin) ?? v.digest),
         rejected: [...skipped, ...rejected],
         facts: factsOf(verified),
       };
