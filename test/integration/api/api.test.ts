@@ -13,86 +13,23 @@ import { createApiServer, listenApi, SESSION_COOKIE } from '../../../src/api/ser
 import { buildDecisionRecord, openArchive, type Archive } from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
 import { toDoc } from '../../../src/archive/collections.ts';
-import type { DecisionInput } from '../../../src/archive/decision-record.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { decisionStats, listDecisions } from '../../../src/archive/queries.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import { buildAndAttest } from '../../../src/demo/demo-builder.ts';
 import type { PublishResult } from '../../../src/workflows/contract.ts';
+import { auditDecisions, builderA, policyB, storeAuditDecisions } from '../../helpers/audit-decisions.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../../helpers/publish-harness.ts';
 import { services, uniqueName } from '../../helpers/services.ts';
-import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from '../archive/make-records.ts';
+import { attestationDigest, fakeDigest, makeDecision } from '../archive/make-records.ts';
 
-const policyA = 'version: 1\nname: a\n';
-const policyB = 'version: 1\nname: b\n';
-const builderA = 'https://github.com/slsa-framework/slsa-github-generator';
-const builderB = 'https://evil.example/builder';
 const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`;
 
 const reader = randomBytes(32).toString('hex');
 const writerOnly = randomBytes(32).toString('hex');
 
 /** Generated decisions with a known answer for every filter (dates in March 2026; the real one is today). */
-const generated: Record<string, DecisionInput> = {
-  d1: makeDecision('api1', {
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '1'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/app', tag: 'v1', digest: fakeDigest('artifact-api1') },
-    decidedAt: '2026-03-01T10:00:00Z',
-  }),
-  d2: makeDecision('api2', {
-    outcome: 'FAILED',
-    checks: [
-      { id: 'subject', result: 'PASS', reason: 'ok' },
-      { id: 'builder', result: 'FAIL', code: 'BUILDER_UNTRUSTED', reason: `unknown builder ${hostile}` },
-    ],
-    builder: { id: `${builderB}${hostile}`, version: 'v2.0' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '2'.repeat(40) },
-    policy: { digest: sha256Digest(policyB) },
-    artifact: { repository: 'reg/release/app', tag: 'v2', digest: fakeDigest('artifact-api2') },
-    decidedAt: '2026-03-02T10:00:00Z',
-  }),
-  d3: makeDecision('api3', {
-    outcome: 'NEEDS_APPROVAL',
-    checks: [{ id: 'dependencies', result: 'PASS', reason: 'exception', needsApproval: true }],
-    builder: { id: builderA, version: 'v1.3' },
-    source: { repo: 'git+https://github.com/acme/lib', commit: '3'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/lib', tag: 'v1', digest: fakeDigest('artifact-api3') },
-    exceptions: [
-      {
-        check: 'dependencies',
-        subject: 'pkg:npm/left-pad@1.3.0',
-        grantedBy: 'sec@acme.example',
-        reason: 'vendored',
-        grantedAt: '2026-02-01T00:00:00Z',
-      },
-    ],
-    decidedAt: '2026-03-03T10:00:00Z',
-  }),
-  d4: makeDecision('api4', {
-    outcome: 'FAILED',
-    checks: [
-      { id: 'source', result: 'FAIL', code: 'SOURCE_MISMATCH', reason: 'other repo' },
-      { id: 'dependencies', result: 'FAIL', code: 'DEP_LEVEL_INSUFFICIENT', reason: 'L1 dep' },
-    ],
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/other', commit: '4'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/other', digest: fakeDigest('artifact-api4') },
-    decidedAt: '2026-03-03T12:00:00Z',
-  }),
-  d5: makeDecision('api5', {
-    outcome: 'NEEDS_APPROVAL',
-    checks: [{ id: 'builder', result: 'PASS', reason: 'exception', needsApproval: true }],
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '5'.repeat(40) },
-    policy: { digest: sha256Digest(policyB) },
-    artifact: { repository: 'reg/release/app', tag: 'v3', digest: fakeDigest('artifact-api5') },
-    decidedAt: '2026-03-04T10:00:00Z',
-  }),
-};
+const generated = auditDecisions('api', { hostile });
 const id = (key: string) => generated[key]!.decisionId;
 const BULK = 130;
 
@@ -137,34 +74,7 @@ before(async () => {
   real = await h.publish(requestFor(h, staging, built.digest, { tag: 'v1.0.0' }));
   assert.equal(real.status, 'PUBLISHED', `${real.code}: ${real.reason}`);
 
-  await archive.storePolicy(sha256Digest(policyA), policyA);
-  await archive.storePolicy(sha256Digest(policyB), policyB);
-  for (const [key, input] of Object.entries(generated)) {
-    await archive.storeAttestations([makeAttestation(input.workflowId.replace('publish-', ''))]);
-    await archive.recordDecision(input);
-    if (key === 'd2' || key === 'd4')
-      await archive.transition(input.decisionId, 'decided', 'denied', 'slsa-gate');
-  }
-  await archive.markPublished(id('d1'), {
-    repository: 'reg/release/app',
-    digest: generated.d1!.artifact.digest,
-    at: '2026-03-05T00:00:00Z',
-  });
-  await archive.transition(id('d3'), 'decided', 'awaiting-approval');
-  await archive.recordApproval(id('d3'), {
-    approver: 'alice@acme.example',
-    verdict: 'approve',
-    reason: `fine ${hostile}`,
-    at: '2026-03-05T00:00:00Z',
-  });
-  await archive.transition(id('d3'), 'awaiting-approval', 'approved', 'alice@acme.example');
-  await archive.transition(id('d5'), 'decided', 'awaiting-approval');
-  await archive.recordApproval(id('d5'), {
-    approver: 'bob@acme.example',
-    verdict: 'reject',
-    reason: 'no',
-    at: '2026-03-05T00:00:00Z',
-  });
+  await storeAuditDecisions(archive, generated, { approvalReason: `fine ${hostile}` });
 
   // Bulk decisions for pagination, one minute apart (buildDecisionRecord, as the bench loads them).
   const bulk = Array.from({ length: BULK }, (_, i) =>

@@ -3,100 +3,30 @@ import { after, before, describe, test } from 'node:test';
 import { Binary } from 'mongodb';
 import { openArchive, type Archive } from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
-import type { DecisionInput } from '../../../src/archive/decision-record.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { verifyIntegrity } from '../../../src/archive/integrity.ts';
 import { decisionStats, exportDecisions, listDecisions, showDecision } from '../../../src/archive/queries.ts';
 import { GateError } from '../../../src/core/errors.ts';
+import {
+  auditDecisions,
+  builderA,
+  builderB,
+  policyA,
+  policyB,
+  storeAuditDecisions,
+} from '../../helpers/audit-decisions.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
-import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from './make-records.ts';
-
-const policyA = 'version: 1\nname: a\n';
-const policyB = 'version: 1\nname: b\n';
-const builderA = 'https://github.com/slsa-framework/slsa-github-generator';
-const builderB = 'https://evil.example/builder';
+import { attestationDigest, fakeDigest } from './make-records.ts';
 
 /** Five decisions, one per row of the audit questions, with a known answer for every filter. */
-const decisions: Record<string, DecisionInput> = {
-  d1: makeDecision('q1', {
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '1'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/app', tag: 'v1', digest: fakeDigest('artifact-q1') },
-    decidedAt: '2026-03-01T10:00:00Z',
-  }),
-  d2: makeDecision('q2', {
-    outcome: 'FAILED',
-    checks: [
-      { id: 'subject', result: 'PASS', reason: 'ok' },
-      { id: 'builder', result: 'FAIL', code: 'BUILDER_UNTRUSTED', reason: 'unknown builder' },
-    ],
-    builder: { id: builderB, version: 'v2.0' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '2'.repeat(40) },
-    policy: { digest: sha256Digest(policyB) },
-    artifact: { repository: 'reg/release/app', tag: 'v2', digest: fakeDigest('artifact-q2') },
-    decidedAt: '2026-03-02T10:00:00Z',
-  }),
-  d3: makeDecision('q3', {
-    outcome: 'NEEDS_APPROVAL',
-    checks: [{ id: 'dependencies', result: 'PASS', reason: 'exception', needsApproval: true }],
-    builder: { id: builderA, version: 'v1.3' },
-    source: { repo: 'git+https://github.com/acme/lib', commit: '3'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/lib', tag: 'v1', digest: fakeDigest('artifact-q3') },
-    exceptions: [
-      {
-        check: 'dependencies',
-        subject: 'pkg:npm/left-pad@1.3.0',
-        grantedBy: 'sec@acme.example',
-        reason: 'vendored',
-        grantedAt: '2026-02-01T00:00:00Z',
-      },
-    ],
-    decidedAt: '2026-03-03T10:00:00Z',
-  }),
-  d4: makeDecision('q4', {
-    outcome: 'FAILED',
-    checks: [
-      { id: 'source', result: 'FAIL', code: 'SOURCE_MISMATCH', reason: 'other repo' },
-      { id: 'dependencies', result: 'FAIL', code: 'DEP_LEVEL_INSUFFICIENT', reason: 'L1 dep' },
-    ],
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/other', commit: '4'.repeat(40) },
-    policy: { digest: sha256Digest(policyA) },
-    artifact: { repository: 'reg/release/other', digest: fakeDigest('artifact-q4') },
-    decidedAt: '2026-03-03T12:00:00Z',
-  }),
-  d5: makeDecision('q5', {
-    outcome: 'NEEDS_APPROVAL',
-    checks: [{ id: 'builder', result: 'PASS', reason: 'exception', needsApproval: true }],
-    builder: { id: builderA, version: 'v1.2' },
-    source: { repo: 'git+https://github.com/acme/app', commit: '5'.repeat(40) },
-    policy: { digest: sha256Digest(policyB) },
-    artifact: { repository: 'reg/release/app', tag: 'v3', digest: fakeDigest('artifact-q5') },
-    decidedAt: '2026-03-04T10:00:00Z',
-  }),
-};
+const decisions = auditDecisions('q');
 const id = (key: string) => decisions[key]!.decisionId;
 
 let archive: Archive;
 before(async () => {
   ensureServices();
   archive = await openArchive(services.mongoUri, uniqueName('audit').replaceAll('-', '_'));
-  await archive.storePolicy(sha256Digest(policyA), policyA);
-  await archive.storePolicy(sha256Digest(policyB), policyB);
-  for (const [key, input] of Object.entries(decisions)) {
-    await archive.storeAttestations([makeAttestation(input.workflowId.replace('publish-', ''))]);
-    await archive.recordDecision(input);
-    if (key === 'd2' || key === 'd4')
-      await archive.transition(input.decisionId, 'decided', 'denied', 'slsa-gate');
-  }
-  const at = '2026-03-05T00:00:00Z';
-  await archive.markPublished(id('d1'), {
-    repository: 'reg/release/app',
-    digest: decisions.d1!.artifact.digest,
-    at,
-  });
+  await storeAuditDecisions(archive, decisions, { approvalReason: 'ok' });
   await archive.storeVsa({
     raw: Buffer.from('{"vsa":"d1"}').toString('base64'),
     direction: 'issued',
@@ -105,22 +35,7 @@ before(async () => {
     resourceUri: 'oci://reg/release/app',
     verifierId: 'https://slsa-gate.example',
     verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
-    at,
-  });
-  await archive.transition(id('d3'), 'decided', 'awaiting-approval');
-  await archive.recordApproval(id('d3'), {
-    approver: 'alice@acme.example',
-    verdict: 'approve',
-    reason: 'ok',
-    at,
-  });
-  await archive.transition(id('d3'), 'awaiting-approval', 'approved', 'alice@acme.example');
-  await archive.transition(id('d5'), 'decided', 'awaiting-approval');
-  await archive.recordApproval(id('d5'), {
-    approver: 'bob@acme.example',
-    verdict: 'reject',
-    reason: 'no',
-    at,
+    at: '2026-03-05T00:00:00Z',
   });
   await archive.transition(id('d5'), 'awaiting-approval', 'rejected', 'bob@acme.example');
 });
