@@ -13,9 +13,14 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
-import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
+import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { OWN_NAMESPACE, ownTemporal, type OwnService } from '../helpers/own-services.ts';
-import { assertNothingPublished, assertPublishedOnce, listTags } from '../helpers/publish-checks.ts';
+import {
+  assertNothingPublished,
+  assertRequestPublishedOnce,
+  listTags,
+  publishedResult,
+} from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
@@ -98,17 +103,9 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
     },
   );
   assert.equal(answer.result?.status, 'PUBLISHED');
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   assert.equal(result.approval?.approver, 'bob');
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });
 
@@ -135,19 +132,11 @@ test('dev server SIGKILLed while the publish step runs, restarted on the same db
   assert.ok(copied, 'the copy finished while the server was down');
   await temporal.start();
 
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   const runs = await runsOf(handle, 'publishImage');
   assert.equal(runs.length, 1);
   assert.equal(runs[0]?.closed, 'completed');
   t.diagnostic(`publishImage completed on attempt ${runs[0]?.attempt}`);
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });

@@ -8,7 +8,11 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
-import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import {
+  assertNothingPublished,
+  assertRequestPublishedOnce,
+  publishedResult,
+} from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
@@ -57,8 +61,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
   assert.equal(decided?.status, 'decided');
 
   const second = await rig.startWorker();
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   assert.equal(result.published?.digest, digest);
   assert.ok(second.lines.includes('start publishImage 2'), 'the restarted worker ran the retry');
 
@@ -66,14 +69,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
   assert.equal(publishRuns.length, 1, 'one publishImage activity');
   assert.equal(publishRuns[0]?.attempt, 2, 'completed on its second attempt');
   assert.equal(publishRuns[0]?.closed, 'completed');
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await second.kill('SIGTERM');
 });
 
@@ -91,8 +87,7 @@ test('worker SIGKILLed while verifying (collectEvidence): the activity is retrie
   await assertNothingPublished(rig.registry, release, digest);
 
   const second = await rig.startWorker();
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   assert.ok(second.lines.includes('start collectEvidence 2'), 'the restarted worker ran the retry');
 
   const evidenceRuns = await runsOf(handle, 'collectEvidence');
@@ -100,14 +95,7 @@ test('worker SIGKILLed while verifying (collectEvidence): the activity is retrie
   assert.equal(evidenceRuns[0]?.attempt, 2);
   assert.equal(evidenceRuns[0]?.closed, 'completed');
   assert.equal((await runsOf(handle, 'recordDecision')).length, 1);
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await second.kill('SIGTERM');
 });
 
@@ -145,13 +133,6 @@ test('worker SIGKILLed while the publish awaits approval: a new worker replays t
     1,
     'the decision is recorded once, before the kill',
   );
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await second.kill('SIGTERM');
 });

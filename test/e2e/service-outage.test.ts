@@ -11,9 +11,13 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
-import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
+import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { ownFerretDb, ownRegistry, type OwnService } from '../helpers/own-services.ts';
-import { assertNothingPublished, assertPublishedOnce } from '../helpers/publish-checks.ts';
+import {
+  assertNothingPublished,
+  assertRequestPublishedOnce,
+  publishedResult,
+} from '../helpers/publish-checks.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
@@ -88,20 +92,12 @@ test('registry down when the publish step runs: the step retries with backoff an
   assert.equal(approved?.status, 'approved', 'not marked published while the registry is down');
 
   await registry.start();
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   const runs = await runsOf(handle, 'publishImage');
   assert.equal(runs.length, 1, 'one publishImage activity, retried');
   assert.ok((runs[0]?.attempt ?? 0) >= 3, `completed on attempt ${runs[0]?.attempt}`);
   assert.equal(runs[0]?.closed, 'completed');
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });
 
@@ -122,19 +118,11 @@ test('store down when the decision is to be archived: nothing is published until
   await assertNothingPublished(rig.registry, release, digest);
 
   await store.start();
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   const runs = await runsOf(handle, 'recordDecision');
   assert.equal(runs.length, 1);
   assert.ok((runs[0]?.attempt ?? 0) >= 2);
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });
 
@@ -143,20 +131,12 @@ test('store failing when the issued VSA is archived: attachVsa is retried and ar
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const worker = await rig.startWorker({ archiveFailOnce: 'storeVsa' });
   const handle = await rig.start(request);
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   assert.ok(worker.lines.includes('fault fail-once archive.storeVsa'));
   const runs = await runsOf(handle, 'attachVsa');
   assert.equal(runs.length, 1);
   assert.equal(runs[0]?.attempt, 2, 'the first attempt failed after attaching the VSA');
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   const [archived] = await rig.archive.collections.vsas.find({ decisionId: result.decisionId }).toArray();
   assert.equal(archived?.digest, result.published?.vsaDigest, 'the archived VSA is the one attached');
   await worker.kill('SIGTERM');
@@ -173,8 +153,7 @@ test('store replies lost after the decision, approval and published writes: the 
   const handle = await rig.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
   await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed' }] });
-  const result = (await handle.result()) as PublishResult;
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishedResult(handle);
   for (const method of lossy) {
     assert.ok(worker.lines.includes(`fault lose-reply archive.${method}`), `${method} lost a reply`);
   }
@@ -188,13 +167,6 @@ test('store replies lost after the decision, approval and published writes: the 
     [['bob', 'approve']],
   );
   assert.equal(await rig.archive.collections.events.countDocuments({ decisionId: result.decisionId }), 4);
-  await assertPublishedOnce({
-    registry: rig.registry,
-    archive: rig.archive,
-    release: request.releaseRepository,
-    digest,
-    tag: RELEASE_TAG,
-    decisionId: result.decisionId,
-  });
+  await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });

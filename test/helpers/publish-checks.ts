@@ -1,8 +1,10 @@
 /** Assertions that a digest was published exactly once, for the crash and outage tests. */
 import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Archive } from '../../src/archive/archive.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import type { RegistryClient } from '../../src/registry/client.ts';
+import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 
 const VSA_PREDICATE = 'https://slsa.dev/verification_summary/v1';
 const PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
@@ -64,4 +66,28 @@ export async function assertPublishedOnce(opts: {
   assert.equal(decisions[0]?.published?.digest, digest);
   assert.equal(decisions[0]?.published?.tag, tag);
   assert.equal(await archive.collections.vsas.countDocuments({ decisionId }), 1, 'one archived VSA');
+}
+
+/** assertPublishedOnce for a request: its candidate's digest in its release repository under `tag`. */
+export async function assertRequestPublishedOnce(
+  rig: { registry: RegistryClient; archive: Archive },
+  request: PublishRequest,
+  tag: string,
+  decisionId: string,
+): Promise<void> {
+  await assertPublishedOnce({
+    registry: rig.registry,
+    archive: rig.archive,
+    release: request.releaseRepository,
+    digest: request.candidate.digest,
+    tag,
+    decisionId,
+  });
+}
+
+/** The workflow's result, asserted PUBLISHED (the message gives the code and reason otherwise). */
+export async function publishedResult(handle: WorkflowHandle): Promise<PublishResult> {
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  return result;
 }
