@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { OWN_NAMESPACE, ownTemporal, type OwnService } from '../helpers/own-services.ts';
 import {
@@ -21,8 +20,8 @@ import {
   listTags,
   publishedResult,
 } from '../helpers/publish-checks.ts';
-import { ensureServices, services, uniqueName } from '../helpers/services.ts';
-import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { ensureServices, services } from '../helpers/services.ts';
+import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
 // Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
@@ -65,12 +64,7 @@ async function waitForStatus(handle: WorkflowHandle, status: string, seconds = 6
 }
 
 test('dev server SIGKILLed while a publish awaits approval, restarted on the same db file: the workflow resumes and publishes', async (t) => {
-  const staging = `staging/${uniqueName('server-crash')}`;
-  const { digest } = await buildAndAttest(rig.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: rig.builderKey,
-  });
+  const { staging, digest } = await stageImage(rig, 'server-crash');
   const request = rig.request(staging, digest, {
     releaseTag: RELEASE_TAG,
     policy: { approvalRequired: true },
@@ -110,12 +104,7 @@ test('dev server SIGKILLed while a publish awaits approval, restarted on the sam
 });
 
 test('dev server SIGKILLed while the publish step runs, restarted on the same db file: the step completes once', async (t) => {
-  const staging = `staging/${uniqueName('server-crash')}`;
-  const { digest } = await buildAndAttest(rig.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: rig.builderKey,
-  });
+  const { staging, digest } = await stageImage(rig, 'server-crash');
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const worker = await rig.startWorker({ pauseBefore: 'publishImage' });
   const handle = await rig.start(request);

@@ -6,15 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
 import {
   assertNothingPublished,
   assertRequestPublishedOnce,
   publishedResult,
 } from '../helpers/publish-checks.ts';
-import { ensureServices, services, uniqueName } from '../helpers/services.ts';
-import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { stageImage, startSharedCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
 // Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
@@ -22,30 +20,14 @@ const RELEASE_TAG = 'stable';
 
 let rig: CrashRig;
 before(async () => {
-  ensureServices();
-  rig = await startCrashRig({
-    temporalAddress: services.temporalAddress,
-    namespace: services.temporalNamespace,
-    mongoUri: services.mongoUri,
-    registryHost: new URL(services.registryUrl).host,
-  });
+  rig = await startSharedCrashRig();
 });
 after(async () => {
   await rig?.close();
 });
 
-async function stagedImage() {
-  const staging = `staging/${uniqueName('crash')}`;
-  const { digest } = await buildAndAttest(rig.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: rig.builderKey,
-  });
-  return { staging, digest };
-}
-
 test('worker SIGKILLed after the copy to the release repository, before publishImage returns: one publish, one decision', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'crash');
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
 
@@ -74,7 +56,7 @@ test('worker SIGKILLed after the copy to the release repository, before publishI
 });
 
 test('worker SIGKILLed while verifying (collectEvidence): the activity is retried after its heartbeat timeout; one decision, one publish', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'crash');
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
 
@@ -100,7 +82,7 @@ test('worker SIGKILLed while verifying (collectEvidence): the activity is retrie
 });
 
 test('worker SIGKILLed while the publish awaits approval: a new worker replays the run, takes the approval and publishes once', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'crash');
   const request = rig.request(staging, digest, {
     releaseTag: RELEASE_TAG,
     policy: { approvalRequired: true },

@@ -8,39 +8,26 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { MAX_SIGNATURES } from '../../src/core/formats/sigstore-bundle.ts';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
-import { ensureServices, services, uniqueName } from '../helpers/services.ts';
-import { startCrashRig, type CrashRig, type WorkerProcess } from '../helpers/worker-process.ts';
+import {
+  stageImage,
+  startSharedCrashRig,
+  type CrashRig,
+  type WorkerProcess,
+} from '../helpers/worker-process.ts';
 import { activityRuns, runsOf } from '../helpers/workflow-history.ts';
 
 let rig: CrashRig;
 let worker: WorkerProcess;
 before(async () => {
-  ensureServices();
-  rig = await startCrashRig({
-    temporalAddress: services.temporalAddress,
-    namespace: services.temporalNamespace,
-    mongoUri: services.mongoUri,
-    registryHost: new URL(services.registryUrl).host,
-  });
+  rig = await startSharedCrashRig();
   worker = await rig.startWorker();
 });
 after(async () => {
   await worker?.kill('SIGTERM');
   await rig?.close();
 });
-
-async function stagedImage() {
-  const staging = `staging/${uniqueName('deny')}`;
-  const { digest, envelope } = await buildAndAttest(rig.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: rig.builderKey,
-  });
-  return { staging, digest, envelope };
-}
 
 /** Runs the publish to its end and checks the denial: code, one attempt, archived, nothing published. */
 async function assertDeniedOnce(request: PublishRequest, activity: string, code: string) {
@@ -72,7 +59,7 @@ async function assertDeniedOnce(request: PublishRequest, activity: string, code:
 }
 
 test('a candidate whose manifest was deleted from staging is denied after one pinCandidate attempt', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'deny');
   const res = await fetch(`http://${rig.registryHost}/v2/${staging}/manifests/${digest}`, {
     method: 'DELETE',
   });
@@ -81,7 +68,7 @@ test('a candidate whose manifest was deleted from staging is denied after one pi
 });
 
 test('an attestation over the signature limit is LIMIT_EXCEEDED after one collectEvidence attempt', async () => {
-  const { staging, digest, envelope } = await stagedImage();
+  const { staging, digest, envelope } = await stageImage(rig, 'deny');
   const dsse = JSON.parse(Buffer.from(envelope).toString('utf8')) as { signatures: unknown[] };
   const [signature] = dsse.signatures;
   dsse.signatures = Array.from({ length: MAX_SIGNATURES + 1 }, () => signature);
@@ -95,7 +82,7 @@ test('an attestation over the signature limit is LIMIT_EXCEEDED after one collec
 });
 
 test('an archive conflict (the decision closed behind the workflow) ends the publish after one attempt instead of retrying forever', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'deny');
   const request = rig.request(staging, digest, { policy: { approvalRequired: true } });
   const handle = await rig.start(request);
   let decisionId: string | undefined;

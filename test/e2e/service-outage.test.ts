@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { ownFerretDb, ownRegistry, type OwnService } from '../helpers/own-services.ts';
 import {
@@ -18,8 +17,8 @@ import {
   assertRequestPublishedOnce,
   publishedResult,
 } from '../helpers/publish-checks.ts';
-import { ensureServices, services, uniqueName } from '../helpers/services.ts';
-import { startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
+import { ensureServices, services } from '../helpers/services.ts';
+import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
 
 // Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
@@ -46,16 +45,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function stagedImage() {
-  const staging = `staging/${uniqueName('outage')}`;
-  const { digest } = await buildAndAttest(rig.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: rig.builderKey,
-  });
-  return { staging, digest };
-}
-
 async function waitForStatus(handle: WorkflowHandle, status: string) {
   for (let i = 0; i < 240; i++) {
     try {
@@ -70,7 +59,7 @@ async function waitForStatus(handle: WorkflowHandle, status: string) {
 }
 
 test('registry down when the publish step runs: the step retries with backoff and publishes once it is back', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'outage');
   const request = rig.request(staging, digest, {
     releaseTag: RELEASE_TAG,
     policy: { approvalRequired: true },
@@ -102,7 +91,7 @@ test('registry down when the publish step runs: the step retries with backoff an
 });
 
 test('store down when the decision is to be archived: nothing is published until the decision is stored', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'outage');
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const release = request.releaseRepository;
   const worker = await rig.startWorker({ pauseBefore: 'recordDecision' });
@@ -127,7 +116,7 @@ test('store down when the decision is to be archived: nothing is published until
 });
 
 test('store failing when the issued VSA is archived: attachVsa is retried and archives the VSA it attached', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'outage');
   const request = rig.request(staging, digest, { releaseTag: RELEASE_TAG });
   const worker = await rig.startWorker({ archiveFailOnce: 'storeVsa' });
   const handle = await rig.start(request);
@@ -143,7 +132,7 @@ test('store failing when the issued VSA is archived: attachVsa is retried and ar
 });
 
 test('store replies lost after the decision, approval and published writes: the retries find their own writes (one of each)', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageImage(rig, 'outage');
   const request = rig.request(staging, digest, {
     releaseTag: RELEASE_TAG,
     policy: { approvalRequired: true },

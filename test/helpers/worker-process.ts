@@ -11,11 +11,16 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { openArchive, type Archive } from '../../src/archive/archive.ts';
-import { createBuilderKey, demoPolicy, type DemoBuilderKey } from '../../src/demo/demo-builder.ts';
+import {
+  buildAndAttest,
+  createBuilderKey,
+  demoPolicy,
+  type DemoBuilderKey,
+} from '../../src/demo/demo-builder.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { publishWorkflowId, type PublishRequest } from '../../src/workflows/contract.ts';
-import { uniqueName } from './services.ts';
+import { ensureServices, services as sharedServices, uniqueName } from './services.ts';
 
 const workerScript = fileURLToPath(new URL('./fault-worker.ts', import.meta.url));
 
@@ -152,6 +157,28 @@ export async function startCrashRig(services: {
     },
   };
   return rig;
+}
+
+/** startCrashRig on the shared services (started first if down), for tests that kill only the worker. */
+export async function startSharedCrashRig(): Promise<CrashRig> {
+  ensureServices();
+  return startCrashRig({
+    temporalAddress: sharedServices.temporalAddress,
+    namespace: sharedServices.temporalNamespace,
+    mongoUri: sharedServices.mongoUri,
+    registryHost: new URL(sharedServices.registryUrl).host,
+  });
+}
+
+/** An image the demo builder made and attested (tag v1.0.0, the rig's builder key) in a new `staging/<prefix>-…`. */
+export async function stageImage(rig: CrashRig, prefix: string) {
+  const staging = `staging/${uniqueName(prefix)}`;
+  const { digest, envelope } = await buildAndAttest(rig.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: rig.builderKey,
+  });
+  return { staging, digest, envelope };
 }
 
 function spawnWorker(env: Record<string, string>): WorkerProcess {
