@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
 import {
   assertNothingPublished,
   assertRequestPublishedOnce,
   publishedResult,
 } from '../helpers/publish-checks.ts';
+import { pollProgress } from '../helpers/publish-progress.ts';
 import { stageImage, startSharedCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
@@ -90,11 +90,7 @@ test('worker SIGKILLed while the publish awaits approval: a new worker replays t
   const first = await rig.startWorker();
   const handle = await rig.start(request);
   await first.waitForLine(/^start transitionDecision 1$/);
-  let waiting: PublishProgress | undefined;
-  for (let i = 0; i < 240 && waiting?.status !== 'AwaitingApproval'; i++) {
-    waiting = await handle.query<PublishProgress>('progress');
-    if (waiting.status !== 'AwaitingApproval') await sleep(250);
-  }
+  const waiting = await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'throw' });
   assert.equal(waiting?.status, 'AwaitingApproval');
   await first.kill('SIGKILL');
 

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { MAX_SIGNATURES } from '../../src/core/formats/sigstore-bundle.ts';
-import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
+import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
+import { pollProgress } from '../helpers/publish-progress.ts';
 import {
   stageImage,
   startSharedCrashRig,
@@ -85,12 +85,8 @@ test('an archive conflict (the decision closed behind the workflow) ends the pub
   const { staging, digest } = await stageImage(rig, 'deny');
   const request = rig.request(staging, digest, { policy: { approvalRequired: true } });
   const handle = await rig.start(request);
-  let decisionId: string | undefined;
-  for (let i = 0; i < 240 && !decisionId; i++) {
-    const progress = await handle.query<PublishProgress>('progress').catch(() => undefined);
-    if (progress?.status === 'AwaitingApproval') decisionId = progress.decisionId;
-    else await sleep(250);
-  }
+  const waiting = await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' });
+  const decisionId = waiting?.status === 'AwaitingApproval' ? waiting.decisionId : undefined;
   assert.ok(decisionId, 'the publish waits for approval');
   // Another actor closes the decision in the archive (e.g. an operator expiring it by hand).
   await rig.archive.transition(decisionId, 'awaiting-approval', 'expired', 'operator');

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { ownFerretDb, ownRegistry, type OwnService } from '../helpers/own-services.ts';
@@ -17,6 +16,7 @@ import {
   assertRequestPublishedOnce,
   publishedResult,
 } from '../helpers/publish-checks.ts';
+import { pollProgress } from '../helpers/publish-progress.ts';
 import { ensureServices, services } from '../helpers/services.ts';
 import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
@@ -45,16 +45,9 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitForStatus(handle: WorkflowHandle, status: string) {
-  for (let i = 0; i < 240; i++) {
-    try {
-      const progress = await handle.query<PublishProgress>('progress');
-      if (progress.status === status) return progress;
-    } catch {
-      // the first workflow task may not have run yet
-    }
-    await sleep(250);
-  }
+async function waitForStatus(handle: WorkflowHandle, status: PublishProgress['status']) {
+  const progress = await pollProgress(handle, status, { queryErrors: 'retry' });
+  if (progress?.status === status) return progress;
   throw new Error(`workflow never reached ${status}`);
 }
 
