@@ -4,24 +4,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
 import { loadAttestations, MAX_INPUT_BYTES } from '../../../src/core/verify/load-attestations.ts';
+import { code } from '../../helpers/error-code.ts';
 
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus/', import.meta.url));
 const read = (path: string): Buffer => readFileSync(join(CORPUS, path));
 const enc = (v: unknown): Uint8Array =>
   new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const BUNDLE = 'slsa-verifier/gha-generic-v2.1.0-dispatch-valid/provenance.intoto.jsonl';
-
-function code(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 test('a Sigstore bundle (pretty-printed JSON) is one bundle input with the exact bytes', () => {
   const bytes = read(BUNDLE);

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
 import { loadTrustMaterial, type TrustMaterial } from '../../../src/core/trust/trust-material.ts';
 import type { AttestationInput } from '../../../src/core/verify/attestation-input.ts';
 import { verifySigstoreBundle, type BundleVerifyContext } from '../../../src/core/verify/sigstore-bundle.ts';
 import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
 import { makeSyntheticKeyBundle } from './synthetic-log.ts';
+import { code } from '../../helpers/error-code.ts';
 
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus/', import.meta.url));
 const PUBLIC_GOOD = loadTrustMaterial();
@@ -36,15 +36,6 @@ function fileArtifact(path: string): { artifact: ArtifactRef; bytes: Buffer } {
 }
 function input(bundle: unknown, origin = 'bundle.json'): Extract<AttestationInput, { form: 'bundle' }> {
   return { form: 'bundle', origin, raw: new TextEncoder().encode(JSON.stringify(bundle)), json: bundle };
-}
-function code(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected verification to fail');
 }
 const clone = <T>(v: T): T => structuredClone(v);
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

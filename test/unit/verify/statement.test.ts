@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { bindStatement } from '../../../src/core/verify/statement.ts';
 import { findDuplicateKey } from '../../../src/core/verify/strict-json.ts';
-import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
+import { code } from '../../helpers/error-code.ts';
 
 // Statements built here by hand: the binding rules are about the parsed JSON only.
 const bytes = new TextEncoder().encode('hello, world!');
@@ -23,16 +23,6 @@ function stmt(subject: unknown, extra: Record<string, unknown> = {}): Uint8Array
       ...extra,
     }),
   );
-}
-
-function code(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
 }
 
 test('binds on sha256', () => {

@@ -4,26 +4,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
 import {
   DEFAULT_TRUSTED_ROOT,
   findTrustedKey,
   loadTrustMaterial,
 } from '../../../src/core/trust/trust-material.ts';
+import { code } from '../../helpers/error-code.ts';
 
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus/', import.meta.url));
 const KEY_1 = readFileSync(join(CORPUS, 'sigstore-js/client-v0.1-dsse-pubkey-valid/key-1.pem'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'trust-'));
-
-function code(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 test('the shipped root is the public-good root from the corpus, named sigstore-public-good', () => {
   assert.deepEqual(
