@@ -14,8 +14,8 @@ export interface ActivityDeps {
   registry(host: string): RegistryClient;
   trust: TrustMaterial;
   trustMap: TrustMap;
-  /** The worker's policy, for requests that carry none. */
-  defaultPolicy?: { text: string; origin: string };
+  /** The key the API seals verified identities with (SLSA_GATE_IDENTITY_KEY); none: no identity verifies. */
+  identityKey?: Buffer;
   signer: AttestationSigner;
   /** Source and dependency levels of some resources, from the configured attestors. */
   resolveLevels(

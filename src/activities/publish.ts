@@ -5,6 +5,7 @@ import type { Evaluation } from '../core/policy/evaluate.ts';
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
 import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
 import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
+import { isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -48,6 +49,16 @@ export function createPublishActivities(deps: ActivityDeps) {
       releaseTag?: string;
     }): Promise<{ reference: string; digest: string; tag?: string }> {
       const { candidate } = input;
+      // Everything about the destination is checked before the first registry write (issue 12 §5):
+      // a tag refused after the copy would leave the manifest in the release repository.
+      if (!isRepositoryName(input.releaseRepository))
+        throw new GateError('INPUT_INVALID', 'releaseRepository is not a repository name', {
+          detail: { field: 'releaseRepository' },
+        });
+      if (input.releaseTag !== undefined && !TAG.test(input.releaseTag))
+        throw new GateError('INPUT_INVALID', 'releaseTag is not a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})', {
+          detail: { field: 'releaseTag' },
+        });
       const source = deps.registry(candidate.registry);
       const target = deps.registry(input.releaseRegistry);
       const copied = await source.copyImage(candidate.repository, input.releaseRepository, candidate.digest, {

@@ -12,6 +12,7 @@ import { DecisionDocSchema } from './decision-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
+import { PolicyVersionDocSchema } from './policy-version-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
 
 /** Each collection with the codec schema of its documents. */
@@ -21,6 +22,7 @@ export const SCHEMAS = {
   sightings: SightingDocSchema,
   vsas: VsaDocSchema,
   policies: PolicyDocSchema,
+  policyVersions: PolicyVersionDocSchema,
   approvals: ApprovalDocSchema,
   exceptions: ExceptionDocSchema,
   events: EventDocSchema,
@@ -60,6 +62,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'subject_digest', key: { subjectDigest: 1 } },
   ],
   policies: [{ name: 'digest', key: { digest: 1 } }],
+  policyVersions: [{ name: 'version', key: { version: -1 } }],
   approvals: [
     { name: 'approver', key: { approver: 1, at: -1 } },
     { name: 'decision', key: { decisionId: 1 } },

@@ -6,6 +6,7 @@ import { loadAttestors } from '../attestors/attestors-config.ts';
 import { MemoryLevelCache } from '../attestors/level-cache.ts';
 import { resolveResources } from '../attestors/resolve-levels.ts';
 import { GateError } from '../core/errors.ts';
+import { identityKeyOf } from '../core/identity-seal.ts';
 import { parsePolicy } from '../core/policy/policy-file.ts';
 import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
 import { loadTrustMaterial } from '../core/trust/trust-material.ts';
@@ -37,11 +38,16 @@ export async function createActivityDeps(
   const trustMap = config.trustMapFile
     ? parseTrustMap(parseYaml(readConfigFile(config.trustMapFile, 'trust map')), config.trustMapFile)
     : defaultTrustMap();
-  const defaultPolicy = config.policyFile
+  const startPolicy = config.policyFile
     ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
     : undefined;
   // CHECKLIST row 10: a worker whose policy is invalid or incomplete does not start.
-  if (defaultPolicy) parsePolicy(defaultPolicy.text, defaultPolicy.origin, overrides.trustMap ?? trustMap);
+  const startPolicyDigest = startPolicy
+    ? parsePolicy(startPolicy.text, startPolicy.origin, overrides.trustMap ?? trustMap).digest
+    : undefined;
+  const identityKey =
+    overrides.identityKey ??
+    (process.env.SLSA_GATE_IDENTITY_KEY ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY) : undefined);
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });
@@ -55,6 +61,14 @@ export async function createActivityDeps(
     envCredentials(),
   );
   const archive = overrides.archive ?? (await connectArchive(config));
+  // The operator's SLSA_GATE_POLICY becomes the policy in force (a new version only when it changed).
+  if (startPolicy && startPolicyDigest)
+    await archive.loadPolicy({
+      digest: startPolicyDigest,
+      text: startPolicy.text,
+      loadedBy: 'worker (SLSA_GATE_POLICY)',
+      origin: `SLSA_GATE_POLICY=${startPolicy.origin}`,
+    });
   const clients = new Map<string, RegistryClient>();
   const registry = (host: string) => {
     let client = clients.get(host);
@@ -80,7 +94,7 @@ export async function createActivityDeps(
     registry,
     trust,
     trustMap,
-    ...(defaultPolicy ? { defaultPolicy } : {}),
+    ...(identityKey ? { identityKey } : {}),
     signer,
     resolveLevels: (resources, opts) =>
       resolveResources(resources, {
