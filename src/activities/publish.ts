@@ -5,13 +5,12 @@ import type { Evaluation } from '../core/policy/evaluate.ts';
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
 import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
 import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
+import { attachForConsumers } from '../registry/consumer-attestations.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
-const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
-const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -77,7 +76,9 @@ export function createPublishActivities(deps: ActivityDeps) {
 
     /**
      * Signs a VSA for the published image and attaches it, with a copy of the provenance, as
-     * OCI referrers. A retry finds the VSA already attached for this decision and reuses it.
+     * OCI referrers (Sigstore bundle v0.3) and cosign `.att` layers, the forms consumers'
+     * tools read (docs/consumers.md). A retry finds the VSA already attached for this
+     * decision and reuses it.
      */
     async attachVsa(input: {
       decisionId: string;
@@ -101,21 +102,20 @@ export function createPublishActivities(deps: ActivityDeps) {
           input.evaluation.attestationDigest,
         ]);
         if (provenance) {
-          const bytes = Buffer.from(provenance.raw, 'base64');
-          const mediaType = isBundle(bytes) ? BUNDLE_V03_MEDIA_TYPE : DSSE_MEDIA_TYPE;
-          // Deterministic bytes: attaching the same copy again changes nothing.
-          provenanceReferrer = await target.attachReferrer(
-            repo,
-            candidate.digest,
-            mediaType,
-            [{ mediaType, bytes }],
-            {
-              [PREDICATE_ANNOTATION]: input.evaluation.provenance?.predicateType ?? 'unknown',
-            },
-          );
+          // The provenance exactly as verified, in the forms cosign and slsa-verifier read.
+          const attached = await attachForConsumers(target, repo, candidate.digest, {
+            bytes: Buffer.from(provenance.raw, 'base64'),
+            predicateType: input.evaluation.provenance?.predicateType ?? 'unknown',
+          });
+          provenanceReferrer = attached.referrer;
         }
       }
 
+      const vsaAttestation = (bytes: Uint8Array) => ({
+        bytes,
+        predicateType: VSA_PREDICATE_TYPE,
+        annotations: { [DECISION_ANNOTATION]: input.decisionId },
+      });
       const archiveVsa = (bytes: Uint8Array, levels: string[]) =>
         deps.archive.storeVsa({
           raw: Buffer.from(bytes).toString('base64'),
@@ -137,6 +137,8 @@ export function createPublishActivities(deps: ActivityDeps) {
         const bytes = await target.getAttestationLayer(repo, layer);
         const levels = ownVsaLevels(bytes, deps.signer.publicKeyPem, candidate.digest);
         if (!levels) continue;
+        // A retry may find the referrer attached but not yet the `.att` layer.
+        await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
         // A retry after a failure between attaching and archiving (worker killed, store
         // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
         await archiveVsa(bytes, levels);
@@ -163,16 +165,7 @@ export function createPublishActivities(deps: ActivityDeps) {
       });
       const bundle = await signStatementBundle(statement, deps.signer);
       const bytes = Buffer.from(JSON.stringify(bundle), 'utf8');
-      await target.attachReferrer(
-        repo,
-        candidate.digest,
-        BUNDLE_V03_MEDIA_TYPE,
-        [{ mediaType: BUNDLE_V03_MEDIA_TYPE, bytes }],
-        {
-          [DECISION_ANNOTATION]: input.decisionId,
-          [PREDICATE_ANNOTATION]: VSA_PREDICATE_TYPE,
-        },
-      );
+      await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
       await archiveVsa(bytes, statement.predicate.verifiedLevels);
       return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
     },
@@ -214,16 +207,5 @@ function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: st
     return Array.isArray(levels) && levels.every((l) => typeof l === 'string') ? levels : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isBundle(bytes: Uint8Array): boolean {
-  try {
-    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown };
-    return (
-      typeof json.mediaType === 'string' && json.mediaType.startsWith('application/vnd.dev.sigstore.bundle')
-    );
-  } catch {
-    return false;
   }
 }
