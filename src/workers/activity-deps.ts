@@ -8,7 +8,7 @@ import { resolveResources } from '../attestors/resolve-levels.ts';
 import { GateError } from '../core/errors.ts';
 import { parsePolicy } from '../core/policy/policy-file.ts';
 import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
-import { loadTrustMaterial } from '../core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { envCredentials, firstCredentials, staticCredentials } from '../registry/credentials.ts';
 import { dockerConfigCredentials } from '../registry/docker-credentials.ts';

@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { replayDecisions, type ReplayedDecision, type CheckChange } from '../../audit/replay.ts';
 import { GateError } from '../../core/errors.ts';
 import { defaultTrustMap, parseTrustMap } from '../../core/policy/trust-map.ts';
-import { loadTrustMaterial } from '../../core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../loaders/trust-material-files.ts';
 import { loadConfig } from '../../workers/config.ts';
 import { connectArchive } from '../../workers/mongo-options.ts';
 import { FILTER_OPTIONS, FILTER_USAGE, filtersOf, STORE_OPTIONS } from './audit.ts';
