@@ -90,7 +90,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
     }> {
       return {
         resources: resourcesOfFacts(input.facts),
-        deadlineSeconds: deps.config.attestationDeadlineSeconds,
+        deadlineSeconds: deps.settings.attestationDeadlineSeconds,
       };
     },
 

@@ -130,7 +130,7 @@ export function createPublishActivities(deps: ActivityDeps) {
           decisionId: input.decisionId,
           subjectDigest: candidate.digest,
           resourceUri,
-          verifierId: deps.config.verifierId,
+          verifierId: deps.settings.verifierId,
           verifiedLevels: levels,
           policyDigest: input.policyDigest,
           at: input.decidedAt,
@@ -151,12 +151,12 @@ export function createPublishActivities(deps: ActivityDeps) {
       }
 
       const statement = buildVsaStatement({
-        verifierId: deps.config.verifierId,
+        verifierId: deps.settings.verifierId,
         resourceUri,
         subjectDigest: candidate.digest,
         subjectName: resourceUri,
         policy: {
-          uri: deps.config.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
+          uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
           digest: input.policyDigest,
         },
         inputAttestations: input.attestationDigests.map((digest) => ({

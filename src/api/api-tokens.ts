@@ -1,40 +1,81 @@
 /**
- * Bearer tokens of the read-only API. Only the sha256 of each token is configured (file or
- * SLSA_GATE_API_TOKENS), so a leaked configuration does not leak a usable token. A presented
- * token is hashed and compared with every configured hash in constant time, without an early
- * exit, so neither the prefix nor the position of a match shows in the response time.
+ * Credentials of the API: hashed bearer tokens for service accounts, and OIDC ID tokens
+ * (GitHub Actions, a person's identity provider) verified against their issuer's keys.
+ *
+ * Only the sha256 of each bearer token is configured (file or SLSA_GATE_API_TOKENS), so a
+ * leaked configuration does not leak a usable token. A presented token is hashed and compared
+ * with every configured hash in constant time, without an early exit, so neither the prefix
+ * nor the position of a match shows in the response time.
+ *
+ * An OIDC identity gets scopes only through a grant naming its issuer and exact claim values
+ * (e.g. `repository: acme/app`): a valid token from a trusted issuer grants nothing by itself.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
+import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from './oidc.ts';
 
-/** What a token may do. The API has one: reading the audit archive. */
-export const ApiScopeSchema = z.enum(['audit:read']);
+/**
+ * What a credential may do: start publishes, approve or reject them, read the audit archive,
+ * administer the gate (load policy). A typo is a configuration error, never a silent grant.
+ */
+export const ApiScopeSchema = z.enum(['publish', 'approve', 'audit:read', 'admin']);
 export type ApiScope = z.infer<typeof ApiScopeSchema>;
 
-/** The token configuration, as JSON or YAML, in a file or in SLSA_GATE_API_TOKENS. */
-export const ApiTokensSchema = z.strictObject({
-  tokens: z
-    .array(
-      z.strictObject({
-        /** Who holds the token (logged, never the token). */
-        name: z.string().min(1).max(128),
-        /** `sha256:<hex>` of the token's UTF-8 bytes (`slsa-gate api hash-token`). */
-        sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'),
-        /** Unknown scope names are kept out by the enum: a typo grants nothing. */
-        scopes: z.array(z.string().min(1)).default([]),
-      }),
-    )
-    .min(1),
-});
+/** The credential configuration, as JSON or YAML, in a file or in SLSA_GATE_API_TOKENS. */
+export const ApiTokensSchema = z
+  .strictObject({
+    tokens: z
+      .array(
+        z.strictObject({
+          /** Who holds the token (logged and recorded as the requester or approver, never the token). */
+          name: z.string().min(1).max(128),
+          /** `sha256:<hex>` of the token's UTF-8 bytes (`slsa-gate api hash-token`). */
+          sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'),
+          scopes: z.array(ApiScopeSchema).default([]),
+        }),
+      )
+      .default([]),
+    /** Trusted OIDC issuers. */
+    oidc: z.array(OidcIssuerSchema).default([]),
+    /** Scopes of OIDC identities: every listed claim must equal the token's verified claim. */
+    grants: z
+      .array(
+        z.strictObject({
+          issuer: z.url(),
+          claims: z
+            .record(z.string().min(1), z.string().min(1))
+            .refine((c) => Object.keys(c).length > 0, 'a grant names at least one claim'),
+          scopes: z.array(ApiScopeSchema).min(1),
+        }),
+      )
+      .default([]),
+  })
+  .refine((c) => c.tokens.length > 0 || c.oidc.length > 0, 'configure at least one token or OIDC issuer')
+  .refine(
+    (c) => c.grants.every((g) => c.oidc.some((i) => i.issuer === g.issuer)),
+    'every grant names a configured OIDC issuer',
+  );
 export type ApiTokensConfig = z.input<typeof ApiTokensSchema>;
 
-/** Who a valid token belongs to, and what it may do. */
+/** A bearer token from the hashed-token store. */
+export interface TokenIdentity {
+  kind: 'token';
+  /** Stable key for comparing identities (two-person rule). */
+  id: string;
+  name: string;
+}
+
+/** Who the API verified the caller to be. */
+export type VerifiedIdentity = TokenIdentity | OidcIdentity;
+
+/** Who a valid credential belongs to, and what it may do. */
 export interface ApiPrincipal {
   name: string;
-  scopes: string[];
+  scopes: ApiScope[];
+  identity: VerifiedIdentity;
 }
 
 /** `sha256:<hex>` of a token, as configured. */
@@ -45,8 +86,10 @@ export function hashToken(token: string): string {
 /** Checks presented tokens against the configured hashes. */
 export class TokenVerifier {
   private readonly entries: Array<{ hash: Buffer; principal: ApiPrincipal }>;
+  private readonly oidc: OidcVerifier | undefined;
+  private readonly grants: z.output<typeof ApiTokensSchema>['grants'];
 
-  constructor(config: ApiTokensConfig) {
+  constructor(config: ApiTokensConfig, options: { now?: () => number } = {}) {
     const parsed = ApiTokensSchema.safeParse(config);
     if (!parsed.success)
       throw new GateError('CONFIG_INVALID', `invalid API tokens:\n${z.prettifyError(parsed.error)}`, {
@@ -54,11 +97,42 @@ export class TokenVerifier {
       });
     this.entries = parsed.data.tokens.map((t) => ({
       hash: Buffer.from(t.sha256.slice('sha256:'.length), 'hex'),
-      principal: { name: t.name, scopes: t.scopes },
+      principal: {
+        name: t.name,
+        scopes: t.scopes,
+        identity: { kind: 'token', id: `token:${t.name}`, name: t.name },
+      },
     }));
+    this.oidc = parsed.data.oidc.length > 0 ? new OidcVerifier(parsed.data.oidc, options) : undefined;
+    this.grants = parsed.data.grants;
   }
 
-  /** The principal of a presented token, or undefined; the same work whatever the token. */
+  /**
+   * The principal of a bearer credential: an OIDC ID token when OIDC issuers are configured and
+   * it has the shape of a JWT, else a hashed token. Undefined when invalid (one uniform 401);
+   * OidcIssuerUnavailable when the issuer's keys cannot be fetched (a 503).
+   */
+  async authenticateBearer(token: string | undefined): Promise<ApiPrincipal | undefined> {
+    if (token !== undefined && this.oidc && OidcVerifier.looksLikeJwt(token)) {
+      let identity: OidcIdentity;
+      try {
+        identity = await this.oidc.verify(token);
+      } catch (err) {
+        if (err instanceof OidcRejection) return undefined;
+        throw err;
+      }
+      const scopes = new Set<ApiScope>();
+      for (const grant of this.grants) {
+        if (grant.issuer !== identity.issuer) continue;
+        if (Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v))
+          for (const scope of grant.scopes) scopes.add(scope);
+      }
+      return { name: identity.name, scopes: [...scopes], identity };
+    }
+    return this.authenticate(token);
+  }
+
+  /** The principal of a presented hashed token, or undefined; the same work whatever the token. */
   authenticate(token: string | undefined): ApiPrincipal | undefined {
     const presented = createHash('sha256')
       .update(token ?? '', 'utf8')

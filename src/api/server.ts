@@ -26,6 +26,7 @@ import { decisionStats, listDecisions, showDecision, type DecisionDetail } from 
 import { isGateError } from '../core/errors.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
+import { OidcIssuerUnavailable } from './oidc.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
 import { detailPage, listPage, loginPage, messagePage, STYLESHEET, type DayOutcomes } from './web-views.ts';
 
@@ -45,6 +46,7 @@ export const ApiErrorCodeSchema = z.enum([
   'INPUT_INVALID',
   'ARCHIVE_ERROR',
   'ARCHIVE_UNAVAILABLE',
+  'ISSUER_UNAVAILABLE',
   'INTERNAL_ERROR',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
@@ -195,7 +197,7 @@ async function route(options: ApiServerOptions, req: IncomingMessage, res: Serve
   }
 
   // Authentication before anything else about the request (method, route, parameters).
-  const principal = authenticate(options.tokens, req);
+  const principal = await authenticate(options.tokens, req);
   if (!principal) throw UNAUTHENTICATED();
   if (!principal.scopes.includes(READ_SCOPE))
     throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
@@ -205,11 +207,17 @@ async function route(options: ApiServerOptions, req: IncomingMessage, res: Serve
 }
 
 /** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
-function authenticate(tokens: TokenVerifier, req: IncomingMessage): ApiPrincipal | undefined {
+async function authenticate(tokens: TokenVerifier, req: IncomingMessage): Promise<ApiPrincipal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer +([!-~]+) *$/i.exec(header);
-    return tokens.authenticate(match?.[1]);
+    try {
+      return await tokens.authenticateBearer(match?.[1]);
+    } catch (err) {
+      if (err instanceof OidcIssuerUnavailable)
+        throw new HttpError(503, 'ISSUER_UNAVAILABLE', 'the identity provider cannot be reached');
+      throw err;
+    }
   }
   const fromCookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
   if (fromCookie === undefined) return undefined;

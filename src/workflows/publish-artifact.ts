@@ -2,8 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
-  defineQuery,
-  defineUpdate,
   log,
   proxyActivities,
   setHandler,
@@ -14,6 +12,7 @@ import {
 import type { createActivities } from '../activities/index.ts';
 import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Approval, PublishProgress, PublishRequest, PublishResult, PublishStatus } from './contract.ts';
+import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
 import * as sa from './search-attributes.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -43,10 +42,6 @@ const longIo = proxyActivities<Activities>({
   heartbeatTimeout: '30s',
   retry,
 });
-
-export const approveUpdate = defineUpdate<PublishProgress, [Approval]>('approve');
-export const rejectUpdate = defineUpdate<PublishProgress, [Approval]>('reject');
-export const progressQuery = defineQuery<PublishProgress>('progress');
 
 const LEVEL_CHUNK = 50;
 const LEVEL_CHUNKS_IN_FLIGHT = 4;

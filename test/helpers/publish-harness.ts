@@ -14,7 +14,7 @@ import {
 } from '../../src/demo/demo-builder.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
-import { loadConfig, type Config } from '../../src/workers/config.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
 import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
 import { ensureServices, services, uniqueName } from './services.ts';

@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { hashToken, loadApiTokens } from '../../api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../api/server.ts';
 import { GateError } from '../../core/errors.ts';
-import { connectArchive } from '../../workers/mongo-options.ts';
+import { loadArchiveSettings, loadTemporalUiSettings } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
@@ -19,13 +21,6 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
   --host           address to listen on (default 127.0.0.1)
   --tokens-file    token hashes (JSON or YAML); else SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS
   --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)`;
-
-/** The Temporal UI page of a run (same variables as the worker configuration). */
-function temporalUiUrl(workflowId: string, runId: string): string {
-  const base = (process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'slsa-gate';
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
-}
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -50,26 +45,18 @@ export const apiServeCommand: Command = {
       throw new GateError('INPUT_INVALID', `--port must be a TCP port, not ${values.port}`);
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
-    const database = values.db ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
-    if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(database))
-      throw new GateError('INPUT_INVALID', `--db ${database} is not a MongoDB database name`);
-    const archive = await connectArchive(
-      {
-        mongoUri: values['mongodb-uri'] ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/',
-        database,
-        ...(process.env.MONGODB_TLS_CA_FILE ? { mongoTlsCAFile: process.env.MONGODB_TLS_CA_FILE } : {}),
-      },
-      { serverSelectionTimeoutMS: 5000, createIndexes: false },
-    );
+    const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
+    const temporalUi = loadTemporalUiSettings();
+    const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
     const server = createApiServer({
       archive,
       tokens,
       secureCookie: values['secure-cookie'],
-      temporalUi: temporalUiUrl,
+      temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
     });
     try {
       const { url } = await listenApi(server, port, values.host);
-      console.log(`slsa-gate api: listening on ${url} (database ${database})`);
+      console.log(`slsa-gate api: listening on ${url} (database ${settings.database})`);
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);
     } finally {

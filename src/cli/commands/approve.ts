@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { GateError } from '../../core/errors.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
+import { loadConfig } from '../../config/config.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
+import { approveUpdate, rejectUpdate } from '../../workflows/definitions.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 
@@ -35,12 +36,9 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
         const handle = client.workflow.getHandle(workflowId);
         let progress: PublishProgress;
         try {
-          progress = await handle.executeUpdate<PublishProgress, [{ approver: string; reason: string }]>(
-            verdict,
-            {
-              args: [{ approver, reason: values.reason }],
-            },
-          );
+          progress = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
+            args: [{ approver, reason: values.reason }],
+          });
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
             const message = err.cause?.message ?? err.message;

@@ -93,7 +93,7 @@ before(async () => {
   const tokens = new TokenVerifier({
     tokens: [
       { name: 'auditor', sha256: hashToken(reader), scopes: ['audit:read'] },
-      { name: 'robot', sha256: hashToken(writerOnly), scopes: ['publish:write'] },
+      { name: 'robot', sha256: hashToken(writerOnly), scopes: ['publish'] },
     ],
   });
   server = createApiServer({ archive, tokens, log: () => {} });

@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { createServer, type Server } from 'node:tls';
 import { inspect } from 'node:util';
 import { isGateError } from '../../../src/core/errors.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
-import { connectArchive } from '../../../src/workers/mongo-options.ts';
+import { loadConfig } from '../../../src/config/config.ts';
+import { connectArchive } from '../../../src/config/mongo-options.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { createTestPki, type TestPki } from '../../helpers/test-pki.ts';
 

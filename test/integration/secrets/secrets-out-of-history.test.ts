@@ -24,9 +24,9 @@ import {
   demoTrustMap,
 } from '../../../src/demo/demo-builder.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
-import { connectClient } from '../../../src/workers/temporal-client.ts';
+import { connectClient } from '../../../src/config/temporal-client.ts';
 import {
   publishWorkflowId,
   type PublishRequest,
