@@ -3,9 +3,12 @@ import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
-import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
-import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
+import { IntotoStatementSchema } from '../core/formats/intoto/statement.ts';
+import { BUNDLE_V03_MEDIA_TYPE, SigstoreBundleSchema } from '../core/formats/sigstore/bundle-v1.ts';
+import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
+import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { attachForConsumers } from '../registry/consumer-attestations.ts';
+import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -113,7 +116,7 @@ export function createPublishActivities(deps: ActivityDeps) {
 
       const vsaAttestation = (bytes: Uint8Array) => ({
         bytes,
-        predicateType: VSA_PREDICATE_TYPE,
+        predicateType: SLSA_VSA_V1,
         annotations: { [DECISION_ANNOTATION]: input.decisionId },
       });
       const archiveVsa = (bytes: Uint8Array, levels: string[]) =>
@@ -172,40 +175,40 @@ export function createPublishActivities(deps: ActivityDeps) {
   };
 }
 
-/** `predicate.verifiedLevels` of an attached VSA bundle, as it was signed. */
 /**
  * The verified levels of a VSA found attached for this decision, when it is ours: signed by
  * this control point's key and about this digest. Anyone who can push to the release
  * repository can plant a referrer with our annotation; such a one is ignored.
  */
 function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: string): string[] | undefined {
+  let json: unknown;
   try {
-    const bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
-      dsseEnvelope?: { payload?: string; payloadType?: string; signatures?: Array<{ sig?: string }> };
-    };
-    const envelope = bundle.dsseEnvelope;
-    const sig = envelope?.signatures?.[0]?.sig;
-    if (envelope?.signatures?.length !== 1 || typeof envelope.payload !== 'string' || typeof sig !== 'string')
-      return undefined;
-    const payload = Buffer.from(envelope.payload, 'base64');
-    if (
-      !verifySignature(
-        createPublicKey(publicKeyPem),
-        pae(envelope.payloadType ?? '', payload),
-        Buffer.from(sig, 'base64'),
-      )
-    )
-      return undefined;
-    const statement = JSON.parse(payload.toString('utf8')) as {
-      predicateType?: string;
-      subject?: Array<{ digest?: Record<string, string> }>;
-      predicate?: { verifiedLevels?: unknown };
-    };
-    if (statement.predicateType !== VSA_PREDICATE_TYPE) return undefined;
-    if (statement.subject?.[0]?.digest?.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
-    const levels = statement.predicate?.verifiedLevels;
-    return Array.isArray(levels) && levels.every((l) => typeof l === 'string') ? levels : undefined;
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     return undefined;
   }
+  const bundle = SigstoreBundleSchema.safeParse(json);
+  const envelope = bundle.success ? bundle.data.dsseEnvelope : undefined;
+  const sig = envelope?.signatures[0]?.sig;
+  if (envelope === undefined || sig === undefined) return undefined;
+  const payload = Buffer.from(envelope.payload, 'base64');
+  if (
+    !verifySignature(
+      createPublicKey(publicKeyPem),
+      pae(envelope.payloadType, payload),
+      Buffer.from(sig, 'base64'),
+    )
+  )
+    return undefined;
+  let statementJson: unknown;
+  try {
+    statementJson = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const statement = IntotoStatementSchema.safeParse(statementJson);
+  if (!statement.success || statement.data.predicateType !== SLSA_VSA_V1) return undefined;
+  if (statement.data.subject[0]?.digest.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
+  const predicate = SlsaVsaV1Schema.safeParse(statement.data.predicate);
+  return predicate.success ? predicate.data.verifiedLevels : undefined;
 }

@@ -13,12 +13,15 @@
  * differs, so neither form can say more than the other.
  */
 import { GateError } from '../core/errors.ts';
-import { DsseEnvelopeSchema, type DsseEnvelope } from '../core/formats/dsse-envelope.ts';
-import { SigstoreBundleSchema, type SigstoreBundleJson } from '../core/formats/sigstore-bundle.ts';
+import { DsseEnvelopeSchema, type DsseEnvelope } from '../core/formats/dsse/envelope-v1.ts';
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  SigstoreBundleSchema,
+  type SigstoreBundleJson,
+} from '../core/formats/sigstore/bundle-v1.ts';
 import type { RegistryClient } from './client.ts';
 import { attachCosignAttestations, COSIGN_ANNOTATIONS } from './cosign-attestations.ts';
 import { attachReferrer } from './referrers.ts';
-import { BUNDLE_V03_MEDIA_TYPE } from '../signing/sign-bundle.ts';
 
 /** Annotations cosign puts on a bundle referrer (cosign pkg/oci/remote/write.go WriteAttestationNewBundleFormat). */
 export const BUNDLE_ANNOTATIONS = {
