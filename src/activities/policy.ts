@@ -62,11 +62,7 @@ export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; orig
  */
 async function lastPublished(deps: ActivityDeps, repository: string, tag: string) {
   const target = `${repository}:${tag}`;
-  const [last] = await deps.archive.collections.decisions
-    .find({ status: 'published', 'published.repository': repository, 'published.tag': tag })
-    .sort({ decidedAt: -1 })
-    .limit(1)
-    .toArray();
+  const last = await deps.archive.latestPublished(repository, tag);
   if (!last?.published) return { target };
   const version = tagOf(last.source?.ref);
   return {
@@ -76,7 +72,7 @@ async function lastPublished(deps: ActivityDeps, repository: string, tag: string
       artifactDigest: last.published.digest,
       ...(version ? { version } : {}),
       // Its decision time bounds its build time from above.
-      builtAt: last.decidedAt.toISOString(),
+      builtAt: last.decidedAt,
     },
   };
 }

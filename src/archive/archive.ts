@@ -9,7 +9,17 @@
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
  * the activity retries them (CHECKLIST rows 29, 33).
  */
-import { MongoClient, MongoServerError, type Collection, type Db, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Collection,
+  type Db,
+  type MongoClientOptions,
+} from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
@@ -21,7 +31,7 @@ import {
 import { canonicalJson } from '../core/canonical-json.ts';
 import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
-  collectionsOf,
+  collectionsIn,
   ensureIndexes,
   toDoc,
   toRecord,
@@ -40,7 +50,7 @@ import {
 } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
-import { VsaInputSchema, type VsaInput } from './vsa-record.ts';
+import { VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
 export {
@@ -103,22 +113,46 @@ export async function openArchive(
   return new Archive(client, db);
 }
 
-/** Handle on one archive database. */
-export class Archive {
-  /** Typed collections, for the audit queries. */
-  readonly collections: Collections;
+let handlesOf: (archive: Archive) => { db: Db; collections: Collections };
 
-  constructor(
-    private readonly client: MongoClient,
-    /** The archive database (for the audit queries and tests). */
-    readonly db: Db,
-  ) {
-    this.collections = collectionsOf(db);
+/** The store cannot be reached (down, failing over, connection closed): worth retrying. */
+export function isArchiveUnavailable(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}
+
+/**
+ * Handle on one archive database. Callers see named queries and writes only; the MongoDB
+ * handles stay inside src/archive (collectionsOf), so every read of the audit record is a
+ * query with a name, a schema check on what it returns, and one place to index for it.
+ */
+export class Archive {
+  readonly #client: MongoClient;
+  readonly #db: Db;
+  readonly #collections: Collections;
+
+  static {
+    handlesOf = (archive) => ({ db: archive.#db, collections: archive.#collections });
+  }
+
+  constructor(client: MongoClient, db: Db) {
+    this.#client = client;
+    this.#db = db;
+    this.#collections = collectionsIn(db);
+  }
+
+  /** The name of the archive database (part of an attestor's trust digest). */
+  get databaseName(): string {
+    return this.#db.databaseName;
   }
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.#client.close();
   }
 
   /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
@@ -290,7 +324,7 @@ export class Archive {
     };
     if (decision.status !== 'awaiting-approval') {
       // Only an exact retry of a verdict already given is accepted once the wait is over.
-      const stored = await this.collections.approvals.findOne({ _id: record._id });
+      const stored = await this.#collections.approvals.findOne({ _id: record._id });
       if (!stored || canonicalJson(toRecord('approvals', stored)) !== canonicalJson(record)) {
         throw new GateError(
           'ARCHIVE_ERROR',
@@ -353,7 +387,7 @@ export class Archive {
   ): Promise<void> {
     const decision = await this.requireDecision(decisionId);
     const eventId = `${decisionId}|from:${from}`;
-    const retried = decision.status === to && (await this.collections.events.findOne({ _id: eventId, to }));
+    const retried = decision.status === to && (await this.#collections.events.findOne({ _id: eventId, to }));
     if (!retried) {
       if (decision.status !== from) {
         throw new GateError(
@@ -383,7 +417,7 @@ export class Archive {
       data,
     };
     await this.insertOnce('events', event, (stored) => stored.to === to && stored.data === data);
-    const result = await this.collections.decisions.updateOne(
+    const result = await this.#collections.decisions.updateOne(
       { _id: decisionId, status: from },
       { $set: { ...options.set, status: to, statusAt: options.statusAt ?? new Date(now) } },
     );
@@ -403,14 +437,14 @@ export class Archive {
 
   /** The decision with this id, or null. */
   async getDecision(decisionId: string): Promise<DecisionRecord | null> {
-    const doc = await this.collections.decisions.findOne({ _id: decisionId });
+    const doc = await this.#collections.decisions.findOne({ _id: decisionId });
     return doc && toRecord('decisions', doc);
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */
   async findDecisionsByDigest(digest: string): Promise<DecisionRecord[]> {
     parseInput(Sha256DigestSchema, digest, 'digest');
-    const docs = await this.collections.decisions
+    const docs = await this.#collections.decisions
       .find({ 'artifact.digest': digest })
       .sort({ decidedAt: -1, _id: -1 })
       .limit(1000)
@@ -418,9 +452,57 @@ export class Archive {
     return docs.map((doc) => toRecord('decisions', doc));
   }
 
+  /**
+   * The newest published decision for `repository:tag` (CHECKLIST rows 21, 22: the monotonic
+   * record a rollback is judged against), or undefined.
+   */
+  async latestPublished(repository: string, tag: string): Promise<DecisionRecord | undefined> {
+    const [last] = await this.#collections.decisions
+      .find({ status: 'published', 'published.repository': repository, 'published.tag': tag })
+      .sort({ decidedAt: -1 })
+      .limit(1)
+      .toArray();
+    return last && toRecord('decisions', last);
+  }
+
+  /**
+   * Archived attestations by content digest; digests not in the archive are absent from the
+   * map. A stored document that fails its schema is ARCHIVE_ERROR naming it (`detail.id`).
+   */
+  async attestationsByDigest(digests: readonly string[]): Promise<Map<string, AttestationRecord>> {
+    const docs = await this.#collections.attestations.find({ _id: { $in: [...digests] } }).toArray();
+    return new Map(docs.map((doc) => [String(doc._id), toRecord('attestations', doc)]));
+  }
+
+  /**
+   * The VSAs slsa-gate issued for an artifact digest, newest first, at most `limit`. Documents
+   * that fail their schema come back as coded errors, so one damaged record hides no other.
+   */
+  async issuedVsas(
+    subjectDigest: string,
+    options: { limit: number; signal?: AbortSignal | undefined },
+  ): Promise<{ records: VsaRecord[]; invalid: GateError[] }> {
+    const docs = await this.#collections.vsas
+      .find({ subjectDigest, direction: 'issued' }, { ...(options.signal ? { signal: options.signal } : {}) })
+      .sort({ at: -1 })
+      .limit(options.limit)
+      .toArray();
+    const records: VsaRecord[] = [];
+    const invalid: GateError[] = [];
+    for (const doc of docs) {
+      try {
+        records.push(toRecord('vsas', doc));
+      } catch (err) {
+        if (!(err instanceof GateError)) throw err;
+        invalid.push(err);
+      }
+    }
+    return { records, invalid };
+  }
+
   /** The approvals given on a decision, oldest first. */
   async listApprovals(decisionId: string): Promise<ApprovalRecord[]> {
-    const docs = await this.collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
+    const docs = await this.#collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
     return docs.map((doc) => toRecord('approvals', doc));
   }
 
@@ -459,7 +541,7 @@ export class Archive {
     ignore: string[] = [],
   ): Promise<'inserted' | 'existing'> {
     const doc = toDoc(collection, record);
-    const col = this.collections[collection] as unknown as Collection<DocOf<N>>;
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
     try {
       await col.insertOne(doc as never);
       return 'inserted';
@@ -558,4 +640,17 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string
     });
   }
   return result.data;
+}
+
+/**
+ * The typed collections behind an archive: for the archive's own query modules and for tests
+ * that inspect or alter stored documents. Lint keeps the rest of src/ out (eslint.config.js).
+ */
+export function collectionsOf(archive: Archive): Collections {
+  return handlesOf(archive).collections;
+}
+
+/** The database behind an archive: for tests that drop or list it. Lint keeps the rest of src/ out. */
+export function databaseOf(archive: Archive): Db {
+  return handlesOf(archive).db;
 }

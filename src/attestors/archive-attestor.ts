@@ -5,8 +5,6 @@
  * the levels it is trusted for; the archive is a store, not a source of trust.
  */
 import type { Archive } from '../archive/archive.ts';
-import { toRecord } from '../archive/collections.ts';
-import { isGateError } from '../core/errors.ts';
 import {
   attestorUnavailable,
   type Attestor,
@@ -51,13 +49,9 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
         reasons: [`${name}: slsa-gate issues VSAs for sha256-named artifacts only`],
       };
     const subjectDigest = `sha256:${hex.toLowerCase()}`;
-    let docs;
+    let issued;
     try {
-      docs = await archive.collections.vsas
-        .find({ subjectDigest, direction: 'issued' }, { signal: ctx.signal })
-        .sort({ at: -1 })
-        .limit(MAX_VSAS_PER_SUBJECT)
-        .toArray();
+      issued = await archive.issuedVsas(subjectDigest, { limit: MAX_VSAS_PER_SUBJECT, signal: ctx.signal });
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
       // The store down, a stepdown, a timeout: ask again later.
@@ -71,15 +65,8 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     }
     const evidence = [];
     const reasons: string[] = [];
-    for (const doc of docs) {
-      let record;
-      try {
-        record = toRecord('vsas', doc);
-      } catch (err) {
-        if (!isGateError(err)) throw err;
-        reasons.push(`${err.code}: ${err.message}`);
-        continue;
-      }
+    for (const err of issued.invalid) reasons.push(`${err.code}: ${err.message}`);
+    for (const record of issued.records) {
       const one = evaluateVsas(
         Buffer.from(record.raw, 'base64'),
         `archive:vsas/${record._id}`,
@@ -92,10 +79,10 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     return answerOf(
       { evidence, reasons },
       'archive',
-      `${name}: ${docs.length} issued VSAs for ${subjectDigest}, none proves a level`,
+      `${name}: ${issued.records.length + issued.invalid.length} issued VSAs for ${subjectDigest}, none proves a level`,
     );
   }
 
-  const trustDigest = attestorTrustDigest(trust, archive.db.databaseName);
+  const trustDigest = attestorTrustDigest(trust, archive.databaseName);
   return { name, trustDigest, lookup };
 }
