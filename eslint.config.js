@@ -4,6 +4,37 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// Modules through which Node reaches files, sockets, processes or the host: the core
+// takes bytes and parsed data and returns decisions (STYLE.md habit 2); loaders, activities
+// and the CLI do the reading. `crypto`, `util` and `buffer` compute and stay allowed.
+const nodeIoModules = [
+  'fs',
+  'fs/promises',
+  'net',
+  'tls',
+  'http',
+  'https',
+  'http2',
+  'dgram',
+  'dns',
+  'dns/promises',
+  'child_process',
+  'cluster',
+  'worker_threads',
+  'readline',
+  'readline/promises',
+  'os',
+  'process',
+  'inspector',
+  'repl',
+  'module',
+  'vm',
+  'v8',
+  'sqlite',
+  'stream',
+  'stream/promises',
+].flatMap((m) => [m, `node:${m}`]);
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test/fixtures/', 'docs/', 'tools/'] },
   ...tseslint.configs.recommended,
@@ -25,6 +56,35 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeIoModules.map((name) => ({
+            name,
+            message: 'The core does no I/O: read in src/loaders (or the activity/CLI) and pass bytes in.',
+          })),
+        },
+      ],
+      // no-restricted-imports does not see `await import('node:fs')`.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `ImportExpression[source.value=/^(${nodeIoModules.join('|').replaceAll('/', '\\/')})$/]`,
+          message: 'The core does no I/O: read in src/loaders (or the activity/CLI) and pass bytes in.',
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['fetch', 'process', 'XMLHttpRequest', 'WebSocket', 'require'].map((name) => ({
+          name,
+          message: 'The core does no I/O and reads no environment: the caller passes what it needs.',
+        })),
+      ],
     },
   },
   {

@@ -6,7 +6,7 @@ export async function loadArchivedAttestations(
   archive: Archive,
   digests: readonly string[],
 ): Promise<Array<{ digest: string; raw: string; origin: string }>> {
-  const byId = await archive.attestationsByDigest(digests);
+  const byId = await archive.getAttestations(digests);
   return digests.map((digest) => {
     const record = byId.get(digest);
     if (!record) {

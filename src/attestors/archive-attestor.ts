@@ -49,9 +49,11 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
         reasons: [`${name}: slsa-gate issues VSAs for sha256-named artifacts only`],
       };
     const subjectDigest = `sha256:${hex.toLowerCase()}`;
-    let issued;
+    let found;
     try {
-      issued = await archive.issuedVsas(subjectDigest, { limit: MAX_VSAS_PER_SUBJECT, signal: ctx.signal });
+      found = await archive.issuedVsas(subjectDigest, MAX_VSAS_PER_SUBJECT, {
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
       // The store down, a stepdown, a timeout: ask again later.
@@ -64,9 +66,8 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
       );
     }
     const evidence = [];
-    const reasons: string[] = [];
-    for (const err of issued.invalid) reasons.push(`${err.code}: ${err.message}`);
-    for (const record of issued.records) {
+    const reasons = found.unreadable.map((err) => `${err.code}: ${err.message}`);
+    for (const record of found.vsas) {
       const one = evaluateVsas(
         Buffer.from(record.raw, 'base64'),
         `archive:vsas/${record._id}`,
@@ -79,7 +80,7 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     return answerOf(
       { evidence, reasons },
       'archive',
-      `${name}: ${issued.records.length + issued.invalid.length} issued VSAs for ${subjectDigest}, none proves a level`,
+      `${name}: ${found.vsas.length + found.unreadable.length} issued VSAs for ${subjectDigest}, none proves a level`,
     );
   }
 

@@ -241,7 +241,7 @@ async function loadEvidence(
 ): Promise<{ records: Array<{ bytes: Buffer; origin: string }> } | { problem: string }> {
   let byId;
   try {
-    byId = await archive.attestationsByDigest(digests);
+    byId = await archive.getAttestations(digests);
   } catch (err) {
     if (!isGateError(err) || err.code !== 'ARCHIVE_ERROR') throw err;
     return { problem: `attestation ${String(err.detail?.id)} does not match its schema` };

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { GateError } from '../core/errors.ts';
 import { defaultTrustMap, parseTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
-import { loadTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
+import type { TrustMaterial } from '../core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { Config } from './config.ts';
 
 /** Reads a file the configuration names; a missing or unreadable one is CONFIG_INVALID naming it. */

@@ -13,7 +13,8 @@ import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
 import { archivedSignatureCheck } from '../../audit/archived-signatures.ts';
-import { loadTrustMaterial, type TrustMaterial } from '../../core/trust/trust-material.ts';
+import type { TrustMaterial } from '../../core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../loaders/trust-material-files.ts';
 import {
   decisionStats,
   exportDecisions,
