@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, Verifier } from '@sigstore/verify';
-import { loadTrustMaterial } from '../src/core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../src/loaders/trust-material-files.ts';
 import type { AttestationInput } from '../src/core/verify/attestation-input.ts';
 import { loadAttestations } from '../src/core/verify/load-attestations.ts';
 import { bindStatement } from '../src/core/verify/statement.ts';

@@ -12,7 +12,7 @@ import { openArchive } from '../src/archive/archive.ts';
 import { buildAndAttest, createBuilderKey, demoPolicy, demoTrustMap } from '../src/demo/demo-builder.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { ensureDevSigningKey } from '../src/signing/signing-key.ts';
-import { loadConfig } from '../src/workers/config.ts';
+import { loadConfig } from '../src/config/config.ts';
 import { publishWorkflowId } from '../src/workflows/contract.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -195,7 +195,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
             'APPROVER_NOT_ALLOWED',
           )
         : undefined;
-      const unverifiedAllowed = deps.config.allowUnverifiedApprovals;
+      const unverifiedAllowed = deps.settings.allowUnverifiedApprovals === true;
       if (!approver && !unverifiedAllowed)
         throw new GateError(
           'APPROVER_NOT_ALLOWED',

@@ -4,11 +4,11 @@ import type { TrustMap } from '../core/policy/trust-map.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import type { AttestationSigner } from '../signing/signing-key.ts';
-import type { Config } from '../workers/config.ts';
 
 /** What the activities need, built once per worker (src/workers/activity-deps.ts) or by a test. */
 export interface ActivityDeps {
-  config: Config;
+  /** The few configured values activities use; connections and secrets come as the members below. */
+  settings: ActivitySettings;
   archive: Archive;
   /** A client for a registry host, with the worker's credentials and transport settings. */
   registry(host: string): RegistryClient;
@@ -22,4 +22,16 @@ export interface ActivityDeps {
     resources: ProvenanceResources,
     opts: { failOnUnavailable: boolean; signal?: AbortSignal; heartbeat?: (detail: unknown) => void },
   ): Promise<LevelResolution>;
+}
+
+/** Settings the activities read: who we are in the VSAs we sign, and how long levels may stay pending. */
+export interface ActivitySettings {
+  /** `verifier.id` of the VSAs we issue. */
+  verifierId: string;
+  /** `policy.uri` of the VSAs we issue; a URN of the policy digest when absent. */
+  policyUri?: string | undefined;
+  /** How long a publish waits for pending or unreachable attestors before missing levels count as 0. */
+  attestationDeadlineSeconds: number;
+  /** Accept verdicts without an identity sealed by the API (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS). */
+  allowUnverifiedApprovals?: boolean;
 }

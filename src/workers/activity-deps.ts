@@ -1,43 +1,23 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { ActivityDeps } from '../activities/deps.ts';
 import { createArchiveAttestor, selfVsaTrust } from '../attestors/archive-attestor.ts';
 import { loadAttestors } from '../attestors/attestors-config.ts';
 import { MemoryLevelCache } from '../attestors/level-cache.ts';
 import { resolveResources } from '../attestors/resolve-levels.ts';
-import { GateError } from '../core/errors.ts';
 import { identityKeyOf } from '../core/identity-seal.ts';
 import { parsePolicy } from '../core/policy/policy-file.ts';
-import { defaultTrustMap, parseTrustMap } from '../core/policy/trust-map.ts';
-import { loadTrustMaterial } from '../core/trust/trust-material.ts';
-import { RegistryClient } from '../registry/client.ts';
-import { envCredentials, firstCredentials, staticCredentials } from '../registry/credentials.ts';
-import { dockerConfigCredentials } from '../registry/docker-credentials.ts';
 import { loadSigningKey } from '../signing/signing-key.ts';
-import type { Config } from './config.ts';
-import { connectArchive } from './mongo-options.ts';
-import { loadRegistryCredentialsFile } from './registry-credentials-file.ts';
-
-function readConfigFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new GateError('CONFIG_INVALID', `cannot read ${what} ${path}`, { cause });
-  }
-}
+import type { Config } from '../config/config.ts';
+import { connectArchive } from '../config/mongo-options.ts';
+import { registryClients } from '../config/registry-clients.ts';
+import { loadConfiguredTrustMap, loadConfiguredTrustMaterial, readConfigFile } from '../config/trust.ts';
 
 /** Builds the activities' dependencies from the configuration: connections, trust material, keys. */
 export async function createActivityDeps(
   config: Config,
   overrides: Partial<ActivityDeps> = {},
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
-  const trust = loadTrustMaterial({
-    ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
-    publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readConfigFile(k.path, 'public key') })),
-  });
-  const trustMap = config.trustMapFile
-    ? parseTrustMap(parseYaml(readConfigFile(config.trustMapFile, 'trust map')), config.trustMapFile)
-    : defaultTrustMap();
+  const trust = loadConfiguredTrustMaterial(config);
+  const trustMap = loadConfiguredTrustMap(config.trustMapFile);
   const startPolicy = config.policyFile
     ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
     : undefined;
@@ -51,15 +31,8 @@ export async function createActivityDeps(
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });
-  // Per host, in this order: explicit configuration, Docker's config.json, the environment.
   // Read here, in the worker; activities get clients, never the credentials themselves.
-  const credentials = firstCredentials(
-    staticCredentials(
-      config.registryCredentialsFile ? loadRegistryCredentialsFile(config.registryCredentialsFile) : {},
-    ),
-    dockerConfigCredentials(),
-    envCredentials(),
-  );
+  const registry = registryClients(config);
   const archive = overrides.archive ?? (await connectArchive(config));
   // The operator's SLSA_GATE_POLICY becomes the policy in force (a new version only when it changed).
   if (startPolicy && startPolicyDigest)
@@ -69,15 +42,6 @@ export async function createActivityDeps(
       loadedBy: 'worker (SLSA_GATE_POLICY)',
       origin: `SLSA_GATE_POLICY=${startPolicy.origin}`,
     });
-  const clients = new Map<string, RegistryClient>();
-  const registry = (host: string) => {
-    let client = clients.get(host);
-    if (!client) {
-      client = RegistryClient.forHost(host, { insecureHosts: config.insecureRegistries, credentials });
-      clients.set(host, client);
-    }
-    return client;
-  };
   // The control point is its own attestor: what it published before carries its VSA.
   const selfTrust = selfVsaTrust({
     verifierId: config.verifierId,
@@ -89,7 +53,12 @@ export async function createActivityDeps(
     : { attestors: [createArchiveAttestor({ archive, trust: selfTrust })], options: {} };
   const cache = new MemoryLevelCache();
   return {
-    config,
+    settings: {
+      verifierId: config.verifierId,
+      policyUri: config.policyUri,
+      attestationDeadlineSeconds: config.attestationDeadlineSeconds,
+      allowUnverifiedApprovals: config.allowUnverifiedApprovals,
+    },
     archive,
     registry,
     trust,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
 import { createActivities } from '../activities/index.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig } from '../config/config.ts';
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();

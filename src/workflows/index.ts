@@ -1,1 +1,2 @@
-export { publishArtifact, approveUpdate, rejectUpdate, progressQuery } from './publish-artifact.ts';
+export { publishArtifact } from './publish-artifact.ts';
+export { approveUpdate, rejectUpdate, progressQuery } from './definitions.ts';

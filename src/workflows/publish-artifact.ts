@@ -4,10 +4,8 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  patched,
-  defineQuery,
-  defineUpdate,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -26,6 +24,7 @@ import {
   type PublishResult,
   type PublishStatus,
 } from './contract.ts';
+import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
 import * as sa from './search-attributes.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -55,10 +54,6 @@ const longIo = proxyActivities<Activities>({
   heartbeatTimeout: '30s',
   retry,
 });
-
-export const approveUpdate = defineUpdate<PublishProgress, [Approval]>('approve');
-export const rejectUpdate = defineUpdate<PublishProgress, [Approval]>('reject');
-export const progressQuery = defineQuery<PublishProgress>('progress');
 
 const LEVEL_CHUNK = 50;
 const LEVEL_CHUNKS_IN_FLIGHT = 4;
@@ -187,9 +182,15 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     progress.status = status;
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
   };
+  // `Repository` names the release repository, as the workflow id does, so a Temporal query
+  // by the repository consumers pull from finds its publishes; histories recorded before
+  // this change replay with the staging repository they upserted.
+  const repository = patched('repository-attribute-is-release')
+    ? `${request.releaseRegistry}/${request.releaseRepository}`
+    : `${candidate.registry}/${candidate.repository}`;
   upsertSearchAttributes([
     { key: sa.ArtifactDigest, value: candidate.digest },
-    { key: sa.Repository, value: `${candidate.registry}/${candidate.repository}` },
+    { key: sa.Repository, value: repository },
     { key: sa.PublishStatus, value: 'Resolving' },
   ]);
 

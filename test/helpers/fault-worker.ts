@@ -30,7 +30,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../../src/activities/index.ts';
 import { demoTrustMap } from '../../src/demo/demo-builder.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
-import { loadConfig } from '../../src/workers/config.ts';
+import { loadConfig } from '../../src/config/config.ts';
 
 const env = process.env;
 const crashAfter = env.SLSA_GATE_TEST_CRASH_AFTER;

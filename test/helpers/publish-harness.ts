@@ -18,10 +18,11 @@ import { sealIdentity } from '../../src/core/identity-seal.ts';
 import { parsePolicy } from '../../src/core/policy/policy-file.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
-import { loadConfig, type Config } from '../../src/workers/config.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
 import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
 import { ensureServices, services, uniqueName } from './services.ts';
+import { databaseOf } from '../../src/archive/archive.ts';
 
 let runtimeInstalled = false;
 
@@ -141,7 +142,7 @@ export async function startPublishHarness(
       await running;
       await connection.close();
       await nativeConnection.close();
-      await deps.archive.db.dropDatabase();
+      await databaseOf(deps.archive).dropDatabase();
       await deps.close();
     },
   };

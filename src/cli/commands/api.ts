@@ -11,11 +11,11 @@ import { parseArgs } from 'node:util';
 import { ApiScopeSchema, hashToken, loadApiTokens } from '../../api/api-tokens.ts';
 import type { PublishApiOptions } from '../../api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../api/server.ts';
-import { identityKeyOf } from '../../core/identity-seal.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectClient } from '../../workers/temporal-client.ts';
 import { GateError } from '../../core/errors.ts';
-import { connectArchive } from '../../workers/mongo-options.ts';
+import { loadArchiveSettings, loadConfig, loadTemporalUiSettings } from '../../config/config.ts';
+import { identityKeyOf } from '../../core/identity-seal.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
@@ -29,13 +29,6 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
 Credentials: hashed tokens and OIDC issuers with their grants (docs/security-model.md).
 With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are served:
 POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.`;
-
-/** The Temporal UI page of a run (same variables as the worker configuration). */
-function temporalUiUrl(workflowId: string, runId: string): string {
-  const base = (process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'slsa-gate';
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
-}
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -60,40 +53,31 @@ export const apiServeCommand: Command = {
       throw new GateError('INPUT_INVALID', `--port must be a TCP port, not ${values.port}`);
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
-    const database = values.db ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
-    if (!/^[^/\\. "$*<>:|?]{1,63}$/.test(database))
-      throw new GateError('INPUT_INVALID', `--db ${database} is not a MongoDB database name`);
-    let publishOptions: PublishApiOptions | undefined;
-    const archive = await connectArchive(
-      {
-        mongoUri: values['mongodb-uri'] ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/',
-        database,
-        ...(process.env.MONGODB_TLS_CA_FILE ? { mongoTlsCAFile: process.env.MONGODB_TLS_CA_FILE } : {}),
-      },
-      { serverSelectionTimeoutMS: 5000, createIndexes: false },
-    );
+    const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
+    const temporalUi = loadTemporalUiSettings();
+    const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
     // The write routes need the seal key shared with the workers, and Temporal.
     const identityKey = process.env.SLSA_GATE_IDENTITY_KEY
       ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY)
       : undefined;
     let temporal: Awaited<ReturnType<typeof connectClient>> | undefined;
+    let publishOptions: PublishApiOptions | undefined;
     if (identityKey) {
       const config = loadConfig();
       temporal = await connectClient(config);
-      if (temporal)
-        publishOptions = { client: temporal.client, taskQueue: config.taskQueue, identityKey, archive };
+      publishOptions = { client: temporal.client, taskQueue: config.taskQueue, identityKey, archive };
     }
     const server = createApiServer({
       archive,
       tokens,
       ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],
-      temporalUi: temporalUiUrl,
+      temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
     });
     try {
       const { url } = await listenApi(server, port, values.host);
       console.log(
-        `slsa-gate api: listening on ${url} (database ${database}${publishOptions ? ', write routes on' : ', read-only'})`,
+        `slsa-gate api: listening on ${url} (database ${settings.database}${publishOptions ? ', write routes on' : ', read-only'})`,
       );
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);

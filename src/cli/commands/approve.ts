@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_CODES, GateError, type ErrorCode } from '../../core/errors.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
+import { loadConfig } from '../../config/config.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
+import { approveUpdate, rejectUpdate } from '../../workflows/definitions.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 
@@ -48,12 +49,9 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
               status.name === 'CANCELLED' || status.name === 'TERMINATED' ? 'CANCELLED' : 'INPUT_INVALID',
               `${verdict} refused: workflow ${workflowId} is ${status.name}`,
             );
-          progress = await handle.executeUpdate<PublishProgress, [{ approver: string; reason: string }]>(
-            verdict,
-            {
-              args: [{ approver, reason: values.reason }],
-            },
-          );
+          progress = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
+            args: [{ approver, reason: values.reason }],
+          });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new GateError('INPUT_INVALID', `${verdict} refused: no workflow ${workflowId}`);

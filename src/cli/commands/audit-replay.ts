@@ -6,13 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { replayDecisions, type ReplayedDecision, type CheckChange } from '../../audit/replay.ts';
 import { GateError } from '../../core/errors.ts';
-import { defaultTrustMap, parseTrustMap } from '../../core/policy/trust-map.ts';
-import { loadTrustMaterial } from '../../core/trust/trust-material.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectArchive } from '../../workers/mongo-options.ts';
+import { loadArchiveSettings, loadConfig } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../../config/trust.ts';
 import { FILTER_OPTIONS, FILTER_USAGE, filtersOf, STORE_OPTIONS } from './audit.ts';
 import type { Command } from './command.ts';
 
@@ -93,20 +91,10 @@ export const auditReplayCommand: Command = {
 
     const config = loadConfig(process.env);
     const policy = { text: readFile(values.policy, 'policy'), origin: values.policy };
-    const trustMapFile = values['trust-map'] ?? config.trustMapFile;
-    const trustMap = trustMapFile
-      ? parseTrustMap(parseYaml(readFile(trustMapFile, 'trust map')), trustMapFile)
-      : defaultTrustMap();
-    const trust = loadTrustMaterial({
-      ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
-      publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readFile(k.path, 'public key') })),
-    });
+    const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? config.trustMapFile);
+    const trust = loadConfiguredTrustMaterial(config);
     const archive = await connectArchive(
-      {
-        ...config,
-        ...(values['mongodb-uri'] ? { mongoUri: values['mongodb-uri'] } : {}),
-        ...(values.db ? { database: values.db } : {}),
-      },
+      loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db }),
       { serverSelectionTimeoutMS: 5000, createIndexes: false },
     );
     try {

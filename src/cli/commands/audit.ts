@@ -6,16 +6,20 @@ import { readFileSync } from 'node:fs';
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
-import { connectArchive } from '../../workers/mongo-options.ts';
+import { loadArchiveSettings, loadTemporalUiSettings } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
-import { archivedSignatureCheck, reliedOnAttestations } from '../../audit/archived-signatures.ts';
-import { loadTrustMaterial, type TrustMaterial } from '../../core/trust/trust-material.ts';
+import { archivedSignatureCheck } from '../../audit/archived-signatures.ts';
+import type { TrustMaterial } from '../../core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../loaders/trust-material-files.ts';
 import {
   decisionStats,
   exportDecisions,
   listDecisions,
+  reliedOnAttestations,
   showDecision,
   type Count,
 } from '../../archive/queries.ts';
@@ -87,26 +91,17 @@ export function filtersOf(values: Values): AuditFilters {
 }
 
 async function withArchive<T>(values: Values, use: (archive: Archive) => Promise<T>): Promise<T> {
-  const uri =
-    (values['mongodb-uri'] as string | undefined) ?? process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
-  const db = (values.db as string | undefined) ?? process.env.SLSA_GATE_DB ?? 'slsa_gate';
-  // Same connection handling as the worker: TLS CA file, coded errors without the password.
-  const archive = await connectArchive(
-    { mongoUri: uri, database: db, mongoTlsCAFile: process.env.MONGODB_TLS_CA_FILE },
-    { serverSelectionTimeoutMS: 5000, createIndexes: false },
-  );
+  // Same settings and connection handling as the worker: TLS CA file, coded errors without the password.
+  const settings = loadArchiveSettings({
+    mongoUri: values['mongodb-uri'] as string | undefined,
+    database: values.db as string | undefined,
+  });
+  const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
   try {
     return await use(archive);
   } finally {
     await archive.close();
   }
-}
-
-/** The Temporal UI page of a run (same defaults as the worker configuration). */
-function temporalUiUrl(workflowId: string, runId: string): string {
-  const base = (process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, '');
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'slsa-gate';
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
 }
 
 function shortDigest(digest: string | undefined): string {
@@ -241,7 +236,7 @@ const showCommand: Command = {
         return 1;
       }
       const { decision: d } = detail;
-      const temporalUi = temporalUiUrl(d.workflowId, d.runId);
+      const temporalUi = workflowUiUrl(loadTemporalUiSettings(), d.workflowId, d.runId);
       if (values.json) {
         console.log(JSON.stringify({ ...detail, temporalUi }, null, 2));
         return 0;

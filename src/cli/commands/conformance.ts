@@ -89,7 +89,7 @@ export const conformanceVerifyBundleCommand: Command = {
     const { artifact, bytes } = artifactOf(positionals[0]!);
 
     const [{ loadTrustMaterial }, { loadAttestations }, { verifySigstoreBundle }] = await Promise.all([
-      import('../../core/trust/trust-material.ts'),
+      import('../../loaders/trust-material-files.ts'),
       import('../../core/verify/load-attestations.ts'),
       import('../../core/verify/sigstore-bundle.ts'),
     ]);

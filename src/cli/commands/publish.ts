@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { GateError } from '../../core/errors.ts';
-import { RegistryClient } from '../../registry/client.ts';
 import { parseReference, parseRepository } from '../../registry/reference.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
+import { loadConfig } from '../../config/config.ts';
+import { registryClients } from '../../config/registry-clients.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
@@ -14,8 +14,9 @@ import {
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
-  type PublishResult,
 } from '../../workflows/contract.ts';
+import { progressQuery } from '../../workflows/definitions.ts';
+import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 
@@ -61,7 +62,7 @@ export const publishCommand: Command = {
     const release = parseRepository(values.to);
 
     // Resolve the tag once; from here on only the digest is used (CHECKLIST row 26).
-    const registry = RegistryClient.forHost(image.registry, { insecureHosts: config.insecureRegistries });
+    const registry = registryClients(config)(image.registry);
     const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
     const resolved = await registry.resolve(image.repository, digest);
 
@@ -96,14 +97,14 @@ export const publishCommand: Command = {
     const { client, close } = await connectClient(config);
     try {
       // A second request for the same artifact joins the running workflow (CHECKLIST row 31).
-      const handle = await client.workflow.start('publishArtifact', {
+      const handle = await client.workflow.start<typeof publishArtifact>('publishArtifact', {
         taskQueue: config.taskQueue ?? TASK_QUEUE,
         workflowId,
         args: [parsed.data],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [
           { key: sa.ArtifactDigest, value: digest },
-          { key: sa.Repository, value: `${image.registry}/${image.repository}` },
+          { key: sa.Repository, value: `${release.registry}/${release.repository}` },
           { key: sa.PublishStatus, value: 'Resolving' },
         ],
       });
@@ -139,10 +140,12 @@ export const publishCommand: Command = {
 };
 
 /** The workflow's progress; its result once it has closed; undefined before its first task ran. */
-async function currentProgress(handle: WorkflowHandle): Promise<PublishProgress | undefined> {
+async function currentProgress(
+  handle: WorkflowHandle<typeof publishArtifact>,
+): Promise<PublishProgress | undefined> {
   const { status } = await handle.describe();
   if (status.name === 'COMPLETED') {
-    const result = (await handle.result()) as PublishResult;
+    const result = await handle.result();
     return {
       status:
         result.status === 'PUBLISHED' ? 'Published' : result.status === 'CANCELLED' ? 'Cancelled' : 'Denied',
@@ -158,7 +161,7 @@ async function currentProgress(handle: WorkflowHandle): Promise<PublishProgress 
       `workflow ${handle.workflowId} is ${status.name}`,
     );
   try {
-    return await handle.query<PublishProgress>('progress');
+    return await handle.query(progressQuery);
   } catch {
     return undefined;
   }

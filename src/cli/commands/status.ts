@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
-import { loadConfig } from '../../workers/config.ts';
-import { connectClient, workflowUiUrl } from '../../workers/temporal-client.ts';
-import type { PublishProgress } from '../../workflows/contract.ts';
+import { loadConfig } from '../../config/config.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
+import { progressQuery } from '../../workflows/definitions.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 
@@ -24,7 +24,7 @@ export const statusCommand: Command = {
     try {
       const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
-      const progress = await handle.query<PublishProgress>('progress');
+      const progress = await handle.query(progressQuery);
       printProgress(progress, {
         json: values.json,
         uiUrl: workflowUiUrl(config, workflowId, description.runId),

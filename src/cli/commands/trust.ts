@@ -50,11 +50,13 @@ export const trustRefreshCommand: Command = {
     const [
       { getTrustedRoot, DEFAULT_MIRROR_URL },
       { TrustedRoot },
-      { DEFAULT_TRUSTED_ROOT, parseTrustedRoot },
+      { parseTrustedRoot },
+      { DEFAULT_TRUSTED_ROOT },
     ] = await Promise.all([
       import('@sigstore/tuf'),
       import('@sigstore/protobuf-specs'),
       import('../../core/trust/trust-material.ts'),
+      import('../../loaders/trust-material-files.ts'),
     ]);
     const out = values.out ?? DEFAULT_TRUSTED_ROOT;
     const mirror = values.mirror ?? DEFAULT_MIRROR_URL;

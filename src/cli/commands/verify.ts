@@ -261,7 +261,7 @@ export const verifyCommand: Command = {
 
     // Heavy modules (sigstore-js, zod schemas, policy) load only when a verification runs.
     const [{ loadTrustMaterial }, { loadAttestations }, { verifyAttestations }] = await Promise.all([
-      import('../../core/trust/trust-material.ts'),
+      import('../../loaders/trust-material-files.ts'),
       import('../../core/verify/load-attestations.ts'),
       import('../../core/verify/verify-attestations.ts'),
     ]);
@@ -294,7 +294,7 @@ export const verifyCommand: Command = {
       }
     }
     if (values['oci-layout'] !== undefined) {
-      const { loadOciLayout } = await import('../../core/verify/oci-layout.ts');
+      const { loadOciLayout } = await import('../../loaders/oci-layout-dir.ts');
       try {
         inputs.push(
           ...loadOciLayout(

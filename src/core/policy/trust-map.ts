@@ -4,13 +4,14 @@
  * and the highest SLSA Build level that builder can reach. Verified (the signature checks
  * out) is not trusted: only a trust map entry makes a builder trusted (guac's distinction).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import type { Signer } from '../model.ts';
 import { certificateFacts, type Provenance } from '../provenance/normalise-provenance.ts';
-import { formatIssues, listIssues } from '../provenance/format-issues.ts';
+import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import { AnchoredPatternSchema, matchesExactOrAnchored } from './anchored-pattern.ts';
+// Shipped data, bundled as a module: the core reads no files.
+import defaultTrustMapJson from './default-trust-map.json' with { type: 'json' };
 
 const SignerMatchSchema = z
   .strictObject({
@@ -99,10 +100,7 @@ let defaults: TrustMap | undefined;
 
 /** The shipped trust map (default-trust-map.json), loaded through the schema. */
 export function defaultTrustMap(): TrustMap {
-  if (defaults === undefined) {
-    const url = new URL('./default-trust-map.json', import.meta.url);
-    defaults = parseTrustMap(JSON.parse(readFileSync(url, 'utf8')), url.pathname);
-  }
+  defaults ??= parseTrustMap(defaultTrustMapJson, 'src/core/policy/default-trust-map.json');
   return structuredClone(defaults);
 }
 

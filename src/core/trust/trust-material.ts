@@ -1,7 +1,4 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import {
   toTrustMaterial,
@@ -10,11 +7,6 @@ import {
 } from '@sigstore/verify';
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
-
-/** The Sigstore public-good trusted root shipped with slsa-gate (from the @sigstore/tuf seeds; refresh with `slsa-gate trust refresh`). */
-export const DEFAULT_TRUSTED_ROOT = fileURLToPath(
-  new URL('../../../assets/trust/sigstore-public-good-trusted_root.json', import.meta.url),
-);
 
 const PUBLIC_GOOD_NAME = 'sigstore-public-good';
 const BEGINNING_OF_TIME = new Date(0);
@@ -44,12 +36,22 @@ export interface TrustMaterial {
   digest: string;
 }
 
-/** Where trust material comes from; every field optional (default: the shipped public-good root, no keys). */
-export interface TrustOptions {
-  trustedRoot?: string;
+/** A file's bytes and the name it is reported under. */
+export interface SourceBytes {
+  bytes: Uint8Array;
+  origin: string;
+}
+
+/** The bytes trust material is built from, read by the caller (src/loaders/trust-material-files.ts reads them from disk). */
+export interface TrustSources {
+  trustedRoot: SourceBytes;
+  /** sha256 hex of the shipped public-good root: a root with exactly these bytes is named `sigstore-public-good`. */
+  publicGoodRootDigest: string;
   publicKeys?: Array<{ keyId: string; pem: string }>;
-  npmKeys?: string;
-  gcbKeysDir?: string;
+  /** The npm registry's keys document. */
+  npmKeys?: SourceBytes;
+  /** Google Cloud Build KMS public keys (PEM), by name (the file name without `.key`/`.pem`). */
+  gcbKeys?: Array<{ name: string; pem: string; origin: string }>;
 }
 
 const TRUSTED_ROOT_MEDIA_TYPES = [
@@ -72,20 +74,9 @@ const NpmKeysSchema = z.looseObject({
   ),
 });
 
-function readConfigFile(path: string, what: string): Buffer {
+function parseJsonFile(bytes: Uint8Array, path: string, what: string): unknown {
   try {
-    return readFileSync(path);
-  } catch (cause) {
-    throw new GateError('CONFIG_INVALID', `cannot read ${what} ${path}: ${(cause as Error).message}`, {
-      cause,
-      detail: { file: path },
-    });
-  }
-}
-
-function parseJsonFile(bytes: Buffer, path: string, what: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (cause) {
     throw new GateError('CONFIG_INVALID', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, {
       cause,
@@ -103,7 +94,7 @@ function spkiDigest(key: KeyObject): string {
 }
 
 /** Parse a `trusted_root.json` into sigstore-js trust material; a bad file is CONFIG_INVALID naming the file. */
-export function parseTrustedRoot(bytes: Buffer, path: string): { root: TrustedRoot; json: unknown } {
+export function parseTrustedRoot(bytes: Uint8Array, path: string): { root: TrustedRoot; json: unknown } {
   const json = parseJsonFile(bytes, path, 'trusted root');
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
   if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(mediaType)) {
@@ -125,10 +116,8 @@ export function parseTrustedRoot(bytes: Buffer, path: string): { root: TrustedRo
   }
 }
 
-function loadNpmKeys(path: string): TrustedKey[] {
-  const parsed = NpmKeysSchema.safeParse(
-    parseJsonFile(readConfigFile(path, 'npm keys file'), path, 'npm keys file'),
-  );
+function parseNpmKeys({ bytes, origin: path }: SourceBytes): TrustedKey[] {
+  const parsed = NpmKeysSchema.safeParse(parseJsonFile(bytes, path, 'npm keys file'));
   if (!parsed.success) {
     throw new GateError('CONFIG_INVALID', `npm keys file ${path}: ${z.prettifyError(parsed.error)}`, {
       detail: { file: path },
@@ -180,27 +169,10 @@ function loadPemKey(pem: string, what: string): KeyObject {
   }
 }
 
-function loadGcbKeys(dir: string): Map<string, KeyObject> {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.key') || n.endsWith('.pem'));
-  } catch (cause) {
-    throw new GateError(
-      'CONFIG_INVALID',
-      `cannot read GCB keys directory ${dir}: ${(cause as Error).message}`,
-      {
-        cause,
-        detail: { file: dir },
-      },
-    );
-  }
+function parseGcbKeys(files: Array<{ name: string; pem: string; origin: string }>): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
-  for (const name of names.sort()) {
-    const file = join(dir, name);
-    keys.set(
-      basename(name).replace(/\.(key|pem)$/, ''),
-      loadPemKey(readConfigFile(file, 'GCB key').toString('utf8'), file),
-    );
+  for (const file of [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    keys.set(file.name, loadPemKey(file.pem, file.origin));
   }
   return keys;
 }
@@ -217,14 +189,13 @@ export function findTrustedKey(
   );
 }
 
-/** Load and pin the trust material all verification runs against. Files that do not parse are CONFIG_INVALID. */
-export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
-  const rootPath = opts.trustedRoot ?? DEFAULT_TRUSTED_ROOT;
-  const rootBytes = readConfigFile(rootPath, 'trusted root');
+/** Build and pin the trust material all verification runs against. Sources that do not parse are CONFIG_INVALID. */
+export function buildTrustMaterial(opts: TrustSources): TrustMaterial {
+  const { bytes: rootBytes, origin: rootPath } = opts.trustedRoot;
   const rootDigest = sha256(rootBytes);
   const { root } = parseTrustedRoot(rootBytes, rootPath);
-  const defaultDigest = sha256(readFileSync(DEFAULT_TRUSTED_ROOT));
-  const rootName = rootDigest === defaultDigest ? PUBLIC_GOOD_NAME : `trusted-root:sha256:${rootDigest}`;
+  const rootName =
+    rootDigest === opts.publicGoodRootDigest ? PUBLIC_GOOD_NAME : `trusted-root:sha256:${rootDigest}`;
 
   const publicKeys: TrustedKey[] = (opts.publicKeys ?? []).map((k) => ({
     keyId: k.keyId,
@@ -232,8 +203,8 @@ export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
     validFor: { start: BEGINNING_OF_TIME, end: END_OF_TIME },
     trustedBy: k.keyId === '' ? 'public-key' : `public-key:${k.keyId}`,
   }));
-  const npmKeys = opts.npmKeys === undefined ? [] : loadNpmKeys(opts.npmKeys);
-  const gcbKeys = opts.gcbKeysDir === undefined ? new Map<string, KeyObject>() : loadGcbKeys(opts.gcbKeysDir);
+  const npmKeys = opts.npmKeys === undefined ? [] : parseNpmKeys(opts.npmKeys);
+  const gcbKeys = parseGcbKeys(opts.gcbKeys ?? []);
 
   const keyFinder = (hint: string) => {
     const found = findTrustedKey({ publicKeys, npmKeys }, hint);

@@ -1,12 +1,11 @@
 /**
- * Loads cosign attestations from an OCI image layout and turns each DSSE layer with
- * its Rekor annotations into a Sigstore bundle v0.1, so the bundle verifier checks it
- * with sigstore-js. A loader: it reads files, verifies nothing cryptographically, and
- * caps every size before reading.
+ * Cosign attestations in an OCI image layout: the index and manifests are parsed and
+ * limited here, and each DSSE layer with its Rekor annotations becomes a Sigstore bundle
+ * v0.1, so the bundle verifier checks it with sigstore-js. Nothing is verified
+ * cryptographically here and no file is read: src/loaders/oci-layout-dir.ts reads the
+ * blobs (capped) and calls these functions with their bytes.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import {
@@ -15,8 +14,9 @@ import {
   OciIndexSchema,
   OciManifestSchema,
   type OciDescriptor,
-} from '../formats/cosign-oci-layout.ts';
-import { DsseEnvelopeSchema } from '../formats/dsse-envelope.ts';
+} from '../formats/oci/cosign-layout-v1.ts';
+import { DsseEnvelopeSchema } from '../formats/dsse/envelope-v1.ts';
+import { BUNDLE_V01_MEDIA_TYPE } from '../formats/sigstore/bundle-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { parseStrictJson } from './strict-json.ts';
 
@@ -31,7 +31,6 @@ export const OCI_LAYOUT_LIMITS = {
 } as const;
 
 const ATT_TAG = /^sha256-([0-9a-f]{64})\.att$/;
-const V01_BUNDLE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 
 function fail(
   code: 'INPUT_INVALID' | 'BUNDLE_MALFORMED' | 'LIMIT_EXCEEDED',
@@ -41,43 +40,35 @@ function fail(
   throw new GateError(code, `${where}: ${message}`, { detail: { origin: where } });
 }
 
-/** Reads a file of at most `cap` bytes, checking the size before reading it. */
-function readCapped(path: string, cap: number, expectedSize?: number): Buffer {
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (!stat.isFile()) fail('INPUT_INVALID', path, 'not a regular file');
-    size = stat.size;
-  } catch (err) {
-    if (err instanceof GateError) throw err;
-    fail('INPUT_INVALID', path, `cannot read: ${(err as Error).message}`);
+/**
+ * Checks that `bytes` are the content `descriptor` addresses (size, then sha256 digest):
+ * a blob is trusted for what it is, not for where it was found.
+ */
+export function checkBlobContent(bytes: Uint8Array, descriptor: OciDescriptor, where: string): void {
+  if (bytes.length !== descriptor.size) {
+    throw new GateError(
+      'DIGEST_MISMATCH',
+      `${where}: ${bytes.length} bytes, its descriptor says ${descriptor.size}`,
+      { detail: { origin: where } },
+    );
   }
-  if (size > cap) fail('LIMIT_EXCEEDED', path, `${size} bytes, more than ${cap}`);
-  if (expectedSize !== undefined && size !== expectedSize) {
-    throw new GateError('DIGEST_MISMATCH', `${path}: ${size} bytes, its descriptor says ${expectedSize}`, {
-      detail: { origin: path },
-    });
-  }
-  return readFileSync(path);
-}
-
-/** Reads the blob a descriptor names, and checks it is the content the descriptor addresses. */
-function readBlob(dir: string, descriptor: OciDescriptor, cap: number): { path: string; bytes: Buffer } {
-  const path = join(dir, 'blobs', 'sha256', descriptor.digest.slice('sha256:'.length));
-  if (descriptor.size > cap)
-    fail('LIMIT_EXCEEDED', path, `descriptor size ${descriptor.size}, more than ${cap}`);
-  const bytes = readCapped(path, cap, descriptor.size);
   const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   if (actual !== descriptor.digest) {
     throw new GateError(
       'DIGEST_MISMATCH',
-      `${path}: content digest is ${actual}, expected ${descriptor.digest}`,
+      `${where}: content digest is ${actual}, expected ${descriptor.digest}`,
       {
-        detail: { origin: path },
+        detail: { origin: where },
       },
     );
   }
-  return { path, bytes };
+}
+
+/** The cap a blob is read under: LIMIT_EXCEEDED when its descriptor already says it is larger. */
+export function blobCap(descriptor: OciDescriptor, cap: number, where: string): number {
+  if (descriptor.size > cap)
+    fail('LIMIT_EXCEEDED', where, `descriptor size ${descriptor.size}, more than ${cap}`);
+  return cap;
 }
 
 function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, where: string, what: string): T {
@@ -90,7 +81,11 @@ function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, where: string, wh
  * The attestation manifests of the layout: entries cosign marks `dev.cosignproject.cosign/atts`,
  * or tagged `sha256-<hex>.att`. With `imageDigest`, the image must be in the layout and a tag must name it.
  */
-function attestationManifests(entries: OciDescriptor[], imageDigest: string | undefined, where: string) {
+export function selectAttestationManifests(
+  entries: OciDescriptor[],
+  imageDigest: string | undefined,
+  where: string,
+): OciDescriptor[] {
   const selected = entries.filter((entry) => {
     const tag = ATT_TAG.exec(entry.annotations?.[COSIGN_LAYOUT.refName] ?? '');
     if (tag !== null) return imageDigest === undefined || `sha256:${tag[1]}` === imageDigest;
@@ -171,7 +166,7 @@ export function cosignLayerToInput(
   // Only the leaf goes in the chain: the trusted root supplies the CA certificates, and
   // the unsigned `dev.sigstore.cosign/chain` annotation adds nothing to trust.
   const bundle = {
-    mediaType: V01_BUNDLE,
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
     verificationMaterial: {
       x509CertificateChain: { certificates: [{ rawBytes: leaf.raw.toString('base64') }] },
       tlogEntries: [
@@ -195,39 +190,20 @@ export function cosignLayerToInput(
   return { form: 'bundle', container: 'oci-layout', origin, raw: bytes, json: bundle };
 }
 
-/**
- * Reads the cosign attestations of an OCI image layout directory. Each DSSE layer
- * becomes one input whose `raw` is the layer bytes and whose origin is the blob's path.
- */
-export function loadOciLayout(dir: string, imageDigest?: string): AttestationInput[] {
-  const indexPath = join(dir, 'index.json');
-  const index = parseWith(
-    OciIndexSchema,
-    readCapped(indexPath, OCI_LAYOUT_LIMITS.indexBytes),
-    indexPath,
-    'OCI index',
-  );
-  const inputs: AttestationInput[] = [];
-  for (const descriptor of attestationManifests(index.manifests, imageDigest, indexPath)) {
-    const { path, bytes } = readBlob(dir, descriptor, OCI_LAYOUT_LIMITS.manifestBytes);
-    const manifest = parseWith(OciManifestSchema, bytes, path, 'attestation manifest');
-    if (manifest.layers.length > OCI_LAYOUT_LIMITS.layersPerManifest) {
-      fail(
-        'LIMIT_EXCEEDED',
-        path,
-        `${manifest.layers.length} layers, more than ${OCI_LAYOUT_LIMITS.layersPerManifest}`,
-      );
-    }
-    for (const layer of manifest.layers) {
-      if (layer.mediaType !== COSIGN_LAYOUT.dsseLayer) continue;
-      const blob = readBlob(dir, layer, OCI_LAYOUT_LIMITS.attestationBytes);
-      inputs.push(cosignLayerToInput(blob.bytes, layer.annotations ?? {}, blob.path));
-    }
+/** The OCI index of a layout (`index.json`). */
+export function parseOciIndex(bytes: Uint8Array, where: string): z.infer<typeof OciIndexSchema> {
+  return parseWith(OciIndexSchema, bytes, where, 'OCI index');
+}
+
+/** The DSSE layers of an attestation manifest, after the layer-count limit. */
+export function attestationLayers(bytes: Uint8Array, where: string): OciDescriptor[] {
+  const manifest = parseWith(OciManifestSchema, bytes, where, 'attestation manifest');
+  if (manifest.layers.length > OCI_LAYOUT_LIMITS.layersPerManifest) {
+    fail(
+      'LIMIT_EXCEEDED',
+      where,
+      `${manifest.layers.length} layers, more than ${OCI_LAYOUT_LIMITS.layersPerManifest}`,
+    );
   }
-  if (inputs.length === 0) {
-    throw new GateError('NO_PROVENANCE', `${indexPath}: the attestation manifests hold no DSSE layer`, {
-      detail: { origin: indexPath },
-    });
-  }
-  return inputs;
+  return manifest.layers.filter((layer) => layer.mediaType === COSIGN_LAYOUT.dsseLayer);
 }

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Archive } from '../../../src/archive/archive.ts';
+import { type Archive, databaseOf } from '../../../src/archive/archive.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
-import { connectArchive } from '../../../src/workers/mongo-options.ts';
+import { connectArchive } from '../../../src/config/mongo-options.ts';
 import { pushTestImage, localRegistryClient } from '../../helpers/oci-images.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from '../registry/registry-process.ts';
@@ -58,7 +58,7 @@ before(async () => {
 });
 
 after(async () => {
-  await archive?.db.dropDatabase();
+  if (archive) await databaseOf(archive).dropDatabase();
   await archive?.close();
   await registry?.stop();
   rmSync(dir, { recursive: true, force: true });

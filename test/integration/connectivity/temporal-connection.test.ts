@@ -16,9 +16,9 @@ import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } fr
 import type { TLSSocket } from 'node:tls';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { resolveTemporalConnection } from '../../../src/workers/temporal-connection.ts';
-import { connectClient } from '../../../src/workers/temporal-client.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
+import { resolveTemporalConnection } from '../../../src/config/temporal-connection.ts';
+import { connectClient } from '../../../src/config/temporal-client.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import { ensureServices, services } from '../../helpers/services.ts';
 import { createTestPki, type TestPki } from '../../helpers/test-pki.ts';
 

@@ -6,7 +6,7 @@ import { before, test } from 'node:test';
 import { isGateError } from '../../../src/core/errors.ts';
 import { ensureDevSigningKey } from '../../../src/signing/signing-key.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import { ensureServices, services } from '../../helpers/services.ts';
 
 before(ensureServices);

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 import { isGateError } from '../../../src/core/errors.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
+import { loadConfig } from '../../../src/config/config.ts';
 import {
   describeMongoTarget,
   mongoTlsOptions,
   redactMongoUri,
   scrubMongoPassword,
-} from '../../../src/workers/mongo-options.ts';
+} from '../../../src/config/mongo-options.ts';
 
 const PASSWORD = 'Sup3r-s3cret';
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 import { isGateError } from '../../../src/core/errors.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
-import { loadRegistryCredentialsFile } from '../../../src/workers/registry-credentials-file.ts';
+import { loadConfig } from '../../../src/config/config.ts';
+import { loadRegistryCredentialsFile } from '../../../src/config/registry-credentials-file.ts';
 
 const SECRET = 'ghp_registryTokenValue123';
 const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-regcreds-'));

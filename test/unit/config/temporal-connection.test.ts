@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { before, describe, test } from 'node:test';
 import { isGateError } from '../../../src/core/errors.ts';
-import { loadConfig } from '../../../src/workers/config.ts';
-import { resolveTemporalConnection } from '../../../src/workers/temporal-connection.ts';
+import { loadConfig } from '../../../src/config/config.ts';
+import { resolveTemporalConnection } from '../../../src/config/temporal-connection.ts';
 import { createTestPki, type TestPki } from '../../helpers/test-pki.ts';
 
 let pki: TestPki;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
-import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../../src/loaders/trust-material-files.ts';
 import type { AttestationInput } from '../../../src/core/verify/attestation-input.ts';
 import {
   verifyDsseEnvelope,

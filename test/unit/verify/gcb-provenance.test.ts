@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
-import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../../src/loaders/trust-material-files.ts';
 import { loadGcbProvenance, verifyGcbProvenance } from '../../../src/core/verify/gcb-provenance.ts';
 import { loadAttestations } from '../../../src/core/verify/load-attestations.ts';
 import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';

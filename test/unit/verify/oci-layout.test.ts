@@ -8,8 +8,8 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
-import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
-import { loadOciLayout } from '../../../src/core/verify/oci-layout.ts';
+import { loadTrustMaterial } from '../../../src/loaders/trust-material-files.ts';
+import { loadOciLayout } from '../../../src/loaders/oci-layout-dir.ts';
 import { verifyAttestations } from '../../../src/core/verify/verify-attestations.ts';
 import { bindStatement } from '../../../src/core/verify/statement.ts';
 

@@ -4,11 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DEFAULT_TRUSTED_ROOT,
-  findTrustedKey,
-  loadTrustMaterial,
-} from '../../../src/core/trust/trust-material.ts';
+import { findTrustedKey } from '../../../src/core/trust/trust-material.ts';
+import { DEFAULT_TRUSTED_ROOT, loadTrustMaterial } from '../../../src/loaders/trust-material-files.ts';
 import { code } from '../../helpers/error-code.ts';
 
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus/', import.meta.url));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadTrustMaterial } from '../../../src/core/trust/trust-material.ts';
+import { loadTrustMaterial } from '../../../src/loaders/trust-material-files.ts';
 import { loadAttestations } from '../../../src/core/verify/load-attestations.ts';
 import { LruCache, VerifyCache, verificationCacheKey } from '../../../src/core/verify/verify-cache.ts';
 

@@ -4,7 +4,7 @@ import { resolveTemporalConnection, TemporalConnection } from './temporal-connec
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port');
 
-/** Worker and CLI configuration, read from the environment. Secrets are read by activities only, never passed to workflows. */
+/** Worker, CLI and API configuration, read from the environment. Secrets are read by activities only, never passed to workflows. */
 export const ConfigSchema = z.strictObject({
   temporalAddress: hostPort.default('127.0.0.1:7233'),
   temporalNamespace: z.string().min(1).default('slsa-gate'),
@@ -56,6 +56,24 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+/** The environment variable behind each setting, for error messages. */
+const VARIABLES: Record<string, string> = {
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalNamespace: 'TEMPORAL_NAMESPACE',
+  temporalUiUrl: 'TEMPORAL_UI_URL',
+  taskQueue: 'SLSA_GATE_TASK_QUEUE',
+  mongoUri: 'MONGODB_URI',
+  database: 'SLSA_GATE_DB',
+  mongoTlsCAFile: 'MONGODB_TLS_CA_FILE',
+  registryCredentialsFile: 'SLSA_GATE_REGISTRY_CREDENTIALS',
+  insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
+  publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
+  verifierId: 'SLSA_GATE_VERIFIER_ID',
+  attestorsFile: 'SLSA_GATE_ATTESTORS',
+  attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
+  allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
+};
+
 /** Reads the configuration from environment variables; a bad value fails with CONFIG_INVALID naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const temporal = resolveTemporalConnection(env);
@@ -88,29 +106,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(defined);
   if (!parsed.success) {
-    const names: Record<string, string> = {
-      temporalAddress: 'TEMPORAL_ADDRESS',
-      temporalNamespace: 'TEMPORAL_NAMESPACE',
-      temporalUiUrl: 'TEMPORAL_UI_URL',
-      taskQueue: 'SLSA_GATE_TASK_QUEUE',
-      mongoUri: 'MONGODB_URI',
-      database: 'SLSA_GATE_DB',
-      mongoTlsCAFile: 'MONGODB_TLS_CA_FILE',
-      registryCredentialsFile: 'SLSA_GATE_REGISTRY_CREDENTIALS',
-      insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
-      publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
-      verifierId: 'SLSA_GATE_VERIFIER_ID',
-      attestorsFile: 'SLSA_GATE_ATTESTORS',
-      attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
-      allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
-    };
-    const problems = parsed.error.issues.map((i) => {
-      const key = String(i.path[0] ?? '');
-      return `${names[key] ?? key}: ${i.message}`;
-    });
-    throw new GateError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
-      detail: { problems },
-    });
+    throw configInvalid(parsed.error.issues);
   }
+  return parsed.data;
+}
+
+function configInvalid(issues: z.core.$ZodIssue[]): GateError {
+  const problems = issues.map((i) => {
+    const key = String(i.path[0] ?? '');
+    return `${VARIABLES[key] ?? key}: ${i.message}`;
+  });
+  return new GateError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+    detail: { problems },
+  });
+}
+
+const ArchiveSettingsSchema = ConfigSchema.pick({ mongoUri: true, database: true, mongoTlsCAFile: true });
+/** Where the archive is: the part of the configuration the audit CLI and the API need. */
+export type ArchiveSettings = z.infer<typeof ArchiveSettingsSchema>;
+
+/**
+ * The archive settings from the environment (MONGODB_URI, SLSA_GATE_DB, MONGODB_TLS_CA_FILE),
+ * with command-line values taking precedence; validated by the same schema as the worker's.
+ */
+export function loadArchiveSettings(
+  flags: { mongoUri?: string | undefined; database?: string | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ArchiveSettings {
+  const raw = {
+    mongoUri: flags.mongoUri ?? env.MONGODB_URI,
+    database: flags.database ?? env.SLSA_GATE_DB,
+    mongoTlsCAFile: env.MONGODB_TLS_CA_FILE,
+  };
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  const parsed = ArchiveSettingsSchema.safeParse(defined);
+  if (!parsed.success) throw configInvalid(parsed.error.issues);
+  return parsed.data;
+}
+
+/** The Temporal UI's address and namespace, for links to a run. */
+export type TemporalUiSettings = Pick<Config, 'temporalUiUrl' | 'temporalNamespace'>;
+
+/** The Temporal UI settings alone (TEMPORAL_UI_URL, TEMPORAL_NAMESPACE), for processes that only link to runs. */
+export function loadTemporalUiSettings(env: NodeJS.ProcessEnv = process.env): TemporalUiSettings {
+  const schema = ConfigSchema.pick({ temporalUiUrl: true, temporalNamespace: true });
+  const raw = { temporalUiUrl: env.TEMPORAL_UI_URL, temporalNamespace: env.TEMPORAL_NAMESPACE };
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  if (!parsed.success) throw configInvalid(parsed.error.issues);
   return parsed.data;
 }

@@ -1,0 +1,42 @@
+/**
+ * Registry clients as configured: credentials per host in a fixed order, and the hosts
+ * reached over plain HTTP. The worker and the CLI build their clients here, so both talk
+ * to a registry the same way; callers get clients, never the credentials themselves.
+ */
+import { RegistryClient } from '../registry/client.ts';
+import {
+  envCredentials,
+  firstCredentials,
+  staticCredentials,
+  type CredentialsProvider,
+} from '../registry/credentials.ts';
+import { dockerConfigCredentials } from '../registry/docker-credentials.ts';
+import type { Config } from './config.ts';
+import { loadRegistryCredentialsFile } from './registry-credentials-file.ts';
+
+/** Per host, in this order: the credentials file (SLSA_GATE_REGISTRY_CREDENTIALS), Docker's config.json, the environment. */
+export function configuredCredentials(config: Pick<Config, 'registryCredentialsFile'>): CredentialsProvider {
+  return firstCredentials(
+    staticCredentials(
+      config.registryCredentialsFile ? loadRegistryCredentialsFile(config.registryCredentialsFile) : {},
+    ),
+    dockerConfigCredentials(),
+    envCredentials(),
+  );
+}
+
+/** One client per registry host, created on first use with the configured credentials and transport. */
+export function registryClients(
+  config: Pick<Config, 'registryCredentialsFile' | 'insecureRegistries'>,
+): (host: string) => RegistryClient {
+  const credentials = configuredCredentials(config);
+  const clients = new Map<string, RegistryClient>();
+  return (host) => {
+    let client = clients.get(host);
+    if (!client) {
+      client = RegistryClient.forHost(host, { insecureHosts: config.insecureRegistries, credentials });
+      clients.set(host, client);
+    }
+    return client;
+  };
+}
