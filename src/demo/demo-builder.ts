@@ -9,7 +9,8 @@ import { attachCosignAttestations } from '../registry/cosign-attestations.ts';
 import { buildImage, pushBuiltImage } from '../registry/build-image.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { pae } from '../core/verify/dsse-pae.ts';
-import { INTOTO_PAYLOAD_TYPE } from '../signing/sign-bundle.ts';
+import { INTOTO_PAYLOAD_TYPE, INTOTO_STATEMENT_V1 } from '../core/formats/intoto/statement-v1.ts';
+import { SLSA_PROVENANCE_V1 } from '../core/formats/slsa/provenance-v1.ts';
 import { sign } from 'node:crypto';
 
 export const DEMO_BUILDER_ID = 'https://slsa-gate.dev/demo-builder@v1';
@@ -68,9 +69,9 @@ export function demoProvenance(opts: ProvenanceOptions) {
     commit: 'a'.repeat(40),
   };
   return {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: INTOTO_STATEMENT_V1,
     subject: [{ name: opts.imageName, digest: { sha256: opts.digest.replace(/^sha256:/, '') } }],
-    predicateType: 'https://slsa.dev/provenance/v1',
+    predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {
         buildType: DEMO_BUILD_TYPE,
@@ -89,7 +90,11 @@ export function demoProvenance(opts: ProvenanceOptions) {
   };
 }
 
-/** Signs a statement as a DSSE envelope (ECDSA P-256 over the PAE) and returns its JSON bytes. */
+/**
+ * Signs a statement as a DSSE envelope (ECDSA P-256 over the PAE) and returns its JSON bytes.
+ * The keyid is empty, as `cosign attest --key` writes it: verifiers that compute their own
+ * id for a key (cosign, slsa-verifier) skip a signature whose keyid differs from it.
+ */
 export function signEnvelope(statement: unknown, key: DemoBuilderKey): Uint8Array {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
   const sig = sign('sha256', pae(INTOTO_PAYLOAD_TYPE, payload), key.privateKey);
@@ -97,7 +102,7 @@ export function signEnvelope(statement: unknown, key: DemoBuilderKey): Uint8Arra
     JSON.stringify({
       payloadType: INTOTO_PAYLOAD_TYPE,
       payload: payload.toString('base64'),
-      signatures: [{ keyid: key.keyId, sig: sig.toString('base64') }],
+      signatures: [{ keyid: '', sig: sig.toString('base64') }],
     }),
     'utf8',
   );
