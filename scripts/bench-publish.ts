@@ -13,7 +13,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { buildDecisionRecord, openArchive, type Archive } from '../src/archive/archive.ts';
+import {
+  buildDecisionRecord,
+  collectionsOf,
+  databaseOf,
+  openArchive,
+  type Archive,
+} from '../src/archive/archive.ts';
 import { toDoc } from '../src/archive/collections.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
 import { buildAndAttest } from '../src/demo/demo-builder.ts';
@@ -117,7 +123,7 @@ async function load(archive: Archive, n: number): Promise<number> {
         );
       }
     }
-    const c = archive.collections;
+    const c = collectionsOf(archive);
     await c.decisions.insertMany(decisions, { ordered: false });
     await c.attestations.insertMany(attestations, { ordered: false });
     await c.vsas.insertMany(vsas, { ordered: false });
@@ -182,14 +188,14 @@ try {
     sides.push({ name, h, staging, release: staging.replace(/^staging\//, 'release/'), times: [] });
   }
   const [empty, full] = sides as [Side, Side];
-  const info = await full.h.deps.archive.db.admin().command({ buildInfo: 1 });
+  const info = await databaseOf(full.h.deps.archive).admin().command({ buildInfo: 1 });
   const store =
     'ferretdbVersion' in info ? `FerretDB (wire ${String(info.version)})` : `MongoDB ${String(info.version)}`;
   console.log(
-    `bench:publish: loading ${archived} decisions into ${full.h.deps.archive.db.databaseName} on ${store}`,
+    `bench:publish: loading ${archived} decisions into ${full.h.deps.archive.databaseName} on ${store}`,
   );
   const loadSeconds = await load(full.h.deps.archive, archived);
-  const count = await full.h.deps.archive.collections.decisions.estimatedDocumentCount();
+  const count = await collectionsOf(full.h.deps.archive).decisions.estimatedDocumentCount();
   console.log(`loaded ${count} decisions in ${loadSeconds.toFixed(1)} s`);
 
   for (let k = 0; k <= publishes; k++) {

@@ -319,7 +319,7 @@ export class Archive {
     since?: Date,
   ): AsyncIterable<N extends 'vsas' ? Omit<VsaRecord, 'raw'> : RecordOf<N>> {
     const field = EXPORT_TIME_FIELDS[collection];
-    const col = this.collections[collection] as unknown as Collection<{ _id: string }>;
+    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
     const filter = field && since ? { [field]: { $gte: since } } : {};
     const projection = collection === 'vsas' ? { raw: 0 } : {};
     const cursor = col.find(filter as never, { projection }).batchSize(2000);

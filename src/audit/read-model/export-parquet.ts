@@ -188,7 +188,7 @@ export async function exportParquet(
   const overlapMs = options.overlapMs ?? 24 * 3600 * 1000;
   mkdirSync(dir, { recursive: true });
   const previous = options.full ? undefined : readExportState(dir);
-  const database = archive.db.databaseName;
+  const database = archive.databaseName;
   if (previous && previous.database !== database) {
     throw new GateError(
       'INPUT_INVALID',

@@ -6,10 +6,10 @@
  * provenance predicate records no dependencies.
  */
 import { z } from 'zod';
-import { InTotoStatementSchema } from '../../core/formats/intoto-statement.ts';
-import { SLSA_PROVENANCE_V0_1 } from '../../core/provenance/slsa-provenance-v0.1.ts';
-import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from '../../core/provenance/slsa-provenance-v0.2.ts';
-import { SLSA_PROVENANCE_V1, SlsaProvenanceV1Schema } from '../../core/provenance/slsa-provenance-v1.ts';
+import { IntotoStatementSchema } from '../../core/formats/intoto/statement.ts';
+import { SLSA_PROVENANCE_V0_1 } from '../../core/formats/slsa/provenance-v0.1.ts';
+import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from '../../core/formats/slsa/provenance-v0.2.ts';
+import { SLSA_PROVENANCE_V1, SlsaProvenanceV1Schema } from '../../core/formats/slsa/provenance-v1.ts';
 import { loadAttestations } from '../../core/verify/load-attestations.ts';
 
 /** One recorded dependency: where from, what name, which digests. */
@@ -50,7 +50,7 @@ export function recordedDependencies(raw: Uint8Array, origin: string): RecordedD
     } catch {
       continue;
     }
-    const statement = InTotoStatementSchema.safeParse(statementJson);
+    const statement = IntotoStatementSchema.safeParse(statementJson);
     if (!statement.success) continue;
     const { predicateType, predicate } = statement.data;
     if (predicateType === SLSA_PROVENANCE_V1) {
