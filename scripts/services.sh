@@ -58,11 +58,18 @@ install_temporal() {
   fi
 }
 
+# FerretDB 1.24.2's SQLite backend filters `_id` with `_ferretdb_sjson->'$._id'` but
+# indexes it as `_ferretdb_sjson->"_id"`; SQLite uses an expression index only for the
+# identical expression, so every `_id` lookup scanned the table (EXPLAIN QUERY PLAN: SCAN).
+# tools/ferretdb/patch-sqlite-id-column.sh makes the filter use the indexed expression;
+# the binary's name carries the patch so an unpatched build is never reused.
+FERRETDB_BIN="$TOOLS/bin/ferretdb-1.24.2-sqlite-id-index"
+
 install_ferretdb() {
-  [ -x "$TOOLS/bin/ferretdb" ] && return 0
-  log "building FerretDB v1.24.2 (tools/ferretdb) into .tools/bin"
+  [ -x "$FERRETDB_BIN" ] && return 0
+  log "building FerretDB v1.24.2 (tools/ferretdb, _id lookups by index) into .tools/bin"
   mkdir -p "$TOOLS/bin"
-  (cd "$ROOT/tools/ferretdb" && go build -o "$TOOLS/bin/ferretdb" .)
+  bash "$ROOT/tools/ferretdb/build.sh" "$FERRETDB_BIN"
 }
 
 install_registry() {
@@ -112,7 +119,7 @@ start_mongo() {
   if mongo_healthy; then return 0; fi
   install_ferretdb
   mkdir -p "$DATA/ferretdb"
-  start_bg ferretdb "$TOOLS/bin/ferretdb" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-url "file:$DATA/ferretdb/"
+  start_bg ferretdb "$FERRETDB_BIN" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-url "file:$DATA/ferretdb/"
   wait_for ferretdb 30 mongo_healthy
 }
 

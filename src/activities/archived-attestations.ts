@@ -1,5 +1,4 @@
 import type { Archive } from '../archive/archive.ts';
-import { toRecord } from '../archive/collections.ts';
 import { GateError } from '../core/errors.ts';
 
 /** Archived attestations by content digest, in the order asked; a missing one is an error, never skipped. */
@@ -7,8 +6,7 @@ export async function loadArchivedAttestations(
   archive: Archive,
   digests: readonly string[],
 ): Promise<Array<{ digest: string; raw: string; origin: string }>> {
-  const docs = await archive.collections.attestations.find({ _id: { $in: [...digests] } }).toArray();
-  const byId = new Map(docs.map((doc) => [String(doc._id), toRecord('attestations', doc)]));
+  const byId = await archive.getAttestations(digests);
   return digests.map((digest) => {
     const record = byId.get(digest);
     if (!record) {

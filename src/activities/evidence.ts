@@ -1,5 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { GateError, isGateError } from '../core/errors.ts';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
+import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
 import { normaliseProvenance, isProvenancePredicateType } from '../core/provenance/normalise-provenance.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
@@ -30,13 +32,11 @@ export interface CollectedEvidence {
   facts: EvidenceFacts;
 }
 
-const BUNDLE_MEDIA_TYPES = [
-  'application/vnd.dev.sigstore.bundle+json;version=0.1',
-  'application/vnd.dev.sigstore.bundle+json;version=0.2',
-  'application/vnd.dev.sigstore.bundle+json;version=0.3',
-  'application/vnd.dev.sigstore.bundle.v0.3+json',
-];
-const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+/** Referrer layers read as attestations: Sigstore bundles and bare DSSE envelopes. */
+const ATTESTATION_LAYER_TYPES = new Set<string>([
+  ...Object.keys(BUNDLE_MEDIA_TYPES),
+  DSSE_ENVELOPE_MEDIA_TYPE,
+]);
 
 /** The candidate as the core sees it. */
 export function artifactOf(candidate: Candidate): ArtifactRef {
@@ -85,7 +85,7 @@ async function fetchFromRegistry(
       continue;
     }
     for (const layer of referrer.manifest.layers) {
-      if (!BUNDLE_MEDIA_TYPES.includes(layer.mediaType) && layer.mediaType !== DSSE_MEDIA_TYPE) continue;
+      if (!ATTESTATION_LAYER_TYPES.has(layer.mediaType)) continue;
       const bytes = await client.getAttestationLayer(repo, layer);
       const origin = `oci://${candidate.registry}/${repo}@${referrer.digest}/${layer.digest}`;
       for (const input of loadAttestations(bytes, origin)) found.push({ input, archived: input.raw });

@@ -58,25 +58,22 @@ export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; orig
 
 /**
  * What was last published at `repository:tag` (CHECKLIST rows 21, 22): the monotonic
- * record is the archive's newest published decision for that tag.
+ * record is the archive's release record for that tag (its newest published decision),
+ * read by key so that the check costs the same however large the archive grows.
  */
 async function lastPublished(deps: ActivityDeps, repository: string, tag: string) {
   const target = `${repository}:${tag}`;
-  const [last] = await deps.archive.collections.decisions
-    .find({ status: 'published', 'published.repository': repository, 'published.tag': tag })
-    .sort({ decidedAt: -1 })
-    .limit(1)
-    .toArray();
-  if (!last?.published) return { target };
-  const version = tagOf(last.source?.ref);
+  const last = await deps.archive.lastRelease(repository, tag);
+  if (!last) return { target };
+  const version = tagOf(last.sourceRef);
   return {
     target,
     last: {
       target,
-      artifactDigest: last.published.digest,
+      artifactDigest: last.digest,
       ...(version ? { version } : {}),
       // Its decision time bounds its build time from above.
-      builtAt: last.decidedAt.toISOString(),
+      builtAt: last.decidedAt,
     },
   };
 }

@@ -3,15 +3,22 @@ import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
-import { buildVsaStatement, VSA_PREDICATE_TYPE } from '../core/vsa/vsa-statement.ts';
-import { BUNDLE_V03_MEDIA_TYPE, signStatementBundle } from '../signing/sign-bundle.ts';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
+import { IntotoStatementSchema } from '../core/formats/intoto/statement.ts';
+import {
+  BUNDLE_MEDIA_TYPES,
+  BUNDLE_V03_MEDIA_TYPE,
+  SigstoreBundleSchema,
+} from '../core/formats/sigstore/bundle-v1.ts';
+import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
+import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
+import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
 const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
-const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -102,7 +109,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         ]);
         if (provenance) {
           const bytes = Buffer.from(provenance.raw, 'base64');
-          const mediaType = isBundle(bytes) ? BUNDLE_V03_MEDIA_TYPE : DSSE_MEDIA_TYPE;
+          const mediaType = isBundle(bytes) ? BUNDLE_V03_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
           // Deterministic bytes: attaching the same copy again changes nothing.
           provenanceReferrer = await target.attachReferrer(
             repo,
@@ -170,7 +177,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         [{ mediaType: BUNDLE_V03_MEDIA_TYPE, bytes }],
         {
           [DECISION_ANNOTATION]: input.decisionId,
-          [PREDICATE_ANNOTATION]: VSA_PREDICATE_TYPE,
+          [PREDICATE_ANNOTATION]: SLSA_VSA_V1,
         },
       );
       await archiveVsa(bytes, statement.predicate.verifiedLevels);
@@ -179,50 +186,48 @@ export function createPublishActivities(deps: ActivityDeps) {
   };
 }
 
-/** `predicate.verifiedLevels` of an attached VSA bundle, as it was signed. */
 /**
  * The verified levels of a VSA found attached for this decision, when it is ours: signed by
  * this control point's key and about this digest. Anyone who can push to the release
  * repository can plant a referrer with our annotation; such a one is ignored.
  */
 function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: string): string[] | undefined {
+  let json: unknown;
   try {
-    const bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
-      dsseEnvelope?: { payload?: string; payloadType?: string; signatures?: Array<{ sig?: string }> };
-    };
-    const envelope = bundle.dsseEnvelope;
-    const sig = envelope?.signatures?.[0]?.sig;
-    if (envelope?.signatures?.length !== 1 || typeof envelope.payload !== 'string' || typeof sig !== 'string')
-      return undefined;
-    const payload = Buffer.from(envelope.payload, 'base64');
-    if (
-      !verifySignature(
-        createPublicKey(publicKeyPem),
-        pae(envelope.payloadType ?? '', payload),
-        Buffer.from(sig, 'base64'),
-      )
-    )
-      return undefined;
-    const statement = JSON.parse(payload.toString('utf8')) as {
-      predicateType?: string;
-      subject?: Array<{ digest?: Record<string, string> }>;
-      predicate?: { verifiedLevels?: unknown };
-    };
-    if (statement.predicateType !== VSA_PREDICATE_TYPE) return undefined;
-    if (statement.subject?.[0]?.digest?.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
-    const levels = statement.predicate?.verifiedLevels;
-    return Array.isArray(levels) && levels.every((l) => typeof l === 'string') ? levels : undefined;
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     return undefined;
   }
+  const bundle = SigstoreBundleSchema.safeParse(json);
+  const envelope = bundle.success ? bundle.data.dsseEnvelope : undefined;
+  const sig = envelope?.signatures[0]?.sig;
+  if (envelope === undefined || sig === undefined) return undefined;
+  const payload = Buffer.from(envelope.payload, 'base64');
+  if (
+    !verifySignature(
+      createPublicKey(publicKeyPem),
+      pae(envelope.payloadType, payload),
+      Buffer.from(sig, 'base64'),
+    )
+  )
+    return undefined;
+  let statementJson: unknown;
+  try {
+    statementJson = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const statement = IntotoStatementSchema.safeParse(statementJson);
+  if (!statement.success || statement.data.predicateType !== SLSA_VSA_V1) return undefined;
+  if (statement.data.subject[0]?.digest.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
+  const predicate = SlsaVsaV1Schema.safeParse(statement.data.predicate);
+  return predicate.success ? predicate.data.verifiedLevels : undefined;
 }
 
 function isBundle(bytes: Uint8Array): boolean {
   try {
     const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown };
-    return (
-      typeof json.mediaType === 'string' && json.mediaType.startsWith('application/vnd.dev.sigstore.bundle')
-    );
+    return typeof json.mediaType === 'string' && Object.hasOwn(BUNDLE_MEDIA_TYPES, json.mediaType);
   } catch {
     return false;
   }

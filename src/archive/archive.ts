@@ -9,7 +9,18 @@
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
  * the activity retries them (CHECKLIST rows 29, 33).
  */
-import { MongoClient, MongoServerError, type Collection, type Db, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Collection,
+  type CommandStartedEvent,
+  type Db,
+  type MongoClientOptions,
+} from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
@@ -21,7 +32,7 @@ import {
 import { canonicalJson } from '../core/canonical-json.ts';
 import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
-  collectionsOf,
+  collectionsIn,
   ensureIndexes,
   toDoc,
   toRecord,
@@ -40,7 +51,8 @@ import {
 } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
-import { VsaInputSchema, type VsaInput } from './vsa-record.ts';
+import { releaseId, type ReleaseRecord } from './release-record.ts';
+import { VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
 export {
@@ -50,7 +62,15 @@ export {
   PublishedInputSchema,
   VsaInputSchema,
 };
-export type { ApprovalInput, AttestationInput, DecisionInput, DecisionRecord, PublishedInput, VsaInput };
+export type {
+  ApprovalInput,
+  AttestationInput,
+  DecisionInput,
+  DecisionRecord,
+  PublishedInput,
+  ReleaseRecord,
+  VsaInput,
+};
 export { computeEvidenceDigest, sha256Digest } from './digest.ts';
 export type { DecisionStatus } from './lifecycle.ts';
 
@@ -68,16 +88,20 @@ export async function openArchive(
     createIndexes?: boolean;
     /** Transport settings from the worker configuration (CA file for TLS). */
     tls?: Pick<MongoClientOptions, 'tls' | 'tlsCAFile'>;
+    /** Sees every command sent (tests prove with it which reads the publish path makes). */
+    onCommand?: (event: CommandStartedEvent) => void;
   } = {},
 ): Promise<Archive> {
   const client = new MongoClient(uri, {
     ...options.tls,
+    ...(options.onCommand ? { monitorCommands: true } : {}),
     ignoreUndefined: true,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
     // CHECKLIST row 33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
   });
+  if (options.onCommand) client.on('commandStarted', options.onCommand);
   try {
     await client.connect();
   } catch (err) {
@@ -85,12 +109,20 @@ export async function openArchive(
     throw err;
   }
   const db = client.db(dbName);
+  let server: ArchiveServer;
+  try {
+    server = await serverOf(db);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
   // Read-only callers (auditors) may lack the right to create indexes.
-  if (options.createIndexes === false) return new Archive(client, db);
+  if (options.createIndexes === false) return new Archive(client, db, server);
+  const archive = new Archive(client, db, server);
   const key = `${uri}\u0000${dbName}`;
   let ready = indexesReady.get(key);
   if (!ready) {
-    ready = ensureIndexes(db);
+    ready = ensureIndexes(db).then(() => archive.backfillKeyedRecords());
     indexesReady.set(key, ready);
     ready.catch(() => indexesReady.delete(key));
   }
@@ -100,25 +132,183 @@ export async function openArchive(
     await client.close();
     throw err;
   }
-  return new Archive(client, db);
+  return archive;
 }
 
-/** Handle on one archive database. */
+/** What serves the archive, as far as the queries must know. */
+export interface ArchiveServer {
+  kind: 'mongodb' | 'ferretdb';
+  /**
+   * FerretDB 1.x serves a filter by index only when it is a lone `_id` (every other filter,
+   * `{_id, status}` included, scans the collection) and does not apply a conditional update
+   * atomically anyway; there, conditions are checked on the document just read by key.
+   */
+  lookupsByIdOnly: boolean;
+}
+
+async function serverOf(db: Db): Promise<ArchiveServer> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  const ferret = typeof info.ferretdbVersion === 'string' || typeof info.ferretdb === 'object';
+  return ferret ? { kind: 'ferretdb', lookupsByIdOnly: true } : { kind: 'mongodb', lookupsByIdOnly: false };
+}
+
+/** The archive's one-off migrations, each recorded in `migrations` once done. */
+const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
+
+/** The store cannot be reached (down, failing over, connection closed): worth retrying. */
+export function isArchiveUnavailable(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}
+
+let handlesOf: (archive: Archive) => { db: Db; collections: Collections };
+
+/**
+ * Handle on one archive database. Callers see named queries and writes only; the MongoDB
+ * handles stay inside src/archive (collectionsOf), so every read of the audit record is a
+ * query with a name, a schema check on what it returns, and one place to index for it.
+ */
 export class Archive {
-  /** Typed collections, for the audit queries. */
-  readonly collections: Collections;
+  readonly #client: MongoClient;
+  readonly #db: Db;
+  readonly #collections: Collections;
+  /** Unknown: conditions are checked after a lookup by key, which is correct on every server. */
+  readonly server: ArchiveServer;
+
+  static {
+    handlesOf = (archive) => ({ db: archive.#db, collections: archive.#collections });
+  }
 
   constructor(
-    private readonly client: MongoClient,
-    /** The archive database (for the audit queries and tests). */
-    readonly db: Db,
+    client: MongoClient,
+    db: Db,
+    server: ArchiveServer = { kind: 'mongodb', lookupsByIdOnly: true },
   ) {
-    this.collections = collectionsOf(db);
+    this.#client = client;
+    this.#db = db;
+    this.#collections = collectionsIn(db);
+    this.server = server;
+  }
+
+  /** The name of the archive database (part of an attestor's trust digest). */
+  get databaseName(): string {
+    return this.#db.databaseName;
+  }
+
+  /**
+   * A filter on `_id` with a condition the update must still meet. MongoDB applies the
+   * condition atomically through the `_id` index; on FerretDB 1.x the caller has checked it
+   * on the document it just read, and the filter stays a lone `_id` so that it is served by key.
+   */
+  private byKey(id: string, condition: Record<string, unknown>): Record<string, unknown> {
+    return this.server.lookupsByIdOnly ? { _id: id } : { _id: id, ...condition };
+  }
+
+  /** One document by `_id`, validated; null when there is none. */
+  private async findById<N extends CollectionName>(collection: N, id: string): Promise<RecordOf<N> | null> {
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
+    const doc = await col.findOne({ _id: id } as never);
+    return doc && toRecord(collection, doc);
+  }
+
+  /** Appends `value` to the string list `field` of the document `id` in a keyed collection, once. */
+  private async appendToKeyedList(
+    collection: 'subjectVsas' | 'approvalSets',
+    id: string,
+    field: 'issued' | 'approvals',
+    value: string,
+  ): Promise<void> {
+    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await col.updateOne(
+          { _id: id },
+          { $addToSet: { [field]: value }, $setOnInsert: { schemaVersion: SCHEMA_VERSION } } as never,
+          { upsert: true },
+        );
+        return;
+      } catch (err) {
+        // Two first appends raced to insert the document: the loser appends to the winner's.
+        if (!(err instanceof MongoServerError && err.code === 11000) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  /**
+   * Builds the keyed records (releases, issued VSAs per subject, approvals per decision) of an
+   * archive written before they existed, once: every step is the idempotent write the publish
+   * path makes, so a crash half-way is finished by the next start.
+   */
+  async backfillKeyedRecords(): Promise<void> {
+    const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
+    if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION })) return;
+    for await (const doc of this.#collections.decisions.find({ status: 'published' })) {
+      const decision = toRecord('decisions', doc);
+      if (decision.published) await this.recordRelease(decision, decision.published);
+    }
+    for await (const doc of this.#collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
+      await this.appendToKeyedList('subjectVsas', doc.subjectDigest, 'issued', doc._id);
+    }
+    for await (const doc of this.#collections.approvals.find({}).sort({ at: 1 })) {
+      await this.appendToKeyedList('approvalSets', doc.decisionId, 'approvals', doc._id);
+    }
+    try {
+      await migrations.insertOne({ _id: KEYED_RECORDS_MIGRATION, at: new Date() });
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    }
+  }
+
+  /** What was last published at `repository:tag` (one lookup by key), or null. */
+  async lastRelease(repository: string, tag: string): Promise<ReleaseRecord | null> {
+    return this.findById('releases', releaseId(repository, tag));
+  }
+
+  /**
+   * The VSAs slsa-gate issued for an artifact digest, newest first, at most `limit`: one
+   * lookup of the subject's list and one per VSA, all by key. Stored documents that no longer
+   * fit their schema are returned as errors, not thrown, so the readable ones still count.
+   */
+  async issuedVsas(
+    subjectDigest: string,
+    limit: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ vsas: VsaRecord[]; unreadable: GateError[] }> {
+    parseInput(Sha256DigestSchema, subjectDigest, 'subject digest');
+    const list = await this.#collections.subjectVsas.findOne({ _id: subjectDigest }, options);
+    const ids = (list?.issued ?? []).slice(-limit).reverse();
+    const vsas: VsaRecord[] = [];
+    const unreadable: GateError[] = [];
+    for (const id of ids) {
+      const doc = await this.#collections.vsas.findOne({ _id: id }, options);
+      if (!doc) continue;
+      try {
+        vsas.push(toRecord('vsas', doc));
+      } catch (err) {
+        if (!(err instanceof GateError)) throw err;
+        unreadable.push(err);
+      }
+    }
+    return { vsas, unreadable };
+  }
+
+  /** Archived attestations by content digest, each looked up by key; absent ones are left out. */
+  async getAttestations(digests: readonly string[]): Promise<Map<string, AttestationRecord>> {
+    const out = new Map<string, AttestationRecord>();
+    for (const digest of new Set(digests)) {
+      const record = await this.findById('attestations', digest);
+      if (record) out.set(digest, record);
+    }
+    return out;
   }
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.#client.close();
   }
 
   /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
@@ -233,14 +423,18 @@ export class Archive {
       });
     }
     const digest = sha256Digest(raw);
+    const id = `${parsed.decisionId}|${parsed.direction}|${digest}`;
     await this.insertOnce('vsas', {
-      _id: `${parsed.decisionId}|${parsed.direction}|${digest}`,
+      _id: id,
       schemaVersion: SCHEMA_VERSION,
       digest,
       ...parsed,
       raw: raw.toString('base64'),
       at: new Date(parsed.at).toISOString(),
     });
+    if (parsed.direction === 'issued') {
+      await this.appendToKeyedList('subjectVsas', parsed.subjectDigest, 'issued', id);
+    }
     return { digest };
   }
 
@@ -290,8 +484,8 @@ export class Archive {
     };
     if (decision.status !== 'awaiting-approval') {
       // Only an exact retry of a verdict already given is accepted once the wait is over.
-      const stored = await this.collections.approvals.findOne({ _id: record._id });
-      if (!stored || canonicalJson(toRecord('approvals', stored)) !== canonicalJson(record)) {
+      const stored = await this.findById('approvals', record._id);
+      if (!stored || canonicalJson(stored) !== canonicalJson(record)) {
         throw new GateError(
           'ARCHIVE_ERROR',
           `decision ${decisionId} is ${decision.status}, not awaiting approval`,
@@ -300,9 +494,11 @@ export class Archive {
           },
         );
       }
+      await this.appendToKeyedList('approvalSets', decisionId, 'approvals', record._id);
       return { approvalId: record._id };
     }
     await this.insertOnce('approvals', record);
+    await this.appendToKeyedList('approvalSets', decisionId, 'approvals', record._id);
     return { approvalId: record._id };
   }
 
@@ -328,6 +524,8 @@ export class Archive {
           detail: { decisionId, published: decision.published, requested: target },
         });
       }
+      // A retry after a crash between the move and the release record finishes the step.
+      await this.recordRelease(decision, target);
       return { status: 'published' };
     }
     const { at, ...where } = parsed;
@@ -336,7 +534,52 @@ export class Archive {
       set: { published: { ...where, at: new Date(at) } },
       statusAt: new Date(at),
     });
+    await this.recordRelease(decision, target);
     return { status: 'published' };
+  }
+
+  /**
+   * Makes the release record of the decision's `repository:tag` name it, unless it already
+   * names a decision decided later (the newest published decision there wins, as the rollback
+   * check expects). Idempotent; a concurrent publish to the same tag re-reads and compares again.
+   */
+  private async recordRelease(
+    decision: DecisionRecord,
+    published: { repository: string; digest: string; tag?: string; at: string },
+  ): Promise<void> {
+    if (published.tag === undefined) return;
+    const id = releaseId(published.repository, published.tag);
+    const mine: ReleaseRecord = {
+      _id: id,
+      schemaVersion: SCHEMA_VERSION,
+      repository: published.repository,
+      tag: published.tag,
+      decisionId: decision._id,
+      digest: published.digest,
+      ...(decision.source?.ref === undefined ? {} : { sourceRef: decision.source.ref }),
+      decidedAt: decision.decidedAt,
+      publishedAt: new Date(published.at).toISOString(),
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const stored = await this.findById('releases', id);
+      if (!stored) {
+        if ((await this.insertIfAbsent('releases', mine)) === 'inserted') return;
+        continue;
+      }
+      if (stored.decisionId === mine.decisionId) return;
+      const storedAt = Date.parse(stored.decidedAt);
+      const mineAt = Date.parse(mine.decidedAt);
+      if (storedAt > mineAt || (storedAt === mineAt && stored.decisionId > mine.decisionId)) return;
+      const { _id: _, ...fields } = toDoc('releases', mine);
+      const result = await this.#collections.releases.updateOne(
+        this.byKey(id, { decisionId: stored.decisionId }) as never,
+        { $set: fields },
+      );
+      if (result.matchedCount === 1) return;
+    }
+    throw new GateError('ARCHIVE_ERROR', `release record ${id} kept changing while it was being updated`, {
+      detail: { collection: 'releases', id },
+    });
   }
 
   /**
@@ -353,7 +596,7 @@ export class Archive {
   ): Promise<void> {
     const decision = await this.requireDecision(decisionId);
     const eventId = `${decisionId}|from:${from}`;
-    const retried = decision.status === to && (await this.collections.events.findOne({ _id: eventId, to }));
+    const retried = decision.status === to && (await this.findById('events', eventId))?.to === to;
     if (!retried) {
       if (decision.status !== from) {
         throw new GateError(
@@ -383,8 +626,8 @@ export class Archive {
       data,
     };
     await this.insertOnce('events', event, (stored) => stored.to === to && stored.data === data);
-    const result = await this.collections.decisions.updateOne(
-      { _id: decisionId, status: from },
+    const result = await this.#collections.decisions.updateOne(
+      this.byKey(decisionId, { status: from }) as never,
       { $set: { ...options.set, status: to, statusAt: options.statusAt ?? new Date(now) } },
     );
     if (result.matchedCount === 0) {
@@ -403,14 +646,14 @@ export class Archive {
 
   /** The decision with this id, or null. */
   async getDecision(decisionId: string): Promise<DecisionRecord | null> {
-    const doc = await this.collections.decisions.findOne({ _id: decisionId });
+    const doc = await this.#collections.decisions.findOne({ _id: decisionId });
     return doc && toRecord('decisions', doc);
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */
   async findDecisionsByDigest(digest: string): Promise<DecisionRecord[]> {
     parseInput(Sha256DigestSchema, digest, 'digest');
-    const docs = await this.collections.decisions
+    const docs = await this.#collections.decisions
       .find({ 'artifact.digest': digest })
       .sort({ decidedAt: -1, _id: -1 })
       .limit(1000)
@@ -420,7 +663,7 @@ export class Archive {
 
   /** The approvals given on a decision, oldest first. */
   async listApprovals(decisionId: string): Promise<ApprovalRecord[]> {
-    const docs = await this.collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
+    const docs = await this.#collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
     return docs.map((doc) => toRecord('approvals', doc));
   }
 
@@ -435,7 +678,13 @@ export class Archive {
   }
 
   private async requireApproval(decisionId: string): Promise<void> {
-    const approvals = await this.listApprovals(decisionId);
+    // By key: the decision's approval list, then each approval.
+    const set = await this.findById('approvalSets', decisionId);
+    const approvals: ApprovalRecord[] = [];
+    for (const id of set?.approvals ?? []) {
+      const approval = await this.findById('approvals', id);
+      if (approval) approvals.push(approval);
+    }
     if (!approvals.some((a) => a.verdict === 'approve') || approvals.some((a) => a.verdict === 'reject')) {
       throw new GateError(
         'ARCHIVE_ERROR',
@@ -444,6 +693,21 @@ export class Archive {
           detail: { decisionId, approvals: approvals.map((a) => `${a.approver}:${a.verdict}`) },
         },
       );
+    }
+  }
+
+  /** Inserts a record unless its `_id` is taken; the caller decides what a taken key means. */
+  private async insertIfAbsent<N extends CollectionName>(
+    collection: N,
+    record: RecordOf<N>,
+  ): Promise<'inserted' | 'existing'> {
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
+    try {
+      await col.insertOne(toDoc(collection, record) as never);
+      return 'inserted';
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === 11000) return 'existing';
+      throw err;
     }
   }
 
@@ -459,7 +723,7 @@ export class Archive {
     ignore: string[] = [],
   ): Promise<'inserted' | 'existing'> {
     const doc = toDoc(collection, record);
-    const col = this.collections[collection] as unknown as Collection<DocOf<N>>;
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
     try {
       await col.insertOne(doc as never);
       return 'inserted';
@@ -558,4 +822,17 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string
     });
   }
   return result.data;
+}
+
+/**
+ * The typed collections behind an archive: for the archive's own query modules and for tests
+ * that inspect or alter stored documents. Lint keeps the rest of src/ out (eslint.config.js).
+ */
+export function collectionsOf(archive: Archive): Collections {
+  return handlesOf(archive).collections;
+}
+
+/** The database behind an archive: for tests that drop or list it. Lint keeps the rest of src/ out. */
+export function databaseOf(archive: Archive): Db {
+  return handlesOf(archive).db;
 }

@@ -7,11 +7,14 @@ import type { Collection, Db, IndexDescription } from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalDocSchema } from './approval-record.ts';
+import { ApprovalSetDocSchema } from './approval-set-record.ts';
 import { AttestationDocSchema, SightingDocSchema } from './attestation-record.ts';
 import { DecisionDocSchema } from './decision-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
+import { ReleaseDocSchema } from './release-record.ts';
+import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
 
 /** Each collection with the codec schema of its documents. */
@@ -24,6 +27,10 @@ export const SCHEMAS = {
   approvals: ApprovalDocSchema,
   exceptions: ExceptionDocSchema,
   events: EventDocSchema,
+  // Documents keyed for the publish path's reads (each read is one `_id` lookup).
+  releases: ReleaseDocSchema,
+  subjectVsas: SubjectVsasDocSchema,
+  approvalSets: ApprovalSetDocSchema,
 } as const;
 
 export type CollectionName = keyof typeof SCHEMAS;
@@ -70,13 +77,17 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'subject', key: { subject: 1 } },
   ],
   events: [{ name: 'decision', key: { decisionId: 1, at: 1 } }],
+  // Read by `_id` only.
+  releases: [],
+  subjectVsas: [],
+  approvalSets: [],
 };
 
 /** Typed handles on every collection of one archive database. */
 export type Collections = { [N in CollectionName]: Collection<DocOf<N>> };
 
 /** Typed handles on the archive's collections in `db`. */
-export function collectionsOf(db: Db): Collections {
+export function collectionsIn(db: Db): Collections {
   const out: Partial<Record<CollectionName, Collection>> = {};
   for (const name of Object.keys(SCHEMAS) as CollectionName[]) out[name] = db.collection(name);
   return out as unknown as Collections;

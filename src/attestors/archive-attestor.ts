@@ -5,8 +5,6 @@
  * the levels it is trusted for; the archive is a store, not a source of trust.
  */
 import type { Archive } from '../archive/archive.ts';
-import { toRecord } from '../archive/collections.ts';
-import { isGateError } from '../core/errors.ts';
 import {
   attestorUnavailable,
   type Attestor,
@@ -51,13 +49,11 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
         reasons: [`${name}: slsa-gate issues VSAs for sha256-named artifacts only`],
       };
     const subjectDigest = `sha256:${hex.toLowerCase()}`;
-    let docs;
+    let found;
     try {
-      docs = await archive.collections.vsas
-        .find({ subjectDigest, direction: 'issued' }, { signal: ctx.signal })
-        .sort({ at: -1 })
-        .limit(MAX_VSAS_PER_SUBJECT)
-        .toArray();
+      found = await archive.issuedVsas(subjectDigest, MAX_VSAS_PER_SUBJECT, {
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
       // The store down, a stepdown, a timeout: ask again later.
@@ -70,16 +66,8 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
       );
     }
     const evidence = [];
-    const reasons: string[] = [];
-    for (const doc of docs) {
-      let record;
-      try {
-        record = toRecord('vsas', doc);
-      } catch (err) {
-        if (!isGateError(err)) throw err;
-        reasons.push(`${err.code}: ${err.message}`);
-        continue;
-      }
+    const reasons = found.unreadable.map((err) => `${err.code}: ${err.message}`);
+    for (const record of found.vsas) {
       const one = evaluateVsas(
         Buffer.from(record.raw, 'base64'),
         `archive:vsas/${record._id}`,
@@ -92,10 +80,10 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     return answerOf(
       { evidence, reasons },
       'archive',
-      `${name}: ${docs.length} issued VSAs for ${subjectDigest}, none proves a level`,
+      `${name}: ${found.vsas.length + found.unreadable.length} issued VSAs for ${subjectDigest}, none proves a level`,
     );
   }
 
-  const trustDigest = attestorTrustDigest(trust, archive.db.databaseName);
+  const trustDigest = attestorTrustDigest(trust, archive.databaseName);
   return { name, trustDigest, lookup };
 }

@@ -11,7 +11,7 @@
  */
 import { GateError } from '../core/errors.ts';
 import { MAX_ATTESTATIONS, MAX_INPUT_BYTES } from '../core/verify/load-attestations.ts';
-import { SLSA_VSA_V1 } from '../core/provenance/slsa-vsa-v1.ts';
+import { SLSA_VSA_V1 } from '../core/formats/slsa/vsa-v1.ts';
 import {
   attestorUnavailable,
   describeResource,

@@ -6,7 +6,8 @@
  * through `evaluateVsaInputs`.
  */
 import { isGateError } from '../core/errors.ts';
-import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore-bundle.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../core/formats/intoto/statement-v1.ts';
+import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
@@ -26,7 +27,7 @@ import { answerOf, attestorTrustDigest, evaluateVsaInputs, type VsaTrust } from 
 const ATTESTATION_LAYER_TYPES = new Set<string>([
   ...Object.keys(BUNDLE_MEDIA_TYPES),
   MEDIA_TYPES.dsseEnvelope,
-  'application/vnd.in-toto+json',
+  INTOTO_PAYLOAD_TYPE,
 ]);
 
 /** `oci://host/repo[:tag|@digest]` or `host/repo[…]` on this registry → the repository; undefined otherwise. */

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/provenance/slsa-vsa-v1.ts';
+import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.ts';
+import { IntotoStatementSchema } from './formats/intoto/statement.ts';
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 
@@ -91,7 +92,7 @@ export const VerifiedAttestationSchema = z.strictObject({
   /** base64 of the verified payload: the in-toto statement bytes over which the signature verified. */
   payload: z.string(),
   /** The in-toto statement parsed from exactly `payload` (absent for message signatures). */
-  statement: z.looseObject({}).optional(),
+  statement: IntotoStatementSchema.optional(),
   predicateType: z.string().optional(),
   signer: SignerSchema,
   transparency: TransparencySchema,

@@ -9,7 +9,8 @@ import { attachCosignAttestations } from '../registry/cosign-attestations.ts';
 import { buildImage, pushBuiltImage } from '../registry/build-image.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { pae } from '../core/verify/dsse-pae.ts';
-import { INTOTO_PAYLOAD_TYPE } from '../signing/sign-bundle.ts';
+import { INTOTO_PAYLOAD_TYPE, INTOTO_STATEMENT_V1 } from '../core/formats/intoto/statement-v1.ts';
+import { SLSA_PROVENANCE_V1 } from '../core/formats/slsa/provenance-v1.ts';
 import { sign } from 'node:crypto';
 
 export const DEMO_BUILDER_ID = 'https://slsa-gate.dev/demo-builder@v1';
@@ -68,9 +69,9 @@ export function demoProvenance(opts: ProvenanceOptions) {
     commit: 'a'.repeat(40),
   };
   return {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: INTOTO_STATEMENT_V1,
     subject: [{ name: opts.imageName, digest: { sha256: opts.digest.replace(/^sha256:/, '') } }],
-    predicateType: 'https://slsa.dev/provenance/v1',
+    predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {
         buildType: DEMO_BUILD_TYPE,

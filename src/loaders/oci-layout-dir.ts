@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { GateError } from '../core/errors.ts';
-import type { OciDescriptor } from '../core/formats/cosign-oci-layout.ts';
+import type { OciDescriptor } from '../core/formats/oci/cosign-layout-v1.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import {
   attestationLayers,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 
 /** Media types from the OCI image spec (media-types.md) and Docker Image Manifest v2 schema 2. */
 export const MEDIA_TYPES = {
@@ -10,7 +11,7 @@ export const MEDIA_TYPES = {
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   ociLayerTar: 'application/vnd.oci.image.layer.v1.tar',
   ociEmpty: 'application/vnd.oci.empty.v1+json',
-  dsseEnvelope: 'application/vnd.dsse.envelope.v1+json',
+  dsseEnvelope: DSSE_ENVELOPE_MEDIA_TYPE,
 } as const;
 
 /** Manifest media types we accept: a single image manifest. */

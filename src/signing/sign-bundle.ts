@@ -1,8 +1,7 @@
+import { INTOTO_PAYLOAD_TYPE } from '../core/formats/intoto/statement-v1.ts';
+import { BUNDLE_V03_MEDIA_TYPE } from '../core/formats/sigstore/bundle-v1.ts';
 import { pae } from '../core/verify/dsse-pae.ts';
 import type { AttestationSigner } from './signing-key.ts';
-
-export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /**
  * Signs an in-toto statement as a DSSE envelope inside a Sigstore bundle v0.3 whose

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import { MAX_SIGNATURES } from '../../src/core/formats/sigstore-bundle.ts';
+import { MAX_SIGNATURES } from '../../src/core/formats/sigstore/bundle-v1.ts';
 import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';

@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const temporalCli = join(root, '.tools/venv/bin/temporal');
-const ferretdbBin = join(root, '.tools/bin/ferretdb');
+// The build scripts/services.sh makes (tools/ferretdb/build.sh: `_id` lookups by index).
+const ferretdbBin = join(root, '.tools/bin/ferretdb-1.24.2-sqlite-id-index');
 const SEARCH_ATTRIBUTES = [
   'ArtifactDigest=Keyword',
   'Repository=Keyword',

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { GateError, isGateError } from '../errors.ts';
-import { formatIssues, listIssues } from '../provenance/format-issues.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
+import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import {
   ArtifactRefSchema,
   CheckResultSchema,
@@ -56,8 +57,6 @@ export interface EvaluateInput {
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
 }
 
-const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-
 interface Candidate {
   att: VerifiedAttestation;
   provenance?: Provenance;
@@ -79,14 +78,14 @@ function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Cand
   const { rule } = input;
   const identity = checkIdentity(rule, att);
   // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (CHECKLIST row 14).
-  if (att.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+  if (att.payloadType !== INTOTO_PAYLOAD_TYPE)
     return {
       att,
       checks: [
         fail(
           'subject',
           'PAYLOAD_TYPE',
-          `${att.origin}: payloadType ${JSON.stringify(att.payloadType)} is not ${IN_TOTO_PAYLOAD_TYPE}`,
+          `${att.origin}: payloadType ${JSON.stringify(att.payloadType)} is not ${INTOTO_PAYLOAD_TYPE}`,
           [att.digest],
         ),
         identity,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
-import { listIssues } from '../provenance/format-issues.ts';
+import { listIssues } from '../formats/format-issues.ts';
 import { compileAnchored } from './anchored-pattern.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { PolicyRuleSchema, type PolicyRule } from './policy-rule.ts';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import type { Signer } from '../model.ts';
 import { certificateFacts, type Provenance } from '../provenance/normalise-provenance.ts';
-import { formatIssues, listIssues } from '../provenance/format-issues.ts';
+import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import { AnchoredPatternSchema, matchesExactOrAnchored } from './anchored-pattern.ts';
 // Shipped data, bundled as a module: the core reads no files.
 import defaultTrustMapJson from './default-trust-map.json' with { type: 'json' };

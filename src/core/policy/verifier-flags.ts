@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
-import { formatIssues, listIssues } from '../provenance/format-issues.ts';
+import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import { PolicyRuleSchema, type Identity, type PolicyRule, type PolicyRuleInput } from './policy-rule.ts';
 
 export const VERIFIER_MODES = [

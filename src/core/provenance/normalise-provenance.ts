@@ -10,12 +10,13 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import { DigestSetSchema, type Signer, type VerifiedAttestation } from '../model.ts';
 import { BUILD_TYPES, DELEGATOR_BUILD_TYPES } from './build-types.ts';
-import { formatIssues, listIssues } from './format-issues.ts';
+import { formatIssues, listIssues } from '../formats/format-issues.ts';
+import type { IntotoStatement } from '../formats/intoto/statement.ts';
+import { SLSA_PROVENANCE_V0_1, SlsaProvenanceV01Schema } from '../formats/slsa/provenance-v0.1.ts';
+import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from '../formats/slsa/provenance-v0.2.ts';
+import { SLSA_PROVENANCE_V1, SlsaProvenanceV1Schema } from '../formats/slsa/provenance-v1.ts';
+import { statementOf } from '../verify/statement.ts';
 import { gitUriFromHttps, parseGitUri, type GitUriAndRef } from './git-uri.ts';
-import { IntotoStatementSchema, type IntotoStatement } from './intoto-statement.ts';
-import { SLSA_PROVENANCE_V0_1, SlsaProvenanceV01Schema } from './slsa-provenance-v0.1.ts';
-import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from './slsa-provenance-v0.2.ts';
-import { SLSA_PROVENANCE_V1, SlsaProvenanceV1Schema } from './slsa-provenance-v1.ts';
 
 export const PROVENANCE_PREDICATE_TYPES = [
   SLSA_PROVENANCE_V0_1,
@@ -70,30 +71,6 @@ export type Provenance = z.infer<typeof ProvenanceSchema>;
 /** True when `predicateType` is one of the SLSA provenance versions we normalise. */
 export function isProvenancePredicateType(predicateType: string | undefined): boolean {
   return (PROVENANCE_PREDICATE_TYPES as readonly string[]).includes(predicateType ?? '');
-}
-
-/** The in-toto statement of a verified attestation, parsed from exactly the verified payload. */
-export function statementOf(att: VerifiedAttestation): IntotoStatement {
-  let value: unknown = att.statement;
-  if (value === undefined) {
-    try {
-      value = JSON.parse(Buffer.from(att.payload, 'base64').toString('utf8'));
-    } catch (cause) {
-      throw new GateError('INPUT_INVALID', `${att.origin}: payload is not JSON`, {
-        cause,
-        detail: { path: 'payload' },
-      });
-    }
-  }
-  const parsed = IntotoStatementSchema.safeParse(value);
-  if (!parsed.success) {
-    const issues = listIssues(parsed.error, 'statement');
-    const code = issues.some((i) => i.path === 'statement._type') ? 'STATEMENT_TYPE' : 'INPUT_INVALID';
-    throw new GateError(code, `${att.origin}: ${formatIssues(parsed.error, 'statement')}`, {
-      detail: { issues },
-    });
-  }
-  return parsed.data;
 }
 
 /** Normalise a verified SLSA provenance attestation and cross-check it against the signer's certificate. */

@@ -5,7 +5,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
-import { DsseEnvelopeSchema, type DsseEnvelope } from '../formats/dsse-envelope.ts';
+import { DsseEnvelopeSchema, type DsseEnvelope } from '../formats/dsse/envelope-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { decodeBase64, pae, verifySignature } from './dsse-pae.ts';

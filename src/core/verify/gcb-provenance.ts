@@ -10,7 +10,7 @@ import {
   GcbProvenanceSchema,
   type GcbProvenance,
   type GcbProvenanceOccurrence,
-} from '../formats/gcb-provenance.ts';
+} from '../formats/gcb/provenance-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { contentDigest, decodeDsseEnvelope, type DecodedSignature } from './dsse-envelope.ts';

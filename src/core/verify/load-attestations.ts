@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
-import { BUNDLE_MEDIA_TYPES, MAX_SIGNATURES, MAX_TLOG_ENTRIES } from '../formats/sigstore-bundle.ts';
-import { NpmAttestationsSchema } from '../formats/npm-attestations.ts';
+import { BUNDLE_MEDIA_TYPES, MAX_SIGNATURES, MAX_TLOG_ENTRIES } from '../formats/sigstore/bundle-v1.ts';
+import { NpmAttestationsSchema } from '../formats/npm/attestations-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { loadGcbProvenance } from './gcb-provenance.ts';
 import { npmBundleSpans } from './json-spans.ts';

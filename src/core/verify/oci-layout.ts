@@ -14,8 +14,9 @@ import {
   OciIndexSchema,
   OciManifestSchema,
   type OciDescriptor,
-} from '../formats/cosign-oci-layout.ts';
-import { DsseEnvelopeSchema } from '../formats/dsse-envelope.ts';
+} from '../formats/oci/cosign-layout-v1.ts';
+import { DsseEnvelopeSchema } from '../formats/dsse/envelope-v1.ts';
+import { BUNDLE_V01_MEDIA_TYPE } from '../formats/sigstore/bundle-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { parseStrictJson } from './strict-json.ts';
 
@@ -30,7 +31,6 @@ export const OCI_LAYOUT_LIMITS = {
 } as const;
 
 const ATT_TAG = /^sha256-([0-9a-f]{64})\.att$/;
-const V01_BUNDLE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 
 function fail(
   code: 'INPUT_INVALID' | 'BUNDLE_MALFORMED' | 'LIMIT_EXCEEDED',
@@ -166,7 +166,7 @@ export function cosignLayerToInput(
   // Only the leaf goes in the chain: the trusted root supplies the CA certificates, and
   // the unsigned `dev.sigstore.cosign/chain` annotation adds nothing to trust.
   const bundle = {
-    mediaType: V01_BUNDLE,
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
     verificationMaterial: {
       x509CertificateChain: { certificates: [{ rawBytes: leaf.raw.toString('base64') }] },
       tlogEntries: [

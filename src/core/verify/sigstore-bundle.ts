@@ -13,8 +13,8 @@ import {
   SigstoreBundleSchema,
   type BundleVersion,
   type SigstoreBundleJson,
-} from '../formats/sigstore-bundle.ts';
-import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto-statement.ts';
+} from '../formats/sigstore/bundle-v1.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
 import type { ArtifactRef, Signer, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
 import { findTrustedKey } from '../trust/trust-material.ts';

@@ -2,14 +2,12 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import {
   INTOTO_PAYLOAD_TYPE,
-  InTotoStatementSchema,
+  IntotoStatementSchema,
   STATEMENT_TYPES,
-  type InTotoStatement,
-} from '../formats/intoto-statement.ts';
-import type { ArtifactRef, DigestSet } from '../model.ts';
+  type IntotoStatement,
+} from '../formats/intoto/statement.ts';
+import type { ArtifactRef, DigestSet, VerifiedAttestation } from '../model.ts';
 import { parseStrictJson } from './strict-json.ts';
-
-export type { InTotoStatement } from '../formats/intoto-statement.ts';
 
 /** CHECKLIST row 25: more subjects than this is an attack on memory, not a build. */
 export const MAX_SUBJECTS = 1024;
@@ -48,7 +46,7 @@ export function bindStatement(
   payload: Uint8Array,
   artifact: ArtifactRef,
   origin: string,
-): { statement: InTotoStatement; predicateType: string } {
+): { statement: IntotoStatement; predicateType: string } {
   const statement = parseStatement(payloadType, payload, origin);
   if (!statement.subject.some((s) => subjectBinds(s.digest, artifact))) {
     throw new GateError(
@@ -64,7 +62,7 @@ export function bindStatement(
  * Check the payloadType and parse the in-toto statement from exactly the verified
  * bytes, without binding it to an artifact (used alone only by signature-only checks).
  */
-export function parseStatement(payloadType: string, payload: Uint8Array, origin: string): InTotoStatement {
+export function parseStatement(payloadType: string, payload: Uint8Array, origin: string): IntotoStatement {
   if (payloadType !== INTOTO_PAYLOAD_TYPE) {
     throw new GateError(
       'PAYLOAD_TYPE',
@@ -94,7 +92,7 @@ export function parseStatement(payloadType: string, payload: Uint8Array, origin:
       { detail: { origin, path: '$.subject' } },
     );
   }
-  const parsed = InTotoStatementSchema.safeParse(json);
+  const parsed = IntotoStatementSchema.safeParse(json);
   if (!parsed.success) {
     throw new GateError(
       'BUNDLE_MALFORMED',
@@ -146,4 +144,18 @@ function describe(artifact: ArtifactRef): string {
   return Object.entries(artifactDigests(artifact))
     .map(([alg, value]) => `${alg}:${value.length > 16 ? `${value.slice(0, 16)}…` : value}`)
     .join(', ');
+}
+
+/**
+ * The statement the signature layer parsed from exactly the verified payload. It travels
+ * with the attestation and is never parsed again; a message signature has none.
+ */
+export function statementOf(att: VerifiedAttestation): IntotoStatement {
+  if (att.statement === undefined)
+    throw new GateError(
+      'PAYLOAD_TYPE',
+      `${att.origin}: payloadType ${JSON.stringify(att.payloadType)} carries no in-toto statement`,
+      { detail: { origin: att.origin, path: 'payloadType' } },
+    );
+  return att.statement;
 }

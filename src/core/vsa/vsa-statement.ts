@@ -2,8 +2,12 @@
  * The SLSA Verification Summary Attestation (VSA v1) slsa-gate issues for what it published.
  * https://slsa.dev/spec/v1.1/verification_summary
  */
-export const VSA_PREDICATE_TYPE = 'https://slsa.dev/verification_summary/v1';
-export const INTOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+import type { DigestSet } from '../model.ts';
+import { INTOTO_STATEMENT_V1, type IntotoStatementV1 } from '../formats/intoto/statement-v1.ts';
+import { SLSA_VSA_V1, type SlsaVsaV1 } from '../formats/slsa/vsa-v1.ts';
+
+/** The statement slsa-gate signs: an in-toto Statement v1 whose predicate is a VSA v1, typed by their schemas. */
+export type VsaStatement = IntotoStatementV1 & { predicateType: typeof SLSA_VSA_V1; predicate: SlsaVsaV1 };
 
 export interface VsaInput {
   verifierId: string;
@@ -23,18 +27,18 @@ export interface VsaInput {
   timeVerified: string;
 }
 
-const splitDigest = (d: string) => {
+const splitDigest = (d: string): DigestSet => {
   const [alg, hex] = d.split(':', 2);
   if (!alg || !hex) throw new Error(`not an algorithm:hex digest: ${d}`);
   return { [alg]: hex };
 };
 
 /** Builds the in-toto Statement v1 carrying a VSA v1 predicate. */
-export function buildVsaStatement(input: VsaInput) {
+export function buildVsaStatement(input: VsaInput): VsaStatement {
   return {
     _type: INTOTO_STATEMENT_V1,
     subject: [{ name: input.subjectName, digest: splitDigest(input.subjectDigest) }],
-    predicateType: VSA_PREDICATE_TYPE,
+    predicateType: SLSA_VSA_V1,
     predicate: {
       verifier: { id: input.verifierId },
       timeVerified: input.timeVerified,

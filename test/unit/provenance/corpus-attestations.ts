@@ -8,7 +8,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IntotoStatement } from '../../../src/core/formats/intoto/statement.ts';
 import type { ArtifactRef, Signer, VerifiedAttestation } from '../../../src/core/model.ts';
+import { parseStatement } from '../../../src/core/verify/statement.ts';
 
 export const CORPUS_DIR = new URL('../../fixtures/corpus/', import.meta.url).pathname;
 
@@ -155,9 +157,10 @@ function attestation(
   origin: string,
   format: VerifiedAttestation['format'],
 ): VerifiedAttestation {
-  let statement: Record<string, unknown> | undefined;
+  let statement: IntotoStatement | undefined;
   try {
-    statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+    // As the signature layer does: the statement is parsed once, from exactly the payload bytes.
+    statement = parseStatement(env.payloadType, Buffer.from(env.payload, 'base64'), origin);
   } catch {
     statement = undefined; // not an in-toto statement (e.g. a DSSE over plain text)
   }
@@ -299,10 +302,12 @@ export function withStatement(
   att: VerifiedAttestation,
   edit: (statement: StatementJson) => void,
 ): VerifiedAttestation {
-  const statement = structuredClone(att.statement ?? {}) as Record<string, unknown>;
-  edit(statement);
-  const payload = Buffer.from(JSON.stringify(statement)).toString('base64');
-  return { ...att, statement, payload };
+  const edited = structuredClone(att.statement ?? {}) as Record<string, unknown>;
+  edit(edited);
+  const bytes = Buffer.from(JSON.stringify(edited));
+  // Parsed as the signature layer parses a verified payload: a malformed statement throws its code here.
+  const statement = parseStatement(att.payloadType, bytes, att.origin);
+  return { ...att, statement, payload: bytes.toString('base64') };
 }
 
 /** A copy with other signer facts (e.g. a certificate of a re-created repository). */

@@ -5,7 +5,7 @@
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import { EXTERNAL_PARAMETER_SCHEMAS, isKnownBuildType } from '../../provenance/build-types.ts';
-import { formatIssues } from '../../provenance/format-issues.ts';
+import { formatIssues } from '../../formats/format-issues.ts';
 import type { Provenance } from '../../provenance/normalise-provenance.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { fail, pass } from './check-result.ts';

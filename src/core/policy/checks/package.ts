@@ -4,8 +4,9 @@
  * provenance subject (slsa-verifier npm.go verifyPackageName / verifyPackageVersion).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
-import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../provenance/npm-publish-v0.1.ts';
-import { statementOf, type Provenance } from '../../provenance/normalise-provenance.ts';
+import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../formats/npm/publish-v0.1.ts';
+import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import { statementOf } from '../../verify/statement.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { fail, pass, skipped } from './check-result.ts';
 

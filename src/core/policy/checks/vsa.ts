@@ -3,8 +3,8 @@
  * and verified at least the expected levels (slsa-verifier verifiers/internal/vsa).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
-import { statementOf } from '../../provenance/normalise-provenance.ts';
-import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../../provenance/slsa-vsa-v1.ts';
+import { statementOf } from '../../verify/statement.ts';
+import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../../formats/slsa/vsa-v1.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { fail, pass, skipped } from './check-result.ts';
 import { identityMismatches } from './identity.ts';

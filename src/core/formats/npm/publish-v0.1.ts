@@ -1,4 +1,4 @@
-/** The npm registry's publish attestation predicate, v0.1. */
+/** The npm registry's publish attestation predicate, v0.1 (github.com/npm/attestation specs/publish/v0.1). */
 import { z } from 'zod';
 
 export const NPM_PUBLISH_V0_1 = 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1';

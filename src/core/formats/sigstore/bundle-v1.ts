@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DsseEnvelopeSchema } from '../dsse/envelope-v1.ts';
 
 /** Bundle media types we accept, by the bundle version they announce (protobuf-specs `Bundle.media_type`). */
 export const BUNDLE_MEDIA_TYPES = {
@@ -7,6 +8,10 @@ export const BUNDLE_MEDIA_TYPES = {
   'application/vnd.dev.sigstore.bundle+json;version=0.3': 'v0.3',
   'application/vnd.dev.sigstore.bundle.v0.3+json': 'v0.3',
 } as const;
+/** The media type slsa-gate signs its own bundles with (protobuf-specs v0.3 form). */
+export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** The v0.1 media type: bundles of that version may lack an inclusion proof (CHECKLIST (e)). */
+export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 export type BundleVersion = (typeof BUNDLE_MEDIA_TYPES)[keyof typeof BUNDLE_MEDIA_TYPES];
 
 /** CHECKLIST row 25: caps checked on the parsed JSON before any verification work. */
@@ -65,9 +70,9 @@ const VerificationMaterialSchema = z.looseObject({
     .optional(),
 });
 
-const DsseEnvelopeSchema = z.looseObject({
+/** The DSSE envelope schema, narrowed to what a bundle allows. */
+const BundleDsseEnvelopeSchema = DsseEnvelopeSchema.extend({
   payload: NonEmptyBase64,
-  payloadType: z.string(),
   // A bundle's DSSE envelope carries exactly one signature (protobuf-specs Bundle comment; CHECKLIST row 3).
   signatures: z
     .array(z.looseObject({ sig: NonEmptyBase64, keyid: z.string().optional() }))
@@ -83,7 +88,7 @@ const MessageSignatureSchema = z.looseObject({
 export const SigstoreBundleSchema = z.looseObject({
   mediaType: z.string(),
   verificationMaterial: VerificationMaterialSchema,
-  dsseEnvelope: DsseEnvelopeSchema.optional(),
+  dsseEnvelope: BundleDsseEnvelopeSchema.optional(),
   messageSignature: MessageSignatureSchema.optional(),
 });
 export type SigstoreBundleJson = z.infer<typeof SigstoreBundleSchema>;

@@ -5,6 +5,7 @@
  * (sigstore/cosign pkg/oci/static, pkg/cosign/bundle). Upstream formats: loose.
  */
 import { z } from 'zod';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../dsse/envelope-v1.ts';
 
 const Sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'not a sha256 digest');
 
@@ -36,7 +37,7 @@ export const COSIGN_LAYOUT = {
   attestationsKind: 'dev.cosignproject.cosign/atts',
   /** image-spec annotations.md: the tag of an index entry, e.g. `sha256-<hex>.att`. */
   refName: 'org.opencontainers.image.ref.name',
-  dsseLayer: 'application/vnd.dsse.envelope.v1+json',
+  dsseLayer: DSSE_ENVELOPE_MEDIA_TYPE,
   bundle: 'dev.sigstore.cosign/bundle',
   certificate: 'dev.sigstore.cosign/certificate',
 } as const;

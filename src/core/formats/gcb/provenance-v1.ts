@@ -5,7 +5,7 @@
  * summaries and `build.*` statements beside it are unsigned copies.
  */
 import { z } from 'zod';
-import { DsseEnvelopeSchema } from './dsse-envelope.ts';
+import { DsseEnvelopeSchema } from '../dsse/envelope-v1.ts';
 
 /** One Container Analysis BUILD occurrence: the signed envelope and unsigned metadata. */
 export const GcbProvenanceOccurrenceSchema = z.looseObject({

@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 
+/** The media type of a DSSE JSON envelope as an OCI layer or referrer artifact (DSSE envelope.md, cosign). */
+export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+
 export const DsseSignatureSchema = z.looseObject({
   sig: z.string(),
   /** Unauthenticated hint naming the key (DSSE protocol.md): only narrows which keys are tried. */
