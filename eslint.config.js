@@ -110,4 +110,34 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The archive is reached through its named queries: the MongoDB handles and raw codecs stay
+    // inside src/archive, so every read of the audit record has a name and a schema check.
+    files: ['src/**/*.ts'],
+    ignores: ['src/archive/**', 'src/config/mongo-options.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'mongodb',
+              message: 'Only src/archive (and the connection settings in src/config) talk to MongoDB.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/archive/archive.ts'],
+              importNames: ['collectionsOf', 'databaseOf'],
+              message: 'Outside src/archive, use a named query of the archive.',
+            },
+            {
+              group: ['**/archive/collections.ts'],
+              message: 'Outside src/archive, use a named query of the archive.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -6,7 +6,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { buildDecisionRecord, openArchive, type Archive } from '../src/archive/archive.ts';
+import {
+  type Archive,
+  buildDecisionRecord,
+  collectionsOf,
+  databaseOf,
+  openArchive,
+} from '../src/archive/archive.ts';
 import { toDoc } from '../src/archive/collections.ts';
 import type { DecisionInput } from '../src/archive/decision-record.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
@@ -108,8 +114,9 @@ async function load(archive: Archive): Promise<number> {
       }
       decisions.push(toDoc('decisions', record));
     }
-    await archive.collections.decisions.insertMany(decisions, { ordered: false });
-    if (approvals.length > 0) await archive.collections.approvals.insertMany(approvals, { ordered: false });
+    await collectionsOf(archive).decisions.insertMany(decisions, { ordered: false });
+    if (approvals.length > 0)
+      await collectionsOf(archive).approvals.insertMany(approvals, { ordered: false });
     if ((offset / batchSize) % 10 === 9) console.error(`loaded ${offset + batchSize}`);
   }
   return (performance.now() - began) / 1000;
@@ -138,10 +145,12 @@ async function measure(name: string, query: (run: number) => Promise<unknown>) {
 const archive = await openArchive(uri, dbName);
 // An interrupted run still removes its database.
 process.once('SIGINT', () => {
-  void (values.keep ? Promise.resolve() : archive.db.dropDatabase()).finally(() => process.exit(130));
+  void (values.keep ? Promise.resolve() : databaseOf(archive).dropDatabase()).finally(() =>
+    process.exit(130),
+  );
 });
 try {
-  const info = await archive.db.admin().command({ buildInfo: 1 });
+  const info = await databaseOf(archive).admin().command({ buildInfo: 1 });
   const store =
     'ferretdbVersion' in info ? `FerretDB (wire ${String(info.version)})` : `MongoDB ${String(info.version)}`;
   console.log(`bench:audit: loading ${n} decisions into ${dbName} on ${store}`);
@@ -192,6 +201,6 @@ try {
       results.map((r) => `${r.name} p50=${r.p50.toFixed(1)}ms p95=${r.p95.toFixed(1)}ms`).join(' '),
   );
 } finally {
-  if (!values.keep) await archive.db.dropDatabase();
+  if (!values.keep) await databaseOf(archive).dropDatabase();
   await archive.close();
 }

@@ -3,22 +3,17 @@ import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
-import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 import { IntotoStatementSchema } from '../core/formats/intoto/statement.ts';
-import {
-  BUNDLE_MEDIA_TYPES,
-  BUNDLE_V03_MEDIA_TYPE,
-  SigstoreBundleSchema,
-} from '../core/formats/sigstore/bundle-v1.ts';
+import { BUNDLE_V03_MEDIA_TYPE, SigstoreBundleSchema } from '../core/formats/sigstore/bundle-v1.ts';
 import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
+import { attachForConsumers } from '../registry/consumer-attestations.ts';
 import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
-const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -84,7 +79,9 @@ export function createPublishActivities(deps: ActivityDeps) {
 
     /**
      * Signs a VSA for the published image and attaches it, with a copy of the provenance, as
-     * OCI referrers. A retry finds the VSA already attached for this decision and reuses it.
+     * OCI referrers (Sigstore bundle v0.3) and cosign `.att` layers, the forms consumers'
+     * tools read (docs/consumers.md). A retry finds the VSA already attached for this
+     * decision and reuses it.
      */
     async attachVsa(input: {
       decisionId: string;
@@ -108,21 +105,20 @@ export function createPublishActivities(deps: ActivityDeps) {
           input.evaluation.attestationDigest,
         ]);
         if (provenance) {
-          const bytes = Buffer.from(provenance.raw, 'base64');
-          const mediaType = isBundle(bytes) ? BUNDLE_V03_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
-          // Deterministic bytes: attaching the same copy again changes nothing.
-          provenanceReferrer = await target.attachReferrer(
-            repo,
-            candidate.digest,
-            mediaType,
-            [{ mediaType, bytes }],
-            {
-              [PREDICATE_ANNOTATION]: input.evaluation.provenance?.predicateType ?? 'unknown',
-            },
-          );
+          // The provenance exactly as verified, in the forms cosign and slsa-verifier read.
+          const attached = await attachForConsumers(target, repo, candidate.digest, {
+            bytes: Buffer.from(provenance.raw, 'base64'),
+            predicateType: input.evaluation.provenance?.predicateType ?? 'unknown',
+          });
+          provenanceReferrer = attached.referrer;
         }
       }
 
+      const vsaAttestation = (bytes: Uint8Array) => ({
+        bytes,
+        predicateType: SLSA_VSA_V1,
+        annotations: { [DECISION_ANNOTATION]: input.decisionId },
+      });
       const archiveVsa = (bytes: Uint8Array, levels: string[]) =>
         deps.archive.storeVsa({
           raw: Buffer.from(bytes).toString('base64'),
@@ -144,6 +140,8 @@ export function createPublishActivities(deps: ActivityDeps) {
         const bytes = await target.getAttestationLayer(repo, layer);
         const levels = ownVsaLevels(bytes, deps.signer.publicKeyPem, candidate.digest);
         if (!levels) continue;
+        // A retry may find the referrer attached but not yet the `.att` layer.
+        await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
         // A retry after a failure between attaching and archiving (worker killed, store
         // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
         await archiveVsa(bytes, levels);
@@ -170,16 +168,7 @@ export function createPublishActivities(deps: ActivityDeps) {
       });
       const bundle = await signStatementBundle(statement, deps.signer);
       const bytes = Buffer.from(JSON.stringify(bundle), 'utf8');
-      await target.attachReferrer(
-        repo,
-        candidate.digest,
-        BUNDLE_V03_MEDIA_TYPE,
-        [{ mediaType: BUNDLE_V03_MEDIA_TYPE, bytes }],
-        {
-          [DECISION_ANNOTATION]: input.decisionId,
-          [PREDICATE_ANNOTATION]: SLSA_VSA_V1,
-        },
-      );
+      await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
       await archiveVsa(bytes, statement.predicate.verifiedLevels);
       return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
     },
@@ -222,13 +211,4 @@ function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: st
   if (statement.data.subject[0]?.digest.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
   const predicate = SlsaVsaV1Schema.safeParse(statement.data.predicate);
   return predicate.success ? predicate.data.verifiedLevels : undefined;
-}
-
-function isBundle(bytes: Uint8Array): boolean {
-  try {
-    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown };
-    return typeof json.mediaType === 'string' && Object.hasOwn(BUNDLE_MEDIA_TYPES, json.mediaType);
-  } catch {
-    return false;
-  }
 }

@@ -12,17 +12,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from 'mongodb';
 import { z } from 'zod';
-import type { Archive } from '../archive/archive.ts';
+import { isArchiveUnavailable, type Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
-import { toRecord } from '../archive/collections.ts';
-import { decisionStats, listDecisions, showDecision, type DecisionDetail } from '../archive/queries.ts';
+import {
+  decisionStats,
+  findArchivedBytes,
+  listDecisions,
+  showDecision,
+  type DecisionDetail,
+} from '../archive/queries.ts';
 import { isGateError } from '../core/errors.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
@@ -96,16 +95,6 @@ class HttpError extends Error {
   }
 }
 
-/** The store cannot be reached (down, failing over, connection closed): worth retrying. */
-function storeUnavailable(err: unknown): boolean {
-  return (
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoNetworkError ||
-    err instanceof MongoTopologyClosedError ||
-    err instanceof MongoNotConnectedError
-  );
-}
-
 const UNAUTHENTICATED = () => new HttpError(401, 'UNAUTHENTICATED', 'a valid bearer token is required');
 
 /** The HTTP server (not listening yet). */
@@ -115,7 +104,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     handle(options, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
       if (res.headersSent) return res.destroy();
-      if (storeUnavailable(err))
+      if (isArchiveUnavailable(err))
         return sendError(res, req, new HttpError(503, 'ARCHIVE_UNAVAILABLE', 'the archive is unreachable'), {
           'Retry-After': '5',
         });
@@ -377,9 +366,7 @@ function detailJson(detail: DecisionDetail, options: ApiServerOptions) {
  * they are served: bytes changed in the store are refused, never handed out under the digest.
  */
 async function sendRaw(archive: Archive, digest: string, res: ServerResponse): Promise<void> {
-  const att = await archive.collections.attestations.findOne({ _id: digest });
-  const vsa = att ? null : await archive.collections.vsas.findOne({ digest });
-  const doc = att ? toRecord('attestations', att) : vsa ? toRecord('vsas', vsa) : undefined;
+  const doc = await findArchivedBytes(archive, digest);
   if (!doc) throw new HttpError(404, 'NOT_FOUND', 'no archived bytes have this digest');
   const bytes = Buffer.from(doc.raw, 'base64');
   const actual = createHash('sha256').update(bytes).digest();

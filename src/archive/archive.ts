@@ -11,7 +11,11 @@
  */
 import {
   MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
   MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
   type Collection,
   type CommandStartedEvent,
   type Db,
@@ -28,7 +32,7 @@ import {
 import { canonicalJson } from '../core/canonical-json.ts';
 import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
-  collectionsOf,
+  collectionsIn,
   ensureIndexes,
   toDoc,
   toRecord,
@@ -151,19 +155,48 @@ async function serverOf(db: Db): Promise<ArchiveServer> {
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
 const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
 
-/** Handle on one archive database. */
+/** The store cannot be reached (down, failing over, connection closed): worth retrying. */
+export function isArchiveUnavailable(err: unknown): boolean {
+  return (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+  );
+}
+
+let handlesOf: (archive: Archive) => { db: Db; collections: Collections };
+
+/**
+ * Handle on one archive database. Callers see named queries and writes only; the MongoDB
+ * handles stay inside src/archive (collectionsOf), so every read of the audit record is a
+ * query with a name, a schema check on what it returns, and one place to index for it.
+ */
 export class Archive {
-  /** Typed collections, for the audit queries. */
-  readonly collections: Collections;
+  readonly #client: MongoClient;
+  readonly #db: Db;
+  readonly #collections: Collections;
+  /** Unknown: conditions are checked after a lookup by key, which is correct on every server. */
+  readonly server: ArchiveServer;
+
+  static {
+    handlesOf = (archive) => ({ db: archive.#db, collections: archive.#collections });
+  }
 
   constructor(
-    private readonly client: MongoClient,
-    /** The archive database (for the audit queries and tests). */
-    readonly db: Db,
-    /** Unknown: conditions are checked after a lookup by key, which is correct on every server. */
-    readonly server: ArchiveServer = { kind: 'mongodb', lookupsByIdOnly: true },
+    client: MongoClient,
+    db: Db,
+    server: ArchiveServer = { kind: 'mongodb', lookupsByIdOnly: true },
   ) {
-    this.collections = collectionsOf(db);
+    this.#client = client;
+    this.#db = db;
+    this.#collections = collectionsIn(db);
+    this.server = server;
+  }
+
+  /** The name of the archive database (part of an attestor's trust digest). */
+  get databaseName(): string {
+    return this.#db.databaseName;
   }
 
   /**
@@ -177,7 +210,7 @@ export class Archive {
 
   /** One document by `_id`, validated; null when there is none. */
   private async findById<N extends CollectionName>(collection: N, id: string): Promise<RecordOf<N> | null> {
-    const col = this.collections[collection] as unknown as Collection<DocOf<N>>;
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
     const doc = await col.findOne({ _id: id } as never);
     return doc && toRecord(collection, doc);
   }
@@ -189,7 +222,7 @@ export class Archive {
     field: 'issued' | 'approvals',
     value: string,
   ): Promise<void> {
-    const col = this.collections[collection] as unknown as Collection<{ _id: string }>;
+    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
     for (let attempt = 0; ; attempt++) {
       try {
         await col.updateOne(
@@ -211,16 +244,16 @@ export class Archive {
    * path makes, so a crash half-way is finished by the next start.
    */
   async backfillKeyedRecords(): Promise<void> {
-    const migrations = this.db.collection<{ _id: string; at: Date }>('migrations');
+    const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
     if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION })) return;
-    for await (const doc of this.collections.decisions.find({ status: 'published' })) {
+    for await (const doc of this.#collections.decisions.find({ status: 'published' })) {
       const decision = toRecord('decisions', doc);
       if (decision.published) await this.recordRelease(decision, decision.published);
     }
-    for await (const doc of this.collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
+    for await (const doc of this.#collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
       await this.appendToKeyedList('subjectVsas', doc.subjectDigest, 'issued', doc._id);
     }
-    for await (const doc of this.collections.approvals.find({}).sort({ at: 1 })) {
+    for await (const doc of this.#collections.approvals.find({}).sort({ at: 1 })) {
       await this.appendToKeyedList('approvalSets', doc.decisionId, 'approvals', doc._id);
     }
     try {
@@ -246,12 +279,12 @@ export class Archive {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ vsas: VsaRecord[]; unreadable: GateError[] }> {
     parseInput(Sha256DigestSchema, subjectDigest, 'subject digest');
-    const list = await this.collections.subjectVsas.findOne({ _id: subjectDigest }, options);
+    const list = await this.#collections.subjectVsas.findOne({ _id: subjectDigest }, options);
     const ids = (list?.issued ?? []).slice(-limit).reverse();
     const vsas: VsaRecord[] = [];
     const unreadable: GateError[] = [];
     for (const id of ids) {
-      const doc = await this.collections.vsas.findOne({ _id: id }, options);
+      const doc = await this.#collections.vsas.findOne({ _id: id }, options);
       if (!doc) continue;
       try {
         vsas.push(toRecord('vsas', doc));
@@ -275,7 +308,7 @@ export class Archive {
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    await this.client.close();
+    await this.#client.close();
   }
 
   /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
@@ -538,7 +571,7 @@ export class Archive {
       const mineAt = Date.parse(mine.decidedAt);
       if (storedAt > mineAt || (storedAt === mineAt && stored.decisionId > mine.decisionId)) return;
       const { _id: _, ...fields } = toDoc('releases', mine);
-      const result = await this.collections.releases.updateOne(
+      const result = await this.#collections.releases.updateOne(
         this.byKey(id, { decisionId: stored.decisionId }) as never,
         { $set: fields },
       );
@@ -593,7 +626,7 @@ export class Archive {
       data,
     };
     await this.insertOnce('events', event, (stored) => stored.to === to && stored.data === data);
-    const result = await this.collections.decisions.updateOne(
+    const result = await this.#collections.decisions.updateOne(
       this.byKey(decisionId, { status: from }) as never,
       { $set: { ...options.set, status: to, statusAt: options.statusAt ?? new Date(now) } },
     );
@@ -613,14 +646,14 @@ export class Archive {
 
   /** The decision with this id, or null. */
   async getDecision(decisionId: string): Promise<DecisionRecord | null> {
-    const doc = await this.collections.decisions.findOne({ _id: decisionId });
+    const doc = await this.#collections.decisions.findOne({ _id: decisionId });
     return doc && toRecord('decisions', doc);
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */
   async findDecisionsByDigest(digest: string): Promise<DecisionRecord[]> {
     parseInput(Sha256DigestSchema, digest, 'digest');
-    const docs = await this.collections.decisions
+    const docs = await this.#collections.decisions
       .find({ 'artifact.digest': digest })
       .sort({ decidedAt: -1, _id: -1 })
       .limit(1000)
@@ -630,7 +663,7 @@ export class Archive {
 
   /** The approvals given on a decision, oldest first. */
   async listApprovals(decisionId: string): Promise<ApprovalRecord[]> {
-    const docs = await this.collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
+    const docs = await this.#collections.approvals.find({ decisionId }).sort({ at: 1 }).toArray();
     return docs.map((doc) => toRecord('approvals', doc));
   }
 
@@ -668,7 +701,7 @@ export class Archive {
     collection: N,
     record: RecordOf<N>,
   ): Promise<'inserted' | 'existing'> {
-    const col = this.collections[collection] as unknown as Collection<DocOf<N>>;
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
     try {
       await col.insertOne(toDoc(collection, record) as never);
       return 'inserted';
@@ -690,7 +723,7 @@ export class Archive {
     ignore: string[] = [],
   ): Promise<'inserted' | 'existing'> {
     const doc = toDoc(collection, record);
-    const col = this.collections[collection] as unknown as Collection<DocOf<N>>;
+    const col = this.#collections[collection] as unknown as Collection<DocOf<N>>;
     try {
       await col.insertOne(doc as never);
       return 'inserted';
@@ -789,4 +822,17 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string
     });
   }
   return result.data;
+}
+
+/**
+ * The typed collections behind an archive: for the archive's own query modules and for tests
+ * that inspect or alter stored documents. Lint keeps the rest of src/ out (eslint.config.js).
+ */
+export function collectionsOf(archive: Archive): Collections {
+  return handlesOf(archive).collections;
+}
+
+/** The database behind an archive: for tests that drop or list it. Lint keeps the rest of src/ out. */
+export function databaseOf(archive: Archive): Db {
+  return handlesOf(archive).db;
 }

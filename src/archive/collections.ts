@@ -87,7 +87,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
 export type Collections = { [N in CollectionName]: Collection<DocOf<N>> };
 
 /** Typed handles on the archive's collections in `db`. */
-export function collectionsOf(db: Db): Collections {
+export function collectionsIn(db: Db): Collections {
   const out: Partial<Record<CollectionName, Collection>> = {};
   for (const name of Object.keys(SCHEMAS) as CollectionName[]) out[name] = db.collection(name);
   return out as unknown as Collections;

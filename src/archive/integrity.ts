@@ -4,7 +4,7 @@
  * still match what it records. Signature re-verification plugs in through `verifySignature`.
  */
 import { isGateError } from '../core/errors.ts';
-import { decisionContentDigest, type Archive } from './archive.ts';
+import { collectionsOf, decisionContentDigest, type Archive } from './archive.ts';
 import { toRecord, type CollectionName } from './collections.ts';
 import type { DecisionRecord } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
@@ -42,7 +42,7 @@ export async function verifyIntegrity(
     verifyPolicyDigest?: (text: string, digest: string) => Promise<string | undefined>;
   } = {},
 ): Promise<IntegrityReport> {
-  const { collections } = archive;
+  const collections = collectionsOf(archive);
   const problems: IntegrityProblem[] = [];
   const checked = { decisions: 0, attestations: 0, vsas: 0, policies: 0 };
   const report = (collection: CollectionName, id: unknown, problem: string) =>
@@ -122,7 +122,7 @@ export async function verifyIntegrity(
   // The trail around decisions must at least still fit its schemas.
   if (!scoped) {
     for (const collection of ['approvals', 'exceptions', 'events', 'sightings'] as const) {
-      for await (const doc of archive.collections[collection].find({})) read(collection, doc);
+      for await (const doc of collectionsOf(archive)[collection].find({})) read(collection, doc);
     }
   }
   return { checked, problems };

@@ -7,7 +7,7 @@ import type { Filter } from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import type { ApprovalRecord } from './approval-record.ts';
-import type { Archive } from './archive.ts';
+import { collectionsOf, type Archive } from './archive.ts';
 import { AttestationDocSchema, type AttestationRecord, type SightingRecord } from './attestation-record.ts';
 import { AuditFiltersSchema, decisionFilter, type AuditFilters } from './audit-filters.ts';
 import { toRecord, type RecordOf } from './collections.ts';
@@ -36,8 +36,8 @@ export async function listDecisions(
     const [at, id] = decodeCursor(cursor);
     query.$or = [{ decidedAt: { $lt: at } }, { decidedAt: at, _id: { $lt: id } }];
   }
-  const docs = await archive.collections.decisions
-    .find(query)
+  const docs = await collectionsOf(archive)
+    .decisions.find(query)
     .sort({ decidedAt: -1, _id: -1 })
     .limit(limit + 1)
     .toArray();
@@ -84,8 +84,10 @@ export interface DecisionStats {
  */
 export async function decisionStats(archive: Archive, filters: AuditFilters = {}): Promise<DecisionStats> {
   const match = await resolveFilters(archive, filters);
-  const cursor = archive.collections.decisions
-    .find(match, { projection: { outcome: 1, builder: 1, day: 1, failingChecks: 1, failingCodes: 1 } })
+  const cursor = collectionsOf(archive)
+    .decisions.find(match, {
+      projection: { outcome: 1, builder: 1, day: 1, failingChecks: 1, failingCodes: 1 },
+    })
     .batchSize(5000);
   const tallies = {
     byOutcome: new Map<string, number>(),
@@ -156,7 +158,7 @@ export interface DecisionDetail {
  * or workflow id (its newest run). Null when nothing matches.
  */
 export async function showDecision(archive: Archive, ref: string): Promise<DecisionDetail | null> {
-  const decisions = archive.collections.decisions;
+  const decisions = collectionsOf(archive).decisions;
   const doc =
     (await decisions.findOne({ _id: ref })) ??
     (await decisions.find({ 'artifact.digest': ref }).sort({ decidedAt: -1, _id: -1 }).limit(1).next()) ??
@@ -166,17 +168,19 @@ export async function showDecision(archive: Archive, ref: string): Promise<Decis
   const id = decision._id;
   const digests = decision.attestationDigests;
   const [approvals, exceptions, events, attestations, sightings, vsas, policy] = await Promise.all([
-    archive.collections.approvals.find({ decisionId: id }).sort({ at: 1 }).toArray(),
-    archive.collections.exceptions.find({ decisionId: id }).sort({ _id: 1 }).toArray(),
-    archive.collections.events.find({ decisionId: id }).sort({ at: 1 }).toArray(),
-    archive.collections.attestations.find({ _id: { $in: digests } }).toArray(),
-    archive.collections.sightings
-      .find({ digest: { $in: digests } })
+    collectionsOf(archive).approvals.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    collectionsOf(archive).exceptions.find({ decisionId: id }).sort({ _id: 1 }).toArray(),
+    collectionsOf(archive).events.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    collectionsOf(archive)
+      .attestations.find({ _id: { $in: digests } })
+      .toArray(),
+    collectionsOf(archive)
+      .sightings.find({ digest: { $in: digests } })
       .sort({ fetchedAt: 1 })
       .toArray(),
-    archive.collections.vsas.find({ decisionId: id }).sort({ at: 1 }).toArray(),
-    archive.collections.policies
-      .find({ digest: decision.policy.digest })
+    collectionsOf(archive).vsas.find({ decisionId: id }).sort({ at: 1 }).toArray(),
+    collectionsOf(archive)
+      .policies.find({ digest: decision.policy.digest })
       .sort({ firstStoredAt: 1 })
       .limit(1)
       .next(),
@@ -215,8 +219,8 @@ export async function* exportDecisions(
 ): AsyncIterable<ExportedDecision> {
   const query = await resolveFilters(archive, { ...options.filters, since, until });
   const batchSize = options.batchSize ?? 200;
-  const cursor = archive.collections.decisions
-    .find(query)
+  const cursor = collectionsOf(archive)
+    .decisions.find(query)
     .sort({ decidedAt: 1, _id: 1 })
     .batchSize(batchSize);
   let batch: DecisionRecord[] = [];
@@ -225,19 +229,21 @@ export async function* exportDecisions(
     const digests = [...new Set(batch.flatMap((d) => d.attestationDigests))];
     const projection = options.inline ? {} : { raw: 0 };
     const [approvals, exceptions, vsas, attestations] = await Promise.all([
-      archive.collections.approvals
-        .find({ decisionId: { $in: ids } })
+      collectionsOf(archive)
+        .approvals.find({ decisionId: { $in: ids } })
         .sort({ at: 1 })
         .toArray(),
-      archive.collections.exceptions
-        .find({ decisionId: { $in: ids } })
+      collectionsOf(archive)
+        .exceptions.find({ decisionId: { $in: ids } })
         .sort({ _id: 1 })
         .toArray(),
-      archive.collections.vsas
-        .find({ decisionId: { $in: ids } }, { projection })
+      collectionsOf(archive)
+        .vsas.find({ decisionId: { $in: ids } }, { projection })
         .sort({ at: 1 })
         .toArray(),
-      archive.collections.attestations.find({ _id: { $in: digests } }, { projection }).toArray(),
+      collectionsOf(archive)
+        .attestations.find({ _id: { $in: digests } }, { projection })
+        .toArray(),
     ]);
     const attestationById = new Map(
       attestations.map((d) => [d._id, readMaybeWithoutRaw('attestations', d, options.inline)] as const),
@@ -296,8 +302,8 @@ async function resolveFilters(archive: Archive, filters: AuditFilters): Promise<
   const parsed = parse(AuditFiltersSchema, filters, 'filters');
   let approvedIds: string[] | undefined;
   if (parsed.approver !== undefined) {
-    const rows = await archive.collections.approvals
-      .find({ approver: parsed.approver }, { projection: { decisionId: 1 } })
+    const rows = await collectionsOf(archive)
+      .approvals.find({ approver: parsed.approver }, { projection: { decisionId: 1 } })
       .toArray();
     approvedIds = [...new Set(rows.map((r) => r.decisionId))];
   }
@@ -327,4 +333,27 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
     });
   }
   return result.data;
+}
+
+/** Digests of the attestations that a PASS check rests on, in one decision or in every decision. */
+export async function reliedOnAttestations(archive: Archive, decisionId?: string): Promise<Set<string>> {
+  const relied = new Set<string>();
+  const query = decisionId === undefined ? {} : { _id: decisionId };
+  for await (const d of collectionsOf(archive).decisions.find(query, { projection: { checks: 1 } })) {
+    for (const check of d.checks)
+      if (check.result === 'PASS') for (const e of check.evidence ?? []) relied.add(e);
+  }
+  return relied;
+}
+
+/** The raw bytes (base64) archived under a content digest: an attestation's, else an issued or received VSA's. */
+export async function findArchivedBytes(
+  archive: Archive,
+  digest: string,
+): Promise<{ kind: 'attestation' | 'vsa'; raw: string } | undefined> {
+  const collections = collectionsOf(archive);
+  const att = await collections.attestations.findOne({ _id: digest });
+  if (att) return { kind: 'attestation', raw: toRecord('attestations', att).raw };
+  const vsa = await collections.vsas.findOne({ digest });
+  return vsa ? { kind: 'vsa', raw: toRecord('vsas', vsa).raw } : undefined;
 }

@@ -84,6 +84,6 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     );
   }
 
-  const trustDigest = attestorTrustDigest(trust, archive.db.databaseName);
+  const trustDigest = attestorTrustDigest(trust, archive.databaseName);
   return { name, trustDigest, lookup };
 }

@@ -4,7 +4,6 @@
  * configured trust material. Attestations that no passing check relied on (for instance
  * the rejected ones kept as evidence of a denial) are not expected to verify.
  */
-import type { Archive } from '../archive/archive.ts';
 import type { SignatureCheck } from '../archive/integrity.ts';
 import { isGateError } from '../core/errors.ts';
 import type { ArtifactRef } from '../core/model.ts';
@@ -12,17 +11,6 @@ import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { keyOnlyEnvelope, verifyAttestation } from '../core/verify/verify-attestations.ts';
-
-/** Digests of the attestations that a PASS check of a decision in scope rests on. */
-export async function reliedOnAttestations(archive: Archive, decisionId?: string): Promise<Set<string>> {
-  const relied = new Set<string>();
-  const query = decisionId === undefined ? {} : { _id: decisionId };
-  for await (const d of archive.collections.decisions.find(query, { projection: { checks: 1 } })) {
-    for (const check of d.checks)
-      if (check.result === 'PASS') for (const e of check.evidence ?? []) relied.add(e);
-  }
-  return relied;
-}
 
 /** The artifact the statement inside an envelope names first: a signature is checked, not re-bound. */
 function subjectArtifact(input: AttestationInput): ArtifactRef | undefined {

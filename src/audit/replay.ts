@@ -17,7 +17,6 @@
 import { createHash } from 'node:crypto';
 import type { Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
-import { toRecord } from '../archive/collections.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 import { listDecisions } from '../archive/queries.ts';
 import { isGateError, type ErrorCode, type GateError } from '../core/errors.ts';
@@ -241,19 +240,17 @@ async function loadEvidence(
   archive: Archive,
   digests: string[],
 ): Promise<{ records: Array<{ bytes: Buffer; origin: string }> } | { problem: string }> {
-  const docs = await archive.collections.attestations.find({ _id: { $in: digests } }).toArray();
-  const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
+  let byId;
+  try {
+    byId = await archive.getAttestations(digests);
+  } catch (err) {
+    if (!isGateError(err) || err.code !== 'ARCHIVE_ERROR') throw err;
+    return { problem: `attestation ${String(err.detail?.id)} does not match its schema` };
+  }
   const records: Array<{ bytes: Buffer; origin: string }> = [];
   for (const digest of digests) {
-    const doc = byId.get(digest);
-    if (!doc) return { problem: `attestation ${digest} is not in the archive` };
-    let record;
-    try {
-      record = toRecord('attestations', doc);
-    } catch (err) {
-      if (!isGateError(err)) throw err;
-      return { problem: `attestation ${digest} does not match its schema` };
-    }
+    const record = byId.get(digest);
+    if (!record) return { problem: `attestation ${digest} is not in the archive` };
     const bytes = Buffer.from(record.raw, 'base64');
     if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest)
       return { problem: `attestation ${digest}: the stored bytes no longer match their digest` };

@@ -90,7 +90,11 @@ export function demoProvenance(opts: ProvenanceOptions) {
   };
 }
 
-/** Signs a statement as a DSSE envelope (ECDSA P-256 over the PAE) and returns its JSON bytes. */
+/**
+ * Signs a statement as a DSSE envelope (ECDSA P-256 over the PAE) and returns its JSON bytes.
+ * The keyid is empty, as `cosign attest --key` writes it: verifiers that compute their own
+ * id for a key (cosign, slsa-verifier) skip a signature whose keyid differs from it.
+ */
 export function signEnvelope(statement: unknown, key: DemoBuilderKey): Uint8Array {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
   const sig = sign('sha256', pae(INTOTO_PAYLOAD_TYPE, payload), key.privateKey);
@@ -98,7 +102,7 @@ export function signEnvelope(statement: unknown, key: DemoBuilderKey): Uint8Arra
     JSON.stringify({
       payloadType: INTOTO_PAYLOAD_TYPE,
       payload: payload.toString('base64'),
-      signatures: [{ keyid: key.keyId, sig: sig.toString('base64') }],
+      signatures: [{ keyid: '', sig: sig.toString('base64') }],
     }),
     'utf8',
   );

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -137,9 +138,15 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     progress.status = status;
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
   };
+  // `Repository` names the release repository, as the workflow id does, so a Temporal query
+  // by the repository consumers pull from finds its publishes; histories recorded before
+  // this change replay with the staging repository they upserted.
+  const repository = patched('repository-attribute-is-release')
+    ? `${request.releaseRegistry}/${request.releaseRepository}`
+    : `${candidate.registry}/${candidate.repository}`;
   upsertSearchAttributes([
     { key: sa.ArtifactDigest, value: candidate.digest },
-    { key: sa.Repository, value: `${candidate.registry}/${candidate.repository}` },
+    { key: sa.Repository, value: repository },
     { key: sa.PublishStatus, value: 'Resolving' },
   ]);
 

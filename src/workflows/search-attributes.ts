@@ -2,6 +2,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /** Custom search attributes registered by scripts/services.sh (and by operators in production). */
 export const ArtifactDigest = defineSearchAttributeKey('ArtifactDigest', SearchAttributeType.KEYWORD);
+/** The release repository (`host/repo`) a publish targets, as in the workflow id. */
 export const Repository = defineSearchAttributeKey('Repository', SearchAttributeType.KEYWORD);
 export const PublishStatus = defineSearchAttributeKey('PublishStatus', SearchAttributeType.KEYWORD);
 export const BuilderId = defineSearchAttributeKey('BuilderId', SearchAttributeType.KEYWORD);

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { computeEvidenceDigest, decisionContentDigest } from '../../src/archive/archive.ts';
+import { collectionsOf, computeEvidenceDigest, decisionContentDigest } from '../../src/archive/archive.ts';
 import { buildAndAttest, demoProvenance, signEnvelope } from '../../src/demo/demo-builder.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services, uniqueName } from '../helpers/services.ts';
@@ -87,7 +87,7 @@ test('a provenance swapped for a forged one, with every digest recomputed, is ca
   };
   rewritten.evidenceDigest = computeEvidenceDigest(rewritten.attestationDigests, decision.policy.digest);
   rewritten.contentDigest = decisionContentDigest(rewritten);
-  await h.deps.archive.collections.decisions.updateOne(
+  await collectionsOf(h.deps.archive).decisions.updateOne(
     { _id: result.decisionId },
     {
       $set: {

@@ -10,6 +10,7 @@ import { startAttestationServer, type AttestationServer } from '../helpers/attes
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { makeKey, signBundle, vsaStatement } from '../helpers/vsa-fixtures.ts';
+import { collectionsOf } from '../../src/archive/archive.ts';
 
 // Dependency levels come from a real attestation store process on loopback, through the
 // real workflow: pending answers wait on a durable timer, outages are retried.
@@ -73,7 +74,7 @@ test('a dependency VSA from the attestation store satisfies check 5, and the VSA
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   const deps = result.checks.find((c) => c.id === 'dependencies');
   assert.equal(deps?.result, 'PASS');
-  const issued = await h.deps.archive.collections.vsas.findOne({
+  const issued = await collectionsOf(h.deps.archive).vsas.findOne({
     decisionId: result.decisionId,
     direction: 'issued',
   });

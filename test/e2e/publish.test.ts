@@ -13,6 +13,7 @@ import { pae } from '../../src/core/verify/dsse-pae.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
+import { collectionsOf } from '../../src/archive/archive.ts';
 
 let h: PublishHarness;
 before(async () => {
@@ -312,7 +313,7 @@ test('a VSA planted in the release repository with the decision annotation is no
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   const forgedDigest = `sha256:${createHash('sha256').update(forged).digest('hex')}`;
   assert.notEqual(result.published?.vsaDigest, forgedDigest);
-  const issued = await h.deps.archive.collections.vsas.findOne({
+  const issued = await collectionsOf(h.deps.archive).vsas.findOne({
     decisionId: result.decisionId,
     direction: 'issued',
   });

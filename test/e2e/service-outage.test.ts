@@ -20,6 +20,7 @@ import { pollProgress } from '../helpers/publish-progress.ts';
 import { ensureServices, services } from '../helpers/services.ts';
 import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
+import { collectionsOf } from '../../src/archive/archive.ts';
 
 // Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
 const RELEASE_TAG = 'stable';
@@ -119,7 +120,7 @@ test('store failing when the issued VSA is archived: attachVsa is retried and ar
   assert.equal(runs.length, 1);
   assert.equal(runs[0]?.attempt, 2, 'the first attempt failed after attaching the VSA');
   await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
-  const [archived] = await rig.archive.collections.vsas.find({ decisionId: result.decisionId }).toArray();
+  const [archived] = await collectionsOf(rig.archive).vsas.find({ decisionId: result.decisionId }).toArray();
   assert.equal(archived?.digest, result.published?.vsaDigest, 'the archived VSA is the one attached');
   await worker.kill('SIGTERM');
 });
@@ -148,7 +149,7 @@ test('store replies lost after the decision, approval and published writes: the 
     (await rig.archive.listApprovals(result.decisionId)).map((a) => [a.approver, a.verdict]),
     [['bob', 'approve']],
   );
-  assert.equal(await rig.archive.collections.events.countDocuments({ decisionId: result.decisionId }), 4);
+  assert.equal(await collectionsOf(rig.archive).events.countDocuments({ decisionId: result.decisionId }), 4);
   await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
   await worker.kill('SIGTERM');
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { CommandStartedEvent, Document } from 'mongodb';
-import type { Archive } from '../../src/archive/archive.ts';
+import { type Archive, databaseOf } from '../../src/archive/archive.ts';
 
 const READS = new Set(['find', 'update', 'delete', 'findAndModify', 'aggregate', 'count', 'distinct']);
 
@@ -48,7 +48,7 @@ export async function assertReadsByKey(archive: Archive, reads: CommandStartedEv
     } else {
       assert.equal(keys[0], '_id', shown);
     }
-    const plan = await archive.db.command({
+    const plan = await databaseOf(archive).command({
       explain: { find: collection, filter },
       verbosity: 'queryPlanner',
     });

@@ -1,7 +1,7 @@
 /** Assertions that a digest was published exactly once, for the crash and outage tests. */
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Archive } from '../../src/archive/archive.ts';
+import { type Archive, collectionsOf } from '../../src/archive/archive.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import type { RegistryClient } from '../../src/registry/client.ts';
 import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
@@ -65,7 +65,7 @@ export async function assertPublishedOnce(opts: {
   assert.equal(decisions[0]?.status, 'published');
   assert.equal(decisions[0]?.published?.digest, digest);
   assert.equal(decisions[0]?.published?.tag, tag);
-  assert.equal(await archive.collections.vsas.countDocuments({ decisionId }), 1, 'one archived VSA');
+  assert.equal(await collectionsOf(archive).vsas.countDocuments({ decisionId }), 1, 'one archived VSA');
 }
 
 /** assertPublishedOnce for a request: its candidate's digest in its release repository under `tag`. */

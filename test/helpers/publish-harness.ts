@@ -18,6 +18,7 @@ import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
 import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
 import { ensureServices, services, uniqueName } from './services.ts';
+import { databaseOf } from '../../src/archive/archive.ts';
 
 let runtimeInstalled = false;
 
@@ -103,7 +104,7 @@ export async function startPublishHarness(
       await running;
       await connection.close();
       await nativeConnection.close();
-      await deps.archive.db.dropDatabase();
+      await databaseOf(deps.archive).dropDatabase();
       await deps.close();
     },
   };

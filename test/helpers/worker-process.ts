@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { openArchive, type Archive } from '../../src/archive/archive.ts';
+import { type Archive, databaseOf, openArchive } from '../../src/archive/archive.ts';
 import {
   buildAndAttest,
   createBuilderKey,
@@ -150,7 +150,7 @@ export async function startCrashRig(services: {
       await Promise.all([...workers].map((w) => w.kill('SIGKILL')));
       await connection.close();
       try {
-        await archive.db.dropDatabase();
+        await databaseOf(archive).dropDatabase();
       } finally {
         await archive.close();
       }

@@ -12,13 +12,14 @@ import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
-import { archivedSignatureCheck, reliedOnAttestations } from '../../audit/archived-signatures.ts';
+import { archivedSignatureCheck } from '../../audit/archived-signatures.ts';
 import type { TrustMaterial } from '../../core/trust/trust-material.ts';
 import { loadTrustMaterial } from '../../loaders/trust-material-files.ts';
 import {
   decisionStats,
   exportDecisions,
   listDecisions,
+  reliedOnAttestations,
   showDecision,
   type Count,
 } from '../../archive/queries.ts';

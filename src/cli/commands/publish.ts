@@ -99,7 +99,7 @@ export const publishCommand: Command = {
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [
           { key: sa.ArtifactDigest, value: digest },
-          { key: sa.Repository, value: `${image.registry}/${image.repository}` },
+          { key: sa.Repository, value: `${release.registry}/${release.repository}` },
           { key: sa.PublishStatus, value: 'Resolving' },
         ],
       });

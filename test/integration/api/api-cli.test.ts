@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { makeAttestation, makeDecision } from '../archive/make-records.ts';
 
@@ -23,7 +23,7 @@ before(async () => {
 });
 
 after(async () => {
-  await archive?.db.dropDatabase();
+  if (archive) await databaseOf(archive).dropDatabase();
   await archive?.close();
 });
 

@@ -10,7 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { Binary } from 'mongodb';
 import { hashToken, loadApiTokens, TokenVerifier } from '../../../src/api/api-tokens.ts';
 import { createApiServer, listenApi, SESSION_COOKIE } from '../../../src/api/server.ts';
-import { buildDecisionRecord, openArchive, type Archive } from '../../../src/archive/archive.ts';
+import {
+  type Archive,
+  buildDecisionRecord,
+  collectionsOf,
+  openArchive,
+} from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
 import { toDoc } from '../../../src/archive/collections.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
@@ -88,7 +93,7 @@ before(async () => {
       ).record,
     ),
   );
-  await archive.collections.decisions.insertMany(bulk);
+  await collectionsOf(archive).decisions.insertMany(bulk);
 
   const tokens = new TokenVerifier({
     tokens: [
@@ -352,7 +357,7 @@ describe('one decision, its evidence and the stats', () => {
   test('bytes changed in the store are refused, never served under their digest', async () => {
     const digest = attestationDigest('api1');
     assert.equal((await get(`/api/v1/attestations/${digest}/raw`)).status, 200);
-    await archive.collections.attestations.updateOne(
+    await collectionsOf(archive).attestations.updateOne(
       { _id: digest },
       { $set: { raw: new Binary(Buffer.from('{"_type":"changed"}')) } },
     );

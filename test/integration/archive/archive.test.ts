@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { computeEvidenceDigest, sha256Digest } from '../../../src/archive/digest.ts';
 import { GateError, type ErrorCode } from '../../../src/core/errors.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -12,7 +12,7 @@ before(async () => {
   archive = await openArchive(services.mongoUri, uniqueName('archive').replaceAll('-', '_'));
 });
 after(async () => {
-  await archive.db.dropDatabase();
+  await databaseOf(archive).dropDatabase();
   await archive.close();
 });
 
@@ -38,7 +38,7 @@ describe('recordDecision', () => {
       computeEvidenceDigest([attestationDigest('rec-1')], fakeDigest('policy-1')),
     );
     assert.deepEqual(stored.failingCodes, []);
-    const events = await archive.collections.events.find({ decisionId: input.decisionId }).toArray();
+    const events = await collectionsOf(archive).events.find({ decisionId: input.decisionId }).toArray();
     assert.deepEqual(
       events.map((e) => [e.from, e.to]),
       [[null, 'decided']],
@@ -60,9 +60,9 @@ describe('recordDecision', () => {
     await archive.recordDecision(input);
     // Same instant written differently must compare equal.
     await archive.recordDecision({ ...input, decidedAt: '2026-03-01T11:00:05+01:00' });
-    assert.equal(await archive.collections.decisions.countDocuments({ _id: input.decisionId }), 1);
-    assert.equal(await archive.collections.exceptions.countDocuments({ decisionId: input.decisionId }), 1);
-    assert.equal(await archive.collections.events.countDocuments({ decisionId: input.decisionId }), 1);
+    assert.equal(await collectionsOf(archive).decisions.countDocuments({ _id: input.decisionId }), 1);
+    assert.equal(await collectionsOf(archive).exceptions.countDocuments({ decisionId: input.decisionId }), 1);
+    assert.equal(await collectionsOf(archive).events.countDocuments({ decisionId: input.decisionId }), 1);
   });
 
   test('a different decision under the same id is refused and nothing is overwritten', async () => {
@@ -105,7 +105,7 @@ describe('recordDecision', () => {
   });
 
   test('a stored decision that does not match its schema is ARCHIVE_ERROR on read', async () => {
-    await archive.collections.decisions.insertOne({
+    await collectionsOf(archive).decisions.insertOne({
       _id: 'corrupt-1',
       schemaVersion: 1,
       outcome: 'MAYBE',
@@ -121,13 +121,13 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     assert.deepEqual(digests, [attestationDigest('att-1')]);
     await archive.storeAttestations([att]); // retry
     await archive.storeAttestations([{ ...att, origin: 'inline[0]', fetchedAt: '2026-03-02T00:00:00Z' }]);
-    assert.equal(await archive.collections.attestations.countDocuments({ _id: digests[0] }), 1);
-    const stored = await archive.collections.attestations.findOne({ _id: digests[0]! });
+    assert.equal(await collectionsOf(archive).attestations.countDocuments({ _id: digests[0] }), 1);
+    const stored = await collectionsOf(archive).attestations.findOne({ _id: digests[0]! });
     assert.equal(stored?.origin, att.origin);
     assert.deepEqual(stored?.subjectDigests, [fakeDigest('artifact-att-1')]);
     assert.equal(sha256Digest(Buffer.from(stored!.raw.buffer)), digests[0]);
-    const sightings = await archive.collections.sightings
-      .find({ digest: digests[0]! })
+    const sightings = await collectionsOf(archive)
+      .sightings.find({ digest: digests[0]! })
       .sort({ fetchedAt: 1 })
       .toArray();
     assert.deepEqual(
@@ -141,10 +141,10 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     await archive.storeAttestations([att]);
     const later = { ...att, builderId: 'https://other.example/builder', fetchedAt: '2026-03-09T00:00:00Z' };
     await archive.storeAttestations([later]);
-    const stored = await archive.collections.attestations.findOne({ _id: attestationDigest('att-2') });
+    const stored = await collectionsOf(archive).attestations.findOne({ _id: attestationDigest('att-2') });
     assert.equal(stored?.builderId, att.builderId);
-    const sightings = await archive.collections.sightings
-      .find({ digest: attestationDigest('att-2') })
+    const sightings = await collectionsOf(archive)
+      .sightings.find({ digest: attestationDigest('att-2') })
       .sort({ fetchedAt: 1 })
       .toArray();
     assert.deepEqual(
@@ -171,7 +171,7 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     await archive.storePolicy(digest, text);
     await archive.storePolicy(digest, text);
     await archive.storePolicy(digest, '{"version":1,"rules":[]}');
-    const stored = await archive.collections.policies.find({ digest }).toArray();
+    const stored = await collectionsOf(archive).policies.find({ digest }).toArray();
     assert.equal(stored.length, 2);
     assert.ok(stored.every((p) => p.textDigest === sha256Digest(p.text)));
     await assert.rejects(archive.storePolicy('not-a-digest', text), rejectsWith('INPUT_INVALID'));
@@ -192,7 +192,7 @@ describe('storeAttestations, storePolicy, storeVsa', () => {
     assert.equal(digest, sha256Digest('{"vsa":1}'));
     await archive.storeVsa(vsa);
     await archive.storeVsa({ ...vsa, direction: 'consumed', decisionId: 'publish-other/run-1' });
-    assert.equal(await archive.collections.vsas.countDocuments({ digest }), 2);
+    assert.equal(await collectionsOf(archive).vsas.countDocuments({ digest }), 2);
     await assert.rejects(archive.storeVsa({ ...vsa, verifiedLevels: [] }), rejectsWith('ARCHIVE_ERROR'));
   });
 });
@@ -217,8 +217,8 @@ describe('transitions, approvals and publishing', () => {
     const stored = await archive.getDecision(input.decisionId);
     assert.equal(stored?.status, 'published');
     assert.deepEqual(stored?.published, where);
-    const events = await archive.collections.events
-      .find({ decisionId: input.decisionId, to: 'published' })
+    const events = await collectionsOf(archive)
+      .events.find({ decisionId: input.decisionId, to: 'published' })
       .toArray();
     assert.equal(events.length, 1);
     assert.equal(events[0]?.from, 'decided');
@@ -234,7 +234,7 @@ describe('transitions, approvals and publishing', () => {
     ]);
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     assert.equal(
-      await archive.collections.events.countDocuments({ decisionId: input.decisionId, to: 'published' }),
+      await collectionsOf(archive).events.countDocuments({ decisionId: input.decisionId, to: 'published' }),
       1,
     );
   });
@@ -319,8 +319,8 @@ describe('transitions, approvals and publishing', () => {
       archive.recordApproval(input.decisionId, { ...approval, approver: 'bob@acme.example' }),
       rejectsWith('ARCHIVE_ERROR'),
     );
-    const events = await archive.collections.events
-      .find({ decisionId: input.decisionId })
+    const events = await collectionsOf(archive)
+      .events.find({ decisionId: input.decisionId })
       .sort({ at: 1 })
       .toArray();
     assert.deepEqual(

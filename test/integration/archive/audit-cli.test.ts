@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Binary } from 'mongodb';
-import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, makeAttestation, makeDecision } from './make-records.ts';
@@ -35,7 +35,7 @@ before(async () => {
   await archive.recordDecision(failed);
 });
 after(async () => {
-  await archive.db.dropDatabase();
+  await databaseOf(archive).dropDatabase();
   await archive.close();
 });
 
@@ -125,10 +125,10 @@ test('audit verify: intact is exit 0; a changed byte is reported with the docume
   assert.match(clean.stdout, /^PASSED/m);
 
   const id = attestationDigest('cli-2');
-  const stored = await archive.collections.attestations.findOne({ _id: id });
+  const stored = await collectionsOf(archive).attestations.findOne({ _id: id });
   const bytes = Buffer.from(stored!.raw.buffer);
   bytes[0] = bytes[0]! ^ 0x20;
-  await archive.collections.attestations.updateOne({ _id: id }, { $set: { raw: new Binary(bytes) } });
+  await collectionsOf(archive).attestations.updateOne({ _id: id }, { $set: { raw: new Binary(bytes) } });
 
   const all = await run('verify', '--all', '--skip-signatures');
   assert.equal(all.code, 1);

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { assertReadsByKey, filtersOf, readRecorder } from '../../helpers/explain-by-key.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from './make-records.ts';
@@ -23,7 +23,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await archive.db.dropDatabase();
+  await databaseOf(archive).dropDatabase();
   await archive.close();
 });
 
@@ -109,7 +109,7 @@ describe('release records', () => {
   test('a retried markPublished after a crash before the release record writes it', async () => {
     const decision = await publishOnce('rel-crash', 'v3', '2026-04-03T10:00:00.000Z', false);
     // The crash: the decision is published but its release record was never written.
-    await archive.collections.releases.deleteOne({ _id: '127.0.0.1:5000/release/app:v3' });
+    await collectionsOf(archive).releases.deleteOne({ _id: '127.0.0.1:5000/release/app:v3' });
     assert.equal(await archive.lastRelease('127.0.0.1:5000/release/app', 'v3'), null);
     await archive.markPublished(decision.decisionId, {
       repository: '127.0.0.1:5000/release/app',
@@ -126,7 +126,7 @@ describe('release records', () => {
   test('an archive from before the keyed records gets them once, from its decisions, VSAs and approvals', async () => {
     const published = await publishOnce('rel-old', 'v4', '2026-04-04T10:00:00.000Z', true);
     for (const name of ['releases', 'subjectVsas', 'approvalSets', 'migrations']) {
-      await archive.db.collection(name).deleteMany({});
+      await databaseOf(archive).collection(name).deleteMany({});
     }
     assert.equal(await archive.lastRelease('127.0.0.1:5000/release/app', 'v4'), null);
     assert.equal((await archive.issuedVsas(published.artifact.digest, 100)).vsas.length, 0);
@@ -145,7 +145,7 @@ describe('release records', () => {
       vsas.vsas.map((v) => v.decisionId),
       [published.decisionId],
     );
-    const set = await archive.collections.approvalSets.findOne({ _id: published.decisionId });
+    const set = await collectionsOf(archive).approvalSets.findOne({ _id: published.decisionId });
     assert.deepEqual(set?.approvals, [`${published.decisionId}|lead@acme.example`]);
   });
 });

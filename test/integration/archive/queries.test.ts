@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Binary } from 'mongodb';
-import { openArchive, type Archive } from '../../../src/archive/archive.ts';
+import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { verifyIntegrity } from '../../../src/archive/integrity.ts';
@@ -40,7 +40,7 @@ before(async () => {
   await archive.transition(id('d5'), 'awaiting-approval', 'rejected', 'bob@acme.example');
 });
 after(async () => {
-  await archive.db.dropDatabase();
+  await databaseOf(archive).dropDatabase();
   await archive.close();
 });
 
@@ -228,13 +228,16 @@ describe('verifyIntegrity', () => {
     assert.deepEqual(clean.checked, { decisions: 5, attestations: 5, vsas: 1, policies: 2 });
 
     const target = attestationDigest('q2');
-    const stored = await archive.collections.attestations.findOne({ _id: target });
+    const stored = await collectionsOf(archive).attestations.findOne({ _id: target });
     const bytes = Buffer.from(stored!.raw.buffer);
     bytes[5] = bytes[5]! ^ 0x01;
-    await archive.collections.attestations.updateOne({ _id: target }, { $set: { raw: new Binary(bytes) } });
-    await archive.collections.decisions.updateOne({ _id: id('d4') }, { $set: { outcome: 'PASSED' } });
-    await archive.collections.attestations.deleteOne({ _id: attestationDigest('q5') });
-    await archive.collections.policies.updateOne(
+    await collectionsOf(archive).attestations.updateOne(
+      { _id: target },
+      { $set: { raw: new Binary(bytes) } },
+    );
+    await collectionsOf(archive).decisions.updateOne({ _id: id('d4') }, { $set: { outcome: 'PASSED' } });
+    await collectionsOf(archive).attestations.deleteOne({ _id: attestationDigest('q5') });
+    await collectionsOf(archive).policies.updateOne(
       { digest: sha256Digest(policyB) },
       { $set: { text: 'allow: all' } },
     );

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { MongoClient } from 'mongodb';
 import { after, before, test } from 'node:test';
-import { Archive, openArchive } from '../../../src/archive/archive.ts';
+import { Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { createArchiveAttestor, selfVsaTrust } from '../../../src/attestors/archive-attestor.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
@@ -55,7 +55,7 @@ before(async () => {
   await issue(3, vsa(3), otherKey); // written into the store by someone without slsa-gate's key
 });
 after(async () => {
-  await archive.db.dropDatabase();
+  await databaseOf(archive).dropDatabase();
   await archive.close();
 });
 

@@ -14,6 +14,7 @@ import { loadConfig } from '../../../src/config/config.ts';
 import { connectArchive } from '../../../src/config/mongo-options.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { createTestPki, type TestPki } from '../../helpers/test-pki.ts';
+import { databaseOf } from '../../../src/archive/archive.ts';
 
 const PASSWORD = 'Zq8-archive-pw';
 const storeHost = new URL(services.mongoUri).host;
@@ -48,10 +49,13 @@ test('SLSA_GATE_DB selects the database the archive uses', async () => {
   const name = dbName();
   const archive = await connectArchive(loadConfig({ MONGODB_URI: services.mongoUri, SLSA_GATE_DB: name }));
   try {
-    assert.equal(archive.db.databaseName, name);
-    assert.ok((await archive.db.listCollections().toArray()).length > 0, 'indexes created the collections');
+    assert.equal(databaseOf(archive).databaseName, name);
+    assert.ok(
+      (await databaseOf(archive).listCollections().toArray()).length > 0,
+      'indexes created the collections',
+    );
   } finally {
-    await archive.db.dropDatabase();
+    await databaseOf(archive).dropDatabase();
     await archive.close();
   }
 });
@@ -110,9 +114,9 @@ describe('TLS with MONGODB_TLS_CA_FILE', () => {
       { serverSelectionTimeoutMS: 5000 },
     );
     try {
-      assert.deepEqual(await archive.db.command({ ping: 1 }), { ok: 1 });
+      assert.deepEqual(await databaseOf(archive).command({ ping: 1 }), { ok: 1 });
     } finally {
-      await archive.db.dropDatabase();
+      await databaseOf(archive).dropDatabase();
       await archive.close();
     }
   });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Archive } from '../../../src/archive/archive.ts';
+import { type Archive, databaseOf } from '../../../src/archive/archive.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
@@ -58,7 +58,7 @@ before(async () => {
 });
 
 after(async () => {
-  await archive?.db.dropDatabase();
+  if (archive) await databaseOf(archive).dropDatabase();
   await archive?.close();
   await registry?.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import type { PublishResult } from '../../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../../helpers/publish-harness.ts';
 import { services, uniqueName } from '../../helpers/services.ts';
 import { fakeDigest, makeAttestation, makeDecision, attestationDigest } from '../archive/make-records.ts';
+import { collectionsOf } from '../../../src/archive/archive.ts';
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
@@ -126,7 +127,7 @@ before(async () => {
       decidedAt: '2026-03-01T10:00:00Z',
     }),
   );
-  await archive.collections.attestations.updateOne(
+  await collectionsOf(archive).attestations.updateOne(
     { _id: attestationDigest(tampered) },
     { $set: { raw: new Binary(Buffer.from('{"_type":"https://in-toto.io/Statement/v1","label":"x"}')) } },
   );

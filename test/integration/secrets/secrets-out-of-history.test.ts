@@ -35,6 +35,7 @@ import {
 import { localRegistryClient } from '../../helpers/oci-images.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from '../registry/registry-process.ts';
+import { databaseOf } from '../../../src/archive/archive.ts';
 
 // bcrypt (cost 4) of the two registry passwords below, made with: python3 -c "import crypt;
 // print(crypt.crypt('<password>', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"
@@ -186,10 +187,10 @@ test('no registry password, VSA key or token appears in the history, the archive
       result: strings(result),
       logs: logged,
     };
-    const collections = await deps.archive.db.listCollections().toArray();
+    const collections = await databaseOf(deps.archive).listCollections().toArray();
     assert.ok(collections.length > 0);
     for (const { name } of collections) {
-      const docs = await deps.archive.db.collection(name).find({}).toArray();
+      const docs = await databaseOf(deps.archive).collection(name).find({}).toArray();
       haystacks[`archive.${name}`] = strings(docs);
     }
     assert.ok(haystacks.history!.length > 100, 'the history was read');
@@ -219,7 +220,7 @@ test('no registry password, VSA key or token appears in the history, the archive
     worker.shutdown();
     await running;
     await native.close();
-    await deps.archive.db.dropDatabase();
+    await databaseOf(deps.archive).dropDatabase();
     await deps.close();
   }
 });
