@@ -7,7 +7,10 @@
 import type { z } from 'zod';
 import { CLOUD_BUILD_BUILD_TYPES, GcbBuildParameters } from './cloud-build-v0.1.ts';
 import { CONTAINER_BASED_V0_1, ContainerBasedParameters } from './container-based-v0.1.ts';
-import { GITHUB_ACTIONS_WORKFLOW_BUILD_TYPES, GithubWorkflowParameters } from './github-actions-workflow-v1.ts';
+import {
+  GITHUB_ACTIONS_WORKFLOW_BUILD_TYPES,
+  GithubWorkflowParameters,
+} from './github-actions-workflow-v1.ts';
 import { NPM_CLI_GHA_V2, NpmCliParameters } from './npm-cli-gha-v2.ts';
 import {
   DelegatorParameters,

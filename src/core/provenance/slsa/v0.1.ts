@@ -34,5 +34,13 @@ export function fromSlsaV01(
   const source = gitUri(materialUri, 'predicate.materials[0].uri', origin, findings);
   if (source === undefined) return draft;
   const ref = source.ref ?? cloudBuildRef(args);
-  return withSource(draft, { uri: source.uri, ref }, commitOf(first?.digest), undefined, '', origin, findings);
+  return withSource(
+    draft,
+    { uri: source.uri, ref },
+    commitOf(first?.digest),
+    undefined,
+    '',
+    origin,
+    findings,
+  );
 }

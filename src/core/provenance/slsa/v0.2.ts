@@ -22,7 +22,13 @@ export function fromSlsaV02(
   const params = asRecord(p.invocation?.parameters) ?? {};
   const draft: ProvenanceDraft = {
     predicateType: SLSA_PROVENANCE_V0_2,
-    builder: builderOf(npmCliBuilderId(buildType, p.builder.id), p.builder.id, 'predicate.builder.id', origin, findings),
+    builder: builderOf(
+      npmCliBuilderId(buildType, p.builder.id),
+      p.builder.id,
+      'predicate.builder.id',
+      origin,
+      findings,
+    ),
     buildType,
     externalParameters: params,
     resolvedDependencies: dependenciesOf(p.materials ?? []),

@@ -21,11 +21,7 @@ import type { ProvenanceDraft, ProvenanceFinding } from '../provenance.ts';
 
 const WORKFLOW_BUILD_TYPES: readonly string[] = Object.values(GITHUB_ACTIONS_WORKFLOW_BUILD_TYPES);
 
-function buildTypeFacts(
-  p: SlsaProvenanceV1,
-  origin: string,
-  findings: ProvenanceFinding[],
-): BuildTypeFacts {
+function buildTypeFacts(p: SlsaProvenanceV1, origin: string, findings: ProvenanceFinding[]): BuildTypeFacts {
   const def = p.buildDefinition;
   const internal = def.internalParameters ?? {};
   if (WORKFLOW_BUILD_TYPES.includes(def.buildType))
@@ -36,7 +32,11 @@ function buildTypeFacts(
   return generatorFacts(internal);
 }
 
-export function fromSlsaV1(p: SlsaProvenanceV1, origin: string, findings: ProvenanceFinding[]): ProvenanceDraft {
+export function fromSlsaV1(
+  p: SlsaProvenanceV1,
+  origin: string,
+  findings: ProvenanceFinding[],
+): ProvenanceDraft {
   const def = p.buildDefinition;
   const buildType = def.buildType;
   const rawId = p.runDetails.builder.id;
@@ -53,7 +53,8 @@ export function fromSlsaV1(p: SlsaProvenanceV1, origin: string, findings: Proven
     externalParameters: def.externalParameters,
     resolvedDependencies: dependenciesOf(def.resolvedDependencies ?? []),
   };
-  if (p.runDetails.metadata?.finishedOn !== undefined) draft.buildFinishedOn = p.runDetails.metadata.finishedOn;
+  if (p.runDetails.metadata?.finishedOn !== undefined)
+    draft.buildFinishedOn = p.runDetails.metadata.finishedOn;
   const facts = buildTypeFacts(p, origin, findings);
   if (facts.entryPoint !== undefined) draft.entryPoint = facts.entryPoint;
   const inputs = asRecord(def.externalParameters.inputs);
