@@ -14,6 +14,7 @@ import { RegistryClient } from '../src/registry/client.ts';
 import { ensureDevSigningKey } from '../src/signing/signing-key.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { publishWorkflowId } from '../src/workflows/contract.ts';
+import { listReferrers } from '../src/registry/referrers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, '.data', 'demo');
@@ -129,7 +130,7 @@ try {
     (r) => r.digest === app.digest,
     () => false,
   );
-  const referrers = await registry.listReferrers(appRelease, app.digest).catch(() => []);
+  const referrers = await listReferrers(registry, appRelease, app.digest).catch(() => []);
   const types = referrers.map((r) => r.annotations?.['dev.sigstore.bundle.predicateType']);
   expect(
     'its image, VSA and provenance are in the release repository',

@@ -15,6 +15,8 @@ import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
 import { isRetryableRegistryError } from '../registry/registry-error.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
+import { getReferrer, listReferrers } from '../registry/referrers.ts';
+import { findCosignAttestations } from '../registry/cosign-attestations.ts';
 
 export interface CollectedEvidence {
   /** Content digests of every attestation archived for this candidate, verified or not. */
@@ -54,7 +56,7 @@ async function fetchFromRegistry(
   const found: Fetched[] = [];
   const heartbeat = (detail: string) => Context.current().heartbeat(detail);
 
-  for (const descriptor of await client.listReferrers(repo, digest)) {
+  for (const descriptor of await listReferrers(client, repo, digest)) {
     heartbeat(`referrer ${descriptor.digest}`);
     const origin = `oci://${candidate.registry}/${repo}@${descriptor.digest}`;
     // Anyone who can push to the staging repository can attach referrers: one that is not
@@ -70,7 +72,7 @@ async function fetchFromRegistry(
     }
     let referrer;
     try {
-      referrer = await client.getReferrer(repo, digest, descriptor);
+      referrer = await getReferrer(client, repo, digest, descriptor);
     } catch (err) {
       if (!isGateError(err) || isRetryableRegistryError(err)) throw err;
       skipped.push({ origin, code: err.code, message: err.message });
@@ -84,7 +86,7 @@ async function fetchFromRegistry(
     }
   }
 
-  const cosign = await client.findCosignAttestations(repo, digest);
+  const cosign = await findCosignAttestations(client, repo, digest);
   for (const layer of cosign?.layers ?? []) {
     heartbeat(`cosign layer ${layer.digest}`);
     const bytes = Buffer.from(await client.getAttestationLayer(repo, layer));

@@ -12,6 +12,8 @@ import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
+import { copyImage } from '../registry/copy-image.ts';
+import { getReferrer, listReferrers } from '../registry/referrers.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
 
@@ -52,10 +54,16 @@ export function createPublishActivities(deps: ActivityDeps) {
       const { candidate } = input;
       const source = deps.registry(candidate.registry);
       const target = deps.registry(input.releaseRegistry);
-      const copied = await source.copyImage(candidate.repository, input.releaseRepository, candidate.digest, {
-        target,
-        onProgress: (p) => Context.current().heartbeat(p),
-      });
+      const copied = await copyImage(
+        source,
+        candidate.repository,
+        input.releaseRepository,
+        candidate.digest,
+        {
+          target,
+          onProgress: (p) => Context.current().heartbeat(p),
+        },
+      );
       if (copied.digest !== candidate.digest) {
         throw new GateError('DIGEST_MISMATCH', `copied ${copied.digest}, verified ${candidate.digest}`);
       }
@@ -132,9 +140,9 @@ export function createPublishActivities(deps: ActivityDeps) {
           at: input.decidedAt,
         });
 
-      for (const descriptor of await target.listReferrers(repo, candidate.digest, BUNDLE_V03_MEDIA_TYPE)) {
+      for (const descriptor of await listReferrers(target, repo, candidate.digest, BUNDLE_V03_MEDIA_TYPE)) {
         if (descriptor.annotations?.[DECISION_ANNOTATION] !== input.decisionId) continue;
-        const referrer = await target.getReferrer(repo, candidate.digest, descriptor);
+        const referrer = await getReferrer(target, repo, candidate.digest, descriptor);
         const layer = referrer.manifest.layers[0];
         if (!layer) continue;
         const bytes = await target.getAttestationLayer(repo, layer);

@@ -22,6 +22,8 @@ import {
   type Resource,
 } from './attestor.ts';
 import { answerOf, attestorTrustDigest, evaluateVsaInputs, type VsaTrust } from './vsa-trust.ts';
+import { getReferrer, listReferrers } from '../registry/referrers.ts';
+import { findCosignAttestations } from '../registry/cosign-attestations.ts';
 
 /** Layer media types read as attestations. */
 const ATTESTATION_LAYER_TYPES = new Set<string>([
@@ -59,9 +61,9 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
         reasons.push(`${err.code}: ${what}: ${err.message}`);
       }
     };
-    for (const descriptor of await client.listReferrers(repo, digest)) {
+    for (const descriptor of await listReferrers(client, repo, digest)) {
       ctx.signal?.throwIfAborted();
-      const referrer = await client.getReferrer(repo, digest, descriptor);
+      const referrer = await getReferrer(client, repo, digest, descriptor);
       for (const [i, layer] of referrer.manifest.layers.entries()) {
         if (!ATTESTATION_LAYER_TYPES.has(layer.mediaType)) continue;
         const origin = `${where}@${referrer.digest}#layers[${i}]`;
@@ -70,7 +72,7 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
       }
       ctx.heartbeat?.({ attestor: name, referrer: referrer.digest });
     }
-    const cosign = await client.findCosignAttestations(repo, digest);
+    const cosign = await findCosignAttestations(client, repo, digest);
     for (const [i, layer] of (cosign?.layers ?? []).entries()) {
       const origin = `${where}:${cosign!.tag}@${cosign!.manifestDigest}#layers[${i}]`;
       const bytes = await client.getAttestationLayer(repo, layer);

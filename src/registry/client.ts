@@ -1,20 +1,10 @@
 import { GateError } from '../core/errors.ts';
 import { ChallengeAuth, type AuthScope, type RegistryAuth } from './auth.ts';
 import type { CredentialsProvider } from './credentials.ts';
-import { copyImage, type CopyImageOptions, type CopyImageResult } from './copy-image.ts';
-import { findCosignAttestations, type CosignAttestations } from './cosign-attestations.ts';
 import { assertDigest, digestLike, isDigest, sha256Digest } from './digest.ts';
 import { declaredMediaType, MANIFEST_TYPES, MEDIA_TYPES, type Descriptor } from './oci-manifest.ts';
 import { readCapped } from './read-capped.ts';
 import { assertRepositoryName, isTag } from './reference.ts';
-import {
-  attachReferrer,
-  getReferrer,
-  listReferrers,
-  type FetchedReferrer,
-  type ReferrerLayer,
-  type ReferrerDescriptor,
-} from './referrers.ts';
 import { registryError } from './registry-error.ts';
 import { DEFAULT_RETRY_POLICY, Transport, type RetryPolicy } from './transport.ts';
 
@@ -587,46 +577,6 @@ export class RegistryClient {
         retryable: false,
       });
     }
-  }
-
-  /** Referrers of a manifest: the referrers API when the registry has it, else the `sha256-<hex>` tag fallback. */
-  listReferrers(repo: string, digest: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
-    return listReferrers(this, repo, digest, artifactType);
-  }
-
-  /** Fetches a listed referrer's manifest by digest and checks its `subject` is `subjectDigest` (SUBJECT_MISMATCH otherwise). */
-  getReferrer(
-    repo: string,
-    subjectDigest: string,
-    descriptor: Pick<Descriptor, 'digest' | 'size'>,
-  ): Promise<FetchedReferrer> {
-    return getReferrer(this, repo, subjectDigest, descriptor);
-  }
-
-  /** Pushes an OCI artifact manifest with `subject` and records it in the referrers fallback index; returns its digest. */
-  attachReferrer(
-    repo: string,
-    subjectDigest: string,
-    artifactType: string,
-    layers: ReferrerLayer[],
-    annotations?: Record<string, string>,
-  ): Promise<string> {
-    return attachReferrer(this, repo, subjectDigest, artifactType, layers, annotations);
-  }
-
-  /** Cosign-style attestations of a manifest, from the `sha256-<hex>.att` tag. */
-  findCosignAttestations(repo: string, digest: string): Promise<CosignAttestations | undefined> {
-    return findCosignAttestations(this, repo, digest);
-  }
-
-  /** Copies a manifest, an index's children and every blob to another repository, by digest and idempotently. */
-  copyImage(
-    fromRepo: string,
-    toRepo: string,
-    digest: string,
-    opts?: CopyImageOptions,
-  ): Promise<CopyImageResult> {
-    return copyImage(this, fromRepo, toRepo, digest, opts);
   }
 
   /**

@@ -14,6 +14,8 @@ import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { collectionsOf } from '../../src/archive/archive.ts';
+import { attachReferrer, getReferrer, listReferrers } from '../../src/registry/referrers.ts';
+import { copyImage } from '../../src/registry/copy-image.ts';
 
 let h: PublishHarness;
 before(async () => {
@@ -63,7 +65,7 @@ test('a correctly built image is published with its VSA and provenance, and the 
 
   const release = request.releaseRepository;
   assert.equal((await h.registry.resolve(release, 'v1.0.0')).digest, digest);
-  const referrers = await h.registry.listReferrers(release, digest);
+  const referrers = await listReferrers(h.registry, release, digest);
   const vsaDescriptor = referrers.find(
     (r) =>
       r.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://slsa.dev/verification_summary/v1',
@@ -75,7 +77,7 @@ test('a correctly built image is published with its VSA and provenance, and the 
     ),
     'a copy of the provenance is attached',
   );
-  const referrer = await h.registry.getReferrer(release, digest, vsaDescriptor);
+  const referrer = await getReferrer(h.registry, release, digest, vsaDescriptor);
   const layer = referrer.manifest.layers[0];
   assert.ok(layer);
   const bundle = JSON.parse(
@@ -237,21 +239,21 @@ test('a referrer planted in the staging repository for another image does not bl
   const { staging, digest } = await stagedImage();
   const other = await stagedImage();
   // Someone with push access to staging copies another image's referrers index under this image's fallback tag.
-  await h.registry.attachReferrer(other.staging, other.digest, 'application/vnd.example.note', [
+  await attachReferrer(h.registry, other.staging, other.digest, 'application/vnd.example.note', [
     { mediaType: 'text/plain', bytes: Buffer.from('not an attestation') },
   ]);
   const fetched = await h.registry.getManifestByTag(other.staging, `sha256-${other.digest.slice(7)}`);
   assert.ok(fetched);
   const index = fetched.bytes;
   const planted = JSON.parse(Buffer.from(index).toString('utf8'));
-  for (const m of planted.manifests) await h.registry.copyImage(other.staging, staging, m.digest);
+  for (const m of planted.manifests) await copyImage(h.registry, other.staging, staging, m.digest);
   await h.registry.putManifest(
     staging,
     `sha256-${digest.slice(7)}`,
     index,
     'application/vnd.oci.image.index.v1+json',
   );
-  assert.equal((await h.registry.listReferrers(staging, digest)).length, planted.manifests.length);
+  assert.equal((await listReferrers(h.registry, staging, digest)).length, planted.manifests.length);
 
   const result = await h.publish(requestFor(h, staging, digest));
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
@@ -294,11 +296,12 @@ test('a VSA planted in the release repository with the decision annotation is no
   await waitForStatus(handle, 'AwaitingApproval');
   const { runId } = await handle.describe();
   // Someone with push access to the release repository plants a forged VSA for this very run.
-  await h.registry.copyImage(staging, request.releaseRepository, digest);
+  await copyImage(h.registry, staging, request.releaseRepository, digest);
   const forged = Buffer.from(
     JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', forged: true }),
   );
-  await h.registry.attachReferrer(
+  await attachReferrer(
+    h.registry,
     request.releaseRepository,
     digest,
     'application/vnd.dev.sigstore.bundle.v0.3+json',

@@ -8,6 +8,7 @@ import {
 import { RegistryClient, type RegistryClientOptions } from '../../src/registry/client.ts';
 import { MEDIA_TYPES } from '../../src/registry/oci-manifest.ts';
 import { services } from './services.ts';
+import { attachReferrer } from '../../src/registry/referrers.ts';
 
 /**
  * A client of the local test registry (plain http on loopback) with fast
@@ -81,7 +82,8 @@ export function attachTestReferrer(
   digest: string,
   note = 'referrer',
 ): Promise<string> {
-  return client.attachReferrer(
+  return attachReferrer(
+    client,
     repo,
     digest,
     'application/vnd.in-toto+json',

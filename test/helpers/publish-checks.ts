@@ -5,6 +5,7 @@ import { type Archive, collectionsOf } from '../../src/archive/archive.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import type { RegistryClient } from '../../src/registry/client.ts';
 import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
+import { listReferrers } from '../../src/registry/referrers.ts';
 
 const VSA_PREDICATE = 'https://slsa.dev/verification_summary/v1';
 const PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
@@ -48,7 +49,7 @@ export async function assertPublishedOnce(opts: {
   assert.deepEqual(await listTags(registry.host, release), [fallbackTag, tag].sort());
   assert.equal((await registry.resolve(release, tag)).digest, digest);
 
-  const referrers = await registry.listReferrers(release, digest);
+  const referrers = await listReferrers(registry, release, digest);
   const vsas = referrers.filter((r) => r.annotations?.[PREDICATE_ANNOTATION] === VSA_PREDICATE);
   assert.equal(vsas.length, 1, 'exactly one VSA referrer');
   assert.equal(vsas[0]?.annotations?.[DECISION_ANNOTATION], decisionId);

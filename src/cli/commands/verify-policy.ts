@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { GateError } from '../../core/errors.ts';
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
 import { checkIdentity } from '../../core/policy/guards/identity.ts';
 import { parsePolicy, selectRule } from '../../core/policy/policy-file.ts';
 import type { PolicyRule } from '../../core/policy/policy-rule.ts';
 import { defaultTrustMap, type TrustMap } from '../../core/policy/trust-map.ts';
 import { ruleFromVerifierFlags, type VerifierFlags } from '../../core/policy/verifier-flags.ts';
+import { readFileCapped } from '../../loaders/read-file-capped.ts';
+
+/** A policy is a few KB of YAML; a larger file is refused before it is read. */
+const POLICY_FILE_LIMIT_BYTES = 1 << 20;
 
 type CliFlags = { [K in keyof VerifierFlags]?: VerifierFlags[K] | undefined };
 
@@ -31,18 +33,7 @@ export function ruleForCli(input: {
   flags: CliFlags;
 }): PolicyRule {
   if (input.policyFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(input.policyFile, 'utf8');
-    } catch (cause) {
-      throw new GateError(
-        'INPUT_INVALID',
-        `cannot read policy ${input.policyFile}: ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      );
-    }
+    const text = readFileCapped(input.policyFile, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     const { policy } = parsePolicy(text, input.policyFile);
     return selectRule(policy, input.artifact.uri ?? '');
   }

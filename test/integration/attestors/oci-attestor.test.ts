@@ -13,6 +13,7 @@ import { attachCosignAttestations } from '../../../src/registry/cosign-attestati
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { makeKey, signBundle, signEnvelope, vsaStatement } from '../../helpers/vsa-fixtures.ts';
+import { attachReferrer } from '../../../src/registry/referrers.ts';
 
 const VERIFIER = 'https://images.example/verifier';
 const key = makeKey('images');
@@ -51,7 +52,7 @@ test('VSAs as referrers and as cosign attestations prove build levels; forged on
     });
 
   // a: a referrer whose layer is a Sigstore bundle; b: a cosign .att DSSE layer; c: forged referrer; d: nothing.
-  await client.attachReferrer(repo, a!.digest, VSA_TYPE, [
+  await attachReferrer(client, repo, a!.digest, VSA_TYPE, [
     { mediaType: VSA_TYPE, bytes: enc(signBundle(vsa(a!.digest, ['SLSA_BUILD_LEVEL_3']), key)) },
   ]);
   await attachCosignAttestations(client, repo, b!.digest, [
@@ -60,7 +61,7 @@ test('VSAs as referrers and as cosign attestations prove build levels; forged on
       annotations: { predicateType: 'https://slsa.dev/verification_summary/v1' },
     },
   ]);
-  await client.attachReferrer(repo, c!.digest, VSA_TYPE, [
+  await attachReferrer(client, repo, c!.digest, VSA_TYPE, [
     { mediaType: VSA_TYPE, bytes: enc(signBundle(vsa(c!.digest, ['SLSA_BUILD_LEVEL_3']), forger)) },
   ]);
 

@@ -20,6 +20,7 @@ import { isRetryableRegistryError } from '../../../src/registry/registry-error.t
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from './registry-process.ts';
+import { copyImage } from '../../../src/registry/copy-image.ts';
 
 /**
  * The real distribution registry with its own authentication: htpasswd (Basic)
@@ -62,7 +63,7 @@ describe('htpasswd auth', () => {
       const ci = client(registry, { username: 'ci', password: 's3cret' });
       const pushed = await pushTestImage(ci, repo, { tag: 'v1' });
       assert.equal((await ci.resolve(repo, 'v1')).digest, pushed.digest);
-      const copy = await ci.copyImage(repo, `${repo}-release`, pushed.digest);
+      const copy = await copyImage(ci, repo, `${repo}-release`, pushed.digest);
       assert.equal(copy.blobs.mounted, pushed.blobDigests.length);
 
       for (const bad of [client(registry, { username: 'ci', password: 'wrong' }), client(registry)]) {
@@ -191,7 +192,7 @@ describe('token auth', () => {
     const ci = tokenClient({ username: 'ci', password: 's3cret' });
     const pushed = await pushTestImage(ci, repo, { tag: 'v1' });
     assert.equal((await ci.resolve(repo, 'v1')).digest, pushed.digest);
-    const copy = await ci.copyImage(repo, `${repo}-release`, pushed.digest);
+    const copy = await copyImage(ci, repo, `${repo}-release`, pushed.digest);
     assert.equal(copy.blobs.mounted, pushed.blobDigests.length);
     assert.equal(
       createHash('sha256')

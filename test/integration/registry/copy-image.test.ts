@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
-import type { CopyProgress } from '../../../src/registry/copy-image.ts';
+import { copyImage, type CopyProgress } from '../../../src/registry/copy-image.ts';
 import { MEDIA_TYPES } from '../../../src/registry/oci-manifest.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
@@ -16,7 +16,7 @@ test('copyImage copies an image by digest with cross-repo mounts; a re-run pushe
   const pushed = await pushTestImage(client, staging, { tag: 'candidate' });
 
   const progress: CopyProgress[] = [];
-  const first = await client.copyImage(staging, release, pushed.digest, {
+  const first = await copyImage(client, staging, release, pushed.digest, {
     onProgress: (p) => progress.push(p),
   });
   assert.equal(first.digest, pushed.digest);
@@ -34,7 +34,7 @@ test('copyImage copies an image by digest with cross-repo mounts; a re-run pushe
     );
   }
 
-  const again = await client.copyImage(staging, release, pushed.digest);
+  const again = await copyImage(client, staging, release, pushed.digest);
   assert.deepEqual(again.blobs, { mounted: 0, copied: 0, skipped: pushed.blobDigests.length });
   assert.equal(again.manifestsPushed, 0);
 });
@@ -46,7 +46,7 @@ test('copyImage copies an image index and both platform children, byte-identical
   const pushed = await pushTestImage(client, staging, { index: true });
   assert.equal(pushed.mediaType, MEDIA_TYPES.ociIndex);
 
-  const result = await client.copyImage(staging, release, pushed.digest);
+  const result = await copyImage(client, staging, release, pushed.digest);
   assert.equal(result.mediaType, MEDIA_TYPES.ociIndex);
   assert.equal(result.manifests.length, 3);
   assert.equal(result.manifests.at(-1), pushed.digest);
@@ -59,7 +59,7 @@ test('copyImage copies an image index and both platform children, byte-identical
   }
   for (const digest of pushed.blobDigests) assert.equal(await client.blobExists(release, digest), true);
 
-  const again = await client.copyImage(staging, release, pushed.digest);
+  const again = await copyImage(client, staging, release, pushed.digest);
   assert.equal(again.manifestsPushed, 0);
   assert.equal(again.blobs.skipped, pushed.blobDigests.length);
 });
@@ -72,7 +72,7 @@ test('copyImage after a crash half-way completes the copy without pushing anythi
   // The "crash": only the first blob made it before the worker died.
   await client.mountBlob(staging, release, pushed.blobDigests[0]!);
 
-  const result = await client.copyImage(staging, release, pushed.digest);
+  const result = await copyImage(client, staging, release, pushed.digest);
   assert.equal(result.blobs.skipped, 1);
   assert.equal(result.blobs.mounted, pushed.blobDigests.length - 1);
   assert.deepEqual((await client.getManifest(release, pushed.digest)).bytes, pushed.manifestBytes);
@@ -86,7 +86,7 @@ test('copyImage to another registry host GETs and pushes the blobs through the t
     const staging = `registry/${uniqueName('staging-x')}`;
     const release = `registry/${uniqueName('release-x')}`;
     const pushed = await pushTestImage(source, staging);
-    const result = await source.copyImage(staging, release, pushed.digest, { target });
+    const result = await copyImage(source, staging, release, pushed.digest, { target });
     assert.deepEqual(result.blobs, { mounted: 0, copied: pushed.blobDigests.length, skipped: 0 });
     assert.ok(!proxy.seen.some((s) => s.includes('mount=')));
     assert.deepEqual((await source.getManifest(release, pushed.digest)).bytes, pushed.manifestBytes);
@@ -100,7 +100,7 @@ test('copyImage refuses a tag (MUTABLE_REF)', async () => {
   const staging = `registry/${uniqueName('staging-tag')}`;
   await pushTestImage(client, staging, { tag: 'v1' });
   await assert.rejects(
-    client.copyImage(staging, `registry/${uniqueName('release-tag')}`, 'v1'),
+    copyImage(client, staging, `registry/${uniqueName('release-tag')}`, 'v1'),
     (err: GateError) => err.code === 'MUTABLE_REF',
   );
 });
@@ -162,7 +162,7 @@ test('a tag moved after it was resolved changes nothing: the pinned digest is wh
   const swapped = await pushTestImage(client, staging, { tag: 'candidate', seed: 'swapped' });
   assert.equal((await client.resolve(staging, 'candidate')).digest, swapped.digest);
 
-  await client.copyImage(staging, release, pinned);
+  await copyImage(client, staging, release, pinned);
   await client.tag(release, 'v1', pinned);
   assert.equal((await client.resolve(release, 'v1')).digest, verified.digest);
   assert.equal(await client.manifestExists(release, swapped.digest), false);

@@ -4,8 +4,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
-import { cosignAttestationTag } from '../../../src/registry/cosign-attestations.ts';
-import { referrersTag } from '../../../src/registry/referrers.ts';
+import { cosignAttestationTag, findCosignAttestations } from '../../../src/registry/cosign-attestations.ts';
+import { listReferrers, referrersTag } from '../../../src/registry/referrers.ts';
 import { attachTestReferrer, localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startFaultProxy, type FaultDecision, type FaultProxy } from './fault-proxy.ts';
@@ -291,7 +291,7 @@ test('with a referrers API the index comes from the API and attaching leaves no 
           },
         }
       : undefined;
-  const found = await client.listReferrers(repo, image.digest, 'application/vnd.in-toto+json');
+  const found = await listReferrers(client, repo, image.digest, 'application/vnd.in-toto+json');
   assert.deepEqual(
     found.map((d) => d.digest),
     [`sha256:${'2'.repeat(64)}`],
@@ -346,13 +346,13 @@ test('referrers API pages are followed through Link rel="next" and capped in tot
       },
     };
   };
-  const found = await viaProxy().listReferrers(repo, image.digest);
+  const found = await listReferrers(viaProxy(), repo, image.digest);
   assert.deepEqual(
     found.map((d) => d.digest[7]),
     ['5', '6', '7'],
   );
   await assert.rejects(
-    viaProxy({ limits: { maxReferrers: 2 } }).listReferrers(repo, image.digest),
+    listReferrers(viaProxy({ limits: { maxReferrers: 2 } }), repo, image.digest),
     (err: GateError) => err.code === 'LIMIT_EXCEEDED',
   );
 });
@@ -396,7 +396,7 @@ test('a cosign .att manifest listing 10k attestations is LIMIT_EXCEEDED before a
           },
         }
       : undefined;
-  await assert.rejects(viaProxy().findCosignAttestations(repo, image.digest), (err: GateError) => {
+  await assert.rejects(findCosignAttestations(viaProxy(), repo, image.digest), (err: GateError) => {
     assert.equal(err.code, 'LIMIT_EXCEEDED');
     assert.equal(err.detail?.count, 10_000);
     return true;

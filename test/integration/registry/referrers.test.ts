@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
-import { COSIGN_ANNOTATIONS } from '../../../src/registry/cosign-attestations.ts';
+import { COSIGN_ANNOTATIONS, findCosignAttestations } from '../../../src/registry/cosign-attestations.ts';
 import { sha256Digest } from '../../../src/registry/digest.ts';
 import { MEDIA_TYPES } from '../../../src/registry/oci-manifest.ts';
-import { referrersTag } from '../../../src/registry/referrers.ts';
+import { getReferrer, listReferrers, referrersTag } from '../../../src/registry/referrers.ts';
 import {
   attachTestAttestation,
   attachTestReferrer,
@@ -20,13 +20,13 @@ test('attachReferrer uses the tag fallback: re-attaching is idempotent, a second
   const client = localRegistryClient();
   const repo = `registry/${uniqueName('referrers')}`;
   const image = await pushTestImage(client, repo, { tag: 'v1' });
-  assert.deepEqual(await client.listReferrers(repo, image.digest), []);
+  assert.deepEqual(await listReferrers(client, repo, image.digest), []);
 
   const first = await attachTestReferrer(client, repo, image.digest, 'one');
   assert.equal(await client.hasReferrersApi(repo, image.digest), false);
   const again = await attachTestReferrer(client, repo, image.digest, 'one');
   assert.equal(again, first);
-  let listed = await client.listReferrers(repo, image.digest);
+  let listed = await listReferrers(client, repo, image.digest);
   assert.deepEqual(
     listed.map((d) => d.digest),
     [first],
@@ -36,13 +36,13 @@ test('attachReferrer uses the tag fallback: re-attaching is idempotent, a second
 
   const second = await attachTestReferrer(client, repo, image.digest, 'two');
   assert.notEqual(second, first);
-  listed = await client.listReferrers(repo, image.digest);
+  listed = await listReferrers(client, repo, image.digest);
   assert.deepEqual(listed.map((d) => d.digest).sort(), [first, second].sort());
 
   // The fallback index is a real OCI index under the sha256-<hex> tag.
   const fallback = await client.resolve(repo, referrersTag(image.digest));
   assert.equal(fallback.mediaType, MEDIA_TYPES.ociIndex);
-  assert.deepEqual(await client.listReferrers(repo, image.digest, 'application/other'), []);
+  assert.deepEqual(await listReferrers(client, repo, image.digest, 'application/other'), []);
 });
 
 test('getReferrer returns the artifact manifest, its subject checked, and its layer bytes', async () => {
@@ -51,10 +51,10 @@ test('getReferrer returns the artifact manifest, its subject checked, and its la
   const image = await pushTestImage(client, repo);
   const other = await pushTestImage(client, repo, { seed: 'other' });
   const referrer = await attachTestReferrer(client, repo, image.digest);
-  const [descriptor] = await client.listReferrers(repo, image.digest, 'application/vnd.in-toto+json');
+  const [descriptor] = await listReferrers(client, repo, image.digest, 'application/vnd.in-toto+json');
   assert.ok(descriptor);
 
-  const fetched = await client.getReferrer(repo, image.digest, descriptor);
+  const fetched = await getReferrer(client, repo, image.digest, descriptor);
   assert.equal(fetched.digest, referrer);
   assert.equal(fetched.manifest.artifactType, 'application/vnd.in-toto+json');
   assert.equal(fetched.manifest.config.mediaType, MEDIA_TYPES.ociEmpty);
@@ -63,7 +63,7 @@ test('getReferrer returns the artifact manifest, its subject checked, and its la
   assert.deepEqual(await client.getAttestationLayer(repo, layer), testEnvelope(image.digest));
 
   await assert.rejects(
-    client.getReferrer(repo, other.digest, descriptor),
+    getReferrer(client, repo, other.digest, descriptor),
     (err: GateError) => err.code === 'SUBJECT_MISMATCH',
   );
 });
@@ -76,7 +76,7 @@ test('a referrers index over the count limit is LIMIT_EXCEEDED', async () => {
   await attachTestReferrer(client, repo, image.digest, 'two');
   const capped = localRegistryClient({ limits: { maxReferrers: 1 } });
   await assert.rejects(
-    capped.listReferrers(repo, image.digest),
+    listReferrers(capped, repo, image.digest),
     (err: GateError) => err.code === 'LIMIT_EXCEEDED',
   );
 });
@@ -85,10 +85,10 @@ test('cosign-style .att attestations are found with their DSSE layers and annota
   const client = localRegistryClient();
   const repo = `registry/${uniqueName('cosign')}`;
   const image = await pushTestImage(client, repo, { tag: 'v1' });
-  assert.equal(await client.findCosignAttestations(repo, image.digest), undefined);
+  assert.equal(await findCosignAttestations(client, repo, image.digest), undefined);
 
   const attDigest = await attachTestAttestation(client, repo, image.digest);
-  const found = await client.findCosignAttestations(repo, image.digest);
+  const found = await findCosignAttestations(client, repo, image.digest);
   assert.ok(found);
   assert.equal(found.tag, `sha256-${image.digest.slice('sha256:'.length)}.att`);
   assert.equal(found.manifestDigest, attDigest);
@@ -102,14 +102,14 @@ test('cosign-style .att attestations are found with their DSSE layers and annota
 
   // The same envelope again is not a second layer; another one is.
   await attachTestAttestation(client, repo, image.digest);
-  assert.equal((await client.findCosignAttestations(repo, image.digest))?.layers.length, 1);
+  assert.equal((await findCosignAttestations(client, repo, image.digest))?.layers.length, 1);
   await attachTestAttestation(
     client,
     repo,
     image.digest,
     testEnvelope(image.digest, 'https://example.com/other'),
   );
-  assert.equal((await client.findCosignAttestations(repo, image.digest))?.layers.length, 2);
+  assert.equal((await findCosignAttestations(client, repo, image.digest))?.layers.length, 2);
 });
 
 test('an attestation layer over 10 MiB is refused from its descriptor size, before any request', async () => {
