@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Approval, PublishProgress, PublishRequest, PublishResult, PublishStatus } from './contract.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
@@ -18,23 +19,12 @@ import * as sa from './search-attributes.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const nonRetryable = [
-  'INPUT_INVALID',
-  'POLICY_INVALID',
-  'POLICY_INCOMPLETE',
-  'CONFIG_INVALID',
-  'DIGEST_MISMATCH',
-  'MUTABLE_REF',
-  'LIMIT_EXCEEDED',
-  'REGISTRY_AUTH',
-];
-
-// Registry and store outages are retried with backoff; coded denials are not (they would fail again).
+// Registry and store outages are retried with backoff. Coded denials are not: the activities
+// raise them as non-retryable failures, as the code's entry in src/core/errors.ts says.
 const retry = {
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '30s',
-  nonRetryableErrorTypes: nonRetryable,
 };
 // Short steps: a worker that dies during one is replaced within a minute.
 const io = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
@@ -116,12 +106,15 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   let twoPersonRule = false;
 
   setHandler(progressQuery, () => progress);
+  // A refused update is a coded failure the caller branches on by type (src/core/errors.ts).
+  const refuse = (code: ErrorCode, message: string) =>
+    ApplicationFailure.create({ type: code, message, nonRetryable: true });
   const approvalValidator = (approval: Approval) => {
-    if (!approvalOpen) throw new Error('this publish is not awaiting approval');
+    if (!approvalOpen) throw refuse('INPUT_INVALID', 'this publish is not awaiting approval');
     if (!approval.approver.trim() || !approval.reason.trim())
-      throw new Error('approver and reason are required');
+      throw refuse('INPUT_INVALID', 'approver and reason are required');
     if (twoPersonRule && approval.approver === request.requester) {
-      throw new Error('APPROVER_NOT_ALLOWED: the policy requires an approver other than the requester');
+      throw refuse('APPROVER_NOT_ALLOWED', 'the policy requires an approver other than the requester');
     }
   };
   const onVerdict = (kind: 'approve' | 'reject') => async (approval: Approval) => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import { pae } from '../../src/core/verify/dsse-pae.ts';
@@ -182,7 +182,10 @@ test('a publish that needs approval waits, refuses the requester as approver, th
 
   await assert.rejects(
     handle.executeUpdate('approve', { args: [{ approver: 'alice', reason: 'self-approval' }] }),
-    (err: unknown) => err instanceof WorkflowUpdateFailedError,
+    (err: unknown) =>
+      err instanceof WorkflowUpdateFailedError &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === 'APPROVER_NOT_ALLOWED',
   );
   await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed the change' }] });
   const result = await handle.result();

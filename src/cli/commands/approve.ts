@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { GateError } from '../../core/errors.ts';
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
+import { GateError, isErrorCode } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
@@ -41,11 +41,10 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
           });
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
+            // The workflow refuses with a failure whose type is our code.
+            const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
             const message = err.cause?.message ?? err.message;
-            const code = message.startsWith('APPROVER_NOT_ALLOWED')
-              ? 'APPROVER_NOT_ALLOWED'
-              : 'INPUT_INVALID';
-            throw new GateError(code, `${verdict} refused: ${message}`);
+            throw new GateError(isErrorCode(type) ? type : 'INPUT_INVALID', `${verdict} refused: ${message}`);
           }
           throw err;
         }
