@@ -13,6 +13,7 @@ import { DecisionDocSchema } from './decision-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
+import { PolicyVersionDocSchema } from './policy-version-record.ts';
 import { ReleaseDocSchema } from './release-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
@@ -24,6 +25,7 @@ export const SCHEMAS = {
   sightings: SightingDocSchema,
   vsas: VsaDocSchema,
   policies: PolicyDocSchema,
+  policyVersions: PolicyVersionDocSchema,
   approvals: ApprovalDocSchema,
   exceptions: ExceptionDocSchema,
   events: EventDocSchema,
@@ -70,6 +72,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'at', key: { at: 1 } },
   ],
   policies: [{ name: 'digest', key: { digest: 1 } }],
+  policyVersions: [{ name: 'version', key: { version: -1 } }],
   approvals: [
     { name: 'approver', key: { approver: 1, at: -1 } },
     { name: 'decision', key: { decisionId: 1 } },
