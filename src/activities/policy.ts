@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
-import { evaluate, type Evaluation } from '../core/policy/evaluate.ts';
+import type { Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
 import { tagOf } from '../core/provenance/git-uri.ts';
 import { Context } from '@temporalio/activity';
@@ -10,50 +10,49 @@ import {
   type LevelResolution,
   type ProvenanceResources,
 } from '../attestors/resolve-levels.ts';
-import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
+import { durationSeconds, type LevelEvidence, type PolicyRule } from '../core/policy/policy-rule.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
-import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
-import { artifactOf, type EvidenceFacts } from './evidence.ts';
+import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
+import { artifactOf } from './evidence.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 
 const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
 
-/** `PT24H`, `P2D`, `PT90S` → seconds. */
-export function durationSeconds(iso: string): number {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso);
-  if (!m) throw new GateError('POLICY_INVALID', `approvalDeadline ${iso} is not an ISO-8601 duration`);
-  const [d, h, min, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number];
-  return ((d * 24 + h) * 60 + min) * 60 + s;
-}
-
 export interface PolicyEvaluation {
   evaluation: Evaluation;
   policyDigest: string;
+  /** The operator's policy version evaluated (`slsa-gate policy history`). */
+  policyVersion: number;
   approval: { twoPersonRule: boolean; deadlineSeconds: number };
 }
 
-/** The request's policy or the worker's; none at all is POLICY_INCOMPLETE (CHECKLIST row 10). */
-export function policyText(deps: ActivityDeps, policy?: { text: string; origin: string }) {
-  const chosen = policy ?? deps.defaultPolicy;
-  if (!chosen)
+/**
+ * The operator's policy in force: the newest version loaded into the archive (`slsa-gate
+ * policy load`, or the worker's SLSA_GATE_POLICY at start). A request never carries policy
+ * (issue 12 §1); no version at all is POLICY_INCOMPLETE (CHECKLIST row 10).
+ */
+export async function policyInForce(deps: ActivityDeps) {
+  const current = await deps.archive.currentPolicy();
+  if (!current)
     throw new GateError(
       'POLICY_INCOMPLETE',
-      'no policy: the request carries none and SLSA_GATE_POLICY is not set',
+      'no policy: none was loaded (slsa-gate policy load FILE, or SLSA_GATE_POLICY for the worker)',
     );
-  return chosen;
+  return {
+    text: current.text,
+    origin: `policy version ${current.version.version}`,
+    version: current.version,
+  };
 }
 
-/** A policy's digest even when it does not parse (for the record of a denial). */
-export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; origin: string }): string {
-  const chosen = policy ?? deps.defaultPolicy;
-  if (!chosen) return `sha256:${createHash('sha256').update('').digest('hex')}`;
-  try {
-    return parsePolicy(chosen.text, chosen.origin, deps.trustMap).digest;
-  } catch {
-    return `sha256:${createHash('sha256').update(chosen.text).digest('hex')}`;
-  }
+/** The digest and version of the policy in force, for the record of a denial (even when it does not parse). */
+export async function policyRefOf(deps: ActivityDeps): Promise<{ digest: string; version?: number }> {
+  const current = await deps.archive.currentPolicyVersion();
+  if (!current) return { digest: `sha256:${createHash('sha256').update('').digest('hex')}` };
+  return { digest: current.digest, version: current.version };
 }
 
 /**
@@ -76,6 +75,25 @@ async function lastPublished(deps: ActivityDeps, repository: string, tag: string
       builtAt: last.decidedAt,
     },
   };
+}
+
+/**
+ * parsePolicy, with anything it throws that is not coded (a YAML alias bomb exhausting the
+ * parser, issue 12 §5) turned into POLICY_INVALID: it would fail again on every retry.
+ */
+export function parsePolicyCoded(...args: Parameters<typeof parsePolicy>): ReturnType<typeof parsePolicy> {
+  try {
+    return parsePolicy(...args);
+  } catch (err) {
+    if (err instanceof GateError) throw err;
+    throw new GateError(
+      'POLICY_INVALID',
+      `${args[1]}: the policy cannot be parsed (${String(err)})`.slice(0, 2000),
+      {
+        detail: { origin: args[1] },
+      },
+    );
+  }
 }
 
 export function createPolicyActivities(deps: ActivityDeps) {
@@ -135,43 +153,36 @@ export function createPolicyActivities(deps: ActivityDeps) {
       candidate: Candidate;
       attestationDigests: string[];
       levels: LevelEvidence;
-      policy?: { text: string; origin: string };
       now: string;
       /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
       release?: { repository: string; tag?: string };
     }): Promise<PolicyEvaluation> {
-      const { text, origin } = policyText(deps, input.policy);
-      const { policy, digest } = parsePolicy(text, origin, deps.trustMap);
-      await deps.archive.storePolicy(digest, text);
+      const { text, origin, version } = await policyInForce(deps);
+      const { policy, digest } = parsePolicyCoded(text, origin, deps.trustMap);
       const rule: PolicyRule = selectRule(
         policy,
         `${input.candidate.registry}/${input.candidate.repository}`,
       );
 
       const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
-      const inputs = records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin));
-      const { verified } = verifyAttestations(inputs, {
-        artifact: artifactOf(input.candidate),
-        trust: deps.trust,
-        allowV01WithoutInclusionProof: rule.bundleV01 === 'accept',
-      });
-      const evaluation = evaluate({
-        artifact: artifactOf(input.candidate),
-        attestations:
-          rule.bundleV01 === 'reject'
-            ? verified.filter((v) => v.format !== 'sigstore-bundle-v0.1')
-            : verified,
+      const { evaluation } = verifyAndEvaluate(
+        {
+          artifact: artifactOf(input.candidate),
+          attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
+          trust: deps.trust,
+          trustMap: deps.trustMap,
+          levels: input.levels,
+          now: new Date(input.now),
+          ...(input.release?.tag
+            ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
+            : {}),
+        },
         rule,
-        trustMap: deps.trustMap,
-        levels: input.levels,
-        now: new Date(input.now),
-        ...(input.release?.tag
-          ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
-          : {}),
-      });
+      );
       return {
         evaluation,
         policyDigest: digest,
+        policyVersion: version.version,
         approval: {
           twoPersonRule: rule.twoPersonRule,
           deadlineSeconds: rule.approvalDeadline

@@ -51,8 +51,9 @@ import {
 } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
+import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { releaseId, type ReleaseRecord } from './release-record.ts';
-import { VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
+import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
 export {
@@ -151,6 +152,19 @@ async function serverOf(db: Db): Promise<ArchiveServer> {
   const ferret = typeof info.ferretdbVersion === 'string' || typeof info.ferretdb === 'object';
   return ferret ? { kind: 'ferretdb', lookupsByIdOnly: true } : { kind: 'mongodb', lookupsByIdOnly: false };
 }
+
+/** The collections the read model is exported from, with the time field an incremental export follows. */
+export const EXPORT_TIME_FIELDS = {
+  decisions: 'decidedAt',
+  attestations: 'fetchedAt',
+  vsas: 'at',
+  approvals: 'at',
+  events: 'at',
+  policies: 'firstStoredAt',
+  // Granted before the decision that cites them, often long before: read whole every time (few).
+  exceptions: undefined,
+} as const satisfies Partial<Record<CollectionName, string | undefined>>;
+export type ExportedCollection = keyof typeof EXPORT_TIME_FIELDS;
 
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
 const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
@@ -297,6 +311,40 @@ export class Archive {
     return { vsas, unreadable };
   }
 
+  /**
+   * Every record of `collection` whose time field is at or after `since` (all of them
+   * without), oldest first, for the read-model export. VSAs come without their raw bytes.
+   * A scan on FerretDB; on MongoDB served by the time-field index where one exists.
+   */
+  async *recordsSince<N extends ExportedCollection>(
+    collection: N,
+    since?: Date,
+  ): AsyncIterable<N extends 'vsas' ? Omit<VsaRecord, 'raw'> : RecordOf<N>> {
+    const field = EXPORT_TIME_FIELDS[collection];
+    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
+    const filter = field && since ? { [field]: { $gte: since } } : {};
+    const projection = collection === 'vsas' ? { raw: 0 } : {};
+    const cursor = col.find(filter as never, { projection }).batchSize(2000);
+    const withoutRaw = VsaDocSchema.omit({ raw: true });
+    for await (const doc of cursor) {
+      if (collection !== 'vsas') {
+        yield toRecord(collection, doc) as never;
+        continue;
+      }
+      const result = z.safeEncode(withoutRaw, doc as never);
+      if (!result.success) {
+        throw new GateError(
+          'ARCHIVE_ERROR',
+          `stored vsas document ${String(doc._id)} does not match its schema`,
+          {
+            detail: { collection, id: doc._id },
+          },
+        );
+      }
+      yield result.data as never;
+    }
+  }
+
   /** Archived attestations by content digest, each looked up by key; absent ones are left out. */
   async getAttestations(digests: readonly string[]): Promise<Map<string, AttestationRecord>> {
     const out = new Map<string, AttestationRecord>();
@@ -412,6 +460,83 @@ export class Archive {
       ['firstStoredAt'],
     );
     return { digest };
+  }
+
+  /**
+   * Makes a policy text the one in force: a new version, unless the newest version already
+   * has exactly this text (a worker restarting with the same SLSA_GATE_POLICY adds nothing).
+   */
+  async loadPolicy(input: {
+    digest: string;
+    text: string;
+    loadedBy: string;
+    origin: string;
+  }): Promise<{ version: PolicyVersionRecord; created: boolean }> {
+    parseInput(NameSchema, input.loadedBy, 'loadedBy');
+    parseInput(NameSchema, input.origin, 'origin');
+    await this.storePolicy(input.digest, input.text);
+    const textDigest = sha256Digest(input.text);
+    // Two loads racing for the same number: the unique `_id` lets one win, the other takes the next.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.currentPolicyVersion();
+      if (current && current.digest === input.digest && current.textDigest === textDigest)
+        return { version: current, created: false };
+      const version = (current?.version ?? 0) + 1;
+      const record: PolicyVersionRecord = {
+        _id: `v${version}`,
+        schemaVersion: SCHEMA_VERSION,
+        version,
+        digest: input.digest,
+        textDigest,
+        loadedBy: input.loadedBy,
+        loadedAt: new Date().toISOString(),
+        origin: input.origin,
+      };
+      try {
+        await this.#collections.policyVersions.insertOne(toDoc('policyVersions', record) as never);
+        return { version: record, created: true };
+      } catch (err) {
+        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+      }
+    }
+    throw new GateError('ARCHIVE_ERROR', 'policy load lost five races for the next version number');
+  }
+
+  /** The newest policy version (the one in force), or undefined when none was loaded. */
+  async currentPolicyVersion(): Promise<PolicyVersionRecord | undefined> {
+    const [doc] = await this.#collections.policyVersions.find({}).sort({ version: -1 }).limit(1).toArray();
+    return doc ? toRecord('policyVersions', doc) : undefined;
+  }
+
+  /** The policy in force with its text; undefined when none was loaded. */
+  async currentPolicy(): Promise<{ version: PolicyVersionRecord; text: string } | undefined> {
+    const version = await this.currentPolicyVersion();
+    if (!version) return undefined;
+    const doc = await this.#collections.policies.findOne({ _id: `${version.digest}|${version.textDigest}` });
+    if (!doc)
+      throw new GateError('ARCHIVE_ERROR', `policy version ${version.version} has no stored text`, {
+        detail: { version: version.version, digest: version.digest },
+      });
+    const text = toRecord('policies', doc).text;
+    if (sha256Digest(text) !== version.textDigest)
+      throw new GateError(
+        'ARCHIVE_ERROR',
+        `the stored text of policy version ${version.version} was altered`,
+        {
+          detail: { version: version.version },
+        },
+      );
+    return { version, text };
+  }
+
+  /** Policy versions, newest first (at most `limit`). */
+  async policyHistory(limit = 100): Promise<PolicyVersionRecord[]> {
+    const docs = await this.#collections.policyVersions
+      .find({})
+      .sort({ version: -1 })
+      .limit(Math.min(Math.max(1, limit), 1000))
+      .toArray();
+    return docs.map((d: unknown) => toRecord('policyVersions', d));
   }
 
   /** Stores a VSA issued for, or consumed by, a decision. */
@@ -649,6 +774,27 @@ export class Archive {
   async getDecision(decisionId: string): Promise<DecisionRecord | null> {
     const doc = await this.#collections.decisions.findOne({ _id: decisionId });
     return doc && toRecord('decisions', doc);
+  }
+
+  /**
+   * The decision that published `digest` to `repository` (host/path) under `tag` (or untagged),
+   * oldest first: one publish per (destination, digest, tag), issue 12 §4.
+   */
+  async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
+    parseInput(Sha256DigestSchema, digest, 'digest');
+    parseInput(NameSchema, repository, 'repository');
+    const [doc] = await this.#collections.decisions
+      .find({
+        'artifact.digest': digest,
+        status: 'published',
+        'published.repository': repository,
+        'published.tag': tag ?? { $exists: false },
+      })
+      .sort({ decidedAt: 1, _id: 1 })
+      .limit(1)
+      .maxTimeMS(10_000)
+      .toArray();
+    return doc ? toRecord('decisions', doc) : undefined;
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */

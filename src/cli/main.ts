@@ -1,5 +1,6 @@
 import { GateError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
+import { isParseArgsError } from './parse-command-args.ts';
 
 /** Exit codes shared by every subcommand. */
 export const EXIT = { PASS: 0, FAIL: 1, USAGE: 2, PENDING: 3 } as const;
@@ -34,11 +35,17 @@ async function main(argv: string[]): Promise<number> {
         ? EXIT.USAGE
         : EXIT.FAIL;
     }
-    if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`slsa-gate: ${err.message}`);
+    // Any parseArgs error (missing value, unknown option, `--flag=value` on a boolean, a stray argument) is an input error.
+    if (isParseArgsError(err)) {
+      console.error(`slsa-gate: INPUT_INVALID: ${name}: ${err.message}`);
       return EXIT.USAGE;
     }
-    throw err;
+    // No stack trace reaches a user; SLSA_GATE_DEBUG=1 prints it for a bug report.
+    console.error(
+      `slsa-gate: unexpected error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
+    return EXIT.FAIL;
   }
 }
 

@@ -65,10 +65,16 @@ export const ERRORS = {
   VSA_MISMATCH: { layer: 'policy', retryable: false },
   ROLLBACK: { layer: 'policy', retryable: false },
   NO_PROVENANCE: { layer: 'policy', retryable: false },
+  /** The operator's configuration does not allow publishing to this destination. */
+  DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
 
   APPROVAL_REJECTED: { layer: 'approval', retryable: false },
   APPROVAL_EXPIRED: { layer: 'approval', retryable: false },
   APPROVER_NOT_ALLOWED: { layer: 'approval', retryable: false },
+  /** Who asks or approves is not a verified identity (a bad or missing seal on the request or verdict). */
+  IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
+  /** The run was cancelled before it ended; its decision records that. */
+  CANCELLED: { layer: 'approval', retryable: false },
 
   /** The registry answered, and what it said will not change on retry (4xx, a bad manifest, TLS refused). */
   REGISTRY_ERROR: { layer: 'infrastructure', retryable: false },

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { GateError } from '../../core/errors.ts';
 import type { ArtifactRef } from '../../core/model.ts';
+import { hashFile } from '../../loaders/hash-file.ts';
+import { readFileCapped } from '../../loaders/read-file-capped.ts';
+import { readPublicKeyFile } from '../../loaders/trust-material-files.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate conformance verify-bundle [--staging] --bundle FILE
@@ -13,44 +15,32 @@ The verify-bundle subcommand of the Sigstore conformance CLI protocol
 (sigstore/sigstore-conformance docs/cli_protocol.md), offline. Without
 --trusted-root the pinned Sigstore public-good root is used. FILE_OR_DIGEST is
 a file, or sha256:<64 hex> when that is not a path on disk. Exit 0 when the
-bundle verifies for the artifact and the expected signer, 1 when not, 2 on usage errors.`;
+bundle verifies for the artifact and the expected signer, 1 when not, 2 on usage errors
+and on a bundle that is not a well-formed bundle within the size limits.`;
 
 function usageError(message: string): never {
   throw new GateError('INPUT_INVALID', `${message}\n\n${USAGE}`);
 }
 
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (cause) {
-    throw new GateError('INPUT_INVALID', `cannot read ${what} ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-}
+/** Codes of a bundle that cannot be read as a bundle: the caller's input is malformed (exit 2), nothing was verified. */
+const MALFORMED_INPUT = new Set(['INPUT_INVALID', 'CONFIG_INVALID', 'BUNDLE_MALFORMED', 'LIMIT_EXCEEDED']);
 
 /** cli_protocol.md: a digest starts with `sha256:`, has 64 hex digits, and is not a path on disk. */
-function artifactOf(fileOrDigest: string): { artifact: ArtifactRef; bytes?: Buffer } {
+async function artifactOf(fileOrDigest: string): Promise<{ artifact: ArtifactRef; bytes?: Buffer }> {
   if (/^sha256:[0-9a-fA-F]{64}$/.test(fileOrDigest) && !existsSync(fileOrDigest)) {
     return { artifact: { digests: { sha256: fileOrDigest.slice(7).toLowerCase() }, uri: fileOrDigest } };
   }
-  const bytes = read(fileOrDigest, 'artifact');
+  const hashed = await hashFile(fileOrDigest);
   return {
-    artifact: {
-      digests: {
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        sha512: createHash('sha512').update(bytes).digest('hex'),
-      },
-      uri: fileOrDigest,
-    },
-    bytes,
+    artifact: { digests: { sha256: hashed.sha256, sha512: hashed.sha512 }, uri: fileOrDigest },
+    ...(hashed.bytes ? { bytes: hashed.bytes } : {}),
   };
 }
 
 /** `slsa-gate conformance verify-bundle`: one bundle, one artifact, one expected signer. */
 export const conformanceVerifyBundleCommand: Command = {
   async run(args) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs('conformance verify-bundle', {
       args,
       allowPositionals: true,
       strict: true,
@@ -69,7 +59,9 @@ export const conformanceVerifyBundleCommand: Command = {
       return 0;
     }
     if (values.bundle === undefined) usageError('--bundle FILE is required');
-    if (positionals.length !== 1) usageError('exactly one FILE_OR_DIGEST is required');
+    if (positionals.length === 0) usageError('FILE_OR_DIGEST is required');
+    if (positionals.length > 1)
+      usageError(`unexpected argument ${JSON.stringify(positionals[1])}: give one FILE_OR_DIGEST`);
     const identity = values['certificate-identity'];
     const issuer = values['certificate-oidc-issuer'];
     const byCertificate = identity !== undefined || issuer !== undefined;
@@ -86,20 +78,23 @@ export const conformanceVerifyBundleCommand: Command = {
         '--staging needs --trusted-root: no staging root is pinned (offline)',
       );
     }
-    const { artifact, bytes } = artifactOf(positionals[0]!);
+    const { artifact, bytes } = await artifactOf(positionals[0]!);
 
-    const [{ loadTrustMaterial }, { loadAttestations }, { verifySigstoreBundle }] = await Promise.all([
-      import('../../loaders/trust-material-files.ts'),
-      import('../../core/verify/load-attestations.ts'),
-      import('../../core/verify/sigstore-bundle.ts'),
-    ]);
+    const [{ loadTrustMaterial }, { loadAttestations, MAX_INPUT_BYTES }, { verifySigstoreBundle }] =
+      await Promise.all([
+        import('../../loaders/trust-material-files.ts'),
+        import('../../core/verify/load-attestations.ts'),
+        import('../../core/verify/sigstore-bundle.ts'),
+      ]);
     const trust = loadTrustMaterial({
       ...(values['trusted-root'] !== undefined ? { trustedRoot: values['trusted-root'] } : {}),
-      publicKeys:
-        values.key === undefined ? [] : [{ keyId: '', pem: read(values.key, 'key').toString('utf8') }],
+      publicKeys: values.key === undefined ? [] : [{ keyId: '', pem: readPublicKeyFile(values.key, 'key') }],
     });
     try {
-      const inputs = loadAttestations(read(values.bundle, 'bundle'), values.bundle);
+      const inputs = loadAttestations(
+        readFileCapped(values.bundle, MAX_INPUT_BYTES, 'bundle'),
+        values.bundle,
+      );
       const input = inputs[0];
       if (inputs.length !== 1 || input?.form !== 'bundle') {
         throw new GateError('BUNDLE_MALFORMED', `${values.bundle}: expected exactly one Sigstore bundle`);
@@ -126,8 +121,11 @@ export const conformanceVerifyBundleCommand: Command = {
       );
       return 0;
     } catch (err) {
-      if (!(err instanceof GateError) || err.code === 'INPUT_INVALID' || err.code === 'CONFIG_INVALID')
-        throw err;
+      if (!(err instanceof GateError)) throw err;
+      if (MALFORMED_INPUT.has(err.code)) {
+        console.error(`slsa-gate: ${err.code}: ${err.message}`);
+        return 2;
+      }
       console.error(`FAILED: ${err.code}: ${err.message}`);
       return 1;
     }

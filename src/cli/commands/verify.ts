@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
 import { GateError, type ErrorCode } from '../../core/errors.ts';
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
 import type { VerifierFlags } from '../../core/policy/verifier-flags.ts';
+import { hashFile } from '../../loaders/hash-file.ts';
+import { readFileCapped } from '../../loaders/read-file-capped.ts';
+import { readPublicKeyFile } from '../../loaders/trust-material-files.ts';
+import { parseCommandArgs } from '../parse-command-args.ts';
 import type { Command } from './command.ts';
 
-const USAGE = `Usage: slsa-gate verify (--artifact FILE | --digest ALG:VALUE... | --bundle-only)
+const USAGE = `Usage: slsa-gate verify (FILE | --artifact FILE | --digest ALG:VALUE... | --bundle-only)
          [--attestation FILE]... [--oci-layout DIR]
          [--policy FILE | expectation flags]
          [--trusted-root FILE] [--public-key FILE [--public-key-id ID]] [--npm-keys FILE] [--gcb-keys-dir DIR]
@@ -17,7 +19,7 @@ Verifies the attestations of an artifact (signatures, transparency evidence, sub
 binding) and evaluates them against a policy file or slsa-verifier/gh-style flags.
 
 Artifact:
-  --artifact FILE               hashed with sha256 and sha512
+  FILE, --artifact FILE         hashed with sha256 and sha512 (streamed: any size)
   --digest ALG:VALUE            repeatable: sha256:<hex>, sha512:<hex>, or a named digest (gce_image_id:…)
   --bundle-only                 no artifact: verify signatures and transparency evidence only (no binding, no policy)
   --artifact-name NAME          the name --policy selects a rule by (default: the file name, or sha256:<hex>)
@@ -112,36 +114,38 @@ function usageError(message: string): never {
   throw new GateError('INPUT_INVALID', message);
 }
 
-function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (cause) {
-    throw new GateError('INPUT_INVALID', `cannot read ${what} ${path}: ${(cause as Error).message}`, {
-      cause,
-      detail: { file: path },
-    });
+/**
+ * The artifact file: `--artifact FILE` or one positional FILE (as `slsa-verifier
+ * verify-artifact FILE`). A second one is a stray argument, named in the error.
+ */
+function artifactFileOf(values: Values, positionals: string[]): string | undefined {
+  const [first, second] = positionals;
+  if (second !== undefined)
+    usageError(`unexpected argument ${JSON.stringify(second)}: give one artifact FILE`);
+  if (first !== undefined && values.artifact !== undefined) {
+    usageError(
+      `unexpected argument ${JSON.stringify(first)}: the artifact is already --artifact ${values.artifact}`,
+    );
   }
+  return first ?? values.artifact;
 }
 
-/** The artifact under decision, from `--artifact` (hashed) or `--digest` values. */
-function artifactFrom(values: Values): { artifact: ArtifactRef; bytes?: Uint8Array } {
+/** The artifact under decision, from its file (hashed as a stream) or `--digest` values. */
+async function artifactFrom(
+  values: Values,
+  artifactFile: string | undefined,
+): Promise<{ artifact: ArtifactRef; bytes?: Uint8Array }> {
   const digests = values.digest ?? [];
   if (values['bundle-only']) {
-    if (values.artifact !== undefined || digests.length > 0) usageError('--bundle-only takes no artifact');
+    if (artifactFile !== undefined || digests.length > 0) usageError('--bundle-only takes no artifact');
     return { artifact: { digests: { sha256: '' }, uri: 'bundle-only' } };
   }
-  if (values.artifact !== undefined) {
-    if (digests.length > 0) usageError('give --artifact or --digest, not both');
-    const bytes = readInput(values.artifact, 'artifact');
+  if (artifactFile !== undefined) {
+    if (digests.length > 0) usageError('give an artifact FILE or --digest, not both');
+    const hashed = await hashFile(artifactFile);
     return {
-      artifact: {
-        digests: {
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-          sha512: createHash('sha512').update(bytes).digest('hex'),
-        },
-        uri: basename(values.artifact),
-      },
-      bytes,
+      artifact: { digests: { sha256: hashed.sha256, sha512: hashed.sha512 }, uri: basename(artifactFile) },
+      ...(hashed.bytes ? { bytes: hashed.bytes } : {}),
     };
   }
   if (digests.length === 0) usageError('give --artifact FILE, --digest ALG:VALUE or --bundle-only');
@@ -234,12 +238,17 @@ function printVerdict(
 
 export const verifyCommand: Command = {
   async run(args) {
-    const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
+    const { values, positionals } = parseCommandArgs('verify', {
+      args,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     if (values.help) {
       console.log(USAGE);
       return 0;
     }
-    const { artifact, bytes } = artifactFrom(values);
+    const { artifact, bytes } = await artifactFrom(values, artifactFileOf(values, positionals));
     if (values['artifact-name'] !== undefined) artifact.uri = values['artifact-name'];
     const attestationFiles = values.attestation ?? [];
     if (attestationFiles.length === 0 && values['oci-layout'] === undefined) {
@@ -260,18 +269,19 @@ export const verifyCommand: Command = {
     }
 
     // Heavy modules (sigstore-js, zod schemas, policy) load only when a verification runs.
-    const [{ loadTrustMaterial }, { loadAttestations }, { verifyAttestations }] = await Promise.all([
-      import('../../loaders/trust-material-files.ts'),
-      import('../../core/verify/load-attestations.ts'),
-      import('../../core/verify/verify-attestations.ts'),
-    ]);
+    const [{ loadTrustMaterial }, { loadAttestations, MAX_INPUT_BYTES }, { verifyAttestations }] =
+      await Promise.all([
+        import('../../loaders/trust-material-files.ts'),
+        import('../../core/verify/load-attestations.ts'),
+        import('../../core/verify/verify-attestations.ts'),
+      ]);
     const publicKeys =
       values['public-key'] === undefined
         ? []
         : [
             {
               keyId: values['public-key-id'] ?? '',
-              pem: readInput(values['public-key'], 'public key').toString('utf8'),
+              pem: readPublicKeyFile(values['public-key']),
             },
           ];
     const trust = loadTrustMaterial({
@@ -285,11 +295,13 @@ export const verifyCommand: Command = {
     const rejected: Array<{ origin: string; code: ErrorCode; message: string }> = [];
     const inputs = [];
     for (const file of attestationFiles) {
-      const raw = readInput(file, 'attestation');
       try {
+        // Capped while reading: `--attestation /dev/zero` stops one byte past the limit.
+        const raw = readFileCapped(file, MAX_INPUT_BYTES, 'attestation');
         inputs.push(...loadAttestations(raw, basename(file)));
       } catch (err) {
-        if (!(err instanceof GateError)) throw err;
+        // An unreadable file is the caller's input error (exit 2); what it holds is evidence, rejected with its code.
+        if (!(err instanceof GateError) || err.code === 'INPUT_INVALID') throw err;
         rejected.push({ origin: basename(file), code: err.code, message: err.message });
       }
     }
@@ -308,13 +320,59 @@ export const verifyCommand: Command = {
       }
     }
 
-    const result = verifyAttestations(inputs, {
-      artifact,
-      trust,
-      allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
-      ...(bytes ? { artifactBytes: bytes } : {}),
-      signatureOnly: values['bundle-only'],
-    });
+    const flags = {
+      builderId: values['builder-id'],
+      sourceUri: values['source-uri'],
+      sourceBranch: values['source-branch'],
+      sourceTag: values['source-tag'],
+      sourceVersionedTag: values['source-versioned-tag'],
+      buildWorkflowInputs: workflowInputs(values['build-workflow-input']),
+      packageName: values['package-name'],
+      packageVersion: values['package-version'],
+      certificateIdentity: values['certificate-identity'],
+      certificateOidcIssuer: values['certificate-oidc-issuer'],
+      owner: values.owner,
+      repo: values.repo,
+      signerRepo: values['signer-repo'],
+      signerWorkflow: values['signer-workflow'],
+      sanRegex: values['san-regex'],
+      verifierId: values['verifier-id'],
+      resourceUri: values['resource-uri'],
+      verifiedLevels: values['verified-level'],
+      // Checked by the flags schema (VerifierFlagsSchema): an unknown value is INPUT_INVALID.
+      mode: values.mode as VerifierFlags['mode'],
+      bundleV01: values['bundle-v01'] as VerifierFlags['bundleV01'],
+    };
+    const policy = await import('./verify-policy.ts');
+    // `--bundle-only` is a signature diagnostic without a rule; everything else goes through the core's front door.
+    const { verifyAndEvaluate } = await import('../../core/verify-and-evaluate.ts');
+    const result = values['bundle-only']
+      ? {
+          ...verifyAttestations(inputs, {
+            artifact,
+            trust,
+            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+            ...(bytes ? { artifactBytes: bytes } : {}),
+            signatureOnly: true,
+          }),
+          evaluation: undefined,
+        }
+      : verifyAndEvaluate(
+          {
+            artifact,
+            attestations: inputs,
+            trust,
+            trustMap: policy.cliTrustMap(),
+            now: new Date(),
+            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+            ...(bytes ? { artifactBytes: bytes } : {}),
+          },
+          policy.ruleForCli({
+            artifact,
+            ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
+            flags,
+          }),
+        );
     rejected.push(...result.rejected);
     const verified = result.verified;
     const out = { artifact, verified, rejected };
@@ -345,30 +403,6 @@ export const verifyCommand: Command = {
       );
       return 1;
     }
-    const flags = {
-      builderId: values['builder-id'],
-      sourceUri: values['source-uri'],
-      sourceBranch: values['source-branch'],
-      sourceTag: values['source-tag'],
-      sourceVersionedTag: values['source-versioned-tag'],
-      buildWorkflowInputs: workflowInputs(values['build-workflow-input']),
-      packageName: values['package-name'],
-      packageVersion: values['package-version'],
-      certificateIdentity: values['certificate-identity'],
-      certificateOidcIssuer: values['certificate-oidc-issuer'],
-      owner: values.owner,
-      repo: values.repo,
-      signerRepo: values['signer-repo'],
-      signerWorkflow: values['signer-workflow'],
-      sanRegex: values['san-regex'],
-      verifierId: values['verifier-id'],
-      resourceUri: values['resource-uri'],
-      verifiedLevels: values['verified-level'],
-      // Checked by the flags schema (VerifierFlagsSchema): an unknown value is INPUT_INVALID.
-      mode: values.mode as VerifierFlags['mode'],
-      bundleV01: values['bundle-v01'] as VerifierFlags['bundleV01'],
-    };
-    const policy = await import('./verify-policy.ts');
     if (values['bundle-only']) {
       const checks = policy.identityChecks(verified, flags);
       const failed = checks.find((c) => c.result === 'FAIL');
@@ -386,12 +420,8 @@ export const verifyCommand: Command = {
       return failed ? 1 : 0;
     }
 
-    const evaluation = policy.evaluateForCli({
-      artifact,
-      attestations: verified,
-      ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
-      flags,
-    });
+    const evaluation = result.evaluation;
+    if (evaluation === undefined) throw new GateError('INPUT_INVALID', 'no rule was evaluated');
     const failed = evaluation.checks.find((c) => c.result === 'FAIL');
     const verdict: Verdict = {
       outcome: evaluation.outcome,

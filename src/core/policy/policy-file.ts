@@ -139,6 +139,26 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
   return problems;
 }
 
+/**
+ * YAML aliases expand when the document becomes a value: nine aliases of nine aliases of
+ * a list make a billion entries from a few hundred bytes ("billion laughs"). The yaml
+ * library stops at `maxAliasCount` with a plain error; it becomes POLICY_INVALID here.
+ */
+const MAX_POLICY_ALIASES = 100;
+
+function policyValue(doc: ReturnType<typeof parseDocument>, origin: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_POLICY_ALIASES });
+  } catch (cause) {
+    throw problemsError('POLICY_INVALID', origin, [
+      {
+        path: '$',
+        message: `YAML aliases expand past ${MAX_POLICY_ALIASES} nodes (${(cause as Error).message})`,
+      },
+    ]);
+  }
+}
+
 /** Parse and check a policy (YAML or JSON). Invalid → POLICY_INVALID, unsafe → POLICY_INCOMPLETE, each listing every problem. */
 export function parsePolicy(
   text: string,
@@ -156,7 +176,7 @@ export function parsePolicy(
       })),
     );
   }
-  const parsed = PolicySchema.safeParse(doc.toJS());
+  const parsed = PolicySchema.safeParse(policyValue(doc, origin));
   if (!parsed.success) throw problemsError('POLICY_INVALID', origin, listIssues(parsed.error));
   const problems = completenessProblems(parsed.data, trustMap);
   if (problems.length > 0) throw problemsError('POLICY_INCOMPLETE', origin, problems);
@@ -175,7 +195,13 @@ function digestOfPolicy(policy: Policy): string {
 export function policyTextDigest(text: string): string | undefined {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) return undefined;
-  const parsed = PolicySchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = policyValue(doc, 'policy');
+  } catch {
+    return undefined;
+  }
+  const parsed = PolicySchema.safeParse(value);
   return parsed.success ? digestOfPolicy(parsed.data) : undefined;
 }
 

@@ -5,7 +5,7 @@ import { NpmAttestationsSchema } from '../formats/npm/attestations-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { loadGcbProvenance } from './gcb-provenance.ts';
 import { npmBundleSpans } from './json-spans.ts';
-import { parseStrictJson } from './strict-json.ts';
+import { assertJsonWithinLimits, parseStrictJson } from './strict-json.ts';
 
 /** CHECKLIST row 25: caps checked before any per-attestation work. */
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
@@ -103,6 +103,8 @@ function classify(json: unknown, raw: Uint8Array, origin: string, container?: 'j
 export function loadAttestations(bytes: Uint8Array, origin: string): AttestationInput[] {
   if (bytes.length > MAX_INPUT_BYTES)
     limit(origin, `input is ${bytes.length} bytes, more than ${MAX_INPUT_BYTES}`);
+  // Depth and key count before the first JSON.parse below builds anything.
+  assertJsonWithinLimits(bytes, origin);
   let whole = true;
   try {
     JSON.parse(new TextDecoder().decode(bytes));

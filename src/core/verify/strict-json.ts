@@ -1,11 +1,18 @@
 import { GateError } from '../errors.ts';
 
 /**
- * Parse JSON bytes exactly as received, rejecting invalid UTF-8, a byte-order mark
- * and duplicate object keys at any depth (CHECKLIST row 17: `JSON.parse` alone keeps
- * the last duplicate, so two verifiers could read two different documents).
+ * Limits on the shape of a JSON document, checked by a linear scan before `JSON.parse`
+ * builds anything (issue 11 §9, CHECKLIST row 25): a 2M-deep array in 4 MB or 820k keys
+ * in 9.7 MB cost seconds and hundreds of MB once parsed. A Sigstore bundle nests about
+ * eight levels and carries a few dozen keys; an npm attestations document of 1000
+ * bundles stays far below the key count.
  */
-export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
+export const JSON_LIMITS = {
+  maxDepth: 128,
+  maxKeys: 100_000,
+} as const;
+
+function decodeUtf8(bytes: Uint8Array, origin: string): string {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -17,6 +24,26 @@ export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
       detail: { origin },
     });
   }
+  return text;
+}
+
+/**
+ * Refuse JSON text (one document, or JSON lines) nested deeper than `maxDepth` or holding
+ * more than `maxKeys` object keys, before it is parsed: LIMIT_EXCEEDED naming the path.
+ */
+export function assertJsonWithinLimits(bytes: Uint8Array, origin: string): void {
+  scanJson(decodeUtf8(bytes, origin), origin);
+}
+
+/**
+ * Parse JSON bytes exactly as received, rejecting invalid UTF-8, a byte-order mark,
+ * nesting and key counts over JSON_LIMITS, and duplicate object keys at any depth
+ * (CHECKLIST row 17: `JSON.parse` alone keeps the last duplicate, so two verifiers could
+ * read two different documents).
+ */
+export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
+  const text = decodeUtf8(bytes, origin);
+  const dup = scanJson(text, origin);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -26,7 +53,6 @@ export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
       detail: { origin },
     });
   }
-  const dup = findDuplicateKey(text);
   if (dup !== undefined) {
     throw new GateError('BUNDLE_MALFORMED', `${origin}: duplicate JSON key at ${dup}`, {
       detail: { origin, path: dup },
@@ -39,13 +65,25 @@ type Frame =
   | { kind: 'object'; keys: Set<string>; expectKey: boolean; path: string; last: string }
   | { kind: 'array'; path: string; index: number };
 
+function overLimit(origin: string, path: string, message: string): never {
+  // A path 128 levels deep is mostly `[0]`: its start says where.
+  const where = path.length > 160 ? `${path.slice(0, 160)}…` : path;
+  throw new GateError('LIMIT_EXCEEDED', `${origin}: ${message} at ${where}`, {
+    detail: { origin, path },
+  });
+}
+
 /**
- * Scan already-validated JSON text for an object with a repeated key; returns the
- * JSON path of the second occurrence, or undefined. Keys are compared after
- * unescaping, so `"a"` and `"\u0061"` are the same key.
+ * Scan JSON text for an object with a repeated key; returns the JSON path of the second
+ * occurrence, or undefined. Keys are compared after unescaping, so `"a"` and `"\u0061"`
+ * are the same key. Throws LIMIT_EXCEEDED as soon as the nesting or the key count passes
+ * JSON_LIMITS, so the scan stops early on hostile input. On invalid JSON it finishes
+ * without error; `JSON.parse` reports that.
  */
-export function findDuplicateKey(text: string): string | undefined {
+export function scanJson(text: string, origin: string): string | undefined {
   const stack: Frame[] = [];
+  let keys = 0;
+  let duplicate: string | undefined;
   const here = (): string => {
     const top = stack.at(-1);
     if (!top) return '$';
@@ -53,10 +91,15 @@ export function findDuplicateKey(text: string): string | undefined {
   };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x7b /* { */) {
-      stack.push({ kind: 'object', keys: new Set(), expectKey: true, path: here(), last: '' });
-    } else if (c === 0x5b /* [ */) {
-      stack.push({ kind: 'array', path: here(), index: 0 });
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= JSON_LIMITS.maxDepth) {
+        overLimit(origin, here(), `JSON nested deeper than ${JSON_LIMITS.maxDepth} levels`);
+      }
+      stack.push(
+        c === 0x7b
+          ? { kind: 'object', keys: new Set(), expectKey: true, path: here(), last: '' }
+          : { kind: 'array', path: here(), index: 0 },
+      );
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {
@@ -78,14 +121,27 @@ export function findDuplicateKey(text: string): string | undefined {
       }
       const top = stack.at(-1);
       if (top?.kind === 'object' && top.expectKey) {
-        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        let key: string;
+        try {
+          key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        } catch {
+          return duplicate; // an invalid escape: JSON.parse reports the document
+        }
         top.last = key;
-        if (top.keys.has(key)) return `${top.path}.${key}`;
+        if (++keys > JSON_LIMITS.maxKeys) {
+          overLimit(origin, here(), `more than ${JSON_LIMITS.maxKeys} JSON object keys`);
+        }
+        if (top.keys.has(key)) duplicate ??= `${top.path}.${key}`;
         top.keys.add(key);
         top.expectKey = false;
       }
       i = j;
     }
   }
-  return undefined;
+  return duplicate;
+}
+
+/** The JSON path of the first repeated key in JSON text, or undefined (scanJson without an origin to report limits under). */
+export function findDuplicateKey(text: string): string | undefined {
+  return scanJson(text, 'JSON text');
 }

@@ -29,11 +29,18 @@ const UInt64 = z.union([
   z.number().int().nonnegative(),
 ]);
 
+// Seconds since the Unix epoch. Past 9999-12-31T23:59:59Z no RFC 3339 time (and no JS Date)
+// represents it: such a value is malformed, not a time to compare against (issue 11 §10).
+const MAX_UNIX_SECONDS = 253402300799;
+const UnixSeconds = UInt64.refine((v) => Number(v) <= MAX_UNIX_SECONDS, {
+  message: `integratedTime out of range (after ${new Date(MAX_UNIX_SECONDS * 1000).toISOString()})`,
+});
+
 const TlogEntrySchema = z.looseObject({
   logIndex: UInt64,
   logId: z.looseObject({ keyId: NonEmptyBase64 }),
   kindVersion: z.looseObject({ kind: z.string().min(1), version: z.string().min(1) }),
-  integratedTime: UInt64.optional(),
+  integratedTime: UnixSeconds.optional(),
   inclusionPromise: z.looseObject({ signedEntryTimestamp: NonEmptyBase64 }).optional(),
   inclusionProof: z
     .looseObject({
