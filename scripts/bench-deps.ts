@@ -11,7 +11,7 @@ import { createHttpStoreAttestor } from '../src/attestors/http-store.ts';
 import { MemoryLevelCache } from '../src/attestors/level-cache.ts';
 import { resolveLevels, type LevelResolution } from '../src/attestors/resolve-levels.ts';
 import { createVsaTrust } from '../src/attestors/vsa-trust.ts';
-import type { Provenance } from '../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../src/core/provenance/provenance.ts';
 import { startAttestationServer } from '../test/helpers/attestation-server-process.ts';
 import { makeKey, signBundle, vsaStatement } from '../test/helpers/vsa-fixtures.ts';
 

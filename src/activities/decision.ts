@@ -3,7 +3,7 @@ import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
-import type { EvidenceFacts } from './evidence.ts';
+import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyDigestOf } from './policy.ts';
 
 interface DecisionContext {

@@ -3,7 +3,9 @@ import { GateError, isGateError } from '../core/errors.ts';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { normaliseProvenance, isProvenancePredicateType } from '../core/provenance/normalise-provenance.ts';
+import { normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
+import { evidenceFactsOf, type EvidenceFacts } from '../core/provenance/evidence-facts.ts';
+import { isProvenancePredicateType, type Provenance } from '../core/provenance/provenance.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
@@ -15,16 +17,6 @@ import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
 import { findCosignAttestations } from '../registry/cosign-attestations.ts';
-
-/** Facts of the provenance that level resolution and the search attributes need. */
-export interface EvidenceFacts {
-  builderId?: string;
-  sourceRepo?: string;
-  sourceCommit?: string;
-  sourceRef?: string;
-  /** Non-source resolved dependencies with a digest. */
-  dependencies: Array<{ uri?: string; digest: Record<string, string> }>;
-}
 
 export interface CollectedEvidence {
   /** Content digests of every attestation archived for this candidate, verified or not. */
@@ -111,24 +103,25 @@ async function fetchFromRegistry(
 /** Facts from the first verified SLSA provenance, for level lookups and the UI's search attributes. */
 function factsOf(verified: VerifiedAttestation[]): EvidenceFacts {
   for (const att of verified) {
-    if (!isProvenancePredicateType(att.predicateType)) continue;
-    try {
-      const p = normaliseProvenance(att);
-      const sourceUri = p.source?.uri;
-      return {
-        builderId: p.builder.id,
-        ...(sourceUri ? { sourceRepo: sourceUri } : {}),
-        ...(p.source?.commit ? { sourceCommit: p.source.commit } : {}),
-        ...(p.source?.ref ? { sourceRef: p.source.ref } : {}),
-        dependencies: p.resolvedDependencies
-          .filter((d) => Object.keys(d.digest).length > 0 && !(sourceUri && d.uri?.startsWith(sourceUri)))
-          .map((d) => ({ ...(d.uri ? { uri: d.uri } : {}), digest: d.digest })),
-      };
-    } catch (err) {
-      if (!isGateError(err)) throw err;
-    }
+    const provenance = provenanceOf(att);
+    if (provenance !== undefined) return evidenceFactsOf(provenance);
   }
   return { dependencies: [] };
+}
+
+/**
+ * The normalised provenance of a verified attestation, if it is readable SLSA provenance
+ * the signer's certificate does not contradict (a contradicted one names no facts).
+ */
+function provenanceOf(att: VerifiedAttestation): Provenance | undefined {
+  if (!isProvenancePredicateType(att.predicateType)) return undefined;
+  try {
+    const { provenance, findings } = normaliseProvenance(att);
+    return findings.length === 0 ? provenance : undefined;
+  } catch (err) {
+    if (!isGateError(err)) throw err;
+    return undefined;
+  }
 }
 
 export function createEvidenceActivities(deps: ActivityDeps) {
@@ -163,9 +156,8 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       const { digests } = await deps.archive.storeAttestations(
         fetched.map(({ input: att, archived }) => {
           const v = byOrigin.get(att.origin);
-          const provenance = v && isProvenancePredicateType(v.predicateType) ? safeNormalise(v) : undefined;
-          const subjects =
-            (v?.statement?.subject as Array<{ name?: string; digest: Record<string, string> }>) ?? [];
+          const provenance = v === undefined ? undefined : provenanceOf(v);
+          const subjects = v?.statement?.subject ?? [];
           return {
             raw: Buffer.from(archived).toString('base64'),
             ...(v?.predicateType ? { predicateType: v.predicateType } : {}),
@@ -187,12 +179,4 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       };
     },
   };
-}
-
-function safeNormalise(att: VerifiedAttestation) {
-  try {
-    return normaliseProvenance(att);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
-import { evaluate, type Evaluation } from '../core/policy/evaluate.ts';
+import type { Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
 import { tagOf } from '../core/provenance/git-uri.ts';
 import { Context } from '@temporalio/activity';
@@ -10,23 +10,16 @@ import {
   type LevelResolution,
   type ProvenanceResources,
 } from '../attestors/resolve-levels.ts';
-import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
+import { durationSeconds, type LevelEvidence, type PolicyRule } from '../core/policy/policy-rule.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
-import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
-import { artifactOf, type EvidenceFacts } from './evidence.ts';
+import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
+import { artifactOf } from './evidence.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 
 const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
-
-/** `PT24H`, `P2D`, `PT90S` → seconds. */
-export function durationSeconds(iso: string): number {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso);
-  if (!m) throw new GateError('POLICY_INVALID', `approvalDeadline ${iso} is not an ISO-8601 duration`);
-  const [d, h, min, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number];
-  return ((d * 24 + h) * 60 + min) * 60 + s;
-}
 
 export interface PolicyEvaluation {
   evaluation: Evaluation;
@@ -149,26 +142,20 @@ export function createPolicyActivities(deps: ActivityDeps) {
       );
 
       const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
-      const inputs = records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin));
-      const { verified } = verifyAttestations(inputs, {
-        artifact: artifactOf(input.candidate),
-        trust: deps.trust,
-        allowV01WithoutInclusionProof: rule.bundleV01 === 'accept',
-      });
-      const evaluation = evaluate({
-        artifact: artifactOf(input.candidate),
-        attestations:
-          rule.bundleV01 === 'reject'
-            ? verified.filter((v) => v.format !== 'sigstore-bundle-v0.1')
-            : verified,
+      const { evaluation } = verifyAndEvaluate(
+        {
+          artifact: artifactOf(input.candidate),
+          attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
+          trust: deps.trust,
+          trustMap: deps.trustMap,
+          levels: input.levels,
+          now: new Date(input.now),
+          ...(input.release?.tag
+            ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
+            : {}),
+        },
         rule,
-        trustMap: deps.trustMap,
-        levels: input.levels,
-        now: new Date(input.now),
-        ...(input.release?.tag
-          ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
-          : {}),
-      });
+      );
       return {
         evaluation,
         policyDigest: digest,

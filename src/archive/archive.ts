@@ -52,7 +52,7 @@ import {
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import { releaseId, type ReleaseRecord } from './release-record.ts';
-import { VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
+import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
 export {
@@ -151,6 +151,19 @@ async function serverOf(db: Db): Promise<ArchiveServer> {
   const ferret = typeof info.ferretdbVersion === 'string' || typeof info.ferretdb === 'object';
   return ferret ? { kind: 'ferretdb', lookupsByIdOnly: true } : { kind: 'mongodb', lookupsByIdOnly: false };
 }
+
+/** The collections the read model is exported from, with the time field an incremental export follows. */
+export const EXPORT_TIME_FIELDS = {
+  decisions: 'decidedAt',
+  attestations: 'fetchedAt',
+  vsas: 'at',
+  approvals: 'at',
+  events: 'at',
+  policies: 'firstStoredAt',
+  // Granted before the decision that cites them, often long before: read whole every time (few).
+  exceptions: undefined,
+} as const satisfies Partial<Record<CollectionName, string | undefined>>;
+export type ExportedCollection = keyof typeof EXPORT_TIME_FIELDS;
 
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
 const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
@@ -294,6 +307,40 @@ export class Archive {
       }
     }
     return { vsas, unreadable };
+  }
+
+  /**
+   * Every record of `collection` whose time field is at or after `since` (all of them
+   * without), oldest first, for the read-model export. VSAs come without their raw bytes.
+   * A scan on FerretDB; on MongoDB served by the time-field index where one exists.
+   */
+  async *recordsSince<N extends ExportedCollection>(
+    collection: N,
+    since?: Date,
+  ): AsyncIterable<N extends 'vsas' ? Omit<VsaRecord, 'raw'> : RecordOf<N>> {
+    const field = EXPORT_TIME_FIELDS[collection];
+    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
+    const filter = field && since ? { [field]: { $gte: since } } : {};
+    const projection = collection === 'vsas' ? { raw: 0 } : {};
+    const cursor = col.find(filter as never, { projection }).batchSize(2000);
+    const withoutRaw = VsaDocSchema.omit({ raw: true });
+    for await (const doc of cursor) {
+      if (collection !== 'vsas') {
+        yield toRecord(collection, doc) as never;
+        continue;
+      }
+      const result = z.safeEncode(withoutRaw, doc as never);
+      if (!result.success) {
+        throw new GateError(
+          'ARCHIVE_ERROR',
+          `stored vsas document ${String(doc._id)} does not match its schema`,
+          {
+            detail: { collection, id: doc._id },
+          },
+        );
+      }
+      yield result.data as never;
+    }
   }
 
   /** Archived attestations by content digest, each looked up by key; absent ones are left out. */

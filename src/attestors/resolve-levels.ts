@@ -13,8 +13,12 @@
 import { z } from 'zod';
 import { GateError, isGateError } from '../core/errors.ts';
 import { LevelEvidenceSchema } from '../core/policy/policy-rule.ts';
-import { parseGitUri } from '../core/provenance/git-uri.ts';
-import type { Provenance } from '../core/provenance/normalise-provenance.ts';
+import {
+  evidenceFactsOf,
+  nonSourceDependencies,
+  type EvidenceFacts,
+} from '../core/provenance/evidence-facts.ts';
+import type { Provenance } from '../core/provenance/provenance.ts';
 import { countDependencyLevels } from '../core/vsa/vsa-statement.ts';
 import {
   attestorUnavailable,
@@ -113,27 +117,13 @@ export type ProvenanceResources = z.infer<typeof ProvenanceResourcesSchema>;
 
 const DEFAULT_TTL = { found: 60 * 60_000, notFound: 5 * 60_000 };
 
-/** The source and dependency facts of a provenance, as the activities extract them (`EvidenceFacts`). */
-export interface LevelFacts {
-  sourceRepo?: string;
-  sourceCommit?: string;
-  sourceRef?: string;
-  dependencies: ReadonlyArray<{ uri?: string; digest: Record<string, string> }>;
-}
-
 /** The resources of a provenance: its source revision and each non-source dependency with a digest, once each. */
 export function resourcesOf(provenance: Provenance): ProvenanceResources {
-  const src = provenance.source;
-  return resourcesOfFacts({
-    ...(src === undefined ? {} : { sourceRepo: src.uri }),
-    ...(src?.commit === undefined ? {} : { sourceCommit: src.commit }),
-    ...(src?.ref === undefined ? {} : { sourceRef: src.ref }),
-    dependencies: provenance.resolvedDependencies,
-  });
+  return resourcesOfFacts(evidenceFactsOf(provenance));
 }
 
 /** As `resourcesOf`, from facts already extracted from the provenance. */
-export function resourcesOfFacts(facts: LevelFacts): ProvenanceResources {
+export function resourcesOfFacts(facts: EvidenceFacts): ProvenanceResources {
   const out: ProvenanceResources = { dependencies: [] };
   const { sourceRepo: repo, sourceCommit: commit, sourceRef: ref } = facts;
   if (repo === undefined) out.sourceReason = 'the provenance names no source repository';
@@ -144,10 +134,7 @@ export function resourcesOfFacts(facts: LevelFacts): ProvenanceResources {
   else out.source = { kind: 'git', repo, commit: commit.toLowerCase(), ref };
 
   const seen = new Set<string>();
-  for (const dep of facts.dependencies) {
-    if (Object.keys(dep.digest).length === 0) continue;
-    const git = dep.uri === undefined ? undefined : parseGitUri(dep.uri);
-    if (git !== undefined && git.uri === repo) continue; // the source itself (check 3)
+  for (const dep of nonSourceDependencies(facts.dependencies, repo)) {
     const resource: Resource =
       dep.uri?.startsWith('pkg:') === true
         ? { kind: 'purl', purl: dep.uri, digest: dep.digest }

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
+import { parseSlsaLevel, readVsa, vsaMismatches } from '../core/vsa/verification-summary.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
@@ -120,9 +120,7 @@ function expectedResourceUris(resource: Resource): string[] | undefined {
   return bare === uri ? [uri] : [uri, bare];
 }
 
-const LEVEL = /^SLSA_(BUILD|SOURCE)_LEVEL_(\d+)$/;
-
-/** `SLSA_BUILD_LEVEL_n` / `SLSA_SOURCE_LEVEL_n`, n = 0–4, highest per track; other SLSA_* level strings are reported. */
+/** `SLSA_BUILD_LEVEL_n` / `SLSA_SOURCE_LEVEL_n`, highest per track; other SLSA_* level strings are reported. */
 export function parseVerifiedLevels(verifiedLevels: readonly string[]): {
   levels: TrackLevels;
   malformed: string[];
@@ -130,19 +128,17 @@ export function parseVerifiedLevels(verifiedLevels: readonly string[]): {
   const levels: TrackLevels = {};
   const malformed: string[] = [];
   for (const value of verifiedLevels) {
-    const m = LEVEL.exec(value);
-    if (m === null) {
-      // Properties such as TAG_HYGIENE or ORG_SOURCE_TESTED are not levels; SLSA_*LEVEL* strings we cannot read are.
-      if (value.startsWith('SLSA_') && value.includes('LEVEL')) malformed.push(value);
-      continue;
-    }
-    const n = Number(m[2]);
-    if (m[2]!.length > 1 || n > 4) {
+    const parsed = parseSlsaLevel(value);
+    if (parsed === undefined) continue;
+    const track =
+      parsed === 'malformed'
+        ? undefined
+        : ({ BUILD: 'build', SOURCE: 'source' } as const)[parsed.track as 'BUILD' | 'SOURCE'];
+    if (parsed === 'malformed' || track === undefined) {
       malformed.push(value);
       continue;
     }
-    const track = m[1] === 'BUILD' ? 'build' : 'source';
-    levels[track] = Math.max(levels[track] ?? 0, n);
+    levels[track] = Math.max(levels[track] ?? 0, parsed.level);
   }
   return { levels, malformed };
 }
@@ -257,52 +253,17 @@ function judgeVsa(
         : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
     return { reasons: [reason('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)] };
   }
-  if (att.predicateType !== SLSA_VSA_V1) {
-    return {
-      reasons: [reason('PREDICATE_TYPE', at, `${att.predicateType ?? 'no predicate'} is not a VSA v1`)],
-    };
-  }
+  const read = readVsa(att);
+  if ('code' in read) return { reasons: [reason(read.code, at, read.message)] };
+  const vsa = read.vsa;
   const statement = att.statement as Record<string, unknown>;
-  const parsed = SlsaVsaV1Schema.safeParse(statement.predicate);
-  if (!parsed.success) {
-    return { reasons: [reason('BUNDLE_MALFORMED', at, `VSA predicate: ${z.prettifyError(parsed.error)}`)] };
-  }
-  const vsa = parsed.data;
   const verifiers = bySigner.filter((v) => v.id === vsa.verifier.id);
-  if (verifiers.length === 0) {
-    return {
-      reasons: [
-        reason(
-          'VSA_MISMATCH',
-          at,
-          `verifier.id ${JSON.stringify(vsa.verifier.id)} is not the signer's (${bySigner.map((v) => v.id).join(', ')})`,
-        ),
-      ],
-    };
-  }
   const wantUris = expectedResourceUris(resource);
-  if (wantUris !== undefined && !wantUris.includes(vsa.resourceUri)) {
-    return {
-      reasons: [
-        reason(
-          'VSA_MISMATCH',
-          at,
-          `resourceUri ${JSON.stringify(vsa.resourceUri)} is not ${wantUris.map((u) => JSON.stringify(u)).join(' or ')}`,
-        ),
-      ],
-    };
-  }
-  if (vsa.verificationResult !== 'PASSED') {
-    return {
-      reasons: [
-        reason(
-          'VSA_MISMATCH',
-          at,
-          `verificationResult is ${JSON.stringify(vsa.verificationResult)}, not PASSED`,
-        ),
-      ],
-    };
-  }
+  const mismatch = vsaMismatches(vsa, {
+    verifierIds: bySigner.map((v) => v.id),
+    ...(wantUris === undefined ? {} : { resourceUris: wantUris }),
+  })[0];
+  if (mismatch !== undefined) return { reasons: [reason(mismatch.code, at, mismatch.message)] };
   if (resource.kind === 'git' && !sourceRefsOf(statement, resource.commit).includes(resource.ref)) {
     return {
       reasons: [

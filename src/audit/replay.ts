@@ -21,14 +21,15 @@ import type { DecisionRecord } from '../archive/decision-record.ts';
 import { listDecisions } from '../archive/queries.ts';
 import { isGateError, type ErrorCode, type GateError } from '../core/errors.ts';
 import type { ArtifactRef, CheckId, CheckResult, Outcome, VerifiedAttestation } from '../core/model.ts';
-import { evaluate, outcomeOf } from '../core/policy/evaluate.ts';
+import { outcomeOf, type Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule, type Policy } from '../core/policy/policy-file.ts';
 import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
-import { isProvenancePredicateType, normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
+import { normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
+import { isProvenancePredicateType } from '../core/provenance/provenance.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
-import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
 
 /** A check as archived (JSON input side: `evidence` may be absent). */
 type RecordedCheck = DecisionRecord['checks'][number];
@@ -181,28 +182,28 @@ export async function replayOne(
       digests: { sha256: decision.artifact.digest.slice('sha256:'.length) },
       uri: decision.artifact.uri ?? `oci://${decision.artifact.repository}@${decision.artifact.digest}`,
     };
-    let verified: VerifiedAttestation[];
+    let evaluation: Evaluation;
+    let notes: LevelNote[] = [];
     try {
-      const inputs = loaded.records.flatMap((r) => loadAttestations(r.bytes, r.origin));
-      verified = verifyAttestations(inputs, {
-        artifact,
-        trust: options.trust,
-        allowV01WithoutInclusionProof: rule.bundleV01 === 'accept',
-      }).verified;
+      ({ evaluation } = verifyAndEvaluate(
+        {
+          artifact,
+          attestations: loaded.records.flatMap((r) => loadAttestations(r.bytes, r.origin)),
+          trust: options.trust,
+          trustMap: options.trustMap,
+          now,
+          levels: (verified) => {
+            const archived = archivedLevels(decision, verified, rule);
+            notes = archived.notes;
+            return archived.levels;
+          },
+        },
+        rule,
+      ));
     } catch (err) {
       if (!isGateError(err)) throw err;
       return { checks: [pipelineFailure(err)], outcome: 'FAILED' as const, levels: [] };
     }
-    const { levels, notes } = archivedLevels(decision, verified, rule);
-    const evaluation = evaluate({
-      artifact,
-      attestations:
-        rule.bundleV01 === 'reject' ? verified.filter((v) => v.format !== 'sigstore-bundle-v0.1') : verified,
-      rule,
-      trustMap: options.trustMap,
-      levels,
-      now,
-    });
     // The rollback check compares with what had been published to the release tag at the time
     // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
     // of today would answer differently, so the original result is carried over.
@@ -313,7 +314,7 @@ export function archivedLevels(
       .filter((v) => isProvenancePredicateType(v.predicateType))
       .flatMap((v) => {
         try {
-          return normaliseProvenance(v).resolvedDependencies;
+          return normaliseProvenance(v).provenance.resolvedDependencies;
         } catch {
           return [];
         }

@@ -102,6 +102,8 @@ export const VerifiedAttestationSchema = z.strictObject({
 export type VerifiedAttestation = z.infer<typeof VerifiedAttestationSchema>;
 
 export const CheckIdSchema = z.enum([
+  'payload-type', // the DSSE payloadType is an in-toto statement's
+  'provenance', // an SLSA provenance is among the verified attestations and its predicate is readable
   'subject', // artifact bound to a subject of the statement
   'identity', // signer identity and issuer (certificate-identity / owner / repo expectations)
   'builder', // 1. expected builder

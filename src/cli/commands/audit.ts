@@ -24,6 +24,7 @@ import {
   type Count,
 } from '../../archive/queries.ts';
 import { GateError } from '../../core/errors.ts';
+import { runParquetExport } from './audit-read-model.ts';
 import type { Command } from './command.ts';
 
 /** Where the archive is (shared by every audit subcommand). */
@@ -323,12 +324,30 @@ const exportCommand: Command = {
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { ...STORE_OPTIONS, ...FILTER_OPTIONS, inline: { type: 'boolean', default: false } },
+      options: {
+        ...STORE_OPTIONS,
+        ...FILTER_OPTIONS,
+        inline: { type: 'boolean', default: false },
+        format: { type: 'string', default: 'jsonl' },
+        out: { type: 'string' },
+        full: { type: 'boolean', default: false },
+        'overlap-hours': { type: 'string' },
+      },
     });
     if (values.help) {
-      console.log(`Usage: slsa-gate audit export --since ISO --until ISO [--inline] [filters] > file.jsonl\n
---inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.\n\n${FILTER_USAGE}`);
+      console.log(`Usage: slsa-gate audit export --since ISO --until ISO [--inline] [filters] > file.jsonl
+       slsa-gate audit export --format parquet --out DIR [--full] [--overlap-hours H]\n
+--inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.
+--format parquet writes the whole archive as the read model's Parquet tables, partitioned by day;
+a second run into the same DIR writes only what is new (records stamped up to H hours, default 24,
+before the previous run are read again; --full rewrites everything).\n\n${FILTER_USAGE}`);
       return 0;
+    }
+    if (values.format === 'parquet') {
+      return runParquetExport(values, (use) => withArchive(values, use));
+    }
+    if (values.format !== 'jsonl') {
+      throw new GateError('INPUT_INVALID', `--format ${values.format}: jsonl (default) or parquet`);
     }
     if (values.since === undefined || values.until === undefined)
       throw new GateError('INPUT_INVALID', 'audit export needs --since and --until');

@@ -12,6 +12,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Verify an artifact against its attestations and a policy (offline)',
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
+  'verify-image': {
+    summary: "Verify a published image's VSA from its registry (time of use)",
+    load: async () => (await import('./verify-image.ts')).verifyImageCommand,
+  },
   'conformance verify-bundle': {
     summary: 'Sigstore conformance protocol: verify-bundle (offline)',
     load: async () => (await import('./conformance.ts')).conformanceVerifyBundleCommand,
@@ -54,12 +58,21 @@ export const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./audit.ts')).auditCommands['audit stats']!,
   },
   'audit export': {
-    summary: 'Write decisions decided in [--since, --until) as JSON lines',
+    summary:
+      'Write decisions in [--since, --until) as JSON lines, or the archive as Parquet (--format parquet)',
     load: async () => (await import('./audit.ts')).auditCommands['audit export']!,
   },
   'audit verify': {
     summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
     load: async () => (await import('./audit.ts')).auditCommands['audit verify']!,
+  },
+  'audit sql': {
+    summary: 'Run one read-only SQL SELECT over the Parquet read model (audit export --format parquet)',
+    load: async () => (await import('./audit-read-model.ts')).auditSqlCommand,
+  },
+  'audit impact': {
+    summary: 'Releases that relied on a dependency, builder, source, signer or policy (transitively)',
+    load: async () => (await import('./audit-read-model.ts')).auditImpactCommand,
   },
   'audit replay': {
     summary: 'Re-evaluate archived decisions under another policy, offline, and report what would change',

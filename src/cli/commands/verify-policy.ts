@@ -1,8 +1,8 @@
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
-import { checkIdentity } from '../../core/policy/checks/identity.ts';
-import { evaluate, type Evaluation } from '../../core/policy/evaluate.ts';
+import { checkIdentity } from '../../core/policy/guards/identity.ts';
 import { parsePolicy, selectRule } from '../../core/policy/policy-file.ts';
-import { defaultTrustMap } from '../../core/policy/trust-map.ts';
+import type { PolicyRule } from '../../core/policy/policy-rule.ts';
+import { defaultTrustMap, type TrustMap } from '../../core/policy/trust-map.ts';
 import { ruleFromVerifierFlags, type VerifierFlags } from '../../core/policy/verifier-flags.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
 
@@ -21,29 +21,21 @@ export function identityChecks(attestations: VerifiedAttestation[], flags: CliFl
   return attestations.map((att) => checkIdentity(rule, att));
 }
 
-/** The policy half of `slsa-gate verify`: a policy file's rule for the artifact, or a rule from the expectation flags. */
-export function evaluateForCli(input: {
+/** The trust map `slsa-gate verify` evaluates builders against. */
+export function cliTrustMap(): TrustMap {
+  return defaultTrustMap();
+}
+
+/** The rule `slsa-gate verify` evaluates: a policy file's rule for the artifact, or a rule from the expectation flags. */
+export function ruleForCli(input: {
   artifact: ArtifactRef;
-  attestations: VerifiedAttestation[];
   policyFile?: string;
   flags: CliFlags;
-}): Evaluation {
-  let rule;
+}): PolicyRule {
   if (input.policyFile !== undefined) {
     const text = readFileCapped(input.policyFile, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     const { policy } = parsePolicy(text, input.policyFile);
-    rule = selectRule(policy, input.artifact.uri ?? '');
-  } else {
-    const flags = Object.fromEntries(
-      Object.entries(input.flags).filter(([, v]) => v !== undefined),
-    ) as VerifierFlags;
-    rule = ruleFromVerifierFlags(flags);
+    return selectRule(policy, input.artifact.uri ?? '');
   }
-  return evaluate({
-    artifact: input.artifact,
-    attestations: input.attestations,
-    rule,
-    trustMap: defaultTrustMap(),
-    now: new Date(),
-  });
+  return ruleFromVerifierFlags(definedFlags(input.flags));
 }

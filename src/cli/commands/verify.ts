@@ -320,13 +320,59 @@ export const verifyCommand: Command = {
       }
     }
 
-    const result = verifyAttestations(inputs, {
-      artifact,
-      trust,
-      allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
-      ...(bytes ? { artifactBytes: bytes } : {}),
-      signatureOnly: values['bundle-only'],
-    });
+    const flags = {
+      builderId: values['builder-id'],
+      sourceUri: values['source-uri'],
+      sourceBranch: values['source-branch'],
+      sourceTag: values['source-tag'],
+      sourceVersionedTag: values['source-versioned-tag'],
+      buildWorkflowInputs: workflowInputs(values['build-workflow-input']),
+      packageName: values['package-name'],
+      packageVersion: values['package-version'],
+      certificateIdentity: values['certificate-identity'],
+      certificateOidcIssuer: values['certificate-oidc-issuer'],
+      owner: values.owner,
+      repo: values.repo,
+      signerRepo: values['signer-repo'],
+      signerWorkflow: values['signer-workflow'],
+      sanRegex: values['san-regex'],
+      verifierId: values['verifier-id'],
+      resourceUri: values['resource-uri'],
+      verifiedLevels: values['verified-level'],
+      // Checked by the flags schema (VerifierFlagsSchema): an unknown value is INPUT_INVALID.
+      mode: values.mode as VerifierFlags['mode'],
+      bundleV01: values['bundle-v01'] as VerifierFlags['bundleV01'],
+    };
+    const policy = await import('./verify-policy.ts');
+    // `--bundle-only` is a signature diagnostic without a rule; everything else goes through the core's front door.
+    const { verifyAndEvaluate } = await import('../../core/verify-and-evaluate.ts');
+    const result = values['bundle-only']
+      ? {
+          ...verifyAttestations(inputs, {
+            artifact,
+            trust,
+            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+            ...(bytes ? { artifactBytes: bytes } : {}),
+            signatureOnly: true,
+          }),
+          evaluation: undefined,
+        }
+      : verifyAndEvaluate(
+          {
+            artifact,
+            attestations: inputs,
+            trust,
+            trustMap: policy.cliTrustMap(),
+            now: new Date(),
+            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+            ...(bytes ? { artifactBytes: bytes } : {}),
+          },
+          policy.ruleForCli({
+            artifact,
+            ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
+            flags,
+          }),
+        );
     rejected.push(...result.rejected);
     const verified = result.verified;
     const out = { artifact, verified, rejected };
@@ -357,30 +403,6 @@ export const verifyCommand: Command = {
       );
       return 1;
     }
-    const flags = {
-      builderId: values['builder-id'],
-      sourceUri: values['source-uri'],
-      sourceBranch: values['source-branch'],
-      sourceTag: values['source-tag'],
-      sourceVersionedTag: values['source-versioned-tag'],
-      buildWorkflowInputs: workflowInputs(values['build-workflow-input']),
-      packageName: values['package-name'],
-      packageVersion: values['package-version'],
-      certificateIdentity: values['certificate-identity'],
-      certificateOidcIssuer: values['certificate-oidc-issuer'],
-      owner: values.owner,
-      repo: values.repo,
-      signerRepo: values['signer-repo'],
-      signerWorkflow: values['signer-workflow'],
-      sanRegex: values['san-regex'],
-      verifierId: values['verifier-id'],
-      resourceUri: values['resource-uri'],
-      verifiedLevels: values['verified-level'],
-      // Checked by the flags schema (VerifierFlagsSchema): an unknown value is INPUT_INVALID.
-      mode: values.mode as VerifierFlags['mode'],
-      bundleV01: values['bundle-v01'] as VerifierFlags['bundleV01'],
-    };
-    const policy = await import('./verify-policy.ts');
     if (values['bundle-only']) {
       const checks = policy.identityChecks(verified, flags);
       const failed = checks.find((c) => c.result === 'FAIL');
@@ -398,12 +420,8 @@ export const verifyCommand: Command = {
       return failed ? 1 : 0;
     }
 
-    const evaluation = policy.evaluateForCli({
-      artifact,
-      attestations: verified,
-      ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
-      flags,
-    });
+    const evaluation = result.evaluation;
+    if (evaluation === undefined) throw new GateError('INPUT_INVALID', 'no rule was evaluated');
     const failed = evaluation.checks.find((c) => c.result === 'FAIL');
     const verdict: Verdict = {
       outcome: evaluation.outcome,

@@ -17,23 +17,25 @@ import {
   type VerifiedAttestation,
   VerifiedAttestationSchema,
 } from '../model.ts';
+import { normaliseProvenance } from '../provenance/normalise-provenance.ts';
 import {
   isProvenancePredicateType,
-  normaliseProvenance,
   ProvenanceSchema,
+  type NormalisedProvenance,
   type Provenance,
-} from '../provenance/normalise-provenance.ts';
-import { checkBuilder, checkBuildLevel } from './checks/builder.ts';
-import { fail, skipped } from './checks/check-result.ts';
+} from '../provenance/provenance.ts';
+import { checkBuildLevel } from './checks/build-level.ts';
+import { checkBuilder } from './checks/builder.ts';
+import { fail, skipped } from './check-result.ts';
 import { checkDependencies } from './checks/dependencies.ts';
 import { checkEntrypoint } from './checks/entrypoint.ts';
-import { checkIdentity } from './checks/identity.ts';
-import { checkPackage } from './checks/package.ts';
+import { checkIdentity } from './guards/identity.ts';
+import { checkPackage } from './guards/package.ts';
 import { checkSource } from './checks/source.ts';
-import { checkSubject } from './checks/subject.ts';
-import { checkVsa } from './checks/vsa.ts';
+import { checkSubject } from './guards/subject.ts';
+import { checkVsa } from './guards/vsa.ts';
 import { LevelEvidenceSchema, PolicyRuleSchema, type LevelEvidence, type PolicyRule } from './policy-rule.ts';
-import { checkRollback, PublishedRecordSchema, type PublishedRecord } from './rollback.ts';
+import { checkRollback, PublishedRecordSchema, type PublishedRecord } from './guards/rollback.ts';
 import { TrustMapSchema, type TrustMap } from './trust-map.ts';
 
 export const EvaluationSchema = z.strictObject({
@@ -83,7 +85,7 @@ function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Cand
       att,
       checks: [
         fail(
-          'subject',
+          'payload-type',
           'PAYLOAD_TYPE',
           `${att.origin}: payloadType ${JSON.stringify(att.payloadType)} is not ${INTOTO_PAYLOAD_TYPE}`,
           [att.digest],
@@ -91,21 +93,22 @@ function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Cand
         identity,
       ],
     };
-  let provenance: Provenance;
+  let normalised: NormalisedProvenance;
   try {
-    provenance = normaliseProvenance(att);
+    normalised = normaliseProvenance(att);
   } catch (err) {
     if (!isGateError(err)) throw err;
-    const id = err.code === 'SOURCE_MISMATCH' || err.code === 'REF_MISMATCH' ? 'source' : 'builder';
-    return { att, checks: [identity, fail(id, err.code, err.message, [att.digest])] };
+    // Only an unreadable predicate throws: it is not usable provenance.
+    return { att, checks: [identity, fail('provenance', err.code, err.message, [att.digest])] };
   }
-  const builder = checkBuilder(rule, att, provenance, input.trustMap);
+  const { provenance, findings } = normalised;
+  const builder = checkBuilder(rule, att, provenance, findings, input.trustMap);
   const checks: CheckResult[] = [
     checkSubject(input.artifact, att, provenance),
     identity,
     builder.check,
     checkBuildLevel(rule, att, builder.trust),
-    checkSource(rule, att, provenance, input.levels),
+    checkSource(rule, att, provenance, findings, input.levels),
     checkEntrypoint(rule, att, provenance),
     checkDependencies(rule, att, provenance, input.levels, input.now),
     checkPackage(rule, input.attestations, provenance),
@@ -143,7 +146,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       [...new Set(attestations.map((a) => a.predicateType ?? a.payloadType))].join(', ') || 'none';
     const checks = [
       fail(
-        'builder',
+        'provenance',
         'NO_PROVENANCE',
         `no SLSA provenance among ${attestations.length} attestations (${kinds})`,
         attestations.map((a) => a.digest),

@@ -4,7 +4,11 @@
  * Strict: a typo in a policy fails instead of silently weakening it.
  */
 import { z } from 'zod';
+import { GateError } from '../errors.ts';
 import { AnchoredPatternSchema } from './anchored-pattern.ts';
+
+/** ISO-8601 duration in days, hours, minutes and seconds (`P2D`, `PT24H`, `P1DT30M`): one parse for schema and seconds. */
+const ISO_DURATION = /^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
 /** A signer the rule accepts. Every field given must match (all-of); the rule lists alternatives (any-of). */
 export const IdentitySchema = z.strictObject({
@@ -115,12 +119,17 @@ export const PolicyRuleSchema = z.strictObject({
   /** Approval needs two different people. */
   twoPersonRule: z.boolean().default(false),
   /** How long an approval may take (ISO-8601 duration, e.g. `PT24H`); then the request expires. */
-  approvalDeadline: z
-    .string()
-    .regex(/^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/, 'an ISO-8601 duration like PT24H or P2D')
-    .optional(),
+  approvalDeadline: z.string().regex(ISO_DURATION, 'an ISO-8601 duration like PT24H or P2D').optional(),
 });
 export type PolicyRule = z.infer<typeof PolicyRuleSchema>;
+
+/** `PT24H`, `P2D`, `PT90S` → seconds; the string has passed the schema's ISO_DURATION. */
+export function durationSeconds(iso: string): number {
+  const m = ISO_DURATION.exec(iso);
+  if (m === null) throw new GateError('POLICY_INVALID', `${iso} is not an ISO-8601 duration`);
+  const [d, h, min, s] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number];
+  return ((d * 24 + h) * 60 + min) * 60 + s;
+}
 /** A rule as written, before defaults are applied. */
 export type PolicyRuleInput = z.input<typeof PolicyRuleSchema>;
 

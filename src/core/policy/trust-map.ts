@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import type { Signer } from '../model.ts';
-import { certificateFacts, type Provenance } from '../provenance/normalise-provenance.ts';
+import { certificateFacts } from '../provenance/certificate-cross-check.ts';
+import type { Provenance } from '../provenance/provenance.ts';
 import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import { AnchoredPatternSchema, matchesExactOrAnchored } from './anchored-pattern.ts';
 // Shipped data, bundled as a module: the core reads no files.

@@ -9,7 +9,7 @@ import { Archive, databaseOf, openArchive } from '../../../src/archive/archive.t
 import { createArchiveAttestor, selfVsaTrust } from '../../../src/attestors/archive-attestor.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
 

@@ -14,7 +14,7 @@ import { createGitNotesAttestor } from '../../../src/attestors/git-notes.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createVsaTrust } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
 
 const REPO = 'git+https://github.com/acme/app';

@@ -10,7 +10,7 @@ import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
 import { LevelResolutionSchema, resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createVsaTrust, recheckEvidence } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { startAttestationServer, type AttestationServer } from '../../helpers/attestation-server-process.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
 

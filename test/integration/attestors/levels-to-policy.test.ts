@@ -12,7 +12,7 @@ import { checkDependencies } from '../../../src/core/policy/checks/dependencies.
 import { checkSource } from '../../../src/core/policy/checks/source.ts';
 import { PolicyRuleSchema, type PolicyRuleInput } from '../../../src/core/policy/policy-rule.ts';
 import type { VerifiedAttestation } from '../../../src/core/model.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { startAttestationServer, type AttestationServer } from '../../helpers/attestation-server-process.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
 
@@ -94,7 +94,7 @@ test('check 3: the Source VSA passes Source L3; the wrong commit or a ref outsid
   for (const [commit, ref, result, code] of cases) {
     const p = provenance(commit, ref, []);
     const { levels } = await resolveLevels(p, { attestors: [store] });
-    const check = checkSource(want, att, p, levels);
+    const check = checkSource(want, att, p, [], levels);
     assert.deepEqual([check.result, check.code], [result, code], `${commit} ${ref}: ${check.reason}`);
     if (result === 'PASS') assert.equal(check.level, 3);
   }

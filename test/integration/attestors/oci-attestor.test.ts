@@ -8,7 +8,7 @@ import { createOciAttestor, repositoryOf } from '../../../src/attestors/oci-atte
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createVsaTrust } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { attachCosignAttestations } from '../../../src/registry/cosign-attestations.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';

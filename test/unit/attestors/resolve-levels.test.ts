@@ -16,7 +16,7 @@ import {
   resourcesOfFacts,
 } from '../../../src/attestors/resolve-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 function provenance(n: number): Provenance {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createStaticLevelsAttestor } from '../../../src/attestors/static-levels.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 
 const REPO = 'git+https://github.com/acme/app';
 const COMMIT = 'c'.repeat(40);

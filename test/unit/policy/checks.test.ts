@@ -686,7 +686,7 @@ test('signature-only rules: no attestation at all fails; a pinned identity must 
 
 test('CHECKLIST 14: a provenance whose DSSE payloadType is not in-toto is PAYLOAD_TYPE', () => {
   const att = { ...provenanceOf(DISPATCH), payloadType: 'application/json' };
-  assertFails(run(DISPATCH, {}, { attestations: [att] }), 'subject', 'PAYLOAD_TYPE');
+  assertFails(run(DISPATCH, {}, { attestations: [att] }), 'payload-type', 'PAYLOAD_TYPE');
 });
 
 test('vsa: only a VSA from a signer the rule accepts counts', () => {

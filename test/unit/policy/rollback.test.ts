@@ -1,8 +1,8 @@
 /** CHECKLIST rows 21 and 22: version tags come from their own tag; nothing older replaces what was published. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Provenance } from '../../../src/core/provenance/normalise-provenance.ts';
-import { checkRollback, compareSemver, targetTag } from '../../../src/core/policy/rollback.ts';
+import type { Provenance } from '../../../src/core/provenance/provenance.ts';
+import { checkRollback, compareSemver, targetTag } from '../../../src/core/policy/guards/rollback.ts';
 
 const artifact = { digests: { sha256: 'aa'.repeat(32) } };
 const other = `sha256:${'bb'.repeat(32)}`;

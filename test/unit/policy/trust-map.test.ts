@@ -8,7 +8,7 @@ import { provenanceOf, withSigner } from '../provenance/corpus-attestations.ts';
 
 function levelOf(caseId: string): number {
   const att = provenanceOf(caseId);
-  return builderTrust(defaultTrustMap(), att.signer, normaliseProvenance(att)).level;
+  return builderTrust(defaultTrustMap(), att.signer, normaliseProvenance(att).provenance).level;
 }
 
 test('default trust map loads and names the shipped builders', () => {
@@ -41,15 +41,15 @@ test('a key that is not a Cloud Build key does not make GCB provenance trusted',
   const att = withSigner(provenanceOf('slsa-verifier/gcb-v0.3-valid'), (s) => {
     s.keyId = 'projects/evil/locations/global/keyRings/attestor/cryptoKeys/builtByGCB/cryptoKeyVersions/1';
   });
-  assert.equal(builderTrust(defaultTrustMap(), att.signer, normaliseProvenance(att)).level, 0);
+  assert.equal(builderTrust(defaultTrustMap(), att.signer, normaliseProvenance(att).provenance).level, 0);
 });
 
 test('revoked builder versions give level 0 and say why', () => {
   const map = defaultTrustMap();
   const att = provenanceOf('slsa-verifier/gha-go-v2.1.0-dispatch-valid');
-  const id = normaliseProvenance(att).builder.id;
+  const id = normaliseProvenance(att).provenance.builder.id;
   map.revoked.push({ builderId: id, reason: 'test' });
-  const trust = builderTrust(map, att.signer, normaliseProvenance(att));
+  const trust = builderTrust(map, att.signer, normaliseProvenance(att).provenance);
   assert.equal(trust.level, 0);
   assert.equal(trust.revoked?.builderId, id);
 });

@@ -1,13 +1,13 @@
 /**
- * Checks `builder` (1) and `build-level` (2). The builder must be the expected one and
- * trusted by the trust map for this signer; a workflow builder.id has already been tied to
- * the certificate's Build Signer URI by normalisation (CHECKLIST row 19).
+ * Check `builder` (1). The builder must be the expected one and trusted by the trust map
+ * for this signer; a workflow builder.id that is not the certificate's Build Signer URI,
+ * found by normalisation, fails here (CHECKLIST row 19).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import type { Provenance, ProvenanceFinding } from '../../provenance/provenance.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { builderTrust, type BuilderTrust, type TrustMap } from '../trust-map.ts';
-import { fail, pass } from './check-result.ts';
+import { fail, pass } from '../check-result.ts';
 
 /** slsa-verifier TrustedBuilderID.MatchesLoose(allowRef): names equal; a version, if expected, equal or `refs/tags/<v>`. */
 export function builderIdMatches(expected: string, builder: Provenance['builder']): boolean {
@@ -23,10 +23,13 @@ export function checkBuilder(
   rule: PolicyRule,
   att: VerifiedAttestation,
   provenance: Provenance,
+  findings: readonly ProvenanceFinding[],
   trustMap: TrustMap,
 ): { check: CheckResult; trust: BuilderTrust } {
   const evidence = [att.digest];
   const trust = builderTrust(trustMap, att.signer, provenance);
+  const forged = findings.find((f) => f.check === 'builder');
+  if (forged !== undefined) return { check: fail('builder', forged.code, forged.message, evidence), trust };
   const id = provenance.builder.id;
   const where = `${att.origin}: builder ${JSON.stringify(id)}`;
   if (trust.revoked !== undefined)
@@ -93,24 +96,4 @@ export function checkBuilder(
     check: pass('builder', `${where} trusted as ${trust.entry.name}`, evidence, { level: trust.level }),
     trust,
   };
-}
-
-/** The build-level check: the trust map's level for this builder is at least the rule's minimum. */
-export function checkBuildLevel(
-  rule: PolicyRule,
-  att: VerifiedAttestation,
-  trust: BuilderTrust,
-): CheckResult {
-  const evidence = [att.digest];
-  if (trust.level < rule.minBuildLevel)
-    return fail(
-      'build-level',
-      'BUILD_LEVEL_INSUFFICIENT',
-      `${att.origin}: builder reaches SLSA Build L${trust.level}, the rule needs L${rule.minBuildLevel}`,
-      evidence,
-      trust.level,
-    );
-  return pass('build-level', `SLSA Build L${trust.level} (needs L${rule.minBuildLevel})`, evidence, {
-    level: trust.level,
-  });
 }

@@ -5,11 +5,11 @@
  * NEEDS_APPROVAL (CHECKLIST row 24).
  */
 import type { CheckResult, DigestSet, VerifiedAttestation } from '../../model.ts';
-import { gitUriFromHttps, parseGitUri } from '../../provenance/git-uri.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import { nonSourceDependencies } from '../../provenance/evidence-facts.ts';
+import type { Provenance } from '../../provenance/provenance.ts';
 import { compileAnchored } from '../anchored-pattern.ts';
 import type { DependencyException, LevelEvidence, PolicyRule } from '../policy-rule.ts';
-import { fail, pass, skipped } from './check-result.ts';
+import { fail, pass, skipped } from '../check-result.ts';
 
 function sharesDigest(a: DigestSet, b: DigestSet): boolean {
   return Object.entries(a).some(
@@ -37,14 +37,7 @@ export function checkDependencies(
   const want = rule.dependencies;
   if (want === undefined || want.minLevel === 0)
     return skipped('dependencies', 'no minimum dependency level', evidence);
-  const sourceUri = provenance.source?.uri;
-  const deps = provenance.resolvedDependencies.filter((d) => {
-    if (Object.keys(d.digest).length === 0) return false;
-    // Cloud Build writes its source material without the `git+` prefix (see normalise-provenance.ts).
-    const uri = d.uri?.startsWith('https://') ? gitUriFromHttps(d.uri) : d.uri;
-    const git = uri === undefined ? undefined : parseGitUri(uri);
-    return git === undefined || git.uri !== sourceUri;
-  });
+  const deps = nonSourceDependencies(provenance.resolvedDependencies, provenance.source?.uri);
   const failures: string[] = [];
   const used = [...evidence];
   let needsApproval = false;

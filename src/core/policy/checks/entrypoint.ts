@@ -4,11 +4,14 @@
  * rule allows unknown parameters (SLSA v1 §externalParameters, CHECKLIST row 23).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
-import { EXTERNAL_PARAMETER_SCHEMAS, isKnownBuildType } from '../../provenance/build-types.ts';
+import {
+  EXTERNAL_PARAMETER_SCHEMAS,
+  isKnownBuildType,
+} from '../../provenance/build-types/known-build-types.ts';
 import { formatIssues } from '../../formats/format-issues.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import type { Provenance } from '../../provenance/provenance.ts';
 import type { PolicyRule } from '../policy-rule.ts';
-import { fail, pass } from './check-result.ts';
+import { fail, pass } from '../check-result.ts';
 
 /** slsa-verifier common.GetAsString: strings as they are, numbers and booleans printed. */
 function inputAsString(value: unknown): string | undefined {

@@ -1,13 +1,14 @@
 /**
  * Check `source` (3): repository, branch/tag/versioned-tag with slsa-verifier's semantics,
  * and the minimum Source level from the source evidence handed in. Repositories compare
- * exactly (CHECKLIST row 20); refs exactly (row 21).
+ * exactly (CHECKLIST row 20); refs exactly (row 21). A source the provenance contradicts
+ * (trigger vs material, predicate vs certificate, found by normalisation) fails here.
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import { branchOf, normaliseExpectedSourceUri, tagOf } from '../../provenance/git-uri.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import type { Provenance, ProvenanceFinding } from '../../provenance/provenance.ts';
 import type { LevelEvidence, PolicyRule } from '../policy-rule.ts';
-import { fail, pass, skipped } from './check-result.ts';
+import { fail, pass, skipped } from '../check-result.ts';
 
 /** Whether the provenance source `uri` (`git+https://host/o/r`) is the expected repository. */
 export function sourceRepoMatches(expected: string, uri: string): boolean {
@@ -55,9 +56,13 @@ export function checkSource(
   rule: PolicyRule,
   att: VerifiedAttestation,
   provenance: Provenance,
+  findings: readonly ProvenanceFinding[],
   levels: LevelEvidence | undefined,
 ): CheckResult {
   const evidence = [att.digest];
+  // A source the predicate contradicts (itself or the certificate) fails whatever the rule expects.
+  const forged = findings.find((f) => f.check === 'source');
+  if (forged !== undefined) return fail('source', forged.code, forged.message, evidence);
   const want = rule.source;
   if (want === undefined) return skipped('source', 'no source expectation', evidence);
   const src = provenance.source;

@@ -3,8 +3,8 @@
  * binds it already; policy checks again for the one provenance it decides on (CHECKLIST row 16).
  */
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../model.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
-import { fail, pass } from './check-result.ts';
+import type { Provenance } from '../../provenance/provenance.ts';
+import { fail, pass } from '../check-result.ts';
 
 /** The subject check for one provenance. */
 export function checkSubject(

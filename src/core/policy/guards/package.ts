@@ -5,10 +5,10 @@
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../formats/npm/publish-v0.1.ts';
-import type { Provenance } from '../../provenance/normalise-provenance.ts';
+import type { Provenance } from '../../provenance/provenance.ts';
 import { statementOf } from '../../verify/statement.ts';
 import type { PolicyRule } from '../policy-rule.ts';
-import { fail, pass, skipped } from './check-result.ts';
+import { fail, pass, skipped } from '../check-result.ts';
 
 /** `pkg:npm/%40scope/name@1.0.0` → `{ name: '@scope/name', version: '1.0.0' }`. */
 export function parseNpmPurl(purl: string | undefined): { name: string; version: string } | undefined {

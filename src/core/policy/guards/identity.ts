@@ -7,7 +7,7 @@
 import type { CheckResult, Signer, VerifiedAttestation } from '../../model.ts';
 import { matchesExactOrAnchored } from '../anchored-pattern.ts';
 import type { Identity, PolicyRule } from '../policy-rule.ts';
-import { fail, pass, skipped } from './check-result.ts';
+import { fail, pass, skipped } from '../check-result.ts';
 
 const GITHUB = 'https://github.com/';
 

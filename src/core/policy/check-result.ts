@@ -1,6 +1,6 @@
 /** Constructors for CheckResult, so every check reports the same way. */
-import type { ErrorCode } from '../../errors.ts';
-import type { CheckId, CheckResult } from '../../model.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { CheckId, CheckResult } from '../model.ts';
 
 /** A passing check. */
 export function pass(

@@ -4,10 +4,10 @@
  * was last published there and hands it in; this check is pure.
  */
 import { z } from 'zod';
-import type { ArtifactRef, CheckResult } from '../model.ts';
-import { tagOf } from '../provenance/git-uri.ts';
-import type { Provenance } from '../provenance/normalise-provenance.ts';
-import { fail, pass } from './checks/check-result.ts';
+import type { ArtifactRef, CheckResult } from '../../model.ts';
+import { tagOf } from '../../provenance/git-uri.ts';
+import type { Provenance } from '../../provenance/provenance.ts';
+import { fail, pass } from '../check-result.ts';
 
 /** What was last published at one `repo:tag`. */
 export const PublishedRecordSchema = z.strictObject({

@@ -1,0 +1,136 @@
+/**
+ * The read model opened for queries: DuckDB over the Parquet tables an export wrote
+ * (export-parquet.ts), with derived views. Either as views over the files (one-shot
+ * queries: `audit sql`) or loaded into memory (`load: true`: a long-lived server answering
+ * many queries, and the bench). The same files load into a warehouse unchanged.
+ */
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { resolve } from 'node:path';
+import { GateError } from '../../core/errors.ts';
+import { hasParquet, parquetGlob, readExportState, type ExportState } from './export-parquet.ts';
+import { TABLES, TABLE_NAMES } from './tables.ts';
+
+/** Views derived from the tables, defined once here for every consumer of the read model. */
+const DERIVED_VIEWS = {
+  /** One row per publish: where the decision's artifact was published (from its `published` event). */
+  publications: `SELECT decision_id,
+      json_extract_string(data, '$.repository') AS repository,
+      json_extract_string(data, '$.tag') AS tag,
+      json_extract_string(data, '$.digest') AS digest,
+      CAST(json_extract_string(data, '$.at') AS TIMESTAMPTZ) AS published_at,
+      day
+    FROM events WHERE to_status = 'published'`,
+  /** The current status of each decision: the target of its newest event. */
+  decision_status: `SELECT decision_id, arg_max(to_status, occurred_at) AS status, max(occurred_at) AS status_at
+    FROM events GROUP BY decision_id`,
+  /** Published releases with the decision they rest on. */
+  releases: `SELECT p.repository, p.tag, p.digest, p.published_at, d.*
+    EXCLUDE (repository, tag, day), d.day
+    FROM publications p JOIN decisions d USING (decision_id)`,
+} as const;
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** A query's answer: column names and rows as JSON values (64-bit integers as strings). */
+export interface QueryResult {
+  columns: string[];
+  rows: Array<Record<string, unknown>>;
+}
+
+/** The read model of one export directory. */
+export interface ReadModel {
+  dir: string;
+  /** The export's state: `exportedAt` is how fresh the model is. */
+  state: ExportState | undefined;
+  /** Runs SQL the caller wrote (internal queries; user SQL goes through `readOnlySql`). */
+  query(sql: string, params?: Record<string, string | number | boolean | null>): Promise<QueryResult>;
+  /** The type of each statement in `sql`, bound against the model (INPUT_INVALID when it does not parse or bind). */
+  statementTypes(sql: string): Promise<StatementType[]>;
+  close(): void;
+}
+
+/** Opens the read model of `dir`; `load` copies the tables into memory. */
+export async function openReadModel(dirArg: string, options: { load?: boolean } = {}): Promise<ReadModel> {
+  const dir = resolve(dirArg);
+  const state = readExportState(dir);
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const db = await instance.connect();
+  try {
+    for (const table of TABLE_NAMES) {
+      const columns: Record<string, string> = TABLES[table].columns;
+      const source = hasParquet(dir, table)
+        ? `SELECT ${Object.keys(columns).join(', ')} FROM read_parquet(${sqlString(parquetGlob(dir, table))}, hive_partitioning = true, hive_types = {'day': VARCHAR})`
+        : `SELECT ${Object.entries(columns)
+            .map(([name, type]) => `NULL::${type} AS ${name}`)
+            .join(', ')} WHERE false`;
+      const time = Object.keys(columns).find((c) => columns[c] === 'TIMESTAMPTZ');
+      await db.run(
+        options.load
+          ? `CREATE TABLE ${table} AS ${source}${time ? ` ORDER BY ${time}` : ''}`
+          : `CREATE VIEW ${table} AS ${source}`,
+      );
+    }
+    for (const [name, sql] of Object.entries(DERIVED_VIEWS)) {
+      await db.run(options.load ? `CREATE TABLE ${name} AS ${sql}` : `CREATE VIEW ${name} AS ${sql}`);
+    }
+    // From here on only the export directory is readable, and nothing may change that.
+    await db.run(`SET allowed_directories = [${sqlString(dir + '/')}]`);
+    await db.run('SET enable_external_access = false');
+    await db.run('SET lock_configuration = true');
+  } catch (err) {
+    db.closeSync();
+    instance.closeSync();
+    throw err;
+  }
+  return {
+    dir,
+    state,
+    query: (sql, params) => run(db, sql, params),
+    async statementTypes(sql) {
+      try {
+        const statements = await db.extractStatements(sql);
+        const types: StatementType[] = [];
+        for (let i = 0; i < statements.count; i++) types.push((await statements.prepare(i)).statementType);
+        return types;
+      } catch (err) {
+        throw new GateError('INPUT_INVALID', `SQL does not parse: ${(err as Error).message.split('\n')[0]}`);
+      }
+    },
+    close() {
+      db.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+async function run(
+  db: DuckDBConnection,
+  sql: string,
+  params?: Record<string, string | number | boolean | null>,
+): Promise<QueryResult> {
+  const reader = await db.runAndReadAll(sql, params);
+  return {
+    columns: reader.columnNames(),
+    rows: reader.getRowObjectsJson() as Array<Record<string, unknown>>,
+  };
+}
+
+/**
+ * Runs one statement an auditor wrote, if it is a single SELECT (a query, a CTE, a
+ * `FROM …` shorthand); anything else — COPY, CREATE, SET, ATTACH, two statements — is
+ * INPUT_INVALID. File access is already limited to the export directory.
+ */
+export async function readOnlySql(model: ReadModel, sql: string): Promise<QueryResult> {
+  const types = await model.statementTypes(sql);
+  if (types.length !== 1) {
+    throw new GateError('INPUT_INVALID', `one SELECT statement expected, got ${types.length} statements`);
+  }
+  if (types[0] !== StatementType.SELECT) {
+    throw new GateError('INPUT_INVALID', `only SELECT is allowed, not ${StatementType[types[0]!]}`);
+  }
+  try {
+    return await model.query(sql);
+  } catch (err) {
+    throw new GateError('INPUT_INVALID', `SQL failed: ${(err as Error).message.split('\n')[0]}`);
+  }
+}

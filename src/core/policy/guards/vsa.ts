@@ -1,0 +1,50 @@
+/**
+ * Check `vsa`: a VSA given as input names the expected verifier and resource, says PASSED,
+ * and verified at least the expected levels (slsa-verifier verifiers/internal/vsa).
+ */
+import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import { SLSA_VSA_V1 } from '../../formats/slsa/vsa-v1.ts';
+import { readVsa, vsaMismatches, type VsaExpectation } from '../../vsa/verification-summary.ts';
+import type { PolicyRule } from '../policy-rule.ts';
+import { fail, pass, skipped } from '../check-result.ts';
+import { identityMismatches } from './identity.ts';
+
+/** The VSA check over the attestations. */
+export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]): CheckResult {
+  const want = rule.vsa;
+  if (want === undefined) return skipped('vsa', 'no VSA expectation');
+  const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
+  if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
+  // The VSA's facts count only from a signer the rule accepts for VSAs: never one VSA's
+  // signer with another's content (CHECKLIST row 18).
+  const signers = want.identities ?? (rule.requireProvenance ? [] : rule.identities);
+  const problems: string[] = [];
+  for (const att of vsas) {
+    if (signers.length > 0 && !signers.some((id) => identityMismatches(id, att.signer).length === 0)) {
+      problems.push(`${att.origin}: not signed by an identity this rule accepts for VSAs`);
+      continue;
+    }
+    const read = readVsa(att);
+    if ('code' in read) {
+      problems.push(`${att.origin}: ${read.message}`);
+      continue;
+    }
+    const predicate = read.vsa;
+    const expectation: VsaExpectation = {};
+    if (want.verifierId !== undefined) expectation.verifierIds = [want.verifierId];
+    if (want.resourceUri !== undefined) expectation.resourceUris = [want.resourceUri];
+    if (want.verifiedLevels !== undefined) expectation.verifiedLevels = want.verifiedLevels;
+    const why = vsaMismatches(predicate, expectation).map((m) => m.message);
+    if (why.length === 0)
+      return pass('vsa', `${predicate.verifier.id} verified ${predicate.verifiedLevels.join(', ')}`, [
+        att.digest,
+      ]);
+    problems.push(`${att.origin}: ${why.join('; ')}`);
+  }
+  return fail(
+    'vsa',
+    'VSA_MISMATCH',
+    problems.join(' | '),
+    vsas.map((a) => a.digest),
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * The one front door of the core (as sigstore-js's `Verifier`): verify every loaded
+ * attestation against the trust material and evaluate the rule over what verified. The
+ * CLI, the publish activities and audit replay go through here, so the sequence exists
+ * once. The rule's stance on Sigstore bundle v0.1 is the identity guard's alone: a v0.1
+ * bundle the rule refuses fails there with its own code instead of silently vanishing.
+ */
+import type { ArtifactRef, VerifiedAttestation } from './model.ts';
+import { evaluate, type EvaluateInput, type Evaluation } from './policy/evaluate.ts';
+import type { LevelEvidence, PolicyRule } from './policy/policy-rule.ts';
+import type { TrustMap } from './policy/trust-map.ts';
+import type { TrustMaterial } from './trust/trust-material.ts';
+import type { AttestationInput } from './verify/attestation-input.ts';
+import { verifyAttestations, type RejectedAttestation } from './verify/verify-attestations.ts';
+
+export interface VerifyAndEvaluateInput {
+  artifact: ArtifactRef;
+  /** Attestations as loaded (loadAttestations), not yet verified. */
+  attestations: AttestationInput[];
+  trust: TrustMaterial;
+  trustMap: TrustMap;
+  now: Date;
+  /** Source and dependency levels, or how to find them from what verified (audit replay). */
+  levels?: LevelEvidence | ((verified: VerifiedAttestation[]) => LevelEvidence);
+  rollback?: EvaluateInput['rollback'];
+  /** The artifact's bytes, for message-signature bundles. */
+  artifactBytes?: Uint8Array;
+  /**
+   * Accept v0.1 bundles with a signed entry timestamp but no inclusion proof. Default: the
+   * rule's `bundleV01: accept`; `verify` passes its own flag.
+   */
+  allowV01WithoutInclusionProof?: boolean;
+}
+
+export interface VerifiedEvaluation {
+  /** What verified. */
+  verified: VerifiedAttestation[];
+  /** What did not verify, with the coded reason. */
+  rejected: RejectedAttestation[];
+  evaluation: Evaluation;
+}
+
+/** Verify, then evaluate `rule`; pure and synchronous. */
+export function verifyAndEvaluate(input: VerifyAndEvaluateInput, rule: PolicyRule): VerifiedEvaluation {
+  const { verified, rejected } = verifyAttestations(input.attestations, {
+    artifact: input.artifact,
+    trust: input.trust,
+    allowV01WithoutInclusionProof: input.allowV01WithoutInclusionProof ?? rule.bundleV01 === 'accept',
+    ...(input.artifactBytes === undefined ? {} : { artifactBytes: input.artifactBytes }),
+  });
+  const evaluateInput: EvaluateInput = {
+    artifact: input.artifact,
+    attestations: verified,
+    rule,
+    trustMap: input.trustMap,
+    now: input.now,
+  };
+  const levels = typeof input.levels === 'function' ? input.levels(verified) : input.levels;
+  if (levels !== undefined) evaluateInput.levels = levels;
+  if (input.rollback !== undefined) evaluateInput.rollback = input.rollback;
+  return { verified, rejected, evaluation: evaluate(evaluateInput) };
+}
