@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { checkVsa } from '../core/policy/checks/vsa.ts';
+import { checkVsa } from '../core/policy/guards/vsa.ts';
 import { ruleFromVerifierFlags } from '../core/policy/verifier-flags.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
