@@ -12,6 +12,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Verify an artifact against its attestations and a policy (offline)',
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
+  'verify-image': {
+    summary: "Verify a published image's VSA from its registry (time of use)",
+    load: async () => (await import('./verify-image.ts')).verifyImageCommand,
+  },
   'conformance verify-bundle': {
     summary: 'Sigstore conformance protocol: verify-bundle (offline)',
     load: async () => (await import('./conformance.ts')).conformanceVerifyBundleCommand,

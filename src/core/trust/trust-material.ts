@@ -95,6 +95,35 @@ function spkiDigest(key: KeyObject): string {
   return sha256(key.export({ type: 'spki', format: 'der' }));
 }
 
+/**
+ * A log key's `validFor` is optional, but when given its `start` is required
+ * (protobuf-specs `TimeRange`: `start` is not optional, `end` is): sigstore-js reads a
+ * missing start as "since the beginning of time", which would let the key vouch for
+ * entries from before it existed (sigstore-conformance
+ * `trust-root-tlog-missing-validity-start_fail`).
+ */
+function checkLogKeyValidity(json: unknown, path: string): void {
+  for (const list of ['tlogs', 'ctlogs'] as const) {
+    const logs = (json as Record<string, unknown>)[list];
+    if (!Array.isArray(logs)) continue;
+    logs.forEach((log: unknown, i) => {
+      const validFor = (log as { publicKey?: { validFor?: unknown } } | null)?.publicKey?.validFor;
+      if (validFor === undefined || validFor === null) return;
+      const start = (validFor as { start?: unknown }).start;
+      if (typeof start !== 'string' || start === '') {
+        const at = `$.${list}[${i}].publicKey.validFor.start`;
+        throw new GateError(
+          'CONFIG_INVALID',
+          `trusted root ${path}: ${at} is missing: a key validity period needs its start`,
+          {
+            detail: { file: path, path: at },
+          },
+        );
+      }
+    });
+  }
+}
+
 /** Parse a `trusted_root.json` into sigstore-js trust material; a bad file is CONFIG_INVALID naming the file. */
 export function parseTrustedRoot(bytes: Uint8Array, path: string): { root: TrustedRoot; json: unknown } {
   const json = parseJsonFile(bytes, path, 'trusted root');
@@ -108,6 +137,7 @@ export function parseTrustedRoot(bytes: Uint8Array, path: string): { root: Trust
       },
     );
   }
+  checkLogKeyValidity(json, path);
   try {
     return { root: TrustedRoot.fromJSON(json), json };
   } catch (cause) {

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { GateError } from '../../core/errors.ts';
+import type { Command } from './command.ts';
+
+const USAGE = `Usage: slsa-gate verify-image REF --verifier-id ID --public-key FILE [--public-key FILE]...
+         [--resource-uri URI] [--verified-level L]... [--insecure-registry HOST:PORT]... [--json]
+
+Time-of-use check of a published image: pins REF (host/repo:tag or host/repo@sha256:…) to a
+digest, reads the VSAs attached to it (OCI referrers, the referrers tag fallback, the cosign
+.att tag) and passes only if one is signed by a --public-key, is about that digest, names the
+verifier --verifier-id and the resource --resource-uri (default oci://host/repo of REF), says
+PASSED and verified every --verified-level (a higher level on the same track meets it).
+
+Registry credentials: ~/.docker/config.json (and its credential helpers), then
+SLSA_GATE_REGISTRY_HOST/USERNAME/PASSWORD. --insecure-registry allows plain http to a loopback host.
+
+Prints PASSED: … or FAILED: <CODE>: <reason>. Exit 0 pass, 1 fail, 2 usage or input error.`;
+
+const OPTIONS = {
+  'verifier-id': { type: 'string' },
+  'public-key': { type: 'string', multiple: true },
+  'resource-uri': { type: 'string' },
+  'verified-level': { type: 'string', multiple: true },
+  'insecure-registry': { type: 'string', multiple: true },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usageError(message: string): never {
+  throw new GateError('INPUT_INVALID', `${message}\n\n${USAGE}`);
+}
+
+export const verifyImageCommand: Command = {
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) usageError('give exactly one image reference');
+    // A missing expectation is refused, never read as "any" (the verifier and its keys are the trust anchors).
+    if (values['verifier-id'] === undefined) usageError('--verifier-id is required');
+    const keyFiles = values['public-key'] ?? [];
+    if (keyFiles.length === 0) usageError('--public-key is required');
+
+    const [
+      { parseReference },
+      { RegistryClient },
+      credentials,
+      { dockerConfigCredentials },
+      { verifyPublishedImage },
+      { readPublicKeyFile },
+    ] = await Promise.all([
+      import('../../registry/reference.ts'),
+      import('../../registry/client.ts'),
+      import('../../registry/credentials.ts'),
+      import('../../registry/docker-credentials.ts'),
+      import('../../consumers/published-vsa.ts'),
+      import('../../loaders/trust-material-files.ts'),
+    ]);
+    const image = parseReference(positionals[0]!);
+    const client = RegistryClient.forHost(image.registry, {
+      insecureHosts: values['insecure-registry'] ?? [],
+      credentials: credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials()),
+    });
+    const verdict = await verifyPublishedImage(client, image, {
+      publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
+      verifierId: values['verifier-id'],
+      resourceUri: values['resource-uri'] ?? `oci://${image.registry}/${image.repository}`,
+      verifiedLevels: values['verified-level'] ?? [],
+    });
+    if (values.json) console.log(JSON.stringify(verdict, null, 2));
+    else if (verdict.outcome === 'PASSED')
+      console.log(
+        `PASSED: ${verdict.reference}: VSA by ${values['verifier-id']} verified ${verdict.accepted?.verifiedLevels.join(', ')}`,
+      );
+    else console.log(`FAILED: ${verdict.failure?.code}: ${verdict.reference}: ${verdict.failure?.reason}`);
+    return verdict.outcome === 'PASSED' ? 0 : 1;
+  },
+};

@@ -1,0 +1,209 @@
+/**
+ * Time-of-use verification of a published image (SLSA verification_summary.md §How to
+ * verify): pin the reference to a digest, read the VSAs attached to it (bundle referrers,
+ * the referrers tag fallback and the cosign `.att` tag), and accept the image only if one
+ * of them is signed by a configured gate key, is about this digest, names the expected
+ * verifier and resource, says PASSED and verified at least the required levels.
+ *
+ * Anyone who can push to the repository can attach anything: attached attestations that do
+ * not verify are reported and ignored, never a reason to pass, and never a reason to fail
+ * when a genuine VSA is there too.
+ */
+import { createHash } from 'node:crypto';
+import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
+import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
+import { checkVsa } from '../core/policy/guards/vsa.ts';
+import { ruleFromVerifierFlags } from '../core/policy/verifier-flags.ts';
+import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
+import type { AttestationInput } from '../core/verify/attestation-input.ts';
+import { loadAttestations } from '../core/verify/load-attestations.ts';
+import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
+import { verifyAttestations } from '../core/verify/verify-attestations.ts';
+import { SLSA_VSA_V1 } from '../core/formats/slsa/vsa-v1.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { findCosignAttestations } from '../registry/cosign-attestations.ts';
+import { BUNDLE_ANNOTATIONS } from '../registry/consumer-attestations.ts';
+import { MEDIA_TYPES } from '../registry/oci-manifest.ts';
+import { getReferrer, listReferrers } from '../registry/referrers.ts';
+import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
+
+/** What a consumer requires of the image's VSA. Every field is required: nothing is assumed. */
+export interface PublishedVsaExpectation {
+  /** The gate's public keys (PEM); a VSA counts only when one of them verifies its signature. */
+  publicKeys: string[];
+  verifierId: string;
+  resourceUri: string;
+  /** `SLSA_BUILD_LEVEL_n`…: each must be met (a higher level on the same track meets it); empty: PASSED is enough. */
+  verifiedLevels: string[];
+}
+
+/**
+ * The revocation hook: the reason a verified VSA no longer counts (its decision was revoked
+ * in the gate's archive), or undefined. Keyed by the image digest and the sha256 of the VSA's
+ * signed payload (the in-toto statement), the same for its bundle and its `.att` form.
+ */
+export type VsaRevocationCheck = (vsa: {
+  subjectDigest: string;
+  payloadSha256: string;
+}) => Promise<string | undefined>;
+
+/** The verdict on one image. */
+export interface PublishedVsaVerdict {
+  outcome: 'PASSED' | 'FAILED';
+  reference: string;
+  digest: string;
+  /** When FAILED: the code and reason of the first failure. */
+  failure?: { code: ErrorCode; reason: string };
+  /** The VSA accepted, when PASSED. */
+  accepted?: { origin: string; verifiedLevels: string[]; payloadSha256: string };
+  /** Every attached attestation that was not accepted, with why. */
+  ignored: Array<{ origin: string; code: ErrorCode; message: string }>;
+}
+
+/** Layer media types read from referrers as attestations. */
+const REFERRER_LAYER_TYPES = new Set<string>([...Object.keys(BUNDLE_MEDIA_TYPES), MEDIA_TYPES.dsseEnvelope]);
+
+/**
+ * Reads the attestations attached to `repo@digest` that claim to be VSAs: referrers whose
+ * predicate-type annotation is the VSA's or absent (the annotation is unsigned, so it only
+ * skips what does not even claim to be one), and every `.att` layer.
+ */
+export async function collectAttachedVsas(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+): Promise<{ inputs: AttestationInput[]; ignored: PublishedVsaVerdict['ignored'] }> {
+  const inputs: AttestationInput[] = [];
+  const ignored: PublishedVsaVerdict['ignored'] = [];
+  const where = `oci://${client.host}/${repo}`;
+  const guard = (origin: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!isGateError(err)) throw err;
+      ignored.push({ origin, code: err.code, message: err.message });
+    }
+  };
+  for (const descriptor of await listReferrers(client, repo, digest)) {
+    const claimed = descriptor.annotations?.[BUNDLE_ANNOTATIONS.predicateType];
+    if (claimed !== undefined && claimed !== SLSA_VSA_V1) continue;
+    const referrer = await getReferrer(client, repo, digest, descriptor);
+    for (const [i, layer] of referrer.manifest.layers.entries()) {
+      if (!REFERRER_LAYER_TYPES.has(layer.mediaType)) continue;
+      const origin = `${where}@${referrer.digest}#layers[${i}]`;
+      const bytes = await client.getAttestationLayer(repo, layer);
+      guard(origin, () => inputs.push(...loadAttestations(bytes, origin)));
+    }
+  }
+  const cosign = await findCosignAttestations(client, repo, digest);
+  for (const [i, layer] of (cosign?.layers ?? []).entries()) {
+    const claimed = layer.annotations?.predicateType;
+    if (claimed !== undefined && claimed !== SLSA_VSA_V1) continue;
+    const origin = `${where}:${cosign!.tag}@${cosign!.manifestDigest}#layers[${i}]`;
+    const bytes = await client.getAttestationLayer(repo, layer);
+    guard(origin, () => inputs.push(cosignLayerToInput(Buffer.from(bytes), layer.annotations ?? {}, origin)));
+  }
+  return { inputs, ignored };
+}
+
+function payloadSha256(att: VerifiedAttestation): string {
+  return `sha256:${createHash('sha256').update(Buffer.from(att.payload, 'base64')).digest('hex')}`;
+}
+
+/**
+ * The pure half: verifies the collected inputs with the gate keys only and applies the
+ * expectation. Returns the VSAs that pass, best first, and why every other one did not.
+ */
+export function acceptedVsas(
+  inputs: AttestationInput[],
+  artifact: ArtifactRef,
+  expect: PublishedVsaExpectation,
+  now?: Date,
+): { accepted: VerifiedAttestation[]; ignored: PublishedVsaVerdict['ignored'] } {
+  if (expect.publicKeys.length === 0) {
+    throw new GateError(
+      'INPUT_INVALID',
+      'no gate public key: a VSA is accepted only when a configured key signed it',
+    );
+  }
+  // Keys configured without an id apply to any key hint: the hint and the DSSE keyid are
+  // unsigned, so the key that verifies the signature is what authenticates (DSSE protocol.md).
+  const trust = loadTrustMaterial({ publicKeys: expect.publicKeys.map((pem) => ({ keyId: '', pem })) });
+  const result = verifyAttestations(inputs, { artifact, trust, ...(now ? { now } : {}) });
+  const ignored = [...result.rejected];
+  // The trusted root loaded alongside would verify a keyless VSA from any Sigstore identity:
+  // only a signature by one of the configured keys counts.
+  const byGateKey = result.verified.filter((a) => {
+    const ok = a.signer.kind === 'key' && a.signer.trustedBy === 'public-key';
+    if (!ok)
+      ignored.push({ origin: a.origin, code: 'KEY_UNKNOWN', message: 'not signed by a configured gate key' });
+    return ok;
+  });
+  const rule = ruleFromVerifierFlags({
+    mode: 'vsa',
+    verifierId: expect.verifierId,
+    resourceUri: expect.resourceUri,
+    verifiedLevels: expect.verifiedLevels,
+  });
+  const accepted: VerifiedAttestation[] = [];
+  for (const att of byGateKey) {
+    const check = checkVsa(rule, [att]);
+    if (check.result === 'PASS') accepted.push(att);
+    else ignored.push({ origin: att.origin, code: check.code ?? 'VSA_MISMATCH', message: check.reason });
+  }
+  return { accepted, ignored };
+}
+
+/** Pins `reference` (a tag is resolved once, a digest is checked) and verifies its VSA. */
+export async function verifyPublishedImage(
+  client: RegistryClient,
+  image: { repository: string; tag?: string; digest?: string },
+  expect: PublishedVsaExpectation,
+  opts: { isRevoked?: VsaRevocationCheck; now?: Date } = {},
+): Promise<PublishedVsaVerdict> {
+  const pinned = await client.resolve(image.repository, image.digest ?? image.tag ?? '');
+  if (image.digest !== undefined && pinned.digest !== image.digest) {
+    throw new GateError(
+      'DIGEST_MISMATCH',
+      `${image.repository}@${image.digest} resolves to ${pinned.digest}`,
+    );
+  }
+  const digest = pinned.digest;
+  const reference = `${client.host}/${image.repository}@${digest}`;
+  const artifact: ArtifactRef = {
+    digests: { sha256: digest.replace(/^sha256:/, '') },
+    uri: `oci://${reference}`,
+  };
+  const collected = await collectAttachedVsas(client, image.repository, digest);
+  const { accepted, ignored } = acceptedVsas(collected.inputs, artifact, expect, opts.now);
+  ignored.unshift(...collected.ignored);
+  for (const att of accepted) {
+    const revoked = await opts.isRevoked?.({ subjectDigest: digest, payloadSha256: payloadSha256(att) });
+    if (revoked !== undefined) {
+      ignored.push({ origin: att.origin, code: 'VSA_MISMATCH', message: `revoked: ${revoked}` });
+      continue;
+    }
+    const levels =
+      (att.statement?.predicate as { verifiedLevels?: string[] } | undefined)?.verifiedLevels ?? [];
+    return {
+      outcome: 'PASSED',
+      reference,
+      digest,
+      accepted: { origin: att.origin, verifiedLevels: levels, payloadSha256: payloadSha256(att) },
+      ignored,
+    };
+  }
+  return {
+    outcome: 'FAILED',
+    reference,
+    digest,
+    failure:
+      ignored.length === 0
+        ? { code: 'NO_PROVENANCE', reason: `no VSA is attached to ${reference}` }
+        : {
+            code: 'VSA_MISMATCH',
+            reason: `no attached VSA is accepted: ${ignored.map((i) => `${i.origin}: ${i.code}: ${i.message}`).join(' | ')}`,
+          },
+    ignored,
+  };
+}
