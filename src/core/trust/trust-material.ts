@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 
 const PUBLIC_GOOD_NAME = 'sigstore-public-good';
+/** `Signer.trustedBy` prefix of a signature an npm registry key verified. */
+export const NPM_REGISTRY_TRUSTED_BY = 'npm-registry:';
 const BEGINNING_OF_TIME = new Date(0);
 const END_OF_TIME = new Date(8640000000000000);
 
@@ -183,7 +185,7 @@ function parseNpmKeys({ bytes, origin: path }: SourceBytes): TrustedKey[] {
           start: start ? new Date(start) : BEGINNING_OF_TIME,
           end: end ? new Date(end) : END_OF_TIME,
         },
-        trustedBy: `npm-registry:${k.keyId}`,
+        trustedBy: `${NPM_REGISTRY_TRUSTED_BY}${k.keyId}`,
       };
     });
 }
@@ -207,15 +209,21 @@ function parseGcbKeys(files: Array<{ name: string; pem: string; origin: string }
   return keys;
 }
 
-/** Find the key for a bundle's key hint: an exact configured key id, then a key configured without id, then the npm registry keys. */
+/**
+ * Find the key for a bundle's key hint: an exact configured key id, then an npm registry
+ * key of that id, then a key configured without id. The hint only selects among configured
+ * keys; a key given without id never stands in for an npm registry key (issue 11 class 4:
+ * it would let its holder sign publish attestations as the registry).
+ */
 export function findTrustedKey(
   trust: Pick<TrustMaterial, 'publicKeys' | 'npmKeys'>,
   hint: string,
 ): TrustedKey | undefined {
+  const npm = trust.npmKeys.find((k) => k.keyId === hint);
   return (
     trust.publicKeys.find((k) => k.keyId !== '' && k.keyId === hint) ??
-    trust.publicKeys.find((k) => k.keyId === '') ??
-    trust.npmKeys.find((k) => k.keyId === hint)
+    npm ??
+    trust.publicKeys.find((k) => k.keyId === '')
   );
 }
 

@@ -407,7 +407,13 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
         `no trusted key for key hint '${entity.key.hint}'`,
         '$.verificationMaterial.publicKey.hint',
       );
-    signer = { kind: 'key', keyId: entity.key.hint, extensions: {}, trustedBy: key.trustedBy };
+    // The key identity is the configured key that verified, never the bundle's hint (signer-chosen).
+    signer = {
+      kind: 'key',
+      ...(key.keyId === '' ? {} : { keyId: key.keyId }),
+      extensions: {},
+      trustedBy: key.trustedBy,
+    };
   }
 
   // Instances without a transparency log or CT log (e.g. GitHub's) rely on RFC 3161 timestamps alone.
