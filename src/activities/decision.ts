@@ -1,10 +1,13 @@
 import type { DecisionStatus } from '../archive/archive.ts';
+import { GateError } from '../core/errors.ts';
+import type { Identity, SealedIdentity } from '../core/identity.ts';
+import { openSealedIdentity } from '../core/identity-seal.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
-import { policyDigestOf } from './policy.ts';
+import { policyRefOf } from './policy.ts';
 
 interface DecisionContext {
   decisionId: string;
@@ -22,6 +25,26 @@ const artifactRecord = (c: Candidate) => ({
   uri: `oci://${c.registry}/${c.repository}@${c.digest}`,
 });
 
+/**
+ * The identity a seal vouches for. Without SLSA_GATE_IDENTITY_KEY no seal can be ours.
+ * `code` says what a bad seal denies: the request (IDENTITY_UNVERIFIED) or one approval.
+ */
+function openSeal(
+  deps: ActivityDeps,
+  sealed: SealedIdentity,
+  expected: Parameters<typeof openSealedIdentity>[2],
+  code: 'IDENTITY_UNVERIFIED' | 'APPROVER_NOT_ALLOWED',
+): Identity {
+  if (!deps.identityKey)
+    throw new GateError(code, 'the worker has no SLSA_GATE_IDENTITY_KEY: no identity can be verified');
+  try {
+    return openSealedIdentity(deps.identityKey, sealed, expected);
+  } catch (err) {
+    if (err instanceof GateError) throw new GateError(code, err.message, { detail: err.detail ?? {} });
+    throw err;
+  }
+}
+
 export function createDecisionActivities(deps: ActivityDeps) {
   const { archive } = deps;
   return {
@@ -30,21 +53,41 @@ export function createDecisionActivities(deps: ActivityDeps) {
       input: DecisionContext & {
         evaluation: Evaluation;
         policyDigest: string;
+        policyVersion?: number;
         attestationDigests: string[];
         facts: EvidenceFacts;
         decidedAt: string;
+        /** The requester as the API verified it, sealed; checked against the run's start time. */
+        requesterIdentity?: SealedIdentity;
+        requestedAt?: string;
       },
-    ): Promise<{ decisionId: string }> {
+    ): Promise<{ decisionId: string; requester?: Identity }> {
       const p = input.evaluation.provenance;
-      return archive.recordDecision({
+      // A request whose seal does not verify names no one: denied before anything is recorded as decided.
+      const requester = input.requesterIdentity
+        ? openSeal(
+            deps,
+            input.requesterIdentity,
+            {
+              purpose: 'request',
+              workflowId: input.workflowId,
+              now: new Date(input.requestedAt ?? input.decidedAt),
+            },
+            'IDENTITY_UNVERIFIED',
+          )
+        : undefined;
+      const recorded = await archive.recordDecision({
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
         artifact: artifactRecord(input.candidate),
-        requester: input.requester,
+        requester: requester?.id ?? input.requester,
         checks: input.evaluation.checks,
         outcome: input.evaluation.outcome,
-        policy: { digest: input.policyDigest },
+        policy: {
+          digest: input.policyDigest,
+          ...(input.policyVersion ? { version: input.policyVersion } : {}),
+        },
         ...(p
           ? { builder: { id: p.builder.name, ...(p.builder.version ? { version: p.builder.version } : {}) } }
           : {}),
@@ -60,6 +103,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
         attestationDigests: input.attestationDigests,
         decidedAt: input.decidedAt,
       });
+      return { ...recorded, ...(requester ? { requester } : {}) };
     },
 
     /**
@@ -70,7 +114,6 @@ export function createDecisionActivities(deps: ActivityDeps) {
       input: DecisionContext & {
         code: string;
         reason: string;
-        policy?: { text: string; origin: string };
         at: string;
       },
     ): Promise<{ decisionId: string }> {
@@ -106,7 +149,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
         requester: input.requester,
         checks: [check],
         outcome: 'FAILED',
-        policy: { digest: policyDigestOf(deps, input.policy) },
+        policy: await policyRefOf(deps),
         attestationDigests: [],
         decidedAt: input.at,
       });
@@ -123,19 +166,107 @@ export function createDecisionActivities(deps: ActivityDeps) {
       return archive.transition(input.decisionId, input.from, input.to, input.by);
     },
 
+    /**
+     * Checks who approves, then archives the verdict. The approver is the identity the API
+     * sealed for this verdict on this workflow; a verdict without one is refused unless the
+     * operator allows unverified approvals. Under the two-person rule the approver's verified
+     * identity must differ from the requester's verified identity (issue 12 §3): names typed by
+     * the caller never count, so one token cannot play two people. APPROVER_NOT_ALLOWED refuses
+     * this verdict only; the publish keeps waiting for another.
+     */
     async recordApproval(input: {
       decisionId: string;
       approver: string;
       reason: string;
       verdict: 'approve' | 'reject';
       at: string;
-    }) {
-      return archive.recordApproval(input.decisionId, {
-        approver: input.approver,
+      workflowId?: string;
+      identity?: SealedIdentity;
+      /** The requester as verified when the decision was recorded; absent for an operator's request. */
+      requester?: Identity;
+      requesterName?: string;
+      twoPersonRule?: boolean;
+    }): Promise<{ approvalId: string; approver: string }> {
+      const approver = input.identity
+        ? openSeal(
+            deps,
+            input.identity,
+            { purpose: input.verdict, workflowId: input.workflowId ?? '', now: new Date(input.at) },
+            'APPROVER_NOT_ALLOWED',
+          )
+        : undefined;
+      const unverifiedAllowed = deps.settings.allowUnverifiedApprovals === true;
+      if (!approver && !unverifiedAllowed)
+        throw new GateError(
+          'APPROVER_NOT_ALLOWED',
+          'this verdict carries no verified identity: approve through the API (unverified approvals are off)',
+        );
+      if (input.twoPersonRule) {
+        if (approver && input.requester && approver.id === input.requester.id)
+          throw new GateError(
+            'APPROVER_NOT_ALLOWED',
+            'the two-person rule needs an approver other than the requester',
+            {
+              detail: { approver: approver.id },
+            },
+          );
+        if (approver && !input.requester && !unverifiedAllowed)
+          throw new GateError(
+            'APPROVER_NOT_ALLOWED',
+            'the two-person rule needs a verified requester: this publish was not requested through the API',
+          );
+        const names = [input.requester?.id, input.requester?.name, input.requesterName].filter(Boolean);
+        if (!approver && names.includes(input.approver))
+          throw new GateError(
+            'APPROVER_NOT_ALLOWED',
+            'the two-person rule needs an approver other than the requester',
+          );
+      }
+      const recordedApprover = approver?.id ?? input.approver;
+      const { approvalId } = await archive.recordApproval(input.decisionId, {
+        approver: recordedApprover,
         verdict: input.verdict,
         reason: input.reason,
         at: input.at,
       });
+      return { approvalId, approver: recordedApprover };
+    },
+
+    /**
+     * Records that a run was cancelled (issue 12 §4): the open decision moves to `cancelled`;
+     * a run cancelled before its decision gets a FAILED decision with code CANCELLED, so every
+     * run that ends leaves an archived decision.
+     */
+    async recordCancellation(input: DecisionContext & { reason: string; by?: string; at: string }) {
+      const existing = await archive.getDecision(input.decisionId);
+      const by = input.by ?? 'temporal (cancel request)';
+      if (!existing) {
+        await archive.recordDecision({
+          decisionId: input.decisionId,
+          workflowId: input.workflowId,
+          runId: input.runId,
+          artifact: artifactRecord(input.candidate),
+          requester: input.requester,
+          checks: [{ id: 'pipeline', result: 'FAIL', code: 'CANCELLED', reason: input.reason, evidence: [] }],
+          outcome: 'FAILED',
+          policy: await policyRefOf(deps),
+          attestationDigests: [],
+          decidedAt: input.at,
+        });
+        await archive.transition(input.decisionId, 'decided', 'cancelled', by, { reason: input.reason });
+        return { status: 'cancelled' as const };
+      }
+      if (['decided', 'awaiting-approval', 'approved'].includes(existing.status))
+        await archive.transition(input.decisionId, existing.status as DecisionStatus, 'cancelled', by, {
+          reason: input.reason,
+        });
+      return { status: existing.status === 'published' ? ('published' as const) : ('cancelled' as const) };
+    },
+
+    /** The published decision for this digest at this destination and tag, if there is one (issue 12 §4). */
+    async findPublished(input: { repository: string; digest: string; tag?: string }) {
+      const found = await archive.findPublished(input.repository, input.digest, input.tag);
+      return found ?? null;
     },
 
     async markPublished(input: {

@@ -14,8 +14,8 @@ export interface ActivityDeps {
   registry(host: string): RegistryClient;
   trust: TrustMaterial;
   trustMap: TrustMap;
-  /** The worker's policy, for requests that carry none. */
-  defaultPolicy?: { text: string; origin: string };
+  /** The key the API seals verified identities with (SLSA_GATE_IDENTITY_KEY); none: no identity verifies. */
+  identityKey?: Buffer;
   signer: AttestationSigner;
   /** Source and dependency levels of some resources, from the configured attestors. */
   resolveLevels(
@@ -32,4 +32,6 @@ export interface ActivitySettings {
   policyUri?: string | undefined;
   /** How long a publish waits for pending or unreachable attestors before missing levels count as 0. */
   attestationDeadlineSeconds: number;
+  /** Accept verdicts without an identity sealed by the API (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS). */
+  allowUnverifiedApprovals?: boolean;
 }

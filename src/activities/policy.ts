@@ -24,29 +24,35 @@ const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
 export interface PolicyEvaluation {
   evaluation: Evaluation;
   policyDigest: string;
+  /** The operator's policy version evaluated (`slsa-gate policy history`). */
+  policyVersion: number;
   approval: { twoPersonRule: boolean; deadlineSeconds: number };
 }
 
-/** The request's policy or the worker's; none at all is POLICY_INCOMPLETE (CHECKLIST row 10). */
-export function policyText(deps: ActivityDeps, policy?: { text: string; origin: string }) {
-  const chosen = policy ?? deps.defaultPolicy;
-  if (!chosen)
+/**
+ * The operator's policy in force: the newest version loaded into the archive (`slsa-gate
+ * policy load`, or the worker's SLSA_GATE_POLICY at start). A request never carries policy
+ * (issue 12 §1); no version at all is POLICY_INCOMPLETE (CHECKLIST row 10).
+ */
+export async function policyInForce(deps: ActivityDeps) {
+  const current = await deps.archive.currentPolicy();
+  if (!current)
     throw new GateError(
       'POLICY_INCOMPLETE',
-      'no policy: the request carries none and SLSA_GATE_POLICY is not set',
+      'no policy: none was loaded (slsa-gate policy load FILE, or SLSA_GATE_POLICY for the worker)',
     );
-  return chosen;
+  return {
+    text: current.text,
+    origin: `policy version ${current.version.version}`,
+    version: current.version,
+  };
 }
 
-/** A policy's digest even when it does not parse (for the record of a denial). */
-export function policyDigestOf(deps: ActivityDeps, policy?: { text: string; origin: string }): string {
-  const chosen = policy ?? deps.defaultPolicy;
-  if (!chosen) return `sha256:${createHash('sha256').update('').digest('hex')}`;
-  try {
-    return parsePolicy(chosen.text, chosen.origin, deps.trustMap).digest;
-  } catch {
-    return `sha256:${createHash('sha256').update(chosen.text).digest('hex')}`;
-  }
+/** The digest and version of the policy in force, for the record of a denial (even when it does not parse). */
+export async function policyRefOf(deps: ActivityDeps): Promise<{ digest: string; version?: number }> {
+  const current = await deps.archive.currentPolicyVersion();
+  if (!current) return { digest: `sha256:${createHash('sha256').update('').digest('hex')}` };
+  return { digest: current.digest, version: current.version };
 }
 
 /**
@@ -69,6 +75,25 @@ async function lastPublished(deps: ActivityDeps, repository: string, tag: string
       builtAt: last.decidedAt,
     },
   };
+}
+
+/**
+ * parsePolicy, with anything it throws that is not coded (a YAML alias bomb exhausting the
+ * parser, issue 12 §5) turned into POLICY_INVALID: it would fail again on every retry.
+ */
+export function parsePolicyCoded(...args: Parameters<typeof parsePolicy>): ReturnType<typeof parsePolicy> {
+  try {
+    return parsePolicy(...args);
+  } catch (err) {
+    if (err instanceof GateError) throw err;
+    throw new GateError(
+      'POLICY_INVALID',
+      `${args[1]}: the policy cannot be parsed (${String(err)})`.slice(0, 2000),
+      {
+        detail: { origin: args[1] },
+      },
+    );
+  }
 }
 
 export function createPolicyActivities(deps: ActivityDeps) {
@@ -128,14 +153,12 @@ export function createPolicyActivities(deps: ActivityDeps) {
       candidate: Candidate;
       attestationDigests: string[];
       levels: LevelEvidence;
-      policy?: { text: string; origin: string };
       now: string;
       /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
       release?: { repository: string; tag?: string };
     }): Promise<PolicyEvaluation> {
-      const { text, origin } = policyText(deps, input.policy);
-      const { policy, digest } = parsePolicy(text, origin, deps.trustMap);
-      await deps.archive.storePolicy(digest, text);
+      const { text, origin, version } = await policyInForce(deps);
+      const { policy, digest } = parsePolicyCoded(text, origin, deps.trustMap);
       const rule: PolicyRule = selectRule(
         policy,
         `${input.candidate.registry}/${input.candidate.repository}`,
@@ -159,6 +182,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
       return {
         evaluation,
         policyDigest: digest,
+        policyVersion: version.version,
         approval: {
           twoPersonRule: rule.twoPersonRule,
           deadlineSeconds: rule.approvalDeadline

@@ -9,6 +9,7 @@ import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { attachForConsumers } from '../registry/consumer-attestations.ts';
 import { signStatementBundle } from '../signing/sign-bundle.ts';
+import { isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -52,6 +53,16 @@ export function createPublishActivities(deps: ActivityDeps) {
       releaseTag?: string;
     }): Promise<{ reference: string; digest: string; tag?: string }> {
       const { candidate } = input;
+      // Everything about the destination is checked before the first registry write (issue 12 §5):
+      // a tag refused after the copy would leave the manifest in the release repository.
+      if (!isRepositoryName(input.releaseRepository))
+        throw new GateError('INPUT_INVALID', 'releaseRepository is not a repository name', {
+          detail: { field: 'releaseRepository' },
+        });
+      if (input.releaseTag !== undefined && !TAG.test(input.releaseTag))
+        throw new GateError('INPUT_INVALID', 'releaseTag is not a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})', {
+          detail: { field: 'releaseTag' },
+        });
       const source = deps.registry(candidate.registry);
       const target = deps.registry(input.releaseRegistry);
       const copied = await copyImage(

@@ -26,6 +26,13 @@ import { isGateError } from '../core/errors.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
+import {
+  ApiFailure,
+  publishProgress,
+  sendVerdict,
+  startPublish,
+  type PublishApiOptions,
+} from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
 import { detailPage, listPage, loginPage, messagePage, STYLESHEET, type DayOutcomes } from './web-views.ts';
 
@@ -43,9 +50,19 @@ export const ApiErrorCodeSchema = z.enum([
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   'INPUT_INVALID',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
   'ARCHIVE_ERROR',
   'ARCHIVE_UNAVAILABLE',
   'ISSUER_UNAVAILABLE',
+  'TEMPORAL_UNAVAILABLE',
+  'BUSY',
+  'APPROVER_NOT_ALLOWED',
+  'IDENTITY_UNVERIFIED',
+  'APPROVAL_EXPIRED',
+  'NOT_AWAITING_APPROVAL',
+  'CANCELLED',
+  'CLOSED',
   'INTERNAL_ERROR',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
@@ -63,6 +80,10 @@ export type ApiError = z.infer<typeof ApiErrorSchema>;
 export interface ApiServerOptions {
   archive: Archive;
   tokens: TokenVerifier;
+  /** The write routes (start, progress, approve, reject); absent: the API is read-only. */
+  publish?: PublishApiOptions;
+  /** Requests handled at once; more are answered 503 BUSY at once (issue 12 §5). Default 64. */
+  maxConcurrentRequests?: number;
   /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
   secureCookie?: boolean;
   /** Builds the Temporal UI link of a run, if one should be shown. */
@@ -100,7 +121,18 @@ const UNAUTHENTICATED = () => new HttpError(401, 'UNAUTHENTICATED', 'a valid bea
 /** The HTTP server (not listening yet). */
 export function createApiServer(options: ApiServerOptions): Server {
   const log = options.log ?? ((line: string) => console.error(line));
+  const limit = options.maxConcurrentRequests ?? 64;
+  let inFlight = 0;
   return createServer((req, res) => {
+    // Admission: a burst beyond the limit is turned away at once instead of queueing behind slow queries.
+    if (inFlight >= limit) {
+      req.resume();
+      return sendError(res, req, new HttpError(503, 'BUSY', 'too many requests in progress'), {
+        'Retry-After': '1',
+      });
+    }
+    inFlight += 1;
+    res.once('close', () => (inFlight -= 1));
     handle(options, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
       if (res.headersSent) return res.destroy();
@@ -156,6 +188,18 @@ async function handle(options: ApiServerOptions, req: IncomingMessage, res: Serv
     if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
       return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
     if (err instanceof HttpError) return sendError(res, req, err);
+    if (err instanceof ApiFailure)
+      return sendError(
+        res,
+        req,
+        new HttpError(
+          err.status,
+          ApiErrorCodeSchema.catch('INTERNAL_ERROR').parse(err.code),
+          err.message,
+          err.parameter,
+        ),
+        err.status === 503 ? { 'Retry-After': '5' } : {},
+      );
     throw err;
   }
 }
@@ -188,6 +232,8 @@ async function route(options: ApiServerOptions, req: IncomingMessage, res: Serve
   // Authentication before anything else about the request (method, route, parameters).
   const principal = await authenticate(options.tokens, req);
   if (!principal) throw UNAUTHENTICATED();
+  if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
+    return publishRoute(options, principal, method, path, url.searchParams, req, res);
   if (!principal.scopes.includes(READ_SCOPE))
     throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
   requireMethod(method, 'GET');
@@ -293,6 +339,59 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+const PUBLISHES_PATH = '/api/v1/publishes';
+const PUBLISH_PATH = /^\/api\/v1\/publishes\/([^/]+)(?:\/(approve|reject))?$/;
+const MAX_JSON_BYTES = 64 * 1024;
+
+/** The write routes (publish-routes.ts); scopes are checked per route, after authentication. */
+async function publishRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  path: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const publish = options.publish;
+  if (!publish)
+    throw new HttpError(404, 'NOT_FOUND', 'this server is read-only (no write routes configured)');
+  if (path === PUBLISHES_PATH) {
+    requireMethod(method, 'POST');
+    noParameters(params);
+    const answer = await startPublish(publish, principal, await readJson(req));
+    return sendJson(res, answer.status, answer.body);
+  }
+  const match = PUBLISH_PATH.exec(path);
+  if (!match) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+  const workflowId = decodeSegment(match[1]!);
+  const verdict = match[2] as 'approve' | 'reject' | undefined;
+  if (verdict) {
+    requireMethod(method, 'POST');
+    noParameters(params);
+    const answer = await sendVerdict(publish, principal, workflowId, verdict, await readJson(req));
+    return sendJson(res, answer.status, answer.body);
+  }
+  requireMethod(method, 'GET');
+  const answer = await publishProgress(publish, principal, workflowId, params);
+  return sendJson(res, answer.status, answer.body);
+}
+
+/** A JSON request body: application/json, at most MAX_JSON_BYTES, parsed (400 naming `body` when it is not JSON). */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'body');
+  const text = await readBody(req, MAX_JSON_BYTES);
+  if (text === undefined)
+    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_JSON_BYTES} bytes`, 'body');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, 'INPUT_INVALID', 'the body is not JSON', 'body');
+  }
 }
 
 const DIGEST_PATH = /^\/api\/v1\/attestations\/(sha256:[0-9a-f]{64})\/raw$/;
@@ -485,7 +584,7 @@ function sendError(
 ): void {
   const headers: Record<string, string> = { ...extra };
   if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer';
-  if (err.status === 405) headers.Allow = 'GET, HEAD';
+  if (err.status === 405) headers.Allow = pathOf(req).startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
   if (isApiPath(pathOf(req))) {
     const body: ApiError = {
       error: { code: err.code, message: err.message, ...(err.parameter ? { parameter: err.parameter } : {}) },

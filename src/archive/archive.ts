@@ -51,6 +51,7 @@ import {
 } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
+import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { releaseId, type ReleaseRecord } from './release-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
@@ -460,6 +461,83 @@ export class Archive {
     return { digest };
   }
 
+  /**
+   * Makes a policy text the one in force: a new version, unless the newest version already
+   * has exactly this text (a worker restarting with the same SLSA_GATE_POLICY adds nothing).
+   */
+  async loadPolicy(input: {
+    digest: string;
+    text: string;
+    loadedBy: string;
+    origin: string;
+  }): Promise<{ version: PolicyVersionRecord; created: boolean }> {
+    parseInput(NameSchema, input.loadedBy, 'loadedBy');
+    parseInput(NameSchema, input.origin, 'origin');
+    await this.storePolicy(input.digest, input.text);
+    const textDigest = sha256Digest(input.text);
+    // Two loads racing for the same number: the unique `_id` lets one win, the other takes the next.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.currentPolicyVersion();
+      if (current && current.digest === input.digest && current.textDigest === textDigest)
+        return { version: current, created: false };
+      const version = (current?.version ?? 0) + 1;
+      const record: PolicyVersionRecord = {
+        _id: `v${version}`,
+        schemaVersion: SCHEMA_VERSION,
+        version,
+        digest: input.digest,
+        textDigest,
+        loadedBy: input.loadedBy,
+        loadedAt: new Date().toISOString(),
+        origin: input.origin,
+      };
+      try {
+        await this.#collections.policyVersions.insertOne(toDoc('policyVersions', record) as never);
+        return { version: record, created: true };
+      } catch (err) {
+        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+      }
+    }
+    throw new GateError('ARCHIVE_ERROR', 'policy load lost five races for the next version number');
+  }
+
+  /** The newest policy version (the one in force), or undefined when none was loaded. */
+  async currentPolicyVersion(): Promise<PolicyVersionRecord | undefined> {
+    const [doc] = await this.#collections.policyVersions.find({}).sort({ version: -1 }).limit(1).toArray();
+    return doc ? toRecord('policyVersions', doc) : undefined;
+  }
+
+  /** The policy in force with its text; undefined when none was loaded. */
+  async currentPolicy(): Promise<{ version: PolicyVersionRecord; text: string } | undefined> {
+    const version = await this.currentPolicyVersion();
+    if (!version) return undefined;
+    const doc = await this.#collections.policies.findOne({ _id: `${version.digest}|${version.textDigest}` });
+    if (!doc)
+      throw new GateError('ARCHIVE_ERROR', `policy version ${version.version} has no stored text`, {
+        detail: { version: version.version, digest: version.digest },
+      });
+    const text = toRecord('policies', doc).text;
+    if (sha256Digest(text) !== version.textDigest)
+      throw new GateError(
+        'ARCHIVE_ERROR',
+        `the stored text of policy version ${version.version} was altered`,
+        {
+          detail: { version: version.version },
+        },
+      );
+    return { version, text };
+  }
+
+  /** Policy versions, newest first (at most `limit`). */
+  async policyHistory(limit = 100): Promise<PolicyVersionRecord[]> {
+    const docs = await this.#collections.policyVersions
+      .find({})
+      .sort({ version: -1 })
+      .limit(Math.min(Math.max(1, limit), 1000))
+      .toArray();
+    return docs.map((d: unknown) => toRecord('policyVersions', d));
+  }
+
   /** Stores a VSA issued for, or consumed by, a decision. */
   async storeVsa(input: VsaInput): Promise<{ digest: string }> {
     const parsed = parseInput(VsaInputSchema, input, 'vsa');
@@ -695,6 +773,27 @@ export class Archive {
   async getDecision(decisionId: string): Promise<DecisionRecord | null> {
     const doc = await this.#collections.decisions.findOne({ _id: decisionId });
     return doc && toRecord('decisions', doc);
+  }
+
+  /**
+   * The decision that published `digest` to `repository` (host/path) under `tag` (or untagged),
+   * oldest first: one publish per (destination, digest, tag), issue 12 §4.
+   */
+  async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
+    parseInput(Sha256DigestSchema, digest, 'digest');
+    parseInput(NameSchema, repository, 'repository');
+    const [doc] = await this.#collections.decisions
+      .find({
+        'artifact.digest': digest,
+        status: 'published',
+        'published.repository': repository,
+        'published.tag': tag ?? { $exists: false },
+      })
+      .sort({ decidedAt: 1, _id: 1 })
+      .limit(1)
+      .maxTimeMS(10_000)
+      .toArray();
+    return doc ? toRecord('decisions', doc) : undefined;
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */

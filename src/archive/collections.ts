@@ -13,6 +13,7 @@ import { DecisionDocSchema } from './decision-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
+import { PolicyVersionDocSchema } from './policy-version-record.ts';
 import { ReleaseDocSchema } from './release-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
@@ -24,6 +25,7 @@ export const SCHEMAS = {
   sightings: SightingDocSchema,
   vsas: VsaDocSchema,
   policies: PolicyDocSchema,
+  policyVersions: PolicyVersionDocSchema,
   approvals: ApprovalDocSchema,
   exceptions: ExceptionDocSchema,
   events: EventDocSchema,
@@ -59,24 +61,32 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'subject_digests', key: { subjectDigests: 1 } },
     { name: 'builder_id', key: { builderId: 1 } },
     { name: 'source', key: { sourceRepo: 1, sourceCommit: 1 } },
+    // The read-model export reads each collection from a time on (EXPORT_TIME_FIELDS).
+    { name: 'fetched_at', key: { fetchedAt: 1 } },
   ],
   sightings: [{ name: 'digest', key: { digest: 1, fetchedAt: 1 } }],
   vsas: [
     { name: 'digest', key: { digest: 1 } },
     { name: 'decision', key: { decisionId: 1 } },
     { name: 'subject_digest', key: { subjectDigest: 1 } },
+    { name: 'at', key: { at: 1 } },
   ],
   policies: [{ name: 'digest', key: { digest: 1 } }],
+  policyVersions: [{ name: 'version', key: { version: -1 } }],
   approvals: [
     { name: 'approver', key: { approver: 1, at: -1 } },
     { name: 'decision', key: { decisionId: 1 } },
+    { name: 'at', key: { at: 1 } },
   ],
   exceptions: [
     { name: 'decision', key: { decisionId: 1 } },
     { name: 'granted_by', key: { grantedBy: 1 } },
     { name: 'subject', key: { subject: 1 } },
   ],
-  events: [{ name: 'decision', key: { decisionId: 1, at: 1 } }],
+  events: [
+    { name: 'decision', key: { decisionId: 1, at: 1 } },
+    { name: 'at', key: { at: 1 } },
+  ],
   // Read by `_id` only.
   releases: [],
   subjectVsas: [],

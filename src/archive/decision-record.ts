@@ -11,7 +11,12 @@ const ArtifactSchema = z.strictObject({
   uri: NameSchema.optional(),
 });
 
-const PolicyRefSchema = z.strictObject({ digest: Sha256DigestSchema, uri: NameSchema.optional() });
+const PolicyRefSchema = z.strictObject({
+  digest: Sha256DigestSchema,
+  uri: NameSchema.optional(),
+  /** The operator's policy version the decision was made under (`slsa-gate policy history`). */
+  version: z.number().int().positive().optional(),
+});
 const BuilderSchema = z.strictObject({ id: NameSchema, version: NameSchema.optional() });
 const SourceSchema = z.strictObject({
   repo: NameSchema.optional(),

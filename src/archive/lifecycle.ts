@@ -10,19 +10,22 @@ export const DecisionStatusSchema = z.enum([
   'expired',
   'published',
   'denied',
+  'cancelled',
 ]);
 export type DecisionStatus = z.infer<typeof DecisionStatusSchema>;
 
-/** Legal moves. `rejected`, `expired`, `published` and `denied` are final. */
+/** Legal moves. `rejected`, `expired`, `published`, `denied` and `cancelled` are final. */
 const NEXT: Record<DecisionStatus, readonly DecisionStatus[]> = {
-  decided: ['awaiting-approval', 'published', 'denied'],
-  // `denied` from anywhere before publishing: a pipeline failure stops a publish at any step.
-  'awaiting-approval': ['approved', 'rejected', 'expired', 'denied'],
-  approved: ['published', 'denied'],
+  decided: ['awaiting-approval', 'published', 'denied', 'cancelled'],
+  // `denied` or `cancelled` from anywhere before publishing: a pipeline failure or a
+  // cancellation stops a publish at any step (publishing itself is not cancellable).
+  'awaiting-approval': ['approved', 'rejected', 'expired', 'denied', 'cancelled'],
+  approved: ['published', 'denied', 'cancelled'],
   rejected: [],
   expired: [],
   published: [],
   denied: [],
+  cancelled: [],
 };
 
 /**

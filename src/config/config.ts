@@ -24,7 +24,7 @@ export const ConfigSchema = z.strictObject({
   registryCredentialsFile: z.string().min(1).optional(),
   /** Registry hosts reached over plain HTTP: loopback only (see registry/transport). */
   insecureRegistries: z.array(hostPort).default(['127.0.0.1:5000', 'localhost:5000']),
-  /** Default policy file when a request carries none. */
+  /** Policy file loaded as a new policy version at worker start when it differs from the one in force. */
   policyFile: z.string().optional(),
   /** Trust map file (builder identities and levels); the shipped defaults when absent. */
   trustMapFile: z.string().optional(),
@@ -40,6 +40,11 @@ export const ConfigSchema = z.strictObject({
   vsaKeyId: z.string().min(1).default('slsa-gate-vsa'),
   verifierId: z.string().min(1).default('https://slsa-gate.dev/verifier/v1'),
   policyUri: z.string().optional(),
+  /**
+   * Accept approvals that carry no identity sealed by the API (the Temporal UI, a CLI with
+   * Temporal access): off unless the operator says so (docs/security-model.md).
+   */
+  allowUnverifiedApprovals: z.stringbool().default(false),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -66,6 +71,7 @@ const VARIABLES: Record<string, string> = {
   verifierId: 'SLSA_GATE_VERIFIER_ID',
   attestorsFile: 'SLSA_GATE_ATTESTORS',
   attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
+  allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
 };
 
 /** Reads the configuration from environment variables; a bad value fails with CONFIG_INVALID naming the variable. */
@@ -95,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vsaKeyId: env.SLSA_GATE_VSA_KEY_ID,
     verifierId: env.SLSA_GATE_VERIFIER_ID,
     policyUri: env.SLSA_GATE_POLICY_URI,
+    allowUnverifiedApprovals: env.SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS,
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(defined);

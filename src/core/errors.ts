@@ -49,6 +49,10 @@ export const ERROR_CODES = [
   'APPROVAL_REJECTED',
   'APPROVAL_EXPIRED',
   'APPROVER_NOT_ALLOWED',
+  // issue 12: who asks, where it goes, how a run ends
+  'IDENTITY_UNVERIFIED',
+  'DESTINATION_NOT_ALLOWED',
+  'CANCELLED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

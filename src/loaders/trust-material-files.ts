@@ -16,6 +16,14 @@ export const DEFAULT_TRUSTED_ROOT = fileURLToPath(
   new URL('../../assets/trust/sigstore-public-good-trusted_root.json', import.meta.url),
 );
 
+/**
+ * The npm registry's attestation keys as served by https://registry.npmjs.org/-/npm/v1/keys,
+ * shipped so that npm publish attestations verify only under the registry's keys by default.
+ */
+export const DEFAULT_NPM_KEYS = fileURLToPath(
+  new URL('../../assets/trust/npm-registry-keys.json', import.meta.url),
+);
+
 /** Trust files are small (the public-good root is ~10 KB); anything larger is refused before it is read. */
 export const TRUST_FILE_LIMIT_BYTES = 4 << 20;
 /** A PEM public key, with room for an RSA-8192 key and comments. */

@@ -1,5 +1,6 @@
 import { GateError } from '../core/errors.ts';
 import { isDigest } from './digest.ts';
+import { HOST, MAX_NAME_LENGTH, PATH_COMPONENT, TAG } from './oci-names.ts';
 
 /**
  * Image references, parsed strictly after the grammar of distribution/reference
@@ -19,17 +20,6 @@ export interface ImageReference extends RepositoryRef {
   tag?: string;
   digest?: string;
 }
-
-// distribution/reference regexp.go: domain components, optional port, IPv6 in brackets.
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const HOST = new RegExp(
-  `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]{1,5})?$`,
-);
-// distribution spec §Pulling manifests: <name> path components.
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
-// distribution spec: a tag is at most 128 characters.
-const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const MAX_NAME_LENGTH = 255;
 
 function invalid(input: string, part: string, why: string): GateError {
   return new GateError('INPUT_INVALID', `image reference "${input}": ${part} ${why}`, {

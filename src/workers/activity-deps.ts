@@ -3,6 +3,7 @@ import { createArchiveAttestor, selfVsaTrust } from '../attestors/archive-attest
 import { loadAttestors } from '../attestors/attestors-config.ts';
 import { MemoryLevelCache } from '../attestors/level-cache.ts';
 import { resolveResources } from '../attestors/resolve-levels.ts';
+import { identityKeyOf } from '../core/identity-seal.ts';
 import { parsePolicy } from '../core/policy/policy-file.ts';
 import { loadSigningKey } from '../signing/signing-key.ts';
 import type { Config } from '../config/config.ts';
@@ -17,17 +18,30 @@ export async function createActivityDeps(
 ): Promise<ActivityDeps & { close(): Promise<void> }> {
   const trust = loadConfiguredTrustMaterial(config);
   const trustMap = loadConfiguredTrustMap(config.trustMapFile);
-  const defaultPolicy = config.policyFile
+  const startPolicy = config.policyFile
     ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
     : undefined;
   // CHECKLIST row 10: a worker whose policy is invalid or incomplete does not start.
-  if (defaultPolicy) parsePolicy(defaultPolicy.text, defaultPolicy.origin, overrides.trustMap ?? trustMap);
+  const startPolicyDigest = startPolicy
+    ? parsePolicy(startPolicy.text, startPolicy.origin, overrides.trustMap ?? trustMap).digest
+    : undefined;
+  const identityKey =
+    overrides.identityKey ??
+    (process.env.SLSA_GATE_IDENTITY_KEY ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY) : undefined);
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });
   // Read here, in the worker; activities get clients, never the credentials themselves.
   const registry = registryClients(config);
   const archive = overrides.archive ?? (await connectArchive(config));
+  // The operator's SLSA_GATE_POLICY becomes the policy in force (a new version only when it changed).
+  if (startPolicy && startPolicyDigest)
+    await archive.loadPolicy({
+      digest: startPolicyDigest,
+      text: startPolicy.text,
+      loadedBy: 'worker (SLSA_GATE_POLICY)',
+      origin: `SLSA_GATE_POLICY=${startPolicy.origin}`,
+    });
   // The control point is its own attestor: what it published before carries its VSA.
   const selfTrust = selfVsaTrust({
     verifierId: config.verifierId,
@@ -43,12 +57,13 @@ export async function createActivityDeps(
       verifierId: config.verifierId,
       policyUri: config.policyUri,
       attestationDeadlineSeconds: config.attestationDeadlineSeconds,
+      allowUnverifiedApprovals: config.allowUnverifiedApprovals,
     },
     archive,
     registry,
     trust,
     trustMap,
-    ...(defaultPolicy ? { defaultPolicy } : {}),
+    ...(identityKey ? { identityKey } : {}),
     signer,
     resolveLevels: (resources, opts) =>
       resolveResources(resources, {

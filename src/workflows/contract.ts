@@ -5,38 +5,52 @@
  */
 import { z } from 'zod';
 import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
+import { SealedIdentitySchema } from '../core/identity.ts';
+import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
+// Every field is bounded at the front door (issue 12 §5): an oversized field must not reach
+// the policy step and then fail the decision record, leaving nothing archived.
+const registryHost = z.string().max(255).regex(HOST, 'expected host[:port]');
+const repositoryName = z
+  .string()
+  .refine(isRepositoryName, 'expected a repository name: lowercase path components, at most 255 characters');
+const tagName = z.string().regex(TAG, 'expected a tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}');
+/** Who asks or approves, for people reading the record; the verified identity travels sealed. */
+export const DisplayNameSchema = z.string().trim().min(1).max(256);
+/** Attestations travel in the workflow history, whose payloads Temporal caps at 2 MiB. */
+export const MAX_INLINE_ATTESTATION_CHARS = 2_000_000;
 
 /** A candidate pinned to its manifest digest: from here on only the digest is used. */
 export const CandidateSchema = z.strictObject({
   /** Registry host[:port] as given in the reference. */
-  registry: z.string().min(1),
-  repository: z.string().min(1),
+  registry: registryHost,
+  repository: repositoryName,
   digest,
-  mediaType: z.string(),
+  mediaType: z.string().max(255),
   /** The tag the candidate was requested by, if any: kept for the record, never used to fetch. */
-  tag: z.string().optional(),
+  tag: tagName.optional(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
 
 export const InlineAttestationSchema = z.strictObject({
-  origin: z.string().min(1),
+  origin: z.string().min(1).max(1024),
   /** base64 of the raw attestation bytes. */
-  raw: z.string().min(1),
+  raw: z.string().min(1).max(MAX_INLINE_ATTESTATION_CHARS),
 });
 
 export const PublishRequestSchema = z.strictObject({
   candidate: CandidateSchema,
   /** Release repository on the release registry, e.g. `release/app`. */
-  releaseRegistry: z.string().min(1),
-  releaseRepository: z.string().min(1),
+  releaseRegistry: registryHost,
+  releaseRepository: repositoryName,
   /** Tag to give the published image (defaults to the candidate's tag). */
-  releaseTag: z.string().optional(),
-  requester: z.string().min(1),
-  /** Policy text (YAML or JSON); when absent the worker's configured policy applies. */
-  policy: z.strictObject({ text: z.string().min(1), origin: z.string() }).optional(),
-  attestations: z.array(InlineAttestationSchema).max(1000).default([]),
+  releaseTag: tagName.optional(),
+  /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
+  requester: DisplayNameSchema,
+  requesterIdentity: SealedIdentitySchema.optional(),
+  // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
+  attestations: z.array(InlineAttestationSchema).max(64).default([]),
 });
 export type PublishRequest = z.input<typeof PublishRequestSchema>;
 
@@ -50,17 +64,20 @@ export const PublishStatusSchema = z.enum([
   'Publishing',
   'Published',
   'Denied',
+  'Cancelled',
 ]);
 export type PublishStatus = z.infer<typeof PublishStatusSchema>;
 
 export const ApprovalSchema = z.strictObject({
-  approver: z.string().min(1),
-  reason: z.string().min(1),
+  /** For display; who approved is `identity`, sealed by the API after authenticating the caller. */
+  approver: DisplayNameSchema,
+  reason: z.string().trim().min(1).max(4096),
+  identity: SealedIdentitySchema.optional(),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
 export const PublishResultSchema = z.strictObject({
-  status: z.enum(['PUBLISHED', 'DENIED']),
+  status: z.enum(['PUBLISHED', 'DENIED', 'CANCELLED']),
   decisionId: z.string(),
   outcome: OutcomeSchema,
   candidate: CandidateSchema,
@@ -69,6 +86,9 @@ export const PublishResultSchema = z.strictObject({
   reason: z.string(),
   checks: z.array(CheckResultSchema),
   policyDigest: z.string().optional(),
+  policyVersion: z.number().int().positive().optional(),
+  /** Set when the artifact was already published there: the first decision is returned, nothing is signed again. */
+  alreadyPublished: z.boolean().optional(),
   published: z.strictObject({ reference: z.string(), digest, vsaDigest: digest.optional() }).optional(),
   approval: z
     .strictObject({

@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -12,7 +14,16 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import type { CheckResult, Outcome } from '../core/model.ts';
-import type { Approval, PublishProgress, PublishRequest, PublishResult, PublishStatus } from './contract.ts';
+import type { Identity } from '../core/identity.ts';
+import {
+  ApprovalSchema,
+  PublishRequestSchema,
+  type Approval,
+  type PublishProgress,
+  type PublishRequest,
+  type PublishResult,
+  type PublishStatus,
+} from './contract.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
 import * as sa from './search-attributes.ts';
 
@@ -106,6 +117,22 @@ async function resolveLevels(
   return await resolveAll(false);
 }
 
+/** A verdict sent by an Update, waiting for the pipeline to check who sent it. */
+interface PendingVerdict {
+  approval: Approval;
+  kind: 'approve' | 'reject';
+  at: string;
+  atMs: number;
+  refused?: { code: string; message: string };
+  accepted?: boolean;
+}
+
+/** The first issue of a zod parse, as `field: message` (for a coded INPUT_INVALID). */
+function firstIssue(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join('.') || 'request'}: ${issue.message}` : 'invalid';
+}
+
 /** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
 export async function publishArtifact(request: PublishRequest): Promise<PublishResult> {
   const { candidate } = request;
@@ -114,19 +141,36 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   let verdict: { approval: Approval; verdict: 'approve' | 'reject'; at: string } | undefined;
   let approvalOpen = false;
   let twoPersonRule = false;
+  let deadlineMs: number | undefined;
+  const pending: PendingVerdict[] = [];
 
   setHandler(progressQuery, () => progress);
+  // Validators run before an Update is accepted into history: what fails here leaves no trace.
   const approvalValidator = (approval: Approval) => {
-    if (!approvalOpen) throw new Error('this publish is not awaiting approval');
-    if (!approval.approver.trim() || !approval.reason.trim())
-      throw new Error('approver and reason are required');
+    if (!approvalOpen)
+      throw ApplicationFailure.nonRetryable('this publish is not awaiting approval', 'INPUT_INVALID');
+    // Expiry wins ties (issue 12 §5): an Update delivered with the timer that ends the wait is late.
+    if (deadlineMs !== undefined && Date.now() >= deadlineMs)
+      throw ApplicationFailure.nonRetryable('the approval deadline has passed', 'APPROVAL_EXPIRED');
+    const parsed = ApprovalSchema.safeParse(approval);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(firstIssue(parsed.error), 'INPUT_INVALID');
     if (twoPersonRule && approval.approver === request.requester) {
-      throw new Error('APPROVER_NOT_ALLOWED: the policy requires an approver other than the requester');
+      throw ApplicationFailure.nonRetryable(
+        'APPROVER_NOT_ALLOWED: the policy requires an approver other than the requester',
+        'APPROVER_NOT_ALLOWED',
+      );
     }
   };
   const onVerdict = (kind: 'approve' | 'reject') => async (approval: Approval) => {
-    // The first verdict wins; later ones only see the state it produced.
-    if (!verdict) verdict = { approval, verdict: kind, at: new Date().toISOString() };
+    if (deadlineMs !== undefined && Date.now() >= deadlineMs)
+      throw ApplicationFailure.nonRetryable('the approval deadline has passed', 'APPROVAL_EXPIRED');
+    // The first verdict whose sender checks out wins; later ones only see the state it produced.
+    if (!verdict) {
+      const entry: PendingVerdict = { approval, kind, at: new Date().toISOString(), atMs: Date.now() };
+      pending.push(entry);
+      await condition(() => entry.accepted === true || entry.refused !== undefined || verdict !== undefined);
+      if (entry.refused) throw ApplicationFailure.nonRetryable(entry.refused.message, entry.refused.code);
+    }
     // The caller (a person or CI) gets the verdict's effect: published or denied.
     await condition(() => progress.result !== undefined);
     return progress;
@@ -172,8 +216,62 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     setStatus('Denied');
     return result;
   };
+  const context = () => ({
+    decisionId,
+    workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
+    candidate,
+    releaseRepository: `${request.releaseRegistry}/${request.releaseRepository}`,
+    // Bounded, so that the denial record itself cannot fail on it.
+    requester: request.requester.slice(0, 256) || 'unknown',
+  });
+  const denyCoded = async (code: string, reason: string) => {
+    await io.recordDenial({
+      ...context(),
+      code,
+      reason: reason.slice(0, 4000),
+      at: new Date().toISOString(),
+    });
+    return await deny('FAILED', code, reason, progress.checks);
+  };
 
   try {
+    // The whole request is checked before the first side effect (issue 12 §5). Recorded
+    // histories predate the check and were valid; the patch keeps their replay unchanged.
+    if (patched('validate-request')) {
+      const parsed = PublishRequestSchema.safeParse(request);
+      if (!parsed.success) return await denyCoded('INPUT_INVALID', firstIssue(parsed.error));
+      // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
+      const releaseTag = request.releaseTag ?? candidate.tag;
+      const existing = await io.findPublished({
+        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+        digest: candidate.digest,
+        ...(releaseTag ? { tag: releaseTag } : {}),
+      });
+      if (existing?.published) {
+        const result: PublishResult = {
+          status: 'PUBLISHED',
+          decisionId: existing._id,
+          outcome: existing.outcome,
+          candidate,
+          reason: 'already published: the first decision stands',
+          checks: existing.checks.map((c) => ({ ...c, evidence: c.evidence ?? [] })),
+          policyDigest: existing.policy.digest,
+          ...(existing.policy.version ? { policyVersion: existing.policy.version } : {}),
+          alreadyPublished: true,
+          published: {
+            reference: `${existing.published.repository}${existing.published.tag ? `:${existing.published.tag}` : ''}@${existing.published.digest}`,
+            digest: existing.published.digest,
+            ...(existing.published.vsaDigest ? { vsaDigest: existing.published.vsaDigest } : {}),
+          },
+        };
+        progress.result = result;
+        progress.decisionId = existing._id;
+        setStatus('Published');
+        return result;
+      }
+    }
+
     await io.pinCandidate(candidate);
 
     setStatus('FetchingAttestations');
@@ -196,33 +294,36 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       candidate,
       attestationDigests: evidence.digests,
       levels,
-      ...(request.policy ? { policy: request.policy } : {}),
       now: decidedAt,
       release: {
         repository: `${request.releaseRegistry}/${request.releaseRepository}`,
         ...((request.releaseTag ?? candidate.tag) ? { tag: request.releaseTag ?? candidate.tag } : {}),
       },
     });
-    const { evaluation, policyDigest } = evaluated;
+    const { evaluation, policyDigest, policyVersion } = evaluated;
     progress.outcome = evaluation.outcome;
     progress.checks = evaluation.checks;
     twoPersonRule = evaluated.approval.twoPersonRule;
 
     const decisionBase = {
-      decisionId,
-      workflowId: workflowInfo().workflowId,
-      runId: workflowInfo().runId,
-      candidate,
-      releaseRepository: `${request.releaseRegistry}/${request.releaseRepository}`,
+      ...context(),
       requester: request.requester,
       evaluation,
       policyDigest,
+      ...(policyVersion ? { policyVersion } : {}),
       attestationDigests: evidence.digests,
       facts,
       decidedAt,
+      ...(request.requesterIdentity
+        ? {
+            requesterIdentity: request.requesterIdentity,
+            requestedAt: workflowInfo().startTime.toISOString(),
+          }
+        : {}),
     };
     // No publish without an archived decision: the decision is stored before anything else happens.
-    await io.recordDecision(decisionBase);
+    const recorded = await io.recordDecision(decisionBase);
+    const requester: Identity | undefined = recorded?.requester;
     progress.decisionId = decisionId;
 
     if (evaluation.outcome === 'FAILED') {
@@ -239,16 +340,48 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
 
     if (evaluation.outcome === 'NEEDS_APPROVAL') {
       await io.transitionDecision({ decisionId, from: 'decided', to: 'awaiting-approval' });
-      const deadline = new Date(Date.now() + evaluated.approval.deadlineSeconds * 1000);
-      progress.approvalDeadline = deadline.toISOString();
+      deadlineMs = Date.now() + evaluated.approval.deadlineSeconds * 1000;
+      progress.approvalDeadline = new Date(deadlineMs).toISOString();
       setStatus('AwaitingApproval');
       approvalOpen = true;
-      const answered = await condition(
-        () => verdict !== undefined,
-        evaluated.approval.deadlineSeconds * 1000,
-      );
+      // Each verdict is checked (who sent it, the two-person rule) by recordApproval before it
+      // counts; a refused one fails its Update and the wait goes on until the deadline.
+      while (!verdict) {
+        const remaining = deadlineMs - Date.now();
+        const answered = remaining > 0 && (await condition(() => pending.length > 0, remaining));
+        const next = answered ? pending.shift() : undefined;
+        if (!next) break;
+        if (next.atMs >= deadlineMs) {
+          next.refused = { code: 'APPROVAL_EXPIRED', message: 'the approval deadline has passed' };
+          break;
+        }
+        try {
+          const approved = await io.recordApproval({
+            decisionId,
+            ...next.approval,
+            verdict: next.kind,
+            at: next.at,
+            workflowId: workflowInfo().workflowId,
+            ...(requester ? { requester } : {}),
+            requesterName: request.requester,
+            twoPersonRule,
+          });
+          verdict = {
+            approval: { ...next.approval, approver: approved?.approver ?? next.approval.approver },
+            verdict: next.kind,
+            at: next.at,
+          };
+          next.accepted = true;
+        } catch (err) {
+          const cause = err instanceof ActivityFailure ? err.cause : undefined;
+          if (!(cause instanceof ApplicationFailure && cause.type === 'APPROVER_NOT_ALLOWED')) throw err;
+          next.refused = { code: cause.type, message: cause.message };
+        }
+      }
       approvalOpen = false;
-      if (!answered || !verdict) {
+      for (const late of pending.splice(0))
+        late.refused = { code: 'APPROVAL_EXPIRED', message: 'the approval deadline has passed' };
+      if (!verdict) {
         await io.transitionDecision({ decisionId, from: 'awaiting-approval', to: 'expired' });
         return await deny(
           'NEEDS_APPROVAL',
@@ -258,18 +391,18 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           policyDigest,
         );
       }
-      await io.recordApproval({ decisionId, ...verdict.approval, verdict: verdict.verdict, at: verdict.at });
+      const { approval: given } = verdict;
       if (verdict.verdict === 'reject') {
         await io.transitionDecision({
           decisionId,
           from: 'awaiting-approval',
           to: 'rejected',
-          by: verdict.approval.approver,
+          by: given.approver,
         });
         return await deny(
           'NEEDS_APPROVAL',
           'APPROVAL_REJECTED',
-          verdict.approval.reason,
+          given.reason,
           evaluation.checks,
           policyDigest,
         );
@@ -278,71 +411,87 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         decisionId,
         from: 'awaiting-approval',
         to: 'approved',
-        by: verdict.approval.approver,
+        by: given.approver,
       });
     }
 
-    setStatus('Publishing');
-    const published = await longIo.publishImage({
-      candidate,
-      releaseRegistry: request.releaseRegistry,
-      releaseRepository: request.releaseRepository,
-      releaseTag: request.releaseTag ?? candidate.tag,
-    });
-    const vsa = await io.attachVsa({
-      decisionId,
-      candidate,
-      releaseRegistry: request.releaseRegistry,
-      releaseRepository: request.releaseRepository,
-      evaluation,
-      policyDigest,
-      attestationDigests: evidence.digests,
-      dependencyLevels: resolution.dependencyLevels,
-      decidedAt,
-    });
-    await io.markPublished({
-      decisionId,
-      repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-      digest: published.digest,
-      ...(published.tag ? { tag: published.tag } : {}),
-      vsaDigest: vsa.vsaDigest,
-      at: new Date().toISOString(),
-    });
+    // Once the copy starts it finishes: a cancellation now would leave a half-published image.
+    return await CancellationScope.nonCancellable(async () => {
+      setStatus('Publishing');
+      const published = await longIo.publishImage({
+        candidate,
+        releaseRegistry: request.releaseRegistry,
+        releaseRepository: request.releaseRepository,
+        releaseTag: request.releaseTag ?? candidate.tag,
+      });
+      const vsa = await io.attachVsa({
+        decisionId,
+        candidate,
+        releaseRegistry: request.releaseRegistry,
+        releaseRepository: request.releaseRepository,
+        evaluation,
+        policyDigest,
+        attestationDigests: evidence.digests,
+        dependencyLevels: resolution.dependencyLevels,
+        decidedAt,
+      });
+      await io.markPublished({
+        decisionId,
+        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+        digest: published.digest,
+        ...(published.tag ? { tag: published.tag } : {}),
+        vsaDigest: vsa.vsaDigest,
+        at: new Date().toISOString(),
+      });
 
-    const result: PublishResult = {
-      status: 'PUBLISHED',
-      decisionId,
-      outcome: evaluation.outcome,
-      candidate,
-      reason: verdict
-        ? `approved by ${verdict.approval.approver}: ${verdict.approval.reason}`
-        : 'every check passed',
-      checks: evaluation.checks,
-      policyDigest,
-      published: { reference: published.reference, digest: published.digest, vsaDigest: vsa.vsaDigest },
-      ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
-    };
-    progress.result = result;
-    setStatus('Published');
-    return result;
+      const result: PublishResult = {
+        status: 'PUBLISHED',
+        decisionId,
+        outcome: evaluation.outcome,
+        candidate,
+        reason: verdict
+          ? `approved by ${verdict.approval.approver}: ${verdict.approval.reason}`
+          : 'every check passed',
+        checks: evaluation.checks,
+        policyDigest,
+        ...(policyVersion ? { policyVersion } : {}),
+        published: { reference: published.reference, digest: published.digest, vsaDigest: vsa.vsaDigest },
+        ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
+      };
+      progress.result = result;
+      setStatus('Published');
+      return result;
+    });
   } catch (err) {
+    // A cancelled run records that it was cancelled, everywhere (issue 12 §4), then ends cancelled.
+    if (isCancellation(err)) {
+      approvalOpen = false;
+      await CancellationScope.nonCancellable(() =>
+        io.recordCancellation({
+          ...context(),
+          reason: 'the workflow was cancelled',
+          at: new Date().toISOString(),
+        }),
+      );
+      for (const late of pending.splice(0))
+        late.refused = { code: 'CANCELLED', message: 'the publish was cancelled' };
+      progress.result = {
+        status: 'CANCELLED',
+        decisionId,
+        outcome: progress.outcome ?? 'FAILED',
+        candidate,
+        code: 'CANCELLED',
+        reason: 'the workflow was cancelled',
+        checks: progress.checks,
+      };
+      setStatus('Cancelled');
+      throw err;
+    }
     // A coded, non-retryable activity failure is a denial: archive it and close, never loop.
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.nonRetryable && cause.type) {
       log.warn('publish denied by a non-retryable failure', { type: cause.type, message: cause.message });
-      await io.recordDenial({
-        decisionId,
-        workflowId: workflowInfo().workflowId,
-        runId: workflowInfo().runId,
-        candidate,
-        releaseRepository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        requester: request.requester,
-        code: cause.type,
-        reason: cause.message,
-        ...(request.policy ? { policy: request.policy } : {}),
-        at: new Date().toISOString(),
-      });
-      return await deny('FAILED', cause.type, cause.message, progress.checks);
+      return await denyCoded(cause.type, cause.message);
     }
     throw err;
   }

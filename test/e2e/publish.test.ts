@@ -3,14 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import { pae } from '../../src/core/verify/dsse-pae.ts';
-import type { PublishProgress } from '../../src/workflows/contract.ts';
+import { sealIdentity } from '../../src/core/identity-seal.ts';
+import { publishWorkflowId, type PublishProgress } from '../../src/workflows/contract.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { collectionsOf } from '../../src/archive/archive.ts';
@@ -168,10 +170,13 @@ test('an unexpected builder is denied with BUILDER_UNTRUSTED', async () => {
 
 test('a publish that needs approval waits, refuses the requester as approver, then publishes once approved', async () => {
   const { staging, digest } = await stagedImage();
-  const request = requestFor(h, staging, digest, {
+  const base = requestFor(h, staging, digest, {
     requester: 'alice',
     policy: { approvalRequired: true, twoPersonRule: true },
   });
+  const workflowId = publishWorkflowId(base.releaseRegistry, base.releaseRepository, digest);
+  // Alice asked through the API with her token: the request carries her sealed identity.
+  const request = { ...base, requesterIdentity: h.sealToken('alice', 'request', workflowId) };
   const handle = await h.start(request);
   const waiting = await waitForStatus(handle, 'AwaitingApproval');
   assert.equal(waiting.outcome, 'NEEDS_APPROVAL');
@@ -180,20 +185,69 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   assert.deepEqual(status, ['AwaitingApproval']);
   await notInRelease(request.releaseRepository, digest);
 
+  const refusedWith = (code: string) => (err: unknown) =>
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === code;
   await assert.rejects(
     handle.executeUpdate('approve', { args: [{ approver: 'alice', reason: 'self-approval' }] }),
-    (err: unknown) => err instanceof WorkflowUpdateFailedError,
+    refusedWith('APPROVER_NOT_ALLOWED'),
   );
-  await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'reviewed the change' }] });
+  // Attacker material (issue 12: `approve --approver not-mallory` from the same shell published):
+  // a typed name with no verified identity, as from the Temporal UI or a CLI with Temporal access.
+  // Before verified approvals this Update published.
+  await assert.rejects(
+    handle.executeUpdate('approve', { args: [{ approver: 'not-alice', reason: 'a second name' }] }),
+    refusedWith('APPROVER_NOT_ALLOWED'),
+  );
+  // Attacker material: alice's own token (sealed by the API for her) with another display name.
+  await assert.rejects(
+    handle.executeUpdate('approve', {
+      args: [
+        {
+          approver: 'bob',
+          reason: 'my token, his name',
+          identity: h.sealToken('alice', 'approve', workflowId),
+        },
+      ],
+    }),
+    refusedWith('APPROVER_NOT_ALLOWED'),
+  );
+  // Attacker material: bob's seal from another workflow, and a seal made with another key.
+  await assert.rejects(
+    handle.executeUpdate('approve', {
+      args: [
+        { approver: 'bob', reason: 'replayed', identity: h.sealToken('bob', 'approve', 'publish:other') },
+      ],
+    }),
+    refusedWith('APPROVER_NOT_ALLOWED'),
+  );
+  const forged = sealIdentity(randomBytes(32), {
+    identity: { kind: 'token', id: 'token:bob', name: 'bob' },
+    purpose: 'approve',
+    workflowId,
+  });
+  await assert.rejects(
+    handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'forged', identity: forged }] }),
+    refusedWith('APPROVER_NOT_ALLOWED'),
+  );
+  await notInRelease(request.releaseRepository, digest);
+  await handle.executeUpdate('approve', {
+    args: [
+      { approver: 'bob', reason: 'reviewed the change', identity: h.sealToken('bob', 'approve', workflowId) },
+    ],
+  });
   const result = await handle.result();
   assert.equal(result.status, 'PUBLISHED');
-  assert.equal(result.approval?.approver, 'bob');
+  assert.equal(result.approval?.approver, 'token:bob');
   assert.equal((await h.registry.resolve(request.releaseRepository, digest)).digest, digest);
   const approvals = await h.deps.archive.listApprovals(result.decisionId);
   assert.deepEqual(
     approvals.map((a) => [a.approver, a.verdict, a.reason]),
-    [['bob', 'approve', 'reviewed the change']],
+    [['token:bob', 'approve', 'reviewed the change']],
   );
+  const decision = await h.deps.archive.getDecision(result.decisionId);
+  assert.equal(decision?.requester, 'token:alice', 'the verified requester is recorded, not the typed name');
 });
 
 test('a rejected publish is denied and nothing is published', async () => {
@@ -201,7 +255,15 @@ test('a rejected publish is denied and nothing is published', async () => {
   const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
   const handle = await h.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
-  await handle.executeUpdate('reject', { args: [{ approver: 'carol', reason: 'not this week' }] });
+  await handle.executeUpdate('reject', {
+    args: [
+      {
+        approver: 'carol',
+        reason: 'not this week',
+        identity: h.sealToken('carol', 'reject', handle.workflowId),
+      },
+    ],
+  });
   const result = await handle.result();
   assert.equal(result.status, 'DENIED');
   assert.equal(result.code, 'APPROVAL_REJECTED');
@@ -270,10 +332,10 @@ test('an older release replayed onto a tag that holds a newer one is denied with
   assert.equal(first.status, 'PUBLISHED', `${first.code}: ${first.reason}`);
   const request = { ...requestFor(h, older.staging, older.digest, { release }), releaseTag: 'latest' };
   // One policy covers both staging repositories.
-  request.policy = {
-    text: demoPolicy([`${h.registryHost}/${older.staging}`, `${h.registryHost}/${newer.staging}`]),
-    origin: 'test-policy.json',
-  };
+  h.policies.set(
+    older.digest,
+    demoPolicy([`${h.registryHost}/${older.staging}`, `${h.registryHost}/${newer.staging}`]),
+  );
   const replayed = await h.publish(request);
   assert.equal(replayed.status, 'DENIED');
   assert.equal(replayed.checks.find((c) => c.id === 'rollback')?.code, 'ROLLBACK');
@@ -311,7 +373,9 @@ test('a VSA planted in the release repository with the decision annotation is no
       'dev.sigstore.bundle.predicateType': 'https://slsa.dev/verification_summary/v1',
     },
   );
-  await handle.executeUpdate('approve', { args: [{ approver: 'bob', reason: 'ok' }] });
+  await handle.executeUpdate('approve', {
+    args: [{ approver: 'bob', reason: 'ok', identity: h.sealToken('bob', 'approve', handle.workflowId) }],
+  });
   const result = await handle.result();
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   const forgedDigest = `sha256:${createHash('sha256').update(forged).digest('hex')}`;

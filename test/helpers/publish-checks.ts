@@ -6,6 +6,11 @@ import { isGateError } from '../../src/core/errors.ts';
 import type { RegistryClient } from '../../src/registry/client.ts';
 import type { PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { listReferrers } from '../../src/registry/referrers.ts';
+import {
+  COSIGN_ANNOTATIONS,
+  cosignAttestationTag,
+  findCosignAttestations,
+} from '../../src/registry/cosign-attestations.ts';
 
 const VSA_PREDICATE = 'https://slsa.dev/verification_summary/v1';
 const PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
@@ -32,9 +37,10 @@ export async function assertNothingPublished(
 }
 
 /**
- * One publish: the release repository holds the image under `tag` (→ the verified digest) and
- * the referrers fallback tag, and nothing else; one VSA referrer, for `decisionId`; one copy of
- * the provenance; one decision about the digest, `published` there, and one archived VSA.
+ * One publish: the release repository holds the image under `tag` (→ the verified digest), the
+ * referrers fallback tag and cosign's `.att` tag, and nothing else; one VSA referrer, for
+ * `decisionId`; one copy of the provenance, and in the `.att` manifest one VSA layer and one
+ * provenance layer; one decision about the digest, `published` there, and one archived VSA.
  */
 export async function assertPublishedOnce(opts: {
   registry: RegistryClient;
@@ -46,7 +52,10 @@ export async function assertPublishedOnce(opts: {
 }): Promise<void> {
   const { registry, archive, release, digest, tag, decisionId } = opts;
   const fallbackTag = digest.replace(':', '-');
-  assert.deepEqual(await listTags(registry.host, release), [fallbackTag, tag].sort());
+  assert.deepEqual(
+    await listTags(registry.host, release),
+    [fallbackTag, cosignAttestationTag(digest), tag].sort(),
+  );
   assert.equal((await registry.resolve(release, tag)).digest, digest);
 
   const referrers = await listReferrers(registry, release, digest);
@@ -59,6 +68,14 @@ export async function assertPublishedOnce(opts: {
     'exactly one copy of the provenance',
   );
   assert.equal(referrers.length, 2, 'no other referrer');
+
+  const cosignLayers = (await findCosignAttestations(registry, release, digest))?.layers ?? [];
+  const cosignTypes = cosignLayers.map((l) => l.annotations?.[COSIGN_ANNOTATIONS.predicateType]).sort();
+  assert.deepEqual(
+    cosignTypes,
+    [PROVENANCE_PREDICATE, VSA_PREDICATE].sort(),
+    'one VSA and one provenance in .att',
+  );
 
   const decisions = await archive.findDecisionsByDigest(digest);
   assert.equal(decisions.length, 1, 'exactly one decision record');

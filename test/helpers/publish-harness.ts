@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ import {
   demoTrustMap,
   type DemoBuilderKey,
 } from '../../src/demo/demo-builder.ts';
+import type { SealedIdentity } from '../../src/core/identity.ts';
+import { sealIdentity } from '../../src/core/identity-seal.ts';
+import { parsePolicy } from '../../src/core/policy/policy-file.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
@@ -31,6 +35,18 @@ export interface PublishHarness {
   registryHost: string;
   builderKey: DemoBuilderKey;
   dir: string;
+  /** The key the API would seal verified identities with (the worker's SLSA_GATE_IDENTITY_KEY). */
+  identityKey: Buffer;
+  /** A hashed-token identity sealed as the API seals it after authenticating `name`'s token. */
+  sealToken(name: string, purpose: SealedIdentity['purpose'], workflowId: string): SealedIdentity;
+  /**
+   * The operator's policy for each candidate digest, loaded as the policy in force just before
+   * that candidate's request starts (requests carry no policy; tests run one publish at a time
+   * per policy).
+   */
+  policies: Map<string, string>;
+  /** Loads a policy version as the operator would (`slsa-gate policy load`). */
+  loadPolicy(text: string): Promise<void>;
   start(request: PublishRequest): Promise<WorkflowHandle>;
   publish(request: PublishRequest): Promise<PublishResult>;
   close(): Promise<void>;
@@ -61,7 +77,12 @@ export async function startPublishHarness(
     SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa-key.pem')),
     ...env,
   });
-  const deps = await createActivityDeps(config, { trustMap: demoTrustMap(builderKey.keyId), ...overrides });
+  const identityKey = randomBytes(32);
+  const deps = await createActivityDeps(config, {
+    trustMap: demoTrustMap(builderKey.keyId),
+    identityKey,
+    ...overrides,
+  });
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -75,8 +96,15 @@ export async function startPublishHarness(
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const registry = RegistryClient.forHost(registryHost, { insecureHosts: [registryHost] });
 
-  const start = (request: PublishRequest) =>
-    client.workflow.start('publishArtifact', {
+  const policies = new Map<string, string>();
+  const loadPolicy = async (text: string) => {
+    const { digest } = parsePolicy(text, 'test-policy.json', deps.trustMap);
+    await deps.archive.loadPolicy({ digest, text, loadedBy: 'test operator', origin: 'test-policy.json' });
+  };
+  const start = async (request: PublishRequest) => {
+    const policy = policies.get(request.candidate.digest);
+    if (policy !== undefined) await loadPolicy(policy);
+    return client.workflow.start('publishArtifact', {
       taskQueue: config.taskQueue,
       workflowId: publishWorkflowId(
         request.releaseRegistry,
@@ -86,6 +114,7 @@ export async function startPublishHarness(
       args: [request],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
+  };
   return {
     config,
     deps,
@@ -94,6 +123,15 @@ export async function startPublishHarness(
     registryHost,
     builderKey,
     dir,
+    identityKey,
+    sealToken: (name, purpose, workflowId) =>
+      sealIdentity(identityKey, {
+        identity: { kind: 'token', id: `token:${name}`, name },
+        purpose,
+        workflowId,
+      }),
+    policies,
+    loadPolicy,
     start,
     async publish(request) {
       const handle = await start(request);
@@ -110,7 +148,7 @@ export async function startPublishHarness(
   };
 }
 
-/** A publish request for an image the demo builder made, with the demo policy over its repository. */
+/** A publish request for an image the demo builder made; the demo policy over its repository is the one loaded for it. */
 export function requestFor(
   h: PublishHarness,
   staging: string,
@@ -122,6 +160,7 @@ export function requestFor(
     policy?: Parameters<typeof demoPolicy>[1];
   } = {},
 ): PublishRequest {
+  h.policies.set(digest, demoPolicy([`${h.registryHost}/${staging}`], opts.policy));
   return {
     candidate: {
       registry: h.registryHost,
@@ -133,7 +172,6 @@ export function requestFor(
     releaseRegistry: h.registryHost,
     releaseRepository: opts.release ?? staging.replace(/^staging\//, 'release/'),
     requester: opts.requester ?? 'alice',
-    policy: { text: demoPolicy([`${h.registryHost}/${staging}`], opts.policy), origin: 'test-policy.json' },
     attestations: [],
   };
 }

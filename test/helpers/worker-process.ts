@@ -15,8 +15,10 @@ import {
   buildAndAttest,
   createBuilderKey,
   demoPolicy,
+  demoTrustMap,
   type DemoBuilderKey,
 } from '../../src/demo/demo-builder.ts';
+import { parsePolicy } from '../../src/core/policy/policy-file.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { publishWorkflowId, type PublishRequest } from '../../src/workflows/contract.ts';
@@ -54,8 +56,10 @@ export interface CrashRig {
   client: Client;
   builderKey: DemoBuilderKey;
   startWorker(faults?: Faults): Promise<WorkerProcess>;
+  /** The operator's policy per candidate digest, loaded as the policy in force when its request starts. */
+  policies: Map<string, string>;
   start(request: PublishRequest): Promise<WorkflowHandle>;
-  /** A request for an image the demo builder made in `staging`, with the demo policy. */
+  /** A request for an image the demo builder made in `staging`; the demo policy is the one loaded for it. */
   request(
     staging: string,
     digest: string,
@@ -87,6 +91,8 @@ export async function startCrashRig(services: {
     SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa-key.pem')),
     SLSA_GATE_TEST_BUILDER_KEY_ID: builderKey.keyId,
     SLSA_GATE_TEST_GATE_DIR: dir,
+    // Crash and outage tests approve straight through Temporal; who approves is tested in publish.test.ts.
+    SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'true',
   };
   const workers = new Set<WorkerProcess>();
   const archive = await openArchive(services.mongoUri, database);
@@ -94,6 +100,10 @@ export async function startCrashRig(services: {
   const client = new Client({ connection, namespace: services.namespace });
   const registry = RegistryClient.forHost(services.registryHost, { insecureHosts: [services.registryHost] });
 
+  const policies = new Map<string, string>();
+  // The fault worker's trust map is the demo one for this builder key (fault-worker.ts).
+  const policyDigest = (text: string) =>
+    parsePolicy(text, 'test-policy.json', demoTrustMap(builderKey.keyId)).digest;
   const rig: CrashRig = {
     dir,
     taskQueue,
@@ -102,6 +112,7 @@ export async function startCrashRig(services: {
     archive,
     client,
     builderKey,
+    policies,
     async startWorker(faults = {}) {
       const env: Record<string, string> = { ...process.env, ...workerEnv } as Record<string, string>;
       if (faults.crashAfter) env.SLSA_GATE_TEST_CRASH_AFTER = faults.crashAfter;
@@ -115,7 +126,15 @@ export async function startCrashRig(services: {
       await worker.waitForLine(/^ready$/, 120_000);
       return worker;
     },
-    start(request) {
+    async start(request) {
+      const policy = policies.get(request.candidate.digest);
+      if (policy !== undefined)
+        await archive.loadPolicy({
+          digest: policyDigest(policy),
+          text: policy,
+          loadedBy: 'test operator',
+          origin: 'test-policy.json',
+        });
       return client.workflow.start('publishArtifact', {
         taskQueue,
         workflowId: publishWorkflowId(
@@ -128,6 +147,7 @@ export async function startCrashRig(services: {
       });
     },
     request(staging, digest, opts = {}) {
+      policies.set(digest, demoPolicy([`${services.registryHost}/${staging}`], opts.policy));
       return {
         candidate: {
           registry: services.registryHost,
@@ -139,10 +159,6 @@ export async function startCrashRig(services: {
         releaseRepository: staging.replace(/^staging\//, 'release/'),
         ...(opts.releaseTag ? { releaseTag: opts.releaseTag } : {}),
         requester: 'alice',
-        policy: {
-          text: demoPolicy([`${services.registryHost}/${staging}`], opts.policy),
-          origin: 'test-policy.json',
-        },
         attestations: [],
       };
     },

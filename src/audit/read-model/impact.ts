@@ -116,8 +116,7 @@ function directSql(q: z.output<typeof ImpactQuerySchema>): { sql: string; params
   }
   if (q.signer) {
     return {
-      sql: `SELECT DISTINCT d.decision_id FROM decisions d, unnest(d.attestation_digests) AS u(digest)
-            JOIN attestations a ON a.digest = u.digest WHERE a.signer_identity = $signer`,
+      sql: 'SELECT decision_id FROM decision_signers WHERE signer_identity = $signer',
       params: { signer: q.signer },
     };
   }
@@ -134,8 +133,7 @@ function directSql(q: z.output<typeof ImpactQuerySchema>): { sql: string; params
     params.digest = dep.digest;
   }
   return {
-    sql: `SELECT DISTINCT d.decision_id FROM decisions d, unnest(d.attestation_digests) AS u(digest)
-          JOIN dependencies dep ON dep.attestation_digest = u.digest WHERE ${where.join(' AND ')}`,
+    sql: `SELECT DISTINCT decision_id FROM decision_dependencies dep WHERE ${where.join(' AND ')}`,
     params,
   };
 }
@@ -170,8 +168,7 @@ export async function impact(model: ReadModel, query: ImpactQuery): Promise<Quer
       SELECT d2.decision_id, p.digest
       FROM affected a
       JOIN publications p ON p.decision_id = a.decision_id
-      JOIN dependencies dep ON dep.sha256 = p.digest
-      JOIN (SELECT decision_id, unnest(attestation_digests) AS digest FROM decisions) d2 ON d2.digest = dep.attestation_digest
+      JOIN decision_dependencies d2 ON d2.sha256 = p.digest
     ),
     first_path AS (SELECT decision_id, min(via) AS via FROM affected GROUP BY decision_id)
     SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,

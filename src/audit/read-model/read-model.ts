@@ -20,8 +20,23 @@ const DERIVED_VIEWS = {
       CAST(json_extract_string(data, '$.at') AS TIMESTAMPTZ) AS published_at,
       day
     FROM events WHERE to_status = 'published'`,
-  /** The current status of each decision: the target of its newest event. */
-  decision_status: `SELECT decision_id, arg_max(to_status, occurred_at) AS status, max(occurred_at) AS status_at
+  /** Each attestation (or consumed VSA) digest a decision rests on, one row each. */
+  decision_attestations: `SELECT decision_id, unnest(attestation_digests) AS attestation_digest FROM decisions`,
+  /** Each dependency a decision's provenance recorded, one row each (impact analysis). */
+  decision_dependencies: `SELECT u.decision_id, dep.uri, dep.sha256, dep.digests
+    FROM decision_attestations u JOIN dependencies dep ON dep.attestation_digest = u.attestation_digest`,
+  /** Each signing identity a decision's attestations carry (impact analysis). */
+  decision_signers: `SELECT DISTINCT u.decision_id, a.signer_identity
+    FROM decision_attestations u JOIN attestations a ON a.digest = u.attestation_digest
+    WHERE a.signer_identity IS NOT NULL`,
+  /**
+   * The current status of each decision: the target of its newest event; of events stamped
+   * alike, the later in the lifecycle (the lifecycle in src/archive/README.md).
+   */
+  decision_status: `SELECT decision_id,
+      arg_max(to_status, epoch_us(occurred_at) * 10 + CASE to_status
+        WHEN 'decided' THEN 0 WHEN 'awaiting-approval' THEN 1 WHEN 'approved' THEN 2 ELSE 3 END) AS status,
+      max(occurred_at) AS status_at
     FROM events GROUP BY decision_id`,
   /** Published releases with the decision they rest on. */
   releases: `SELECT p.repository, p.tag, p.digest, p.published_at, d.*

@@ -1,17 +1,21 @@
 /**
- * `slsa-gate api serve`: the read-only audit API and web view over the archive.
+ * `slsa-gate api serve`: the audit API and web view over the archive, and, when
+ * SLSA_GATE_IDENTITY_KEY is set, the write routes (start, progress, approve, reject) that
+ * reach Temporal with the connection settings of the worker (TEMPORAL_*).
  * `slsa-gate api hash-token`: the configuration entry for a token read from standard input.
  * Store: `--mongodb-uri` or MONGODB_URI, `--db` or SLSA_GATE_DB, MONGODB_TLS_CA_FILE.
  * Tokens: `--tokens-file`, SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS (docs/audit.md).
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { hashToken, loadApiTokens } from '../../api/api-tokens.ts';
+import { ApiScopeSchema, hashToken, loadApiTokens } from '../../api/api-tokens.ts';
+import type { PublishApiOptions } from '../../api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../api/server.ts';
 import { GateError } from '../../core/errors.ts';
-import { loadArchiveSettings, loadTemporalUiSettings } from '../../config/config.ts';
+import { loadArchiveSettings, loadConfig, loadTemporalUiSettings } from '../../config/config.ts';
+import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
-import { workflowUiUrl } from '../../config/temporal-client.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
@@ -20,7 +24,11 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
   --port           TCP port (default 8480; 0 picks a free one)
   --host           address to listen on (default 127.0.0.1)
   --tokens-file    token hashes (JSON or YAML); else SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS
-  --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)`;
+  --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)
+
+Credentials: hashed tokens and OIDC issuers with their grants (docs/security-model.md).
+With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are served:
+POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.`;
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -48,21 +56,36 @@ export const apiServeCommand: Command = {
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
     const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+    // The write routes need the seal key shared with the workers, and Temporal.
+    const identityKey = process.env.SLSA_GATE_IDENTITY_KEY
+      ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY)
+      : undefined;
+    let temporal: Awaited<ReturnType<typeof connectClient>> | undefined;
+    let publishOptions: PublishApiOptions | undefined;
+    if (identityKey) {
+      const config = loadConfig();
+      temporal = await connectClient(config);
+      publishOptions = { client: temporal.client, taskQueue: config.taskQueue, identityKey, archive };
+    }
     const server = createApiServer({
       archive,
       tokens,
+      ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],
       temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
     });
     try {
       const { url } = await listenApi(server, port, values.host);
-      console.log(`slsa-gate api: listening on ${url} (database ${settings.database})`);
+      console.log(
+        `slsa-gate api: listening on ${url} (database ${settings.database}${publishOptions ? ', write routes on' : ', read-only'})`,
+      );
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await archive.close();
+      await temporal?.close();
     }
     return 0;
   },
@@ -74,12 +97,13 @@ export const apiHashTokenCommand: Command = {
       args,
       options: {
         name: { type: 'string', default: 'auditor' },
+        scope: { type: 'string', multiple: true, default: ['audit:read'] },
         help: { type: 'boolean', short: 'h' },
       },
     });
     if (values.help) {
       console.log(
-        'Usage: slsa-gate api hash-token [--name WHO] < token\n\nPrints the SLSA_GATE_API_TOKENS entry for the token on standard input (the token itself is not printed).',
+        'Usage: slsa-gate api hash-token [--name WHO] [--scope S]... < token\n\nPrints the SLSA_GATE_API_TOKENS entry for the token on standard input (the token itself is not printed).\nScopes: publish, approve, audit:read (default), admin.',
       );
       return 0;
     }
@@ -88,6 +112,9 @@ export const apiHashTokenCommand: Command = {
     const token = Buffer.concat(chunks)
       .toString('utf8')
       .replace(/\r?\n$/, '');
+    for (const scope of values.scope)
+      if (!ApiScopeSchema.safeParse(scope).success)
+        throw new GateError('INPUT_INVALID', `--scope ${scope}: one of ${ApiScopeSchema.options.join(', ')}`);
     if (token.length < 32)
       throw new GateError(
         'INPUT_INVALID',
@@ -98,7 +125,7 @@ export const apiHashTokenCommand: Command = {
         'INPUT_INVALID',
         'a token is printable ASCII without spaces (it travels in a header)',
       );
-    console.log(JSON.stringify({ name: values.name, sha256: hashToken(token), scopes: ['audit:read'] }));
+    console.log(JSON.stringify({ name: values.name, sha256: hashToken(token), scopes: values.scope }));
     return 0;
   },
 };

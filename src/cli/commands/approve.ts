@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { GateError } from '../../core/errors.ts';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ERROR_CODES, GateError, type ErrorCode } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
@@ -22,7 +23,12 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
         },
       });
       if (values.help) {
-        console.log(`Usage: slsa-gate ${verdict} <workflow-id> --reason TEXT [--approver NAME] [--json]`);
+        console.log(
+          `Usage: slsa-gate ${verdict} <workflow-id> --reason TEXT [--approver NAME] [--json]\n\n` +
+            'Sends the verdict straight to Temporal, with no verified identity: the workflow refuses it\n' +
+            'unless the operator set SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS. People and CI approve through\n' +
+            `the API (POST /api/v1/publishes/<workflow-id>/${verdict}), which verifies who they are.`,
+        );
         return 0;
       }
       const workflowId = positionals[0];
@@ -36,14 +42,25 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
         const handle = client.workflow.getHandle(workflowId);
         let progress: PublishProgress;
         try {
+          // A closed run says how it ended, with a code (a cancelled one: CANCELLED), not a stack trace.
+          const { status } = await handle.describe();
+          if (status.name !== 'RUNNING')
+            throw new GateError(
+              status.name === 'CANCELLED' || status.name === 'TERMINATED' ? 'CANCELLED' : 'INPUT_INVALID',
+              `${verdict} refused: workflow ${workflowId} is ${status.name}`,
+            );
           progress = await handle.executeUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
             args: [{ approver, reason: values.reason }],
           });
         } catch (err) {
+          if (err instanceof WorkflowNotFoundError)
+            throw new GateError('INPUT_INVALID', `${verdict} refused: no workflow ${workflowId}`);
           if (err instanceof WorkflowUpdateFailedError) {
-            const message = err.cause?.message ?? err.message;
-            const code = message.startsWith('APPROVER_NOT_ALLOWED')
-              ? 'APPROVER_NOT_ALLOWED'
+            const cause = err.cause;
+            const message = cause?.message ?? err.message;
+            const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+            const code: ErrorCode = ERROR_CODES.includes(type as ErrorCode)
+              ? (type as ErrorCode)
               : 'INPUT_INVALID';
             throw new GateError(code, `${verdict} refused: ${message}`);
           }

@@ -25,9 +25,12 @@ const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo
   --image REF          candidate in the staging repository (tag or digest); a tag is resolved once, here
   --to REPO            release repository, host[:port]/path
   --tag TAG            tag to give the published image (default: the candidate's tag)
-  --policy FILE        policy (YAML or JSON); default: the worker's SLSA_GATE_POLICY
   --attestation FILE   an attestation supplied with the request (repeatable)
-  --requester NAME     who asks (default: $SLSA_GATE_USER or $USER)
+  --requester NAME     who asks, for display (default: $SLSA_GATE_USER or $USER); a verified
+                       requester comes only through the API (slsa-gate api serve)
+
+The policy is the operator's, loaded into the gate (slsa-gate policy load); a request carries none.
+To see whether an image would pass under another policy: slsa-gate verify, or audit replay.
   --wait               wait through approval until published or denied
   --json               machine output
 
@@ -41,7 +44,6 @@ export const publishCommand: Command = {
         image: { type: 'string' },
         to: { type: 'string' },
         tag: { type: 'string' },
-        policy: { type: 'string' },
         attestation: { type: 'string', multiple: true, default: [] },
         requester: { type: 'string' },
         wait: { type: 'boolean', default: false },
@@ -76,17 +78,20 @@ export const publishCommand: Command = {
       releaseRepository: release.repository,
       ...(values.tag ? { releaseTag: values.tag } : {}),
       requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
-      ...(values.policy
-        ? { policy: { text: readText(values.policy, '--policy'), origin: values.policy } }
-        : {}),
       attestations: values.attestation.map((file) => ({
         origin: file,
         raw: Buffer.from(readFileSync(file)).toString('base64'),
       })),
     };
+    // The whole request is checked before the workflow starts (issue 12 §5).
     const parsed = PublishRequestSchema.safeParse(request);
-    if (!parsed.success)
-      throw new GateError('INPUT_INVALID', `invalid publish request: ${parsed.error.message}`);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.join('.') ?? 'request';
+      throw new GateError('INPUT_INVALID', `invalid publish request: ${field}: ${issue?.message}`, {
+        detail: { field },
+      });
+    }
 
     const workflowId = publishWorkflowId(release.registry, release.repository, digest);
     const { client, close } = await connectClient(config);
@@ -142,7 +147,8 @@ async function currentProgress(
   if (status.name === 'COMPLETED') {
     const result = await handle.result();
     return {
-      status: result.status === 'PUBLISHED' ? 'Published' : 'Denied',
+      status:
+        result.status === 'PUBLISHED' ? 'Published' : result.status === 'CANCELLED' ? 'Cancelled' : 'Denied',
       outcome: result.outcome,
       checks: result.checks,
       decisionId: result.decisionId,
@@ -150,18 +156,13 @@ async function currentProgress(
     };
   }
   if (status.name !== 'RUNNING')
-    throw new GateError('INPUT_INVALID', `workflow ${handle.workflowId} is ${status.name}`);
+    throw new GateError(
+      status.name === 'CANCELLED' || status.name === 'TERMINATED' ? 'CANCELLED' : 'INPUT_INVALID',
+      `workflow ${handle.workflowId} is ${status.name}`,
+    );
   try {
     return await handle.query(progressQuery);
   } catch {
     return undefined;
-  }
-}
-
-function readText(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new GateError('INPUT_INVALID', `${flag}: cannot read ${path}`);
   }
 }

@@ -269,12 +269,15 @@ export const verifyCommand: Command = {
     }
 
     // Heavy modules (sigstore-js, zod schemas, policy) load only when a verification runs.
-    const [{ loadTrustMaterial }, { loadAttestations, MAX_INPUT_BYTES }, { verifyAttestations }] =
-      await Promise.all([
-        import('../../loaders/trust-material-files.ts'),
-        import('../../core/verify/load-attestations.ts'),
-        import('../../core/verify/verify-attestations.ts'),
-      ]);
+    const [
+      { loadTrustMaterial, DEFAULT_NPM_KEYS },
+      { loadAttestations, MAX_INPUT_BYTES },
+      { verifyAttestations },
+    ] = await Promise.all([
+      import('../../loaders/trust-material-files.ts'),
+      import('../../core/verify/load-attestations.ts'),
+      import('../../core/verify/verify-attestations.ts'),
+    ]);
     const publicKeys =
       values['public-key'] === undefined
         ? []
@@ -287,7 +290,8 @@ export const verifyCommand: Command = {
     const trust = loadTrustMaterial({
       ...(values['trusted-root'] !== undefined ? { trustedRoot: values['trusted-root'] } : {}),
       publicKeys,
-      ...(values['npm-keys'] !== undefined ? { npmKeys: values['npm-keys'] } : {}),
+      // The registry's keys verify npm publish attestations unless the operator names others.
+      npmKeys: values['npm-keys'] ?? DEFAULT_NPM_KEYS,
       ...(values['gcb-keys-dir'] !== undefined ? { gcbKeysDir: values['gcb-keys-dir'] } : {}),
     });
 

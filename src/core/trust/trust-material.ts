@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { GateError } from '../errors.ts';
 
 const PUBLIC_GOOD_NAME = 'sigstore-public-good';
+/** `Signer.trustedBy` prefix of a signature an npm registry key verified. */
+export const NPM_REGISTRY_TRUSTED_BY = 'npm-registry:';
 const BEGINNING_OF_TIME = new Date(0);
 const END_OF_TIME = new Date(8640000000000000);
 
@@ -93,6 +95,35 @@ function spkiDigest(key: KeyObject): string {
   return sha256(key.export({ type: 'spki', format: 'der' }));
 }
 
+/**
+ * A log key's `validFor` is optional, but when given its `start` is required
+ * (protobuf-specs `TimeRange`: `start` is not optional, `end` is): sigstore-js reads a
+ * missing start as "since the beginning of time", which would let the key vouch for
+ * entries from before it existed (sigstore-conformance
+ * `trust-root-tlog-missing-validity-start_fail`).
+ */
+function checkLogKeyValidity(json: unknown, path: string): void {
+  for (const list of ['tlogs', 'ctlogs'] as const) {
+    const logs = (json as Record<string, unknown>)[list];
+    if (!Array.isArray(logs)) continue;
+    logs.forEach((log: unknown, i) => {
+      const validFor = (log as { publicKey?: { validFor?: unknown } } | null)?.publicKey?.validFor;
+      if (validFor === undefined || validFor === null) return;
+      const start = (validFor as { start?: unknown }).start;
+      if (typeof start !== 'string' || start === '') {
+        const at = `$.${list}[${i}].publicKey.validFor.start`;
+        throw new GateError(
+          'CONFIG_INVALID',
+          `trusted root ${path}: ${at} is missing: a key validity period needs its start`,
+          {
+            detail: { file: path, path: at },
+          },
+        );
+      }
+    });
+  }
+}
+
 /** Parse a `trusted_root.json` into sigstore-js trust material; a bad file is CONFIG_INVALID naming the file. */
 export function parseTrustedRoot(bytes: Uint8Array, path: string): { root: TrustedRoot; json: unknown } {
   const json = parseJsonFile(bytes, path, 'trusted root');
@@ -106,6 +137,7 @@ export function parseTrustedRoot(bytes: Uint8Array, path: string): { root: Trust
       },
     );
   }
+  checkLogKeyValidity(json, path);
   try {
     return { root: TrustedRoot.fromJSON(json), json };
   } catch (cause) {
@@ -153,7 +185,7 @@ function parseNpmKeys({ bytes, origin: path }: SourceBytes): TrustedKey[] {
           start: start ? new Date(start) : BEGINNING_OF_TIME,
           end: end ? new Date(end) : END_OF_TIME,
         },
-        trustedBy: `npm-registry:${k.keyId}`,
+        trustedBy: `${NPM_REGISTRY_TRUSTED_BY}${k.keyId}`,
       };
     });
 }
@@ -177,15 +209,21 @@ function parseGcbKeys(files: Array<{ name: string; pem: string; origin: string }
   return keys;
 }
 
-/** Find the key for a bundle's key hint: an exact configured key id, then a key configured without id, then the npm registry keys. */
+/**
+ * Find the key for a bundle's key hint: an exact configured key id, then an npm registry
+ * key of that id, then a key configured without id. The hint only selects among configured
+ * keys; a key given without id never stands in for an npm registry key (issue 11 class 4:
+ * it would let its holder sign publish attestations as the registry).
+ */
 export function findTrustedKey(
   trust: Pick<TrustMaterial, 'publicKeys' | 'npmKeys'>,
   hint: string,
 ): TrustedKey | undefined {
+  const npm = trust.npmKeys.find((k) => k.keyId === hint);
   return (
     trust.publicKeys.find((k) => k.keyId !== '' && k.keyId === hint) ??
-    trust.publicKeys.find((k) => k.keyId === '') ??
-    trust.npmKeys.find((k) => k.keyId === hint)
+    npm ??
+    trust.publicKeys.find((k) => k.keyId === '')
   );
 }
 

@@ -142,7 +142,9 @@ export function verifyDsseEnvelope(input: AttestationInput, ctx: DsseVerifyConte
         ctx.artifact,
         origin,
       );
-      const keyId = signature.keyid || configured.keyId;
+      // The signer is the configured key that verified, never the envelope's keyid: a keyid is
+      // chosen by whoever signed and only narrows which keys are tried (DSSE protocol.md).
+      const keyId = configured.keyId;
       return {
         digest: contentDigest(input.raw),
         origin,

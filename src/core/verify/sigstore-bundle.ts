@@ -20,6 +20,7 @@ import type { TrustMaterial } from '../trust/trust-material.ts';
 import { findTrustedKey } from '../trust/trust-material.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { certificateIssuer, fulcioExtensions } from './certificate-extensions.ts';
+import { checkCertificateChain } from './certificate-chain.ts';
 import { verifyPrehashed } from './prehashed-signature.ts';
 import { bindStatement, parseStatement } from './statement.ts';
 
@@ -183,6 +184,16 @@ function checkShape(
       '$.verificationMaterial.x509CertificateChain',
     );
   }
+  // ...and `certificate` exists from v0.3 on: a v0.1/v0.2 bundle carrying it is not the
+  // bundle its media type announces (issue 11 class 7; sigstore-js reads it regardless).
+  if (version !== 'v0.3' && vm.certificate !== undefined) {
+    fail(
+      'BUNDLE_MALFORMED',
+      origin,
+      `a ${version} bundle must not carry certificate (a v0.3 field); it carries x509CertificateChain`,
+      '$.verificationMaterial.certificate',
+    );
+  }
   const entries = vm.tlogEntries ?? [];
   const rfc3161 = vm.timestampVerificationData?.rfc3161Timestamps?.length ?? 0;
   entries.forEach((entry, i) => {
@@ -293,6 +304,12 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
   const { origin } = input;
   const { bundle, version } = checkShape(input.json, origin, ctx);
   const { trust } = ctx;
+  checkCertificateChain(
+    bundle,
+    version,
+    trust.sigstore.certificateAuthorities.flatMap((ca) => ca.certChain.map((c) => c.root.toDER())),
+    origin,
+  );
 
   let entity: ReturnType<typeof toSignedEntity>;
   try {
@@ -390,7 +407,13 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
         `no trusted key for key hint '${entity.key.hint}'`,
         '$.verificationMaterial.publicKey.hint',
       );
-    signer = { kind: 'key', keyId: entity.key.hint, extensions: {}, trustedBy: key.trustedBy };
+    // The key identity is the configured key that verified, never the bundle's hint (signer-chosen).
+    signer = {
+      kind: 'key',
+      ...(key.keyId === '' ? {} : { keyId: key.keyId }),
+      extensions: {},
+      trustedBy: key.trustedBy,
+    };
   }
 
   // Instances without a transparency log or CT log (e.g. GitHub's) rely on RFC 3161 timestamps alone.

@@ -148,6 +148,16 @@ describe('decisionStats', () => {
     assert.equal(stats.total, 2);
     assert.deepEqual(stats.byOutcome, [{ key: 'FAILED', count: 2 }]);
   });
+
+  test('counted by the server ($match, $group: the MongoDB path) it gives the same counts as the scan', async () => {
+    for (const filters of [{}, { outcome: 'FAILED' as const }, { builderId: builderA }]) {
+      assert.deepEqual(
+        await decisionStats(archive, filters, { serverSide: true }),
+        await decisionStats(archive, filters, { serverSide: false }),
+        JSON.stringify(filters),
+      );
+    }
+  });
 });
 
 describe('showDecision', () => {

@@ -6,6 +6,7 @@
  * its description, every archive collection and everything logged are searched for each
  * secret, raw and encoded.
  */
+import { parsePolicy } from '../../../src/core/policy/policy-file.ts';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -150,6 +151,14 @@ test('no registry password, VSA key or token appears in the history, the archive
     );
     const repo = `staging/${uniqueName('app')}`;
     const built = await buildAndAttest(stagingClient, repo, { tag: 'v1.0.0', seed: repo, key: builderKey });
+    // The operator's policy in force (requests carry none).
+    const policyText = demoPolicy([`${staging.host}/${repo}`]);
+    await deps.archive.loadPolicy({
+      digest: parsePolicy(policyText, 'test-policy.json', deps.trustMap).digest,
+      text: policyText,
+      loadedBy: 'test operator',
+      origin: 'test-policy.json',
+    });
     const request: PublishRequest = {
       candidate: {
         registry: staging.host,
@@ -160,7 +169,6 @@ test('no registry password, VSA key or token appears in the history, the archive
       releaseRegistry: release.host,
       releaseRepository: repo.replace(/^staging\//, 'release/'),
       requester: 'alice',
-      policy: { text: demoPolicy([`${staging.host}/${repo}`]), origin: 'test-policy.json' },
       // A non-version tag: what is tested here is where secrets go, not the ref rules.
       releaseTag: 'candidate',
       attestations: [],

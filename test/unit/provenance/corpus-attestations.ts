@@ -40,6 +40,17 @@ export function corpusCase(id: string): CorpusCase {
   return found;
 }
 
+/** Key ids of the npm registry's attestation keys (corpus _trust/npm-registry-keys.json, keyUsage npm:attestations). */
+const NPM_ATTESTATION_KEY_IDS = new Set(
+  (
+    JSON.parse(readFileSync(join(CORPUS_DIR, '_trust/npm-registry-keys.json'), 'utf8')) as {
+      keys: Array<{ keyId: string; keyUsage: string }>;
+    }
+  ).keys
+    .filter((k) => k.keyUsage === 'npm:attestations')
+    .map((k) => k.keyId),
+);
+
 // Fulcio certificate extensions, OID 1.3.6.1.4.1.57264.1.<n> (fulcio docs/oid-info.md).
 const FULCIO_NAMES: Record<number, string> = {
   2: 'githubWorkflowTrigger',
@@ -193,14 +204,17 @@ function fromBundle(bundle: BundleJson, raw: string, origin: string): VerifiedAt
   bundle.dsseEnvelope ??= { payloadType: 'message-signature', payload: '', signatures: [] };
   const vm = bundle.verificationMaterial;
   const certB64 = vm.certificate?.rawBytes ?? vm.x509CertificateChain?.certificates[0]?.rawBytes;
+  const keyId = vm.publicKey?.hint ?? bundle.dsseEnvelope.signatures[0]?.keyid ?? '';
   const signer: Signer =
     certB64 !== undefined
       ? certificateSigner(Buffer.from(certB64, 'base64'))
       : {
           kind: 'key',
-          keyId: vm.publicKey?.hint ?? bundle.dsseEnvelope.signatures[0]?.keyid ?? '',
+          keyId,
           extensions: {},
-          trustedBy: 'test-fixture',
+          // A hint naming one of the npm registry's attestation keys: reported as the signature
+          // layer reports a signature that key verified (this helper does not verify signatures).
+          trustedBy: NPM_ATTESTATION_KEY_IDS.has(keyId) ? `npm-registry:${keyId}` : 'test-fixture',
         };
   const version = /version=(0\.\d)|v(0\.\d)\+json/.exec(bundle.mediaType);
   const v = version?.[1] ?? version?.[2] ?? '0.3';

@@ -39,7 +39,7 @@ test('a custom root is named by its digest; the digest is stable and covers ever
   assert.equal(digests.size, 6);
 });
 
-test('key lookup: exact key id first, then a key given without id, then npm registry keys by hint', () => {
+test('key lookup: exact key id first, then npm registry keys by hint, then a key given without id', () => {
   const trust = loadTrustMaterial({
     publicKeys: [{ keyId: 'key-1', pem: KEY_1 }],
     npmKeys: join(CORPUS, '_trust/npm-registry-keys.json'),

@@ -2,12 +2,16 @@
  * Check `package`: the npm package name and version, from the npm registry's publish
  * attestation (its subject purl and predicate agree), and the same package in the
  * provenance subject (slsa-verifier npm.go verifyPackageName / verifyPackageVersion).
+ * Only the registry signs publish attestations (npm/attestation specs/publish/v0.1:
+ * "signed by the npm registry"; slsa-verifier verifies them with the registry's keys):
+ * one that verified under any other key or certificate says nothing about the package.
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../formats/npm/publish-v0.1.ts';
 import type { Provenance } from '../../provenance/provenance.ts';
 import { statementOf } from '../../verify/statement.ts';
 import type { PolicyRule } from '../policy-rule.ts';
+import { NPM_REGISTRY_TRUSTED_BY } from '../../trust/trust-material.ts';
 import { fail, pass, skipped } from '../check-result.ts';
 
 /** `pkg:npm/%40scope/name@1.0.0` → `{ name: '@scope/name', version: '1.0.0' }`. */
@@ -21,6 +25,11 @@ export function parseNpmPurl(purl: string | undefined): { name: string; version:
   } catch {
     return undefined;
   }
+}
+
+/** Whether a configured npm registry key (trust material `npmKeys`) verified the signature. */
+function signedByNpmRegistry(att: VerifiedAttestation): boolean {
+  return att.signer.kind === 'key' && att.signer.trustedBy.startsWith(NPM_REGISTRY_TRUSTED_BY);
 }
 
 /** The package check, over the publish attestations and one provenance. */
@@ -37,6 +46,12 @@ export function checkPackage(
   const problems: string[] = [];
   for (const att of published) {
     const evidence = [att.digest];
+    if (!signedByNpmRegistry(att)) {
+      problems.push(
+        `${att.origin}: publish attestation not signed by an npm registry key (${att.signer.trustedBy})`,
+      );
+      continue;
+    }
     let statement;
     try {
       statement = statementOf(att);

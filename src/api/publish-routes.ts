@@ -1,0 +1,329 @@
+/**
+ * The write side of the API (issue 12 §3): the front door for CI and people. The caller is
+ * authenticated by server.ts; here the identity it verified is sealed (core/identity-seal.ts)
+ * into the request or the verdict, so that the workflow records who asked and who approved,
+ * never a name someone typed.
+ *
+ *   POST /api/v1/publishes                       start a publish          (scope publish)
+ *   GET  /api/v1/publishes/:workflowId?wait=S    progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
+ *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
+ *
+ * Every request body is validated whole before anything starts; nothing is started on a
+ * rejected request. Temporal that does not answer in time is a 503, never a hang.
+ */
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import type { Archive, DecisionRecord } from '../archive/archive.ts';
+import { isGateError } from '../core/errors.ts';
+import { sealIdentity } from '../core/identity-seal.ts';
+import type { Identity } from '../core/identity.ts';
+import { parseReference, parseRepository } from '../registry/reference.ts';
+import * as sa from '../workflows/search-attributes.ts';
+import {
+  PublishRequestSchema,
+  TASK_QUEUE,
+  publishWorkflowId,
+  type PublishProgress,
+  type PublishRequest,
+  type PublishResult,
+} from '../workflows/contract.ts';
+import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
+
+/** What the write routes need: a Temporal client, the seal key shared with the workers, the archive. */
+export interface PublishApiOptions {
+  client: Client;
+  taskQueue?: string;
+  identityKey: Buffer;
+  archive: Archive;
+  /** How long to wait for Temporal to accept a start or an Update before answering 503. */
+  temporalTimeoutMs?: number;
+}
+
+/** An API failure with its HTTP status, code and the field at fault. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly parameter?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The JSON body of POST /api/v1/publishes. */
+export const StartPublishBodySchema = z.strictObject({
+  /** The candidate pinned by digest: `host/repo[:tag]@sha256:…` (a tag alone is never trusted here). */
+  image: z.string().min(1).max(1024),
+  /** Release repository `host[:port]/path`. */
+  to: z.string().min(1).max(512),
+  /** Tag to give the published image. */
+  tag: z.string().min(1).max(128).optional(),
+});
+
+/** The JSON body of an approve or reject. */
+export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
+
+const MAX_WAIT_SECONDS = 60;
+
+function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
+  if (!scopes.some((s) => principal.scopes.includes(s)))
+    throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
+}
+
+function identityOf(principal: ApiPrincipal): Identity {
+  const id = principal.identity;
+  return {
+    kind: id.kind,
+    id: id.id.slice(0, 1024),
+    name: principal.name.slice(0, 256),
+    ...(id.kind === 'oidc' && id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+  };
+}
+
+// Workflow request fields by the body field they come from, so a 400 names what the caller sent.
+const BODY_FIELD: Record<string, string> = {
+  candidate: 'image',
+  releaseRegistry: 'to',
+  releaseRepository: 'to',
+  releaseTag: 'tag',
+  requester: 'credential',
+  requesterIdentity: 'credential',
+};
+
+/** The first zod issue as a 400 naming the field (an unknown field by its own name). */
+function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String) ?? [];
+  const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const field = unknown ?? (path[0] !== undefined ? (fields[path[0]] ?? path.join('.')) : 'body');
+  return new ApiFailure(400, 'INPUT_INVALID', `${field}: ${issue?.message ?? 'invalid'}`, field);
+}
+
+/** Rejects after `ms` with a 503: Temporal (or the worker behind an Update) did not answer. */
+async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ApiFailure(503, 'TEMPORAL_UNAVAILABLE', `${what}: no answer within ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts a publish for the authenticated requester, or returns the decision that already published it. */
+export async function startPublish(
+  options: PublishApiOptions,
+  principal: ApiPrincipal,
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
+  requireScope(principal, 'publish');
+  const parsed = StartPublishBodySchema.safeParse(body);
+  if (!parsed.success) throw badBody(parsed.error);
+  const { image: imageRef, to, tag } = parsed.data;
+  const image = parseField(() => parseReference(imageRef), 'image');
+  if (!image.digest)
+    throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
+  const release = parseField(() => parseRepository(to), 'to');
+  const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
+  const request: PublishRequest = {
+    candidate: {
+      registry: image.registry,
+      repository: image.repository,
+      digest: image.digest,
+      // Not used to fetch: the worker pins the manifest by digest and hash-checks it.
+      mediaType: '',
+      ...(image.tag ? { tag: image.tag } : {}),
+    },
+    releaseRegistry: release.registry,
+    releaseRepository: release.repository,
+    ...(tag ? { releaseTag: tag } : {}),
+    requester: principal.name.slice(0, 256),
+    requesterIdentity: sealIdentity(options.identityKey, {
+      identity: identityOf(principal),
+      purpose: 'request',
+      workflowId,
+    }),
+    attestations: [],
+  };
+  // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
+  const checked = PublishRequestSchema.safeParse(request);
+  if (!checked.success) throw badBody(checked.error, BODY_FIELD);
+
+  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
+  const releaseTag = tag ?? image.tag;
+  const existing = await options.archive.findPublished(
+    `${release.registry}/${release.repository}`,
+    image.digest,
+    releaseTag,
+  );
+  if (existing) return { status: 200, body: alreadyPublished(existing) };
+
+  const handle = await withinTime(
+    options.temporalTimeoutMs ?? 10_000,
+    'starting the publish',
+    options.client.workflow.start('publishArtifact', {
+      taskQueue: options.taskQueue ?? TASK_QUEUE,
+      workflowId,
+      args: [checked.data],
+      // A second request for the same artifact and destination joins the running workflow.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: sa.ArtifactDigest, value: image.digest },
+        { key: sa.Repository, value: `${image.registry}/${image.repository}` },
+        { key: sa.PublishStatus, value: 'Resolving' },
+      ],
+    }),
+  );
+  return {
+    status: 202,
+    body: {
+      workflowId,
+      runId: handle.firstExecutionRunId,
+      progress: `/api/v1/publishes/${encodeURIComponent(workflowId)}`,
+    },
+  };
+}
+
+function parseField<T>(parse: () => T, field: string): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (isGateError(err)) throw new ApiFailure(400, 'INPUT_INVALID', `${field}: ${err.message}`, field);
+    throw err;
+  }
+}
+
+function alreadyPublished(decision: DecisionRecord) {
+  return {
+    alreadyPublished: true,
+    decisionId: decision._id,
+    outcome: decision.outcome,
+    policy: decision.policy,
+    published: decision.published,
+  };
+}
+
+/** The progress of a publish; with `wait`, until it has a result or `wait` seconds passed. */
+export async function publishProgress(
+  options: PublishApiOptions,
+  principal: ApiPrincipal,
+  workflowId: string,
+  params: URLSearchParams,
+): Promise<{ status: number; body: unknown }> {
+  requireScope(principal, 'publish', 'approve', 'audit:read');
+  let waitSeconds = 0;
+  for (const [name, value] of params) {
+    if (name !== 'wait') throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
+    if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+      throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
+    waitSeconds = Number(value);
+  }
+  const handle = options.client.workflow.getHandle(workflowId);
+  const until = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    const progress = await currentProgress(options, handle);
+    if (progress.result || Date.now() >= until) return { status: 200, body: { workflowId, ...progress } };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
+  const timeout = options.temporalTimeoutMs ?? 10_000;
+  let described;
+  try {
+    described = await withinTime(timeout, 'reading the publish', handle.describe());
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
+    throw err;
+  }
+  const state = described.status.name;
+  if (state === 'COMPLETED') {
+    const result = (await withinTime(timeout, 'reading the result', handle.result())) as PublishResult;
+    return {
+      status: result.status === 'PUBLISHED' ? 'Published' : 'Denied',
+      outcome: result.outcome,
+      checks: result.checks,
+      decisionId: result.decisionId,
+      result,
+    };
+  }
+  if (state === 'RUNNING' || state === 'CANCELLED')
+    return await withinTime(timeout, 'querying the publish', handle.query<PublishProgress>('progress'));
+  // Terminated, timed out or failed: no workflow code ran to say so; the archive keeps the decision.
+  throw new ApiFailure(409, state === 'TERMINATED' ? 'CANCELLED' : 'CLOSED', `the publish is ${state}`);
+}
+
+/** Sends an approve or reject with the caller's sealed identity; the workflow decides whether it counts. */
+export async function sendVerdict(
+  options: PublishApiOptions,
+  principal: ApiPrincipal,
+  workflowId: string,
+  verdict: 'approve' | 'reject',
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
+  requireScope(principal, 'approve');
+  const parsed = VerdictBodySchema.safeParse(body);
+  if (!parsed.success) throw badBody(parsed.error);
+  const handle = options.client.workflow.getHandle(workflowId);
+  const timeout = options.temporalTimeoutMs ?? 10_000;
+  let state: string;
+  try {
+    state = (await withinTime(timeout, 'reading the publish', handle.describe())).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
+    throw err;
+  }
+  if (state !== 'RUNNING')
+    throw new ApiFailure(
+      409,
+      state === 'CANCELLED' || state === 'TERMINATED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
+      `the publish is ${state}`,
+    );
+  const approval = {
+    approver: principal.name.slice(0, 256),
+    reason: parsed.data.reason,
+    identity: sealIdentity(options.identityKey, {
+      identity: identityOf(principal),
+      purpose: verdict,
+      workflowId,
+    }),
+  };
+  try {
+    // Accepted (or refused by the validator) within the time limit; no worker: a 503, not a hang.
+    const update = await withinTime(
+      timeout,
+      `sending the ${verdict}`,
+      handle.startUpdate<PublishProgress, [typeof approval]>(verdict, {
+        args: [approval],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      }),
+    );
+    const progress = await withinTime(timeout * 6, `the ${verdict}`, update.result());
+    return { status: 200, body: { workflowId, ...progress } };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+      const message = cause?.message ?? err.message;
+      if (type === 'APPROVER_NOT_ALLOWED' || type === 'IDENTITY_UNVERIFIED')
+        throw new ApiFailure(403, type, message);
+      if (type === 'APPROVAL_EXPIRED' || type === 'CANCELLED') throw new ApiFailure(409, type, message);
+      throw new ApiFailure(409, 'NOT_AWAITING_APPROVAL', message);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Verified identities as they travel from the API to the publish workflow. Temporal carries
+ * no caller identity an attacker cannot type (an Update from the Temporal UI is free JSON), so
+ * the API, after authenticating the caller, seals what it verified with an HMAC key it shares
+ * only with the workers (SLSA_GATE_IDENTITY_KEY). The worker checks the seal in an activity:
+ * an identity without a valid seal for this workflow and this purpose is not an identity.
+ * Schemas only, no Node modules: the workflow validates requests with them
+ * (the seal itself is made and checked in identity-seal.ts).
+ */
+import { z } from 'zod';
+
+/** Who the API verified a caller to be. `id` is what two-person comparisons use. */
+export const IdentitySchema = z.strictObject({
+  kind: z.enum(['token', 'oidc']),
+  /** `token:<name>` or `<issuer>#<sub>`: stable and unique per principal. */
+  id: z.string().min(1).max(1024),
+  /** For people reading the record: the token's name, the verified email, the CI repository. */
+  name: z.string().min(1).max(256),
+  /** GitHub Actions tokens: the repository whose workflow asked (`owner/name`). */
+  repository: z.string().min(1).max(256).optional(),
+});
+export type Identity = z.infer<typeof IdentitySchema>;
+
+/** What a seal vouches for: this identity, for this action on this workflow, at this time. */
+export const SealedIdentitySchema = z.strictObject({
+  identity: IdentitySchema,
+  purpose: z.enum(['request', 'approve', 'reject']),
+  workflowId: z.string().min(1).max(1024),
+  issuedAt: z.iso.datetime(),
+  /** HMAC-SHA256 (hex) over the canonical JSON of the other fields. */
+  seal: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type SealedIdentity = z.infer<typeof SealedIdentitySchema>;

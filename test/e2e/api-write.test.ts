@@ -1,0 +1,286 @@
+/**
+ * The API's write routes on the real services: a Temporal dev server with a real Worker, the
+ * registry and FerretDB, and a real OIDC issuer on loopback (test/helpers/oidc-issuer.ts)
+ * whose RS256 ID tokens stand for GitHub Actions. Attacker material is made as each comment says.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
+import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import { publishWorkflowId } from '../../src/workflows/contract.ts';
+import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
+import { assertNothingPublished } from '../helpers/publish-checks.ts';
+import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import { uniqueName } from '../helpers/services.ts';
+
+const AUDIENCE = 'slsa-gate';
+let h: PublishHarness;
+let issuer: LoopbackIssuer;
+let server: Server;
+let base: string;
+const tokens = {
+  mallory: randomBytes(32).toString('hex'),
+  bob: randomBytes(32).toString('hex'),
+  auditor: randomBytes(32).toString('hex'),
+};
+
+before(async () => {
+  h = await startPublishHarness();
+  issuer = await startIssuer('gh-1');
+  const verifier = new TokenVerifier({
+    tokens: [
+      // One token, allowed to ask and to approve: the two-person rule must still hold.
+      { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
+      { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
+      { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
+    ],
+    oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
+    grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
+  });
+  server = createApiServer({
+    archive: h.deps.archive,
+    tokens: verifier,
+    publish: {
+      client: h.client,
+      taskQueue: h.config.taskQueue,
+      identityKey: h.identityKey,
+      archive: h.deps.archive,
+      temporalTimeoutMs: 3000,
+    },
+    log: () => {},
+  });
+  base = (await listenApi(server, 0)).url;
+});
+
+after(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await issuer?.close();
+  await h?.close();
+});
+
+async function stagedImage() {
+  const staging = `staging/${uniqueName('app')}`;
+  const built = await buildAndAttest(h.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: h.builderKey,
+  });
+  return { staging, digest: built.digest };
+}
+
+function call(path: string, init: { method?: string; token?: string; body?: unknown; raw?: string } = {}) {
+  return fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body !== undefined || init.raw !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    },
+    ...(init.raw !== undefined
+      ? { body: init.raw }
+      : init.body !== undefined
+        ? { body: JSON.stringify(init.body) }
+        : {}),
+  });
+}
+
+function ghToken(claims: Record<string, unknown> = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  return issuer.sign({
+    iss: issuer.issuer,
+    aud: AUDIENCE,
+    sub: 'repo:acme/app:ref:refs/tags/v1.0.0',
+    repository: 'acme/app',
+    ref: 'refs/tags/v1.0.0',
+    iat: now,
+    exp: now + 300,
+    ...claims,
+  });
+}
+
+async function notStarted(workflowId: string) {
+  await assert.rejects(h.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
+}
+
+async function waitFor(workflowId: string, status: string, token = tokens.auditor) {
+  for (let i = 0; i < 150; i++) {
+    const res = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}`, { token });
+    if (res.status === 200) {
+      const body = (await res.json()) as { status: string };
+      if (body.status === status) return body;
+    } else await res.body?.cancel();
+    await sleep(200);
+  }
+  throw new Error(`never reached ${status}`);
+}
+
+test('wrong or missing credentials get one uniform 401; a credential without the scope gets 403', async () => {
+  const { staging, digest } = await stagedImage();
+  const body = { image: `${h.registryHost}/${staging}@${digest}`, to: `${h.registryHost}/release/x` };
+  const now = Math.floor(Date.now() / 1000);
+  const answers = await Promise.all([
+    call('/api/v1/publishes', { method: 'POST', body }),
+    call('/api/v1/publishes', { method: 'POST', body, token: 'x'.repeat(64) }),
+    // Attacker material: an honestly signed token that expired ten minutes ago.
+    call('/api/v1/publishes', { method: 'POST', body, token: ghToken({ exp: now - 600, iat: now - 900 }) }),
+    // Attacker material: a token for another relying party.
+    call('/api/v1/publishes', { method: 'POST', body, token: ghToken({ aud: 'someone-else' }) }),
+  ]);
+  const bodies = await Promise.all(answers.map((r) => r.text()));
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [401, 401, 401, 401],
+  );
+  assert.equal(new Set(bodies).size, 1, 'every 401 has the same body');
+  const forbidden = await call('/api/v1/publishes', { method: 'POST', body, token: tokens.auditor });
+  assert.equal(forbidden.status, 403);
+  assert.equal(((await forbidden.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
+  // Attacker material: a real GitHub Actions token for a repository no grant names.
+  const stranger = await call('/api/v1/publishes', {
+    method: 'POST',
+    body,
+    token: ghToken({ repository: 'mallory/app' }),
+  });
+  assert.equal(stranger.status, 403);
+  await notStarted(publishWorkflowId(h.registryHost, 'release/x', digest));
+});
+
+test('malformed requests get a coded 400 naming the field, and nothing is started', async () => {
+  const { staging, digest } = await stagedImage();
+  const image = `${h.registryHost}/${staging}@${digest}`;
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const cases: Array<[unknown, string]> = [
+    [{ to }, 'image'],
+    [{ image: `${h.registryHost}/${staging}:v1.0.0`, to }, 'image'],
+    [{ image, to: 'not a repository' }, 'to'],
+    [{ image, to, tag: 'bad tag!' }, 'tag'],
+    [{ image, to, tag: 'v'.repeat(100_000) }, 'tag'],
+    // Attacker material: the policy field the CLI used to send (`publish --policy lax.yaml`).
+    [{ image, to, policy: { text: 'version: 1', origin: 'lax.yaml' } }, 'policy'],
+    [{ image, to, requester: 'not-mallory' }, 'requester'],
+  ];
+  for (const [body, field] of cases) {
+    const res = await call('/api/v1/publishes', { method: 'POST', token: tokens.mallory, body });
+    const text = await res.text();
+    assert.ok([400, 413].includes(res.status), `${field}: ${res.status} ${text.slice(0, 200)}`);
+    const parsed = JSON.parse(text) as { error: { code: string; parameter?: string } };
+    assert.equal(parsed.error.parameter, res.status === 413 ? 'body' : field);
+    assert.ok(!text.includes('    at '), 'no stack trace');
+  }
+  const notJson = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    raw: '{"image":',
+  });
+  assert.equal(notJson.status, 400);
+  assert.equal(((await notJson.json()) as { error: { parameter: string } }).error.parameter, 'body');
+  await notStarted(publishWorkflowId(h.registryHost, to.slice(h.registryHost.length + 1), digest));
+});
+
+test('one token cannot be requester and approver under the two-person rule; a second identity approves', async () => {
+  const { staging, digest } = await stagedImage();
+  // The operator's policy for this candidate: approval by a second person.
+  requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
+  await h.loadPolicy(h.policies.get(digest)!);
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const started = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
+  });
+  assert.equal(started.status, 202, await started.clone().text());
+  const { workflowId } = (await started.json()) as { workflowId: string };
+  await waitFor(workflowId, 'AwaitingApproval');
+  const verdictPath = `/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`;
+  // Attacker material: mallory's one token approving her own request. Before: with
+  // `approve --approver not-mallory` a second typed name was enough; the API has no name to type.
+  const self = await call(verdictPath, { method: 'POST', token: tokens.mallory, body: { reason: 'lgtm' } });
+  assert.equal(self.status, 403);
+  assert.equal(((await self.json()) as { error: { code: string } }).error.code, 'APPROVER_NOT_ALLOWED');
+  const typed = await call(verdictPath, {
+    method: 'POST',
+    token: tokens.mallory,
+    body: { reason: 'lgtm', approver: 'not-mallory' },
+  });
+  assert.equal(typed.status, 400, 'a typed approver name is not a field of the API');
+  await assertNothingPublished(h.registry, to.slice(h.registryHost.length + 1), digest);
+
+  const approved = await call(verdictPath, {
+    method: 'POST',
+    token: tokens.bob,
+    body: { reason: 'reviewed' },
+  });
+  assert.equal(approved.status, 200, await approved.clone().text());
+  const done = await waitFor(workflowId, 'Published');
+  assert.ok(done);
+  const [decision] = await h.deps.archive.findDecisionsByDigest(digest);
+  assert.equal(decision?.requester, 'token:mallory');
+  assert.deepEqual(
+    (await h.deps.archive.listApprovals(decision!._id)).map((a) => a.approver),
+    ['token:bob'],
+  );
+
+  // Publishing it again: the first decision, no second run.
+  const again = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
+  });
+  assert.equal(again.status, 200);
+  const body = (await again.json()) as { alreadyPublished: boolean; decisionId: string };
+  assert.equal(body.alreadyPublished, true);
+  assert.equal(body.decisionId, decision?._id);
+  assert.equal((await h.deps.archive.findDecisionsByDigest(digest)).length, 1);
+});
+
+test('a GitHub Actions identity is the recorded requester', async () => {
+  const { staging, digest } = await stagedImage();
+  requestFor(h, staging, digest);
+  await h.loadPolicy(h.policies.get(digest)!);
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const started = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: ghToken(),
+    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
+  });
+  assert.equal(started.status, 202, await started.clone().text());
+  const { workflowId } = (await started.json()) as { workflowId: string };
+  const res = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}?wait=60`, {
+    token: tokens.auditor,
+  });
+  const progress = (await res.json()) as { status: string; result?: { decisionId: string } };
+  assert.equal(progress.status, 'Published');
+  const decision = await h.deps.archive.getDecision(progress.result!.decisionId);
+  assert.equal(decision?.requester, `${issuer.issuer}#repo:acme/app:ref:refs/tags/v1.0.0`);
+});
+
+test('an approval with no worker to take it is a 503 within the time limit, not a silent wait', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest);
+  const workflowId = `${publishWorkflowId(request.releaseRegistry, request.releaseRepository, digest)}-idle`;
+  // A run on a task queue no worker polls: what `approve` met when the worker was down.
+  const handle = await h.client.workflow.start('publishArtifact', {
+    taskQueue: uniqueName('nobody'),
+    workflowId,
+    args: [request],
+  });
+  try {
+    const startedAt = Date.now();
+    const res = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`, {
+      method: 'POST',
+      token: tokens.bob,
+      body: { reason: 'ok' },
+    });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'TEMPORAL_UNAVAILABLE');
+    assert.ok(res.headers.get('retry-after'));
+    assert.ok(Date.now() - startedAt < 15_000);
+  } finally {
+    await handle.terminate('test over');
+  }
+});
