@@ -171,6 +171,7 @@ const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
 
 /** The store cannot be reached (down, failing over, connection closed): worth retrying. */
 export function isArchiveUnavailable(err: unknown): boolean {
+  if (err instanceof GateError) return err.code === 'ARCHIVE_UNAVAILABLE';
   return (
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||

@@ -30,9 +30,9 @@ export async function readCapped(res: Response, maxBytes: number, where: string)
   } catch (err) {
     if (isGateError(err)) throw err;
     throw registryError(
-      'REGISTRY_ERROR',
+      'REGISTRY_UNAVAILABLE',
       `${where}: connection failed while reading the body`,
-      { where, retryable: true },
+      { where },
       err,
     );
   } finally {
@@ -55,7 +55,6 @@ function tooLarge(where: string, maxBytes: number, seen: number) {
       where,
       limit: maxBytes,
       seen,
-      retryable: false,
     },
   );
 }

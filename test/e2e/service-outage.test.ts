@@ -70,7 +70,7 @@ test('registry down when the publish step runs: the step retries with backoff an
   });
   // Two failed attempts, with the retry policy's backoff between them (1s, then 2s).
   const failing = await waitForAttempt(handle, 'publishImage', 3);
-  assert.equal(failing.lastFailureType, 'REGISTRY_ERROR');
+  assert.equal(failing.lastFailureType, 'REGISTRY_UNAVAILABLE');
   const [approved] = await rig.archive.findDecisionsByDigest(digest);
   assert.equal(approved?.status, 'approved', 'not marked published while the registry is down');
 
