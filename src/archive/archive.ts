@@ -463,8 +463,10 @@ export class Archive {
   }
 
   /**
-   * Makes a policy text the one in force: a new version, unless the newest version already
+   * Makes a policy text the one in force: a new version, unless the version in force already
    * has exactly this text (a worker restarting with the same SLSA_GATE_POLICY adds nothing).
+   * Versions are `v<n>` documents; `current` is a copy of the newest, so the publish path
+   * reads the policy in force by key.
    */
   async loadPolicy(input: {
     digest: string;
@@ -476,12 +478,11 @@ export class Archive {
     parseInput(NameSchema, input.origin, 'origin');
     await this.storePolicy(input.digest, input.text);
     const textDigest = sha256Digest(input.text);
+    const current = await this.currentPolicyVersion();
+    if (current && current.digest === input.digest && current.textDigest === textDigest)
+      return { version: current, created: false };
     // Two loads racing for the same number: the unique `_id` lets one win, the other takes the next.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.currentPolicyVersion();
-      if (current && current.digest === input.digest && current.textDigest === textDigest)
-        return { version: current, created: false };
-      const version = (current?.version ?? 0) + 1;
+    for (let version = (current?.version ?? 0) + 1, tries = 0; tries < 10; version++, tries++) {
       const record: PolicyVersionRecord = {
         _id: `v${version}`,
         schemaVersion: SCHEMA_VERSION,
@@ -494,18 +495,29 @@ export class Archive {
       };
       try {
         await this.#collections.policyVersions.insertOne(toDoc('policyVersions', record) as never);
-        return { version: record, created: true };
       } catch (err) {
-        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+        if (err instanceof MongoServerError && err.code === 11000) continue;
+        throw err;
       }
+      // The pointer only moves forward: a newer version loaded meanwhile keeps it. (Read and
+      // replaced by key; two loads finishing in the same instant may leave the older in force,
+      // which `policy history` shows and a second load corrects.)
+      const pointer = await this.findById('policyVersions', 'current');
+      if (!pointer || pointer.version < version)
+        await this.#collections.policyVersions.replaceOne(
+          { _id: 'current' } as never,
+          toDoc('policyVersions', { ...record, _id: 'current' }) as never,
+          { upsert: true },
+        );
+      return { version: record, created: true };
     }
-    throw new GateError('ARCHIVE_ERROR', 'policy load lost five races for the next version number');
+    throw new GateError('ARCHIVE_ERROR', 'policy load lost ten races for the next version number');
   }
 
-  /** The newest policy version (the one in force), or undefined when none was loaded. */
+  /** The newest policy version (the one in force), or undefined when none was loaded; one read by key. */
   async currentPolicyVersion(): Promise<PolicyVersionRecord | undefined> {
-    const [doc] = await this.#collections.policyVersions.find({}).sort({ version: -1 }).limit(1).toArray();
-    return doc ? toRecord('policyVersions', doc) : undefined;
+    const current = await this.findById('policyVersions', 'current');
+    return current ? { ...current, _id: `v${current.version}` } : undefined;
   }
 
   /** The policy in force with its text; undefined when none was loaded. */
@@ -532,7 +544,7 @@ export class Archive {
   /** Policy versions, newest first (at most `limit`). */
   async policyHistory(limit = 100): Promise<PolicyVersionRecord[]> {
     const docs = await this.#collections.policyVersions
-      .find({})
+      .find({ _id: { $ne: 'current' } } as never)
       .sort({ version: -1 })
       .limit(Math.min(Math.max(1, limit), 1000))
       .toArray();
@@ -777,24 +789,19 @@ export class Archive {
   }
 
   /**
-   * The decision that published `digest` to `repository` (host/path) under `tag` (or untagged),
-   * oldest first: one publish per (destination, digest, tag), issue 12 §4.
+   * The decision that published `digest` to `repository` (host/path) under `tag`, if that tag
+   * still holds it: one publish per (destination, digest, tag), issue 12 §4. Untagged publishes
+   * have no release record and are not found.
    */
   async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
     parseInput(Sha256DigestSchema, digest, 'digest');
     parseInput(NameSchema, repository, 'repository');
-    const [doc] = await this.#collections.decisions
-      .find({
-        'artifact.digest': digest,
-        status: 'published',
-        'published.repository': repository,
-        'published.tag': tag ?? { $exists: false },
-      })
-      .sort({ decidedAt: 1, _id: 1 })
-      .limit(1)
-      .maxTimeMS(10_000)
-      .toArray();
-    return doc ? toRecord('decisions', doc) : undefined;
+    // By key only (the publish path): the release record of repo:tag names its decision.
+    if (tag === undefined) return undefined;
+    const release = await this.lastRelease(repository, tag);
+    if (!release || release.digest !== digest) return undefined;
+    const decision = await this.getDecision(release.decisionId);
+    return decision?.status === 'published' ? decision : undefined;
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */

@@ -7,7 +7,8 @@ import { IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from '.
  * racing for the same number cannot both win. The newest version is the policy in force.
  */
 export const PolicyVersionDocSchema = z.strictObject({
-  _id: z.string().regex(/^v[1-9][0-9]*$/),
+  /** `v<version>`, or `current`: the copy of the version in force. */
+  _id: z.union([z.string().regex(/^v[1-9][0-9]*$/), z.literal('current')]),
   schemaVersion: z.literal(SCHEMA_VERSION),
   version: z.number().int().positive(),
   /** The policy's digest (what decisions cite) and the sha256 of its text. */
