@@ -9,12 +9,12 @@ import {
 import type { ArtifactRef, DigestSet, VerifiedAttestation } from '../model.ts';
 import { parseStrictJson } from './strict-json.ts';
 
-/** CHECKLIST row 25: more subjects than this is an attack on memory, not a build. */
+/** docs/checklist.md#row-25: more subjects than this is an attack on memory, not a build. */
 export const MAX_SUBJECTS = 1024;
 
 /**
  * Hash algorithms of at least 256 bits (in-toto DigestSet names), with their hex
- * length. Only these bind an artifact by content (CHECKLIST row 16).
+ * length. Only these bind an artifact by content (docs/checklist.md#row-16).
  */
 const STRONG_HEX_LENGTH: Record<string, number> = {
   sha256: 64,
