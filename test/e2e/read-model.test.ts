@@ -9,11 +9,15 @@
  * (tamperEnvelope: builder id changed, signature left as it was), is denied.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
+import { createApiServer, listenApi } from '../../src/api/server.ts';
 import { exportParquet } from '../../src/audit/read-model/export-parquet.ts';
+import { DEFAULT_SAVED_QUERIES } from '../../src/audit/read-model/saved-queries.ts';
 import { impact } from '../../src/audit/read-model/impact.ts';
 import { openReadModel, readOnlySql, type ReadModel } from '../../src/audit/read-model/read-model.ts';
 import { buildAndAttest, DEMO_BUILDER_ID } from '../../src/demo/demo-builder.ts';
@@ -185,4 +189,41 @@ test('impact: a dependency shared by two of three releases finds exactly those t
       0,
     );
   });
+});
+
+test('the web view runs saved queries on the read model, for a logged-in auditor only', async () => {
+  await exportParquet(h.deps.archive, dir);
+  const reader = randomBytes(32).toString('hex');
+  const server = createApiServer({
+    archive: h.deps.archive,
+    tokens: new TokenVerifier({
+      tokens: [{ name: 'auditor', sha256: hashToken(reader), scopes: ['audit:read'] }],
+    }),
+    readModel: { dir, queries: DEFAULT_SAVED_QUERIES },
+    log: () => {},
+  });
+  const base = (await listenApi(server, 0)).url;
+  try {
+    const get = (path: string, token: string | null = reader) =>
+      fetch(`${base}${path}`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        redirect: 'manual',
+      });
+    const index = await get('/queries');
+    assert.equal(index.status, 200);
+    assert.match(await index.text(), /href="\/queries\/releases-by-builder"/);
+    const page = await get('/queries/releases-by-builder');
+    assert.equal(page.status, 200);
+    const text = await page.text();
+    assert.match(
+      text,
+      new RegExp(`<td>${BUILDER_NAME.replaceAll('.', '\\.')}</td>\\s*<td>v1</td>\\s*<td>3</td>`),
+    );
+    assert.match(text, /as exported at \d{4}-\d{2}-\d{2}T/);
+    assert.equal((await get('/queries/no-such-query')).status, 404);
+    assert.notEqual((await get('/queries/releases-by-builder', null)).status, 200);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

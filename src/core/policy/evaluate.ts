@@ -4,18 +4,15 @@
  * passes every check is used, else the failures of the best candidate are reported.
  */
 import { z } from 'zod';
-import { GateError, isGateError } from '../errors.ts';
+import { isGateError } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
-import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import {
-  ArtifactRefSchema,
   CheckResultSchema,
   OutcomeSchema,
   type ArtifactRef,
   type CheckResult,
   type Outcome,
   type VerifiedAttestation,
-  VerifiedAttestationSchema,
 } from '../model.ts';
 import { normaliseProvenance } from '../provenance/normalise-provenance.ts';
 import {
@@ -34,9 +31,9 @@ import { checkPackage } from './guards/package.ts';
 import { checkSource } from './checks/source.ts';
 import { checkSubject } from './guards/subject.ts';
 import { checkVsa } from './guards/vsa.ts';
-import { LevelEvidenceSchema, PolicyRuleSchema, type LevelEvidence, type PolicyRule } from './policy-rule.ts';
-import { checkRollback, PublishedRecordSchema, type PublishedRecord } from './guards/rollback.ts';
-import { TrustMapSchema, type TrustMap } from './trust-map.ts';
+import type { LevelEvidence, PolicyRule } from './policy-rule.ts';
+import { checkRollback, type PublishedRecord } from './guards/rollback.ts';
+import type { TrustMap } from './trust-map.ts';
 
 export const EvaluationSchema = z.strictObject({
   outcome: OutcomeSchema,
@@ -186,40 +183,4 @@ export function evaluate(input: EvaluateInput): Evaluation {
   };
   if (chosen.provenance !== undefined) result.provenance = chosen.provenance;
   return result;
-}
-
-/** The evaluate input as plain JSON (time as ISO-8601), for Temporal activity payloads. */
-export const EvaluateRequestSchema = z.strictObject({
-  artifact: ArtifactRefSchema,
-  attestations: z.array(VerifiedAttestationSchema),
-  rule: PolicyRuleSchema,
-  trustMap: TrustMapSchema,
-  levels: LevelEvidenceSchema.optional(),
-  now: z.iso.datetime({ offset: true }),
-  rollback: z
-    .strictObject({
-      target: z.string(),
-      last: PublishedRecordSchema.optional(),
-      signedAt: z.string().optional(),
-    })
-    .optional(),
-});
-export type EvaluateRequest = z.input<typeof EvaluateRequestSchema>;
-
-/** Validate a plain-JSON request and evaluate it; a malformed request throws INPUT_INVALID naming each path. */
-export function evaluateRequest(request: unknown): Evaluation {
-  const parsed = EvaluateRequestSchema.safeParse(request);
-  if (!parsed.success)
-    throw new GateError('INPUT_INVALID', formatIssues(parsed.error, 'request'), {
-      detail: { issues: listIssues(parsed.error, 'request') },
-    });
-  const { now, levels, rollback, ...rest } = parsed.data;
-  const input: EvaluateInput = { ...rest, now: new Date(now) };
-  if (levels !== undefined) input.levels = levels;
-  if (rollback !== undefined) {
-    input.rollback = { target: rollback.target };
-    if (rollback.last !== undefined) input.rollback.last = rollback.last;
-    if (rollback.signedAt !== undefined) input.rollback.signedAt = rollback.signedAt;
-  }
-  return evaluate(input);
 }

@@ -8,13 +8,7 @@ import { test } from 'node:test';
 import type { ErrorCode } from '../../../src/core/errors.ts';
 import type { CheckId, VerifiedAttestation } from '../../../src/core/model.ts';
 import { compileAnchored } from '../../../src/core/policy/anchored-pattern.ts';
-import { isGateError } from '../../../src/core/errors.ts';
-import {
-  evaluate,
-  evaluateRequest,
-  EvaluationSchema,
-  type Evaluation,
-} from '../../../src/core/policy/evaluate.ts';
+import { evaluate, EvaluationSchema, type Evaluation } from '../../../src/core/policy/evaluate.ts';
 import {
   PolicyRuleSchema,
   type LevelEvidence,
@@ -649,30 +643,6 @@ test('evaluate adds the rollback check when publishing to a tag', () => {
     },
   });
   assertFails(replay, 'rollback', 'ROLLBACK');
-});
-
-test('evaluateRequest: a plain-JSON request evaluates the same; a malformed one is INPUT_INVALID with paths', () => {
-  const c = corpusCase(DISPATCH);
-  const attestations = caseAttestations(c);
-  const request = JSON.parse(
-    JSON.stringify({
-      artifact: caseArtifact(c, attestations),
-      attestations,
-      rule: PolicyRuleSchema.parse({ builders: [GENERIC] }),
-      trustMap: defaultTrustMap(),
-      now: NOW.toISOString(),
-    }),
-  ) as Record<string, unknown>;
-  assert.equal(evaluateRequest(request).outcome, 'PASSED');
-  try {
-    evaluateRequest({ ...request, now: 'yesterday', rule: { builders: 3 } });
-    assert.fail('expected INPUT_INVALID');
-  } catch (err) {
-    assert.ok(isGateError(err));
-    assert.equal(err.code, 'INPUT_INVALID');
-    const paths = ((err.detail?.issues ?? []) as Array<{ path: string }>).map((i) => i.path);
-    assert.ok(paths.includes('request.now') && paths.includes('request.rule.builders'), paths.join(','));
-  }
 });
 
 test('signature-only rules: no attestation at all fails; a pinned identity must match one attestation', () => {
