@@ -16,6 +16,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Verify a published image's VSA from its registry (time of use)",
     load: async () => (await import('./verify-image.ts')).verifyImageCommand,
   },
+  'webhook serve': {
+    summary: 'Serve the Kubernetes admission webhook that admits only images with a gate VSA',
+    load: async () => (await import('./webhook.ts')).webhookServeCommand,
+  },
   'conformance verify-bundle': {
     summary: 'Sigstore conformance protocol: verify-bundle (offline)',
     load: async () => (await import('./conformance.ts')).conformanceVerifyBundleCommand,
