@@ -118,7 +118,7 @@ function artifactDigests(artifact: ArtifactRef): DigestSet {
  * Every hash algorithm name of the in-toto DigestSet (attestation spec, digest_set.md).
  * A named digest binds by exact match only when it is not one of these: the rule is for
  * identifiers like `gce_image_id`; a hash binds by content or, when under 256 bits (`sha1`,
- * `md5`), not at all (CHECKLIST row 16), even when the caller names it.
+ * `md5`), not at all (docs/checklist.md#row-16), even when the caller names it.
  */
 const INTOTO_HASH_NAMES = new Set([
   'sha224',
