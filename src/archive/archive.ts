@@ -7,7 +7,7 @@
  * Errors: GateError INPUT_INVALID (bad payload) and ARCHIVE_ERROR (conflict, illegal
  * transition, unknown decision, stored document that fails its schema) will fail again;
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
- * the activity retries them (CHECKLIST rows 29, 33).
+ * the activity retries them (docs/checklist.md#row-29 and docs/checklist.md#row-33).
  */
 import {
   MongoClient,
@@ -98,7 +98,7 @@ export async function openArchive(
     ...(options.onCommand ? { monitorCommands: true } : {}),
     ignoreUndefined: true,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
-    // CHECKLIST row 33: nothing is published on a decision a stepdown could roll back.
+    // docs/checklist.md#row-33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
   });

@@ -61,7 +61,7 @@ export const publishCommand: Command = {
     const image = parseReference(values.image);
     const release = parseRepository(values.to);
 
-    // Resolve the tag once; from here on only the digest is used (CHECKLIST row 26).
+    // Resolve the tag once; from here on only the digest is used (docs/checklist.md#row-26).
     const registry = registryClients(config)(image.registry);
     const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
     const resolved = await registry.resolve(image.repository, digest);
@@ -96,7 +96,7 @@ export const publishCommand: Command = {
     const workflowId = publishWorkflowId(release.registry, release.repository, digest);
     const { client, close } = await connectClient(config);
     try {
-      // A second request for the same artifact joins the running workflow (CHECKLIST row 31).
+      // A second request for the same artifact joins the running workflow (docs/checklist.md#row-31).
       const handle = await client.workflow.start<typeof publishArtifact>('publishArtifact', {
         taskQueue: config.taskQueue ?? TASK_QUEUE,
         workflowId,

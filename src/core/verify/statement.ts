@@ -9,12 +9,12 @@ import {
 import type { ArtifactRef, DigestSet, VerifiedAttestation } from '../model.ts';
 import { parseStrictJson } from './strict-json.ts';
 
-/** CHECKLIST row 25: more subjects than this is an attack on memory, not a build. */
+/** docs/checklist.md#row-25: more subjects than this is an attack on memory, not a build. */
 export const MAX_SUBJECTS = 1024;
 
 /**
  * Hash algorithms of at least 256 bits (in-toto DigestSet names), with their hex
- * length. Only these bind an artifact by content (CHECKLIST row 16).
+ * length. Only these bind an artifact by content (docs/checklist.md#row-16).
  */
 const STRONG_HEX_LENGTH: Record<string, number> = {
   sha256: 64,
@@ -118,7 +118,7 @@ function artifactDigests(artifact: ArtifactRef): DigestSet {
  * Every hash algorithm name of the in-toto DigestSet (attestation spec, digest_set.md).
  * A named digest binds by exact match only when it is not one of these: the rule is for
  * identifiers like `gce_image_id`; a hash binds by content or, when under 256 bits (`sha1`,
- * `md5`), not at all (CHECKLIST row 16), even when the caller names it.
+ * `md5`), not at all (docs/checklist.md#row-16), even when the caller names it.
  */
 const INTOTO_HASH_NAMES = new Set([
   'sha224',

@@ -163,7 +163,7 @@ test('a named digest the subject carries with another value blocks binding even 
   );
 });
 
-test('CHECKLIST 16: a weak hash the caller names (--digest sha1:…) never binds by exact match', () => {
+test('docs/checklist.md#row-16: a weak hash the caller names (--digest sha1:…) never binds by exact match', () => {
   // Real material: the artifact and provenance of slsa-verifier's gha-generic-v2.1.0-dispatch-valid.
   // Attacker material: that provenance statement with its subject digest replaced by the
   // artifact's sha1 (and md5, sha224), as a signer of the attacker's own would sign it; the
