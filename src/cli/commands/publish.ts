@@ -10,7 +10,6 @@ import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
-  TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
@@ -98,7 +97,7 @@ export const publishCommand: Command = {
     try {
       // A second request for the same artifact joins the running workflow (docs/checklist.md#row-31).
       const handle = await client.workflow.start<typeof publishArtifact>('publishArtifact', {
-        taskQueue: config.taskQueue ?? TASK_QUEUE,
+        taskQueue: config.taskQueue,
         workflowId,
         args: [parsed.data],
         workflowIdConflictPolicy: 'USE_EXISTING',
