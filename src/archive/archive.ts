@@ -7,7 +7,7 @@
  * Errors: GateError INPUT_INVALID (bad payload) and ARCHIVE_ERROR (conflict, illegal
  * transition, unknown decision, stored document that fails its schema) will fail again;
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
- * the activity retries them (CHECKLIST rows 29, 33).
+ * the activity retries them (docs/checklist.md#row-29 and docs/checklist.md#row-33).
  */
 import {
   MongoClient,
@@ -52,7 +52,8 @@ import {
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import type { PolicyVersionRecord } from './policy-version-record.ts';
-import { releaseId, type ReleaseRecord } from './release-record.ts';
+import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
+import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
@@ -98,7 +99,7 @@ export async function openArchive(
     ...(options.onCommand ? { monitorCommands: true } : {}),
     ignoreUndefined: true,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
-    // CHECKLIST row 33: nothing is published on a decision a stepdown could roll back.
+    // docs/checklist.md#row-33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
   });
@@ -167,7 +168,7 @@ export const EXPORT_TIME_FIELDS = {
 export type ExportedCollection = keyof typeof EXPORT_TIME_FIELDS;
 
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
-const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
+const KEYED_RECORDS_MIGRATION = 'keyed-records-v2';
 
 /** The store cannot be reached (down, failing over, connection closed): worth retrying. */
 export function isArchiveUnavailable(err: unknown): boolean {
@@ -232,9 +233,9 @@ export class Archive {
 
   /** Appends `value` to the string list `field` of the document `id` in a keyed collection, once. */
   private async appendToKeyedList(
-    collection: 'subjectVsas' | 'approvalSets',
+    collection: 'subjectVsas' | 'approvalSets' | 'revokedSubjects',
     id: string,
-    field: 'issued' | 'approvals',
+    field: 'issued' | 'approvals' | 'decisions',
     value: string,
   ): Promise<void> {
     const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
@@ -261,9 +262,14 @@ export class Archive {
   async backfillKeyedRecords(): Promise<void> {
     const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
     if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION })) return;
-    for await (const doc of this.#collections.decisions.find({ status: 'published' })) {
+    for await (const doc of this.#collections.decisions
+      .find({ status: 'published' })
+      .sort({ decidedAt: 1, _id: 1 })) {
       const decision = toRecord('decisions', doc);
-      if (decision.published) await this.recordRelease(decision, decision.published);
+      if (decision.published) {
+        await this.recordRelease(decision, decision.published);
+        await this.recordPublication(decision._id, decision.published);
+      }
     }
     for await (const doc of this.#collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
       await this.appendToKeyedList('subjectVsas', doc.subjectDigest, 'issued', doc._id);
@@ -276,6 +282,53 @@ export class Archive {
     } catch (err) {
       if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
     }
+  }
+
+  /**
+   * Revokes a published decision: a revocation record (never an edit of the decision), then
+   * the artifact's list of revoked decisions. Idempotent: the same revocation again succeeds,
+   * a different one of the same decision is ARCHIVE_ERROR; only a published decision can be revoked.
+   */
+  async recordRevocation(decisionId: string, input: RevocationInput): Promise<{ revocationId: string }> {
+    const parsed = parseInput(RevocationInputSchema, input, 'revocation');
+    const decision = await this.requireDecision(decisionId);
+    if (decision.status !== 'published' || !decision.published) {
+      throw new GateError(
+        'ARCHIVE_ERROR',
+        `decision ${decisionId} is ${decision.status}: only a published decision is revoked`,
+        {
+          detail: { decisionId, status: decision.status },
+        },
+      );
+    }
+    const subjectDigest = decision.published.digest;
+    await this.insertOnce('revocations', {
+      _id: decisionId,
+      schemaVersion: SCHEMA_VERSION,
+      decisionId,
+      subjectDigest,
+      reason: parsed.reason,
+      by: parsed.by,
+      at: new Date(parsed.at).toISOString(),
+    });
+    await this.appendToKeyedList('revokedSubjects', subjectDigest, 'decisions', decisionId);
+    return { revocationId: decisionId };
+  }
+
+  /**
+   * The revocations of the decisions that published an artifact digest (one lookup of the
+   * digest's list, one per revocation, all by key): empty when none was revoked. Consumers
+   * (verify-image, the admission webhook, the drift monitor) treat a revoked release as not verified.
+   */
+  async revocationsOf(subjectDigest: string): Promise<RevocationRecord[]> {
+    parseInput(Sha256DigestSchema, subjectDigest, 'subject digest');
+    const list = await this.findById('revokedSubjects', subjectDigest);
+    const out: RevocationRecord[] = [];
+    for (const id of list?.decisions ?? []) {
+      const revocation = await this.findById('revocations', id);
+      if (revocation) out.push(revocation);
+    }
+    return out;
   }
 
   /** What was last published at `repository:tag` (one lookup by key), or null. */
@@ -463,10 +516,8 @@ export class Archive {
   }
 
   /**
-   * Makes a policy text the one in force: a new version, unless the version in force already
+   * Makes a policy text the one in force: a new version, unless the newest version already
    * has exactly this text (a worker restarting with the same SLSA_GATE_POLICY adds nothing).
-   * Versions are `v<n>` documents; `current` is a copy of the newest, so the publish path
-   * reads the policy in force by key.
    */
   async loadPolicy(input: {
     digest: string;
@@ -478,11 +529,12 @@ export class Archive {
     parseInput(NameSchema, input.origin, 'origin');
     await this.storePolicy(input.digest, input.text);
     const textDigest = sha256Digest(input.text);
-    const current = await this.currentPolicyVersion();
-    if (current && current.digest === input.digest && current.textDigest === textDigest)
-      return { version: current, created: false };
     // Two loads racing for the same number: the unique `_id` lets one win, the other takes the next.
-    for (let version = (current?.version ?? 0) + 1, tries = 0; tries < 10; version++, tries++) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.currentPolicyVersion();
+      if (current && current.digest === input.digest && current.textDigest === textDigest)
+        return { version: current, created: false };
+      const version = (current?.version ?? 0) + 1;
       const record: PolicyVersionRecord = {
         _id: `v${version}`,
         schemaVersion: SCHEMA_VERSION,
@@ -496,28 +548,50 @@ export class Archive {
       try {
         await this.#collections.policyVersions.insertOne(toDoc('policyVersions', record) as never);
       } catch (err) {
-        if (err instanceof MongoServerError && err.code === 11000) continue;
-        throw err;
+        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+        continue;
       }
-      // The pointer only moves forward: a newer version loaded meanwhile keeps it. (Read and
-      // replaced by key; two loads finishing in the same instant may leave the older in force,
-      // which `policy history` shows and a second load corrects.)
-      const pointer = await this.findById('policyVersions', 'current');
-      if (!pointer || pointer.version < version)
-        await this.#collections.policyVersions.replaceOne(
-          { _id: 'current' } as never,
-          toDoc('policyVersions', { ...record, _id: 'current' }) as never,
-          { upsert: true },
-        );
+      await this.advancePolicyHead(version);
       return { version: record, created: true };
     }
-    throw new GateError('ARCHIVE_ERROR', 'policy load lost ten races for the next version number');
+    throw new GateError('ARCHIVE_ERROR', 'policy load lost five races for the next version number');
   }
 
-  /** The newest policy version (the one in force), or undefined when none was loaded; one read by key. */
+  /**
+   * The newest policy version (the one in force), or undefined when none was loaded: the head
+   * record, then `v<n>` and a probe of `v<n+1>`, all by key (the publish path reads it).
+   */
   async currentPolicyVersion(): Promise<PolicyVersionRecord | undefined> {
-    const current = await this.findById('policyVersions', 'current');
-    return current ? { ...current, _id: `v${current.version}` } : undefined;
+    const head = await this.findById('policyHead', 'current');
+    let version = head?.version ?? 0;
+    let current = version > 0 ? await this.findById('policyVersions', `v${version}`) : null;
+    // A version inserted just before a crash, or an archive from before the head record.
+    for (;;) {
+      const next = await this.findById('policyVersions', `v${version + 1}`);
+      if (!next) break;
+      current = next;
+      version++;
+    }
+    if (version > (head?.version ?? 0)) await this.advancePolicyHead(version);
+    return current ?? undefined;
+  }
+
+  /** Moves the policy head to `version` unless it is already there or beyond. */
+  private async advancePolicyHead(version: number): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = await this.findById('policyHead', 'current');
+      if (!head) {
+        const record = { _id: 'current' as const, schemaVersion: SCHEMA_VERSION, version };
+        if ((await this.insertIfAbsent('policyHead', record)) === 'inserted') return;
+        continue;
+      }
+      if (head.version >= version) return;
+      const result = await this.#collections.policyHead.updateOne(
+        this.byKey('current', { version: head.version }) as never,
+        { $set: { version } },
+      );
+      if (result.matchedCount === 1) return;
+    }
   }
 
   /** The policy in force with its text; undefined when none was loaded. */
@@ -544,7 +618,7 @@ export class Archive {
   /** Policy versions, newest first (at most `limit`). */
   async policyHistory(limit = 100): Promise<PolicyVersionRecord[]> {
     const docs = await this.#collections.policyVersions
-      .find({ _id: { $ne: 'current' } } as never)
+      .find({})
       .sort({ version: -1 })
       .limit(Math.min(Math.max(1, limit), 1000))
       .toArray();
@@ -662,8 +736,9 @@ export class Archive {
           detail: { decisionId, published: decision.published, requested: target },
         });
       }
-      // A retry after a crash between the move and the release record finishes the step.
+      // A retry after a crash between the move and the keyed records finishes the step.
       await this.recordRelease(decision, target);
+      await this.recordPublication(decisionId, target);
       return { status: 'published' };
     }
     const { at, ...where } = parsed;
@@ -673,7 +748,20 @@ export class Archive {
       statusAt: new Date(at),
     });
     await this.recordRelease(decision, target);
+    await this.recordPublication(decisionId, target);
     return { status: 'published' };
+  }
+
+  /** Records the first decision that published this digest to this destination and tag (kept if present). */
+  private async recordPublication(
+    decisionId: string,
+    published: { repository: string; digest: string; tag?: string },
+  ): Promise<void> {
+    await this.insertIfAbsent('publications', {
+      _id: publicationId(published.repository, published.digest, published.tag),
+      schemaVersion: SCHEMA_VERSION,
+      decisionId,
+    });
   }
 
   /**
@@ -789,19 +877,17 @@ export class Archive {
   }
 
   /**
-   * The decision that published `digest` to `repository` (host/path) under `tag`, if that tag
-   * still holds it: one publish per (destination, digest, tag), issue 12 §4. Untagged publishes
-   * have no release record and are not found.
+   * The decision that published `digest` to `repository` (host/path) under `tag` (or untagged),
+   * oldest first: one publish per (destination, digest, tag), issue 12 §4.
    */
   async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
     parseInput(Sha256DigestSchema, digest, 'digest');
     parseInput(NameSchema, repository, 'repository');
-    // By key only (the publish path): the release record of repo:tag names its decision.
-    if (tag === undefined) return undefined;
-    const release = await this.lastRelease(repository, tag);
-    if (!release || release.digest !== digest) return undefined;
-    const decision = await this.getDecision(release.decisionId);
-    return decision?.status === 'published' ? decision : undefined;
+    // By key: the publication record, then its decision (the publish path calls this).
+    const publication = await this.findById('publications', publicationId(repository, digest, tag));
+    if (!publication) return undefined;
+    const decision = await this.findById('decisions', publication.decisionId);
+    return decision ?? undefined;
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */

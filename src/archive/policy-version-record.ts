@@ -7,8 +7,7 @@ import { IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from '.
  * racing for the same number cannot both win. The newest version is the policy in force.
  */
 export const PolicyVersionDocSchema = z.strictObject({
-  /** `v<version>`, or `current`: the copy of the version in force. */
-  _id: z.union([z.string().regex(/^v[1-9][0-9]*$/), z.literal('current')]),
+  _id: z.string().regex(/^v[1-9][0-9]*$/),
   schemaVersion: z.literal(SCHEMA_VERSION),
   version: z.number().int().positive(),
   /** The policy's digest (what decisions cite) and the sha256 of its text. */
@@ -21,3 +20,14 @@ export const PolicyVersionDocSchema = z.strictObject({
 });
 /** A policy version as plain JSON. */
 export type PolicyVersionRecord = z.input<typeof PolicyVersionDocSchema>;
+
+/**
+ * The number of the newest policy version (`_id` = `current`), so the publish path finds the
+ * policy in force by key. It may lag a version whose insert succeeded just before a crash;
+ * `currentPolicyVersion` probes `v<n+1>` by key and moves it forward.
+ */
+export const PolicyHeadDocSchema = z.strictObject({
+  _id: z.literal('current'),
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  version: z.number().int().positive(),
+});
