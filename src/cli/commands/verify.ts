@@ -159,6 +159,10 @@ async function artifactFrom(
     if (Object.hasOwn(named, alg) || (alg === 'sha256' && sha256) || (alg === 'sha512' && sha512)) {
       usageError(`--digest ${alg} given twice`);
     }
+    if (/^(md[0-9]|sha1$|sha224$|sha512_224$|ripemd|git)/i.test(alg)) {
+      // CHECKLIST row 16: a digest under 256 bits never binds a subject.
+      usageError(`--digest ${alg}: a digest under 256 bits never binds an artifact; give sha256 or sha512`);
+    }
     if (alg === 'sha256') {
       if (!/^[0-9a-f]{64}$/.test(value)) usageError(`--digest sha256: expected 64 lower-case hex digits`);
       sha256 = value;

@@ -35,11 +35,11 @@ const STRONG_HEX_LENGTH: Record<string, number> = {
  *    (`artifact.digests` and `artifact.namedDigests`) has equal values, and there is
  *    at least one such algorithm; or
  *  - a digest the caller named explicitly (`artifact.namedDigests`, e.g.
- *    `gce_image_id`) equals the subject's value for that name exactly, and no common
- *    ≥256-bit hash disagrees.
+ *    `gce_image_id`) that is not a hash algorithm equals the subject's value for that
+ *    name exactly, and no common ≥256-bit hash disagrees.
  * In both cases no named digest the subject also carries may disagree.
  * A subject carrying only weaker or unknown algorithms binds only through the second
- * rule, so a `sha1`/`md5`-only subject never binds by content.
+ * rule, and a hash named by the caller never does, so a `sha1`/`md5`-only subject never binds.
  */
 export function bindStatement(
   payloadType: string,
@@ -105,6 +105,15 @@ export function parseStatement(payloadType: string, payload: Uint8Array, origin:
   return parsed.data;
 }
 
+/**
+ * Names of hash algorithms (in-toto DigestSet names and their spellings). A named digest
+ * binds by exact value only when it is an identifier such as `gce_image_id`, never when it
+ * is a hash: a hash binds only through the ≥256-bit rule, so `sha1:`, `md5:`, `sha224:` or
+ * `gitCommit:` never bind a subject (CHECKLIST row 16: SHA-1 collisions are practical,
+ * shattered.io / SHAttered 2017; in-toto spec v1 DigestSet recommends ≥256-bit hashes).
+ */
+const HASH_ALGORITHM_NAME = /^(md[0-9]|sha|ripemd|blake|git|dirhash|whirlpool|tiger)/i;
+
 /** The artifact's digests as one set: content digests first, then the names the caller gave. */
 function artifactDigests(artifact: ArtifactRef): DigestSet {
   const set: DigestSet = {};
@@ -136,7 +145,8 @@ export function subjectBinds(subject: DigestSet, artifact: ArtifactRef): boolean
   }
   if (strongMatches > 0) return true;
   return Object.entries(named).some(
-    ([alg, value]) => value !== '' && Object.hasOwn(subject, alg) && subject[alg] === value,
+    ([alg, value]) =>
+      value !== '' && !HASH_ALGORITHM_NAME.test(alg) && Object.hasOwn(subject, alg) && subject[alg] === value,
   );
 }
 
