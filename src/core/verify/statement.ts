@@ -108,11 +108,14 @@ export function parseStatement(payloadType: string, payload: Uint8Array, origin:
 /**
  * Names of hash algorithms (in-toto DigestSet names and their spellings). A named digest
  * binds by exact value only when it is an identifier such as `gce_image_id`, never when it
- * is a hash: a hash binds only through the ≥256-bit rule, so `sha1:`, `md5:`, `sha224:` or
- * `gitCommit:` never bind a subject (CHECKLIST row 16: SHA-1 collisions are practical,
- * shattered.io / SHAttered 2017; in-toto spec v1 DigestSet recommends ≥256-bit hashes).
+ * is a hash: a hash binds only through the ≥256-bit rule, so `sha1:`, `md5:` or `sha224:`
+ * never bind a subject (CHECKLIST row 16: SHA-1 collisions are practical, SHAttered 2017;
+ * in-toto spec v1 DigestSet recommends ≥256-bit hashes). The one exception is `gitCommit`:
+ * the SLSA source track names a revision by its commit id (git hardens SHA-1 with collision
+ * detection), and only source-level attestors name it, for the commit the verified
+ * provenance built.
  */
-const HASH_ALGORITHM_NAME = /^(md[0-9]|sha|ripemd|blake|git|dirhash|whirlpool|tiger)/i;
+const HASH_ALGORITHM_NAME = /^(md[0-9]|sha|ripemd|blake|git(?!Commit$)|dirhash|whirlpool|tiger)/i;
 
 /** The artifact's digests as one set: content digests first, then the names the caller gave. */
 function artifactDigests(artifact: ArtifactRef): DigestSet {

@@ -36,12 +36,12 @@ test('class 8: the real statement binds its artifact by sha256', () => {
   assert.equal(bound.statement.subject[0]!.digest.sha256, sha256);
 });
 
-test('class 8: sha1, md5 or gitCommit named by the caller never bind a subject', () => {
+test('class 8: sha1, md5 or sha224 named by the caller never bind a subject', () => {
   const chosen = Buffer.from('attacker-chosen artifact\n');
   for (const [alg, hash] of [
     ['sha1', 'sha1'],
     ['md5', 'md5'],
-    ['gitCommit', 'sha1'],
+    ['sha224', 'sha224'],
     ['SHA1', 'sha1'],
   ] as const) {
     const value = createHash(hash).update(chosen).digest('hex');
