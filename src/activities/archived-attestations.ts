@@ -11,7 +11,7 @@ export async function loadArchivedAttestations(
     const record = byId.get(digest);
     if (!record) {
       throw new GateError('ARCHIVE_ERROR', `attestation ${digest} is not in the archive`, {
-        detail: { digest, retryable: false },
+        detail: { digest },
       });
     }
     return { digest, raw: record.raw, origin: record.origin };

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { GateError, isGateError } from '../core/errors.ts';
+import { GateError, isGateError, isRetryableError } from '../core/errors.ts';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
@@ -12,7 +12,6 @@ import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
 import { verifyAttestations, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
-import { isRetryableRegistryError } from '../registry/registry-error.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
@@ -74,7 +73,7 @@ async function fetchFromRegistry(
     try {
       referrer = await getReferrer(client, repo, digest, descriptor);
     } catch (err) {
-      if (!isGateError(err) || isRetryableRegistryError(err)) throw err;
+      if (!isGateError(err) || isRetryableError(err)) throw err;
       skipped.push({ origin, code: err.code, message: err.message });
       continue;
     }

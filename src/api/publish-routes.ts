@@ -26,6 +26,8 @@ import { isGateError } from '../core/errors.ts';
 import { sealIdentity } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
+import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
+import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
@@ -175,7 +177,7 @@ export async function startPublish(
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,
     'starting the publish',
-    options.client.workflow.start('publishArtifact', {
+    options.client.workflow.start<typeof publishArtifact>('publishArtifact', {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
       args: [checked.data],
@@ -262,7 +264,7 @@ async function currentProgress(options: PublishApiOptions, handle: WorkflowHandl
     };
   }
   if (state === 'RUNNING' || state === 'CANCELLED')
-    return await withinTime(timeout, 'querying the publish', handle.query<PublishProgress>('progress'));
+    return await withinTime(timeout, 'querying the publish', handle.query(progressQuery));
   // Terminated, timed out or failed: no workflow code ran to say so; the archive keeps the decision.
   throw new ApiFailure(409, state === 'TERMINATED' ? 'CANCELLED' : 'CLOSED', `the publish is ${state}`);
 }
@@ -307,7 +309,7 @@ export async function sendVerdict(
     const update = await withinTime(
       timeout,
       `sending the ${verdict}`,
-      handle.startUpdate<PublishProgress, [typeof approval]>(verdict, {
+      handle.startUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
         args: [approval],
         waitForStage: WorkflowUpdateStage.ACCEPTED,
       }),

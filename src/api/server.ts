@@ -34,7 +34,19 @@ import {
   type PublishApiOptions,
 } from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
-import { detailPage, listPage, loginPage, messagePage, STYLESHEET, type DayOutcomes } from './web-views.ts';
+import { readExportState } from '../audit/read-model/export-parquet.ts';
+import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
+import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
+import {
+  detailPage,
+  listPage,
+  loginPage,
+  messagePage,
+  savedQueriesPage,
+  savedQueryResultPage,
+  STYLESHEET,
+  type DayOutcomes,
+} from './web-views.ts';
 
 /** The scope every route needs. */
 export const READ_SCOPE = 'audit:read';
@@ -90,6 +102,8 @@ export interface ApiServerOptions {
   temporalUi?: (workflowId: string, runId: string) => string;
   /** Where request failures are reported (never with the token). */
   log?: (line: string) => void;
+  /** The Parquet read model and the saved queries the web view's query page runs on it. */
+  readModel?: { dir: string; queries: SavedQuery[] };
 }
 
 // No script at all; one stylesheet from this origin; nothing may frame the pages.
@@ -508,6 +522,7 @@ async function pageRoute(
       }),
     );
   }
+  if (path === '/queries' || path.startsWith('/queries/')) return savedQueryRoute(options, path, params, res);
   const decision = /^\/decisions\/([^/]+)$/.exec(path);
   if (decision) {
     noParameters(params);
@@ -517,6 +532,36 @@ async function pageRoute(
     return sendHtml(res, 200, detailPage(detail, options.temporalUi?.(d.workflowId, d.runId)));
   }
   throw new HttpError(404, 'NOT_FOUND', 'no such page');
+}
+
+/** The saved-query page and each saved query's answer, from the read model. */
+async function savedQueryRoute(
+  options: ApiServerOptions,
+  path: string,
+  params: URLSearchParams,
+  res: ServerResponse,
+): Promise<void> {
+  noParameters(params);
+  const readModel = options.readModel;
+  if (!readModel)
+    throw new HttpError(404, 'NOT_FOUND', 'no read model configured (api serve --read-model DIR)');
+  if (path === '/queries') {
+    return sendHtml(
+      res,
+      200,
+      savedQueriesPage(readModel.queries, readExportState(readModel.dir)?.exportedAt),
+    );
+  }
+  const name = decodeSegment(path.slice('/queries/'.length));
+  const query = readModel.queries.find((q) => q.name === name);
+  if (!query) throw new HttpError(404, 'NOT_FOUND', 'no saved query of that name');
+  const model = await openReadModel(readModel.dir);
+  try {
+    const result = await readOnlySql(model, query.sql);
+    return sendHtml(res, 200, savedQueryResultPage(query, result, model.state?.exportedAt));
+  } finally {
+    model.close();
+  }
 }
 
 /** Outcome counts per day for the chart: one stats pass per outcome present. */

@@ -435,3 +435,64 @@ ul.evidence .muted{display:block}
 section.summary{background:#fff;border:1px solid #e5e7eb;padding:8px 12px;margin-bottom:12px}
 svg.chart{max-width:100%;height:auto}
 `;
+
+/** The saved-query page: every saved query, and how fresh the read model they run on is. */
+export function savedQueriesPage(
+  queries: Array<{ name: string; title: string }>,
+  exportedAt: string | undefined,
+): string {
+  return layout(
+    'Saved queries',
+    html`<h1>Saved queries</h1>
+      <p class="muted">${freshnessLine(exportedAt)}</p>
+      <ul>
+        ${queries.map((q) => html`<li><a href="/queries/${encodeURIComponent(q.name)}">${q.title}</a></li>`)}
+      </ul>`,
+  );
+}
+
+/** One saved query's answer as a table. */
+export function savedQueryResultPage(
+  query: { title: string; sql: string },
+  result: { columns: string[]; rows: Array<Record<string, unknown>> },
+  exportedAt: string | undefined,
+): string {
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  return layout(
+    query.title,
+    html`<h1>${query.title}</h1>
+      <p class="muted">${freshnessLine(exportedAt)} · <a href="/queries">All saved queries</a></p>
+      <table>
+        <thead>
+          <tr>
+            ${result.columns.map((c) => html`<th>${c}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${
+            result.rows.length > 0
+              ? result.rows.map(
+                  (r) =>
+                    html`<tr>
+                      ${result.columns.map((c) => html`<td>${cell(r[c])}</td>`)}
+                    </tr>`,
+                )
+              : html`<tr>
+                  <td colspan="${result.columns.length}" class="muted">No rows.</td>
+                </tr>`
+          }
+        </tbody>
+      </table>
+      <details>
+        <summary>SQL</summary>
+        <pre>${query.sql}</pre>
+      </details>`,
+  );
+}
+
+function freshnessLine(exportedAt: string | undefined): string {
+  return exportedAt
+    ? `From the Parquet read model as exported at ${exportedAt} (audit export --format parquet).`
+    : 'The read model has not been exported yet (audit export --format parquet).';
+}

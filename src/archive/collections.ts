@@ -15,6 +15,7 @@ import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
 import { PolicyVersionDocSchema } from './policy-version-record.ts';
 import { ReleaseDocSchema } from './release-record.ts';
+import { RevocationDocSchema, RevokedSubjectDocSchema } from './revocation-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
 
@@ -33,6 +34,8 @@ export const SCHEMAS = {
   releases: ReleaseDocSchema,
   subjectVsas: SubjectVsasDocSchema,
   approvalSets: ApprovalSetDocSchema,
+  revocations: RevocationDocSchema,
+  revokedSubjects: RevokedSubjectDocSchema,
 } as const;
 
 export type CollectionName = keyof typeof SCHEMAS;
@@ -91,6 +94,8 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   releases: [],
   subjectVsas: [],
   approvalSets: [],
+  revocations: [{ name: 'subject_digest', key: { subjectDigest: 1 } }],
+  revokedSubjects: [],
 };
 
 /** Typed handles on every collection of one archive database. */

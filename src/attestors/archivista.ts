@@ -62,7 +62,7 @@ export function createArchivistaAttestor(opts: {
       const bytes = new Uint8Array(await res.arrayBuffer());
       if (bytes.byteLength > MAX_INPUT_BYTES) {
         throw new GateError('LIMIT_EXCEEDED', `${url}: over ${MAX_INPUT_BYTES} bytes`, {
-          detail: { attestor: name, retryable: false },
+          detail: { attestor: name },
         });
       }
       if (res.status === 429 || res.status >= 500)

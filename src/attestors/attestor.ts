@@ -90,8 +90,8 @@ export interface LookupContext {
 }
 
 /**
- * A source of levels. `lookup` resolves to an answer, or throws a GateError: with
- * `detail.retryable: true` (ATTESTOR_UNAVAILABLE, REGISTRY_ERROR) when asking again may help.
+ * A source of levels. `lookup` resolves to an answer, or throws a GateError whose code says
+ * whether asking again may help (ATTESTOR_UNAVAILABLE, REGISTRY_UNAVAILABLE: src/core/errors.ts).
  */
 export interface Attestor {
   /** Unique among the configured attestors; part of the cache key. */
@@ -130,16 +130,23 @@ export function describeResource(resource: Resource): string {
   }
 }
 
-/** The error an attestor throws when it cannot answer; `retryable` tells Temporal whether to try again. */
+/**
+ * The error an attestor throws when it cannot answer: ATTESTOR_UNAVAILABLE when asking again
+ * may help (it did not answer, or was overloaded), ATTESTOR_ERROR when it would fail again.
+ */
 export function attestorUnavailable(
   attestor: string,
   message: string,
-  retryable: boolean,
+  mayPassLater: boolean,
   extra: Record<string, unknown> = {},
   cause?: unknown,
 ): GateError {
-  return new GateError('ATTESTOR_UNAVAILABLE', `attestor ${attestor}: ${message}`, {
-    detail: { attestor, retryable, ...extra },
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new GateError(
+    mayPassLater ? 'ATTESTOR_UNAVAILABLE' : 'ATTESTOR_ERROR',
+    `attestor ${attestor}: ${message}`,
+    {
+      detail: { attestor, ...extra },
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
 }

@@ -57,7 +57,7 @@ async function readCapped(res: Response, max: number, what: string, attestor: st
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > max)
     throw new GateError('LIMIT_EXCEEDED', `${what}: ${declared} bytes, over ${max}`, {
-      detail: { attestor, retryable: false },
+      detail: { attestor },
     });
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -65,7 +65,7 @@ async function readCapped(res: Response, max: number, what: string, attestor: st
     size += chunk.length;
     if (size > max)
       throw new GateError('LIMIT_EXCEEDED', `${what}: over ${max} bytes`, {
-        detail: { attestor, retryable: false },
+        detail: { attestor },
       });
     chunks.push(chunk);
   }
@@ -145,7 +145,7 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
         'LIMIT_EXCEEDED',
         `GET ${url}: ${list.length} attestations, more than ${MAX_ATTESTATIONS}`,
         {
-          detail: { attestor: name, url: url.href, retryable: false },
+          detail: { attestor: name, url: url.href },
         },
       );
     }

@@ -5,7 +5,7 @@
  * blobs are checked against their digests by the client, and each attestation goes
  * through `evaluateVsaInputs`.
  */
-import { isGateError } from '../core/errors.ts';
+import { isGateError, isRetryableError } from '../core/errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../core/formats/intoto/statement-v1.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
@@ -13,7 +13,6 @@ import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { MEDIA_TYPES } from '../registry/oci-manifest.ts';
-import { isRetryableRegistryError } from '../registry/registry-error.ts';
 import {
   attestorUnavailable,
   type Attestor,
@@ -102,7 +101,7 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
       throw attestorUnavailable(
         name,
         `${err.code}: ${err.message}`,
-        isRetryableRegistryError(err),
+        isRetryableError(err),
         { repo, digest },
         err,
       );

@@ -238,7 +238,7 @@ export async function resolveResources(
         answers[t]!.set(attestor.name, {
           status: 'unavailable',
           message: `${err.code}: ${err.message}`,
-          retryable: err.detail?.retryable === true,
+          retryable: err.retryable,
         });
       }
     }

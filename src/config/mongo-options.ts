@@ -114,9 +114,9 @@ function isAuthFailure(err: unknown): boolean {
 }
 
 /**
- * Opens the archive for the worker (and the CLI): a failure to connect is ARCHIVE_ERROR naming
- * the hosts and the user, with `detail.reason` `authentication` (will fail again) or
- * `unreachable` (`detail.retryable`), and never the password.
+ * Opens the archive for the worker (and the CLI): a failure to connect names the hosts and
+ * the user, never the password: ARCHIVE_ERROR with `detail.reason` `authentication` (will
+ * fail again), ARCHIVE_UNAVAILABLE with `unreachable` or `connect` (may pass later).
  */
 export async function connectArchive(
   config: Pick<Config, 'mongoUri' | 'database' | 'mongoTlsCAFile'>,
@@ -138,21 +138,21 @@ export async function connectArchive(
     if (isAuthFailure(err)) {
       const server = firstLine(err, config.mongoUri);
       throw new GateError('ARCHIVE_ERROR', `archive: authentication to ${where}${who} failed: ${server}`, {
-        detail: { ...detail, reason: 'authentication', retryable: false },
+        detail: { ...detail, reason: 'authentication' },
       });
     }
     if (err instanceof MongoServerSelectionError) {
       throw new GateError(
-        'ARCHIVE_ERROR',
+        'ARCHIVE_UNAVAILABLE',
         `archive: no MongoDB server reachable at ${where}${target.srv ? ' (SRV)' : ''}: ${firstLine(err, config.mongoUri)}`,
-        { detail: { ...detail, reason: 'unreachable', retryable: true } },
+        { detail: { ...detail, reason: 'unreachable' } },
       );
     }
     throw new GateError(
-      'ARCHIVE_ERROR',
+      'ARCHIVE_UNAVAILABLE',
       `archive: cannot open ${where}${who}: ${firstLine(err, config.mongoUri)}`,
       {
-        detail: { ...detail, reason: 'connect', retryable: true },
+        detail: { ...detail, reason: 'connect' },
       },
     );
   }

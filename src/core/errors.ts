@@ -1,79 +1,156 @@
 /**
- * One error hierarchy for the whole control point. Every denial and every bad
- * input carries one of these codes; callers branch on `code`, never on message text.
+ * One error hierarchy for the whole control point. Every denial and every bad input
+ * carries one of these codes; callers branch on `code`, never on message text.
+ *
+ * Each code is decided once, in ERRORS: the layer that raises it and whether asking
+ * again may help. The layers follow sigstore-js's split of VerificationError and
+ * PolicyError: *verified* (the signature and its statement check out) is a different
+ * thing from *trusted* (policy accepts that signer, builder, source), and both differ
+ * from a bad input and from a service that did not answer.
  */
-export const ERROR_CODES = [
-  // input and format
-  'INPUT_INVALID',
-  'BUNDLE_MALFORMED',
-  'LIMIT_EXCEEDED',
-  'POLICY_INVALID',
-  'POLICY_INCOMPLETE',
-  'CONFIG_INVALID',
-  // cryptographic and transparency layer
-  'SIGNATURE_ERROR',
-  'CERTIFICATE_ERROR',
-  'TLOG_ERROR',
-  'TLOG_BODY_ERROR',
-  'TLOG_MISSING',
-  'TIMESTAMP_ERROR',
-  'TRUST_ROOT_UNAVAILABLE',
-  'UNTRUSTED_SIGNER',
-  'KEY_UNKNOWN',
-  // statement layer
-  'PAYLOAD_TYPE',
-  'STATEMENT_TYPE',
-  'PREDICATE_TYPE',
-  'SUBJECT_MISMATCH',
-  // policy layer
-  'IDENTITY_MISMATCH',
-  'BUILDER_UNTRUSTED',
-  'BUILD_LEVEL_INSUFFICIENT',
-  'SOURCE_MISMATCH',
-  'REF_MISMATCH',
-  'SOURCE_LEVEL_INSUFFICIENT',
-  'ENTRYPOINT_MISMATCH',
-  'DEP_LEVEL_INSUFFICIENT',
-  'PACKAGE_MISMATCH',
-  'VSA_MISMATCH',
-  'ROLLBACK',
-  'NO_PROVENANCE',
-  // registry and publish
-  'MUTABLE_REF',
-  'DIGEST_MISMATCH',
-  'REGISTRY_ERROR',
-  'REGISTRY_AUTH',
-  // an external attestor (attestation store, git remote) did not answer; detail.retryable says whether to ask again
-  'ATTESTOR_UNAVAILABLE',
-  'ARCHIVE_ERROR',
-  'APPROVAL_REJECTED',
-  'APPROVAL_EXPIRED',
-  'APPROVER_NOT_ALLOWED',
-  // issue 12: who asks, where it goes, how a run ends
-  'IDENTITY_UNVERIFIED',
-  'DESTINATION_NOT_ALLOWED',
-  'CANCELLED',
-] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+/** Where a failure comes from. */
+export type ErrorLayer =
+  /** The request, a policy, a configuration or a document is malformed: fix it and ask again. */
+  | 'input'
+  /** Signatures, certificates, transparency, statements: the material does not verify. */
+  | 'verification'
+  /** The material verifies, but policy does not accept what it says or who said it. */
+  | 'policy'
+  /** The approval step: rejected, expired, or an approver who may not approve. */
+  | 'approval'
+  /** A registry, attestor, archive or trust-root service failed or did not answer. */
+  | 'infrastructure';
+
+interface CodeSpec {
+  layer: ErrorLayer;
+  /** True when the same call may succeed later (the service was down or overloaded); false when it would fail again. */
+  retryable: boolean;
+}
+
+/** Every error code with its layer and retryability: the one table. */
+export const ERRORS = {
+  INPUT_INVALID: { layer: 'input', retryable: false },
+  BUNDLE_MALFORMED: { layer: 'input', retryable: false },
+  LIMIT_EXCEEDED: { layer: 'input', retryable: false },
+  POLICY_INVALID: { layer: 'input', retryable: false },
+  POLICY_INCOMPLETE: { layer: 'input', retryable: false },
+  CONFIG_INVALID: { layer: 'input', retryable: false },
+  /** A tag where only a digest may stand (past the first step, everything is pinned). */
+  MUTABLE_REF: { layer: 'input', retryable: false },
+
+  SIGNATURE_ERROR: { layer: 'verification', retryable: false },
+  CERTIFICATE_ERROR: { layer: 'verification', retryable: false },
+  TLOG_ERROR: { layer: 'verification', retryable: false },
+  TLOG_BODY_ERROR: { layer: 'verification', retryable: false },
+  TLOG_MISSING: { layer: 'verification', retryable: false },
+  TIMESTAMP_ERROR: { layer: 'verification', retryable: false },
+  KEY_UNKNOWN: { layer: 'verification', retryable: false },
+  PAYLOAD_TYPE: { layer: 'verification', retryable: false },
+  STATEMENT_TYPE: { layer: 'verification', retryable: false },
+  PREDICATE_TYPE: { layer: 'verification', retryable: false },
+  SUBJECT_MISMATCH: { layer: 'verification', retryable: false },
+  DIGEST_MISMATCH: { layer: 'verification', retryable: false },
+
+  UNTRUSTED_SIGNER: { layer: 'policy', retryable: false },
+  IDENTITY_MISMATCH: { layer: 'policy', retryable: false },
+  BUILDER_UNTRUSTED: { layer: 'policy', retryable: false },
+  BUILD_LEVEL_INSUFFICIENT: { layer: 'policy', retryable: false },
+  SOURCE_MISMATCH: { layer: 'policy', retryable: false },
+  REF_MISMATCH: { layer: 'policy', retryable: false },
+  SOURCE_LEVEL_INSUFFICIENT: { layer: 'policy', retryable: false },
+  ENTRYPOINT_MISMATCH: { layer: 'policy', retryable: false },
+  DEP_LEVEL_INSUFFICIENT: { layer: 'policy', retryable: false },
+  PACKAGE_MISMATCH: { layer: 'policy', retryable: false },
+  VSA_MISMATCH: { layer: 'policy', retryable: false },
+  ROLLBACK: { layer: 'policy', retryable: false },
+  NO_PROVENANCE: { layer: 'policy', retryable: false },
+  /** The operator's configuration does not allow publishing to this destination. */
+  DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+
+  APPROVAL_REJECTED: { layer: 'approval', retryable: false },
+  APPROVAL_EXPIRED: { layer: 'approval', retryable: false },
+  APPROVER_NOT_ALLOWED: { layer: 'approval', retryable: false },
+  /** Who asks or approves is not a verified identity (a bad or missing seal on the request or verdict). */
+  IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
+  /** The run was cancelled before it ended; its decision records that. */
+  CANCELLED: { layer: 'approval', retryable: false },
+
+  /** The registry answered, and what it said will not change on retry (4xx, a bad manifest, TLS refused). */
+  REGISTRY_ERROR: { layer: 'infrastructure', retryable: false },
+  /** The registry did not answer, or was overloaded (network error, 429, 5xx, a Retry-After too long to wait). */
+  REGISTRY_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  REGISTRY_AUTH: { layer: 'infrastructure', retryable: false },
+  /** An attestor answered with something unusable, or is configured wrongly. */
+  ATTESTOR_ERROR: { layer: 'infrastructure', retryable: false },
+  /** An attestor (attestation store, git remote, registry) did not answer. */
+  ATTESTOR_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  /** A conflicting record, an illegal transition, a stored document that fails its schema, refused credentials. */
+  ARCHIVE_ERROR: { layer: 'infrastructure', retryable: false },
+  /** No archive server reachable. (Driver errors mid-call are rethrown as they are and stay retryable.) */
+  ARCHIVE_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */
+  TRUST_ROOT_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Every error code, for schemas (`z.enum(ERROR_CODES)`). */
+export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+
+/** The codes of one layer. */
+export type ErrorCodeOf<L extends ErrorLayer> = {
+  [C in ErrorCode]: (typeof ERRORS)[C]['layer'] extends L ? C : never;
+}[ErrorCode];
+
+/** The codes a retry may cure. */
+export type RetryableCode = {
+  [C in ErrorCode]: (typeof ERRORS)[C]['retryable'] extends true ? C : never;
+}[ErrorCode];
+
+/** The layer a code belongs to. */
+export function layerOf(code: ErrorCode): ErrorLayer {
+  return ERRORS[code].layer;
+}
+
+/** Whether a failure with this code may pass when asked again. */
+export function isRetryable(code: ErrorCode): boolean {
+  return ERRORS[code].retryable;
+}
+
+/** Whether a string (a Temporal failure type, a stored code) is one of our codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}
 
 /** A coded failure. `detail` names what was wrong and where (a JSON path, a file, a field). */
-export class GateError extends Error {
-  readonly code: ErrorCode;
+export class GateError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly detail: Record<string, unknown> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown; detail?: Record<string, unknown> },
-  ) {
+  constructor(code: C, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GateError';
     this.code = code;
     this.detail = options?.detail;
   }
+
+  /** The layer that raised it (from ERRORS). */
+  get layer(): ErrorLayer {
+    return layerOf(this.code);
+  }
+
+  /** Whether asking again may help (from ERRORS). */
+  get retryable(): boolean {
+    return isRetryable(this.code);
+  }
 }
 
 export function isGateError(err: unknown): err is GateError {
   return err instanceof GateError;
+}
+
+/** Whether an error is one of ours whose code says that asking again may help. */
+export function isRetryableError(err: unknown): boolean {
+  return isGateError(err) && err.retryable;
 }

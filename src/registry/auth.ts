@@ -171,7 +171,7 @@ export class ChallengeAuth implements RegistryAuth {
   #realm(challenge: Challenge): URL {
     const fail = (why: string) =>
       new GateError('REGISTRY_AUTH', `registry ${this.#host}: Bearer challenge ${why}`, {
-        detail: { host: this.#host, realm: challenge.params.realm, retryable: false },
+        detail: { host: this.#host, realm: challenge.params.realm },
       });
     let realm: URL;
     try {

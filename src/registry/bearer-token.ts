@@ -63,7 +63,7 @@ function tokenRequestInit(url: URL, req: TokenRequest): RequestInit {
   return { method: 'GET', headers };
 }
 
-/** Fetches a token; bad credentials are REGISTRY_AUTH, an unreachable or failing endpoint is retryable REGISTRY_ERROR. */
+/** Fetches a token; bad credentials are REGISTRY_AUTH, an unreachable or overloaded endpoint is REGISTRY_UNAVAILABLE. */
 export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> {
   const url = new URL(req.realm);
   const what = `token request to ${url.host}${url.pathname} for ${req.scopes.join(' ')}`;
@@ -72,28 +72,23 @@ export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> 
   try {
     res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(req.timeoutMs) });
   } catch (cause) {
-    throw registryError(
-      'REGISTRY_ERROR',
-      `${what}: network error`,
-      { url: withoutQuery(url), retryable: true },
-      cause,
-    );
+    throw registryError('REGISTRY_UNAVAILABLE', `${what}: network error`, { url: withoutQuery(url) }, cause);
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel().catch(() => undefined);
     throw registryError('REGISTRY_AUTH', `${what}: credentials rejected (${res.status})`, {
       url: withoutQuery(url),
       status: res.status,
-      retryable: false,
     });
   }
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
-    throw registryError('REGISTRY_ERROR', `${what}: token endpoint answered ${res.status}`, {
-      url: withoutQuery(url),
-      status: res.status,
-      retryable: res.status === 429 || res.status >= 500,
-    });
+    const overloaded = res.status === 429 || res.status >= 500;
+    throw registryError(
+      overloaded ? 'REGISTRY_UNAVAILABLE' : 'REGISTRY_ERROR',
+      `${what}: token endpoint answered ${res.status}`,
+      { url: withoutQuery(url), status: res.status },
+    );
   }
   const body = await readCapped(res, TOKEN_RESPONSE_LIMIT, what);
   let parsed: z.infer<typeof tokenResponseSchema>;
@@ -102,13 +97,13 @@ export async function fetchBearerToken(req: TokenRequest): Promise<BearerToken> 
   } catch (cause) {
     throw new GateError('REGISTRY_AUTH', `${what}: malformed token response`, {
       cause,
-      detail: { url: withoutQuery(url), retryable: false },
+      detail: { url: withoutQuery(url) },
     });
   }
   const token = parsed.token ?? parsed.access_token;
   if (token === undefined) {
     throw new GateError('REGISTRY_AUTH', `${what}: token response has no token`, {
-      detail: { url: withoutQuery(url), retryable: false },
+      detail: { url: withoutQuery(url) },
     });
   }
   const lifetimeMs = (parsed.expires_in ?? DEFAULT_LIFETIME_S) * 1000;

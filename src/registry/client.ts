@@ -8,7 +8,7 @@ import { assertRepositoryName, isTag } from './reference.ts';
 import { registryError } from './registry-error.ts';
 import { DEFAULT_RETRY_POLICY, Transport, type RetryPolicy } from './transport.ts';
 
-/** Size and count limits, checked before allocating and while streaming (CHECKLIST row 25). */
+/** Size and count limits, checked before allocating and while streaming (docs/checklist.md#row-25). */
 export interface RegistryLimits {
   maxManifestBytes: number;
   maxAttestationLayerBytes: number;
@@ -21,7 +21,7 @@ export interface RegistryLimits {
   maxIndexEntries: number;
 }
 
-/** 4 MiB manifests, 10 MiB attestation layers, 1000 referrers (CHECKLIST row 25). */
+/** 4 MiB manifests, 10 MiB attestation layers, 1000 referrers (docs/checklist.md#row-25). */
 export const DEFAULT_LIMITS: RegistryLimits = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxAttestationLayerBytes: 10 * 1024 * 1024,
@@ -75,7 +75,6 @@ function checkDigest(digest: string, bytes: Uint8Array, what: string): void {
     throw registryError('DIGEST_MISMATCH', `${what}: bytes hash to ${actual}, not ${digest}`, {
       expected: digest,
       actual,
-      retryable: false,
     });
   }
 }
@@ -189,7 +188,6 @@ export class RegistryClient {
           repo,
           expected: tagOrDigest,
           actual: head.digest,
-          retryable: false,
         });
       }
       return { digest: head.digest, mediaType: head.mediaType, size: head.size };
@@ -206,7 +204,7 @@ export class RegistryClient {
           'MUTABLE_REF',
           `manifest ${repo}:${digest} requested by tag; only a digest pins content`,
           {
-            detail: { repo, reference: digest, retryable: false },
+            detail: { repo, reference: digest },
           },
         );
       }
@@ -244,7 +242,6 @@ export class RegistryClient {
         if (mediaType === undefined) {
           throw registryError('REGISTRY_ERROR', `${what}: no media type in the body or the Content-Type`, {
             repo,
-            retryable: false,
           });
         }
         this.#checkManifestType(mediaType, what);
@@ -260,7 +257,6 @@ export class RegistryClient {
             `${what}: body says ${declared}, Content-Type says ${contentType}`,
             {
               repo,
-              retryable: false,
             },
           );
         }
@@ -273,7 +269,6 @@ export class RegistryClient {
     if (!MANIFEST_TYPES.includes(mediaType)) {
       throw registryError('REGISTRY_ERROR', `${what}: unsupported manifest media type ${mediaType}`, {
         mediaType,
-        retryable: false,
       });
     }
   }
@@ -317,7 +312,6 @@ export class RegistryClient {
           digest: descriptor.digest,
           limit: maxBytes,
           size: descriptor.size,
-          retryable: false,
         },
       );
     }
@@ -329,7 +323,6 @@ export class RegistryClient {
         {
           repo,
           digest: descriptor.digest,
-          retryable: false,
         },
       );
     }
@@ -385,7 +378,6 @@ export class RegistryClient {
             repo,
             expected: digest,
             actual: header,
-            retryable: false,
           });
         }
         return res.status === 200;
@@ -431,7 +423,7 @@ export class RegistryClient {
     );
     if (outcome.status === 201) return 'mounted';
     if (outcome.location === null) {
-      throw registryError('REGISTRY_ERROR', `${what}: 202 without a Location header`, { retryable: false });
+      throw registryError('REGISTRY_ERROR', `${what}: 202 without a Location header`, {});
     }
     const bytes = await this.getBlob(fromRepo, digest, this.limits.maxBlobBytes);
     await this.#finishUpload(toRepo, new URL(outcome.location, this.#base), digest, bytes);
@@ -453,9 +445,7 @@ export class RegistryClient {
         await res.body?.cancel().catch(() => undefined);
         const location = res.headers.get('location');
         if (location === null) {
-          throw registryError('REGISTRY_ERROR', `${what}: 202 without a Location header`, {
-            retryable: false,
-          });
+          throw registryError('REGISTRY_ERROR', `${what}: 202 without a Location header`, {});
         }
         return new URL(location, this.#base);
       },
@@ -505,7 +495,6 @@ export class RegistryClient {
         `${what}: manifest is ${bytes.byteLength} bytes, over ${this.limits.maxManifestBytes}`,
         {
           repo,
-          retryable: false,
         },
       );
     }
@@ -521,7 +510,6 @@ export class RegistryClient {
         repo,
         expected: reference,
         actual: digest,
-        retryable: false,
       });
     }
     const header = await this.#transport.exchange(
@@ -553,7 +541,6 @@ export class RegistryClient {
           repo,
           expected: digest,
           actual: registryDigest,
-          retryable: false,
         },
       );
     }
@@ -574,7 +561,6 @@ export class RegistryClient {
         tag,
         expected: digest,
         actual: now.digest,
-        retryable: false,
       });
     }
   }
@@ -608,7 +594,6 @@ export class RegistryClient {
         `referrers ${repo}@${digest}: next page ${url.href} leaves the listing`,
         {
           repo,
-          retryable: false,
         },
       );
     }

@@ -89,7 +89,6 @@ export async function copyImage(
         `${where}: indexes nested deeper than ${source.limits.maxIndexDepth}`,
         {
           where,
-          retryable: false,
         },
       );
     }
@@ -104,7 +103,6 @@ export async function copyImage(
             `${where}: child ${child.digest} has media type ${child.mediaType}`,
             {
               where,
-              retryable: false,
             },
           );
         }
@@ -112,7 +110,6 @@ export async function copyImage(
         if (child.size > source.limits.maxManifestBytes) {
           throw registryError('LIMIT_EXCEEDED', `${where}: child ${child.digest} is ${child.size} bytes`, {
             where,
-            retryable: false,
           });
         }
         await copyManifest(child.digest, depth + 1);
@@ -143,7 +140,6 @@ function checkCount(count: number, limit: number, where: string): void {
       where,
       limit,
       count,
-      retryable: false,
     });
   }
 }

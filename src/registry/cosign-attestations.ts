@@ -56,7 +56,6 @@ export async function findCosignAttestations(
   if (!IMAGE_MANIFEST_TYPES.includes(fetched.mediaType)) {
     throw registryError('REGISTRY_ERROR', `${where}: is ${fetched.mediaType}, not an image manifest`, {
       where,
-      retryable: false,
     });
   }
   const manifest = parseImageManifest(fetched.bytes, where);
@@ -68,7 +67,6 @@ export async function findCosignAttestations(
         where,
         limit: client.limits.maxReferrers,
         count: manifest.layers.length,
-        retryable: false,
       },
     );
   }

@@ -109,7 +109,7 @@ export async function runCredentialHelper(
   if (spawnError !== undefined) {
     throw new GateError('REGISTRY_AUTH', `credential helper ${program} could not be run (is it on PATH?)`, {
       cause: spawnError,
-      detail: { helper: program, retryable: false },
+      detail: { helper: program },
     });
   }
   // docker-credential-helpers: "credentials not found in native keychain" exits non-zero.
@@ -124,7 +124,7 @@ export async function runCredentialHelper(
       `credential helper ${program} printed something other than credentials`,
       {
         cause: cause instanceof z.ZodError ? undefined : cause,
-        detail: { helper: program, retryable: false },
+        detail: { helper: program },
       },
     );
   }

@@ -78,7 +78,7 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   } catch (cause) {
     throw new GateError('REGISTRY_ERROR', `${where}: not UTF-8 JSON`, {
       cause,
-      detail: { where, retryable: false },
+      detail: { where },
     });
   }
 }
@@ -87,7 +87,7 @@ function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, where: string): T
   const result = schema.safeParse(parseJson(bytes, where));
   if (!result.success) {
     throw new GateError('REGISTRY_ERROR', `${where}: ${z.prettifyError(result.error)}`, {
-      detail: { where, retryable: false },
+      detail: { where },
     });
   }
   return result.data;
@@ -116,7 +116,7 @@ export function declaredMediaType(bytes: Uint8Array, where: string): string | un
   const json = parseJson(bytes, where);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new GateError('REGISTRY_ERROR', `${where}: manifest is not a JSON object`, {
-      detail: { where, retryable: false },
+      detail: { where },
     });
   }
   const mediaType = (json as Record<string, unknown>).mediaType;

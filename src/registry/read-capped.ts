@@ -4,7 +4,7 @@ import { registryError } from './registry-error.ts';
 /**
  * Reads a response body into memory, refusing more than `maxBytes`: the
  * Content-Length is checked before reading, and the running count while
- * streaming, so an oversized body is never buffered (CHECKLIST row 25).
+ * streaming, so an oversized body is never buffered (docs/checklist.md#row-25).
  */
 export async function readCapped(res: Response, maxBytes: number, where: string): Promise<Uint8Array> {
   const declared = res.headers.get('content-length');
@@ -30,9 +30,9 @@ export async function readCapped(res: Response, maxBytes: number, where: string)
   } catch (err) {
     if (isGateError(err)) throw err;
     throw registryError(
-      'REGISTRY_ERROR',
+      'REGISTRY_UNAVAILABLE',
       `${where}: connection failed while reading the body`,
-      { where, retryable: true },
+      { where },
       err,
     );
   } finally {
@@ -55,7 +55,6 @@ function tooLarge(where: string, maxBytes: number, seen: number) {
       where,
       limit: maxBytes,
       seen,
-      retryable: false,
     },
   );
 }

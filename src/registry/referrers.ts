@@ -55,7 +55,6 @@ function checkReferrers(
         where,
         limit: client.limits.maxReferrers,
         count: index.manifests.length,
-        retryable: false,
       },
     );
   }
@@ -66,7 +65,6 @@ function checkReferrers(
         `${where}: manifests[${i}].digest "${d.digest}" is not a digest`,
         {
           where,
-          retryable: false,
         },
       );
     }
@@ -87,7 +85,6 @@ async function readFallbackIndex(
   if (fetched.mediaType !== MEDIA_TYPES.ociIndex) {
     throw registryError('REGISTRY_ERROR', `${where}: is ${fetched.mediaType}, not an OCI image index`, {
       where,
-      retryable: false,
     });
   }
   return checkReferrers(parseImageIndex(fetched.bytes, where), client, where);
@@ -112,12 +109,11 @@ async function readReferrersApi(
     if (manifests.length === 0) {
       throw registryError('REGISTRY_ERROR', `${where}: empty page with a next link`, {
         where,
-        retryable: false,
       });
     }
     page = await client.getReferrersPage(repo, digest, page.next);
     if (page === undefined) {
-      throw registryError('REGISTRY_ERROR', `${where}: next page vanished (404)`, { where, retryable: true });
+      throw registryError('REGISTRY_UNAVAILABLE', `${where}: next page vanished (404)`, { where });
     }
   }
 }
@@ -156,7 +152,6 @@ export async function getReferrer(
       `${where}: manifest is ${descriptor.size} bytes, over ${client.limits.maxManifestBytes}`,
       {
         where,
-        retryable: false,
       },
     );
   }
@@ -167,7 +162,7 @@ export async function getReferrer(
       'SUBJECT_MISMATCH',
       `${where}: subject is ${manifest.subject?.digest ?? 'absent'}, not ${subjectDigest}`,
       {
-        detail: { where, expected: subjectDigest, actual: manifest.subject?.digest, retryable: false },
+        detail: { where, expected: subjectDigest, actual: manifest.subject?.digest },
       },
     );
   }
@@ -177,7 +172,6 @@ export async function getReferrer(
       `${where}: ${manifest.layers.length} layers, over ${client.limits.maxIndexEntries}`,
       {
         where,
-        retryable: false,
       },
     );
   }
@@ -255,7 +249,6 @@ async function addToFallbackIndex(
         {
           repo,
           tag,
-          retryable: false,
         },
       );
     }
@@ -265,12 +258,11 @@ async function addToFallbackIndex(
   const final = await readFallbackIndex(client, repo, subjectDigest);
   if (!final.some((d) => d.digest === descriptor.digest)) {
     throw registryError(
-      'REGISTRY_ERROR',
+      'REGISTRY_UNAVAILABLE',
       `referrers fallback ${repo}:${tag} kept losing our entry to concurrent writers`,
       {
         repo,
         tag,
-        retryable: true,
       },
     );
   }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isGateError } from '../core/errors.ts';
 import { parseChallenges, scopeStrings, type AuthScope, type RegistryAuth } from './auth.ts';
 import { readCapped } from './read-capped.ts';
-import { isRetryableRegistryError, registryError, withoutQuery } from './registry-error.ts';
+import { registryError, withoutQuery } from './registry-error.ts';
 
 /** How the client retries transient failures (network errors, 429, 5xx). */
 export interface RetryPolicy {
@@ -88,7 +88,7 @@ export class Transport {
         throw await statusError(req, res);
       } catch (err) {
         if (!isGateError(err)) throw err;
-        if (!isRetryableRegistryError(err) || attempt >= retry.maxAttempts || this.#options.signal?.aborted) {
+        if (!err.retryable || attempt >= retry.maxAttempts || this.#options.signal?.aborted) {
           throw err;
         }
         const retryAfterMs = err.detail?.retryAfterMs;
@@ -123,7 +123,6 @@ export class Transport {
           status: 401,
           url: withoutQuery(req.url),
           challenge,
-          retryable: false,
         },
       );
     }
@@ -140,7 +139,7 @@ export class Transport {
         reason === 'insufficient_scope'
           ? `${req.what}: credentials lack the scope ${scopes}`
           : `${req.what}: credentials rejected (401${reason === undefined ? '' : `, ${reason}`})`,
-        { status: 401, url: withoutQuery(req.url), scope: scopes, reason, retryable: false },
+        { status: 401, url: withoutQuery(req.url), scope: scopes, reason },
       );
     }
     return res;
@@ -167,7 +166,6 @@ export class Transport {
       if (hop >= MAX_REDIRECTS) {
         throw registryError('REGISTRY_ERROR', `${req.what}: more than ${MAX_REDIRECTS} redirects`, {
           url: withoutQuery(req.url),
-          retryable: false,
         });
       }
       url = new URL(location, url);
@@ -187,7 +185,6 @@ export class Transport {
       `${what}: refusing ${url.protocol} to ${url.host} (not an insecure loopback host)`,
       {
         url: withoutQuery(url),
-        retryable: false,
       },
     );
   }
@@ -217,17 +214,17 @@ export class Transport {
         throw registryError(
           'REGISTRY_ERROR',
           `${what}: TLS certificate of ${url.host} not trusted (${code}); add its CA with NODE_EXTRA_CA_CERTS`,
-          { url: withoutQuery(url), tls: code, retryable: false },
+          { url: withoutQuery(url), tls: code },
           err,
         );
       }
+      // Cancelled by the caller: asking again would only be cancelled again.
       throw registryError(
-        'REGISTRY_ERROR',
+        cancelled ? 'REGISTRY_ERROR' : 'REGISTRY_UNAVAILABLE',
         `${what}: ${cancelled ? 'cancelled' : 'network error'} talking to ${url.host}: ${(err as Error).message}`,
         {
           url: withoutQuery(url),
           ...(typeof code === 'string' ? { cause: code } : {}),
-          retryable: !cancelled,
         },
         err,
       );
@@ -249,20 +246,17 @@ async function statusError(req: RegistryRequest, res: Response) {
   if (status === 401 || status === 403) {
     return registryError('REGISTRY_AUTH', `${req.what}: access denied (${status})`, {
       ...detail,
-      retryable: false,
     });
   }
   if (status === 429 || (status >= 500 && status !== 501 && status !== 505)) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    return registryError('REGISTRY_ERROR', `${req.what}: registry answered ${status}`, {
+    return registryError('REGISTRY_UNAVAILABLE', `${req.what}: registry answered ${status}`, {
       ...detail,
-      retryable: true,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
   }
   return registryError('REGISTRY_ERROR', `${req.what}: registry answered ${status}`, {
     ...detail,
-    retryable: false,
   });
 }
 

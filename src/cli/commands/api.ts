@@ -16,15 +16,19 @@ import { loadArchiveSettings, loadConfig, loadTemporalUiSettings } from '../../c
 import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
+import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
-                         [--tokens-file FILE] [--secure-cookie]
+                         [--tokens-file FILE] [--secure-cookie] [--read-model DIR [--saved-queries FILE]]
 
   --port           TCP port (default 8480; 0 picks a free one)
   --host           address to listen on (default 127.0.0.1)
   --tokens-file    token hashes (JSON or YAML); else SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS
   --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)
+  --read-model     a directory of \`audit export --format parquet\` (or SLSA_GATE_READ_MODEL): the
+                   web view's saved-query page (/queries) runs on it
+  --saved-queries  more saved queries (YAML or JSON: {queries: [{name, title, sql}]})
 
 Credentials: hashed tokens and OIDC issuers with their grants (docs/security-model.md).
 With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are served:
@@ -41,6 +45,8 @@ export const apiServeCommand: Command = {
         db: { type: 'string' },
         'tokens-file': { type: 'string' },
         'secure-cookie': { type: 'boolean', default: false },
+        'read-model': { type: 'string' },
+        'saved-queries': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -52,6 +58,7 @@ export const apiServeCommand: Command = {
     if (!/^\d{1,5}$/.test(values.port) || port > 65535)
       throw new GateError('INPUT_INVALID', `--port must be a TCP port, not ${values.port}`);
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
+    const readModelDir = values['read-model'] ?? process.env.SLSA_GATE_READ_MODEL;
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
@@ -72,6 +79,9 @@ export const apiServeCommand: Command = {
       tokens,
       ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],
+      ...(readModelDir
+        ? { readModel: { dir: readModelDir, queries: loadSavedQueries(values['saved-queries']) } }
+        : {}),
       temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
     });
     try {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ERROR_CODES, GateError, type ErrorCode } from '../../core/errors.ts';
+import { GateError, isErrorCode } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
@@ -59,10 +59,8 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
             const cause = err.cause;
             const message = cause?.message ?? err.message;
             const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-            const code: ErrorCode = ERROR_CODES.includes(type as ErrorCode)
-              ? (type as ErrorCode)
-              : 'INPUT_INVALID';
-            throw new GateError(code, `${verdict} refused: ${message}`);
+            // The workflow refuses with a failure whose type is our code.
+            throw new GateError(isErrorCode(type) ? type : 'INPUT_INVALID', `${verdict} refused: ${message}`);
           }
           throw err;
         }

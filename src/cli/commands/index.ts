@@ -16,6 +16,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Verify a published image's VSA from its registry (time of use)",
     load: async () => (await import('./verify-image.ts')).verifyImageCommand,
   },
+  'webhook serve': {
+    summary: 'Serve the Kubernetes admission webhook that admits only images with a gate VSA',
+    load: async () => (await import('./webhook.ts')).webhookServeCommand,
+  },
   'conformance verify-bundle': {
     summary: 'Sigstore conformance protocol: verify-bundle (offline)',
     load: async () => (await import('./conformance.ts')).conformanceVerifyBundleCommand,
@@ -27,6 +31,14 @@ export const commands: Record<string, CommandEntry> = {
   'policy check': {
     summary: 'Check a policy file and print its digest, or every error with its path',
     load: async () => (await import('./policy.ts')).policyCheckCommand,
+  },
+  'policy load': {
+    summary: 'Make a policy file the policy in force (a new version in the archive; operators only)',
+    load: async () => (await import('./policy-versions.ts')).policyLoadCommand,
+  },
+  'policy history': {
+    summary: 'Every policy version: digest, who loaded it, when, from where',
+    load: async () => (await import('./policy-versions.ts')).policyHistoryCommand,
   },
   publish: {
     summary: 'Start (or join) the publish workflow for an image and report its verdict',

@@ -164,7 +164,7 @@ async function artifactFrom(
       usageError(`--digest ${alg} given twice`);
     }
     if (/^(md[0-9]|sha1$|sha224$|sha512_224$|ripemd|git)/i.test(alg)) {
-      // CHECKLIST row 16: a digest under 256 bits never binds a subject.
+      // docs/checklist.md#row-16: a digest under 256 bits never binds a subject.
       usageError(`--digest ${alg}: a digest under 256 bits never binds an artifact; give sha256 or sha512`);
     }
     if (alg === 'sha256') {

@@ -1,21 +1,18 @@
 /**
  * Policy evaluation: pure and synchronous. Each attestation is evaluated whole, never
- * mixing fields across attestations (CHECKLIST row 18); the first SLSA provenance that
+ * mixing fields across attestations (docs/checklist.md#row-18); the first SLSA provenance that
  * passes every check is used, else the failures of the best candidate are reported.
  */
 import { z } from 'zod';
-import { GateError, isGateError } from '../errors.ts';
+import { isGateError } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
-import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import {
-  ArtifactRefSchema,
   CheckResultSchema,
   OutcomeSchema,
   type ArtifactRef,
   type CheckResult,
   type Outcome,
   type VerifiedAttestation,
-  VerifiedAttestationSchema,
 } from '../model.ts';
 import { normaliseProvenance } from '../provenance/normalise-provenance.ts';
 import {
@@ -34,9 +31,9 @@ import { checkPackage } from './guards/package.ts';
 import { checkSource } from './checks/source.ts';
 import { checkSubject } from './guards/subject.ts';
 import { checkVsa } from './guards/vsa.ts';
-import { LevelEvidenceSchema, PolicyRuleSchema, type LevelEvidence, type PolicyRule } from './policy-rule.ts';
-import { checkRollback, PublishedRecordSchema, type PublishedRecord } from './guards/rollback.ts';
-import { TrustMapSchema, type TrustMap } from './trust-map.ts';
+import type { LevelEvidence, PolicyRule } from './policy-rule.ts';
+import { checkRollback, type PublishedRecord } from './guards/rollback.ts';
+import type { TrustMap } from './trust-map.ts';
 
 export const EvaluationSchema = z.strictObject({
   outcome: OutcomeSchema,
@@ -55,7 +52,7 @@ export interface EvaluateInput {
   trustMap: TrustMap;
   levels?: LevelEvidence;
   now: Date;
-  /** When publishing to a tag: its `repo:tag` and what was last published there (CHECKLIST rows 21, 22). */
+  /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
 }
 
@@ -79,7 +76,7 @@ export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
 function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Candidate {
   const { rule } = input;
   const identity = checkIdentity(rule, att);
-  // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (CHECKLIST row 14).
+  // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (docs/checklist.md#row-14).
   if (att.payloadType !== INTOTO_PAYLOAD_TYPE)
     return {
       att,
@@ -190,40 +187,4 @@ export function evaluate(input: EvaluateInput): Evaluation {
   };
   if (chosen.provenance !== undefined) result.provenance = chosen.provenance;
   return result;
-}
-
-/** The evaluate input as plain JSON (time as ISO-8601), for Temporal activity payloads. */
-export const EvaluateRequestSchema = z.strictObject({
-  artifact: ArtifactRefSchema,
-  attestations: z.array(VerifiedAttestationSchema),
-  rule: PolicyRuleSchema,
-  trustMap: TrustMapSchema,
-  levels: LevelEvidenceSchema.optional(),
-  now: z.iso.datetime({ offset: true }),
-  rollback: z
-    .strictObject({
-      target: z.string(),
-      last: PublishedRecordSchema.optional(),
-      signedAt: z.string().optional(),
-    })
-    .optional(),
-});
-export type EvaluateRequest = z.input<typeof EvaluateRequestSchema>;
-
-/** Validate a plain-JSON request and evaluate it; a malformed request throws INPUT_INVALID naming each path. */
-export function evaluateRequest(request: unknown): Evaluation {
-  const parsed = EvaluateRequestSchema.safeParse(request);
-  if (!parsed.success)
-    throw new GateError('INPUT_INVALID', formatIssues(parsed.error, 'request'), {
-      detail: { issues: listIssues(parsed.error, 'request') },
-    });
-  const { now, levels, rollback, ...rest } = parsed.data;
-  const input: EvaluateInput = { ...rest, now: new Date(now) };
-  if (levels !== undefined) input.levels = levels;
-  if (rollback !== undefined) {
-    input.rollback = { target: rollback.target };
-    if (rollback.last !== undefined) input.rollback.last = rollback.last;
-    if (rollback.signedAt !== undefined) input.rollback.signedAt = rollback.signedAt;
-  }
-  return evaluate(input);
 }

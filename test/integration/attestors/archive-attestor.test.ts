@@ -113,7 +113,7 @@ test('the store down is a retryable ATTESTOR_UNAVAILABLE', async () => {
   try {
     await assert.rejects(
       createArchiveAttestor({ archive: down, trust }).lookup(dep(1)),
-      (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+      (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
     );
   } finally {
     await client.close();

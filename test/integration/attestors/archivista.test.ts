@@ -83,7 +83,7 @@ test('Archivista down is a retryable ATTESTOR_UNAVAILABLE', async () => {
   await server.control({ mode: 'unavailable', times: 1 });
   await assert.rejects(
     attestor.lookup(dep(1)),
-    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
   );
   assert.equal((await attestor.lookup(dep(1))).status, 'found');
 });

@@ -194,7 +194,7 @@ test('a remote that does not answer is a retryable ATTESTOR_UNAVAILABLE', async 
   });
   await assert.rejects(
     attestor.lookup(rev(commits[0]!)),
-    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
   );
 });
 

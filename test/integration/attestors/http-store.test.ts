@@ -162,13 +162,13 @@ test('attestor down, then up: a retryable ATTESTOR_UNAVAILABLE, then the levels 
       (e) =>
         isGateError(e) &&
         e.code === 'ATTESTOR_UNAVAILABLE' &&
-        e.detail?.retryable === true &&
-        e.detail.retryAfterSeconds === 2,
+        e.retryable &&
+        e.detail?.retryAfterSeconds === 2,
     );
     const cache = new MemoryLevelCache();
     await assert.rejects(
       resolveLevels(provenance([dep(1)]), { attestors: [store], cache }),
-      (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+      (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
     );
     assert.equal(cache.size, 0, 'outages are not cached');
     // After the deadline the workflow asks without failing: what is missing is level 0, with the reason.
@@ -234,7 +234,7 @@ test('more attestations than the limit is LIMIT_EXCEEDED before any is verified'
   );
   await assert.rejects(
     store.lookup({ kind: 'artifact', ...dep(7) }),
-    (e) => isGateError(e) && e.code === 'LIMIT_EXCEEDED' && e.detail?.retryable === false,
+    (e) => isGateError(e) && e.code === 'LIMIT_EXCEEDED' && !e.retryable,
   );
 });
 

@@ -118,6 +118,6 @@ test('a registry that does not answer is a retryable ATTESTOR_UNAVAILABLE', asyn
       uri: `oci://${client.host}/x/y`,
       digest: { sha256: '1'.repeat(64) },
     }),
-    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
   );
 });

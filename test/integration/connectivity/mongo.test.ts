@@ -25,11 +25,15 @@ function dbName(): string {
   return uniqueName('conn').replace(/[^a-zA-Z0-9_]/g, '_');
 }
 
-async function archiveError(uri: string, reason: string): Promise<void> {
+async function archiveError(
+  uri: string,
+  reason: string,
+  code: 'ARCHIVE_ERROR' | 'ARCHIVE_UNAVAILABLE',
+): Promise<void> {
   const config = loadConfig({ MONGODB_URI: uri, SLSA_GATE_DB: dbName() });
   await assert.rejects(connectArchive(config, { serverSelectionTimeoutMS: 1500 }), (err: unknown) => {
     assert.ok(isGateError(err), String(err));
-    assert.equal(err.code, 'ARCHIVE_ERROR');
+    assert.equal(err.code, code);
     assert.equal(err.detail?.reason, reason);
     const host = new URL(uri.replace(/^mongodb/, 'http')).host;
     assert.ok(err.message.includes(host), `the message names ${host}: ${err.message}`);
@@ -62,18 +66,22 @@ test('SLSA_GATE_DB selects the database the archive uses', async () => {
 
 test('credentials the store refuses: ARCHIVE_ERROR authentication, naming host and user, not the password', async () => {
   const uri = `mongodb://gate:${PASSWORD}@${storeHost}/?authSource=admin`;
-  await archiveError(uri, 'authentication');
+  await archiveError(uri, 'authentication', 'ARCHIVE_ERROR');
   const config = loadConfig({ MONGODB_URI: uri, SLSA_GATE_DB: dbName() });
   await assert.rejects(connectArchive(config), (err: unknown) => {
     assert.ok(isGateError(err));
     assert.match(err.message, /as gate \(authSource admin\)/);
-    assert.equal(err.detail?.retryable, false);
+    assert.equal(err.retryable, false);
     return true;
   });
 });
 
-test('an unreachable store: ARCHIVE_ERROR unreachable, naming the host, not the password', async () => {
-  await archiveError(`mongodb://gate:${PASSWORD}@127.0.0.1:1/?authSource=admin`, 'unreachable');
+test('an unreachable store: ARCHIVE_UNAVAILABLE unreachable, naming the host, not the password', async () => {
+  await archiveError(
+    `mongodb://gate:${PASSWORD}@127.0.0.1:1/?authSource=admin`,
+    'unreachable',
+    'ARCHIVE_UNAVAILABLE',
+  );
 });
 
 describe('TLS with MONGODB_TLS_CA_FILE', () => {
@@ -121,7 +129,7 @@ describe('TLS with MONGODB_TLS_CA_FILE', () => {
     }
   });
 
-  test('with another CA the server is not trusted: ARCHIVE_ERROR unreachable', async () => {
+  test('with another CA the server is not trusted: ARCHIVE_UNAVAILABLE unreachable', async () => {
     const config = loadConfig({
       MONGODB_URI: `mongodb://localhost:${port}/?directConnection=true`,
       MONGODB_TLS_CA_FILE: pki.files.otherCaCert,
@@ -129,7 +137,7 @@ describe('TLS with MONGODB_TLS_CA_FILE', () => {
     });
     await assert.rejects(connectArchive(config, { serverSelectionTimeoutMS: 1500 }), (err: unknown) => {
       assert.ok(isGateError(err));
-      assert.equal(err.code, 'ARCHIVE_ERROR');
+      assert.equal(err.code, 'ARCHIVE_UNAVAILABLE');
       assert.equal(err.detail?.reason, 'unreachable');
       return true;
     });

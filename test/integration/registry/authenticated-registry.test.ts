@@ -16,11 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from './registry-process.ts';
 import { copyImage } from '../../../src/registry/copy-image.ts';
+import { isRetryableError } from '../../../src/core/errors.ts';
 
 /**
  * The real distribution registry with its own authentication: htpasswd (Basic)
@@ -69,7 +69,7 @@ describe('htpasswd auth', () => {
       for (const bad of [client(registry, { username: 'ci', password: 'wrong' }), client(registry)]) {
         await assert.rejects(bad.getManifest(repo, pushed.digest), (err: GateError) => {
           assert.equal(err.code, 'REGISTRY_AUTH');
-          assert.equal(isRetryableRegistryError(err), false);
+          assert.equal(isRetryableError(err), false);
           return true;
         });
       }
@@ -208,7 +208,7 @@ describe('token auth', () => {
       tokenClient({ username: 'ci', password: 'wrong' }).resolve(repo, 'v1'),
       (err: GateError) => {
         assert.equal(err.code, 'REGISTRY_AUTH');
-        assert.equal(isRetryableRegistryError(err), false);
+        assert.equal(isRetryableError(err), false);
         return true;
       },
     );

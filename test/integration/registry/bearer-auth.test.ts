@@ -6,10 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startFaultProxy, type FaultDecision, type FaultProxy } from './fault-proxy.ts';
+import { isRetryableError } from '../../../src/core/errors.ts';
 
 /**
  * The distribution token flow, exercised with a loopback token issuer and the
@@ -149,7 +149,7 @@ test('wrong credentials are a non-retryable REGISTRY_AUTH from the token endpoin
     client('ci', 'wrong').blobExists(repo, `sha256:${'0'.repeat(64)}`),
     (err: GateError) => {
       assert.equal(err.code, 'REGISTRY_AUTH');
-      assert.equal(isRetryableRegistryError(err), false);
+      assert.equal(isRetryableError(err), false);
       return true;
     },
   );
@@ -167,7 +167,7 @@ test('a token without the push scope is reported as a missing scope', async () =
       assert.equal(err.code, 'REGISTRY_AUTH');
       assert.equal(err.detail?.reason, 'insufficient_scope');
       assert.equal(err.detail?.scope, `repository:${repo}:pull,push`);
-      assert.equal(isRetryableRegistryError(err), false);
+      assert.equal(isRetryableError(err), false);
       return true;
     },
   );

@@ -3,9 +3,9 @@ import { before, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { sha256Digest } from '../../../src/registry/digest.ts';
 import { MEDIA_TYPES } from '../../../src/registry/oci-manifest.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
+import { isRetryableError } from '../../../src/core/errors.ts';
 
 before(ensureServices);
 
@@ -44,7 +44,7 @@ test('a manifest over the size cap is refused with LIMIT_EXCEEDED', async () => 
   const small = localRegistryClient({ limits: { maxManifestBytes: pushed.manifestBytes.byteLength - 1 } });
   await assert.rejects(small.getManifest(repo, pushed.digest), (err: GateError) => {
     assert.equal(err.code, 'LIMIT_EXCEEDED');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
 });
@@ -73,7 +73,7 @@ test('a missing manifest is a non-retryable REGISTRY_ERROR with status 404', asy
   await assert.rejects(client.getManifest(repo, sha256Digest(new Uint8Array([1]))), (err: GateError) => {
     assert.equal(err.code, 'REGISTRY_ERROR');
     assert.equal(err.detail?.status, 404);
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
 });

@@ -3,12 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 import type { GateError } from '../../../src/core/errors.ts';
 import { staticCredentials } from '../../../src/registry/credentials.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { cosignAttestationTag, findCosignAttestations } from '../../../src/registry/cosign-attestations.ts';
 import { listReferrers, referrersTag } from '../../../src/registry/referrers.ts';
 import { attachTestReferrer, localRegistryClient, pushTestImage } from '../../helpers/oci-images.ts';
 import { ensureServices, uniqueName } from '../../helpers/services.ts';
 import { startFaultProxy, type FaultDecision, type FaultProxy } from './fault-proxy.ts';
+import { isRetryableError } from '../../../src/core/errors.ts';
 
 before(ensureServices);
 
@@ -43,7 +43,7 @@ test('a manifest whose bytes were altered in transit is DIGEST_MISMATCH', async 
       : undefined;
   await assert.rejects(viaProxy().getManifest(repo, pushed.digest), (err: GateError) => {
     assert.equal(err.code, 'DIGEST_MISMATCH');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
 });
@@ -130,20 +130,20 @@ test('a Retry-After beyond the bound fails at once as retryable, for the caller 
       : undefined;
   const started = performance.now();
   await assert.rejects(viaProxy().getManifest(repo, pushed.digest), (err: GateError) => {
-    assert.equal(err.code, 'REGISTRY_ERROR');
-    assert.equal(isRetryableRegistryError(err), true);
+    assert.equal(err.code, 'REGISTRY_UNAVAILABLE');
+    assert.equal(isRetryableError(err), true);
     return true;
   });
   assert.ok(performance.now() - started < 2000);
 });
 
-test('persistent 503 ends as a retryable REGISTRY_ERROR after maxAttempts', async () => {
+test('persistent 503 ends as a REGISTRY_UNAVAILABLE (retryable) after maxAttempts', async () => {
   const repo = `registry/${uniqueName('retry-exhausted')}`;
   const pushed = await pushTestImage(direct(), repo);
   rule = (req) => (isManifestGet(req, pushed.digest) ? { respond: { status: 503 } } : undefined);
   await assert.rejects(
     viaProxy({ retry: { maxAttempts: 3, initialDelayMs: 10 } }).getManifest(repo, pushed.digest),
-    (err: GateError) => err.code === 'REGISTRY_ERROR' && isRetryableRegistryError(err),
+    (err: GateError) => err.code === 'REGISTRY_UNAVAILABLE' && isRetryableError(err),
   );
   assert.equal(proxy.seen.filter((s) => s.startsWith('GET')).length, 3);
 });
@@ -154,7 +154,7 @@ test('a 400 is not retried', async () => {
   rule = (req) => (isManifestGet(req, pushed.digest) ? { respond: { status: 400 } } : undefined);
   await assert.rejects(
     viaProxy().getManifest(repo, pushed.digest),
-    (err: GateError) => err.code === 'REGISTRY_ERROR' && !isRetryableRegistryError(err),
+    (err: GateError) => err.code === 'REGISTRY_ERROR' && !isRetryableError(err),
   );
   assert.equal(proxy.seen.filter((s) => s.startsWith('GET')).length, 1);
 });
@@ -201,7 +201,7 @@ test('Basic challenge: right credentials pass, wrong ones are a non-retryable RE
   });
   await assert.rejects(wrong.getManifest(repo, pushed.digest), (err: GateError) => {
     assert.equal(err.code, 'REGISTRY_AUTH');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     // The password never reaches an error that logs or the archive would keep.
     const said = `${err.message} ${JSON.stringify(err.detail)}`;
     assert.ok(
@@ -224,7 +224,7 @@ test('a redirect to plain http on a non-loopback host is refused without followi
       : undefined;
   await assert.rejects(viaProxy().getBlob(repo, digest, 1024), (err: GateError) => {
     assert.equal(err.code, 'REGISTRY_ERROR');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
 });
@@ -311,7 +311,7 @@ test('a body larger than the cap with no Content-Length is cut off while streami
   const limit = 10 * 1024 * 1024;
   await assert.rejects(viaProxy().getAttestationLayer(repo, { digest, size: limit }), (err: GateError) => {
     assert.equal(err.code, 'LIMIT_EXCEEDED');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
   // The proxy could only push what socket buffers absorb before the client hung up.
@@ -357,13 +357,13 @@ test('referrers API pages are followed through Link rel="next" and capped in tot
   );
 });
 
-test('an unreachable registry is a retryable REGISTRY_ERROR once the attempts are spent', async () => {
+test('an unreachable registry is a REGISTRY_UNAVAILABLE (retryable) once the attempts are spent', async () => {
   const gone = await startFaultProxy(() => undefined);
   await gone.close();
   const client = localRegistryClient({ retry: { maxAttempts: 2, initialDelayMs: 10 } }, gone.url);
   await assert.rejects(client.resolve('registry/unreachable', 'v1'), (err: GateError) => {
-    assert.equal(err.code, 'REGISTRY_ERROR');
-    assert.equal(isRetryableRegistryError(err), true);
+    assert.equal(err.code, 'REGISTRY_UNAVAILABLE');
+    assert.equal(isRetryableError(err), true);
     return true;
   });
 });

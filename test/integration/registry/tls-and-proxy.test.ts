@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { GateError } from '../../../src/core/errors.ts';
 import { RegistryClient } from '../../../src/registry/client.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 import { ensureServices } from '../../helpers/services.ts';
 import { startRegistry, type RegistryProcess } from './registry-process.ts';
+import { isRetryableError } from '../../../src/core/errors.ts';
 
 /**
  * TLS and proxies the way Node provides them: a private CA through
@@ -54,7 +54,7 @@ test('an https registry with a certificate we do not trust is a non-retryable RE
   await assert.rejects(client.resolve('registry/tls', 'v1'), (err: GateError) => {
     assert.equal(err.code, 'REGISTRY_ERROR');
     assert.equal(err.detail?.tls, 'DEPTH_ZERO_SELF_SIGNED_CERT');
-    assert.equal(isRetryableRegistryError(err), false);
+    assert.equal(isRetryableError(err), false);
     return true;
   });
 });

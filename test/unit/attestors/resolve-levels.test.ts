@@ -73,7 +73,7 @@ test('a lookup that outlives its timeout is a retryable outage of that attestor'
   };
   await assert.rejects(
     resolveLevels(provenance(2), { attestors: [hung], timeoutMsByAttestor: { hung: 50 } }),
-    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.detail?.retryable === true,
+    (e) => isGateError(e) && e.code === 'ATTESTOR_UNAVAILABLE' && e.retryable,
   );
   const late = await resolveLevels(provenance(2), {
     attestors: [hung],

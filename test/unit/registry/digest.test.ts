@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GateError } from '../../../src/core/errors.ts';
+import { GateError, isRetryableError } from '../../../src/core/errors.ts';
 import { digestLike, isDigest, sha256Digest } from '../../../src/registry/digest.ts';
 import { referrersTag } from '../../../src/registry/referrers.ts';
 import { cosignAttestationTag } from '../../../src/registry/cosign-attestations.ts';
-import { isRetryableRegistryError } from '../../../src/registry/registry-error.ts';
 
 test('sha256 of the empty JSON object is the OCI empty descriptor digest', () => {
   assert.equal(
@@ -35,15 +34,9 @@ test('referrers and cosign tags follow the tag schemas', () => {
   );
 });
 
-test('only errors marked retryable are retryable', () => {
-  assert.equal(
-    isRetryableRegistryError(new GateError('REGISTRY_ERROR', 'x', { detail: { retryable: true } })),
-    true,
-  );
-  assert.equal(
-    isRetryableRegistryError(new GateError('REGISTRY_ERROR', 'x', { detail: { retryable: false } })),
-    false,
-  );
-  assert.equal(isRetryableRegistryError(new GateError('REGISTRY_ERROR', 'x')), false);
-  assert.equal(isRetryableRegistryError(new Error('x')), false);
+test('retryability follows the code: the registry unavailable is retryable, a registry error is not', () => {
+  assert.equal(isRetryableError(new GateError('REGISTRY_UNAVAILABLE', 'x')), true);
+  assert.equal(isRetryableError(new GateError('REGISTRY_ERROR', 'x')), false);
+  assert.equal(isRetryableError(new GateError('REGISTRY_AUTH', 'x')), false);
+  assert.equal(isRetryableError(new Error('x')), false);
 });

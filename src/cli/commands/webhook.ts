@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import { GateError } from '../../core/errors.ts';
+import type { Command } from './command.ts';
+
+const USAGE = `Usage: slsa-gate webhook serve --tls-cert FILE --tls-key FILE --verifier-id ID --public-key FILE...
+         [--listen HOST:PORT] [--verified-level L]... [--require-digest] [--timeout-ms N]
+         [--insecure-registry HOST:PORT]...
+
+A Kubernetes ValidatingAdmissionWebhook (POST /validate, admission.k8s.io/v1 AdmissionReview
+over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets,
+Jobs and CronJobs only if every container, init container and ephemeral container image has a
+VSA from the gate (as slsa-gate verify-image checks it, resource oci://<registry>/<repository>
+of the image). The manifest is deploy/webhook/validating-webhook-configuration.yaml;
+namespace exemptions are its namespaceSelector (docs/consumers.md).
+
+Default listen address 0.0.0.0:8443; --timeout-ms (default 8000) bounds each review, after
+which the review is denied.`;
+
+const OPTIONS = {
+  listen: { type: 'string', default: '0.0.0.0:8443' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'verifier-id': { type: 'string' },
+  'public-key': { type: 'string', multiple: true },
+  'verified-level': { type: 'string', multiple: true },
+  'require-digest': { type: 'boolean', default: false },
+  'timeout-ms': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usageError(message: string): never {
+  throw new GateError('INPUT_INVALID', `${message}\n\n${USAGE}`);
+}
+
+export const webhookServeCommand: Command = {
+  async run(args) {
+    const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    for (const flag of ['tls-cert', 'tls-key', 'verifier-id'] as const) {
+      if (values[flag] === undefined) usageError(`--${flag} is required`);
+    }
+    const keyFiles = values['public-key'] ?? [];
+    if (keyFiles.length === 0) usageError('--public-key is required');
+    const listen = /^(.+):(\d{1,5})$/.exec(values.listen);
+    if (!listen) usageError(`--listen ${values.listen}: expected HOST:PORT`);
+    const timeoutMs = values['timeout-ms'] === undefined ? undefined : Number(values['timeout-ms']);
+    if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= 30_000))
+      usageError('--timeout-ms must be an integer from 1 to 30000');
+
+    const [
+      { RegistryClient },
+      credentials,
+      { dockerConfigCredentials },
+      { readPublicKeyFile },
+      { readFileCapped },
+      webhook,
+    ] = await Promise.all([
+      import('../../registry/client.ts'),
+      import('../../registry/credentials.ts'),
+      import('../../registry/docker-credentials.ts'),
+      import('../../loaders/trust-material-files.ts'),
+      import('../../loaders/read-file-capped.ts'),
+      import('../../consumers/admission-webhook.ts'),
+    ]);
+    const provider = credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials());
+    const clients = new Map<string, InstanceType<typeof RegistryClient>>();
+    const registry = (host: string) => {
+      let client = clients.get(host);
+      if (!client) {
+        client = RegistryClient.forHost(host, {
+          insecureHosts: values['insecure-registry'] ?? [],
+          credentials: provider,
+          timeoutMs: timeoutMs ?? 8000,
+          retry: { maxAttempts: 1 },
+        });
+        clients.set(host, client);
+      }
+      return client;
+    };
+    const server = webhook.createAdmissionServer({
+      tls: {
+        cert: readFileCapped(values['tls-cert']!, 1 << 20, 'TLS certificate', 'config').toString('utf8'),
+        key: readFileCapped(values['tls-key']!, 1 << 20, 'TLS key', 'config').toString('utf8'),
+      },
+      expect: {
+        publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
+        verifierId: values['verifier-id']!,
+        verifiedLevels: values['verified-level'] ?? [],
+      },
+      registry,
+      requireDigest: values['require-digest'],
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(Number(listen[2]), listen[1], () => resolve());
+    });
+    console.log(`slsa-gate webhook: listening on https://${values.listen}/validate`);
+    await new Promise<void>((resolve) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        process.once(signal, () => server.close(() => resolve()));
+    });
+    return 0;
+  },
+};
