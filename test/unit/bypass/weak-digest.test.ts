@@ -1,5 +1,5 @@
 /**
- * Issue 11 class 8 (CHECKLIST row 16): a digest under 256 bits never binds a subject, not
+ * Issue 11 class 8 (docs/checklist.md#row-16): a digest under 256 bits never binds a subject, not
  * even when the caller names it. Real material: the statement of corpus case
  * gha-generic-v2.1.0-dispatch-valid, which binds its artifact by sha256. Attacker material:
  * the same statement with its subject digest replaced by the sha1 (and md5) of a file the
