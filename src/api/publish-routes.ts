@@ -283,8 +283,11 @@ export async function sendVerdict(
   const handle = options.client.workflow.getHandle(workflowId);
   const timeout = options.temporalTimeoutMs ?? 10_000;
   let state: string;
+  let runId: string;
   try {
-    state = (await withinTime(timeout, 'reading the publish', handle.describe())).status.name;
+    const described = await withinTime(timeout, 'reading the publish', handle.describe());
+    state = described.status.name;
+    runId = described.runId;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
     throw err;
@@ -302,6 +305,7 @@ export async function sendVerdict(
       identity: identityOf(principal),
       purpose: verdict,
       workflowId,
+      runId,
     }),
   };
   try {
@@ -309,10 +313,13 @@ export async function sendVerdict(
     const update = await withinTime(
       timeout,
       `sending the ${verdict}`,
-      handle.startUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
-        args: [approval],
-        waitForStage: WorkflowUpdateStage.ACCEPTED,
-      }),
+      // To the run the seal names: if a new run took its place meanwhile, the Update fails.
+      options.client.workflow
+        .getHandle(workflowId, runId)
+        .startUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
+          args: [approval],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
     );
     const progress = await withinTime(timeout * 6, `the ${verdict}`, update.result());
     return { status: 200, body: { workflowId, ...progress } };

@@ -227,6 +227,22 @@ function checkShape(
         `${path}.inclusionProof`,
       );
     }
+    // Rekor v2 logs are one tree with no signed entry timestamp: the inclusion proof's index is
+    // the only signed one, so the entry's own logIndex must be it (else the archive would record
+    // an index nothing vouches for). Rekor v1 entries differ here by design (global index vs
+    // shard index), and their SET signs the global one.
+    if (
+      isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) &&
+      proof !== undefined &&
+      String(proof.logIndex) !== String(entry.logIndex)
+    ) {
+      fail(
+        'TLOG_ERROR',
+        origin,
+        `Rekor v2 entry logIndex ${String(entry.logIndex)} is not its inclusion proof's ${String(proof.logIndex)}`,
+        `${path}.logIndex`,
+      );
+    }
     if (isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) && rfc3161 === 0) {
       fail(
         'TIMESTAMP_ERROR',

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { archiveRevocationCheck } from '../../../src/consumers/archive-revocation.ts';
 import { GateError } from '../../../src/core/errors.ts';
 import { assertReadsByKey, filtersOf, readRecorder } from '../../helpers/explain-by-key.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -196,4 +197,21 @@ describe('revocations', () => {
       (err: unknown) => err instanceof GateError && err.code === 'ARCHIVE_ERROR',
     );
   });
+});
+
+test("the consumers' revocation hook answers from the archive: revoked digest, reason; other digest, none", async () => {
+  const revoked = await publishOnce('rev-hook', 'v6', '2026-04-07T10:00:00.000Z', false);
+  const kept = await publishOnce('rev-kept', 'v7', '2026-04-07T11:00:00.000Z', false);
+  await archive.recordRevocation(revoked.decisionId, {
+    reason: 'builder key leaked',
+    by: 'admin@acme.example',
+    at: '2026-04-08T00:00:00Z',
+  });
+  const isRevoked = archiveRevocationCheck(archive);
+  const reason = await isRevoked({ subjectDigest: revoked.artifact.digest, payloadSha256: 'a'.repeat(64) });
+  assert.match(reason ?? '', /builder key leaked/);
+  assert.equal(
+    await isRevoked({ subjectDigest: kept.artifact.digest, payloadSha256: 'a'.repeat(64) }),
+    undefined,
+  );
 });
