@@ -184,6 +184,10 @@ test('an attestation read from /dev/zero or a file over the cap stops at the cap
     assert.equal(out.failure.code, 'LIMIT_EXCEEDED', r.stdout);
   }
   rmSync(sparse);
+  // The same cap for a policy file: `policy check /dev/zero` stops at the limit, exit 2.
+  const policy = await cli(['policy', 'check', '/dev/zero']);
+  assert.equal(policy.exit, 2, policy.stdout + policy.stderr);
+  assert.match(policy.stderr, /LIMIT_EXCEEDED/);
   // A directory is not an attestation: an input error naming it.
   const dir = await cli(['verify', ARTIFACT, '--attestation', tmp]);
   assert.equal(dir.exit, 2);
