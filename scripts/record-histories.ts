@@ -1,5 +1,5 @@
 /**
- * Records workflow histories for the replay test (CHECKLIST row 34): runs real publishes
+ * Records workflow histories for the replay test (docs/checklist.md#row-34): runs real publishes
  * (passed, denied by policy, denied by a pipeline failure, approved, rejected, and passed
  * after waiting on a timer for a pending attestor) on a real Worker against the local
  * services, and writes each history as JSON to test/fixtures/histories/<name>.json

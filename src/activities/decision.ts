@@ -181,6 +181,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
       verdict: 'approve' | 'reject';
       at: string;
       workflowId?: string;
+      /** The run awaiting this verdict: a seal for another run of the same workflow id is refused. */
+      runId?: string;
       identity?: SealedIdentity;
       /** The requester as verified when the decision was recorded; absent for an operator's request. */
       requester?: Identity;
@@ -191,7 +193,12 @@ export function createDecisionActivities(deps: ActivityDeps) {
         ? openSeal(
             deps,
             input.identity,
-            { purpose: input.verdict, workflowId: input.workflowId ?? '', now: new Date(input.at) },
+            {
+              purpose: input.verdict,
+              workflowId: input.workflowId ?? '',
+              runId: input.runId ?? '',
+              now: new Date(input.at),
+            },
             'APPROVER_NOT_ALLOWED',
           )
         : undefined;

@@ -4,7 +4,7 @@ import { isGateError } from '../core/errors.ts';
 /**
  * The one place where our errors become Temporal failures: an ApplicationFailure whose type
  * is the code, non-retryable when the code says the call would fail again (src/core/errors.ts,
- * CHECKLIST row 32: a denial closes the run, never loops). Errors that are not ours (a store
+ * docs/checklist.md#row-32: a denial closes the run, never loops). Errors that are not ours (a store
  * driver's outage, a stepdown) pass as they are and stay retryable under the activity's policy.
  */
 export function toTemporalFailure(err: unknown): unknown {

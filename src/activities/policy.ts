@@ -32,7 +32,7 @@ export interface PolicyEvaluation {
 /**
  * The operator's policy in force: the newest version loaded into the archive (`slsa-gate
  * policy load`, or the worker's SLSA_GATE_POLICY at start). A request never carries policy
- * (issue 12 §1); no version at all is POLICY_INCOMPLETE (CHECKLIST row 10).
+ * (issue 12 §1); no version at all is POLICY_INCOMPLETE (docs/checklist.md#row-10).
  */
 export async function policyInForce(deps: ActivityDeps) {
   const current = await deps.archive.currentPolicy();
@@ -56,7 +56,7 @@ export async function policyRefOf(deps: ActivityDeps): Promise<{ digest: string;
 }
 
 /**
- * What was last published at `repository:tag` (CHECKLIST rows 21, 22): the monotonic
+ * What was last published at `repository:tag` (docs/checklist.md#row-21 and docs/checklist.md#row-22): the monotonic
  * record is the archive's release record for that tag (its newest published decision),
  * read by key so that the check costs the same however large the archive grows.
  */

@@ -44,7 +44,7 @@ export function createPublishActivities(deps: ActivityDeps) {
 
     /**
      * Copies the verified digest to the release repository and tags it; idempotent, so a
-     * retry after a crash re-puts the same bytes and publishes nothing new (CHECKLIST row 29).
+     * retry after a crash re-puts the same bytes and publishes nothing new (docs/checklist.md#row-29).
      */
     async publishImage(input: {
       candidate: Candidate;

@@ -26,6 +26,8 @@ import { isGateError } from '../core/errors.ts';
 import { sealIdentity } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
+import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
+import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
@@ -175,7 +177,7 @@ export async function startPublish(
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,
     'starting the publish',
-    options.client.workflow.start('publishArtifact', {
+    options.client.workflow.start<typeof publishArtifact>('publishArtifact', {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
       args: [checked.data],
@@ -262,7 +264,7 @@ async function currentProgress(options: PublishApiOptions, handle: WorkflowHandl
     };
   }
   if (state === 'RUNNING' || state === 'CANCELLED')
-    return await withinTime(timeout, 'querying the publish', handle.query<PublishProgress>('progress'));
+    return await withinTime(timeout, 'querying the publish', handle.query(progressQuery));
   // Terminated, timed out or failed: no workflow code ran to say so; the archive keeps the decision.
   throw new ApiFailure(409, state === 'TERMINATED' ? 'CANCELLED' : 'CLOSED', `the publish is ${state}`);
 }
@@ -281,8 +283,11 @@ export async function sendVerdict(
   const handle = options.client.workflow.getHandle(workflowId);
   const timeout = options.temporalTimeoutMs ?? 10_000;
   let state: string;
+  let runId: string;
   try {
-    state = (await withinTime(timeout, 'reading the publish', handle.describe())).status.name;
+    const described = await withinTime(timeout, 'reading the publish', handle.describe());
+    state = described.status.name;
+    runId = described.runId;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
     throw err;
@@ -300,6 +305,7 @@ export async function sendVerdict(
       identity: identityOf(principal),
       purpose: verdict,
       workflowId,
+      runId,
     }),
   };
   try {
@@ -307,10 +313,13 @@ export async function sendVerdict(
     const update = await withinTime(
       timeout,
       `sending the ${verdict}`,
-      handle.startUpdate<PublishProgress, [typeof approval]>(verdict, {
-        args: [approval],
-        waitForStage: WorkflowUpdateStage.ACCEPTED,
-      }),
+      // To the run the seal names: if a new run took its place meanwhile, the Update fails.
+      options.client.workflow
+        .getHandle(workflowId, runId)
+        .startUpdate(verdict === 'approve' ? approveUpdate : rejectUpdate, {
+          args: [approval],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
     );
     const progress = await withinTime(timeout * 6, `the ${verdict}`, update.result());
     return { status: 200, body: { workflowId, ...progress } };

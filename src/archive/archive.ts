@@ -7,7 +7,7 @@
  * Errors: GateError INPUT_INVALID (bad payload) and ARCHIVE_ERROR (conflict, illegal
  * transition, unknown decision, stored document that fails its schema) will fail again;
  * driver errors (store down, stepdown, timeout) are rethrown as they are so that
- * the activity retries them (CHECKLIST rows 29, 33).
+ * the activity retries them (docs/checklist.md#row-29 and docs/checklist.md#row-33).
  */
 import {
   MongoClient,
@@ -54,6 +54,7 @@ import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './
 import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { driftId, type DriftRecord } from './drift-record.ts';
 import { releaseId, type ReleaseRecord } from './release-record.ts';
+import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
 // The JSON input schemas, for activities that validate payloads before calling in.
@@ -99,7 +100,7 @@ export async function openArchive(
     ...(options.onCommand ? { monitorCommands: true } : {}),
     ignoreUndefined: true,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
-    // CHECKLIST row 33: nothing is published on a decision a stepdown could roll back.
+    // docs/checklist.md#row-33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
   });
@@ -233,9 +234,9 @@ export class Archive {
 
   /** Appends `value` to the string list `field` of the document `id` in a keyed collection, once. */
   private async appendToKeyedList(
-    collection: 'subjectVsas' | 'approvalSets',
+    collection: 'subjectVsas' | 'approvalSets' | 'revokedSubjects',
     id: string,
-    field: 'issued' | 'approvals',
+    field: 'issued' | 'approvals' | 'decisions',
     value: string,
   ): Promise<void> {
     const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
@@ -277,6 +278,53 @@ export class Archive {
     } catch (err) {
       if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
     }
+  }
+
+  /**
+   * Revokes a published decision: a revocation record (never an edit of the decision), then
+   * the artifact's list of revoked decisions. Idempotent: the same revocation again succeeds,
+   * a different one of the same decision is ARCHIVE_ERROR; only a published decision can be revoked.
+   */
+  async recordRevocation(decisionId: string, input: RevocationInput): Promise<{ revocationId: string }> {
+    const parsed = parseInput(RevocationInputSchema, input, 'revocation');
+    const decision = await this.requireDecision(decisionId);
+    if (decision.status !== 'published' || !decision.published) {
+      throw new GateError(
+        'ARCHIVE_ERROR',
+        `decision ${decisionId} is ${decision.status}: only a published decision is revoked`,
+        {
+          detail: { decisionId, status: decision.status },
+        },
+      );
+    }
+    const subjectDigest = decision.published.digest;
+    await this.insertOnce('revocations', {
+      _id: decisionId,
+      schemaVersion: SCHEMA_VERSION,
+      decisionId,
+      subjectDigest,
+      reason: parsed.reason,
+      by: parsed.by,
+      at: new Date(parsed.at).toISOString(),
+    });
+    await this.appendToKeyedList('revokedSubjects', subjectDigest, 'decisions', decisionId);
+    return { revocationId: decisionId };
+  }
+
+  /**
+   * The revocations of the decisions that published an artifact digest (one lookup of the
+   * digest's list, one per revocation, all by key): empty when none was revoked. Consumers
+   * (verify-image, the admission webhook, the drift monitor) treat a revoked release as not verified.
+   */
+  async revocationsOf(subjectDigest: string): Promise<RevocationRecord[]> {
+    parseInput(Sha256DigestSchema, subjectDigest, 'subject digest');
+    const list = await this.findById('revokedSubjects', subjectDigest);
+    const out: RevocationRecord[] = [];
+    for (const id of list?.decisions ?? []) {
+      const revocation = await this.findById('revocations', id);
+      if (revocation) out.push(revocation);
+    }
+    return out;
   }
 
   /** What was last published at `repository:tag` (one lookup by key), or null. */

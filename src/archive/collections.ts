@@ -16,6 +16,7 @@ import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
 import { PolicyVersionDocSchema } from './policy-version-record.ts';
 import { ReleaseDocSchema } from './release-record.ts';
+import { RevocationDocSchema, RevokedSubjectDocSchema } from './revocation-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
 
@@ -34,6 +35,8 @@ export const SCHEMAS = {
   releases: ReleaseDocSchema,
   subjectVsas: SubjectVsasDocSchema,
   approvalSets: ApprovalSetDocSchema,
+  revocations: RevocationDocSchema,
+  revokedSubjects: RevokedSubjectDocSchema,
   // Findings of the release monitor (drift: tags naming what the gate did not publish).
   drift: DriftDocSchema,
 } as const;
@@ -94,6 +97,8 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   releases: [],
   subjectVsas: [],
   approvalSets: [],
+  revocations: [{ name: 'subject_digest', key: { subjectDigest: 1 } }],
+  revokedSubjects: [],
   drift: [
     { name: 'at', key: { at: -1, _id: -1 } },
     { name: 'repository', key: { repository: 1, at: -1 } },

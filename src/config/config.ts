@@ -1,17 +1,23 @@
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
-import { resolveTemporalConnection, TemporalConnection } from './temporal-connection.ts';
+import { TASK_QUEUE } from '../workflows/contract.ts';
+import {
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_TEMPORAL_NAMESPACE,
+  resolveTemporalConnection,
+  TemporalConnection,
+} from './temporal-connection.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port');
 
 /** Worker, CLI and API configuration, read from the environment. Secrets are read by activities only, never passed to workflows. */
 export const ConfigSchema = z.strictObject({
-  temporalAddress: hostPort.default('127.0.0.1:7233'),
-  temporalNamespace: z.string().min(1).default('slsa-gate'),
+  temporalAddress: hostPort.default(DEFAULT_TEMPORAL_ADDRESS),
+  temporalNamespace: z.string().min(1).default(DEFAULT_TEMPORAL_NAMESPACE),
   /** The resolved connection (profile file + TEMPORAL_* variables); holds the TLS and API-key secrets privately. */
   temporal: z.instanceof(TemporalConnection),
   temporalUiUrl: z.url().default('http://127.0.0.1:8233'),
-  taskQueue: z.string().min(1).default('slsa-gate-publish'),
+  taskQueue: z.string().min(1).default(TASK_QUEUE),
   mongoUri: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/'),
   // MongoDB naming restrictions: no /\. "$*<>:|? and under 64 bytes.
   database: z

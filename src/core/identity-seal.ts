@@ -36,13 +36,14 @@ export function sealIdentity(
 }
 
 /**
- * The identity a seal vouches for, when the seal is ours, for `purpose` on `workflowId`, and
+ * The identity a seal vouches for, when the seal is ours, for `purpose` on `workflowId` (and
+ * on `runId`, when one is expected), and
  * fresh at `now`; APPROVER_NOT_ALLOWED otherwise (the caller is not who the payload says).
  */
 export function openSealedIdentity(
   key: Buffer,
   sealed: unknown,
-  expected: { purpose: SealedIdentity['purpose']; workflowId: string; now: Date },
+  expected: { purpose: SealedIdentity['purpose']; workflowId: string; runId?: string; now: Date },
 ): Identity {
   const parsed = SealedIdentitySchema.safeParse(sealed);
   if (!parsed.success)
@@ -55,6 +56,14 @@ export function openSealedIdentity(
     throw new GateError('APPROVER_NOT_ALLOWED', 'the identity seal was issued for another action', {
       detail: { purpose: fields.purpose, workflowId: fields.workflowId },
     });
+  if (expected.runId !== undefined && fields.runId !== expected.runId)
+    throw new GateError(
+      'APPROVER_NOT_ALLOWED',
+      'the identity seal was issued for another run of this publish',
+      {
+        detail: { workflowId: fields.workflowId, ...(fields.runId ? { runId: fields.runId } : {}) },
+      },
+    );
   const age = (expected.now.getTime() - Date.parse(fields.issuedAt)) / 1000;
   if (age > SEAL_LIFETIME_SECONDS || age < -60)
     throw new GateError('APPROVER_NOT_ALLOWED', 'the identity seal is stale', {

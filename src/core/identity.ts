@@ -26,6 +26,12 @@ export const SealedIdentitySchema = z.strictObject({
   identity: IdentitySchema,
   purpose: z.enum(['request', 'approve', 'reject']),
   workflowId: z.string().min(1).max(1024),
+  /**
+   * The run a verdict is for. A workflow id names a destination and a digest, not a decision:
+   * the same digest requested again for another tag is a new run under the same id, and an
+   * approval sealed for the first run must not count there.
+   */
+  runId: z.string().min(1).max(128).optional(),
   issuedAt: z.iso.datetime(),
   /** HMAC-SHA256 (hex) over the canonical JSON of the other fields. */
   seal: z.string().regex(/^[0-9a-f]{64}$/),

@@ -1,6 +1,6 @@
 /**
  * Reading a file with its size cap applied before the memory is spent (issue 11 §9,
- * CHECKLIST row 25): the size is checked from `fstat` before a regular file is read,
+ * docs/checklist.md#row-25): the size is checked from `fstat` before a regular file is read,
  * and anything else (a device such as /dev/zero, a pipe) is read in chunks that stop
  * one byte past the cap. A file that grows between the check and the read is caught
  * by the same bounded loop.

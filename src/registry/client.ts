@@ -8,7 +8,7 @@ import { assertRepositoryName, isTag } from './reference.ts';
 import { registryError } from './registry-error.ts';
 import { DEFAULT_RETRY_POLICY, Transport, type RetryPolicy } from './transport.ts';
 
-/** Size and count limits, checked before allocating and while streaming (CHECKLIST row 25). */
+/** Size and count limits, checked before allocating and while streaming (docs/checklist.md#row-25). */
 export interface RegistryLimits {
   maxManifestBytes: number;
   maxAttestationLayerBytes: number;
@@ -21,7 +21,7 @@ export interface RegistryLimits {
   maxIndexEntries: number;
 }
 
-/** 4 MiB manifests, 10 MiB attestation layers, 1000 referrers (CHECKLIST row 25). */
+/** 4 MiB manifests, 10 MiB attestation layers, 1000 referrers (docs/checklist.md#row-25). */
 export const DEFAULT_LIMITS: RegistryLimits = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxAttestationLayerBytes: 10 * 1024 * 1024,

@@ -4,7 +4,7 @@ import { registryError } from './registry-error.ts';
 /**
  * Reads a response body into memory, refusing more than `maxBytes`: the
  * Content-Length is checked before reading, and the running count while
- * streaming, so an oversized body is never buffered (CHECKLIST row 25).
+ * streaming, so an oversized body is never buffered (docs/checklist.md#row-25).
  */
 export async function readCapped(res: Response, maxBytes: number, where: string): Promise<Uint8Array> {
   const declared = res.headers.get('content-length');

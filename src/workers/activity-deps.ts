@@ -21,7 +21,7 @@ export async function createActivityDeps(
   const startPolicy = config.policyFile
     ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
     : undefined;
-  // CHECKLIST row 10: a worker whose policy is invalid or incomplete does not start.
+  // docs/checklist.md#row-10: a worker whose policy is invalid or incomplete does not start.
   const startPolicyDigest = startPolicy
     ? parsePolicy(startPolicy.text, startPolicy.origin, overrides.trustMap ?? trustMap).digest
     : undefined;

@@ -122,6 +122,16 @@ function firstIssue(error: { issues: Array<{ path: PropertyKey[]; message: strin
   return issue ? `${issue.path.map(String).join('.') || 'request'}: ${issue.message}` : 'invalid';
 }
 
+/**
+ * The verdict as results and progress show it: who (the verified id), why, when. The sealed
+ * identity stays out: anyone with `publish` or `audit:read` reads progress, and a seal is a
+ * credential for this workflow until it goes stale.
+ */
+function approvalOfResult(verdict: { approval: Approval; verdict: 'approve' | 'reject'; at: string }) {
+  const { approver, reason } = verdict.approval;
+  return { approver, reason, verdict: verdict.verdict, at: verdict.at };
+}
+
 /** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
 export async function publishArtifact(request: PublishRequest): Promise<PublishResult> {
   const { candidate } = request;
@@ -199,7 +209,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       reason,
       checks,
       ...(policyDigest ? { policyDigest } : {}),
-      ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
+      ...(verdict ? { approval: approvalOfResult(verdict) } : {}),
     };
     progress.result = result;
     setStatus('Denied');
@@ -351,6 +361,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
             verdict: next.kind,
             at: next.at,
             workflowId: workflowInfo().workflowId,
+            runId: workflowInfo().runId,
             ...(requester ? { requester } : {}),
             requesterName: request.requester,
             twoPersonRule,
@@ -445,7 +456,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         policyDigest,
         ...(policyVersion ? { policyVersion } : {}),
         published: { reference: published.reference, digest: published.digest, vsaDigest: vsa.vsaDigest },
-        ...(verdict ? { approval: { ...verdict.approval, verdict: verdict.verdict, at: verdict.at } } : {}),
+        ...(verdict ? { approval: approvalOfResult(verdict) } : {}),
       };
       progress.result = result;
       setStatus('Published');

@@ -8,13 +8,14 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { publishWorkflowId } from '../../src/workflows/contract.ts';
 import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
-import { assertNothingPublished } from '../helpers/publish-checks.ts';
+import { assertNothingPublished, listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
@@ -283,4 +284,60 @@ test('an approval with no worker to take it is a 503 within the time limit, not 
   } finally {
     await handle.terminate('test over');
   }
+});
+
+test('an approval sealed for one run does not count on a later run of the same workflow id', async () => {
+  const { staging, digest } = await stagedImage();
+  requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
+  await h.loadPolicy(h.policies.get(digest)!);
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const ask = (tag: string) =>
+    call('/api/v1/publishes', {
+      method: 'POST',
+      token: tokens.mallory,
+      body: { image: `${h.registryHost}/${staging}@${digest}`, to, tag },
+    });
+  const first = await ask('v1.0.0');
+  assert.equal(first.status, 202, await first.clone().text());
+  const { workflowId, runId: firstRun } = (await first.json()) as { workflowId: string; runId: string };
+  await waitFor(workflowId, 'AwaitingApproval');
+  const approved = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`, {
+    method: 'POST',
+    token: tokens.bob,
+    body: { reason: 'reviewed v1.0.0' },
+  });
+  assert.equal(approved.status, 200, await approved.clone().text());
+  const published = (await waitFor(workflowId, 'Published')) as { result?: { approval?: object } };
+  // What anyone with publish or audit:read reads carries no seal.
+  assert.ok(published.result?.approval, 'the result names the approval');
+  assert.equal('identity' in published.result.approval, false, 'no sealed identity in the progress');
+
+  // Attacker material: bob's sealed approval as the first run's history holds it (what the
+  // Temporal UI shows anyone with namespace access), sent by mallory as an Update to the run
+  // her second request (the same digest and destination, tag `latest`) starts under the same id.
+  const history = await h.client.workflow.getHandle(workflowId, firstRun).fetchHistory();
+  const update = history.events?.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  const payload =
+    update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads?.[0];
+  assert.ok(payload?.data, 'the first run recorded bob’s approval');
+  const bobsApproval = JSON.parse(Buffer.from(payload.data).toString('utf8')) as { identity: object };
+  assert.ok(bobsApproval.identity, 'the recorded approval carries bob’s seal');
+
+  const second = await ask('latest');
+  assert.equal(second.status, 202, await second.clone().text());
+  const { runId: secondRun } = (await second.json()) as { runId: string };
+  assert.notEqual(secondRun, firstRun);
+  await waitFor(workflowId, 'AwaitingApproval');
+  const handle = h.client.workflow.getHandle(workflowId, secondRun);
+  await assert.rejects(
+    handle.executeUpdate('approve', { args: [{ ...bobsApproval, approver: 'bob', reason: 'replayed' }] }),
+    (err: unknown) =>
+      err instanceof WorkflowUpdateFailedError &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === 'APPROVER_NOT_ALLOWED',
+  );
+  assert.equal((await waitFor(workflowId, 'AwaitingApproval')).status, 'AwaitingApproval');
+  const tags = await listTags(h.registryHost, to.slice(h.registryHost.length + 1));
+  assert.equal(tags.includes('latest'), false, `nothing tagged latest: ${tags.join(', ')}`);
+  await handle.terminate('test over');
 });

@@ -1,5 +1,5 @@
 /**
- * CHECKLIST row 30: the Temporal dev server is killed with SIGKILL while a publish waits for
+ * docs/checklist.md#row-30: the Temporal dev server is killed with SIGKILL while a publish waits for
  * approval, or while its publish step runs, and restarted on the same `--db-filename`; the
  * workflow resumes and completes.
  * The server is this test's own instance (own port, own db file); registry and store are the
@@ -24,7 +24,7 @@ import { ensureServices, services } from '../helpers/services.ts';
 import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
-// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+// Not a version tag: the rollback check (docs/checklist.md#row-21) ties version tags to the provenance ref.
 const RELEASE_TAG = 'stable';
 
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * CHECKLIST rows 28 and 29: the worker process is SIGKILLed in the middle of a publish and
+ * docs/checklist.md#row-28 and docs/checklist.md#row-29: the worker process is SIGKILLed in the middle of a publish and
  * started again. The real Temporal server, registry and store are the shared ones (only the
  * worker dies); the worker is a separate OS process (test/helpers/fault-worker.ts).
  */
@@ -15,7 +15,7 @@ import { pollProgress } from '../helpers/publish-progress.ts';
 import { stageImage, startSharedCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 import { runsOf } from '../helpers/workflow-history.ts';
 
-// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+// Not a version tag: the rollback check (docs/checklist.md#row-21) ties version tags to the provenance ref.
 const RELEASE_TAG = 'stable';
 
 let rig: CrashRig;

@@ -1,5 +1,5 @@
 /**
- * CHECKLIST row 32: a coded, non-retryable failure raised inside an activity closes the
+ * docs/checklist.md#row-32: a coded, non-retryable failure raised inside an activity closes the
  * workflow as denied with that code, after one attempt; the denial is archived. Shared
  * services; the worker is a separate process as in the crash tests.
  */

@@ -207,7 +207,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
         {
           approver: 'bob',
           reason: 'my token, his name',
-          identity: h.sealToken('alice', 'approve', workflowId),
+          identity: h.sealToken('alice', 'approve', workflowId, (await handle.describe()).runId),
         },
       ],
     }),
@@ -222,6 +222,18 @@ test('a publish that needs approval waits, refuses the requester as approver, th
     }),
     refusedWith('APPROVER_NOT_ALLOWED'),
   );
+  // Attacker material: bob's seal for this workflow id but an earlier run (the same digest
+  // published to this repository under another tag reuses the id), and one naming no run.
+  for (const runId of ['an-earlier-run', undefined]) {
+    await assert.rejects(
+      handle.executeUpdate('approve', {
+        args: [
+          { approver: 'bob', reason: 'replayed', identity: h.sealToken('bob', 'approve', workflowId, runId) },
+        ],
+      }),
+      refusedWith('APPROVER_NOT_ALLOWED'),
+    );
+  }
   const forged = sealIdentity(randomBytes(32), {
     identity: { kind: 'token', id: 'token:bob', name: 'bob' },
     purpose: 'approve',
@@ -234,7 +246,11 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   await notInRelease(request.releaseRepository, digest);
   await handle.executeUpdate('approve', {
     args: [
-      { approver: 'bob', reason: 'reviewed the change', identity: h.sealToken('bob', 'approve', workflowId) },
+      {
+        approver: 'bob',
+        reason: 'reviewed the change',
+        identity: h.sealToken('bob', 'approve', workflowId, (await handle.describe()).runId),
+      },
     ],
   });
   const result = await handle.result();
@@ -260,7 +276,7 @@ test('a rejected publish is denied and nothing is published', async () => {
       {
         approver: 'carol',
         reason: 'not this week',
-        identity: h.sealToken('carol', 'reject', handle.workflowId),
+        identity: h.sealToken('carol', 'reject', handle.workflowId, (await handle.describe()).runId),
       },
     ],
   });
@@ -374,7 +390,13 @@ test('a VSA planted in the release repository with the decision annotation is no
     },
   );
   await handle.executeUpdate('approve', {
-    args: [{ approver: 'bob', reason: 'ok', identity: h.sealToken('bob', 'approve', handle.workflowId) }],
+    args: [
+      {
+        approver: 'bob',
+        reason: 'ok',
+        identity: h.sealToken('bob', 'approve', handle.workflowId, runId),
+      },
+    ],
   });
   const result = await handle.result();
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);

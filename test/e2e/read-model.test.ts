@@ -5,7 +5,8 @@
  * Material: images built and signed by the demo builder (src/demo/demo-builder.ts, a real
  * ECDSA key made per run); two of the three releases record the dependency
  * `pkg:npm/left-pad@1.3.0` with a fixed sha256, the third `pkg:npm/right-pad@1.0.0`; a
- * fourth, made by an attacker who edited the signed provenance after signing
+ * fourth release depends on the second's published image (by digest, as a base image); a
+ * fifth, made by an attacker who edited the signed provenance after signing
  * (tamperEnvelope: builder id changed, signature left as it was), is denied.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { decisionStatsRows } from '../../src/audit/read-model/audit-queries.ts';
 import { exportParquet } from '../../src/audit/read-model/export-parquet.ts';
 import { DEFAULT_SAVED_QUERIES } from '../../src/audit/read-model/saved-queries.ts';
 import { impact } from '../../src/audit/read-model/impact.ts';
@@ -54,6 +56,20 @@ before(async () => {
     assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
     published[name] = built.digest;
   }
+  const downstream = `staging/${uniqueName('four')}`;
+  const built = await buildAndAttest(h.registry, downstream, {
+    tag: 'v1.0.0',
+    seed: downstream,
+    key: h.builderKey,
+    provenance: {
+      dependencies: [
+        { uri: `oci://${h.registryHost}/release/base`, digest: { sha256: published.two!.slice(7) } },
+      ],
+    },
+  });
+  const result = await h.publish(requestFor(h, downstream, built.digest, { tag: 'v1.0.0' }));
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  published.four = built.digest;
   const staging = `staging/${uniqueName('forged')}`;
   const forged = await buildAndAttest(h.registry, staging, {
     tag: 'v1.0.0',
@@ -84,10 +100,10 @@ async function withModel<T>(use: (model: ReadModel) => Promise<T>): Promise<T> {
 
 test('the export writes every table partitioned by day, and a second run writes nothing new', async () => {
   const first = await exportParquet(h.deps.archive, dir);
-  assert.equal(first.written.decisions, 4);
-  assert.ok(first.written.checks >= 4 * 3, `checks ${first.written.checks}`);
-  assert.ok(first.written.events >= 4 * 2);
-  assert.ok(first.written.vsas >= 3, 'an issued VSA per release');
+  assert.equal(first.written.decisions, 5);
+  assert.ok(first.written.checks >= 5 * 3, `checks ${first.written.checks}`);
+  assert.ok(first.written.events >= 5 * 2);
+  assert.ok(first.written.vsas >= 4, 'an issued VSA per release');
   assert.ok(first.written.dependencies >= 3, 'the dependencies the provenances recorded');
   const today = new Date().toISOString().slice(0, 10);
   assert.ok(readdirSync(join(dir, 'decisions')).includes(`day=${today}`));
@@ -99,7 +115,7 @@ test('the export writes every table partitioned by day, and a second run writes 
   );
   await withModel(async (model) => {
     const n = await model.query('SELECT count(*) AS n FROM decisions');
-    assert.equal(n.rows[0]!.n, '4', 'no row written twice');
+    assert.equal(n.rows[0]!.n, '5', 'no row written twice');
   });
 });
 
@@ -153,7 +169,7 @@ test('audit sql refuses anything but one SELECT, and files outside the export', 
   });
 });
 
-test('impact: a dependency shared by two of three releases finds exactly those two, however it is written', async () => {
+test('impact: a dependency shared by two of three releases finds exactly those two, however it is written, and what was built on them', async () => {
   await exportParquet(h.deps.archive, dir);
   await withModel(async (model) => {
     for (const dependency of [
@@ -163,8 +179,17 @@ test('impact: a dependency shared by two of three releases finds exactly those t
     ]) {
       const found = await impact(model, { dependency });
       assert.deepEqual(
-        found.rows.map((r) => r.digest).sort(),
+        found.rows
+          .filter((r) => r.via === null)
+          .map((r) => r.digest)
+          .sort(),
         [published.one, published.two].sort(),
+        dependency,
+      );
+      // Transitively: the fourth release used the second's image, so it is affected through it.
+      assert.deepEqual(
+        found.rows.filter((r) => r.via !== null).map((r) => [r.digest, r.via]),
+        [[published.four, published.two]],
         dependency,
       );
     }
@@ -175,15 +200,15 @@ test('impact: a dependency shared by two of three releases finds exactly those t
     });
     assert.deepEqual(
       withDenied.rows.map((r) => r.digest).sort(),
-      [published.one, published.two, deniedDigest].sort(),
+      [published.one, published.two, published.four, deniedDigest].sort(),
     );
     const bySource = await impact(model, { source: 'github.com/example/app', since: '2020-01-01' });
-    assert.equal(bySource.rows.length, 3);
+    assert.equal(bySource.rows.length, 4);
     const sameSource = await impact(model, { source: 'https://github.com/example/app' });
-    assert.equal(sameSource.rows.length, 3);
+    assert.equal(sameSource.rows.length, 4);
     assert.equal((await impact(model, { builder: `${BUILDER_NAME}@v9` })).rows.length, 0);
-    assert.equal((await impact(model, { builder: `${BUILDER_NAME}@refs/tags/v1` })).rows.length, 3);
-    assert.equal((await impact(model, { builder: DEMO_BUILDER_ID })).rows.length, 3);
+    assert.equal((await impact(model, { builder: `${BUILDER_NAME}@refs/tags/v1` })).rows.length, 4);
+    assert.equal((await impact(model, { builder: DEMO_BUILDER_ID })).rows.length, 4);
     assert.equal(
       (await impact(model, { source: 'github.com/example/app', since: '2999-01-01' })).rows.length,
       0,
@@ -217,7 +242,7 @@ test('the web view runs saved queries on the read model, for a logged-in auditor
     const text = await page.text();
     assert.match(
       text,
-      new RegExp(`<td>${BUILDER_NAME.replaceAll('.', '\\.')}</td>\\s*<td>v1</td>\\s*<td>3</td>`),
+      new RegExp(`<td>${BUILDER_NAME.replaceAll('.', '\\.')}</td>\\s*<td>v1</td>\\s*<td>4</td>`),
     );
     assert.match(text, /as exported at \d{4}-\d{2}-\d{2}T/);
     assert.equal((await get('/queries/no-such-query')).status, 404);
@@ -226,4 +251,16 @@ test('the web view runs saved queries on the read model, for a logged-in auditor
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+});
+
+test('statistics over whole days from the per-day counts equal those counted over every decision', async () => {
+  await exportParquet(h.deps.archive, dir);
+  await withModel(async (model) => {
+    const today = `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const fromDays = await decisionStatsRows(model, { since: today });
+    // One millisecond later is not a whole day: counted over the decisions themselves.
+    const fromDecisions = await decisionStatsRows(model, { since: '2000-01-01T00:00:00.001Z' });
+    assert.ok(fromDays.rows.some((r) => r.dimension === 'outcome' && r.key === 'PASSED' && r.count === '4'));
+    assert.deepEqual(fromDays.rows, fromDecisions.rows);
+  });
 });

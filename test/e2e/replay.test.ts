@@ -1,5 +1,5 @@
 /**
- * CHECKLIST row 34: the histories recorded by scripts/record-histories.ts replay on the
+ * docs/checklist.md#row-34: the histories recorded by scripts/record-histories.ts replay on the
  * current workflow code without a nondeterminism error. A workflow change that fails here
  * must be versioned (patched()) or the deploy is blocked; re-record only for a deliberate,
  * compatible change. Run alone with `npm run test:replay`.

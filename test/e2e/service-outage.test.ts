@@ -1,6 +1,6 @@
 /**
  * Issue 4's outage cases: the registry down during publish, and the store down when the
- * decision is to be archived (CHECKLIST row 33). Both services are this file's own instances
+ * decision is to be archived (docs/checklist.md#row-33). Both services are this file's own instances
  * (own ports and data), stopped and started again here; Temporal is the shared dev server.
  */
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ import { stageImage, startCrashRig, type CrashRig } from '../helpers/worker-proc
 import { runsOf, waitForAttempt } from '../helpers/workflow-history.ts';
 import { collectionsOf } from '../../src/archive/archive.ts';
 
-// Not a version tag: the rollback check (CHECKLIST 21) ties version tags to the provenance ref.
+// Not a version tag: the rollback check (docs/checklist.md#row-21) ties version tags to the provenance ref.
 const RELEASE_TAG = 'stable';
 
 let dir: string;

@@ -38,7 +38,12 @@ export interface PublishHarness {
   /** The key the API would seal verified identities with (the worker's SLSA_GATE_IDENTITY_KEY). */
   identityKey: Buffer;
   /** A hashed-token identity sealed as the API seals it after authenticating `name`'s token. */
-  sealToken(name: string, purpose: SealedIdentity['purpose'], workflowId: string): SealedIdentity;
+  sealToken(
+    name: string,
+    purpose: SealedIdentity['purpose'],
+    workflowId: string,
+    runId?: string,
+  ): SealedIdentity;
   /**
    * The operator's policy for each candidate digest, loaded as the policy in force just before
    * that candidate's request starts (requests carry no policy; tests run one publish at a time
@@ -124,11 +129,12 @@ export async function startPublishHarness(
     builderKey,
     dir,
     identityKey,
-    sealToken: (name, purpose, workflowId) =>
+    sealToken: (name, purpose, workflowId, runId) =>
       sealIdentity(identityKey, {
         identity: { kind: 'token', id: `token:${name}`, name },
         purpose,
         workflowId,
+        ...(runId ? { runId } : {}),
       }),
     policies,
     loadPolicy,

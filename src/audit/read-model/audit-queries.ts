@@ -84,9 +84,32 @@ export async function listDecisionRows(
   );
 }
 
+const startOfDay = (iso: string | undefined) => iso === undefined || /T00:00:00(\.0+)?(Z|\+00:00)$/.test(iso);
+
 /** Counts of the matching decisions by outcome, builder, failing code and day (server-side GROUP BY). */
 export async function decisionStatsRows(model: ReadModel, filters: AuditFilters): Promise<QueryResult> {
   const { where, params } = filterSql(filters);
+  // Whole days and no other filter: summed from the per-day counts instead of every decision.
+  const onlyDays = Object.keys(filters).every((k) => k === 'since' || k === 'until');
+  if (onlyDays && startOfDay(filters.since) && startOfDay(filters.until)) {
+    const days: string[] = [];
+    const dayParams: Record<string, string> = {};
+    if (filters.since !== undefined) {
+      days.push('day >= $sinceDay');
+      dayParams.sinceDay = filters.since.slice(0, 10);
+    }
+    if (filters.until !== undefined) {
+      days.push('day < $untilDay');
+      dayParams.untilDay = filters.until.slice(0, 10);
+    }
+    const inDays = days.length ? `WHERE ${days.join(' AND ')}` : '';
+    return model.query(
+      `SELECT dimension, key, sum(count) AS count FROM daily_counts ${inDays} GROUP BY ALL
+       UNION ALL SELECT 'day', day, sum(count) FROM daily_counts ${inDays ? `${inDays} AND` : 'WHERE'} dimension = 'outcome' GROUP BY ALL
+       ORDER BY dimension, count DESC, key`,
+      dayParams,
+    );
+  }
   return model.query(
     `WITH m AS (SELECT * FROM decisions d ${where})
      SELECT 'outcome' AS dimension, outcome AS key, count(*) AS count FROM m GROUP BY ALL

@@ -165,10 +165,7 @@ export async function impact(model: ReadModel, query: ImpactQuery): Promise<Quer
     WITH RECURSIVE affected(decision_id, via) AS (
       SELECT decision_id, NULL::VARCHAR FROM (${direct.sql})
       UNION
-      SELECT d2.decision_id, p.digest
-      FROM affected a
-      JOIN publications p ON p.decision_id = a.decision_id
-      JOIN decision_dependencies d2 ON d2.sha256 = p.digest
+      SELECT e.downstream, e.digest FROM affected a JOIN dependency_edges e ON e.upstream = a.decision_id
     ),
     first_path AS (SELECT decision_id, min(via) AS via FROM affected GROUP BY decision_id)
     SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,

@@ -30,6 +30,17 @@ const DERIVED_VIEWS = {
     FROM decision_attestations u JOIN attestations a ON a.digest = u.attestation_digest
     WHERE a.signer_identity IS NOT NULL`,
   /**
+   * Decision → decision edges through artifacts slsa-gate published: `downstream` recorded a
+   * dependency whose sha256 is the artifact `upstream` published (and issued a VSA for).
+   */
+  dependency_edges: `SELECT p.decision_id AS upstream, d.decision_id AS downstream, p.digest
+    FROM publications p JOIN decision_dependencies d ON d.sha256 = p.digest`,
+  /** Decision counts per day and dimension (outcome, builder, failing code): day-range statistics. */
+  daily_counts: `SELECT 'outcome' AS dimension, outcome AS key, day, count(*) AS count FROM decisions GROUP BY ALL
+    UNION ALL SELECT 'builder', builder_id || coalesce('@' || builder_version, ''), day, count(*) FROM decisions GROUP BY ALL
+    UNION ALL SELECT 'failing_code', code, day, count(*)
+      FROM (SELECT unnest(failing_codes) AS code, day FROM decisions) GROUP BY ALL`,
+  /**
    * The current status of each decision: the target of its newest event; of events stamped
    * alike, the later in the lifecycle (the lifecycle in src/archive/README.md).
    */
@@ -87,6 +98,11 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
     }
     for (const [name, sql] of Object.entries(DERIVED_VIEWS)) {
       await db.run(options.load ? `CREATE TABLE ${name} AS ${sql}` : `CREATE VIEW ${name} AS ${sql}`);
+    }
+    if (options.load) {
+      // Point lookups (show, by digest) by index instead of a scan of every decision.
+      await db.run('CREATE INDEX decisions_id ON decisions (decision_id)');
+      await db.run('CREATE INDEX decisions_digest ON decisions (artifact_digest)');
     }
     // From here on only the export directory is readable, and nothing may change that.
     await db.run(`SET allowed_directories = [${sqlString(dir + '/')}]`);

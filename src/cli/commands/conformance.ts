@@ -105,7 +105,7 @@ export const conformanceVerifyBundleCommand: Command = {
         ...(bytes ? { artifactBytes: bytes } : {}),
       });
       const { signer } = verified;
-      // Identity compared exactly (CHECKLIST rows 11, 12); a key bundle must be verified by the given key.
+      // Identity compared exactly (docs/checklist.md#row-11 and docs/checklist.md#row-12); a key bundle must be verified by the given key.
       if (byCertificate) {
         if (signer.kind !== 'certificate' || signer.identity !== identity || signer.issuer !== issuer) {
           throw new GateError(

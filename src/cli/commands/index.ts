@@ -40,6 +40,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Check a policy file and print its digest, or every error with its path',
     load: async () => (await import('./policy.ts')).policyCheckCommand,
   },
+  'policy load': {
+    summary: 'Make a policy file the policy in force (a new version in the archive; operators only)',
+    load: async () => (await import('./policy-versions.ts')).policyLoadCommand,
+  },
+  'policy history': {
+    summary: 'Every policy version: digest, who loaded it, when, from where',
+    load: async () => (await import('./policy-versions.ts')).policyHistoryCommand,
+  },
   publish: {
     summary: 'Start (or join) the publish workflow for an image and report its verdict',
     load: async () => (await import('./publish.ts')).publishCommand,

@@ -10,7 +10,6 @@ import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
-  TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
@@ -61,7 +60,7 @@ export const publishCommand: Command = {
     const image = parseReference(values.image);
     const release = parseRepository(values.to);
 
-    // Resolve the tag once; from here on only the digest is used (CHECKLIST row 26).
+    // Resolve the tag once; from here on only the digest is used (docs/checklist.md#row-26).
     const registry = registryClients(config)(image.registry);
     const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
     const resolved = await registry.resolve(image.repository, digest);
@@ -96,9 +95,9 @@ export const publishCommand: Command = {
     const workflowId = publishWorkflowId(release.registry, release.repository, digest);
     const { client, close } = await connectClient(config);
     try {
-      // A second request for the same artifact joins the running workflow (CHECKLIST row 31).
+      // A second request for the same artifact joins the running workflow (docs/checklist.md#row-31).
       const handle = await client.workflow.start<typeof publishArtifact>('publishArtifact', {
-        taskQueue: config.taskQueue ?? TASK_QUEUE,
+        taskQueue: config.taskQueue,
         workflowId,
         args: [parsed.data],
         workflowIdConflictPolicy: 'USE_EXISTING',

@@ -73,7 +73,7 @@ export const trustRefreshCommand: Command = {
       });
       json = TrustedRoot.toJSON(root);
     } catch (cause) {
-      // CHECKLIST row 27: retryable, and nothing is replaced with unverified material.
+      // docs/checklist.md#row-27: retryable, and nothing is replaced with unverified material.
       throw new GateError('TRUST_ROOT_UNAVAILABLE', `TUF refresh from ${mirror} failed: ${causes(cause)}`, {
         cause,
         detail: { mirror },

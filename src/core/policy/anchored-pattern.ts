@@ -1,7 +1,7 @@
 /**
  * Identity and builder patterns are explicitly anchored (`^…$`) and compiled so that the
  * whole string must match: `^a|b$` becomes `^(?:a|b)$`. sigstore-js matches identities with
- * an unanchored RegExp, so `github` matches every GitHub identity (CHECKLIST rows 11, 19).
+ * an unanchored RegExp, so `github` matches every GitHub identity (docs/checklist.md#row-11 and docs/checklist.md#row-19).
  */
 import { z } from 'zod';
 

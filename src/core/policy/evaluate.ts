@@ -1,6 +1,6 @@
 /**
  * Policy evaluation: pure and synchronous. Each attestation is evaluated whole, never
- * mixing fields across attestations (CHECKLIST row 18); the first SLSA provenance that
+ * mixing fields across attestations (docs/checklist.md#row-18); the first SLSA provenance that
  * passes every check is used, else the failures of the best candidate are reported.
  */
 import { z } from 'zod';
@@ -52,7 +52,7 @@ export interface EvaluateInput {
   trustMap: TrustMap;
   levels?: LevelEvidence;
   now: Date;
-  /** When publishing to a tag: its `repo:tag` and what was last published there (CHECKLIST rows 21, 22). */
+  /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
 }
 
@@ -76,7 +76,7 @@ export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
 function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Candidate {
   const { rule } = input;
   const identity = checkIdentity(rule, att);
-  // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (CHECKLIST row 14).
+  // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (docs/checklist.md#row-14).
   if (att.payloadType !== INTOTO_PAYLOAD_TYPE)
     return {
       att,

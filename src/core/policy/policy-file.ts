@@ -63,7 +63,7 @@ export function trustMapCovers(trustMap: TrustMap, builderId: string): boolean {
   return trustMap.builders.some((entry) => versions.some((id) => covers(entry, id)));
 }
 
-/** Problems that make a schema-valid policy unsafe to run (CHECKLIST row 10). */
+/** Problems that make a schema-valid policy unsafe to run (docs/checklist.md#row-10). */
 export function completenessProblems(policy: Policy, trustMap: TrustMap): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   policy.rules.forEach((rule, i) => {

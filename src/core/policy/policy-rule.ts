@@ -16,13 +16,13 @@ export const IdentitySchema = z.strictObject({
   issuer: z.string().min(1).optional(),
   /** Exact certificate SAN. */
   subject: z.string().min(1).optional(),
-  /** Anchored (`^…$`) pattern for the SAN; never an unanchored regex (CHECKLIST row 11). */
+  /** Anchored (`^…$`) pattern for the SAN; never an unanchored regex (docs/checklist.md#row-11). */
   subjectPattern: AnchoredPatternSchema.optional(),
   /** GitHub owner: the certificate's Source Repository Owner URI is `https://github.com/<owner>`. */
   owner: z.string().min(1).optional(),
   /** GitHub `owner/name`: the certificate's Source Repository URI is `https://github.com/<repo>`. */
   repo: z.string().min(1).optional(),
-  /** Source Repository Owner Identifier (OID …57264.1.17): survives a re-created owner (CHECKLIST row 13). */
+  /** Source Repository Owner Identifier (OID …57264.1.17): survives a re-created owner (docs/checklist.md#row-13). */
   ownerId: z.string().min(1).optional(),
   /** Source Repository Identifier (OID …57264.1.15). */
   repoId: z.string().min(1).optional(),

@@ -19,7 +19,7 @@ export interface EvidenceFacts {
 
 /**
  * Whether a resolved dependency is the source repository `sourceUri` itself: its URI,
- * as a git URI, names that repository exactly (CHECKLIST row 20: no prefix match, so
+ * as a git URI, names that repository exactly (docs/checklist.md#row-20: no prefix match, so
  * `…/app-evil` is not `…/app`). Cloud Build writes its source material without the
  * `git+` prefix (see provenance/slsa/v0.1.ts).
  */

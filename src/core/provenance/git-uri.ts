@@ -1,7 +1,7 @@
 /**
  * Git source URIs as SLSA builders write them: `git+https://github.com/owner/repo@refs/heads/main`.
  * Comparison is exact after this one parse, as slsa-verifier does (utils.ParseGitURIAndRef):
- * no case folding, no `.git` or trailing-slash trimming (CHECKLIST row 20).
+ * no case folding, no `.git` or trailing-slash trimming (docs/checklist.md#row-20).
  */
 
 /** A git URI split into the repository part and the ref after the single `@`. */

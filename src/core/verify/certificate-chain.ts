@@ -13,20 +13,37 @@ import { GateError } from '../errors.ts';
 /** DER bytes of the CA certificates the trusted root holds. */
 export type TrustedCaCertificates = ReadonlyArray<Uint8Array>;
 
-function selfSigned(der: Buffer): boolean {
-  try {
-    const cert = new X509Certificate(der);
-    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
-  } catch {
-    return false; // not a certificate at all: sigstore-js reports that with its own code
-  }
+function selfSigned(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey);
 }
 
 /**
- * Refuses a chain that contains a root (self-signed) certificate. v0.1 bundles written by
- * cosign and npm before the rule carried leaf, intermediate and root (real npm provenance
- * in the corpus does); there the root is accepted only when it is byte-for-byte a CA
- * certificate of the trusted root, so it adds nothing. From v0.2 on a root is refused.
+ * Parses a bundle certificate strictly: it must be a DER X.509 certificate as OpenSSL reads
+ * it, byte for byte. sigstore-js's own ASN.1 reader is lenient (an outer SET tag in place of
+ * the SEQUENCE still verifies), and two encodings of one certificate must not both count:
+ * the archived evidence would differ from what any strict verifier (sigstore-go) accepts.
+ */
+function strictCertificate(der: Buffer, origin: string, path: string): X509Certificate {
+  let cert: X509Certificate | undefined;
+  try {
+    cert = new X509Certificate(der);
+  } catch {
+    cert = undefined;
+  }
+  if (cert === undefined || !cert.raw.equals(der)) {
+    throw new GateError('CERTIFICATE_ERROR', `${origin}: not a DER-encoded X.509 certificate`, {
+      detail: { origin, path },
+    });
+  }
+  return cert;
+}
+
+/**
+ * Refuses a bundle certificate that is not strict DER, and a chain that contains a root
+ * (self-signed) certificate. v0.1 bundles written by cosign and npm before the rule carried
+ * leaf, intermediate and root (real npm provenance in the corpus does); there the root is
+ * accepted only when it is byte-for-byte a CA certificate of the trusted root, so it adds
+ * nothing. From v0.2 on a root is refused.
  */
 export function checkCertificateChain(
   bundle: SigstoreBundleJson,
@@ -34,11 +51,21 @@ export function checkCertificateChain(
   trustedCas: TrustedCaCertificates,
   origin: string,
 ): void {
-  const certificates = bundle.verificationMaterial.x509CertificateChain?.certificates ?? [];
+  const vm = bundle.verificationMaterial;
+  if (vm.certificate !== undefined) {
+    const path = '$.verificationMaterial.certificate';
+    const cert = strictCertificate(Buffer.from(vm.certificate.rawBytes, 'base64'), origin, path);
+    if (selfSigned(cert)) {
+      throw new GateError('CERTIFICATE_ERROR', `${origin}: the signing certificate is a self-signed root`, {
+        detail: { origin, path },
+      });
+    }
+  }
+  const certificates = vm.x509CertificateChain?.certificates ?? [];
   certificates.forEach((c, i) => {
-    const der = Buffer.from(c.rawBytes, 'base64');
-    if (!selfSigned(der)) return;
     const path = `$.verificationMaterial.x509CertificateChain.certificates[${i}]`;
+    const der = Buffer.from(c.rawBytes, 'base64');
+    if (!selfSigned(strictCertificate(der, origin, path))) return;
     if (i === 0) {
       throw new GateError('CERTIFICATE_ERROR', `${origin}: the signing certificate is a self-signed root`, {
         detail: { origin, path },

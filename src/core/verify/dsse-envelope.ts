@@ -11,7 +11,7 @@ import type { AttestationInput } from './attestation-input.ts';
 import { decodeBase64, pae, verifySignature } from './dsse-pae.ts';
 import { bindStatement } from './statement.ts';
 
-/** CHECKLIST row 25: an envelope with more signatures than this is an attack, not a signing policy. */
+/** docs/checklist.md#row-25: an envelope with more signatures than this is an attack, not a signing policy. */
 export const MAX_ENVELOPE_SIGNATURES = 16;
 
 /** One signature of an envelope, decoded. */

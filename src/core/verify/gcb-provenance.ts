@@ -17,7 +17,7 @@ import { contentDigest, decodeDsseEnvelope, type DecodedSignature } from './dsse
 import { pae, verifySignature } from './dsse-pae.ts';
 import { bindStatement } from './statement.ts';
 
-/** CHECKLIST row 25: more BUILD occurrences than this is not one image's provenance. */
+/** docs/checklist.md#row-25: more BUILD occurrences than this is not one image's provenance. */
 export const MAX_GCB_OCCURRENCES = 16;
 
 /**

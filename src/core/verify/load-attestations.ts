@@ -7,7 +7,7 @@ import { loadGcbProvenance } from './gcb-provenance.ts';
 import { npmBundleSpans } from './json-spans.ts';
 import { assertJsonWithinLimits, parseStrictJson } from './strict-json.ts';
 
-/** CHECKLIST row 25: caps checked before any per-attestation work. */
+/** docs/checklist.md#row-25: caps checked before any per-attestation work. */
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
 export const MAX_ATTESTATIONS = 1000;
 

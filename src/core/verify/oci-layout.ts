@@ -20,7 +20,7 @@ import { BUNDLE_V01_MEDIA_TYPE } from '../formats/sigstore/bundle-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { parseStrictJson } from './strict-json.ts';
 
-/** CHECKLIST row 25: limits applied before a file is read or a list is walked. */
+/** docs/checklist.md#row-25: limits applied before a file is read or a list is walked. */
 export const OCI_LAYOUT_LIMITS = {
   indexBytes: 1 << 20,
   /** The OCI distribution spec's recommended manifest size limit. */

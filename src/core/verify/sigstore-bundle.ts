@@ -30,7 +30,7 @@ export interface BundleVerifyContext {
   trust: TrustMaterial;
   /** The artifact bytes, for message-signature bundles (their signature is over the bytes, not a statement). */
   artifactBytes?: Uint8Array;
-  /** CHECKLIST (e): a v0.1 bundle with only a signed entry timestamp is refused unless this is set. */
+  /** Bundle v0.2 made the inclusion proof mandatory: a v0.1 bundle with only a signed entry timestamp is refused unless this is set. */
   allowV01WithoutInclusionProof?: boolean;
   /** Verify signature and transparency evidence only, without binding the statement to the artifact (`verify --bundle-only`; never for decisions). */
   signatureOnly?: boolean;
@@ -43,7 +43,7 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 type BundleInput = Extract<AttestationInput, { form: 'bundle' }>;
 
-// sigstore-js error codes → ours (CHECKLIST rows 1–9).
+// sigstore-js error codes → ours (docs/checklist.md#row-1 to docs/checklist.md#row-9).
 const SIGSTORE_CODES: Record<string, ErrorCode> = {
   TLOG_ERROR: 'TLOG_ERROR',
   TLOG_INCLUSION_PROOF_ERROR: 'TLOG_ERROR',
@@ -93,7 +93,7 @@ function mapSigstoreError(err: unknown, origin: string): GateError {
   });
 }
 
-/** CHECKLIST row 25: count before validating or decoding anything. */
+/** docs/checklist.md#row-25: count before validating or decoding anything. */
 function checkLimits(json: unknown, origin: string): void {
   const j = json as {
     verificationMaterial?: {
@@ -225,6 +225,22 @@ function checkShape(
         origin,
         'inclusion proof rootHash/treeSize differ from its signed checkpoint',
         `${path}.inclusionProof`,
+      );
+    }
+    // Rekor v2 logs are one tree with no signed entry timestamp: the inclusion proof's index is
+    // the only signed one, so the entry's own logIndex must be it (else the archive would record
+    // an index nothing vouches for). Rekor v1 entries differ here by design (global index vs
+    // shard index), and their SET signs the global one.
+    if (
+      isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) &&
+      proof !== undefined &&
+      String(proof.logIndex) !== String(entry.logIndex)
+    ) {
+      fail(
+        'TLOG_ERROR',
+        origin,
+        `Rekor v2 entry logIndex ${String(entry.logIndex)} is not its inclusion proof's ${String(proof.logIndex)}`,
+        `${path}.logIndex`,
       );
     }
     if (isRekorV2(entry.kindVersion.kind, entry.kindVersion.version) && rfc3161 === 0) {
@@ -363,7 +379,7 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
     }
   }
 
-  // CHECKLIST row 6: a signed integrated time or TSA time in the future is not a time we can trust.
+  // docs/checklist.md#row-6: a signed integrated time or TSA time in the future is not a time we can trust.
   const latest = (ctx.now ?? new Date()).getTime() + CLOCK_SKEW_MS;
   for (const t of entity.timestamps) {
     const when =

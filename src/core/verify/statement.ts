@@ -9,12 +9,12 @@ import {
 import type { ArtifactRef, DigestSet, VerifiedAttestation } from '../model.ts';
 import { parseStrictJson } from './strict-json.ts';
 
-/** CHECKLIST row 25: more subjects than this is an attack on memory, not a build. */
+/** docs/checklist.md#row-25: more subjects than this is an attack on memory, not a build. */
 export const MAX_SUBJECTS = 1024;
 
 /**
  * Hash algorithms of at least 256 bits (in-toto DigestSet names), with their hex
- * length. Only these bind an artifact by content (CHECKLIST row 16).
+ * length. Only these bind an artifact by content (docs/checklist.md#row-16).
  */
 const STRONG_HEX_LENGTH: Record<string, number> = {
   sha256: 64,
@@ -114,6 +114,34 @@ function artifactDigests(artifact: ArtifactRef): DigestSet {
   return set;
 }
 
+/**
+ * Every hash algorithm name of the in-toto DigestSet (attestation spec, digest_set.md).
+ * A named digest binds by exact match only when it is not one of these: the rule is for
+ * identifiers like `gce_image_id`; a hash binds by content or, when under 256 bits (`sha1`,
+ * `md5`), not at all (docs/checklist.md#row-16), even when the caller names it.
+ */
+const INTOTO_HASH_NAMES = new Set([
+  'sha224',
+  'sha256',
+  'sha384',
+  'sha512',
+  'sha512_224',
+  'sha512_256',
+  'sha3_224',
+  'sha3_256',
+  'sha3_384',
+  'sha3_512',
+  'shake128',
+  'shake256',
+  'blake2b',
+  'blake2s',
+  'ripemd160',
+  'sm3',
+  'gost',
+  'sha1',
+  'md5',
+]);
+
 function isStrong(alg: string, value: string): boolean {
   const len = STRONG_HEX_LENGTH[alg];
   return len !== undefined && value.length === len && /^[0-9a-fA-F]+$/.test(value);
@@ -136,7 +164,11 @@ export function subjectBinds(subject: DigestSet, artifact: ArtifactRef): boolean
   }
   if (strongMatches > 0) return true;
   return Object.entries(named).some(
-    ([alg, value]) => value !== '' && Object.hasOwn(subject, alg) && subject[alg] === value,
+    ([alg, value]) =>
+      !INTOTO_HASH_NAMES.has(alg.toLowerCase()) &&
+      value !== '' &&
+      Object.hasOwn(subject, alg) &&
+      subject[alg] === value,
   );
 }
 

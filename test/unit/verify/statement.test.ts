@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { bindStatement } from '../../../src/core/verify/statement.ts';
 import { findDuplicateKey } from '../../../src/core/verify/strict-json.ts';
 import type { ArtifactRef } from '../../../src/core/model.ts';
@@ -160,4 +161,37 @@ test('a named digest the subject carries with another value blocks binding even 
     code(() => bindStatement(PT, stmt([{ digest: { sha256, gce_image_id: '2' } }]), both, 't')),
     'SUBJECT_MISMATCH',
   );
+});
+
+test('docs/checklist.md#row-16: a weak hash the caller names (--digest sha1:…) never binds by exact match', () => {
+  // Real material: the artifact and provenance of slsa-verifier's gha-generic-v2.1.0-dispatch-valid.
+  // Attacker material: that provenance statement with its subject digest replaced by the
+  // artifact's sha1 (and md5, sha224), as a signer of the attacker's own would sign it; the
+  // caller names the same weak digest, as `slsa-gate verify --digest sha1:<hex>` does.
+  const dir = new URL(
+    '../../fixtures/corpus/slsa-verifier/gha-generic-v2.1.0-dispatch-valid/',
+    import.meta.url,
+  );
+  const real = readFileSync(new URL('artifact', dir));
+  const bundle = JSON.parse(readFileSync(new URL('provenance.intoto.jsonl', dir), 'utf8').split('\n')[0]!);
+  const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+  const realSha256 = createHash('sha256').update(real).digest('hex');
+  assert.ok(
+    bindStatement(
+      PT,
+      new TextEncoder().encode(JSON.stringify(statement)),
+      { digests: { sha256: realSha256 } },
+      't',
+    ),
+  );
+  for (const alg of ['sha1', 'md5', 'sha224']) {
+    const weak = createHash(alg).update(real).digest('hex');
+    const forged = { ...statement, subject: [{ name: statement.subject[0].name, digest: { [alg]: weak } }] };
+    const named: ArtifactRef = { digests: { sha256: '' }, namedDigests: { [alg]: weak } };
+    assert.equal(
+      code(() => bindStatement(PT, new TextEncoder().encode(JSON.stringify(forged)), named, 't')),
+      'SUBJECT_MISMATCH',
+      alg,
+    );
+  }
 });

@@ -10,11 +10,11 @@ export const BUNDLE_MEDIA_TYPES = {
 } as const;
 /** The media type slsa-gate signs its own bundles with (protobuf-specs v0.3 form). */
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-/** The v0.1 media type: bundles of that version may lack an inclusion proof (CHECKLIST (e)). */
+/** The v0.1 media type: bundles of that version may lack an inclusion proof (bundle v0.2 made the inclusion proof mandatory; v0.1 may carry only the signed entry timestamp). */
 export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 export type BundleVersion = (typeof BUNDLE_MEDIA_TYPES)[keyof typeof BUNDLE_MEDIA_TYPES];
 
-/** CHECKLIST row 25: caps checked on the parsed JSON before any verification work. */
+/** docs/checklist.md#row-25: caps checked on the parsed JSON before any verification work. */
 export const MAX_TLOG_ENTRIES = 32;
 export const MAX_SIGNATURES = 16;
 export const MAX_TIMESTAMPS = 32;
@@ -23,7 +23,7 @@ export const MAX_CERTIFICATES = 10;
 // protobuf JSON bytes: standard or URL-safe base64 (proto3 JSON mapping); `Buffer.from` would skip bad characters silently.
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'not base64');
 const NonEmptyBase64 = Base64.min(1);
-// proto3 JSON int64: a decimal string (or number); negative values are malformed (CHECKLIST row 1).
+// proto3 JSON int64: a decimal string (or number); negative values are malformed (docs/checklist.md#row-1).
 const UInt64 = z.union([
   z.string().regex(/^\d{1,20}$/, 'not a non-negative integer'),
   z.number().int().nonnegative(),
@@ -73,7 +73,7 @@ const VerificationMaterialSchema = z.looseObject({
 /** The DSSE envelope schema, narrowed to what a bundle allows. */
 const BundleDsseEnvelopeSchema = DsseEnvelopeSchema.extend({
   payload: NonEmptyBase64,
-  // A bundle's DSSE envelope carries exactly one signature (protobuf-specs Bundle comment; CHECKLIST row 3).
+  // A bundle's DSSE envelope carries exactly one signature (protobuf-specs Bundle comment; docs/checklist.md#row-3).
   signatures: z
     .array(z.looseObject({ sig: NonEmptyBase64, keyid: z.string().optional() }))
     .length(1, 'exactly one signature required'),

@@ -1,7 +1,7 @@
 /**
  * Check `builder` (1). The builder must be the expected one and trusted by the trust map
  * for this signer; a workflow builder.id that is not the certificate's Build Signer URI,
- * found by normalisation, fails here (CHECKLIST row 19).
+ * found by normalisation, fails here (docs/checklist.md#row-19).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import type { Provenance, ProvenanceFinding } from '../../provenance/provenance.ts';

@@ -2,7 +2,7 @@
  * Check `dependencies` (5): each resolved dependency other than the source, with a digest,
  * meets the minimum level from the evidence handed in; an unknown dependency is level 0.
  * Exceptions apply until they expire; one that needs approval makes the outcome
- * NEEDS_APPROVAL (CHECKLIST row 24).
+ * NEEDS_APPROVAL (docs/checklist.md#row-24).
  */
 import type { CheckResult, DigestSet, VerifiedAttestation } from '../../model.ts';
 import { nonSourceDependencies } from '../../provenance/evidence-facts.ts';

@@ -1,7 +1,7 @@
 /**
  * Check `entrypoint` (4): buildType, entry point and external parameters are the expected
  * ones. Known buildTypes have strict parameter schemas; anything else is rejected unless the
- * rule allows unknown parameters (SLSA v1 §externalParameters, CHECKLIST row 23).
+ * rule allows unknown parameters (SLSA v1 §externalParameters, docs/checklist.md#row-23).
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';
 import {

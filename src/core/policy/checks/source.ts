@@ -1,7 +1,7 @@
 /**
  * Check `source` (3): repository, branch/tag/versioned-tag with slsa-verifier's semantics,
  * and the minimum Source level from the source evidence handed in. Repositories compare
- * exactly (CHECKLIST row 20); refs exactly (row 21). A source the provenance contradicts
+ * exactly (docs/checklist.md#row-20); refs exactly (row 21). A source the provenance contradicts
  * (trigger vs material, predicate vs certificate, found by normalisation) fails here.
  */
 import type { CheckResult, VerifiedAttestation } from '../../model.ts';

@@ -1,6 +1,6 @@
 /**
  * Check `identity`: the signer is one the rule names. Certificate identity and issuer are
- * compared exactly or by an anchored pattern (CHECKLIST rows 11, 12); owner and repository
+ * compared exactly or by an anchored pattern (docs/checklist.md#row-11 and docs/checklist.md#row-12); owner and repository
  * come from the Fulcio extensions, with their numeric ids to catch a re-created owner or
  * repository (row 13).
  */

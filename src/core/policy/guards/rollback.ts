@@ -1,5 +1,5 @@
 /**
- * Check `rollback` (CHECKLIST rows 21, 22): an old, valid provenance must not be replayed
+ * Check `rollback` (docs/checklist.md#row-21 and docs/checklist.md#row-22): an old, valid provenance must not be replayed
  * onto `latest` or a newer tag. The caller keeps a monotonic record per `repo:tag` of what
  * was last published there and hands it in; this check is pure.
  */

@@ -1,6 +1,6 @@
 /**
  * Check `subject`: the artifact is a subject of the provenance used. The signature layer
- * binds it already; policy checks again for the one provenance it decides on (CHECKLIST row 16).
+ * binds it already; policy checks again for the one provenance it decides on (docs/checklist.md#row-16).
  */
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../model.ts';
 import type { Provenance } from '../../provenance/provenance.ts';

@@ -28,7 +28,7 @@ export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]):
   const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
   if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
   // The VSA's facts count only from a signer the rule accepts for VSAs: never one VSA's
-  // signer with another's content (CHECKLIST row 18).
+  // signer with another's content (docs/checklist.md#row-18).
   const signers = want.identities ?? (rule.requireProvenance ? [] : rule.identities);
   const problems: string[] = [];
   for (const att of vsas) {

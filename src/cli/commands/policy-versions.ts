@@ -1,0 +1,118 @@
+/**
+ * `slsa-gate policy load FILE` and `slsa-gate policy history`: the operator's policy as
+ * versioned records in the archive (issue 12 §1). Loading needs write access to the archive,
+ * which only operators have (docs/security-model.md); the worker evaluates the newest version.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Archive } from '../../archive/archive.ts';
+import { loadArchiveSettings } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { loadConfiguredTrustMap } from '../../config/trust.ts';
+import { GateError } from '../../core/errors.ts';
+import { parsePolicy } from '../../core/policy/policy-file.ts';
+import type { Command } from './command.ts';
+
+const LOAD_HELP = `Usage: slsa-gate policy load FILE [--trust-map FILE] [--mongodb-uri URI] [--db NAME] [--json]
+
+Makes FILE the policy in force: checked like \`policy check\` (against the trust map the worker
+uses: --trust-map or SLSA_GATE_TRUST_MAP), then stored as a new version with who loaded it,
+when and from where. Loading the text already in force adds no version.
+Exit 0 when loaded, 2 when the file is invalid or unreadable.`;
+
+const HISTORY_HELP = `Usage: slsa-gate policy history [--limit N] [--mongodb-uri URI] [--db NAME] [--json]
+
+Every policy version, newest first: version, digest, who loaded it, when, from where.`;
+
+const storeOptions = {
+  'mongodb-uri': { type: 'string' },
+  db: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function withArchive<T>(
+  values: { 'mongodb-uri'?: string | undefined; db?: string | undefined },
+  use: (archive: Archive) => Promise<T>,
+): Promise<T> {
+  const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
+  const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000 });
+  try {
+    return await use(archive);
+  } finally {
+    await archive.close();
+  }
+}
+
+/** Who runs the command, as the operating system names them (the archive's credentials are the gate). */
+function operatorName(): string {
+  let user = process.env.SLSA_GATE_USER ?? '';
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return `${user}@${hostname()}`.slice(0, 256);
+}
+
+export const policyLoadCommand: Command = {
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...storeOptions, 'trust-map': { type: 'string' } },
+    });
+    if (values.help) {
+      console.log(LOAD_HELP);
+      return 0;
+    }
+    const file = positionals[0];
+    if (file === undefined || positionals.length > 1)
+      throw new GateError('INPUT_INVALID', `policy load needs exactly one FILE\n\n${LOAD_HELP}`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new GateError('INPUT_INVALID', `cannot read the policy file ${file}`, { detail: { path: file } });
+    }
+    const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
+    // An invalid policy is never stored: the worker would have nothing to evaluate with.
+    const { policy, digest } = parsePolicy(text, file, trustMap);
+    const { version, created } = await withArchive(values, (archive) =>
+      archive.loadPolicy({ digest, text, loadedBy: operatorName(), origin: file }),
+    );
+    if (values.json) console.log(JSON.stringify({ ...version, created, rules: policy.rules.length }));
+    else
+      console.log(
+        `${created ? 'LOADED' : 'UNCHANGED'}: policy version ${version.version} (${digest}, ${policy.rules.length} rule(s)) is in force`,
+      );
+    return 0;
+  },
+};
+
+export const policyHistoryCommand: Command = {
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { ...storeOptions, limit: { type: 'string', default: '50' } },
+    });
+    if (values.help) {
+      console.log(HISTORY_HELP);
+      return 0;
+    }
+    if (!/^\d{1,4}$/.test(values.limit) || Number(values.limit) < 1)
+      throw new GateError('INPUT_INVALID', `--limit must be 1 to 1000, not ${values.limit}`);
+    const versions = await withArchive(values, (archive) => archive.policyHistory(Number(values.limit)));
+    if (values.json) {
+      console.log(JSON.stringify(versions));
+      return 0;
+    }
+    if (versions.length === 0) console.log('no policy loaded');
+    for (const v of versions)
+      console.log(`v${v.version}  ${v.loadedAt}  ${v.digest.slice(0, 19)}  ${v.loadedBy}  ${v.origin}`);
+    return 0;
+  },
+};

@@ -1,0 +1,89 @@
+/** `slsa-gate policy load` and `policy history` as processes, against the real store (own database, dropped). */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
+
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
+const db = uniqueName('policy_cli').replaceAll('-', '_');
+const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-policy-'));
+const env = { ...process.env, MONGODB_URI: services.mongoUri, SLSA_GATE_DB: db, SLSA_GATE_USER: 'ops' };
+
+after(async () => {
+  const archive = await openArchive(services.mongoUri, db);
+  try {
+    await databaseOf(archive).dropDatabase();
+  } finally {
+    await archive.close();
+  }
+});
+
+/** A minimal valid policy (key-signed provenance, pinned source) for one repository. */
+function policy(repository: string): string {
+  const rule = {
+    name: 'app',
+    artifacts: [repository],
+    identities: [{ keyId: 'builder-key' }],
+    builders: [],
+    minBuildLevel: 1,
+    source: { repos: ['github.com/acme/app'] },
+  };
+  return JSON.stringify({ version: 1, name: 'test', rules: [rule] });
+}
+
+async function slsaGate(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+test('policy load stores versions with who, when and where; an invalid file adds none; history lists them', async () => {
+  ensureServices();
+  const first = join(dir, 'first.json');
+  const second = join(dir, 'second.json');
+  writeFileSync(first, policy('127.0.0.1:5000/staging/app'));
+  const a = await slsaGate('policy', 'load', first, '--json');
+  assert.equal(a.code, 0, a.err);
+  const v1 = JSON.parse(a.out) as { version: number; created: boolean; loadedBy: string; origin: string };
+  assert.equal(v1.version, 1);
+  assert.equal(v1.created, true);
+  assert.match(v1.loadedBy, /^ops@/);
+  assert.equal(v1.origin, first);
+  const again = JSON.parse((await slsaGate('policy', 'load', first, '--json')).out) as {
+    version: number;
+    created: boolean;
+  };
+  assert.deepEqual([again.version, again.created], [1, false]);
+
+  // A policy that does not parse is refused with a coded error and stored nowhere.
+  const broken = join(dir, 'broken.yaml');
+  writeFileSync(broken, 'version: 1\nrules: [{ name: x, artifacts: [] }]\n');
+  const refused = await slsaGate('policy', 'load', broken);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.err, /POLICY_(INVALID|INCOMPLETE)/);
+  assert.ok(!refused.err.includes('    at '), 'no stack trace');
+
+  writeFileSync(second, policy('127.0.0.1:5000/staging/other'));
+  assert.equal((await slsaGate('policy', 'load', second)).code, 0);
+  const history = JSON.parse((await slsaGate('policy', 'history', '--json')).out) as Array<{
+    version: number;
+    origin: string;
+  }>;
+  assert.deepEqual(
+    history.map((v) => [v.version, v.origin]),
+    [
+      [2, second],
+      [1, first],
+    ],
+  );
+});
