@@ -53,7 +53,7 @@ import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { driftId, type DriftRecord } from './drift-record.ts';
-import { releaseId, type ReleaseRecord } from './release-record.ts';
+import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
 import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
@@ -169,7 +169,7 @@ export const EXPORT_TIME_FIELDS = {
 export type ExportedCollection = keyof typeof EXPORT_TIME_FIELDS;
 
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
-const KEYED_RECORDS_MIGRATION = 'keyed-records-v1';
+const KEYED_RECORDS_MIGRATION = 'keyed-records-v2';
 
 /** The store cannot be reached (down, failing over, connection closed): worth retrying. */
 export function isArchiveUnavailable(err: unknown): boolean {
@@ -263,9 +263,14 @@ export class Archive {
   async backfillKeyedRecords(): Promise<void> {
     const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
     if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION })) return;
-    for await (const doc of this.#collections.decisions.find({ status: 'published' })) {
+    for await (const doc of this.#collections.decisions
+      .find({ status: 'published' })
+      .sort({ decidedAt: 1, _id: 1 })) {
       const decision = toRecord('decisions', doc);
-      if (decision.published) await this.recordRelease(decision, decision.published);
+      if (decision.published) {
+        await this.recordRelease(decision, decision.published);
+        await this.recordPublication(decision._id, decision.published);
+      }
     }
     for await (const doc of this.#collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
       await this.appendToKeyedList('subjectVsas', doc.subjectDigest, 'issued', doc._id);
@@ -543,18 +548,51 @@ export class Archive {
       };
       try {
         await this.#collections.policyVersions.insertOne(toDoc('policyVersions', record) as never);
-        return { version: record, created: true };
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+        continue;
       }
+      await this.advancePolicyHead(version);
+      return { version: record, created: true };
     }
     throw new GateError('ARCHIVE_ERROR', 'policy load lost five races for the next version number');
   }
 
-  /** The newest policy version (the one in force), or undefined when none was loaded. */
+  /**
+   * The newest policy version (the one in force), or undefined when none was loaded: the head
+   * record, then `v<n>` and a probe of `v<n+1>`, all by key (the publish path reads it).
+   */
   async currentPolicyVersion(): Promise<PolicyVersionRecord | undefined> {
-    const [doc] = await this.#collections.policyVersions.find({}).sort({ version: -1 }).limit(1).toArray();
-    return doc ? toRecord('policyVersions', doc) : undefined;
+    const head = await this.findById('policyHead', 'current');
+    let version = head?.version ?? 0;
+    let current = version > 0 ? await this.findById('policyVersions', `v${version}`) : null;
+    // A version inserted just before a crash, or an archive from before the head record.
+    for (;;) {
+      const next = await this.findById('policyVersions', `v${version + 1}`);
+      if (!next) break;
+      current = next;
+      version++;
+    }
+    if (version > (head?.version ?? 0)) await this.advancePolicyHead(version);
+    return current ?? undefined;
+  }
+
+  /** Moves the policy head to `version` unless it is already there or beyond. */
+  private async advancePolicyHead(version: number): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const head = await this.findById('policyHead', 'current');
+      if (!head) {
+        const record = { _id: 'current' as const, schemaVersion: SCHEMA_VERSION, version };
+        if ((await this.insertIfAbsent('policyHead', record)) === 'inserted') return;
+        continue;
+      }
+      if (head.version >= version) return;
+      const result = await this.#collections.policyHead.updateOne(
+        this.byKey('current', { version: head.version }) as never,
+        { $set: { version } },
+      );
+      if (result.matchedCount === 1) return;
+    }
   }
 
   /** The policy in force with its text; undefined when none was loaded. */
@@ -699,8 +737,9 @@ export class Archive {
           detail: { decisionId, published: decision.published, requested: target },
         });
       }
-      // A retry after a crash between the move and the release record finishes the step.
+      // A retry after a crash between the move and the keyed records finishes the step.
       await this.recordRelease(decision, target);
+      await this.recordPublication(decisionId, target);
       return { status: 'published' };
     }
     const { at, ...where } = parsed;
@@ -710,7 +749,20 @@ export class Archive {
       statusAt: new Date(at),
     });
     await this.recordRelease(decision, target);
+    await this.recordPublication(decisionId, target);
     return { status: 'published' };
+  }
+
+  /** Records the first decision that published this digest to this destination and tag (kept if present). */
+  private async recordPublication(
+    decisionId: string,
+    published: { repository: string; digest: string; tag?: string },
+  ): Promise<void> {
+    await this.insertIfAbsent('publications', {
+      _id: publicationId(published.repository, published.digest, published.tag),
+      schemaVersion: SCHEMA_VERSION,
+      decisionId,
+    });
   }
 
   /**
@@ -832,18 +884,11 @@ export class Archive {
   async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
     parseInput(Sha256DigestSchema, digest, 'digest');
     parseInput(NameSchema, repository, 'repository');
-    const [doc] = await this.#collections.decisions
-      .find({
-        'artifact.digest': digest,
-        status: 'published',
-        'published.repository': repository,
-        'published.tag': tag ?? { $exists: false },
-      })
-      .sort({ decidedAt: 1, _id: 1 })
-      .limit(1)
-      .maxTimeMS(10_000)
-      .toArray();
-    return doc ? toRecord('decisions', doc) : undefined;
+    // By key: the publication record, then its decision (the publish path calls this).
+    const publication = await this.findById('publications', publicationId(repository, digest, tag));
+    if (!publication) return undefined;
+    const decision = await this.findById('decisions', publication.decisionId);
+    return decision ?? undefined;
   }
 
   /** Every decision about an artifact digest (`sha256:<hex>`), newest first (at most 1000). */

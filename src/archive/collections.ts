@@ -14,8 +14,8 @@ import { DriftDocSchema } from './drift-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
-import { PolicyVersionDocSchema } from './policy-version-record.ts';
-import { ReleaseDocSchema } from './release-record.ts';
+import { PolicyHeadDocSchema, PolicyVersionDocSchema } from './policy-version-record.ts';
+import { PublicationDocSchema, ReleaseDocSchema } from './release-record.ts';
 import { RevocationDocSchema, RevokedSubjectDocSchema } from './revocation-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
@@ -28,11 +28,13 @@ export const SCHEMAS = {
   vsas: VsaDocSchema,
   policies: PolicyDocSchema,
   policyVersions: PolicyVersionDocSchema,
+  policyHead: PolicyHeadDocSchema,
   approvals: ApprovalDocSchema,
   exceptions: ExceptionDocSchema,
   events: EventDocSchema,
   // Documents keyed for the publish path's reads (each read is one `_id` lookup).
   releases: ReleaseDocSchema,
+  publications: PublicationDocSchema,
   subjectVsas: SubjectVsasDocSchema,
   approvalSets: ApprovalSetDocSchema,
   revocations: RevocationDocSchema,
@@ -79,6 +81,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   ],
   policies: [{ name: 'digest', key: { digest: 1 } }],
   policyVersions: [{ name: 'version', key: { version: -1 } }],
+  policyHead: [],
   approvals: [
     { name: 'approver', key: { approver: 1, at: -1 } },
     { name: 'decision', key: { decisionId: 1 } },
@@ -95,6 +98,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   ],
   // Read by `_id` only.
   releases: [],
+  publications: [],
   subjectVsas: [],
   approvalSets: [],
   revocations: [{ name: 'subject_digest', key: { subjectDigest: 1 } }],

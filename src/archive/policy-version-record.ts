@@ -20,3 +20,14 @@ export const PolicyVersionDocSchema = z.strictObject({
 });
 /** A policy version as plain JSON. */
 export type PolicyVersionRecord = z.input<typeof PolicyVersionDocSchema>;
+
+/**
+ * The number of the newest policy version (`_id` = `current`), so the publish path finds the
+ * policy in force by key. It may lag a version whose insert succeeded just before a crash;
+ * `currentPolicyVersion` probes `v<n+1>` by key and moves it forward.
+ */
+export const PolicyHeadDocSchema = z.strictObject({
+  _id: z.literal('current'),
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  version: z.number().int().positive(),
+});

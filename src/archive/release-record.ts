@@ -26,3 +26,19 @@ export type ReleaseRecord = z.input<typeof ReleaseDocSchema>;
 export function releaseId(repository: string, tag: string): string {
   return `${repository}:${tag}`;
 }
+
+/**
+ * The first decision that published a digest to a destination under a tag (`_id` =
+ * `<repository>@<digest>:<tag>`, tag empty when untagged): one publish per (destination,
+ * digest, tag), found by key. Written by `markPublished` if absent (the first one stands).
+ */
+export const PublicationDocSchema = z.strictObject({
+  _id: NameSchema,
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  decisionId: NameSchema,
+});
+
+/** The `_id` of the publication record of (repository, digest, tag). */
+export function publicationId(repository: string, digest: string, tag: string | undefined): string {
+  return `${repository}@${digest}:${tag ?? ''}`;
+}

@@ -100,9 +100,9 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
       }
       throw attestorUnavailable(
         name,
-        `${err.code}: ${err.message}`,
+        err.message,
         isRetryableError(err),
-        { repo, digest },
+        { repo, digest, cause: err.code },
         err,
       );
     }

@@ -11,7 +11,8 @@
  * so that what is still missing counts as level 0 (fail closed).
  */
 import { z } from 'zod';
-import { GateError, isGateError } from '../core/errors.ts';
+import { GateError, isGateError, isRetryable, type ErrorCode } from '../core/errors.ts';
+import { ErrorCodeSchema } from '../core/model.ts';
 import { LevelEvidenceSchema } from '../core/policy/policy-rule.ts';
 import {
   evidenceFactsOf,
@@ -89,7 +90,8 @@ export const LevelResolutionSchema = z.strictObject({
     z.strictObject({
       attestor: z.string(),
       resource: z.string(),
-      retryable: z.boolean(),
+      /** Why it failed; whether it is asked again follows from the code (src/core/errors.ts). */
+      code: ErrorCodeSchema,
       message: z.string(),
     }),
   ),
@@ -209,7 +211,7 @@ export async function resolveResources(
     ...dependencies.map((resource) => ({ role: 'dependency' as const, resource })),
   ];
   const answers = targets.map(
-    () => new Map<string, AttestorAnswer | { status: 'unavailable'; message: string; retryable: boolean }>(),
+    () => new Map<string, AttestorAnswer | { status: 'unavailable'; code: ErrorCode; message: string }>(),
   );
   const tasks = targets.flatMap((_, t) => opts.attestors.map((attestor) => ({ t, attestor })));
   const stats = { lookups: 0, cacheHits: 0, resources: targets.length };
@@ -237,8 +239,8 @@ export async function resolveResources(
         if (opts.signal?.aborted || !isGateError(err)) throw err;
         answers[t]!.set(attestor.name, {
           status: 'unavailable',
-          message: `${err.code}: ${err.message}`,
-          retryable: err.retryable,
+          code: err.code,
+          message: err.message,
         });
       }
     }
@@ -281,10 +283,10 @@ export async function resolveResources(
         resolution.unavailable.push({
           attestor,
           resource: describeResource(resource),
-          retryable: answer.retryable,
+          code: answer.code,
           message: answer.message,
         });
-        if (status === 'not-found' && answer.retryable) status = 'unavailable';
+        if (status === 'not-found' && isRetryable(answer.code)) status = 'unavailable';
       } else if (answer.status === 'found') {
         const level = answer.levels[track];
         if (level === undefined) {
@@ -337,10 +339,12 @@ export async function resolveResources(
   });
   resolution.dependencyLevels = dependencyLevelsOf(resolution.resources);
   if (opts.includeAttestations) resolution.attestations = [...kept.values()];
-  if (resolution.pending.length > 0 || resolution.unavailable.some((u) => u.retryable))
+  if (resolution.pending.length > 0 || resolution.unavailable.some((u) => isRetryable(u.code)))
     resolution.status = 'pending';
-  if ((opts.failOnUnavailable ?? true) && resolution.unavailable.some((u) => u.retryable)) {
-    const down = [...new Set(resolution.unavailable.filter((u) => u.retryable).map((u) => u.attestor))];
+  if ((opts.failOnUnavailable ?? true) && resolution.unavailable.some((u) => isRetryable(u.code))) {
+    const down = [
+      ...new Set(resolution.unavailable.filter((u) => isRetryable(u.code)).map((u) => u.attestor)),
+    ];
     throw attestorUnavailable(
       down.join(', '),
       `${resolution.unavailable.length} lookups failed; answers so far are cached`,

@@ -9,7 +9,7 @@ import { createHttpStoreAttestor } from '../../../src/attestors/http-store.ts';
 import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
 import { LevelResolutionSchema, resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { createVsaTrust, recheckEvidence } from '../../../src/attestors/vsa-trust.ts';
-import { isGateError } from '../../../src/core/errors.ts';
+import { isGateError, isRetryable } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { startAttestationServer, type AttestationServer } from '../../helpers/attestation-server-process.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
@@ -175,7 +175,7 @@ test('attestor down, then up: a retryable ATTESTOR_UNAVAILABLE, then the levels 
     const late = await resolveLevels(provenance([dep(1)]), { attestors: [store], failOnUnavailable: false });
     assert.equal(late.status, 'pending');
     assert.deepEqual(late.levels.dependencies, []);
-    assert.ok(late.unavailable.every((u) => u.retryable));
+    assert.ok(late.unavailable.every((u) => u.code === 'ATTESTOR_UNAVAILABLE' && isRetryable(u.code)));
   } finally {
     await server.control({ mode: 'ok' });
   }
