@@ -10,6 +10,9 @@ import { GateError, type ErrorCode } from '../core/errors.ts';
 
 const CHUNK_BYTES = 1 << 20;
 
+/** A policy is a few KB of YAML; a larger file is refused before it is read. */
+export const POLICY_FILE_LIMIT_BYTES = 1 << 20;
+
 /** Which code a file that cannot be read is reported under: the user's input, or the operator's configuration. */
 export type FileRole = 'input' | 'config';
 

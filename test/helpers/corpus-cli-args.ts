@@ -124,6 +124,11 @@ export function flagsFor(dir: string, spec: Case): string[] {
     args.push('--bundle-v01', 'reject');
     const pinned = ['owner', 'repo', 'certificate_identity', 'san_regex', 'signer_repo', 'signer_workflow'];
     if (pinned.some((k) => str(f[k]) !== undefined)) args.push('--mode', 'gh-attestation');
+    // Upstream verified these without an identity policy (WithoutIdentitiesUnsafe): say so explicitly.
+    else args.push('--mode', 'signature');
   } else if (mode?.startsWith('verify-github-attestation')) args.push('--mode', 'github-attestation');
+  // sigstore-js verifies signatures and identity only; without identity flags it accepts any signer,
+  // which slsa-gate does only when asked explicitly (issue 11 class 5).
+  else if (spec.source === 'sigstore-js' && !bundleOnly) args.push('--mode', 'signature');
   return args;
 }

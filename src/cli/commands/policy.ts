@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { GateError, isGateError } from '../../core/errors.ts';
 import { parsePolicy, type PolicyProblem } from '../../core/policy/policy-file.ts';
 import { defaultTrustMap, parseTrustMap } from '../../core/policy/trust-map.ts';
+import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import type { Command } from './command.ts';
 
 const HELP = `Usage: slsa-gate policy check FILE [--trust-map FILE] [--json]
@@ -34,10 +35,11 @@ export const policyCheckCommand: Command = {
     }
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // Capped while reading: `policy check /dev/zero` stops at the limit.
+      text = readFileCapped(file, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     } catch (err) {
-      const problems = [{ path: file, message: (err as Error).message }];
-      report(values.json, file, 'INPUT_INVALID', problems);
+      if (!isGateError(err)) throw err;
+      report(values.json, file, err.code, [{ path: file, message: err.message }]);
       return 2;
     }
     try {

@@ -4,10 +4,7 @@ import { parsePolicy, selectRule } from '../../core/policy/policy-file.ts';
 import type { PolicyRule } from '../../core/policy/policy-rule.ts';
 import { defaultTrustMap, type TrustMap } from '../../core/policy/trust-map.ts';
 import { ruleFromVerifierFlags, type VerifierFlags } from '../../core/policy/verifier-flags.ts';
-import { readFileCapped } from '../../loaders/read-file-capped.ts';
-
-/** A policy is a few KB of YAML; a larger file is refused before it is read. */
-const POLICY_FILE_LIMIT_BYTES = 1 << 20;
+import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 
 type CliFlags = { [K in keyof VerifierFlags]?: VerifierFlags[K] | undefined };
 

@@ -29,7 +29,9 @@ Expectation flags:
   --certificate-identity SAN  --certificate-oidc-issuer URL  --owner O  --repo OWNER/NAME
   --signer-repo OWNER/NAME  --signer-workflow PATH  --san-regex ^PATTERN[$] (anchored; without $ a prefix)
   --verifier-id ID  --resource-uri URI  --verified-level L (repeatable)
+  --predicate-type URI  (with --owner/--repo; default https://slsa.dev/provenance/v1)
   --mode artifact|npm-package|github-attestation|gh-attestation|vsa|signature
+     (--source-uri, or --repo/--owner, is required; --mode signature accepts any signer only when given)
   --bundle-v01 reject|require-inclusion-proof|accept   (policy on Sigstore bundle v0.1)
 
 Prints PASSED: … or FAILED: <check>: <CODE>: <reason>. Exit 0 pass, 1 fail, 2 usage or input error.`;
@@ -61,6 +63,7 @@ const OPTIONS = {
   'resource-uri': { type: 'string' },
   'verified-level': { type: 'string', multiple: true },
   mode: { type: 'string' },
+  'predicate-type': { type: 'string' },
   'bundle-v01': { type: 'string' },
   'trusted-root': { type: 'string' },
   'public-key': { type: 'string' },
@@ -96,6 +99,7 @@ const EXPECTATION_FLAGS = [
   'verified-level',
   'mode',
   'bundle-v01',
+  'predicate-type',
 ] as const;
 
 /** The expectation flags `--bundle-only` accepts: who signed, nothing about the artifact. */
@@ -158,6 +162,10 @@ async function artifactFrom(
     const [, alg, value] = m as unknown as [string, string, string];
     if (Object.hasOwn(named, alg) || (alg === 'sha256' && sha256) || (alg === 'sha512' && sha512)) {
       usageError(`--digest ${alg} given twice`);
+    }
+    if (/^(md[0-9]|sha1$|sha224$|sha512_224$|ripemd|git)/i.test(alg)) {
+      // docs/checklist.md#row-16: a digest under 256 bits never binds a subject.
+      usageError(`--digest ${alg}: a digest under 256 bits never binds an artifact; give sha256 or sha512`);
     }
     if (alg === 'sha256') {
       if (!/^[0-9a-f]{64}$/.test(value)) usageError(`--digest sha256: expected 64 lower-case hex digits`);
@@ -346,6 +354,7 @@ export const verifyCommand: Command = {
       // Checked by the flags schema (VerifierFlagsSchema): an unknown value is INPUT_INVALID.
       mode: values.mode as VerifierFlags['mode'],
       bundleV01: values['bundle-v01'] as VerifierFlags['bundleV01'],
+      predicateType: values['predicate-type'],
     };
     const policy = await import('./verify-policy.ts');
     // `--bundle-only` is a signature diagnostic without a rule; everything else goes through the core's front door.

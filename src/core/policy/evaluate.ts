@@ -151,7 +151,11 @@ export function evaluate(input: EvaluateInput): Evaluation {
     return { outcome: outcomeOf(checks, rule), checks };
   }
 
-  const provenances = attestations.filter((a) => isProvenancePredicateType(a.predicateType));
+  const provenances = attestations.filter(
+    (a) =>
+      isProvenancePredicateType(a.predicateType) &&
+      (rule.provenancePredicateTypes?.includes(a.predicateType ?? '') ?? true),
+  );
   if (provenances.length === 0) {
     const kinds =
       [...new Set(attestations.map((a) => a.predicateType ?? a.payloadType))].join(', ') || 'none';

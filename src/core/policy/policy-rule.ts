@@ -80,6 +80,8 @@ export const PolicyRuleSchema = z.strictObject({
   identities: z.array(IdentitySchema).default([]),
   /** A SLSA provenance must be present and pass every provenance check. */
   requireProvenance: z.boolean().default(true),
+  /** SLSA provenance predicate types accepted (default: v0.1, v0.2 and v1). */
+  provenancePredicateTypes: z.array(z.string().min(1)).optional(),
   /** The builder must be trusted by the trust map (else the rule must pin builders and identities). */
   requireTrustedBuilder: z.boolean().default(true),
   /** Expected builder ids (any-of), `name` or `name@version` (`@vX.Y.Z` and `@refs/tags/vX.Y.Z` are equal). */

@@ -1,12 +1,14 @@
 /**
  * slsa-verifier / gh attestation style expectations turned into a policy rule. As in
- * slsa-verifier (options/options.go), an expectation not given is not checked, on purpose;
+ * slsa-verifier (options/options.go), an optional expectation not given is not checked;
  * the builder trust map still decides which builders are trusted, and a builder id is
- * required where slsa-verifier requires one (npm packages, GitHub attestations).
+ * required where slsa-verifier requires one (npm packages, GitHub attestations). The
+ * source (or the GitHub repository) is always required: never "any source, any signer".
  */
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
 import { formatIssues, listIssues } from '../formats/format-issues.ts';
+import { SLSA_PROVENANCE_V1 } from '../formats/slsa/provenance-v1.ts';
 import { PolicyRuleSchema, type Identity, type PolicyRule, type PolicyRuleInput } from './policy-rule.ts';
 
 export const VERIFIER_MODES = [
@@ -50,6 +52,8 @@ export const VerifierFlagsSchema = z.strictObject({
   mode: z.enum(VERIFIER_MODES).optional(),
   /** For the signature layer (subject digest algorithm); policy does not use it. */
   digestAlgorithm: z.enum(['sha256', 'sha512']).optional(),
+  /** gh attestation verify --predicate-type: the provenance predicate type accepted (default SLSA provenance v1 with --owner/--repo). */
+  predicateType: z.string().min(1).optional(),
   /** Sigstore bundle v0.1 handling; default `accept` (`reject` in gh-attestation mode). */
   bundleV01: z.enum(['reject', 'require-inclusion-proof', 'accept']).optional(),
 });
@@ -70,7 +74,61 @@ export function verifierMode(flags: VerifierFlags): (typeof VERIFIER_MODES)[numb
     flags.buildWorkflowInputs !== undefined
   )
     return 'artifact';
+  // gh attestation verify: --owner/--repo alone ask for SLSA provenance signed in that repository.
+  if ([flags.owner, flags.repo, flags.signerRepo, flags.signerWorkflow].some((v) => v !== undefined))
+    return 'gh-attestation';
   return 'signature';
+}
+
+/** Expectation flags signature mode does not check (it checks signatures and signer identity only). */
+const NOT_CHECKED_IN_SIGNATURE_MODE = [
+  'builderId',
+  'sourceUri',
+  'sourceBranch',
+  'sourceTag',
+  'sourceVersionedTag',
+  'buildWorkflowInputs',
+  'packageName',
+  'packageVersion',
+  'verifierId',
+  'resourceUri',
+  'verifiedLevels',
+  'predicateType',
+] as const;
+
+/**
+ * A missing expectation never means "allow all" (issue 11 class 5, following slsa-verifier,
+ * which marks --source-uri required, and gh attestation verify, which requires --owner or
+ * --repo). Refuses flag sets that would accept a signer or a source nobody named.
+ */
+function refuseMissingExpectations(flags: VerifierFlags, mode: (typeof VERIFIER_MODES)[number]): void {
+  if (flags.sourceTag !== undefined && flags.sourceVersionedTag !== undefined)
+    throw invalid('--source-tag and --source-versioned-tag exclude each other', 'sourceTag');
+  const githubPinned = flags.owner !== undefined || flags.repo !== undefined;
+  if (mode === 'signature') {
+    if (flags.mode === undefined)
+      throw invalid(
+        'no expectation given: name the source (--source-uri, or --repo/--owner), or pass --mode signature to accept any signer the trust material verifies',
+        'sourceUri',
+      );
+    const unchecked = NOT_CHECKED_IN_SIGNATURE_MODE.find((k) => flags[k] !== undefined);
+    if (unchecked !== undefined)
+      throw invalid(
+        `--mode signature checks signatures and signer identity only, not ${unchecked}`,
+        unchecked,
+      );
+    return;
+  }
+  if (mode === 'vsa') {
+    if (flags.verifierId === undefined || flags.resourceUri === undefined)
+      throw invalid('VSA verification needs --verifier-id and --resource-uri', 'verifierId');
+    return;
+  }
+  if (flags.sourceUri === undefined && !githubPinned)
+    throw invalid(
+      `${mode} verification needs --source-uri (or --repo/--owner for GitHub attestations): the source is never left unchecked`,
+      'sourceUri',
+    );
 }
 
 function invalid(message: string, path: string): GateError {
@@ -86,6 +144,7 @@ export function ruleFromVerifierFlags(input: VerifierFlags): PolicyRule {
     });
   const flags = parsed.data;
   const mode = verifierMode(flags);
+  refuseMissingExpectations(flags, mode);
 
   // slsa-verifier utils.ParseBuilderID: name[@version], one `@` at most.
   if (flags.builderId !== undefined) {
@@ -136,6 +195,10 @@ export function ruleFromVerifierFlags(input: VerifierFlags): PolicyRule {
     },
     bundleV01: flags.bundleV01 ?? (mode === 'gh-attestation' ? 'reject' : 'accept'),
   };
+  // gh attestation verify --predicate-type defaults to SLSA provenance v1 (cli/cli pkg/cmd/attestation/verify).
+  if (flags.predicateType !== undefined) rule.provenancePredicateTypes = [flags.predicateType];
+  else if (flags.sourceUri === undefined && (flags.owner !== undefined || flags.repo !== undefined))
+    rule.provenancePredicateTypes = [SLSA_PROVENANCE_V1];
   if (mode === 'gh-attestation' && rule.identities?.length === 0)
     throw invalid('gh attestation verification needs --owner, --repo or a certificate identity', 'owner');
   const source = {

@@ -35,11 +35,11 @@ const STRONG_HEX_LENGTH: Record<string, number> = {
  *    (`artifact.digests` and `artifact.namedDigests`) has equal values, and there is
  *    at least one such algorithm; or
  *  - a digest the caller named explicitly (`artifact.namedDigests`, e.g.
- *    `gce_image_id`) equals the subject's value for that name exactly, and no common
- *    ≥256-bit hash disagrees.
+ *    `gce_image_id`) that is not a hash algorithm equals the subject's value for that
+ *    name exactly, and no common ≥256-bit hash disagrees.
  * In both cases no named digest the subject also carries may disagree.
  * A subject carrying only weaker or unknown algorithms binds only through the second
- * rule, so a `sha1`/`md5`-only subject never binds by content.
+ * rule, and a hash named by the caller never does, so a `sha1`/`md5`-only subject never binds.
  */
 export function bindStatement(
   payloadType: string,

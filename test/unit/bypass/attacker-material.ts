@@ -3,8 +3,10 @@
  * re-signed with keys generated here, in the envelope and bundle forms an attacker can
  * hand the gate. Nothing here is real signing material; each helper says what it makes.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pae } from '../../../src/core/verify/dsse-pae.ts';
@@ -58,4 +60,48 @@ export function digestsOf(bytes: Uint8Array): { sha256: string; sha512: string }
     sha256: createHash('sha256').update(bytes).digest('hex'),
     sha512: createHash('sha512').update(bytes).digest('hex'),
   };
+}
+
+/** Fulcio certificate extension OIDs 1.3.6.1.4.1.57264.1.<n> by spec name (fulcio docs/oid-info.md), n ≥ 8 (DER UTF8String values). */
+const FULCIO_OIDS: Record<string, number> = {
+  buildSignerURI: 9,
+  buildSignerDigest: 10,
+  runnerEnvironment: 11,
+  sourceRepositoryURI: 12,
+  sourceRepositoryDigest: 13,
+  sourceRepositoryRef: 14,
+  sourceRepositoryIdentifier: 15,
+  sourceRepositoryOwnerURI: 16,
+  sourceRepositoryOwnerIdentifier: 17,
+  buildConfigURI: 18,
+  buildConfigDigest: 19,
+  buildTrigger: 20,
+  runInvocationURI: 21,
+  sourceRepositoryVisibilityAtSigning: 22,
+};
+
+/**
+ * A Fulcio-like certificate made here with the openssl CLI: self-signed by a throwaway
+ * P-256 key standing in for a CA, with the SAN `san`, the OIDC issuer (OID .8) and the
+ * named Fulcio extensions as DER UTF8Strings — what Fulcio would issue to the attacker's
+ * own workflow. Returns its DER bytes.
+ */
+export function fulcioLikeCertificate(
+  san: string,
+  issuer: string,
+  extensions: Record<string, string>,
+): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'attacker-cert-'));
+  const utf8 = (v: string) => `ASN1:UTF8String:${v.replace(/,/g, '\\,')}`;
+  const lines = [`subjectAltName=URI:${san}`, `1.3.6.1.4.1.57264.1.8=${utf8(issuer)}`];
+  for (const [name, value] of Object.entries(extensions)) {
+    const n = FULCIO_OIDS[name];
+    if (n !== undefined) lines.push(`1.3.6.1.4.1.57264.1.${n}=${utf8(value)}`);
+  }
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  args.push('-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.der'), '-outform', 'DER', '-days', '1');
+  args.push('-subj', '/O=sigstore.dev');
+  for (const line of lines) args.push('-addext', line);
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return readFileSync(join(dir, 'cert.der'));
 }

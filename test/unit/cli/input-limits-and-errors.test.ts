@@ -164,7 +164,17 @@ test('a 2M-deep array in 4 MB and 820k keys in 9.7 MB are refused as LIMIT_EXCEE
     [deep, /JSON nested deeper than/],
     [keys, /more than \d+ JSON object keys/],
   ] as const) {
-    const r = await cli(['verify', ARTIFACT, '--attestation', file, '--builder-id', BUILDER, '--json']);
+    const r = await cli([
+      'verify',
+      ARTIFACT,
+      '--attestation',
+      file,
+      '--builder-id',
+      BUILDER,
+      '--source-uri',
+      'github.com/slsa-framework/example-package',
+      '--json',
+    ]);
     assert.equal(r.exit, 1, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout) as { failure: { check: string; code: string; reason: string } };
     assert.equal(out.failure.check, 'signature');
@@ -178,12 +188,26 @@ test('an attestation read from /dev/zero or a file over the cap stops at the cap
   const sparse = join(tmp, 'huge.json');
   execFileSync('truncate', ['-s', '1G', sparse]);
   for (const file of ['/dev/zero', sparse]) {
-    const r = await cli(['verify', ARTIFACT, '--attestation', file, '--builder-id', BUILDER, '--json']);
+    const r = await cli([
+      'verify',
+      ARTIFACT,
+      '--attestation',
+      file,
+      '--builder-id',
+      BUILDER,
+      '--source-uri',
+      'github.com/slsa-framework/example-package',
+      '--json',
+    ]);
     assert.equal(r.exit, 1, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout) as { failure: { check: string; code: string } };
     assert.equal(out.failure.code, 'LIMIT_EXCEEDED', r.stdout);
   }
   rmSync(sparse);
+  // The same cap for a policy file: `policy check /dev/zero` stops at the limit, exit 2.
+  const policy = await cli(['policy', 'check', '/dev/zero']);
+  assert.equal(policy.exit, 2, policy.stdout + policy.stderr);
+  assert.match(policy.stderr, /LIMIT_EXCEEDED/);
   // A directory is not an attestation: an input error naming it.
   const dir = await cli(['verify', ARTIFACT, '--attestation', tmp]);
   assert.equal(dir.exit, 2);
@@ -218,7 +242,17 @@ test('an artifact over 2 GiB is hashed as a stream and its signed statement bind
   );
   const pem = join(tmp, 'key.pem');
   writeFileSync(pem, key.publicKey.export({ type: 'spki', format: 'pem' }));
-  const r = await cli(['verify', artifact, '--attestation', envelope, '--public-key', pem, '--json']);
+  const r = await cli([
+    'verify',
+    artifact,
+    '--attestation',
+    envelope,
+    '--public-key',
+    pem,
+    '--source-uri',
+    'github.com/slsa-framework/example-package',
+    '--json',
+  ]);
   rmSync(artifact);
   const out = JSON.parse(r.stdout) as {
     artifact: { digests: { sha256: string } };

@@ -18,7 +18,7 @@ test('default trust map loads and names the shipped builders', () => {
   assert.deepEqual(map.revoked, []);
 });
 
-test('levels of real builders: generator L3, BYOB L3, GCB L3, npm CLI L2, attest in reusable workflow L3, attest L2', () => {
+test('levels of real builders: generator L3, BYOB L3, GCB L3, npm CLI L2, attest in a named reusable workflow L3, attest L2', () => {
   assert.equal(levelOf('slsa-verifier/gha-generic-v2.1.0-dispatch-valid'), 3);
   assert.equal(levelOf('slsa-verifier/gha-go-v2.1.0-dispatch-valid'), 3);
   assert.equal(levelOf('slsa-verifier/gha-container-based-v2.1.0-valid'), 3);
@@ -28,7 +28,25 @@ test('levels of real builders: generator L3, BYOB L3, GCB L3, npm CLI L2, attest
   assert.equal(levelOf('slsa-verifier/npm-cli-provenance-v0.2-valid'), 2);
   assert.equal(levelOf('slsa-verifier/npm-sigstore-2.3.1-valid'), 2);
   assert.equal(levelOf('gh-cli/github-attestation-reusable-workflow-valid'), 3);
-  assert.equal(levelOf('slsa-verifier/github-attestation-bcr-module-valid'), 3);
+  // bazel-contrib/publish-to-bcr is a third party's reusable workflow the shipped map does not
+  // name: L2 like any attestation in a workflow on a GitHub-hosted runner (issue 11 class 3).
+  assert.equal(levelOf('slsa-verifier/github-attestation-bcr-module-valid'), 2);
+});
+
+test('an operator who names a reusable workflow in the map gives it L3', () => {
+  const map = defaultTrustMap();
+  const named = map.builders.find((e) => e.name.includes('named reusable workflow'))!;
+  map.builders.push({
+    ...structuredClone(named),
+    name: 'publish-to-bcr, reviewed by the operator',
+    signer: {
+      ...named.signer,
+      identityPattern:
+        '^https://github\\.com/bazel-contrib/publish-to-bcr/\\.github/workflows/publish\\.yaml@refs/tags/v[0-9.]+$',
+    },
+  });
+  const att = provenanceOf('slsa-verifier/github-attestation-bcr-module-valid');
+  assert.equal(builderTrust(map, att.signer, normaliseProvenance(att).provenance).level, 3);
 });
 
 test('unknown builders are level 0: a fork, a builder at a branch, an unknown issuer', () => {

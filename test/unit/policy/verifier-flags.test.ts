@@ -37,7 +37,10 @@ test('artifact mode: expectations not given are not checked, provenance required
 });
 
 test('npm and GitHub attestation modes require a builder id, as slsa-verifier does', () => {
-  assert.equal(ruleFromVerifierFlags({ packageName: 'p' }).requireBuilderId, true);
+  assert.equal(
+    ruleFromVerifierFlags({ packageName: 'p', sourceUri: 'github.com/o/r' }).requireBuilderId,
+    true,
+  );
   assert.equal(
     ruleFromVerifierFlags({ mode: 'github-attestation', sourceUri: 'github.com/o/r' }).requireBuilderId,
     true,

@@ -73,6 +73,8 @@ test('a digest of another artifact: exit 1 with SUBJECT_MISMATCH', async () => {
     BUNDLE,
     '--builder-id',
     BUILDER,
+    '--source-uri',
+    'github.com/slsa-framework/example-package',
     '--json',
   ]);
   assert.equal(r.exit, 1);
@@ -86,13 +88,13 @@ test('malformed attestation: exit 1, coded, names the JSON path, no stack trace'
   };
   bundle.verificationMaterial.tlogEntries[0]!.logIndex = '-5';
   writeFileSync(bad, JSON.stringify(bundle));
-  const r = await verify(['--artifact', ARTIFACT, '--attestation', bad, '--builder-id', BUILDER]);
+  const r = await verify(['--artifact', ARTIFACT, '--attestation', bad, ...base.slice(4)]);
   assert.equal(r.exit, 1);
   assert.match(r.stdout, /^FAILED: signature: BUNDLE_MALFORMED: .*tlogEntries\[0\]\.logIndex/s);
   noStack(r);
   const truncated = join(tmp, 'truncated.json');
   writeFileSync(truncated, readFileSync(BUNDLE, 'utf8').slice(0, 500));
-  const t = await verify(['--artifact', ARTIFACT, '--attestation', truncated]);
+  const t = await verify(['--artifact', ARTIFACT, '--attestation', truncated, ...base.slice(4)]);
   assert.equal(t.exit, 1);
   assert.match(t.stdout, /BUNDLE_MALFORMED/);
   noStack(t);
