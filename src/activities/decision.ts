@@ -2,6 +2,7 @@ import type { DecisionStatus } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
 import type { Identity, SealedIdentity } from '../core/identity.ts';
 import { openSealedIdentity } from '../core/identity-seal.ts';
+import { compileAnchored } from '../core/policy/anchored-pattern.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
 import type { Candidate } from '../workflows/contract.ts';
@@ -188,6 +189,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
       requester?: Identity;
       requesterName?: string;
       twoPersonRule?: boolean;
+      /** The rule's approvers (verified identity ids, exact or anchored); absent: any granted approver. */
+      approvers?: string[];
     }): Promise<{ approvalId: string; approver: string }> {
       const approver = input.identity
         ? openSeal(
@@ -208,6 +211,20 @@ export function createDecisionActivities(deps: ActivityDeps) {
           'APPROVER_NOT_ALLOWED',
           'this verdict carries no verified identity: approve through the API (unverified approvals are off)',
         );
+      if (input.approvers) {
+        const id = approver?.id;
+        const named =
+          id !== undefined &&
+          input.approvers.some((a) => (a.startsWith('^') ? compileAnchored(a).test(id) : a === id));
+        if (!named)
+          throw new GateError(
+            'APPROVER_NOT_ALLOWED',
+            'the policy names who may approve this publish, and not this identity',
+            {
+              detail: { approver: id ?? null },
+            },
+          );
+      }
       if (input.twoPersonRule) {
         if (approver && input.requester && approver.id === input.requester.id)
           throw new GateError(

@@ -26,7 +26,7 @@ export interface PolicyEvaluation {
   policyDigest: string;
   /** The operator's policy version evaluated (`slsa-gate policy history`). */
   policyVersion: number;
-  approval: { twoPersonRule: boolean; deadlineSeconds: number };
+  approval: { twoPersonRule: boolean; deadlineSeconds: number; approvers?: string[] };
 }
 
 /**
@@ -193,6 +193,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
         policyVersion: version.version,
         approval: {
           twoPersonRule: rule.twoPersonRule,
+          ...(rule.approvers ? { approvers: rule.approvers } : {}),
           deadlineSeconds: rule.approvalDeadline
             ? durationSeconds(rule.approvalDeadline)
             : DEFAULT_APPROVAL_DEADLINE_SECONDS,

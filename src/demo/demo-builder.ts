@@ -161,6 +161,7 @@ export function demoPolicy(
     approvalRequired?: boolean;
     approvalDeadline?: string;
     twoPersonRule?: boolean;
+    approvers?: string[];
     minDependencyLevel?: number;
     /** Where the rule's images may go; by default each `…/staging/x` to `…/release/x`, tags from the source tag only. */
     release?: { destinations?: string[]; tags?: string[] };
@@ -179,6 +180,7 @@ export function demoPolicy(
     ...(opts.approvalRequired ? { approvalRequired: true } : {}),
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),
     ...(opts.twoPersonRule ? { twoPersonRule: true } : {}),
+    ...(opts.approvers ? { approvers: opts.approvers } : {}),
     ...(opts.minDependencyLevel !== undefined ? { dependencies: { minLevel: opts.minDependencyLevel } } : {}),
     release: { destinations, tags: opts.release?.tags ?? ['source-tag'] },
   };

@@ -365,6 +365,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
             ...(requester ? { requester } : {}),
             requesterName: request.requester,
             twoPersonRule,
+            ...(evaluated.approval.approvers ? { approvers: evaluated.approval.approvers } : {}),
           });
           verdict = {
             approval: { ...next.approval, approver: approved?.approver ?? next.approval.approver },

@@ -288,9 +288,16 @@ test('an approval with no worker to take it is a 503 within the time limit, not 
 
 test('an approval sealed for one run does not count on a later run of the same workflow id', async () => {
   const { staging, digest } = await stagedImage();
-  requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
-  await h.loadPolicy(h.policies.get(digest)!);
   const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  // The operator's rule lets this image go to `to` under its source tag and `latest`.
+  requestFor(h, staging, digest, {
+    policy: {
+      approvalRequired: true,
+      twoPersonRule: true,
+      release: { destinations: [to], tags: ['source-tag', 'latest'] },
+    },
+  });
+  await h.loadPolicy(h.policies.get(digest)!);
   const ask = (tag: string) =>
     call('/api/v1/publishes', {
       method: 'POST',

@@ -266,6 +266,55 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   assert.equal(decision?.requester, 'token:alice', 'the verified requester is recorded, not the typed name');
 });
 
+test('an approver the rule does not name is refused; one it names approves', async () => {
+  const { staging, digest } = await stagedImage();
+  const request = requestFor(h, staging, digest, {
+    policy: { approvalRequired: true, approvers: ['token:release-manager', '^token:lead-[a-z]+$'] },
+  });
+  const handle = await h.start(request);
+  await waitForStatus(handle, 'AwaitingApproval');
+  const { runId } = await handle.describe();
+  // Attacker material: a real identity the API verified (bob holds an approve-scoped token),
+  // but not one the rule names. Before per-rule approvers, any approver counted.
+  await assert.rejects(
+    handle.executeUpdate('approve', {
+      args: [
+        { approver: 'bob', reason: 'ok', identity: h.sealToken('bob', 'approve', handle.workflowId, runId) },
+      ],
+    }),
+    (err: unknown) =>
+      err instanceof WorkflowUpdateFailedError &&
+      err.cause instanceof ApplicationFailure &&
+      err.cause.type === 'APPROVER_NOT_ALLOWED',
+  );
+  // Attacker material: a token name that extends a permitted one (`lead-ann.evil`): the pattern is anchored.
+  await assert.rejects(
+    handle.executeUpdate('approve', {
+      args: [
+        {
+          approver: 'x',
+          reason: 'ok',
+          identity: h.sealToken('lead-ann.evil', 'approve', handle.workflowId, runId),
+        },
+      ],
+    }),
+    (err: unknown) => err instanceof WorkflowUpdateFailedError,
+  );
+  await notInRelease(request.releaseRepository, digest);
+  await handle.executeUpdate('approve', {
+    args: [
+      {
+        approver: 'ann',
+        reason: 'reviewed',
+        identity: h.sealToken('lead-ann', 'approve', handle.workflowId, runId),
+      },
+    ],
+  });
+  const result = await handle.result();
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.equal(result.approval?.approver, 'token:lead-ann');
+});
+
 test('a rejected publish is denied and nothing is published', async () => {
   const { staging, digest } = await stagedImage();
   const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });

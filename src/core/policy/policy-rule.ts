@@ -139,6 +139,23 @@ export const PolicyRuleSchema = z.strictObject({
     .optional(),
   /** Even when every check passes, a person must approve (outcome NEEDS_APPROVAL). */
   approvalRequired: z.boolean().default(false),
+  /**
+   * Who may approve or reject for this rule: verified identities as the API records them
+   * (`token:<name>`, `<issuer>#<sub>`), exact or anchored `^…$`. Absent: any identity the
+   * operator granted the `approve` scope.
+   */
+  approvers: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine(
+          (a) => !a.startsWith('^') || AnchoredPatternSchema.safeParse(a).success,
+          'pattern must be anchored: ^…$',
+        ),
+    )
+    .min(1)
+    .optional(),
   /** Approval needs two different people. */
   twoPersonRule: z.boolean().default(false),
   /** How long an approval may take (ISO-8601 duration, e.g. `PT24H`); then the request expires. */
