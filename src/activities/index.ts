@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps.ts';
 import { createDecisionActivities } from './decision.ts';
 import { createEvidenceActivities } from './evidence.ts';
+import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvidenceActivities(deps),
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),
+    ...createMonitorActivities(deps),
   });
 }
 

@@ -52,6 +52,7 @@ import {
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import type { PolicyVersionRecord } from './policy-version-record.ts';
+import { driftId, type DriftRecord } from './drift-record.ts';
 import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
 import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
@@ -899,6 +900,27 @@ export class Archive {
       .limit(1000)
       .toArray();
     return docs.map((doc) => toRecord('decisions', doc));
+  }
+
+  /** Records a drift finding of the release monitor; recording the same finding again is a no-op. */
+  async recordDrift(record: Omit<DriftRecord, '_id' | 'schemaVersion'>): Promise<{ driftId: string }> {
+    const id = driftId(record.runId, record.repository, record.tag, record.kind);
+    await this.insertOnce('drift', { _id: id, schemaVersion: SCHEMA_VERSION, ...record });
+    return { driftId: id };
+  }
+
+  /** Drift findings, newest first, at most `limit` (1–1000), of one repository (`host/repo`) or all. */
+  async listDrift(opts: { repository?: string; limit: number }): Promise<DriftRecord[]> {
+    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000) {
+      throw new GateError('INPUT_INVALID', `limit ${opts.limit}: expected 1 to 1000`);
+    }
+    const docs = await this.#collections.drift
+      .find(opts.repository === undefined ? {} : { repository: opts.repository })
+      .sort({ at: -1, _id: -1 })
+      .limit(opts.limit)
+      .maxTimeMS(10_000)
+      .toArray();
+    return docs.map((doc) => toRecord('drift', doc));
   }
 
   /** The approvals given on a decision, oldest first. */

@@ -10,6 +10,7 @@ import { ApprovalDocSchema } from './approval-record.ts';
 import { ApprovalSetDocSchema } from './approval-set-record.ts';
 import { AttestationDocSchema, SightingDocSchema } from './attestation-record.ts';
 import { DecisionDocSchema } from './decision-record.ts';
+import { DriftDocSchema } from './drift-record.ts';
 import { EventDocSchema } from './event-record.ts';
 import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
@@ -38,6 +39,8 @@ export const SCHEMAS = {
   approvalSets: ApprovalSetDocSchema,
   revocations: RevocationDocSchema,
   revokedSubjects: RevokedSubjectDocSchema,
+  // Findings of the release monitor (drift: tags naming what the gate did not publish).
+  drift: DriftDocSchema,
 } as const;
 
 export type CollectionName = keyof typeof SCHEMAS;
@@ -100,6 +103,10 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   approvalSets: [],
   revocations: [{ name: 'subject_digest', key: { subjectDigest: 1 } }],
   revokedSubjects: [],
+  drift: [
+    { name: 'at', key: { at: -1, _id: -1 } },
+    { name: 'repository', key: { repository: 1, at: -1 } },
+  ],
 };
 
 /** Typed handles on every collection of one archive database. */

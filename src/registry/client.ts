@@ -634,6 +634,47 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * One page of GET /v2/<repo>/tags/list (distribution spec §Listing Tags): at most `n`
+   * tags after `last`, and the `last` to ask for the next page (from the `Link` header), if any.
+   */
+  async listTagsPage(
+    repo: string,
+    opts: { n: number; last?: string },
+  ): Promise<{ tags: string[]; last?: string }> {
+    assertRepositoryName(repo);
+    const url = this.#url(`/v2/${repo}/tags/list`);
+    url.searchParams.set('n', String(opts.n));
+    if (opts.last !== undefined) url.searchParams.set('last', opts.last);
+    const what = `GET tags ${repo}`;
+    const page = await this.#transport.exchange(
+      { method: 'GET', url, scope: pull(repo), what, expect: [200] },
+      async (res) => {
+        const bytes = await readCapped(res, this.limits.maxManifestBytes, what);
+        const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+        return { bytes, next: link === undefined ? undefined : new URL(link, url).searchParams.get('last') };
+      },
+    );
+    let tags: unknown;
+    try {
+      tags = (JSON.parse(Buffer.from(page.bytes).toString('utf8')) as { tags?: unknown }).tags ?? [];
+    } catch (cause) {
+      throw registryError('REGISTRY_ERROR', `${what}: the body is not JSON`, {
+        repo,
+        retryable: false,
+        cause,
+      });
+    }
+    if (!Array.isArray(tags) || !tags.every((t): t is string => typeof t === 'string' && isTag(t))) {
+      throw registryError('REGISTRY_ERROR', `${what}: "tags" is not a list of tags`, {
+        repo,
+        retryable: false,
+      });
+    }
+    // A page longer than asked for is cut: the caller's bound holds whatever the registry sends.
+    return { tags: tags.slice(0, opts.n), ...(page.next ? { last: page.next } : {}) };
+  }
+
   #url(path: string): URL {
     return new URL(path, this.#base);
   }

@@ -1,2 +1,3 @@
 export { publishArtifact } from './publish-artifact.ts';
 export { approveUpdate, rejectUpdate, progressQuery } from './definitions.ts';
+export { monitorReleases } from './monitor-releases.ts';

@@ -16,6 +16,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Verify a published image's VSA from its registry (time of use)",
     load: async () => (await import('./verify-image.ts')).verifyImageCommand,
   },
+  'monitor install': {
+    summary: 'Install the Temporal Schedule of the release drift monitor',
+    load: async () => (await import('./monitor.ts')).monitorInstallCommand,
+  },
+  'audit drift': {
+    summary: 'List the drift events the release monitor archived',
+    load: async () => (await import('./monitor.ts')).auditDriftCommand,
+  },
   'webhook serve': {
     summary: 'Serve the Kubernetes admission webhook that admits only images with a gate VSA',
     load: async () => (await import('./webhook.ts')).webhookServeCommand,

@@ -1,0 +1,135 @@
+/**
+ * The drift monitor on a real Temporal Schedule, a real Worker and the local registry: one
+ * triggered run finds an image pushed directly into a release repository and a tag moved to
+ * another digest, archives both as drift events, and finds nothing in a clean repository.
+ *
+ * Failing before: there was no monitor; an image pushed around the gate stayed unnoticed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { installMonitorSchedule } from '../../src/consumers/monitor-schedule.ts';
+import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
+import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
+import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import { uniqueName } from '../helpers/services.ts';
+
+let h: PublishHarness;
+const scheduleId = uniqueName('monitor');
+
+before(async () => {
+  h = await startPublishHarness();
+});
+after(async () => {
+  await h?.client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch(() => undefined);
+  await h?.close();
+});
+
+/** Publishes `tag` of a fresh image from `staging` through the gate; returns the release repository and digest. */
+async function publish(staging: string, tag: string) {
+  const built = await buildAndAttest(h.registry, staging, {
+    tag,
+    seed: `${staging}-${tag}`,
+    key: h.builderKey,
+  });
+  const request = requestFor(h, staging, built.digest, { tag });
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  return { release: request.releaseRepository, digest: built.digest };
+}
+
+test('one scheduled run finds an image pushed around the gate and a moved tag, and nothing in a clean repository', async () => {
+  const clean = await publish(`staging/${uniqueName('clean')}`, 'v1.0.0');
+  const dirtyStaging = `staging/${uniqueName('dirty')}`;
+  const first = await publish(dirtyStaging, 'v1.0.0');
+  const second = await publish(dirtyStaging, 'v1.1.0');
+  const dirty = first.release;
+
+  // Attacker material: with push access to the release repository, (1) an image built locally
+  // and pushed straight in as v9.9.9, and (2) the tag v1.0.0 moved to the digest the gate
+  // published as v1.1.0 (a real PUT of that manifest under the tag).
+  const planted = await pushBuiltImage(h.registry, dirty, buildImage({ seed: `${dirtyStaging}-attacker` }), {
+    tag: 'v9.9.9',
+  });
+  await h.registry.tag(dirty, 'v1.0.0', second.digest);
+
+  const host = h.registryHost;
+  const schedule = await installMonitorSchedule(h.client, {
+    taskQueue: h.config.taskQueue,
+    every: '1h',
+    input: { repositories: [`${host}/${clean.release}`, `${host}/${dirty}`] },
+    scheduleId,
+  });
+  assert.equal(schedule.created, true);
+  const handle = h.client.schedule.getHandle(scheduleId);
+  await handle.trigger();
+  let workflowId: string | undefined;
+  for (let i = 0; i < 100 && workflowId === undefined; i++) {
+    const action = (await handle.describe()).info.recentActions[0]?.action;
+    workflowId = action?.workflow.workflowId;
+    if (workflowId === undefined) await sleep(200);
+  }
+  assert.ok(workflowId, 'the schedule started a run');
+  const result = (await h.client.workflow.getHandle(workflowId).result()) as MonitorReleasesResult;
+
+  const byRepo = Object.fromEntries(result.repositories.map((r) => [r.repository, r]));
+  assert.deepEqual(byRepo[`${host}/${clean.release}`], {
+    repository: `${host}/${clean.release}`,
+    checked: 1,
+    findings: 0,
+    truncated: false,
+  });
+  assert.equal(byRepo[`${host}/${dirty}`]?.checked, 3);
+
+  assert.deepEqual(
+    await h.deps.archive.listDrift({ repository: `${host}/${clean.release}`, limit: 100 }),
+    [],
+  );
+  const drift = await h.deps.archive.listDrift({ repository: `${host}/${dirty}`, limit: 100 });
+  const found = drift.map((d) => `${d.tag} ${d.kind} ${d.digest}`).sort();
+  assert.deepEqual(found, [
+    `v1.0.0 tag-moved ${second.digest}`,
+    `v9.9.9 unpublished-digest ${planted.digest}`,
+  ]);
+  const moved = drift.find((d) => d.kind === 'tag-moved');
+  assert.equal(moved?.expectedDigest, first.digest);
+  assert.ok(drift.every((d) => d.workflowId === workflowId));
+
+  // The same events through `slsa-gate audit drift`.
+  const cli = spawnSync(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url)),
+      'audit',
+      'drift',
+      '--repository',
+      `${host}/${dirty}`,
+      '--json',
+      '--mongodb-uri',
+      h.config.mongoUri,
+      '--db',
+      h.config.database,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  const listed = (JSON.parse(cli.stdout) as Array<{ tag: string; kind: string }>).map(
+    (d) => `${d.tag} ${d.kind}`,
+  );
+  assert.deepEqual(listed.sort(), ['v1.0.0 tag-moved', 'v9.9.9 unpublished-digest']);
+
+  // Installing again updates the schedule in place.
+  const again = await installMonitorSchedule(h.client, {
+    taskQueue: h.config.taskQueue,
+    every: '2h',
+    input: { repositories: [`${host}/${dirty}`] },
+    scheduleId,
+  });
+  assert.equal(again.created, false);
+});
