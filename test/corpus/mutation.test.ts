@@ -286,7 +286,12 @@ const MUTATIONS: Record<string, Mutation> = {
     for (const s of signatures) s.keyid = hint;
     return true;
   },
+  // Another bundle's envelope over the same payload (two real GCB documents carry one statement
+  // with different signature lists) is the same signed statement, not foreign content: skipped.
   'swap-envelope': ({ target, other }) => {
+    const ours = envelopeOf(target)?.payload ?? target.node.messageSignature?.messageDigest?.digest;
+    const theirs = envelopeOf(other)?.payload ?? other.node.messageSignature?.messageDigest?.digest;
+    if (ours === theirs) return false;
     if (target.kind === 'envelope' || other.kind === 'envelope') {
       const from = envelopeOf(other);
       const to = envelopeOf(target);
