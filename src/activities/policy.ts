@@ -173,6 +173,14 @@ export function createPolicyActivities(deps: ActivityDeps) {
           trustMap: deps.trustMap,
           levels: input.levels,
           now: new Date(input.now),
+          ...(input.release
+            ? {
+                destination: {
+                  repository: input.release.repository,
+                  ...(input.release.tag ? { tag: input.release.tag } : {}),
+                },
+              }
+            : {}),
           ...(input.release?.tag
             ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
             : {}),

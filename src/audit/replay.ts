@@ -207,17 +207,27 @@ export async function replayOne(
     // The rollback check compares with what had been published to the release tag at the time
     // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
     // of today would answer differently, so the original result is carried over.
+    // The destination guard judged the release repository and tag of the request, which the
+    // decision record does not keep: its original result is carried over too (not re-judged).
+    const destination = decision.checks.find((c) => c.id === 'destination');
+    const withDestination = (checks: CheckResult[]) =>
+      destination === undefined || checks.some((c) => c.id === 'destination')
+        ? checks
+        : [...checks, { ...destination, evidence: destination.evidence ?? [] }];
     const rollback = decision.checks.find((c) => c.id === 'rollback');
-    if (rollback === undefined || evaluation.checks.some((c) => c.id === 'rollback'))
-      return { checks: evaluation.checks, outcome: evaluation.outcome, levels: notes };
+    if (rollback === undefined || evaluation.checks.some((c) => c.id === 'rollback')) {
+      const checks = withDestination(evaluation.checks);
+      return { checks, outcome: outcomeOf(checks, rule), levels: notes };
+    }
     const carried: CheckResult = { ...rollback, evidence: rollback.evidence ?? [] };
     const at = evaluation.checks.findIndex((c) => c.id === 'vsa');
-    const checks =
+    const checks = withDestination(
       evaluation.provenance === undefined
         ? evaluation.checks
         : at < 0
           ? [...evaluation.checks, carried]
-          : [...evaluation.checks.slice(0, at), carried, ...evaluation.checks.slice(at)];
+          : [...evaluation.checks.slice(0, at), carried, ...evaluation.checks.slice(at)],
+    );
     return { checks, outcome: outcomeOf(checks, rule), levels: notes };
   })();
 

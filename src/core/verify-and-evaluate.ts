@@ -23,6 +23,8 @@ export interface VerifyAndEvaluateInput {
   /** Source and dependency levels, or how to find them from what verified (audit replay). */
   levels?: LevelEvidence | ((verified: VerifiedAttestation[]) => LevelEvidence);
   rollback?: EvaluateInput['rollback'];
+  /** On the publish path: where it is to be published (the rule must name it). */
+  destination?: EvaluateInput['destination'];
   /** The artifact's bytes, for message-signature bundles. */
   artifactBytes?: Uint8Array;
   /**
@@ -58,5 +60,6 @@ export function verifyAndEvaluate(input: VerifyAndEvaluateInput, rule: PolicyRul
   const levels = typeof input.levels === 'function' ? input.levels(verified) : input.levels;
   if (levels !== undefined) evaluateInput.levels = levels;
   if (input.rollback !== undefined) evaluateInput.rollback = input.rollback;
+  if (input.destination !== undefined) evaluateInput.destination = input.destination;
   return { verified, rejected, evaluation: evaluate(evaluateInput) };
 }

@@ -162,8 +162,12 @@ export function demoPolicy(
     approvalDeadline?: string;
     twoPersonRule?: boolean;
     minDependencyLevel?: number;
+    /** Where the rule's images may go; by default each `…/staging/x` to `…/release/x`, tags from the source tag only. */
+    release?: { destinations?: string[]; tags?: string[] };
   } = {},
 ): string {
+  const destinations =
+    opts.release?.destinations ?? repositories.map((r) => r.replace('/staging/', '/release/'));
   const rule = {
     name: 'demo images',
     artifacts: repositories,
@@ -176,6 +180,7 @@ export function demoPolicy(
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),
     ...(opts.twoPersonRule ? { twoPersonRule: true } : {}),
     ...(opts.minDependencyLevel !== undefined ? { dependencies: { minLevel: opts.minDependencyLevel } } : {}),
+    release: { destinations, tags: opts.release?.tags ?? ['source-tag'] },
   };
   return JSON.stringify({ version: 1, name: 'slsa-gate demo', rules: [rule] }, null, 2);
 }

@@ -192,3 +192,25 @@ test('publishing an already published digest returns the first decision and sign
   });
   assert.equal(issued, 1);
 });
+
+test('a destination or tag the rule does not name is denied DESTINATION_NOT_ALLOWED and archived', async () => {
+  const { staging, digest } = await stagedImage();
+  const base = requestFor(h, staging, digest, { tag: 'v1.0.0' });
+  // Attacker material: the same verified candidate sent to a release repository of the
+  // attacker's choosing (`publish --to` any repository the gate can push to, issue 12).
+  const elsewhere = { ...base, releaseRepository: `release/${uniqueName('elsewhere')}` };
+  const moved = await h.publish(elsewhere);
+  // Before: published there, with a VSA signed by the gate.
+  await assertArchivedDenial(moved, 'DESTINATION_NOT_ALLOWED');
+  await assertNothingPublished(h.registry, elsewhere.releaseRepository, digest);
+
+  // Attacker material: `latest`, which this rule (tags: source-tag only) does not list.
+  const latest = await h.publish({ ...base, releaseTag: 'latest' });
+  await assertArchivedDenial(latest, 'DESTINATION_NOT_ALLOWED');
+  await assertNothingPublished(h.registry, base.releaseRepository, digest);
+
+  // The destination and source tag the rule names: published.
+  const ok = await h.publish(base);
+  assert.equal(ok.status, 'PUBLISHED', `${ok.code}: ${ok.reason}`);
+  assert.equal(ok.checks.find((c) => c.id === 'destination')?.result, 'PASS');
+});

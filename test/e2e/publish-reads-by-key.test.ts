@@ -37,7 +37,12 @@ test('two publishes to one tag read the archive by key only (the second one runs
       seed: `${staging}-${version}`,
       key: h.builderKey,
     });
-    const request = requestFor(h, staging, built.digest, { tag: version, release });
+    // The operator's rule sends these images to `release` under `latest` (issue 12 §2).
+    const request = requestFor(h, staging, built.digest, {
+      tag: version,
+      release,
+      policy: { release: { destinations: [`${h.registryHost}/${release}`], tags: ['latest'] } },
+    });
     const result = await h.publish({ ...request, releaseTag: 'latest' });
     assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   }

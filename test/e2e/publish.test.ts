@@ -341,8 +341,10 @@ test('an older release replayed onto a tag that holds a newer one is denied with
   const release = `release/${uniqueName('app')}`;
   const newer = await stagedImage({ tag: 'v1.1.0' });
   const older = await stagedImage({ tag: 'v1.0.0' });
+  // The operator's rule lets these images go to `release` under `latest`.
+  const toLatest = { destinations: [`${h.registryHost}/${release}`], tags: ['source-tag', 'latest'] };
   const first = await h.publish({
-    ...requestFor(h, newer.staging, newer.digest, { release }),
+    ...requestFor(h, newer.staging, newer.digest, { release, policy: { release: toLatest } }),
     releaseTag: 'latest',
   });
   assert.equal(first.status, 'PUBLISHED', `${first.code}: ${first.reason}`);
@@ -350,7 +352,9 @@ test('an older release replayed onto a tag that holds a newer one is denied with
   // One policy covers both staging repositories.
   h.policies.set(
     older.digest,
-    demoPolicy([`${h.registryHost}/${older.staging}`, `${h.registryHost}/${newer.staging}`]),
+    demoPolicy([`${h.registryHost}/${older.staging}`, `${h.registryHost}/${newer.staging}`], {
+      release: toLatest,
+    }),
   );
   const replayed = await h.publish(request);
   assert.equal(replayed.status, 'DENIED');

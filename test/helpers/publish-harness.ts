@@ -166,7 +166,15 @@ export function requestFor(
     policy?: Parameters<typeof demoPolicy>[1];
   } = {},
 ): PublishRequest {
-  h.policies.set(digest, demoPolicy([`${h.registryHost}/${staging}`], opts.policy));
+  const releaseRepository = opts.release ?? staging.replace(/^staging\//, 'release/');
+  // The rule sends this image to the release repository the request names (issue 12 §2).
+  h.policies.set(
+    digest,
+    demoPolicy([`${h.registryHost}/${staging}`], {
+      release: { destinations: [`${h.registryHost}/${releaseRepository}`] },
+      ...opts.policy,
+    }),
+  );
   return {
     candidate: {
       registry: h.registryHost,
@@ -176,7 +184,7 @@ export function requestFor(
       ...(opts.tag ? { tag: opts.tag } : {}),
     },
     releaseRegistry: h.registryHost,
-    releaseRepository: opts.release ?? staging.replace(/^staging\//, 'release/'),
+    releaseRepository,
     requester: opts.requester ?? 'alice',
     attestations: [],
   };

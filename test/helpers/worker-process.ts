@@ -147,7 +147,12 @@ export async function startCrashRig(services: {
       });
     },
     request(staging, digest, opts = {}) {
-      policies.set(digest, demoPolicy([`${services.registryHost}/${staging}`], opts.policy));
+      // The operator's rule allows the release tag these tests publish under (issue 12 §2).
+      const tags = ['source-tag', ...(opts.releaseTag ? [opts.releaseTag] : [])];
+      policies.set(
+        digest,
+        demoPolicy([`${services.registryHost}/${staging}`], { release: { tags }, ...opts.policy }),
+      );
       return {
         candidate: {
           registry: services.registryHost,

@@ -24,6 +24,9 @@ export const statusCommand: Command = {
     try {
       const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
+      // A terminated run ran no workflow code to record its end: say so instead of its last progress.
+      if (description.status.name === 'TERMINATED')
+        throw new GateError('CANCELLED', `workflow ${workflowId} was terminated`);
       const progress = await handle.query(progressQuery);
       printProgress(progress, {
         json: values.json,

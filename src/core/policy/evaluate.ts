@@ -32,6 +32,7 @@ import { checkSource } from './checks/source.ts';
 import { checkSubject } from './guards/subject.ts';
 import { checkVsa } from './guards/vsa.ts';
 import type { LevelEvidence, PolicyRule } from './policy-rule.ts';
+import { checkDestination } from './guards/destination.ts';
 import { checkRollback, type PublishedRecord } from './guards/rollback.ts';
 import type { TrustMap } from './trust-map.ts';
 
@@ -54,6 +55,8 @@ export interface EvaluateInput {
   now: Date;
   /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
+  /** On the publish path: where it is to be published; the rule must name it (issue 12 §2). */
+  destination?: { repository: string; tag?: string };
 }
 
 interface Candidate {
@@ -119,6 +122,16 @@ const PROVENANCE_CHECKS = ['builder', 'build-level', 'source', 'entrypoint', 'de
 export function evaluate(input: EvaluateInput): Evaluation {
   const { rule, attestations } = input;
   const vsa = checkVsa(rule, attestations);
+  const destination = (provenance?: Provenance) =>
+    input.destination === undefined
+      ? []
+      : [
+          checkDestination(rule, {
+            ...input.destination,
+            artifact: input.artifact,
+            ...(provenance ? { provenance } : {}),
+          }),
+        ];
 
   if (!rule.requireProvenance) {
     // Signature- or VSA-only rules: some attestation's signer must be one the rule names.
@@ -133,6 +146,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       ...PROVENANCE_CHECKS.map((id) => skipped(id, 'the rule does not require SLSA provenance')),
       checkPackage(rule, attestations, undefined),
       vsa,
+      ...destination(),
     ];
     return { outcome: outcomeOf(checks, rule), checks };
   }
@@ -154,6 +168,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       ),
       checkPackage(rule, attestations, undefined),
       vsa,
+      ...destination(),
     ];
     return { outcome: 'FAILED', checks };
   }
@@ -172,7 +187,7 @@ export function evaluate(input: EvaluateInput): Evaluation {
       if (signedAt !== undefined) rb.signedAt = signedAt;
       candidate.checks.push(checkRollback(rb));
     }
-    candidate.checks.push(vsa);
+    candidate.checks.push(vsa, ...destination(candidate.provenance));
     if (failures(candidate.checks) === 0) {
       best = candidate;
       break;

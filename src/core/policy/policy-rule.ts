@@ -116,6 +116,27 @@ export const PolicyRuleSchema = z.strictObject({
    * `accept` (a signed entry timestamp suffices, as sigstore-conformance allows).
    */
   bundleV01: z.enum(['reject', 'require-inclusion-proof', 'accept']).default('require-inclusion-proof'),
+  /**
+   * Where this rule's artifacts may be published (issue 12 §2): release repositories
+   * (`host/path`, exact or anchored `^…$`) and tags (`source-tag`: the semver tag the
+   * provenance was built from; else exact or anchored). No `release`: published nowhere.
+   */
+  release: z
+    .strictObject({
+      destinations: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .refine(
+              (d) => !d.startsWith('^') || AnchoredPatternSchema.safeParse(d).success,
+              'pattern must be anchored: ^…$',
+            ),
+        )
+        .min(1),
+      tags: z.array(z.string().min(1)).default(['source-tag']),
+    })
+    .optional(),
   /** Even when every check passes, a person must approve (outcome NEEDS_APPROVAL). */
   approvalRequired: z.boolean().default(false),
   /** Approval needs two different people. */

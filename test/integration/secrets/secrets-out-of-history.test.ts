@@ -152,7 +152,12 @@ test('no registry password, VSA key or token appears in the history, the archive
     const repo = `staging/${uniqueName('app')}`;
     const built = await buildAndAttest(stagingClient, repo, { tag: 'v1.0.0', seed: repo, key: builderKey });
     // The operator's policy in force (requests carry none).
-    const policyText = demoPolicy([`${staging.host}/${repo}`]);
+    const policyText = demoPolicy([`${staging.host}/${repo}`], {
+      release: {
+        destinations: [`${release.host}/${repo.replace(/^staging\//, 'release/')}`],
+        tags: ['candidate'],
+      },
+    });
     await deps.archive.loadPolicy({
       digest: parsePolicy(policyText, 'test-policy.json', deps.trustMap).digest,
       text: policyText,
