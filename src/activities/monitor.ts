@@ -57,13 +57,24 @@ export function createMonitorActivities(deps: ActivityDeps) {
         const { digest } = await client.resolve(repo, tag);
         const found: Array<{ kind: DriftKind; reason: string; expectedDigest?: string }> = [];
         const decisions = await deps.archive.findDecisionsByDigest(digest);
-        const published = decisions.some(
+        const publishedHere = decisions.filter(
           (d) => d.status === 'published' && d.published?.repository === input.repository,
         );
-        if (!published) {
+        const revoked = new Set(
+          publishedHere.length === 0
+            ? []
+            : (await deps.archive.revocationsOf(digest)).map((r) => r.decisionId),
+        );
+        const published = publishedHere.some((d) => !revoked.has(d._id));
+        if (publishedHere.length === 0) {
           found.push({
             kind: 'unpublished-digest',
             reason: `no decision of this gate published ${digest} to ${input.repository}`,
+          });
+        } else if (!published) {
+          found.push({
+            kind: 'revoked',
+            reason: `every decision that published ${digest} to ${input.repository} was revoked`,
           });
         }
         const last = await deps.archive.lastRelease(input.repository, tag);

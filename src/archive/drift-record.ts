@@ -9,6 +9,8 @@ export const DriftKindSchema = z.enum([
   'no-valid-vsa',
   /** The gate published another digest under this tag last (retagged, or rolled back by hand). */
   'tag-moved',
+  /** Every decision that published the digest here was revoked (issue 14). */
+  'revoked',
 ]);
 export type DriftKind = z.infer<typeof DriftKindSchema>;
 

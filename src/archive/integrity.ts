@@ -3,7 +3,7 @@
  * still hash to their content address, and every decision's evidence and content digests
  * still match what it records. Signature re-verification plugs in through `verifySignature`.
  */
-import { isGateError } from '../core/errors.ts';
+import { isGateError, type ErrorCode } from '../core/errors.ts';
 import { collectionsOf, decisionContentDigest, type Archive } from './archive.ts';
 import { toRecord, type CollectionName } from './collections.ts';
 import type { DecisionRecord } from './decision-record.ts';
@@ -14,14 +14,16 @@ export interface IntegrityProblem {
   collection: CollectionName;
   id: string;
   problem: string;
+  /** The error code, where the check that failed raised one (a signature re-verification). */
+  code?: ErrorCode;
 }
 
-/** Re-verifies the signature over archived raw bytes; returns a problem description, or undefined when it verifies. */
+/** Re-verifies the signature over archived raw bytes; returns the coded problem, or undefined when it verifies. */
 export type SignatureCheck = (item: {
   collection: 'attestations' | 'vsas';
   id: string;
   raw: Uint8Array;
-}) => Promise<string | undefined>;
+}) => Promise<{ code?: ErrorCode; message: string } | undefined>;
 
 /** What `verifyIntegrity` checked and what it found. */
 export interface IntegrityReport {
@@ -45,8 +47,8 @@ export async function verifyIntegrity(
   const collections = collectionsOf(archive);
   const problems: IntegrityProblem[] = [];
   const checked = { decisions: 0, attestations: 0, vsas: 0, policies: 0 };
-  const report = (collection: CollectionName, id: unknown, problem: string) =>
-    problems.push({ collection, id: String(id), problem });
+  const report = (collection: CollectionName, id: unknown, problem: string, code?: ErrorCode) =>
+    problems.push({ collection, id: String(id), problem, ...(code === undefined ? {} : { code }) });
   const read = <N extends CollectionName>(collection: N, doc: { _id: unknown }) => {
     try {
       return toRecord(collection, doc);
@@ -82,7 +84,7 @@ export async function verifyIntegrity(
       report('attestations', att._id, 'raw bytes do not hash to the document id');
     if (raw.length !== att.size) report('attestations', att._id, 'size does not match the raw bytes');
     const bad = await options.verifySignature?.({ collection: 'attestations', id: att._id, raw });
-    if (bad) report('attestations', att._id, bad);
+    if (bad) report('attestations', att._id, bad.message, bad.code);
   }
   // Evidence a decision names must still be there (deleting it is tampering too).
   for (const d of attestationIds)
@@ -98,7 +100,7 @@ export async function verifyIntegrity(
     if (vsa._id !== `${vsa.decisionId}|${vsa.direction}|${vsa.digest}`)
       report('vsas', vsa._id, 'id does not match decision, direction and digest');
     const bad = await options.verifySignature?.({ collection: 'vsas', id: vsa._id, raw });
-    if (bad) report('vsas', vsa._id, bad);
+    if (bad) report('vsas', vsa._id, bad.message, bad.code);
   }
 
   const policyQuery = scoped ? { digest: { $in: [...policyIds] } } : {};

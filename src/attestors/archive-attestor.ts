@@ -11,6 +11,7 @@ import {
   type AttestorAnswer,
   type LookupContext,
   type Resource,
+  reasonOf,
 } from './attestor.ts';
 import { answerOf, attestorTrustDigest, createVsaTrust, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
@@ -46,7 +47,7 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     if (hex === undefined)
       return {
         status: 'not-found',
-        reasons: [`${name}: slsa-gate issues VSAs for sha256-named artifacts only`],
+        reasons: [reasonOf('NO_ATTESTATION', name, `slsa-gate issues VSAs for sha256-named artifacts only`)],
       };
     const subjectDigest = `sha256:${hex.toLowerCase()}`;
     let found;
@@ -66,7 +67,7 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
       );
     }
     const evidence = [];
-    const reasons = found.unreadable.map((err) => `${err.code}: ${err.message}`);
+    const reasons = found.unreadable.map((err) => reasonOf(err.code, name, err.message));
     for (const record of found.vsas) {
       const one = evaluateVsas(
         Buffer.from(record.raw, 'base64'),
@@ -80,7 +81,11 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
     return answerOf(
       { evidence, reasons },
       'archive',
-      `${name}: ${found.vsas.length + found.unreadable.length} issued VSAs for ${subjectDigest}, none proves a level`,
+      reasonOf(
+        'NO_ATTESTATION',
+        name,
+        `${found.vsas.length + found.unreadable.length} issued VSAs for ${subjectDigest}, none proves a level`,
+      ),
     );
   }
 

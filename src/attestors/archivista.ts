@@ -17,6 +17,8 @@ import {
   type AttestorAnswer,
   type LookupContext,
   type Resource,
+  reasonOf,
+  type Reason,
 } from './attestor.ts';
 import { queryDigest } from './http-store.ts';
 import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
@@ -76,7 +78,8 @@ export function createArchivistaAttestor(opts: {
 
   async function lookup(resource: Resource, ctx: LookupContext = {}): Promise<AttestorAnswer> {
     const digest = queryDigest(resource);
-    if (digest === undefined) return { status: 'not-found', reasons: [`${name}: no digest to search by`] };
+    if (digest === undefined)
+      return { status: 'not-found', reasons: [reasonOf('NO_ATTESTATION', name, `no digest to search by`)] };
     const [algo, value] = digest.split(':') as [string, string];
     const search = await call(
       `${base}/v1/query`,
@@ -102,18 +105,21 @@ export function createArchivistaAttestor(opts: {
       throw attestorUnavailable(name, `search for ${digest}: ${(err as Error).message}`, false, { digest });
     }
     if (gitoids.length === 0)
-      return { status: 'not-found', reasons: [`${name}: no envelopes about ${digest}`] };
+      return {
+        status: 'not-found',
+        reasons: [reasonOf('NO_ATTESTATION', name, `no envelopes about ${digest}`)],
+      };
     const evidence = [];
-    const reasons: string[] = [];
+    const reasons: Reason[] = [];
     for (const gitoid of gitoids.slice(0, MAX_ENVELOPES)) {
       const url = `${base}/v1/download/${gitoid}`;
       const got = await call(url, { method: 'GET' }, ctx);
       if (got.status !== 200) {
-        reasons.push(`REGISTRY_ERROR: ${url}: HTTP ${got.status}`);
+        reasons.push(reasonOf('REGISTRY_ERROR', url, `HTTP ${got.status}`));
         continue;
       }
       if (gitoidSha256(got.bytes) !== gitoid) {
-        reasons.push(`DIGEST_MISMATCH: ${url}: the envelope is not gitoid ${gitoid}`);
+        reasons.push(reasonOf('DIGEST_MISMATCH', url, `the envelope is not gitoid ${gitoid}`));
         continue;
       }
       const one = evaluateVsas(got.bytes, url, resource, trust);
@@ -123,9 +129,17 @@ export function createArchivistaAttestor(opts: {
     }
     if (gitoids.length > MAX_ENVELOPES)
       reasons.push(
-        `LIMIT_EXCEEDED: ${name}: ${gitoids.length} envelopes about ${digest}, read the first ${MAX_ENVELOPES}`,
+        reasonOf(
+          'LIMIT_EXCEEDED',
+          name,
+          `${gitoids.length} envelopes about ${digest}, read the first ${MAX_ENVELOPES}`,
+        ),
       );
-    return answerOf({ evidence, reasons }, 'vsa', `${name}: no envelope about ${digest} proves a level`);
+    return answerOf(
+      { evidence, reasons },
+      'vsa',
+      reasonOf('NO_ATTESTATION', name, `no envelope about ${digest} proves a level`),
+    );
   }
 
   const trustDigest = attestorTrustDigest(trust, base);

@@ -5,8 +5,8 @@
  * Answers are plain JSON: they cross Temporal activity boundaries and go into the cache.
  */
 import { z } from 'zod';
-import { GateError } from '../core/errors.ts';
-import { DigestSetSchema } from '../core/model.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
+import { DigestSetSchema, ErrorCodeSchema } from '../core/model.ts';
 
 const LevelSchema = z.number().int().min(0).max(4);
 
@@ -64,6 +64,20 @@ export type AttestorEvidence = z.infer<typeof AttestorEvidenceSchema>;
 export const LevelMethodSchema = z.enum(['vsa', 'static', 'archive']);
 export type LevelMethod = z.infer<typeof LevelMethodSchema>;
 
+/** Why an attestation was ignored or nothing was found: the code (src/core/errors.ts), where, and what. */
+export const ReasonSchema = z.strictObject({
+  code: ErrorCodeSchema,
+  /** The attestor, URL, registry reference or archive record the reason is about. */
+  origin: z.string(),
+  message: z.string(),
+});
+export type Reason = z.infer<typeof ReasonSchema>;
+
+/** A reason, in the shape every attestor reports. */
+export function reasonOf(code: ErrorCode, origin: string, message: string): Reason {
+  return { code, origin, message };
+}
+
 /** An attestor's answer. Reasons say why something was ignored or not found (fail closed: ignored proves nothing). */
 export const AttestorAnswerSchema = z.discriminatedUnion('status', [
   z.strictObject({
@@ -71,14 +85,14 @@ export const AttestorAnswerSchema = z.discriminatedUnion('status', [
     method: LevelMethodSchema,
     attestations: z.array(AttestorEvidenceSchema),
     levels: TrackLevelsSchema,
-    reasons: z.array(z.string()),
+    reasons: z.array(ReasonSchema),
   }),
-  z.strictObject({ status: z.literal('not-found'), reasons: z.array(z.string()) }),
+  z.strictObject({ status: z.literal('not-found'), reasons: z.array(ReasonSchema) }),
   /** The attestor knows the resource but has no answer yet (e.g. a source VSA still being computed). */
   z.strictObject({
     status: z.literal('pending'),
     retryAfterSeconds: z.number().int().nonnegative().optional(),
-    reasons: z.array(z.string()),
+    reasons: z.array(ReasonSchema),
   }),
 ]);
 export type AttestorAnswer = z.infer<typeof AttestorAnswerSchema>;

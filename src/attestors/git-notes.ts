@@ -21,6 +21,7 @@ import {
   type AttestorAnswer,
   type LookupContext,
   type Resource,
+  reasonOf,
 } from './attestor.ts';
 import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
@@ -150,19 +151,26 @@ export function createGitNotesAttestor(opts: {
   function missing(why: string): AttestorAnswer {
     const pending = config.pendingWhenMissing;
     return pending === undefined
-      ? { status: 'not-found', reasons: [`${name}: ${why}`] }
-      : { status: 'pending', retryAfterSeconds: pending.retryAfterSeconds, reasons: [`${name}: ${why} yet`] };
+      ? { status: 'not-found', reasons: [reasonOf('NO_ATTESTATION', name, `${why}`)] }
+      : {
+          status: 'pending',
+          retryAfterSeconds: pending.retryAfterSeconds,
+          reasons: [reasonOf('NO_ATTESTATION', name, `${why} yet`)],
+        };
   }
 
   async function lookup(resource: Resource, ctx: LookupContext = {}): Promise<AttestorAnswer> {
     if (resource.kind !== 'git')
       return {
         status: 'not-found',
-        reasons: [`${name}: git notes hold attestations about git commits only`],
+        reasons: [reasonOf('NO_ATTESTATION', name, `git notes hold attestations about git commits only`)],
       };
     const repo = config.repositories.find((r) => r.repo === resource.repo);
     if (repo === undefined)
-      return { status: 'not-found', reasons: [`${name}: ${resource.repo} is not configured`] };
+      return {
+        status: 'not-found',
+        reasons: [reasonOf('NO_ATTESTATION', name, `${resource.repo} is not configured`)],
+      };
     let dir: string;
     try {
       if (repo.url !== undefined) {
@@ -192,7 +200,7 @@ export function createGitNotesAttestor(opts: {
       return answerOf(
         evaluateVsas(note.stdout, origin, resource, trust),
         'vsa',
-        `${name}: the note on ${resource.commit} proves no level`,
+        reasonOf('NO_ATTESTATION', name, `the note on ${resource.commit} proves no level`),
       );
     } catch (err) {
       if (err instanceof GateError || ctx.signal?.aborted) throw err;
@@ -200,7 +208,11 @@ export function createGitNotesAttestor(opts: {
         return {
           status: 'not-found',
           reasons: [
-            `LIMIT_EXCEEDED: ${name}: the note on ${resource.commit} is over ${MAX_INPUT_BYTES} bytes`,
+            reasonOf(
+              'LIMIT_EXCEEDED',
+              name,
+              `the note on ${resource.commit} is over ${MAX_INPUT_BYTES} bytes`,
+            ),
           ],
         };
       }

@@ -19,6 +19,8 @@ import {
   type AttestorAnswer,
   type LookupContext,
   type Resource,
+  reasonOf,
+  type Reason,
 } from './attestor.ts';
 import { answerOf, attestorTrustDigest, evaluateVsas, type VsaTrust } from './vsa-trust.ts';
 
@@ -90,7 +92,7 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
     if (digest === undefined)
       return {
         status: 'not-found',
-        reasons: [`${name}: ${describeResource(resource)} has no digest to ask by`],
+        reasons: [reasonOf('NO_ATTESTATION', name, `${describeResource(resource)} has no digest to ask by`)],
       };
     const url = new URL('v1/attestations', base.href.endsWith('/') ? base : `${base.href}/`);
     url.searchParams.set('digest', digest);
@@ -124,13 +126,16 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
       });
     }
     if (res.status === 404)
-      return { status: 'not-found', reasons: [`${name}: no attestations for ${digest}`] };
+      return {
+        status: 'not-found',
+        reasons: [reasonOf('NO_ATTESTATION', name, `no attestations for ${digest}`)],
+      };
     if (res.status === 202) {
       const after = retryAfter(res, body);
       return {
         status: 'pending',
         ...(after === undefined ? {} : { retryAfterSeconds: after }),
-        reasons: [`${name}: attestations for ${digest} are pending`],
+        reasons: [reasonOf('NO_ATTESTATION', name, `attestations for ${digest} are pending`)],
       };
     }
     const list = (body as { attestations?: unknown } | undefined)?.attestations;
@@ -150,7 +155,7 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
       );
     }
     const evidence = [];
-    const reasons: string[] = [];
+    const reasons: Reason[] = [];
     for (const [i, attestation] of list.entries()) {
       // Each element is judged on its own; its bytes are its JSON serialisation (as npm attestations are).
       const one = evaluateVsas(
@@ -165,7 +170,7 @@ export function createHttpStoreAttestor(opts: HttpStoreOptions): Attestor {
     return answerOf(
       { evidence, reasons },
       'vsa',
-      `${name}: ${list.length} attestations for ${digest}, none proves a level`,
+      reasonOf('NO_ATTESTATION', name, `${list.length} attestations for ${digest}, none proves a level`),
     );
   }
 

@@ -19,6 +19,8 @@ import {
   type AttestorAnswer,
   type LookupContext,
   type Resource,
+  reasonOf,
+  type Reason,
 } from './attestor.ts';
 import { answerOf, attestorTrustDigest, evaluateVsaInputs, type VsaTrust } from './vsa-trust.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
@@ -48,16 +50,16 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
     repo: string,
     digest: string,
     ctx: LookupContext,
-  ): Promise<{ inputs: AttestationInput[]; reasons: string[] }> {
+  ): Promise<{ inputs: AttestationInput[]; reasons: Reason[] }> {
     const inputs: AttestationInput[] = [];
-    const reasons: string[] = [];
+    const reasons: Reason[] = [];
     const where = `oci://${client.host}/${repo}`;
     const guard = (what: string, fn: () => void) => {
       try {
         fn();
       } catch (err) {
         if (!isGateError(err)) throw err;
-        reasons.push(`${err.code}: ${what}: ${err.message}`);
+        reasons.push(reasonOf(err.code, what, err.message));
       }
     };
     for (const descriptor of await listReferrers(client, repo, digest)) {
@@ -87,16 +89,22 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
     const repo = repositoryOf(uri, client.host);
     const hex = resource.kind === 'artifact' ? resource.digest.sha256 : undefined;
     if (repo === undefined || hex === undefined) {
-      return { status: 'not-found', reasons: [`${name}: not an image on ${client.host} named by sha256`] };
+      return {
+        status: 'not-found',
+        reasons: [reasonOf('NO_ATTESTATION', name, `not an image on ${client.host} named by sha256`)],
+      };
     }
     const digest = `sha256:${hex.toLowerCase()}`;
-    let found: { inputs: AttestationInput[]; reasons: string[] };
+    let found: { inputs: AttestationInput[]; reasons: Reason[] };
     try {
       found = await collect(repo, digest, ctx);
     } catch (err) {
       if (!isGateError(err) || ctx.signal?.aborted) throw err;
       if (err.code === 'REGISTRY_ERROR' && err.detail?.status === 404) {
-        return { status: 'not-found', reasons: [`${name}: ${repo}@${digest} is not in the registry`] };
+        return {
+          status: 'not-found',
+          reasons: [reasonOf('NO_ATTESTATION', name, `${repo}@${digest} is not in the registry`)],
+        };
       }
       throw attestorUnavailable(
         name,
@@ -111,7 +119,11 @@ export function createOciAttestor(opts: { name: string; client: RegistryClient; 
     return answerOf(
       { evidence, reasons },
       'vsa',
-      `${name}: ${found.inputs.length} attestations on ${repo}@${digest}, none proves a level`,
+      reasonOf(
+        'NO_ATTESTATION',
+        name,
+        `${found.inputs.length} attestations on ${repo}@${digest}, none proves a level`,
+      ),
     );
   }
 

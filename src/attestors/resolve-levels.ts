@@ -29,9 +29,12 @@ import {
   AttestorEvidenceSchema,
   LevelMethodSchema,
   ResourceSchema,
+  ReasonSchema,
+  reasonOf,
   type AttestorAnswer,
   type AttestorEvidence,
   type LevelMethod,
+  type Reason,
   type Resource,
 } from './attestor.ts';
 import { levelCacheKey, type LevelCache } from './level-cache.ts';
@@ -66,7 +69,7 @@ export const ResolvedResourceSchema = z.strictObject({
   /** Digests of the attestations the level rests on. */
   evidence: z.array(z.string()),
   status: z.enum(['found', 'not-found', 'pending', 'unavailable']),
-  reasons: z.array(z.string()),
+  reasons: z.array(ReasonSchema),
 });
 export type ResolvedResource = z.infer<typeof ResolvedResourceSchema>;
 
@@ -96,7 +99,7 @@ export const LevelResolutionSchema = z.strictObject({
     }),
   ),
   /** Why a resource could not even be asked about (e.g. the provenance gives no source commit). */
-  reasons: z.array(z.string()),
+  reasons: z.array(ReasonSchema),
   /** `complete` when nothing is pending or unavailable-and-retryable. */
   status: z.enum(['complete', 'pending']),
   /** With `includeAttestations`: each attestation a level rests on, once, raw bytes included. */
@@ -256,13 +259,14 @@ export async function resolveResources(
     pending: [],
     unavailable: [],
     status: 'complete',
-    reasons: sourceReason === undefined ? [] : [`source: ${sourceReason}`],
+    reasons:
+      sourceReason === undefined ? [] : [reasonOf('SOURCE_LEVEL_INSUFFICIENT', 'source', sourceReason)],
     stats,
   };
   const kept = new Map<string, AttestorEvidence>();
   targets.forEach(({ role, resource }, t) => {
     const track = role === 'source' ? 'source' : 'build';
-    const reasons: string[] = [];
+    const reasons: Reason[] = [];
     let best: { level: number; method: LevelMethod; evidence: AttestorEvidence[] } | undefined;
     let status: ResolvedResource['status'] = 'not-found';
     // In the configured order, whatever order the lookups finished in.
@@ -270,7 +274,9 @@ export async function resolveResources(
       const answer = answers[t]!.get(attestor);
       if (answer === undefined) continue;
       reasons.push(
-        ...(answer.status === 'unavailable' ? [`${attestor}: ${answer.message}`] : answer.reasons),
+        ...(answer.status === 'unavailable'
+          ? [reasonOf(answer.code, attestor, answer.message)]
+          : answer.reasons),
       );
       if (answer.status === 'pending') {
         resolution.pending.push({
@@ -290,7 +296,7 @@ export async function resolveResources(
       } else if (answer.status === 'found') {
         const level = answer.levels[track];
         if (level === undefined) {
-          reasons.push(`${attestor}: its attestations prove no ${track} level`);
+          reasons.push(reasonOf('NO_ATTESTATION', attestor, `its attestations prove no ${track} level`));
           continue;
         }
         status = 'found';
@@ -303,7 +309,13 @@ export async function resolveResources(
       }
     }
     if (best === undefined)
-      reasons.push(`${describeResource(resource)}: no ${track} level proven; counted as level 0`);
+      reasons.push(
+        reasonOf(
+          role === 'source' ? 'SOURCE_LEVEL_INSUFFICIENT' : 'DEP_LEVEL_INSUFFICIENT',
+          describeResource(resource),
+          `no ${track} level proven; counted as level 0`,
+        ),
+      );
     resolution.resources.push({
       role,
       resource,
@@ -388,7 +400,12 @@ export function mergeLevelResolutions(parts: readonly LevelResolution[]): LevelR
     resources,
     pending,
     unavailable,
-    reasons: [...new Set(parts.flatMap((p) => p.reasons))],
+    // Each chunk repeats the provenance-wide reasons; keep one of each.
+    reasons: [
+      ...new Map(
+        parts.flatMap((p) => p.reasons).map((r) => [JSON.stringify([r.code, r.origin, r.message]), r]),
+      ).values(),
+    ],
     ...(parts.some((p) => p.attestations !== undefined)
       ? {
           attestations: [

@@ -10,7 +10,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { DigestSetSchema } from '../core/model.ts';
-import type { Attestor, AttestorAnswer, AttestorEvidence, Resource } from './attestor.ts';
+import {
+  reasonOf,
+  type Attestor,
+  type AttestorAnswer,
+  type AttestorEvidence,
+  type Reason,
+  type Resource,
+} from './attestor.ts';
 
 const LevelSchema = z.number().int().min(0).max(4);
 const Expires = z.iso.datetime({ offset: true }).optional();
@@ -124,24 +131,31 @@ export function staticLevelsAttestor(
     trustDigest: fileDigest,
     lookup(resource: Resource): Promise<AttestorAnswer> {
       const found: AttestorEvidence[] = [];
-      const reasons: string[] = [];
+      const reasons: Reason[] = [];
       if (resource.kind === 'git') {
         levels.sources.forEach((s, i) => {
           if (s.repo !== resource.repo || !s.refs.includes(resource.ref)) return;
           if (s.commit !== undefined && s.commit !== resource.commit) return;
           if (!live(s.expires))
-            return void reasons.push(`static: sources[${i}] for ${s.repo} expired ${s.expires}`);
+            return void reasons.push(
+              reasonOf(
+                'NO_ATTESTATION',
+                `static:${opts.file}#sources[${i}]`,
+                `for ${s.repo} expired ${s.expires}`,
+              ),
+            );
           found.push(evidenceOf(`sources[${i}]`, s, { source: s.level }));
-          reasons.push(`static: sources[${i}]: ${s.reason}`);
         });
       } else {
         const uri = resource.kind === 'purl' ? resource.purl : resource.uri;
         levels.dependencies.forEach((d, i) => {
           if (!sharesDigest(d.digest, resource.digest)) return;
           if (d.uri !== undefined && uri !== undefined && d.uri !== uri) return;
-          if (!live(d.expires)) return void reasons.push(`static: dependencies[${i}] expired ${d.expires}`);
+          if (!live(d.expires))
+            return void reasons.push(
+              reasonOf('NO_ATTESTATION', `static:${opts.file}#dependencies[${i}]`, `expired ${d.expires}`),
+            );
           found.push(evidenceOf(`dependencies[${i}]`, d, { build: d.level }));
-          reasons.push(`static: dependencies[${i}]: ${d.reason}`);
         });
       }
       if (found.length === 0) return Promise.resolve({ status: 'not-found', reasons });

@@ -20,7 +20,14 @@ import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { verifyAttestations } from '../core/verify/verify-attestations.ts';
-import type { AttestorAnswer, AttestorEvidence, Resource, TrackLevels } from './attestor.ts';
+import {
+  reasonOf,
+  type AttestorAnswer,
+  type AttestorEvidence,
+  type Reason,
+  type Resource,
+  type TrackLevels,
+} from './attestor.ts';
 
 const LevelSchema = z.number().int().min(0).max(4);
 
@@ -171,11 +178,7 @@ function verifiersOfSigner(att: VerifiedAttestation, trust: VsaTrust): TrustedVe
 /** The VSAs among these bytes that prove a level for the resource, and why the others do not. */
 export interface VsaEvaluation {
   evidence: AttestorEvidence[];
-  reasons: string[];
-}
-
-function reason(code: ErrorCode, origin: string, message: string): string {
-  return `${code}: ${origin}: ${message}`;
+  reasons: Reason[];
 }
 
 /**
@@ -192,7 +195,7 @@ export function evaluateVsas(
   if (expectedArtifact(resource) === undefined) {
     return {
       evidence: [],
-      reasons: [reason('SUBJECT_MISMATCH', origin, 'the resource has no digest to bind a VSA to')],
+      reasons: [reasonOf('SUBJECT_MISMATCH', origin, 'the resource has no digest to bind a VSA to')],
     };
   }
   let inputs: AttestationInput[];
@@ -202,7 +205,7 @@ export function evaluateVsas(
     const code: ErrorCode = isGateError(err) ? err.code : 'BUNDLE_MALFORMED';
     return {
       evidence: [],
-      reasons: [reason(code, origin, err instanceof Error ? err.message : String(err))],
+      reasons: [reasonOf(code, origin, err instanceof Error ? err.message : String(err))],
     };
   }
   return evaluateVsaInputs(inputs, resource, trust);
@@ -214,13 +217,13 @@ export function evaluateVsaInputs(
   resource: Resource,
   trust: VsaTrust,
 ): VsaEvaluation {
-  const reasons: string[] = [];
+  const reasons: Reason[] = [];
   const artifact = expectedArtifact(resource);
   if (artifact === undefined) {
     return {
       evidence: [],
       reasons: [
-        reason('SUBJECT_MISMATCH', inputs[0]?.origin ?? '?', 'the resource has no digest to bind a VSA to'),
+        reasonOf('SUBJECT_MISMATCH', inputs[0]?.origin ?? '?', 'the resource has no digest to bind a VSA to'),
       ],
     };
   }
@@ -228,7 +231,7 @@ export function evaluateVsaInputs(
     artifact,
     trust: trust.material,
   });
-  for (const r of rejected) reasons.push(`${r.code}: ${r.message}`);
+  for (const r of rejected) reasons.push(reasonOf(r.code, r.origin, r.message));
   const evidence: AttestorEvidence[] = [];
   for (const att of verified) {
     const judged = judgeVsa(att, resource, trust);
@@ -243,7 +246,7 @@ function judgeVsa(
   att: VerifiedAttestation,
   resource: Resource,
   trust: VsaTrust,
-): { evidence?: AttestorEvidence; reasons: string[] } {
+): { evidence?: AttestorEvidence; reasons: Reason[] } {
   const at = att.origin;
   const bySigner = verifiersOfSigner(att, trust);
   if (bySigner.length === 0) {
@@ -251,10 +254,12 @@ function judgeVsa(
       att.signer.kind === 'key'
         ? `key ${att.signer.keyId ?? '?'}`
         : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
-    return { reasons: [reason('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)] };
+    return {
+      reasons: [reasonOf('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)],
+    };
   }
   const read = readVsa(att);
-  if ('code' in read) return { reasons: [reason(read.code, at, read.message)] };
+  if ('code' in read) return { reasons: [reasonOf(read.code, at, read.message)] };
   const vsa = read.vsa;
   const statement = att.statement as Record<string, unknown>;
   const verifiers = bySigner.filter((v) => v.id === vsa.verifier.id);
@@ -263,20 +268,24 @@ function judgeVsa(
     verifierIds: bySigner.map((v) => v.id),
     ...(wantUris === undefined ? {} : { resourceUris: wantUris }),
   })[0];
-  if (mismatch !== undefined) return { reasons: [reason(mismatch.code, at, mismatch.message)] };
+  if (mismatch !== undefined) return { reasons: [reasonOf(mismatch.code, at, mismatch.message)] };
   if (resource.kind === 'git' && !sourceRefsOf(statement, resource.commit).includes(resource.ref)) {
     return {
       reasons: [
-        reason('REF_MISMATCH', at, `source_refs of commit ${resource.commit} do not contain ${resource.ref}`),
+        reasonOf(
+          'REF_MISMATCH',
+          at,
+          `source_refs of commit ${resource.commit} do not contain ${resource.ref}`,
+        ),
       ],
     };
   }
 
-  const reasons: string[] = [];
+  const reasons: Reason[] = [];
   const { levels: claimed, malformed } = parseVerifiedLevels(vsa.verifiedLevels);
   for (const m of malformed)
     reasons.push(
-      reason('INPUT_INVALID', at, `verifiedLevels entry ${JSON.stringify(m)} is not a level 0–4; ignored`),
+      reasonOf('INPUT_INVALID', at, `verifiedLevels entry ${JSON.stringify(m)} is not a level 0–4; ignored`),
     );
   const proven: TrackLevels = {};
   for (const [track, key] of [
@@ -288,7 +297,7 @@ function judgeVsa(
     const max = Math.max(-1, ...verifiers.map((v) => v.tracks[key] ?? -1));
     if (max < 0) {
       reasons.push(
-        reason(
+        reasonOf(
           'UNTRUSTED_SIGNER',
           at,
           `verifier ${vsa.verifier.id} is not trusted for the ${key} track; SLSA_${key}_LEVEL_${level} ignored`,
@@ -298,7 +307,7 @@ function judgeVsa(
     }
     if (level > max)
       reasons.push(
-        reason(
+        reasonOf(
           'UNTRUSTED_SIGNER',
           at,
           `SLSA_${key}_LEVEL_${level} capped at L${max}, the most ${vsa.verifier.id} is trusted for`,
@@ -347,7 +356,7 @@ export function recheckEvidence(
   for (const e of evidence) {
     const raw = Buffer.from(e.raw, 'base64');
     if (sha256(raw) !== e.digest) {
-      out.reasons.push(reason('DIGEST_MISMATCH', e.origin, `raw bytes are not ${e.digest}`));
+      out.reasons.push(reasonOf('DIGEST_MISMATCH', e.origin, `raw bytes are not ${e.digest}`));
       continue;
     }
     const again = evaluateVsas(raw, e.origin, resource, trust);
@@ -361,7 +370,7 @@ export function recheckEvidence(
 export function answerOf(
   judged: VsaEvaluation,
   method: 'vsa' | 'archive',
-  noneProves: string,
+  noneProves: Reason,
 ): AttestorAnswer {
   const { evidence, reasons } = judged;
   if (evidence.length === 0) return { status: 'not-found', reasons: [noneProves, ...reasons] };

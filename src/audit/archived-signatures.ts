@@ -55,7 +55,8 @@ export function archivedSignatureCheck(opts: {
       }
       return undefined;
     } catch (err) {
-      return `signature does not verify: ${isGateError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`;
+      const message = `signature does not verify: ${err instanceof Error ? err.message : String(err)}`;
+      return isGateError(err) ? { code: err.code, message } : { message };
     }
   };
 }

@@ -31,9 +31,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof GateError) {
       console.error(`slsa-gate: ${err.code}: ${err.message}`);
-      return err.code === 'INPUT_INVALID' || err.code === 'POLICY_INVALID' || err.code === 'CONFIG_INVALID'
-        ? EXIT.USAGE
-        : EXIT.FAIL;
+      // Whether it is the caller's input decides the table (src/core/errors.ts), not a list here.
+      return err.layer === 'input' ? EXIT.USAGE : EXIT.FAIL;
     }
     // Any parseArgs error (missing value, unknown option, `--flag=value` on a boolean, a stray argument) is an input error.
     if (isParseArgsError(err)) {

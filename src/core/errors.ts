@@ -65,6 +65,8 @@ export const ERRORS = {
   VSA_MISMATCH: { layer: 'policy', retryable: false },
   ROLLBACK: { layer: 'policy', retryable: false },
   NO_PROVENANCE: { layer: 'policy', retryable: false },
+  /** No attestor holds a usable attestation about a resource (none stored, not yet computed, expired). */
+  NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
 

@@ -53,6 +53,7 @@ export function verifyAndEvaluate(input: VerifyAndEvaluateInput, rule: PolicyRul
   const evaluateInput: EvaluateInput = {
     artifact: input.artifact,
     attestations: verified,
+    rejected,
     rule,
     trustMap: input.trustMap,
     now: input.now,

@@ -41,15 +41,22 @@ async function publish(staging: string, tag: string) {
   const request = requestFor(h, staging, built.digest, { tag });
   const result = await h.publish(request);
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
-  return { release: request.releaseRepository, digest: built.digest };
+  return { release: request.releaseRepository, digest: built.digest, decisionId: result.decisionId };
 }
 
-test('one scheduled run finds an image pushed around the gate and a moved tag, and nothing in a clean repository', async () => {
+test('one scheduled run finds an image pushed around the gate, a moved tag and a revoked release, and nothing in a clean repository', async () => {
   const clean = await publish(`staging/${uniqueName('clean')}`, 'v1.0.0');
   const dirtyStaging = `staging/${uniqueName('dirty')}`;
   const first = await publish(dirtyStaging, 'v1.0.0');
   const second = await publish(dirtyStaging, 'v1.1.0');
+  const third = await publish(dirtyStaging, 'v1.2.0');
   const dirty = first.release;
+  // A published decision an administrator revoked afterwards (issue 14).
+  await h.deps.archive.recordRevocation(third.decisionId, {
+    reason: 'built from a compromised runner',
+    by: 'admin@example.com',
+    at: new Date().toISOString(),
+  });
 
   // Attacker material: with push access to the release repository, (1) an image built locally
   // and pushed straight in as v9.9.9, and (2) the tag v1.0.0 moved to the digest the gate
@@ -85,7 +92,7 @@ test('one scheduled run finds an image pushed around the gate and a moved tag, a
     findings: 0,
     truncated: false,
   });
-  assert.equal(byRepo[`${host}/${dirty}`]?.checked, 3);
+  assert.equal(byRepo[`${host}/${dirty}`]?.checked, 4);
 
   assert.deepEqual(
     await h.deps.archive.listDrift({ repository: `${host}/${clean.release}`, limit: 100 }),
@@ -95,6 +102,7 @@ test('one scheduled run finds an image pushed around the gate and a moved tag, a
   const found = drift.map((d) => `${d.tag} ${d.kind} ${d.digest}`).sort();
   assert.deepEqual(found, [
     `v1.0.0 tag-moved ${second.digest}`,
+    `v1.2.0 revoked ${third.digest}`,
     `v9.9.9 unpublished-digest ${planted.digest}`,
   ]);
   const moved = drift.find((d) => d.kind === 'tag-moved');
@@ -122,7 +130,7 @@ test('one scheduled run finds an image pushed around the gate and a moved tag, a
   const listed = (JSON.parse(cli.stdout) as Array<{ tag: string; kind: string }>).map(
     (d) => `${d.tag} ${d.kind}`,
   );
-  assert.deepEqual(listed.sort(), ['v1.0.0 tag-moved', 'v9.9.9 unpublished-digest']);
+  assert.deepEqual(listed.sort(), ['v1.0.0 tag-moved', 'v1.2.0 revoked', 'v9.9.9 unpublished-digest']);
 
   // Installing again updates the schedule in place.
   const again = await installMonitorSchedule(h.client, {

@@ -149,7 +149,9 @@ test('tampered provenance is denied: nothing is published and the denial is arch
   const result = await h.publish(request);
   assert.equal(result.status, 'DENIED');
   assert.equal(result.outcome, 'FAILED');
-  assert.equal(result.code, 'NO_PROVENANCE');
+  // The denial names what was wrong: the edited statement no longer verifies under its signature
+  // (issue 11 class 11; it was reported as NO_PROVENANCE, a missing provenance).
+  assert.equal(result.code, 'SIGNATURE_ERROR');
   await notInRelease(request.releaseRepository, digest);
   const decision = await h.deps.archive.getDecision(result.decisionId);
   assert.equal(decision?.status, 'denied');

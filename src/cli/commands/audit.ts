@@ -440,7 +440,10 @@ const verifyCommand: Command = {
         console.log(
           `Checked ${c.decisions} decision(s), ${c.attestations} attestation(s), ${c.vsas} VSA(s), ${c.policies} polic(ies); ${signed}`,
         );
-        for (const p of report.problems) console.log(`TAMPERED ${p.collection} ${p.id}: ${p.problem}`);
+        for (const p of report.problems)
+          console.log(
+            `TAMPERED ${p.collection} ${p.id}: ${p.problem}${p.code === undefined ? '' : ` (${p.code})`}`,
+          );
         console.log(
           report.problems.length === 0
             ? 'PASSED: archive intact'

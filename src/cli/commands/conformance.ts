@@ -22,9 +22,6 @@ function usageError(message: string): never {
   throw new GateError('INPUT_INVALID', `${message}\n\n${USAGE}`);
 }
 
-/** Codes of a bundle that cannot be read as a bundle: the caller's input is malformed (exit 2), nothing was verified. */
-const MALFORMED_INPUT = new Set(['INPUT_INVALID', 'CONFIG_INVALID', 'BUNDLE_MALFORMED', 'LIMIT_EXCEEDED']);
-
 /** cli_protocol.md: a digest starts with `sha256:`, has 64 hex digits, and is not a path on disk. */
 async function artifactOf(fileOrDigest: string): Promise<{ artifact: ArtifactRef; bytes?: Buffer }> {
   if (/^sha256:[0-9a-fA-F]{64}$/.test(fileOrDigest) && !existsSync(fileOrDigest)) {
@@ -122,7 +119,8 @@ export const conformanceVerifyBundleCommand: Command = {
       return 0;
     } catch (err) {
       if (!(err instanceof GateError)) throw err;
-      if (MALFORMED_INPUT.has(err.code)) {
+      // An input-layer code (src/core/errors.ts): the caller's input is malformed (exit 2), nothing was verified.
+      if (err.layer === 'input') {
         console.error(`slsa-gate: ${err.code}: ${err.message}`);
         return 2;
       }

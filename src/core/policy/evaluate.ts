@@ -4,7 +4,7 @@
  * passes every check is used, else the failures of the best candidate are reported.
  */
 import { z } from 'zod';
-import { isGateError } from '../errors.ts';
+import { isGateError, type ErrorCode } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
 import {
   CheckResultSchema,
@@ -53,6 +53,11 @@ export interface EvaluateInput {
   trustMap: TrustMap;
   levels?: LevelEvidence;
   now: Date;
+  /**
+   * Attestations that were presented and did not verify: when no provenance verified, the
+   * denial names them instead of reporting that there was none (issue 11 class 11).
+   */
+  rejected?: ReadonlyArray<{ origin: string; code: ErrorCode; message: string }>;
   /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
   /** On the publish path: where it is to be published; the rule must name it (issue 12 §2). */
@@ -159,17 +164,25 @@ export function evaluate(input: EvaluateInput): Evaluation {
   if (provenances.length === 0) {
     const kinds =
       [...new Set(attestations.map((a) => a.predicateType ?? a.payloadType))].join(', ') || 'none';
-    const checks = [
-      fail(
-        'provenance',
-        'NO_PROVENANCE',
-        `no SLSA provenance among ${attestations.length} attestations (${kinds})`,
-        attestations.map((a) => a.digest),
-      ),
-      checkPackage(rule, attestations, undefined),
-      vsa,
-      ...destination(),
-    ];
+    const rejected = input.rejected ?? [];
+    // A tampered provenance is not a missing one: the first rejection's code is what was wrong.
+    const missing =
+      rejected[0] === undefined
+        ? fail(
+            'provenance',
+            'NO_PROVENANCE',
+            `no SLSA provenance among ${attestations.length} attestations (${kinds})`,
+            attestations.map((a) => a.digest),
+          )
+        : fail(
+            'provenance',
+            rejected[0].code,
+            `no SLSA provenance verified among ${attestations.length} verified attestations (${kinds}); rejected: ${rejected
+              .map((r) => `${r.origin}: ${r.code}: ${r.message}`)
+              .join(' | ')}`,
+            attestations.map((a) => a.digest),
+          );
+    const checks = [missing, checkPackage(rule, attestations, undefined), vsa, ...destination()];
     return { outcome: 'FAILED', checks };
   }
 

@@ -96,6 +96,20 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
           message:
             'an owner alone admits every workflow of every repository of that owner; add repo, subject or subjectPattern',
         });
+      // Issue 11 class 6: signerRepo/signerWorkflow name the reusable workflow that signed, which
+      // any project's build may call (slsa-github-generator signs for everyone who uses it).
+      if (
+        (id.signerRepo !== undefined || id.signerWorkflow !== undefined) &&
+        id.subject === undefined &&
+        id.subjectPattern === undefined &&
+        id.repo === undefined &&
+        id.repoId === undefined
+      )
+        problems.push({
+          path: `${at}.identities[${j}]`,
+          message:
+            "signerRepo/signerWorkflow name the workflow that signed, which an unrelated project's build also satisfies; add repo, repoId, subject or subjectPattern",
+        });
     });
     // Trusted builders build anyone's repository: without the source pinned, someone else's
     // build by the same builder would pass for this artifact.

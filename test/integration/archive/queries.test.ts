@@ -276,13 +276,15 @@ describe('verifyIntegrity', () => {
       ref: id('d1'),
       verifySignature: async ({ collection, id: docId }) => {
         seen.push(`${collection}:${docId}`);
-        return collection === 'vsas' ? 'signature does not verify' : undefined;
+        return collection === 'vsas'
+          ? { code: 'SIGNATURE_ERROR', message: 'signature does not verify' }
+          : undefined;
       },
     });
     assert.equal(seen.length, 2);
     assert.deepEqual(
-      problems.map((p) => [p.collection, p.problem]),
-      [['vsas', 'signature does not verify']],
+      problems.map((p) => [p.collection, p.problem, p.code]),
+      [['vsas', 'signature does not verify', 'SIGNATURE_ERROR']],
     );
   });
 });

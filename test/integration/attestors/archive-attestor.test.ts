@@ -80,14 +80,14 @@ test('a VSA slsa-gate issued earlier proves the dependency level, marked archive
   const failed = await attestor.lookup(dep(2));
   assert.equal(failed.status, 'not-found');
   assert.ok(
-    failed.reasons.some((r) => r.startsWith('VSA_MISMATCH')),
-    failed.reasons.join('\n'),
+    failed.reasons.some((r) => r.code === 'VSA_MISMATCH'),
+    failed.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
   const forged = await attestor.lookup(dep(3));
   assert.equal(forged.status, 'not-found');
   assert.ok(
-    forged.reasons.some((r) => r.startsWith('SIGNATURE_ERROR')),
-    forged.reasons.join('\n'),
+    forged.reasons.some((r) => r.code === 'SIGNATURE_ERROR'),
+    forged.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
   assert.equal((await attestor.lookup(dep(4))).status, 'not-found');
 

@@ -66,14 +66,14 @@ test('envelopes found by subject digest prove levels; forged and tampered ones d
   const forged = await attestor.lookup(dep(2));
   assert.equal(forged.status, 'not-found');
   assert.ok(
-    forged.reasons.some((r) => r.startsWith('SIGNATURE_ERROR')),
-    forged.reasons.join('\n'),
+    forged.reasons.some((r) => r.code === 'SIGNATURE_ERROR'),
+    forged.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
   const swapped = await attestor.lookup(dep(3));
   assert.equal(swapped.status, 'not-found');
   assert.ok(
-    swapped.reasons.some((r) => r.startsWith('DIGEST_MISMATCH')),
-    swapped.reasons.join('\n'),
+    swapped.reasons.some((r) => r.code === 'DIGEST_MISMATCH'),
+    swapped.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
   assert.equal((await attestor.lookup(dep(4))).status, 'not-found');
 });

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createGitNotesAttestor } from '../../../src/attestors/git-notes.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import type { Reason } from '../../../src/attestors/attestor.ts';
 import { createVsaTrust } from '../../../src/attestors/vsa-trust.ts';
-import { isGateError } from '../../../src/core/errors.ts';
+import { isGateError, type ErrorCode } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { makeKey, signBundle, vsaStatement } from '../../helpers/vsa-fixtures.ts';
 
@@ -119,7 +120,7 @@ after(() => {
 });
 
 const rev = (commit: string, ref = 'refs/heads/main') => ({ kind: 'git' as const, repo: REPO, commit, ref });
-const codes = (reasons: string[]) => reasons.map((r) => r.split(':')[0]);
+const codes = (reasons: Reason[]) => reasons.map((r) => r.code);
 
 for (const where of ['local clone', 'git daemon remote'] as const) {
   test(`${where}: the Source VSA in the note proves its level; wrong ref, wrong commit, forged and missing prove nothing`, async () => {
@@ -134,11 +135,11 @@ for (const where of ['local clone', 'git daemon remote'] as const) {
     });
     const [c0, c1, c2, c3, c4] = commits as [string, string, string, string, string];
     const ok = await attestor.lookup(rev(c0));
-    assert.equal(ok.status, 'found', ok.reasons.join('\n'));
+    assert.equal(ok.status, 'found', ok.reasons.map((x) => JSON.stringify(x)).join('\n'));
     assert.deepEqual(ok.status === 'found' && [ok.levels, ok.attestations.length], [{ source: 3 }, 1]);
     assert.deepEqual(codes(ok.reasons), ['PREDICATE_TYPE']); // the provenance line is not a VSA
 
-    const expectations: Array<[string, string | undefined, string]> = [
+    const expectations: Array<[string, string | undefined, ErrorCode]> = [
       [c0, 'refs/heads/release', 'REF_MISMATCH'],
       [c1, undefined, 'REF_MISMATCH'],
       [c2, undefined, 'SUBJECT_MISMATCH'],
@@ -147,7 +148,10 @@ for (const where of ['local clone', 'git daemon remote'] as const) {
     for (const [commit, ref, code] of expectations) {
       const a = await attestor.lookup(rev(commit, ref));
       assert.equal(a.status, 'not-found');
-      assert.ok(codes(a.reasons).includes(code), `${commit}: ${a.reasons.join('\n')}`);
+      assert.ok(
+        codes(a.reasons).includes(code),
+        `${commit}: ${a.reasons.map((x) => JSON.stringify(x)).join('\n')}`,
+      );
     }
     assert.equal((await attestor.lookup(rev(c4))).status, 'not-found');
     assert.equal(

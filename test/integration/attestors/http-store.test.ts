@@ -94,15 +94,15 @@ test('the store answers found, not-found, and ignores forged and FAILED VSAs wit
   const forged = await store.lookup({ kind: 'artifact', ...dep(3) });
   assert.equal(forged.status, 'not-found');
   assert.ok(
-    forged.reasons.some((r) => r.startsWith('SIGNATURE_ERROR')),
-    forged.reasons.join('\n'),
+    forged.reasons.some((r) => r.code === 'SIGNATURE_ERROR'),
+    forged.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
 
   const failed = await store.lookup({ kind: 'artifact', ...dep(4) });
   assert.equal(failed.status, 'not-found');
   assert.ok(
-    failed.reasons.some((r) => r.startsWith('VSA_MISMATCH')),
-    failed.reasons.join('\n'),
+    failed.reasons.some((r) => r.code === 'VSA_MISMATCH'),
+    failed.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
 
   const capped = await store.lookup({ kind: 'artifact', ...dep(5) });
@@ -116,7 +116,7 @@ test('the store answers found, not-found, and ignores forged and FAILED VSAs wit
   });
   const cappedLow = await low.lookup({ kind: 'artifact', ...dep(5) });
   assert.deepEqual(cappedLow.status === 'found' && cappedLow.levels, { build: 1 });
-  assert.ok(cappedLow.reasons.some((r) => r.includes('capped')));
+  assert.ok(cappedLow.reasons.some((r) => r.message.includes('capped')));
 });
 
 test('resolveLevels: source level, each dependency once at its highest level, unknown at 0', async () => {
@@ -140,7 +140,11 @@ test('resolveLevels: source level, each dependency once at its highest level, un
   assert.deepEqual([unknown?.level, unknown?.status], [0, 'not-found']);
   // Plain JSON, as it crosses the activity boundary.
   assert.deepEqual(LevelResolutionSchema.parse(JSON.parse(JSON.stringify(r))), r);
-  assert.ok(unknown?.reasons.some((x) => x.includes('counted as level 0')));
+  assert.ok(
+    unknown?.reasons.some(
+      (x) => x.code === 'DEP_LEVEL_INSUFFICIENT' && x.message.includes('counted as level 0'),
+    ),
+  );
 });
 
 test('a Source VSA for another ref proves no source level', async () => {
@@ -149,8 +153,8 @@ test('a Source VSA for another ref proves no source level', async () => {
   const r = await resolveLevels(p, { attestors: [store] });
   assert.deepEqual(r.levels.sources, []);
   assert.ok(
-    r.resources[0]!.reasons.some((x) => x.startsWith('REF_MISMATCH')),
-    r.resources[0]!.reasons.join('\n'),
+    r.resources[0]!.reasons.some((x) => x.code === 'REF_MISMATCH'),
+    r.resources[0]!.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
 });
 

@@ -76,8 +76,8 @@ test('VSAs as referrers and as cosign attestations prove build levels; forged on
   const rc = await attestor.lookup(at(c!.digest));
   assert.equal(rc.status, 'not-found');
   assert.ok(
-    rc.reasons.some((r) => r.startsWith('SIGNATURE_ERROR')),
-    rc.reasons.join('\n'),
+    rc.reasons.some((r) => r.code === 'SIGNATURE_ERROR'),
+    rc.reasons.map((x) => JSON.stringify(x)).join('\n'),
   );
   assert.equal((await attestor.lookup(at(d!.digest))).status, 'not-found');
   assert.equal((await attestor.lookup(at(`sha256:${'0'.repeat(64)}`))).status, 'not-found');

@@ -62,7 +62,13 @@ test('no more lookups in flight than the concurrency bound', async () => {
   assert.equal(most, 7);
   assert.equal(r.levels.dependencies?.length, 100);
   assert.equal(beats.length, 100);
-  assert.deepEqual(r.reasons, ['source: the provenance names no source repository']);
+  assert.deepEqual(r.reasons, [
+    {
+      code: 'SOURCE_LEVEL_INSUFFICIENT',
+      origin: 'source',
+      message: 'the provenance names no source repository',
+    },
+  ]);
 });
 
 test('a lookup that outlives its timeout is a retryable outage of that attestor', async () => {
@@ -162,7 +168,8 @@ test('attestor names must be unique; a short source commit is not asked about', 
   };
   const r = await resolveLevels(p, { attestors: [a] });
   assert.deepEqual([r.levels.sources, r.stats.lookups], [[], 0]);
-  assert.match(r.reasons[0]!, /not a full commit id/);
+  assert.equal(r.reasons[0]!.code, 'SOURCE_LEVEL_INSUFFICIENT');
+  assert.match(r.reasons[0]!.message, /not a full commit id/);
 });
 
 test('resources from extracted facts equal those from the provenance', () => {

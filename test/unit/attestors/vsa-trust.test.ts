@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import type { Resource } from '../../../src/attestors/attestor.ts';
+import type { Reason, Resource } from '../../../src/attestors/attestor.ts';
 import {
   createVsaTrust,
   evaluateVsas,
@@ -56,12 +56,12 @@ const sourceVsa = (over: Partial<Parameters<typeof vsaStatement>[0]> = {}) =>
     sourceRefs: ['refs/heads/main'],
     ...over,
   });
-const codes = (reasons: string[]) => reasons.map((r) => r.split(':')[0]);
+const codes = (reasons: Reason[]) => reasons.map((r) => r.code);
 
 test('a dependency VSA signed by a trusted verifier proves its build level (bundle and bare envelope)', () => {
   for (const signed of [signBundle(depVsa(), store), signEnvelope(depVsa(), store)]) {
     const r = evaluateVsas(bytes(signed), 'vsa.json', dep, trust);
-    assert.equal(r.evidence.length, 1, r.reasons.join('\n'));
+    assert.equal(r.evidence.length, 1, r.reasons.map((x) => JSON.stringify(x)).join('\n'));
     assert.deepEqual(r.evidence[0]!.proven, { build: 2 });
     assert.equal(r.evidence[0]!.trustedBy, 'public-key:store-key');
     assert.match(r.evidence[0]!.digest, /^sha256:[0-9a-f]{64}$/);

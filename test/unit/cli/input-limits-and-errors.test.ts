@@ -208,6 +208,11 @@ test('an attestation read from /dev/zero or a file over the cap stops at the cap
   const policy = await cli(['policy', 'check', '/dev/zero']);
   assert.equal(policy.exit, 2, policy.stdout + policy.stderr);
   assert.match(policy.stderr, /LIMIT_EXCEEDED/);
+  // And for `verify --policy`, whose error reaches the CLI's top level: every input-layer code exits 2 (it exited 1).
+  const verifyPolicy = await cli(['verify', ARTIFACT, '--attestation', BUNDLE, '--policy', '/dev/zero']);
+  assert.equal(verifyPolicy.exit, 2, verifyPolicy.stdout + verifyPolicy.stderr);
+  assert.match(verifyPolicy.stderr, /LIMIT_EXCEEDED: policy \/dev\/zero/);
+  noStack(verifyPolicy);
   // A directory is not an attestation: an input error naming it.
   const dir = await cli(['verify', ARTIFACT, '--attestation', tmp]);
   assert.equal(dir.exit, 2);
