@@ -7,6 +7,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
+import { GateError } from '../core/errors.ts';
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
@@ -31,6 +32,25 @@ export async function runWorker(): Promise<void> {
   }
 }
 
+/**
+ * The worker's entry: a refusal to start (bad configuration, a store out of reach) is one
+ * coded line and a non-zero exit, never a stack trace; SLSA_GATE_DEBUG=1 adds the stack.
+ */
+async function main(): Promise<number> {
+  try {
+    await runWorker();
+    return 0;
+  } catch (err) {
+    if (err instanceof GateError) console.error(`slsa-gate worker: ${err.code}: ${err.message}`);
+    else
+      console.error(
+        `slsa-gate worker: unexpected error: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
+    return err instanceof GateError && err.layer === 'input' ? 2 : 1;
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runWorker();
+  process.exitCode = await main();
 }

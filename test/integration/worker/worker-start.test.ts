@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { isGateError } from '../../../src/core/errors.ts';
 import { ensureDevSigningKey } from '../../../src/signing/signing-key.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
@@ -51,4 +53,24 @@ test('the worker refuses to start with a policy file that does not parse', async
     createActivityDeps(config),
     (err: unknown) => isGateError(err) && err.code === 'POLICY_INVALID',
   );
+});
+
+// The entry point a person runs: a store out of reach is one coded line, no stack trace.
+// Failing before: the top-level await rethrew, and Node printed the GateError with its stack.
+test('the worker process refusing to start prints one coded line and no stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
+  const entry = fileURLToPath(new URL('../../../src/workers/main.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: {
+      PATH: process.env.PATH,
+      // A port nothing listens on: the archive is out of reach.
+      MONGODB_URI: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=500',
+      SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa.pem')),
+    },
+  });
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /^slsa-gate worker: ARCHIVE_UNAVAILABLE: /m);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack frame');
 });
