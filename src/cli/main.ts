@@ -1,6 +1,11 @@
 import { GateError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
-import { isParseArgsError } from './parse-command-args.ts';
+
+/** Whether `err` is one of node:util parseArgs' own errors (ERR_PARSE_ARGS_*). */
+function isParseArgsError(err: unknown): err is Error & { code: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
 
 /** Exit codes shared by every subcommand. */
 export const EXIT = { PASS: 0, FAIL: 1, USAGE: 2, PENDING: 3 } as const;

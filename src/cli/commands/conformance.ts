@@ -1,10 +1,10 @@
+import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { GateError } from '../../core/errors.ts';
 import type { ArtifactRef } from '../../core/model.ts';
 import { hashFile } from '../../loaders/hash-file.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { readPublicKeyFile } from '../../loaders/trust-material-files.ts';
-import { parseCommandArgs } from '../parse-command-args.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate conformance verify-bundle [--staging] --bundle FILE
@@ -37,7 +37,7 @@ async function artifactOf(fileOrDigest: string): Promise<{ artifact: ArtifactRef
 /** `slsa-gate conformance verify-bundle`: one bundle, one artifact, one expected signer. */
 export const conformanceVerifyBundleCommand: Command = {
   async run(args) {
-    const { values, positionals } = parseCommandArgs('conformance verify-bundle', {
+    const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
       strict: true,

@@ -1,12 +1,11 @@
 import { basename } from 'node:path';
-import type { parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { GateError, type ErrorCode } from '../../core/errors.ts';
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
 import type { VerifierFlags } from '../../core/policy/verifier-flags.ts';
 import { hashFile } from '../../loaders/hash-file.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { readPublicKeyFile } from '../../loaders/trust-material-files.ts';
-import { parseCommandArgs } from '../parse-command-args.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate verify (FILE | --artifact FILE | --digest ALG:VALUE... | --bundle-only)
@@ -246,7 +245,7 @@ function printVerdict(
 
 export const verifyCommand: Command = {
   async run(args) {
-    const { values, positionals } = parseCommandArgs('verify', {
+    const { values, positionals } = parseArgs({
       args,
       options: OPTIONS,
       allowPositionals: true,
