@@ -17,6 +17,7 @@ import { sha256Digest } from '../../src/archive/digest.ts';
 import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
+import { pollProgress } from '../helpers/publish-progress.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
@@ -39,19 +40,6 @@ async function stagedImage(opts: Partial<Parameters<typeof buildAndAttest>[2]> =
     ...opts,
   });
   return { staging, digest: built.digest };
-}
-
-async function waitForStatus(handle: { query: <T>(name: string) => Promise<T> }, status: string) {
-  for (let i = 0; i < 150; i++) {
-    try {
-      const progress = await handle.query<PublishProgress>('progress');
-      if (progress.status === status) return progress;
-    } catch {
-      // the first workflow task may not have run yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`workflow never reached ${status}`);
 }
 
 /** The archived decision of a denial: FAILED, denied, with the code. */
@@ -155,7 +143,8 @@ test('a cancelled publish is recorded as cancelled in the archive, the search at
   const { staging, digest } = await stagedImage();
   const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
   const handle = await h.start(request);
-  const waiting = await waitForStatus(handle, 'AwaitingApproval');
+  const waiting = await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' });
+  assert.equal(waiting?.status, 'AwaitingApproval');
   assert.ok(waiting.decisionId);
   await handle.cancel();
   await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
