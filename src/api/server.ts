@@ -98,8 +98,8 @@ export interface ApiServerOptions {
   maxConcurrentRequests?: number;
   /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
   secureCookie?: boolean;
-  /** Builds the Temporal UI link of a run, if one should be shown. */
-  temporalUi?: (workflowId: string, runId: string) => string;
+  /** Builds the Temporal UI link of a run (of the latest run without `runId`), if one should be shown. */
+  temporalUi?: (workflowId: string, runId?: string) => string;
   /** Where request failures are reported (never with the token). */
   log?: (line: string) => void;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
@@ -376,7 +376,7 @@ async function publishRoute(
     requireMethod(method, 'POST');
     noParameters(params);
     const answer = await startPublish(publish, principal, await readJson(req));
-    return sendJson(res, answer.status, answer.body);
+    return sendJson(res, answer.status, withTemporalUi(options, answer.body));
   }
   const match = PUBLISH_PATH.exec(path);
   if (!match) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
@@ -390,7 +390,18 @@ async function publishRoute(
   }
   requireMethod(method, 'GET');
   const answer = await publishProgress(publish, principal, workflowId, params);
-  return sendJson(res, answer.status, answer.body);
+  return sendJson(res, answer.status, withTemporalUi(options, answer.body));
+}
+
+/** Adds the run's Temporal UI link (the operator's TEMPORAL_UI_URL) to an answer naming a workflow, for CI logs. */
+function withTemporalUi(options: ApiServerOptions, body: unknown): unknown {
+  if (!options.temporalUi || typeof body !== 'object' || body === null) return body;
+  const { workflowId, runId } = body as { workflowId?: unknown; runId?: unknown };
+  if (typeof workflowId !== 'string') return body;
+  return {
+    ...body,
+    temporalUi: options.temporalUi(workflowId, typeof runId === 'string' ? runId : undefined),
+  };
 }
 
 /** A JSON request body: application/json, at most MAX_JSON_BYTES, parsed (400 naming `body` when it is not JSON). */
