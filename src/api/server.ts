@@ -304,17 +304,23 @@ function requireMethod(method: string, allowed: string): void {
   if (method !== allowed) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `only ${allowed} is allowed here`);
 }
 
-/** Form posts must come from our own pages (SameSite covers the cookie; this covers login CSRF). */
+/**
+ * The login and logout forms set the session cookie, so they must come from our own pages:
+ * SameSite covers the cookie we set, this covers login CSRF (a page elsewhere logging the
+ * victim in under the attacker's token). Browsers send `Origin` on every POST (Fetch
+ * standard §3.2.5); `null` (sandboxed frames, data: URLs), a missing one or another origin is refused.
+ */
 function requireSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
-  if (origin === undefined || origin === 'null') return;
-  let host: string;
+  let from: URL | undefined;
   try {
-    host = new URL(origin).host;
+    from = origin === undefined || origin === 'null' ? undefined : new URL(origin);
   } catch {
-    throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+    from = undefined;
   }
-  if (host !== req.headers.host) throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+  const web = from?.protocol === 'http:' || from?.protocol === 'https:';
+  if (!from || !web || from.host !== req.headers.host)
+    throw new HttpError(403, 'FORBIDDEN', 'a form post from another origin, or without one');
 }
 
 async function login(
