@@ -45,6 +45,11 @@ export interface PublishHarness {
     runId?: string,
   ): SealedIdentity;
   /**
+   * `request` with the requester identity the API seals after authenticating `name`'s token
+   * (issued at `now`, by default the present).
+   */
+  sealRequest(name: string, request: PublishRequest, now?: Date): PublishRequest;
+  /**
    * The operator's policy for each candidate digest, loaded as the policy in force just before
    * that candidate's request starts (requests carry no policy; tests run one publish at a time
    * per policy).
@@ -136,6 +141,22 @@ export async function startPublishHarness(
         workflowId,
         ...(runId ? { runId } : {}),
       }),
+    sealRequest: (name, request, now) => ({
+      ...request,
+      requesterIdentity: sealIdentity(
+        identityKey,
+        {
+          identity: { kind: 'token', id: `token:${name}`, name },
+          purpose: 'request',
+          workflowId: publishWorkflowId(
+            request.releaseRegistry,
+            request.releaseRepository,
+            request.candidate.digest,
+          ),
+        },
+        now,
+      ),
+    }),
     policies,
     loadPolicy,
     start,
