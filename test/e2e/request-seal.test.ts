@@ -111,7 +111,10 @@ async function rejectedRun(staging: string, digest: string, release: string) {
   assert.equal(asked.status, 202, JSON.stringify(asked.body));
   const { workflowId, runId } = asked.body as { workflowId: string; runId: string };
   const handle = h.client.workflow.getHandle(workflowId, runId);
-  assert.equal((await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' }))?.status, 'AwaitingApproval');
+  assert.equal(
+    (await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
+    'AwaitingApproval',
+  );
   const rejected = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}/reject`, tokens.bob, {
     reason: 'not this build',
   });
@@ -126,7 +129,7 @@ async function rejectedRun(staging: string, digest: string, release: string) {
  * wait for approval, carol approves it through the API. Returns the run and its result.
  */
 async function attackRun(workflowId: string, request: PublishRequest) {
-  const handle: WorkflowHandle = await h.client.workflow.start('publishArtifact', {
+  const handle = await h.client.workflow.start('publishArtifact', {
     taskQueue: h.config.taskQueue,
     workflowId,
     args: [request],
@@ -135,9 +138,13 @@ async function attackRun(workflowId: string, request: PublishRequest) {
     const progress = await handle.query<PublishProgress>('progress').catch(() => undefined);
     if (progress?.result) break;
     if (progress?.status === 'AwaitingApproval') {
-      const approved = await call(`/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`, tokens.carol, {
-        reason: 'the requester is a verified CI identity',
-      });
+      const approved = await call(
+        `/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`,
+        tokens.carol,
+        {
+          reason: 'the requester is a verified CI identity',
+        },
+      );
       assert.ok([200, 403, 409].includes(approved.status), JSON.stringify(approved.body));
       break;
     }
@@ -147,7 +154,10 @@ async function attackRun(workflowId: string, request: PublishRequest) {
 }
 
 /** Denied with `code` before any step: archived as denied, and no activity but the admission and the denial ran. */
-async function assertDeniedBeforeAnyStep(run: { handle: WorkflowHandle; result: PublishResult }, code: string) {
+async function assertDeniedBeforeAnyStep(
+  run: { handle: WorkflowHandle; result: PublishResult },
+  code: string,
+) {
   const { handle, result } = run;
   assert.equal(result.status, 'DENIED', `${result.code}: ${result.reason}`);
   assert.equal(result.code, code, result.reason);
@@ -182,7 +192,10 @@ test('a rejected run’s request seal replayed into a new run under the same wor
   });
   assert.equal(again.status, 202, JSON.stringify(again.body));
   const fresh = h.client.workflow.getHandle(first.workflowId, (again.body as { runId: string }).runId);
-  assert.equal((await pollProgress(fresh, 'AwaitingApproval', { queryErrors: 'retry' }))?.status, 'AwaitingApproval');
+  assert.equal(
+    (await pollProgress(fresh, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
+    'AwaitingApproval',
+  );
   await fresh.terminate('test over');
 });
 
@@ -203,7 +216,10 @@ test('a request seal moved to another tag, staging repository or inline attestat
   // verified requester, and carol's approval published it.
   const moved: Array<[string, PublishRequest]> = [
     ['another tag', { ...sealed, releaseTag: 'latest' }],
-    ['another staging repository', { ...sealed, candidate: { ...sealed.candidate, repository: other.staging } }],
+    [
+      'another staging repository',
+      { ...sealed, candidate: { ...sealed.candidate, repository: other.staging } },
+    ],
     [
       'other inline attestations',
       { ...sealed, attestations: [{ origin: 'attacker', raw: Buffer.from(envelope).toString('base64') }] },
@@ -230,6 +246,9 @@ test('a request seal older than its lifetime is denied before any step', async (
   // and refused the seal only when it recorded the decision.
   const stale = h.sealRequest('mallory', request, new Date(Date.now() - (SEAL_LIFETIME_SECONDS + 60) * 1000));
   const handle = await h.start(stale);
-  await assertDeniedBeforeAnyStep({ handle, result: (await handle.result()) as PublishResult }, 'IDENTITY_UNVERIFIED');
+  await assertDeniedBeforeAnyStep(
+    { handle, result: (await handle.result()) as PublishResult },
+    'IDENTITY_UNVERIFIED',
+  );
   assert.deepEqual(await listTags(h.registryHost, request.releaseRepository), [], 'nothing published');
 });
