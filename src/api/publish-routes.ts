@@ -318,11 +318,12 @@ export async function sendVerdict(
     );
   // The verdict is sealed for this run and the request it admitted; a run recorded before
   // admission names no request digest, and its run id binds it.
-  // A query no worker answers ends at the deadline, not when the connection closes.
+  // No worker to answer: a 503 at `timeout`; the query itself ends a little later at its own
+  // deadline, never left pending until the connection closes.
   const { requestDigest } = await withinTime(
     timeout,
     'reading the publish',
-    options.client.withDeadline(Date.now() + timeout, () =>
+    options.client.withDeadline(Date.now() + timeout + 5000, () =>
       options.client.workflow.getHandle(workflowId, runId).query(progressQuery),
     ),
   );
