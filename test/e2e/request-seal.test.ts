@@ -12,14 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
-import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { SEAL_LIFETIME_SECONDS } from '../../src/core/identity-seal.ts';
 import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { listTags } from '../helpers/publish-checks.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -27,8 +26,7 @@ import { uniqueName } from '../helpers/services.ts';
 import { activityRuns } from '../helpers/workflow-history.ts';
 
 let h: PublishHarness;
-let server: Server;
-let base: string;
+let api: ApiRig;
 const tokens = {
   mallory: randomBytes(32).toString('hex'),
   bob: randomBytes(32).toString('hex'),
@@ -37,39 +35,22 @@ const tokens = {
 
 before(async () => {
   h = await startPublishHarness();
-  const verifier = new TokenVerifier({
+  api = await startApi(h, {
     tokens: [
       { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish'] },
       { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
       { name: 'carol', sha256: hashToken(tokens.carol), scopes: ['approve'] },
     ],
   });
-  server = createApiServer({
-    archive: h.deps.archive,
-    tokens: verifier,
-    publish: {
-      client: h.client,
-      taskQueue: h.config.taskQueue,
-      identityKey: h.identityKey,
-      archive: h.deps.archive,
-    },
-    log: () => {},
-  });
-  base = (await listenApi(server, 0)).url;
 });
 
 after(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await api?.close();
   await h?.close();
 });
 
 async function call(path: string, token: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await api.call(path, { method: 'POST', token, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
