@@ -1,19 +1,5 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
-
-type Activities = ReturnType<typeof createActivities>;
-
-const io = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+import { ActivityFailure, ApplicationFailure, log, workflowInfo } from '@temporalio/workflow';
+import { scheduledActivities as io } from './scheduled-activities.ts';
 
 /** Runs one reaper run archives, at most; more wait for the next scheduled run. */
 const MAX_RUNS = 500;
