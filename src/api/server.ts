@@ -23,6 +23,7 @@ import {
   type DecisionDetail,
 } from '../archive/queries.ts';
 import { isGateError } from '../core/errors.ts';
+import { parseStrictJson } from '../core/verify/strict-json.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
@@ -114,7 +115,9 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': CSP,
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // Nothing leaves for another origin; our own form posts keep their Origin header, which
+  // `no-referrer` would turn into `null` (Fetch standard, "append a request Origin header").
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
@@ -303,17 +306,24 @@ function requireMethod(method: string, allowed: string): void {
   if (method !== allowed) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `only ${allowed} is allowed here`);
 }
 
-/** Form posts must come from our own pages (SameSite covers the cookie; this covers login CSRF). */
+/**
+ * The login and logout forms set the session cookie, so they must come from our own pages:
+ * SameSite covers the cookie we set, this covers login CSRF (a page elsewhere logging the
+ * victim in under the attacker's token). Browsers send `Origin` on every POST (Fetch
+ * standard, "append a request Origin header"; our pages' Referrer-Policy keeps it for our own
+ * posts); `null` (sandboxed frames, data: URLs), a missing one or another origin is refused.
+ */
 function requireSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
-  if (origin === undefined || origin === 'null') return;
-  let host: string;
+  let from: URL | undefined;
   try {
-    host = new URL(origin).host;
+    from = origin === undefined || origin === 'null' ? undefined : new URL(origin);
   } catch {
-    throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+    from = undefined;
   }
-  if (host !== req.headers.host) throw new HttpError(403, 'FORBIDDEN', 'cross-origin form post');
+  const web = from?.protocol === 'http:' || from?.protocol === 'https:';
+  if (!from || !web || from.host !== req.headers.host)
+    throw new HttpError(403, 'FORBIDDEN', 'a form post from another origin, or without one');
 }
 
 async function login(
@@ -330,7 +340,7 @@ async function login(
     return sendHtml(res, 400, loginPage('Send the form from this page.'));
   const body = await readBody(req, MAX_FORM_BYTES);
   if (body === undefined) return sendHtml(res, 413, loginPage('The form is too large.'));
-  const token = new URLSearchParams(body).get('token') ?? '';
+  const token = new URLSearchParams(body.toString('utf8')).get('token') ?? '';
   const principal = options.tokens.authenticate(token);
   if (!principal)
     return sendHtml(res, 401, loginPage('That token is not valid.'), { 'WWW-Authenticate': 'Bearer' });
@@ -344,7 +354,7 @@ async function login(
   res.end();
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -352,7 +362,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     if (size > limit) return undefined;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 const PUBLISHES_PATH = '/api/v1/publishes';
@@ -393,18 +403,27 @@ async function publishRoute(
   return sendJson(res, answer.status, answer.body);
 }
 
-/** A JSON request body: application/json, at most MAX_JSON_BYTES, parsed (400 naming `body` when it is not JSON). */
+/**
+ * A JSON request body: application/json, at most MAX_JSON_BYTES, read by the verify layer's
+ * strict reader. A repeated key is refused, naming it: `JSON.parse` keeps the last copy, so a
+ * proxy or a log reading the first would see another request (docs/checklist.md#row-17).
+ * Invalid UTF-8 and nesting past JSON_LIMITS are refused the same way (400 naming `body`).
+ */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json')
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'body');
-  const text = await readBody(req, MAX_JSON_BYTES);
-  if (text === undefined)
+  const bytes = await readBody(req, MAX_JSON_BYTES);
+  if (bytes === undefined)
     throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_JSON_BYTES} bytes`, 'body');
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpError(400, 'INPUT_INVALID', 'the body is not JSON', 'body');
+    return parseStrictJson(bytes, 'body');
+  } catch (err) {
+    if (!isGateError(err)) throw err;
+    // A malformed document with a path is a repeated key (strict-json.ts): name the key.
+    const path = err.code === 'BUNDLE_MALFORMED' ? err.detail?.path : undefined;
+    const key = typeof path === 'string' ? path.replace(/^\$\.?/, '') : 'body';
+    throw new HttpError(400, 'INPUT_INVALID', err.message, key);
   }
 }
 
