@@ -6,6 +6,7 @@ import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
+import { createRunEndActivities } from './run-ends.ts';
 
 /** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),
     ...createMonitorActivities(deps),
+    ...createRunEndActivities(deps),
   });
 }
 
