@@ -329,12 +329,13 @@ test('GitHub Action: a token that expires while the publish awaits approval is r
     assert.equal(waiting?.status, 'AwaitingApproval');
     // The approval comes after the first token expired: the client's next call is refused.
     while (Date.now() / 1000 <= firstExpiry + 1) await sleep(250);
+    const bound = await h.verdictBinding(handle);
     await handle.executeUpdate('approve', {
       args: [
         {
           approver: 'bob',
           reason: 'reviewed',
-          identity: h.sealToken('bob', 'approve', workflowId, (await handle.describe()).runId),
+          identity: h.sealToken('bob', 'approve', workflowId, bound.runId, bound.requestDigest),
         },
       ],
     });
