@@ -5,8 +5,9 @@ import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
+import { createRevocationActivities } from './revocation.ts';
 
-/** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
+/** Every activity of the workflows (publish, monitor, revoke), with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createPublishActivities(deps),
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),
     ...createMonitorActivities(deps),
+    ...createRevocationActivities(deps),
   });
 }
 

@@ -76,12 +76,14 @@ export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(
 
 const MAX_WAIT_SECONDS = 60;
 
-function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
+/** 403 unless the credential has one of `scopes`. */
+export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-function identityOf(principal: ApiPrincipal): Identity {
+/** The identity the API verified for `principal`, as it is sealed for the workers. */
+export function identityOf(principal: ApiPrincipal): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
@@ -102,7 +104,7 @@ const BODY_FIELD: Record<string, string> = {
 };
 
 /** The first zod issue as a 400 naming the field (an unknown field by its own name). */
-function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
+export function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
   const issue = error.issues[0];
   const path = issue?.path.map(String) ?? [];
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
@@ -111,7 +113,7 @@ function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFai
 }
 
 /** Rejects after `ms` with a 503: Temporal (or the worker behind an Update) did not answer. */
-async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+export async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

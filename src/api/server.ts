@@ -9,6 +9,7 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
+ *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -34,6 +35,7 @@ import {
   type PublishApiOptions,
 } from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
+import { startRevocation } from './revocation-routes.ts';
 import { readExportState } from '../audit/read-model/export-parquet.ts';
 import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
@@ -248,6 +250,8 @@ async function route(options: ApiServerOptions, req: IncomingMessage, res: Serve
   if (!principal) throw UNAUTHENTICATED();
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
     return publishRoute(options, principal, method, path, url.searchParams, req, res);
+  if (path === REVOCATIONS_PATH)
+    return revocationRoute(options, principal, method, url.searchParams, req, res);
   if (!principal.scopes.includes(READ_SCOPE))
     throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
   requireMethod(method, 'GET');
@@ -390,6 +394,25 @@ async function publishRoute(
   }
   requireMethod(method, 'GET');
   const answer = await publishProgress(publish, principal, workflowId, params);
+  return sendJson(res, answer.status, answer.body);
+}
+
+const REVOCATIONS_PATH = '/api/v1/revocations';
+
+/** POST /api/v1/revocations (revocation-routes.ts, scope `admin`). */
+async function revocationRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!options.publish)
+    throw new HttpError(404, 'NOT_FOUND', 'this server is read-only (no write routes configured)');
+  requireMethod(method, 'POST');
+  noParameters(params);
+  const answer = await startRevocation(options.publish, principal, await readJson(req));
   return sendJson(res, answer.status, answer.body);
 }
 
@@ -629,7 +652,12 @@ function sendError(
 ): void {
   const headers: Record<string, string> = { ...extra };
   if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer';
-  if (err.status === 405) headers.Allow = pathOf(req).startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
+  if (err.status === 405)
+    headers.Allow = pathOf(req).startsWith(PUBLISHES_PATH)
+      ? 'GET, POST'
+      : pathOf(req) === REVOCATIONS_PATH
+        ? 'POST'
+        : 'GET, HEAD';
   if (isApiPath(pathOf(req))) {
     const body: ApiError = {
       error: { code: err.code, message: err.message, ...(err.parameter ? { parameter: err.parameter } : {}) },
