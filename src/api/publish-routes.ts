@@ -167,14 +167,16 @@ export async function startPublish(
   const checked = PublishRequestSchema.safeParse(request);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
 
-  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
+  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4),
+  // unless the digest was revoked since: then the workflow denies it and archives the denial.
   const releaseTag = tag ?? image.tag;
   const existing = await options.archive.findPublished(
     `${release.registry}/${release.repository}`,
     image.digest,
     releaseTag,
   );
-  if (existing) return { status: 200, body: alreadyPublished(existing) };
+  if (existing && !(await options.archive.revocationOf(image.digest)))
+    return { status: 200, body: alreadyPublished(existing) };
 
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,

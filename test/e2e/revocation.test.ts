@@ -359,4 +359,20 @@ test('POST /api/v1/revocations: only the admin scope revokes, the verified ident
   );
   const again = await h.publish({ ...revoked.request, releaseTag: 'latest' });
   assert.equal(again.code, 'REVOKED');
+
+  // Attacker material: the CI job's token asks the API for the revoked image again at its
+  // first destination and tag, which the API answered from the publication record as
+  // "already published" without asking the workflow.
+  const repeat = await call('/api/v1/publishes', tokens.ci, {
+    image: `${h.registryHost}/${staging}@${revoked.digest}`,
+    to: `${h.registryHost}/${revoked.release}`,
+    tag: 'v2.0.0',
+  });
+  assert.equal(repeat.status, 202, await repeat.clone().text());
+  const { workflowId: publishId, runId } = (await repeat.json()) as { workflowId: string; runId: string };
+  const denied = (await h.client.workflow.getHandle(publishId, runId).result()) as {
+    status: string;
+    code: string;
+  };
+  assert.deepEqual([denied.status, denied.code], ['DENIED', 'REVOKED']);
 });
