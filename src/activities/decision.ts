@@ -1,5 +1,6 @@
 import type { DecisionStatus } from '../archive/archive.ts';
-import { GateError } from '../core/errors.ts';
+import { isFinalStatus } from '../archive/lifecycle.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
 import type { Identity, SealedIdentity } from '../core/identity.ts';
 import { openSealedIdentity } from '../core/identity-seal.ts';
 import { compileAnchored } from '../core/policy/anchored-pattern.ts';
@@ -10,7 +11,7 @@ import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
 
-interface DecisionContext {
+export interface DecisionContext {
   decisionId: string;
   workflowId: string;
   runId: string;
@@ -44,6 +45,51 @@ export function openSeal(
     if (err instanceof GateError) throw new GateError(code, err.message, { detail: err.detail ?? {} });
     throw err;
   }
+}
+
+/** How a run ended when no decision of the pipeline closed it: cancelled, terminated, timed out. */
+export interface RunEnd {
+  status: Extract<DecisionStatus, 'cancelled' | 'terminated' | 'timed-out'>;
+  code: Extract<ErrorCode, 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT'>;
+  reason: string;
+  /** Who ended it, as far as the gate can tell (`temporal:<client identity>` for a termination). */
+  by: string;
+  /** When it ended (ISO-8601). */
+  at: string;
+  /** What Temporal recorded about the end, kept on the archived event. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Archives how a run ended: its open decision moves to the end's status; a run that ended
+ * before its decision was recorded gets a FAILED decision with the end's code, so every run
+ * that ends leaves an archived decision. A decision already at an end keeps it (`archived`
+ * false). Idempotent: the record and the event are keyed by the run.
+ */
+export async function archiveRunEnd(
+  deps: ActivityDeps,
+  context: DecisionContext,
+  end: RunEnd,
+): Promise<{ status: DecisionStatus; archived: boolean }> {
+  const { archive } = deps;
+  const existing = await archive.getDecision(context.decisionId);
+  if (existing && isFinalStatus(existing.status)) return { status: existing.status, archived: false };
+  const from: DecisionStatus = existing ? existing.status : 'decided';
+  if (!existing)
+    await archive.recordDecision({
+      decisionId: context.decisionId,
+      workflowId: context.workflowId,
+      runId: context.runId,
+      artifact: artifactRecord(context.candidate),
+      requester: context.requester,
+      checks: [{ id: 'pipeline', result: 'FAIL', code: end.code, reason: end.reason, evidence: [] }],
+      outcome: 'FAILED',
+      policy: await policyRefOf(deps),
+      attestationDigests: [],
+      decidedAt: end.at,
+    });
+  await archive.transition(context.decisionId, from, end.status, end.by, end.data, end.at);
+  return { status: end.status, archived: true };
 }
 
 export function createDecisionActivities(deps: ActivityDeps) {
@@ -262,29 +308,16 @@ export function createDecisionActivities(deps: ActivityDeps) {
      * run that ends leaves an archived decision.
      */
     async recordCancellation(input: DecisionContext & { reason: string; by?: string; at: string }) {
-      const existing = await archive.getDecision(input.decisionId);
-      const by = input.by ?? 'temporal (cancel request)';
-      if (!existing) {
-        await archive.recordDecision({
-          decisionId: input.decisionId,
-          workflowId: input.workflowId,
-          runId: input.runId,
-          artifact: artifactRecord(input.candidate),
-          requester: input.requester,
-          checks: [{ id: 'pipeline', result: 'FAIL', code: 'CANCELLED', reason: input.reason, evidence: [] }],
-          outcome: 'FAILED',
-          policy: await policyRefOf(deps),
-          attestationDigests: [],
-          decidedAt: input.at,
-        });
-        await archive.transition(input.decisionId, 'decided', 'cancelled', by, { reason: input.reason });
-        return { status: 'cancelled' as const };
-      }
-      if (['decided', 'awaiting-approval', 'approved'].includes(existing.status))
-        await archive.transition(input.decisionId, existing.status as DecisionStatus, 'cancelled', by, {
-          reason: input.reason,
-        });
-      return { status: existing.status === 'published' ? ('published' as const) : ('cancelled' as const) };
+      const { reason, by, at, ...context } = input;
+      const ended = await archiveRunEnd(deps, context, {
+        status: 'cancelled',
+        code: 'CANCELLED',
+        reason,
+        by: by ?? 'temporal (cancel request)',
+        at,
+        data: { reason },
+      });
+      return { status: ended.status === 'published' ? ('published' as const) : ('cancelled' as const) };
     },
 
     /** The published decision for this digest at this destination and tag, if there is one (issue 12 §4). */

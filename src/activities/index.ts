@@ -6,8 +6,9 @@ import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
 import { createRevocationActivities } from './revocation.ts';
+import { createRunEndActivities } from './run-ends.ts';
 
-/** Every activity of the workflows (publish, monitor, revoke), with their errors mapped to Temporal failures in one place. */
+/** Every activity of the workflows (publish, monitor, revoke, reaper), with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createPublishActivities(deps),
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDecisionActivities(deps),
     ...createMonitorActivities(deps),
     ...createRevocationActivities(deps),
+    ...createRunEndActivities(deps),
   });
 }
 

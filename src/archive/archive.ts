@@ -652,16 +652,20 @@ export class Archive {
     to: DecisionStatus,
     by?: string,
     data?: Record<string, unknown>,
+    /** When the move happened (ISO-8601), for an end archived after the fact; default now. */
+    at?: string,
   ): Promise<{ status: DecisionStatus }> {
     const fromStatus = parseInput(DecisionStatusSchema, from, 'from');
     const toStatus = parseInput(DecisionStatusSchema, to, 'to');
     if (by !== undefined) parseInput(NameSchema, by, 'by');
+    const happened =
+      at === undefined ? undefined : new Date(parseInput(z.iso.datetime({ offset: true }), at, 'at'));
     if (toStatus === 'published') {
       throw new GateError('ARCHIVE_ERROR', `decision ${decisionId}: use markPublished to publish`, {
         detail: { decisionId },
       });
     }
-    await this.move(decisionId, fromStatus, toStatus, { by, data });
+    await this.move(decisionId, fromStatus, toStatus, { by, data, ...(happened ? { at: happened } : {}) });
     return { status: toStatus };
   }
 
@@ -809,7 +813,7 @@ export class Archive {
     decisionId: string,
     from: DecisionStatus,
     to: DecisionStatus,
-    options: { by?: string; data?: unknown; set?: Record<string, unknown>; statusAt?: Date },
+    options: { by?: string; data?: unknown; set?: Record<string, unknown>; statusAt?: Date; at?: Date },
   ): Promise<void> {
     const decision = await this.requireDecision(decisionId);
     const eventId = `${decisionId}|from:${from}`;
@@ -831,7 +835,7 @@ export class Archive {
       if (to === 'approved') await this.requireApproval(decisionId);
     }
     const data = options.data === undefined ? undefined : canonicalJson(options.data);
-    const now = new Date().toISOString();
+    const now = (options.at ?? new Date()).toISOString();
     const event = {
       _id: eventId,
       schemaVersion: SCHEMA_VERSION,

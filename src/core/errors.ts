@@ -79,6 +79,10 @@ export const ERRORS = {
   IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
+  /** The run was terminated from Temporal before it ended; the reaper archived that end. */
+  TERMINATED: { layer: 'approval', retryable: false },
+  /** The run hit its Temporal execution or run timeout before it ended; the reaper archived that end. */
+  TIMED_OUT: { layer: 'approval', retryable: false },
 
   /** The registry answered, and what it said will not change on retry (4xx, a bad manifest, TLS refused). */
   REGISTRY_ERROR: { layer: 'infrastructure', retryable: false },

@@ -413,6 +413,27 @@ test('an older release replayed onto a tag that holds a newer one is denied with
   assert.equal((await h.registry.resolve(release, 'latest')).digest, newer.digest);
 });
 
+test('SemVer 2.0.0 §11: v1.0.0-rc.9 replayed onto a tag that holds v1.0.0-rc.10 is denied with ROLLBACK', async () => {
+  const release = `release/${uniqueName('app')}`;
+  // The attacker's material: the valid, signed, older build of tag v1.0.0-rc.9, requested onto
+  // `next` after rc.10 was published there. Compared as text, "rc.9" sorts after "rc.10".
+  const older = await stagedImage({ tag: 'v1.0.0-rc.9' });
+  const newer = await stagedImage({ tag: 'v1.0.0-rc.10' });
+  const toNext = { destinations: [`${h.registryHost}/${release}`], tags: ['next'] };
+  const first = await h.publish({
+    ...requestFor(h, newer.staging, newer.digest, { release, policy: { release: toNext } }),
+    releaseTag: 'next',
+  });
+  assert.equal(first.status, 'PUBLISHED', `${first.code}: ${first.reason}`);
+  const replayed = await h.publish({
+    ...requestFor(h, older.staging, older.digest, { release, policy: { release: toNext } }),
+    releaseTag: 'next',
+  });
+  assert.equal(replayed.status, 'DENIED');
+  assert.equal(replayed.checks.find((c) => c.id === 'rollback')?.code, 'ROLLBACK');
+  assert.equal((await h.registry.resolve(release, 'next')).digest, newer.digest);
+});
+
 test('a version tag published from provenance built at another ref is denied with REF_MISMATCH', async () => {
   const { staging, digest } = await stagedImage({ tag: 'v2.0.0' });
   const request = { ...requestFor(h, staging, digest), releaseTag: 'v2.0.1' };
