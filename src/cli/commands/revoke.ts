@@ -93,7 +93,9 @@ export const revokeCommand: Command = {
       if (!values.json) console.log(`revoke ${digest}\nTemporal UI: ${uiUrl}`);
       let result: RevokeResult | undefined;
       try {
-        result = await Promise.race([handle.result(), sleep(timeout * 1000).then(() => undefined)]);
+        // An unref'd timer: a result that comes first lets the process exit at once.
+        const deadline = sleep(timeout * 1000, undefined, { ref: false });
+        result = await Promise.race([handle.result(), deadline]);
       } catch (err) {
         if (!(err instanceof WorkflowFailedError)) throw err;
         throw revocationFailure(err, workflowId);
