@@ -9,13 +9,11 @@
  * once the digest was published again.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
@@ -29,12 +27,11 @@ import { listReferrers } from '../../src/registry/referrers.ts';
 import { revocationNotice } from '../../src/registry/revocation-notice.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
 import type { RevokeResult } from '../../src/workflows/revocation-contract.ts';
+import { runSlsaGate } from '../helpers/cli-process.ts';
 import { listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '../../bin/slsa-gate.js');
 let h: PublishHarness;
 let server: Server;
 let base: string;
@@ -83,15 +80,28 @@ after(async () => {
   await h?.close();
 });
 
-async function slsaGate(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
+const slsaGate = (...args: string[]) => runSlsaGate(env, ...args);
+
+/** `slsa-gate revoke DIGEST --reason … --by … --json`, which must succeed. */
+async function revokeWithCli(digest: string, reason: string, by: string): Promise<RevokeResult> {
+  const revoked = await slsaGate('revoke', digest, '--reason', reason, '--by', by, '--json');
+  assert.equal(revoked.code, 0, revoked.err);
+  return JSON.parse(revoked.out) as RevokeResult;
 }
+
+/** `slsa-gate verify-image IMAGE` with the gate's key and verifier id, from the registry alone unless `extra` says more. */
+const verifyImage = (image: string, ...extra: string[]) =>
+  slsaGate(
+    'verify-image',
+    image,
+    '--verifier-id',
+    h.config.verifierId,
+    '--public-key',
+    vsaPublicKey,
+    '--insecure-registry',
+    h.registryHost,
+    ...extra,
+  );
 
 /** A request for `tag` of a fresh image in `staging`; the rule lets it go out as `tag` or `latest`. */
 async function stage(staging: string, tag: string) {
@@ -160,17 +170,7 @@ test('slsa-gate revoke: the digest requested again under another tag is denied R
   const release = revoked.release;
   const ref = `${h.registryHost}/${release}@${revoked.digest}`;
 
-  const cliRun = await slsaGate(
-    'revoke',
-    revoked.digest,
-    '--reason',
-    'built on a compromised runner',
-    '--by',
-    'alice',
-    '--json',
-  );
-  assert.equal(cliRun.code, 0, cliRun.err);
-  const result = JSON.parse(cliRun.out) as RevokeResult;
+  const result = await revokeWithCli(revoked.digest, 'built on a compromised runner', 'alice');
   assert.equal(result.recorded, true);
   assert.deepEqual([result.revocation.by, result.revocation.verified], ['alice', false]);
   const notice = revocationNotice(revoked.digest).digest;
@@ -224,29 +224,13 @@ test('slsa-gate revoke: the digest requested again under another tag is denied R
   // A consumer with the registry alone: the genuine PASSED VSA is still attached, the gate's
   // FAILED VSA fails the image whatever tag it is pulled by.
   for (const image of [ref, `${h.registryHost}/${release}:stable`]) {
-    const verify = await slsaGate(
-      'verify-image',
-      image,
-      '--verifier-id',
-      h.config.verifierId,
-      '--public-key',
-      vsaPublicKey,
-      '--insecure-registry',
-      h.registryHost,
-    );
+    const verify = await verifyImage(image);
     assert.equal(verify.code, 1, verify.out + verify.err);
     assert.match(verify.out, /^FAILED: REVOKED: /);
   }
   // With archive access too.
-  const withArchive = await slsaGate(
-    'verify-image',
+  const withArchive = await verifyImage(
     ref,
-    '--verifier-id',
-    h.config.verifierId,
-    '--public-key',
-    vsaPublicKey,
-    '--insecure-registry',
-    h.registryHost,
     '--mongodb-uri',
     h.config.mongoUri,
     '--db',
@@ -258,16 +242,7 @@ test('slsa-gate revoke: the digest requested again under another tag is denied R
   assert.equal(verdict.failure.code, 'REVOKED');
   assert.match(verdict.failure.reason, /revoked by alice/);
   // The image the gate did not revoke still passes.
-  const keptVerify = await slsaGate(
-    'verify-image',
-    `${h.registryHost}/${release}@${kept.digest}`,
-    '--verifier-id',
-    h.config.verifierId,
-    '--public-key',
-    vsaPublicKey,
-    '--insecure-registry',
-    h.registryHost,
-  );
+  const keptVerify = await verifyImage(`${h.registryHost}/${release}@${kept.digest}`);
   assert.equal(keptVerify.code, 0, keptVerify.out + keptVerify.err);
 
   // The webhook, from the registry alone and with the archive: denied REVOKED; the kept image admitted.
@@ -290,17 +265,7 @@ test('slsa-gate revoke: the digest requested again under another tag is denied R
 
   // Revoking again changes nothing: the first revocation stands, no VSA or tag is added.
   const tagsBefore = await listTags(h.registryHost, release);
-  const repeat = await slsaGate(
-    'revoke',
-    revoked.digest,
-    '--reason',
-    'another reason',
-    '--by',
-    'bob',
-    '--json',
-  );
-  assert.equal(repeat.code, 0, repeat.err);
-  const repeated = JSON.parse(repeat.out) as RevokeResult;
+  const repeated = await revokeWithCli(revoked.digest, 'another reason', 'bob');
   assert.equal(repeated.recorded, false);
   assert.deepEqual(
     [repeated.revocation.by, repeated.revocation.reason],
