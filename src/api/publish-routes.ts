@@ -50,13 +50,14 @@ export interface PublishApiOptions {
   temporalTimeoutMs?: number;
 }
 
-/** An API failure with its HTTP status, code and the field at fault. */
+/** An API failure with its HTTP status, code, the field at fault and, for a refused policy, its problems. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly parameter?: string,
+    readonly problems?: Array<{ path: string; message: string }>,
   ) {
     super(message);
   }
@@ -105,7 +106,7 @@ const BODY_FIELD: Record<string, string> = {
 };
 
 /** The first zod issue as a 400 naming the field (an unknown field by its own name). */
-function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
+export function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
   const issue = error.issues[0];
   const path = issue?.path.map(String) ?? [];
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
