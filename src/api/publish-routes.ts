@@ -24,7 +24,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';
-import { sealIdentity } from '../core/identity-seal.ts';
+import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
@@ -145,7 +145,7 @@ export async function startPublish(
     throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
   const release = parseField(() => parseRepository(to), 'to');
   const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
-  const request: PublishRequest = {
+  const unsealed: PublishRequest = {
     candidate: {
       registry: image.registry,
       repository: image.repository,
@@ -158,16 +158,20 @@ export async function startPublish(
     releaseRepository: release.repository,
     ...(tag ? { releaseTag: tag } : {}),
     requester: principal.name.slice(0, 256),
-    requesterIdentity: sealIdentity(options.identityKey, {
-      identity: identityOf(principal),
-      purpose: 'request',
-      workflowId,
-    }),
     attestations: [],
   };
   // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
-  const checked = PublishRequestSchema.safeParse(request);
+  const checked = PublishRequestSchema.safeParse(unsealed);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
+  // Sealed over the request as validated: the run admits it only for this very request, once.
+  const request: PublishRequest = {
+    ...checked.data,
+    requesterIdentity: sealRequester(options.identityKey, {
+      identity: identityOf(principal),
+      workflowId,
+      unsealedRequest: checked.data,
+    }),
+  };
 
   // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
   const releaseTag = tag ?? image.tag;
@@ -184,7 +188,7 @@ export async function startPublish(
     options.client.workflow.start<typeof publishArtifact>(PUBLISH_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
-      args: [checked.data],
+      args: [request],
       // A second request for the same artifact and destination joins the running workflow.
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
@@ -313,6 +317,17 @@ export async function sendVerdict(
       state === 'CANCELLED' || state === 'TERMINATED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
       `the publish is ${state}`,
     );
+  // The verdict is sealed for this run and the request it admitted; a run recorded before
+  // admission names no request digest, and its run id binds it.
+  // No worker to answer: a 503 at `timeout`; the query itself ends a little later at its own
+  // deadline, never left pending until the connection closes.
+  const { requestDigest } = await withinTime(
+    timeout,
+    'reading the publish',
+    options.client.withDeadline(Date.now() + timeout + 5000, () =>
+      options.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+    ),
+  );
   const approval = {
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,
@@ -321,6 +336,7 @@ export async function sendVerdict(
       purpose: verdict,
       workflowId,
       runId,
+      ...(requestDigest ? { requestDigest } : {}),
     }),
   };
   try {

@@ -7,17 +7,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
-import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { publishWorkflowId } from '../../src/workflows/contract.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
 import { assertNothingPublished, listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -28,8 +27,7 @@ const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../../bin/slsa-gate.js');
 let h: PublishHarness;
 let issuer: LoopbackIssuer;
-let server: Server;
-let base: string;
+let api: ApiRig;
 const tokens = {
   mallory: randomBytes(32).toString('hex'),
   bob: randomBytes(32).toString('hex'),
@@ -40,37 +38,25 @@ const tokens = {
 before(async () => {
   h = await startPublishHarness();
   issuer = await startIssuer('gh-1');
-  const verifier = new TokenVerifier({
-    tokens: [
-      // One token, allowed to ask and to approve: the two-person rule must still hold.
-      { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
-      { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
-      { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
-      { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
-    ],
-    oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
-    grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
-  });
-  server = createApiServer({
-    archive: h.deps.archive,
-    tokens: verifier,
-    publish: {
-      client: h.client,
-      taskQueue: h.config.taskQueue,
-      identityKey: h.identityKey,
-      archive: h.deps.archive,
-      temporalTimeoutMs: 3000,
+  api = await startApi(
+    h,
+    {
+      tokens: [
+        // One token, allowed to ask and to approve: the two-person rule must still hold.
+        { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
+        { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
+        { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
+        { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
+      ],
+      oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
+      grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
     },
-    // The trust map the worker checks policies against (`api serve --trust-map`).
-    trustMap: h.deps.trustMap,
-    log: () => {},
-  });
-  base = (await listenApi(server, 0)).url;
+    { temporalTimeoutMs: 3000 },
+  );
 });
 
 after(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await api?.close();
   await issuer?.close();
   await h?.close();
 });
@@ -85,20 +71,7 @@ async function stagedImage() {
   return { staging, digest: built.digest };
 }
 
-function call(path: string, init: { method?: string; token?: string; body?: unknown; raw?: string } = {}) {
-  return fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
-      ...(init.body !== undefined || init.raw !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    ...(init.raw !== undefined
-      ? { body: init.raw }
-      : init.body !== undefined
-        ? { body: JSON.stringify(init.body) }
-        : {}),
-  });
-}
+const call: ApiRig['call'] = (path, init) => api.call(path, init);
 
 function ghToken(claims: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
