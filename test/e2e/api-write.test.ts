@@ -87,6 +87,18 @@ function ghToken(claims: Record<string, unknown> = {}): string {
   });
 }
 
+/** Mallory's request to publish the staged image's v1.0.0 to its release repository: the workflow id. */
+async function requestPublish(staging: string, digest: string): Promise<string> {
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const started = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
+  });
+  assert.equal(started.status, 202, await started.clone().text());
+  return ((await started.json()) as { workflowId: string }).workflowId;
+}
+
 async function notStarted(workflowId: string) {
   await assert.rejects(h.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
 }
@@ -271,14 +283,7 @@ test('an admin credential loads the policy in force as `policy load` does; a pol
   assert.deepEqual([unchanged.version, unchanged.created], [version.version, false]);
 
   // A publish is decided under the version loaded through the API.
-  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
-  const started = await call('/api/v1/publishes', {
-    method: 'POST',
-    token: tokens.mallory,
-    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
-  });
-  assert.equal(started.status, 202, await started.clone().text());
-  const { workflowId } = (await started.json()) as { workflowId: string };
+  const workflowId = await requestPublish(staging, digest);
   const done = (await waitFor(workflowId, 'Published')) as { result?: { decisionId: string } };
   const decision = await h.deps.archive.getDecision(done.result!.decisionId);
   assert.deepEqual([decision?.policy.digest, decision?.policy.version], [version.digest, version.version]);
@@ -319,13 +324,7 @@ test('one token cannot be requester and approver under the two-person rule; a se
   requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
   await h.loadPolicy(h.policies.get(digest)!);
   const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
-  const started = await call('/api/v1/publishes', {
-    method: 'POST',
-    token: tokens.mallory,
-    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
-  });
-  assert.equal(started.status, 202, await started.clone().text());
-  const { workflowId } = (await started.json()) as { workflowId: string };
+  const workflowId = await requestPublish(staging, digest);
   await waitFor(workflowId, 'AwaitingApproval');
   const verdictPath = `/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`;
   // Attacker material: mallory's one token approving her own request. Before: with
