@@ -5,7 +5,8 @@
  * never a name someone typed.
  *
  *   POST /api/v1/publishes                       start a publish          (scope publish)
- *   GET  /api/v1/publishes/:workflowId?wait=S    progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *   GET  /api/v1/publishes/:workflowId?wait=S[&since=STATUS]
+ *                                                progress, waiting ≤ 60 s (publish, approve or audit:read)
  *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
  *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
  *
@@ -32,11 +33,13 @@ import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
+  PublishStatusSchema,
   TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type PublishStatus,
 } from '../workflows/contract.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
@@ -227,7 +230,11 @@ function alreadyPublished(decision: DecisionRecord) {
   };
 }
 
-/** The progress of a publish; with `wait`, until it has a result or `wait` seconds passed. */
+/**
+ * The progress of a publish; with `wait`, until it has a result or `wait` seconds passed, and
+ * with `since` (the status the caller last saw) also as soon as the status is another one, so
+ * that a client follows every step with one bounded long poll after another (ci/slsa-gate-request.mjs).
+ */
 export async function publishProgress(
   options: PublishApiOptions,
   principal: ApiPrincipal,
@@ -236,17 +243,31 @@ export async function publishProgress(
 ): Promise<{ status: number; body: unknown }> {
   requireScope(principal, 'publish', 'approve', 'audit:read');
   let waitSeconds = 0;
+  let since: PublishStatus | undefined;
   for (const [name, value] of params) {
-    if (name !== 'wait') throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
-    if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
-      throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
-    waitSeconds = Number(value);
+    if (name === 'wait') {
+      if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+        throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
+      waitSeconds = Number(value);
+    } else if (name === 'since') {
+      const parsed = PublishStatusSchema.safeParse(value);
+      if (!parsed.success)
+        throw new ApiFailure(
+          400,
+          'INPUT_INVALID',
+          `since: one of ${PublishStatusSchema.options.join(', ')}`,
+          'since',
+        );
+      since = parsed.data;
+    } else throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
   }
   const handle = options.client.workflow.getHandle(workflowId);
   const until = Date.now() + waitSeconds * 1000;
   for (;;) {
     const progress = await currentProgress(options, handle);
-    if (progress.result || Date.now() >= until) return { status: 200, body: { workflowId, ...progress } };
+    const changed = since !== undefined && progress.status !== since;
+    if (progress.result || changed || Date.now() >= until)
+      return { status: 200, body: { workflowId, ...progress } };
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

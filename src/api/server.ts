@@ -119,8 +119,8 @@ export interface ApiServerOptions {
   deadlines?: Partial<ReadDeadlines>;
   /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
   secureCookie?: boolean;
-  /** Builds the Temporal UI link of a run, if one should be shown. */
-  temporalUi?: (workflowId: string, runId: string) => string;
+  /** Builds the Temporal UI link of a run (of the latest run without `runId`), if one should be shown. */
+  temporalUi?: (workflowId: string, runId?: string) => string;
   /** Where request failures are reported (never with the token). */
   log?: (line: string) => void;
   /** The trust map the workers use, which a policy loaded through the API is checked against (default: the shipped one). */
@@ -480,7 +480,7 @@ async function publishRoute(
     requireMethod(method, 'POST');
     noParameters(params);
     const answer = await startPublish(publish, principal, await readJson(req, options));
-    return sendJson(res, answer.status, answer.body);
+    return sendJson(res, answer.status, withTemporalUi(options, answer.body));
   }
   const match = PUBLISH_PATH.exec(path);
   if (!match) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
@@ -494,7 +494,18 @@ async function publishRoute(
   }
   requireMethod(method, 'GET');
   const answer = await publishProgress(publish, principal, workflowId, params);
-  return sendJson(res, answer.status, answer.body);
+  return sendJson(res, answer.status, withTemporalUi(options, answer.body));
+}
+
+/** Adds the run's Temporal UI link (the operator's TEMPORAL_UI_URL) to an answer naming a workflow, for CI logs. */
+function withTemporalUi(options: ApiServerOptions, body: unknown): unknown {
+  if (!options.temporalUi || typeof body !== 'object' || body === null) return body;
+  const { workflowId, runId } = body as { workflowId?: unknown; runId?: unknown };
+  if (typeof workflowId !== 'string') return body;
+  return {
+    ...body,
+    temporalUi: options.temporalUi(workflowId, typeof runId === 'string' ? runId : undefined),
+  };
 }
 
 const POLICIES_PATH = '/api/v1/policies';
