@@ -2,10 +2,11 @@ import type { RevocationRecord } from '../archive/archive.ts';
 import { revocationDigest } from '../archive/revocation-record.ts';
 import { GateError } from '../core/errors.ts';
 import type { SealedIdentity } from '../core/identity.ts';
+import { requestDigestOf } from '../core/identity-seal.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { parseRepository } from '../registry/reference.ts';
 import { moveTagToNotice, revocationNotice } from '../registry/revocation-notice.ts';
-import type { RevokeResult } from '../workflows/revocation-contract.ts';
+import { unsealedRevokeRequest, type RevokeResult } from '../workflows/revocation-contract.ts';
 import { openSeal } from './decision.ts';
 import type { ActivityDeps } from './deps.ts';
 import { attachGateVsa } from './gate-vsa.ts';
@@ -54,7 +55,18 @@ export function createRevocationActivities(deps: ActivityDeps) {
         ? openSeal(
             deps,
             input.identity,
-            { purpose: 'revoke', workflowId: input.workflowId, now: new Date(input.requestedAt) },
+            {
+              purpose: 'revoke',
+              workflowId: input.workflowId,
+              requestDigest: requestDigestOf(
+                unsealedRevokeRequest({
+                  digest: input.digest,
+                  reason: input.reason,
+                  requestedBy: input.requestedBy,
+                }),
+              ),
+              now: new Date(input.requestedAt),
+            },
             'IDENTITY_UNVERIFIED',
           )
         : undefined;

@@ -4,16 +4,18 @@
  *   POST /api/v1/revocations  {"digest": "sha256:…", "reason": "…"}   (scope admin)
  *
  * starts the revokeDigest workflow (src/workflows/revoke-digest.ts) with the caller's verified
- * identity sealed into it, so the archive records who revoked, never a typed name. Answers
+ * identity sealed into it, for this digest and reason, so the archive records who revoked,
+ * never a typed name. Answers
  * 202 with the workflow id once Temporal accepted the start; running the same revocation
  * again joins or repeats it and changes nothing.
  */
 import { z } from 'zod';
-import { sealIdentity } from '../core/identity-seal.ts';
+import { requestDigestOf, sealIdentity } from '../core/identity-seal.ts';
 import { TASK_QUEUE } from '../workflows/contract.ts';
 import {
   RevokeRequestSchema,
   revokeWorkflowId,
+  unsealedRevokeRequest,
   type RevokeRequest,
 } from '../workflows/revocation-contract.ts';
 import type { revokeDigest } from '../workflows/revoke-digest.ts';
@@ -37,14 +39,14 @@ export async function startRevocation(
   if (!parsed.success) throw badBody(parsed.error);
   const { digest, reason } = parsed.data;
   const workflowId = revokeWorkflowId(digest);
+  const unsealed: RevokeRequest = { digest, reason, requestedBy: principal.name.slice(0, 256) };
   const request: RevokeRequest = {
-    digest,
-    reason,
-    requestedBy: principal.name.slice(0, 256),
+    ...unsealed,
     identity: sealIdentity(options.identityKey, {
       identity: identityOf(principal),
       purpose: 'revoke',
       workflowId,
+      requestDigest: requestDigestOf(unsealedRevokeRequest(unsealed)),
     }),
   };
   const checked = RevokeRequestSchema.safeParse(request);

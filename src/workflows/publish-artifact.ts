@@ -145,6 +145,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   let twoPersonRule = false;
   let deadlineMs: number | undefined;
   const pending: PendingVerdict[] = [];
+  let admitted: Awaited<ReturnType<Activities['admitRequest']>> | undefined;
 
   setHandler(progressQuery, () => progress);
   // Validators run before an Update is accepted into history: what fails here leaves no trace.
@@ -243,6 +244,17 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (patched('validate-request')) {
       const parsed = PublishRequestSchema.safeParse(request);
       if (!parsed.success) return await denyCoded('INPUT_INVALID', firstIssue(parsed.error));
+      // One credential, one run (docs/security-model.md#one-credential-one-run): the request's
+      // seal is checked and consumed before any step; runs recorded before admit as they did.
+      if (patched('admit-request-seal')) {
+        admitted = await io.admitRequest({
+          request,
+          workflowId: workflowInfo().workflowId,
+          runId: workflowInfo().runId,
+          startedAt: workflowInfo().startTime.toISOString(),
+        });
+        progress.requestDigest = admitted.requestDigest;
+      }
       // A revoked digest is denied whatever the destination and tag, before the "already
       // published" answer: its first decision no longer stands (docs/security-model.md#revocation).
       if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
@@ -319,12 +331,16 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       attestationDigests: evidence.digests,
       facts,
       decidedAt,
-      ...(request.requesterIdentity
-        ? {
-            requesterIdentity: request.requesterIdentity,
-            requestedAt: workflowInfo().startTime.toISOString(),
-          }
-        : {}),
+      ...(admitted
+        ? admitted.requester
+          ? { verifiedRequester: admitted.requester }
+          : {}
+        : request.requesterIdentity
+          ? {
+              requesterIdentity: request.requesterIdentity,
+              requestedAt: workflowInfo().startTime.toISOString(),
+            }
+          : {}),
     };
     // No publish without an archived decision: the decision is stored before anything else happens.
     const recorded = await io.recordDecision(decisionBase);
@@ -368,6 +384,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
             at: next.at,
             workflowId: workflowInfo().workflowId,
             runId: workflowInfo().runId,
+            ...(admitted ? { requestDigest: admitted.requestDigest } : {}),
             ...(requester ? { requester } : {}),
             requesterName: request.requester,
             twoPersonRule,

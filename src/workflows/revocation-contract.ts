@@ -18,6 +18,14 @@ export const RevokeRequestSchema = z.strictObject({
 });
 export type RevokeRequest = z.input<typeof RevokeRequestSchema>;
 
+/**
+ * The part of a revocation request its identity seal binds (by `requestDigestOf`): the digest,
+ * the reason and the display name. A seal moved onto another digest or reason fails.
+ */
+export function unsealedRevokeRequest(request: RevokeRequest) {
+  return { digest: request.digest, reason: request.reason, requestedBy: request.requestedBy };
+}
+
 /** What a revocation did in one release repository the gate had published the digest to. */
 export const RevokedReleaseSchema = z.strictObject({
   /** `host/repository`. */
