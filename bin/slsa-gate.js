@@ -42,4 +42,4 @@ if (existsSync(build)) {
   }
 }
 
-await import('../dist/cli/main.js');
+await import('../dist/cli/main.mjs');

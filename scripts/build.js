@@ -2,7 +2,7 @@
 /**
  * Builds the JavaScript the package runs, so nothing compiles TypeScript at start:
  *
- * - dist/cli/main.js and dist/chunks/: the CLI (every command, the worker, the API) bundled by
+ * - dist/cli/main.mjs and dist/chunks/: the CLI (every command, the worker, the API) bundled by
  *   esbuild from src/. Each command stays its own chunk, loaded only when it runs. Pure
  *   JavaScript libraries are bundled in (tree-shaken: zod's import alone costs ~80 ms of CPU for
  *   its locales); packages with native code or their own runtime loading stay external and are
@@ -74,7 +74,7 @@ function newestBuildInput() {
 
 /** Whether dist/cli is missing or older than a source or build input. */
 export function cliStale() {
-  const built = existsSync(join(DIST, 'cli/main.js')) ? mtime(CLI_STAMP) : Infinity;
+  const built = existsSync(join(DIST, 'cli/main.mjs')) ? mtime(CLI_STAMP) : Infinity;
   return built === Infinity || Math.max(newestUnder('src'), newestBuildInput()) > built;
 }
 
@@ -128,6 +128,8 @@ async function buildCli() {
     target: 'node22',
     external: EXTERNAL,
     chunkNames: 'chunks/[name]-[hash]',
+    // .mjs: Node knows the format from the name, without looking for the package.json scope of each chunk.
+    outExtension: { '.js': '.mjs' },
     banner: { js: REQUIRE_SHIM },
     legalComments: 'none',
     metafile: true,
