@@ -16,8 +16,8 @@ import '../../../src/core/verify/sigstore-bundle.ts';
 const CORPUS = fileURLToPath(new URL('../../fixtures/corpus', import.meta.url));
 
 /** Every `rawBytes` value in the corpus's JSON and JSON-lines files that parses as DER. */
-function corpusDer(): Buffer[] {
-  const found = new Map<string, Buffer>();
+function corpusDer(): Array<Buffer<ArrayBuffer>> {
+  const found = new Map<string, Buffer<ArrayBuffer>>();
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(visit);
     else if (node !== null && typeof node === 'object') {
