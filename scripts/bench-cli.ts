@@ -25,11 +25,9 @@ import { parseArgs } from 'node:util';
 import { findCases, flagsFor } from '../test/helpers/corpus-cli-args.ts';
 import { installTarball, packPackage } from '../test/helpers/installed-package.ts';
 import { makeKey, signEnvelope, vsaStatement } from '../test/helpers/vsa-fixtures.ts';
+import { loadAverage, median, reportSection } from './benchmarks-doc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DOC = join(ROOT, 'docs/benchmarks.md');
-const START = '<!-- bench:cli:start -->';
-const END = '<!-- bench:cli:end -->';
 const TOOLS = join(ROOT, '.tools/interop');
 const CASE = 'slsa-verifier/gha-generic-v2.1.0-dispatch-valid';
 // The signing identity of the case's certificate (slsa-github-generator's generic workflow at v2.1.0).
@@ -90,12 +88,6 @@ function measure(argv: string[], expectStatus = 0): Sample {
     wallMs: (Number(end) - Number(start)) * 1000,
     cpuMs: (seconds(user!) + seconds(system!)) * 1000,
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // The slsa-gate under test: the package as installed from `npm pack`, or the one given.
@@ -239,27 +231,17 @@ for (const [gate, other] of pairs) {
   if (o) table.push(`| ${contenders[other]!.label} | ${o.wall.toFixed(0)} | ${o.cpu.toFixed(0)} | 1× | 1× |`);
 }
 const node = measure(['node', '-e', '0']);
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-const section = [
-  START,
-  '## cli',
-  '',
-  `\`npm run bench:cli\` (scripts/bench-cli.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores (load average ${load}), ${iterations} interleaved runs of each command, whole processes.`,
-  `Bundle: corpus \`${CASE}\` (1.4 MB artifact); VSA: DSSE, ECDSA P-256, made by the bench. slsa-gate: ${values.cli === undefined ? 'the package installed from `npm pack`' : `\`${values.cli}\``}.`,
-  '',
-  ...table,
-  '',
-  `For scale: \`node -e 0\` took ${node.wallMs.toFixed(0)} ms wall, ${node.cpuMs.toFixed(0)} ms CPU in the same run.`,
-  END,
-].join('\n');
-
-console.log(`\n${section.replace(`${START}\n`, '').replace(`\n${END}`, '')}`);
-if (!values['no-write']) {
-  const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const next = current.includes(START)
-    ? current.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(DOC, next);
-  console.log(`\nwritten to ${DOC}`);
-}
+reportSection(
+  'cli',
+  [
+    '## cli',
+    '',
+    `\`npm run bench:cli\` (scripts/bench-cli.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores (load average ${loadAverage()}), ${iterations} interleaved runs of each command, whole processes.`,
+    `Bundle: corpus \`${CASE}\` (1.4 MB artifact); VSA: DSSE, ECDSA P-256, made by the bench. slsa-gate: ${values.cli === undefined ? 'the package installed from \`npm pack\`' : `\`${values.cli}\``}.`,
+    '',
+    ...table,
+    '',
+    `For scale: \`node -e 0\` took ${node.wallMs.toFixed(0)} ms wall, ${node.cpuMs.toFixed(0)} ms CPU in the same run.`,
+  ],
+  !values['no-write'],
+);

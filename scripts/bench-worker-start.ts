@@ -13,7 +13,7 @@
  * Options: --iterations N (default 5), --cli PATH, --compare-sources, --no-write.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +22,9 @@ import { createBuilderKey, demoPolicy, demoTrustMap } from '../src/demo/demo-bui
 import { ensureDevSigningKey } from '../src/signing/signing-key.ts';
 import { installTarball, packPackage } from '../test/helpers/installed-package.ts';
 import { ensureServices, services, uniqueName } from '../test/helpers/services.ts';
+import { loadAverage, median, reportSection } from './benchmarks-doc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DOC = join(ROOT, 'docs/benchmarks.md');
-const START = '<!-- bench:worker-start:start -->';
-const END = '<!-- bench:worker-start:end -->';
 /** Linux reports a process's CPU time in clock ticks of 1/100 s (/proc/<pid>/stat, USER_HZ). */
 const TICK_MS = 10;
 
@@ -106,12 +104,6 @@ async function startOnce(argv: string[]): Promise<{ readyMs: number; cpuMs: numb
   return ready;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 const variants: Array<{ label: string; argv: string[] }> = [
   { label: '`slsa-gate worker` (installed package, prebuilt workflow bundle)', argv: [cli, 'worker'] },
 ];
@@ -138,26 +130,16 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const load = existsSync('/proc/loadavg')
-  ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  : 'unknown';
-const section = [
-  START,
-  '## worker start',
-  '',
-  `\`npm run bench:worker-start\` (scripts/bench-worker-start.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores (load average ${load}), ${iterations} starts each: from spawn to the worker's ready line (workflow code loaded, connected to Temporal and the archive).`,
-  '',
-  '| worker | ready in ms (median) | CPU ms until ready (median) |',
-  '|---|---:|---:|',
-  ...rows,
-  END,
-].join('\n');
-console.log(`\n${section.replace(`${START}\n`, '').replace(`\n${END}`, '')}`);
-if (!values['no-write']) {
-  const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const next = current.includes(START)
-    ? current.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(DOC, next);
-  console.log(`\nwritten to ${DOC}`);
-}
+reportSection(
+  'worker-start',
+  [
+    '## worker start',
+    '',
+    `\`npm run bench:worker-start\` (scripts/bench-worker-start.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores (load average ${loadAverage()}), ${iterations} starts each: from spawn to the worker's ready line (workflow code loaded, connected to Temporal and the archive).`,
+    '',
+    '| worker | ready in ms (median) | CPU ms until ready (median) |',
+    '|---|---:|---:|',
+    ...rows,
+  ],
+  !values['no-write'],
+);
