@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,6 +18,7 @@ import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import {
   ApprovalSchema,
+  isEnd,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
@@ -181,9 +183,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   setHandler(approveUpdate, onVerdict('approve'), { validator: approvalValidator });
   setHandler(rejectUpdate, onVerdict('reject'), { validator: approvalValidator });
 
-  const setStatus = (status: PublishStatus) => {
+  const setStatus = (status: PublishStatus, code?: string) => {
     progress.status = status;
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
+    // Every run that ends shows how in the Temporal UI's run view: a denial completes the run
+    // as a workflow (a green COMPLETED), so the memo carries the verdict and its code.
+    if (isEnd(status) && patched('outcome-memo')) upsertMemo({ outcome: status, ...(code ? { code } : {}) });
   };
   // `Repository` names the release repository, as the workflow id does, so a Temporal query
   // by the repository consumers pull from finds its publishes; histories recorded before
@@ -216,7 +221,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       ...(verdict ? { approval: approvalOfResult(verdict) } : {}),
     };
     progress.result = result;
-    setStatus('Denied');
+    setStatus('Denied', code);
     return result;
   };
   const context = () => ({
