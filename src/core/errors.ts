@@ -75,6 +75,11 @@ export const ERRORS = {
   APPROVER_NOT_ALLOWED: { layer: 'approval', retryable: false },
   /** Who asks or approves is not a verified identity (a bad or missing seal on the request or verdict). */
   IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
+  /**
+   * A warning, not a denial: the workers count verdicts that carry no verified identity
+   * (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS); each is archived as `unverified:<typed name>`.
+   */
+  UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
 

@@ -7,10 +7,24 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
-import { GateError } from '../core/errors.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
+
+/**
+ * The line a worker logs at start while it counts typed approver names: whoever can send an
+ * Update to the namespace approves under any name (docs/security-model.md#verified-identities-not-typed-names).
+ */
+export function unverifiedApprovalsWarning(): string {
+  const code: ErrorCode = 'UNVERIFIED_APPROVALS';
+  return (
+    `slsa-gate worker: warning ${code}: SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS is on: verdicts without a ` +
+    'verified identity count where a rule asks for one approval from anyone, archived as ' +
+    'unverified:<name>; turn it off outside a demo'
+  );
+}
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
   const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
   try {
