@@ -5,8 +5,15 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
 source "$PROJECT_ROOT/scripts/deps.sh"
 cd "$PROJECT_ROOT"
+# Tests spawn the built CLI and worker (bin/slsa-gate.js): build what is stale once, before the runner.
+node scripts/build.js --if-stale
 # The web view test drives Debian's chromium (test/e2e/web-view.test.ts).
 if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
+
+# The consumers' tools (cosign, slsa-verifier, crane) for test/e2e/consumer-interop.test.ts are
+# built here, before the runner starts: a cold Go build takes tens of minutes on two cores and
+# never belongs inside a test hook. Cached in .tools/interop: later runs return at once.
+build_interop_tools() { bash scripts/interop-tools.sh >/dev/null; }
 
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
@@ -15,12 +22,14 @@ case "${1:-all}" in
   corpus) run_tests 'test/corpus/**/*.test.ts' ;;
   integration)
     bash scripts/services.sh up
+    build_interop_tools
     run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
     ;;
   all)
     npm run -s typecheck
     npm run -s lint
     bash scripts/services.sh up
+    build_interop_tools
     run_tests 'test/**/*.test.ts'
     ;;
   *) echo "usage: $0 [all|unit|integration|corpus]" >&2; exit 2 ;;

@@ -5,7 +5,8 @@
  * never a name someone typed.
  *
  *   POST /api/v1/publishes                       start a publish          (scope publish)
- *   GET  /api/v1/publishes/:workflowId?wait=S    progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *   GET  /api/v1/publishes/:workflowId?wait=S[&since=STATUS]
+ *                                                progress, waiting ≤ 60 s (publish, approve or audit:read)
  *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
  *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
  *
@@ -17,13 +18,14 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';
-import { sealIdentity } from '../core/identity-seal.ts';
+import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
@@ -31,11 +33,13 @@ import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
+  PublishStatusSchema,
   TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type PublishStatus,
 } from '../workflows/contract.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
@@ -75,6 +79,8 @@ export const StartPublishBodySchema = z.strictObject({
 export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
 
 const MAX_WAIT_SECONDS = 60;
+/** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
+const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
 
 function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
@@ -142,7 +148,7 @@ export async function startPublish(
     throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
   const release = parseField(() => parseRepository(to), 'to');
   const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
-  const request: PublishRequest = {
+  const unsealed: PublishRequest = {
     candidate: {
       registry: image.registry,
       repository: image.repository,
@@ -155,16 +161,20 @@ export async function startPublish(
     releaseRepository: release.repository,
     ...(tag ? { releaseTag: tag } : {}),
     requester: principal.name.slice(0, 256),
-    requesterIdentity: sealIdentity(options.identityKey, {
-      identity: identityOf(principal),
-      purpose: 'request',
-      workflowId,
-    }),
     attestations: [],
   };
   // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
-  const checked = PublishRequestSchema.safeParse(request);
+  const checked = PublishRequestSchema.safeParse(unsealed);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
+  // Sealed over the request as validated: the run admits it only for this very request, once.
+  const request: PublishRequest = {
+    ...checked.data,
+    requesterIdentity: sealRequester(options.identityKey, {
+      identity: identityOf(principal),
+      workflowId,
+      unsealedRequest: checked.data,
+    }),
+  };
 
   // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
   const releaseTag = tag ?? image.tag;
@@ -178,10 +188,10 @@ export async function startPublish(
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,
     'starting the publish',
-    options.client.workflow.start<typeof publishArtifact>('publishArtifact', {
+    options.client.workflow.start<typeof publishArtifact>(PUBLISH_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
-      args: [checked.data],
+      args: [request],
       // A second request for the same artifact and destination joins the running workflow.
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
@@ -220,7 +230,11 @@ function alreadyPublished(decision: DecisionRecord) {
   };
 }
 
-/** The progress of a publish; with `wait`, until it has a result or `wait` seconds passed. */
+/**
+ * The progress of a publish; with `wait`, until it has a result or `wait` seconds passed, and
+ * with `since` (the status the caller last saw) also as soon as the status is another one, so
+ * that a client follows every step with one bounded long poll after another (ci/slsa-gate-request.mjs).
+ */
 export async function publishProgress(
   options: PublishApiOptions,
   principal: ApiPrincipal,
@@ -229,30 +243,62 @@ export async function publishProgress(
 ): Promise<{ status: number; body: unknown }> {
   requireScope(principal, 'publish', 'approve', 'audit:read');
   let waitSeconds = 0;
+  let since: PublishStatus | undefined;
   for (const [name, value] of params) {
-    if (name !== 'wait') throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
-    if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
-      throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
-    waitSeconds = Number(value);
+    if (name === 'wait') {
+      if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+        throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
+      waitSeconds = Number(value);
+    } else if (name === 'since') {
+      const parsed = PublishStatusSchema.safeParse(value);
+      if (!parsed.success)
+        throw new ApiFailure(
+          400,
+          'INPUT_INVALID',
+          `since: one of ${PublishStatusSchema.options.join(', ')}`,
+          'since',
+        );
+      since = parsed.data;
+    } else throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
   }
   const handle = options.client.workflow.getHandle(workflowId);
   const until = Date.now() + waitSeconds * 1000;
   for (;;) {
     const progress = await currentProgress(options, handle);
-    if (progress.result || Date.now() >= until) return { status: 200, body: { workflowId, ...progress } };
+    const changed = since !== undefined && progress.status !== since;
+    if (progress.result || changed || Date.now() >= until)
+      return { status: 200, body: { workflowId, ...progress } };
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
-async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
-  const timeout = options.temporalTimeoutMs ?? 10_000;
-  let described;
+/**
+ * The run behind a workflow id, when it is a publish: any other workflow of the namespace (a
+ * drift-monitor run, a revocation) is "no such publish", so these routes read and signal
+ * publishes only, whatever the caller's scope.
+ */
+async function describePublish(
+  options: PublishApiOptions,
+  handle: WorkflowHandle,
+): Promise<WorkflowExecutionDescription> {
+  let described: WorkflowExecutionDescription;
   try {
-    described = await withinTime(timeout, 'reading the publish', handle.describe());
+    described = await withinTime(
+      options.temporalTimeoutMs ?? 10_000,
+      'reading the publish',
+      handle.describe(),
+    );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
     throw err;
   }
+  if (described.type !== PUBLISH_WORKFLOW_TYPE) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
+  return described;
+}
+
+async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
+  const timeout = options.temporalTimeoutMs ?? 10_000;
+  const described = await describePublish(options, handle);
   const state = described.status.name;
   if (state === 'COMPLETED') {
     const result = (await withinTime(timeout, 'reading the result', handle.result())) as PublishResult;
@@ -283,22 +329,26 @@ export async function sendVerdict(
   if (!parsed.success) throw badBody(parsed.error);
   const handle = options.client.workflow.getHandle(workflowId);
   const timeout = options.temporalTimeoutMs ?? 10_000;
-  let state: string;
-  let runId: string;
-  try {
-    const described = await withinTime(timeout, 'reading the publish', handle.describe());
-    state = described.status.name;
-    runId = described.runId;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
-    throw err;
-  }
+  const described = await describePublish(options, handle);
+  const state = described.status.name;
+  const runId = described.runId;
   if (state !== 'RUNNING')
     throw new ApiFailure(
       409,
       state === 'CANCELLED' || state === 'TERMINATED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
       `the publish is ${state}`,
     );
+  // The verdict is sealed for this run and the request it admitted; a run recorded before
+  // admission names no request digest, and its run id binds it.
+  // No worker to answer: a 503 at `timeout`; the query itself ends a little later at its own
+  // deadline, never left pending until the connection closes.
+  const { requestDigest } = await withinTime(
+    timeout,
+    'reading the publish',
+    options.client.withDeadline(Date.now() + timeout + 5000, () =>
+      options.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+    ),
+  );
   const approval = {
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,
@@ -307,6 +357,7 @@ export async function sendVerdict(
       purpose: verdict,
       workflowId,
       runId,
+      ...(requestDigest ? { requestDigest } : {}),
     }),
   };
   try {

@@ -5,6 +5,7 @@
  */
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
+import { eventReason } from '../archive/event-record.ts';
 import { DecisionStatusSchema } from '../archive/lifecycle.ts';
 import type { DecisionDetail } from '../archive/queries.ts';
 import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema, type Outcome } from '../core/model.ts';
@@ -29,7 +30,7 @@ function layout(title: string, body: Html, options: { loggedIn: boolean } = { lo
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>${title} · slsa-gate audit</title>
         <link rel="stylesheet" href="/assets/style.css" />
       </head>
@@ -358,6 +359,7 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
         <td>${e.from ?? '(created)'}</td>
         <td>${e.to}</td>
         <td>${e.by ?? ''}</td>
+        <td class="wrap">${eventReason(e) ?? ''}</td>
       </tr>`,
   );
   const list = (items: Html[], empty: string) =>
@@ -404,7 +406,7 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
       <h2>Exceptions</h2>
       ${table(['Check', 'Subject', 'Granted by', 'Granted at', 'Reason'], exceptions, 'No exceptions.')}
       <h2>Events</h2>
-      ${table(['At', 'From', 'To', 'By'], events, 'No events.')}`,
+      ${table(['At', 'From', 'To', 'By', 'Reason'], events, 'No events.')}`,
   );
 }
 

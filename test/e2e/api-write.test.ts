@@ -5,15 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
-import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { publishWorkflowId } from '../../src/workflows/contract.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
 import { assertNothingPublished, listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -22,8 +21,7 @@ import { uniqueName } from '../helpers/services.ts';
 const AUDIENCE = 'slsa-gate';
 let h: PublishHarness;
 let issuer: LoopbackIssuer;
-let server: Server;
-let base: string;
+let api: ApiRig;
 const tokens = {
   mallory: randomBytes(32).toString('hex'),
   bob: randomBytes(32).toString('hex'),
@@ -33,34 +31,24 @@ const tokens = {
 before(async () => {
   h = await startPublishHarness();
   issuer = await startIssuer('gh-1');
-  const verifier = new TokenVerifier({
-    tokens: [
-      // One token, allowed to ask and to approve: the two-person rule must still hold.
-      { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
-      { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
-      { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
-    ],
-    oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
-    grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
-  });
-  server = createApiServer({
-    archive: h.deps.archive,
-    tokens: verifier,
-    publish: {
-      client: h.client,
-      taskQueue: h.config.taskQueue,
-      identityKey: h.identityKey,
-      archive: h.deps.archive,
-      temporalTimeoutMs: 3000,
+  api = await startApi(
+    h,
+    {
+      tokens: [
+        // One token, allowed to ask and to approve: the two-person rule must still hold.
+        { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
+        { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
+        { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
+      ],
+      oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
+      grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
     },
-    log: () => {},
-  });
-  base = (await listenApi(server, 0)).url;
+    { temporalTimeoutMs: 3000 },
+  );
 });
 
 after(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await api?.close();
   await issuer?.close();
   await h?.close();
 });
@@ -75,20 +63,7 @@ async function stagedImage() {
   return { staging, digest: built.digest };
 }
 
-function call(path: string, init: { method?: string; token?: string; body?: unknown; raw?: string } = {}) {
-  return fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
-      ...(init.body !== undefined || init.raw !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    ...(init.raw !== undefined
-      ? { body: init.raw }
-      : init.body !== undefined
-        ? { body: JSON.stringify(init.body) }
-        : {}),
-  });
-}
+const call: ApiRig['call'] = (path, init) => api.call(path, init);
 
 function ghToken(claims: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
@@ -181,6 +156,73 @@ test('malformed requests get a coded 400 naming the field, and nothing is starte
   assert.equal(notJson.status, 400);
   assert.equal(((await notJson.json()) as { error: { parameter: string } }).error.parameter, 'body');
   await notStarted(publishWorkflowId(h.registryHost, to.slice(h.registryHost.length + 1), digest));
+});
+
+test('a body with a repeated key is a coded 400 naming the key, on every JSON route; nothing is started', async () => {
+  const { staging, digest } = await stagedImage();
+  const image = `${h.registryHost}/${staging}@${digest}`;
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const elsewhere = `${h.registryHost}/release/${uniqueName('elsewhere')}`;
+  // Attacker material: a body written by hand with `to` twice. JSON.parse keeps the last one,
+  // while a proxy, a log or a reviewer reading the first sees another destination
+  // (docs/checklist.md#row-17). The second copy is spelled with a \u escape, as a key filter would miss it.
+  const start = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    raw: `{"image":${JSON.stringify(image)},"to":${JSON.stringify(to)},"\\u0074o":${JSON.stringify(elsewhere)}}`,
+  });
+  const startError = (await start.json()) as { error: { code: string; parameter?: string; message: string } };
+  assert.equal(start.status, 400, JSON.stringify(startError));
+  assert.equal(startError.error.code, 'INPUT_INVALID');
+  assert.equal(startError.error.parameter, 'to');
+  await notStarted(publishWorkflowId(h.registryHost, to.slice(h.registryHost.length + 1), digest));
+  await notStarted(publishWorkflowId(h.registryHost, elsewhere.slice(h.registryHost.length + 1), digest));
+
+  // The verdict bodies too (a reason shown to one reader and another archived), and nested keys.
+  const verdictPath = `/api/v1/publishes/${encodeURIComponent(publishWorkflowId(h.registryHost, 'release/x', digest))}/approve`;
+  const verdict = await call(verdictPath, {
+    method: 'POST',
+    token: tokens.bob,
+    raw: '{"reason":"reviewed the diff","reason":"rubber stamp"}',
+  });
+  const verdictError = (await verdict.json()) as { error: { code: string; parameter?: string } };
+  assert.equal(verdict.status, 400, JSON.stringify(verdictError));
+  assert.deepEqual([verdictError.error.code, verdictError.error.parameter], ['INPUT_INVALID', 'reason']);
+  const nested = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    raw: `{"image":${JSON.stringify(image)},"to":${JSON.stringify(to)},"x":{"a":1,"a":2}}`,
+  });
+  const nestedError = (await nested.json()) as { error: { code: string; parameter?: string } };
+  assert.equal(nested.status, 400, JSON.stringify(nestedError));
+  assert.deepEqual([nestedError.error.code, nestedError.error.parameter], ['INPUT_INVALID', 'x.a']);
+});
+
+test('the publish routes serve publish runs only: another workflow of the namespace is 404 to every scope', async () => {
+  // Attacker material: an auditor's token used on the progress route with the id of a run that
+  // is not a publish (here a drift-monitor run, started as its Schedule starts it). Before, the
+  // route described it and returned its result, whatever the workflow.
+  const workflowId = uniqueName('monitor-releases');
+  const monitor = await h.client.workflow.start('monitorReleases', {
+    taskQueue: h.config.taskQueue,
+    workflowId,
+    args: [{ repositories: [] }],
+  });
+  assert.deepEqual(await monitor.result(), { repositories: [] });
+  const path = `/api/v1/publishes/${encodeURIComponent(workflowId)}`;
+  for (const token of [tokens.auditor, tokens.mallory, tokens.bob]) {
+    const res = await call(path, { token });
+    const body = await res.text();
+    assert.equal(res.status, 404, body);
+    assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    assert.ok(!body.includes('repositories'), 'nothing of the run is shown');
+  }
+  const approve = await call(`${path}/approve`, {
+    method: 'POST',
+    token: tokens.bob,
+    body: { reason: 'ok' },
+  });
+  assert.equal(approve.status, 404, await approve.clone().text());
 });
 
 test('one token cannot be requester and approver under the two-person rule; a second identity approves', async () => {

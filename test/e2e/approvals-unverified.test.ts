@@ -13,10 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
-import { startApi, type RunningApi } from '../helpers/api-server.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services, uniqueName } from '../helpers/services.ts';
@@ -26,18 +26,14 @@ const CLI = fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url));
 const auditorToken = randomBytes(32).toString('hex');
 let h: PublishHarness;
 let rig: CrashRig;
-let api: RunningApi;
+let api: ApiRig;
 
 before(async () => {
   h = await startPublishHarness({}, { SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'true' });
   rig = await startSharedCrashRig();
-  api = await startApi(
-    h,
-    new TokenVerifier({
-      tokens: [{ name: 'auditor', sha256: hashToken(auditorToken), scopes: ['audit:read'] }],
-    }),
-    { write: false },
-  );
+  api = await startApi(h, {
+    tokens: [{ name: 'auditor', sha256: hashToken(auditorToken), scopes: ['audit:read'] }],
+  });
 });
 
 after(async () => {

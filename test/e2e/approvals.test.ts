@@ -12,10 +12,10 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
+import { hashToken, type ApiTokensConfig } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
-import { startApi, type RunningApi } from '../helpers/api-server.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -25,7 +25,7 @@ const AUDIENCE = 'slsa-gate';
 const QUORUM = { required: 2, from: ['release-managers'] };
 let h: PublishHarness;
 let issuer: LoopbackIssuer;
-let api: RunningApi;
+let api: ApiRig;
 const tokens = {
   // The CI bot that asks; it also holds approve and is in release-managers: it still may not count.
   ci: randomBytes(32).toString('hex'),
@@ -39,7 +39,7 @@ const tokens = {
 before(async () => {
   h = await startPublishHarness();
   issuer = await startIssuer('idp-1');
-  const verifier = new TokenVerifier({
+  const config: ApiTokensConfig = {
     tokens: [
       {
         name: 'ci',
@@ -61,8 +61,9 @@ before(async () => {
         groups: ['release-managers'],
       },
     ],
-  });
-  api = await startApi(h, verifier, { write: true });
+  };
+  // Generous: on a loaded machine a workflow task can take tens of seconds.
+  api = await startApi(h, config, { temporalTimeoutMs: 120_000 });
 });
 
 after(async () => {

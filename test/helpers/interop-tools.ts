@@ -1,10 +1,16 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const buildScript = fileURLToPath(new URL('../../scripts/interop-tools.sh', import.meta.url));
+/**
+ * Where scripts/interop-tools.sh puts the binaries. The test command builds them before the
+ * runner starts (scripts/test.sh): a cold Go build takes tens of minutes on two cores and must
+ * never run inside a test hook, where it would outlast the hook's timeout.
+ */
+const toolsDir =
+  process.env.SLSA_GATE_INTEROP_TOOLS ?? fileURLToPath(new URL('../../.tools/interop/', import.meta.url));
 
 /** The consumers' tools, as built by scripts/interop-tools.sh (cached in .tools/interop). */
 export interface InteropTools {
@@ -19,13 +25,23 @@ export interface InteropTools {
 
 let tools: InteropTools | undefined;
 
-/** Builds the pinned tools on first use (minutes), then returns at once. */
+/** The pinned tools already built by the test command; throws at once, naming the fix, when they are not. */
 export function interopTools(): InteropTools {
   if (tools) return tools;
-  const dir = execFileSync('bash', [buildScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .trim()
-    .split('\n')
-    .pop()!;
+  const paths = {
+    cosign: join(toolsDir, 'cosign'),
+    slsaVerifier: join(toolsDir, 'slsa-verifier'),
+    crane: join(toolsDir, 'crane'),
+  };
+  for (const path of Object.values(paths)) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      throw new Error(
+        `interop tool ${path} is not built: run \`bash scripts/interop-tools.sh\` (npm test does it first)`,
+      );
+    }
+  }
   const home = mkdtempSync(join(tmpdir(), 'slsa-gate-interop-home-'));
   const emptyTrustedRoot = join(home, 'trusted_root.json');
   // protobuf-specs TrustedRoot with empty lists: nothing but the --key passed on the command line is trusted.
@@ -40,11 +56,10 @@ export function interopTools(): InteropTools {
     }),
   );
   tools = {
-    cosign: join(dir, 'cosign'),
-    slsaVerifier: join(dir, 'slsa-verifier'),
-    crane: join(dir, 'crane'),
+    ...paths,
     emptyTrustedRoot,
     run(tool, args) {
+      // Bounded: one tool call takes about a second; two minutes means it hangs.
       const r = spawnSync(tool, args, {
         encoding: 'utf8',
         timeout: 120_000,

@@ -5,7 +5,9 @@
  * many queries, and the bench). The same files load into a warehouse unchanged.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
 import { hasParquet, parquetGlob, readExportState, type ExportState } from './export-parquet.ts';
 import { TABLES, TABLE_NAMES } from './tables.ts';
@@ -79,7 +81,18 @@ export interface ReadModel {
 export async function openReadModel(dirArg: string, options: { load?: boolean } = {}): Promise<ReadModel> {
   const dir = resolve(dirArg);
   const state = readExportState(dir);
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  // DuckDB lets every query read its temp directory whatever allowed_directories says, and an
+  // in-memory database's default is `.tmp` under the working directory, where anything may lie.
+  // Its own directory (mode 0700, made here) holds nothing but what DuckDB spills into it.
+  const spill = mkdtempSync(join(tmpdir(), 'slsa-gate-duckdb-'));
+  const removeSpill = () => rmSync(spill, { recursive: true, force: true });
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(':memory:', { threads: '2', temp_directory: spill });
+  } catch (err) {
+    removeSpill();
+    throw err;
+  }
   const db = await instance.connect();
   try {
     for (const table of TABLE_NAMES) {
@@ -104,13 +117,15 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
       await db.run('CREATE INDEX decisions_id ON decisions (decision_id)');
       await db.run('CREATE INDEX decisions_digest ON decisions (artifact_digest)');
     }
-    // From here on only the export directory is readable, and nothing may change that.
+    // From here on only the export directory (and the private spill directory) is readable,
+    // and nothing may change that.
     await db.run(`SET allowed_directories = [${sqlString(dir + '/')}]`);
     await db.run('SET enable_external_access = false');
     await db.run('SET lock_configuration = true');
   } catch (err) {
     db.closeSync();
     instance.closeSync();
+    removeSpill();
     throw err;
   }
   return {
@@ -130,6 +145,7 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
     close() {
       db.closeSync();
       instance.closeSync();
+      removeSpill();
     },
   };
 }

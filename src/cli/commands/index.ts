@@ -20,6 +20,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Install the Temporal Schedule of the release drift monitor',
     load: async () => (await import('./monitor.ts')).monitorInstallCommand,
   },
+  'reaper install': {
+    summary: 'Install the Temporal Schedule that archives the end of terminated or timed-out publish runs',
+    load: async () => (await import('./reaper.ts')).reaperInstallCommand,
+  },
   'audit drift': {
     summary: 'List the drift events the release monitor archived',
     load: async () => (await import('./monitor.ts')).auditDriftCommand,
@@ -97,6 +101,10 @@ export const commands: Record<string, CommandEntry> = {
   'audit replay': {
     summary: 'Re-evaluate archived decisions under another policy, offline, and report what would change',
     load: async () => (await import('./audit-replay.ts')).auditReplayCommand,
+  },
+  worker: {
+    summary: 'Run the publish worker (configuration from the environment)',
+    load: async () => (await import('./worker.ts')).workerCommand,
   },
   'api serve': {
     summary: 'Serve the read-only audit API and web view (bearer tokens with the audit:read scope)',

@@ -408,16 +408,49 @@ describe('web view over HTTP', () => {
         body: new URLSearchParams({ token }).toString(),
         redirect: 'manual',
       });
-    const ok = await post(reader);
+    const ok = await post(reader, base);
     assert.equal(ok.status, 303);
     assert.equal(ok.headers.get('location'), '/');
     const cookie = ok.headers.get('set-cookie') ?? '';
     assert.match(cookie, new RegExp(`^${SESSION_COOKIE}=${reader};`));
     assert.match(cookie, /; HttpOnly/);
     assert.match(cookie, /; SameSite=Strict/);
-    assert.equal((await post('wrong')).status, 401);
-    assert.equal((await post(writerOnly)).status, 403);
+    assert.equal((await post('wrong', base)).status, 401);
+    assert.equal((await post(writerOnly, base)).status, 403);
     assert.equal((await post(reader, 'http://evil.example')).status, 403);
+  });
+
+  test('login and logout need a same-origin Origin: missing, null or another one sets no cookie', async () => {
+    // Attacker material: login CSRF. A page elsewhere posts the attacker's own valid token to
+    // /login so that the victim's browser browses under the attacker's session. A sandboxed
+    // iframe or a data: URL sends `Origin: null`; a client that strips the header sends none.
+    const form = (path: string, origin: string | undefined) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          ...(origin !== undefined ? { Origin: origin } : {}),
+        },
+        body: new URLSearchParams({ token: reader }).toString(),
+        redirect: 'manual',
+      });
+    const port = new URL(base).port;
+    for (const origin of [
+      undefined,
+      'null',
+      'http://evil.example',
+      `http://evil.example:${port}`,
+      'not a url',
+    ]) {
+      for (const path of ['/login', '/logout']) {
+        const res = await form(path, origin);
+        assert.equal(res.status, 403, `${path} with Origin ${String(origin)}`);
+        assert.equal(res.headers.get('set-cookie'), null, `${path} with Origin ${String(origin)}`);
+      }
+    }
+    const same = await form('/login', base);
+    assert.equal(same.status, 303);
+    assert.match(same.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=${reader};`));
   });
 
   test('every archived value is escaped and the CSP allows no script', async () => {

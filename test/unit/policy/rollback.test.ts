@@ -76,6 +76,25 @@ test('docs/checklist.md#row-22: an older version replayed onto latest is ROLLBAC
   assert.equal(newer.result, 'PASS');
 });
 
+test('docs/checklist.md#row-22: v1.0.0-rc.9 after v1.0.0-rc.10 is ROLLBACK (SemVer 2.0.0 §11); rc.11 passes', () => {
+  // The attacker's candidate: a valid, older build from tag v1.0.0-rc.9, replayed onto `next`
+  // after rc.10 was published there. As text "rc.9" sorts after "rc.10".
+  const last = { target: 'r/app:next', artifactDigest: other, version: 'v1.0.0-rc.10' };
+  for (const [tag, result] of [
+    ['v1.0.0-rc.9', 'FAIL'],
+    ['v1.0.0-rc.11', 'PASS'],
+  ]) {
+    const c = checkRollback({
+      target: 'r/app:next',
+      artifact,
+      provenance: provenance(`refs/tags/${tag}`),
+      last,
+    });
+    assert.equal(c.result, result, tag);
+    if (result === 'FAIL') assert.equal(c.code, 'ROLLBACK');
+  }
+});
+
 test('docs/checklist.md#row-22: branch builds compare build or signing times; unknown order fails closed', () => {
   const last = { target: 'r/app:main', artifactDigest: other, builtAt: '2026-01-02T00:00:00Z' };
   const older = checkRollback({

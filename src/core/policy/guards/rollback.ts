@@ -31,22 +31,71 @@ export interface RollbackInput {
   last?: PublishedRecord;
 }
 
-const SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
+/** A version-shaped tag: which tags must come from their own source tag (docs/checklist.md#row-21). */
+const SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-/** Compare two semver strings (`v` optional); undefined when either is not semver. */
-export function compareSemver(a: string, b: string): number | undefined {
-  const x = SEMVER.exec(a);
-  const y = SEMVER.exec(b);
-  if (x === null || y === null) return undefined;
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(x[i]) - Number(y[i]);
-    if (d !== 0) return Math.sign(d);
+/**
+ * SemVer 2.0.0 §2 and §9–10: numeric identifiers without leading zeros, pre-release identifiers
+ * non-empty, build metadata after `+`. Only versions of this grammar are ordered; anything else
+ * falls back to build times (or fails closed) in the rollback check. Leading zeros of pre-release
+ * identifiers are refused in code, not in the pattern, to keep the pattern linear on long input.
+ */
+const SEMVER_2 =
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+
+/** Major, minor, patch and pre-release of a SemVer 2.0.0 version; undefined for anything else. */
+function parseSemver(version: string): { core: string[]; preRelease?: string[] } | undefined {
+  const m = SEMVER_2.exec(version);
+  if (m === null) return undefined;
+  const core = [m[1], m[2], m[3]] as string[];
+  if (m[4] === undefined) return { core };
+  const preRelease = m[4].split('.');
+  return preRelease.some((id) => /^0\d+$/.test(id)) ? undefined : { core, preRelease };
+}
+
+/** Order of two digit strings without leading zeros, by value at any length (no float rounding). */
+function compareNumeric(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
+/** SemVer 2.0.0 §11.4: precedence of two pre-release identifier lists. */
+function comparePreRelease(x: string[], y: string[]): number {
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i] as string;
+    const q = y[i] as string;
+    const pNumeric = /^\d+$/.test(p);
+    const qNumeric = /^\d+$/.test(q);
+    let order: number;
+    // §11.4.1: numeric identifiers compare numerically.
+    if (pNumeric && qNumeric) order = compareNumeric(p, q);
+    // §11.4.3: a numeric identifier has lower precedence than an alphanumeric one.
+    else if (pNumeric !== qNumeric) order = pNumeric ? -1 : 1;
+    // §11.4.2: alphanumeric identifiers compare lexically in ASCII order (the grammar admits
+    // only ASCII, where UTF-16 code unit order is ASCII order).
+    else order = p === q ? 0 : p < q ? -1 : 1;
+    if (order !== 0) return order;
   }
-  // semver §11: a pre-release sorts before its release.
-  if (x[4] === y[4]) return 0;
-  if (x[4] === undefined) return 1;
-  if (y[4] === undefined) return -1;
-  return x[4] < y[4] ? -1 : 1;
+  // §11.4.4: a larger set of pre-release fields has higher precedence when all before are equal.
+  return Math.sign(x.length - y.length);
+}
+
+/**
+ * Precedence of two versions by SemVer 2.0.0 §11 (`v` prefix allowed, build metadata ignored):
+ * -1, 0 or 1; undefined when either is not a SemVer 2.0.0 version.
+ */
+export function compareSemver(a: string, b: string): number | undefined {
+  const x = parseSemver(a);
+  const y = parseSemver(b);
+  if (x === undefined || y === undefined) return undefined;
+  for (let i = 0; i < 3; i++) {
+    const order = compareNumeric(x.core[i] as string, y.core[i] as string);
+    if (order !== 0) return order;
+  }
+  // §11.3: a pre-release version has lower precedence than its release.
+  if (x.preRelease === undefined || y.preRelease === undefined)
+    return x.preRelease === y.preRelease ? 0 : x.preRelease === undefined ? 1 : -1;
+  return comparePreRelease(x.preRelease, y.preRelease);
 }
 
 /** The tag of `repo:tag` (after the last `:` that follows the last `/`). */
