@@ -5,24 +5,21 @@
  * deadline while the worker is down loses (docs/security-model.md#how-a-run-ends).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishResult } from '../../src/workflows/contract.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
+import { runSlsaGate } from '../helpers/cli-process.ts';
 import { assertNothingPublished } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services, uniqueName } from '../helpers/services.ts';
 import { stageImage, startSharedCrashRig, type CrashRig } from '../helpers/worker-process.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url));
 const auditorToken = randomBytes(32).toString('hex');
 let h: PublishHarness;
 let rig: CrashRig;
@@ -43,26 +40,20 @@ after(async () => {
 });
 
 /**
- * The CLI as an operator runs it, against the harness's Temporal namespace and archive. Not
- * spawnSync: the harness's worker runs in this process and must keep answering meanwhile.
+ * The CLI as an operator runs it, against the harness's Temporal namespace and archive
+ * (asynchronously: the harness's worker runs in this process and must keep answering).
  */
-async function cli(args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: {
+function cli(...args: string[]) {
+  return runSlsaGate(
+    {
       ...process.env,
       TEMPORAL_ADDRESS: services.temporalAddress,
       TEMPORAL_NAMESPACE: services.temporalNamespace,
       MONGODB_URI: services.mongoUri,
       SLSA_GATE_DB: h.config.database,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const [status] = (await once(child, 'close')) as [number | null];
-  return { status, out, err };
+    ...args,
+  );
 }
 
 /** The progress once the publish awaits approval (generous: the machine may be loaded). */
@@ -99,15 +90,8 @@ test('an approval typed at the CLI is archived verified:false and shown as unver
 
   // Attacker material: a name typed with `approve --approver`, spelled like the id the API
   // gives a verified token holder. Before, it was archived as `token:alice`, like her own approval.
-  const approved = await cli([
-    'approve',
-    handle.workflowId,
-    '--approver',
-    'token:alice',
-    '--reason',
-    'typed',
-  ]);
-  assert.equal(approved.status, 0, approved.err);
+  const approved = await cli('approve', handle.workflowId, '--approver', 'token:alice', '--reason', 'typed');
+  assert.equal(approved.code, 0, approved.err);
   const result = (await handle.result()) as PublishResult;
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   assert.equal(result.approval?.verified, false);
@@ -117,11 +101,11 @@ test('an approval typed at the CLI is archived verified:false and shown as unver
   assert.equal(record?.verified, false);
   assert.equal(record?.approver, 'unverified:token:alice');
 
-  const status = await cli(['status', handle.workflowId]);
-  assert.equal(status.status, 0, status.err);
+  const status = await cli('status', handle.workflowId);
+  assert.equal(status.code, 0, status.err);
   assert.match(status.out, /approved by unverified:token:alice \(UNVERIFIED: typed, not authenticated\)/);
-  const shown = await cli(['audit', 'show', result.decisionId]);
-  assert.equal(shown.status, 0, shown.err);
+  const shown = await cli('audit', 'show', result.decisionId);
+  assert.equal(shown.code, 0, shown.err);
   assert.match(shown.out, /unverified:token:alice\s+approve\s+UNVERIFIED/);
 
   const detail = (await (
