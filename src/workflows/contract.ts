@@ -68,6 +68,10 @@ export const PublishStatusSchema = z.enum([
 ]);
 export type PublishStatus = z.infer<typeof PublishStatusSchema>;
 
+/** The statuses a run ends in. */
+export const END_STATUSES: readonly PublishStatus[] = ['Published', 'Denied', 'Cancelled'];
+export const isEnd = (status: PublishStatus): boolean => END_STATUSES.includes(status);
+
 export const ApprovalSchema = z.strictObject({
   /** For display; who approved is `identity`, sealed by the API after authenticating the caller. */
   approver: DisplayNameSchema,

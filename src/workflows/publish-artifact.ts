@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -18,6 +19,7 @@ import type { Identity } from '../core/identity.ts';
 import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
   ApprovalSchema,
+  isEnd,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
@@ -207,9 +209,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   setHandler(approveUpdate, onVerdict('approve'), { validator: approvalValidator });
   setHandler(rejectUpdate, onVerdict('reject'), { validator: approvalValidator });
 
-  const setStatus = (status: PublishStatus) => {
+  const setStatus = (status: PublishStatus, code?: string) => {
     progress.status = status;
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
+    // Every run that ends shows how in the Temporal UI's run view: a denial completes the run
+    // as a workflow (a green COMPLETED), so the memo carries the verdict and its code.
+    if (isEnd(status) && patched('outcome-memo')) upsertMemo({ outcome: status, ...(code ? { code } : {}) });
   };
   // `Repository` names the release repository, as the workflow id does, so a Temporal query
   // by the repository consumers pull from finds its publishes; histories recorded before
@@ -246,7 +251,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       ...verdictFields(),
     };
     progress.result = result;
-    setStatus('Denied');
+    setStatus('Denied', code);
     return result;
   };
   const context = () => ({
