@@ -10,10 +10,23 @@ import { jsonLogger } from './json-logger.ts';
 import { publishStepSinks } from './publish-step-sinks.ts';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig, loadObservability, type Observability } from '../config/config.ts';
-import { GateError } from '../core/errors.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
 import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
 import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
+
+/**
+ * The line a worker logs at start while it counts typed approver names: whoever can send an
+ * Update to the namespace approves under any name (docs/security-model.md#verified-identities-not-typed-names).
+ */
+export function unverifiedApprovalsWarning(): string {
+  const code: ErrorCode = 'UNVERIFIED_APPROVALS';
+  return (
+    `slsa-gate worker: warning ${code}: SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS is on: verdicts without a ` +
+    'verified identity count where a rule asks for one approval from anyone, archived as ' +
+    'unverified:<name>; turn it off outside a demo'
+  );
+}
 
 /** The workflow bundle scripts/build.js writes (`bundleWorkflowCode` over src/workflows/index.ts). */
 export const WORKFLOW_BUNDLE = packageFile('dist/workflow-bundle.js');
@@ -71,6 +84,7 @@ function installRuntime(observability: Observability): Runtime {
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const observability = loadObservability();
+  if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
   const workflows = workflowCode();
   const runtime = installRuntime(observability);
   const metrics = new WorkerMetrics();

@@ -177,6 +177,8 @@ test('/metrics: step latency by step and outcome, publish latency by status, ver
   for (const step of ['admitRequest', 'findPublished', 'pinCandidate', 'collectEvidence', 'resolveLevels'])
     assert.equal(steps(step), 3, step);
   assert.equal(steps('evaluatePolicy'), 3);
+  // Revocations are checked first, and again before the copy.
+  assert.equal(steps('denyIfRevoked'), 4);
   assert.equal(steps('recordDecision'), 3);
   assert.equal(steps('publishImage'), 1);
   assert.equal(steps('attachVsa'), 1);
@@ -240,12 +242,14 @@ test('the worker logs one JSON line per step, with workflow id, run id, digest, 
     published.map((l) => l.step),
     [
       'admitRequest',
+      'denyIfRevoked',
       'findPublished',
       'pinCandidate',
       'collectEvidence',
       'resolveLevels',
       'evaluatePolicy',
       'recordDecision',
+      'denyIfRevoked',
       'publishImage',
       'attachVsa',
       'markPublished',
@@ -270,6 +274,7 @@ test('the archived decisions hold the durations of their steps', async () => {
   assert.ok(decision);
   assert.deepEqual(Object.keys(decision.timings), [
     'admitRequest',
+    'denyIfRevoked',
     'findPublished',
     'pinCandidate',
     'collectEvidence',
@@ -277,7 +282,11 @@ test('the archived decisions hold the durations of their steps', async () => {
     'evaluatePolicy',
   ]);
   for (const ms of Object.values(decision.timings)) assert.ok(ms >= 0);
-  assert.deepEqual(Object.keys(decision.published?.timings ?? {}), ['publishImage', 'attachVsa']);
+  assert.deepEqual(Object.keys(decision.published?.timings ?? {}), [
+    'denyIfRevoked',
+    'publishImage',
+    'attachVsa',
+  ]);
   const denial = await archive.getDecision(results.evil.decisionId);
   assert.ok(denial && Object.keys(denial.timings).includes('evaluatePolicy'));
 });

@@ -299,6 +299,7 @@ describe('transitions, approvals and publishing', () => {
       verdict: 'approve' as const,
       reason: 'reviewed',
       at: '2026-03-01T11:00:00Z',
+      verified: true,
     };
     await archive.recordApproval(input.decisionId, approval);
     await archive.recordApproval(input.decisionId, approval);
@@ -342,6 +343,7 @@ describe('transitions, approvals and publishing', () => {
         verdict: 'approve',
         reason: 'r',
         at: '2026-03-01T11:00:00Z',
+        verified: true,
       }),
       rejectsWith('ARCHIVE_ERROR'),
     );
