@@ -6,10 +6,12 @@
  * line, and the archived decisions carry the steps' durations.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { type Archive, databaseOf, openArchive } from '../../src/archive/archive.ts';
 import { buildAndAttest, createBuilderKey, demoPolicy, demoTrustMap } from '../../src/demo/demo-builder.ts';
@@ -21,6 +23,7 @@ import { parseExposition, type Exposition } from '../helpers/prometheus-text.ts'
 import { pollProgress } from '../helpers/publish-progress.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 
+const cli = fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url));
 const registryHost = new URL(services.registryUrl).host;
 const database = uniqueName('observe').replace(/[^a-zA-Z0-9_-]/g, '_');
 const taskQueue = uniqueName('observe');
@@ -289,4 +292,17 @@ test('the archived decisions hold the durations of their steps', async () => {
   ]);
   const denial = await archive.getDecision(results.evil.decisionId);
   assert.ok(denial && Object.keys(denial.timings).includes('evaluatePolicy'));
+});
+
+test('audit show prints the step timings', () => {
+  const out = execFileSync(
+    process.execPath,
+    [cli, 'audit', 'show', results.app.decisionId, '--mongodb-uri', services.mongoUri, '--db', database],
+    { encoding: 'utf8' },
+  );
+  const line = out.split('\n').find((l) => l.startsWith('Timings'));
+  assert.match(
+    line ?? '',
+    /^Timings +admitRequest \d+ ms, .*evaluatePolicy \d+ ms; after the decision: denyIfRevoked \d+ ms, publishImage \d+ ms, attachVsa \d+ ms$/,
+  );
 });
