@@ -33,6 +33,17 @@ const repos = {
   gated: `staging/${uniqueName('observe-gated')}`,
 };
 const release = (staging: string) => staging.replace('staging/', 'release/');
+/** The steps of a publish archived with its decision, then with its publication (markPublished records them). */
+const STEPS_TO_DECISION = [
+  'admitRequest',
+  'denyIfRevoked',
+  'findPublished',
+  'pinCandidate',
+  'collectEvidence',
+  'resolveLevels',
+  'evaluatePolicy',
+];
+const STEPS_AFTER_DECISION = ['denyIfRevoked', 'publishImage', 'attachVsa'];
 
 let worker: GateWorker;
 let archive: Archive;
@@ -243,20 +254,7 @@ test('the worker logs one JSON line per step, with workflow id, run id, digest, 
   const published = await stepsOf(runs.app);
   assert.deepEqual(
     published.map((l) => l.step),
-    [
-      'admitRequest',
-      'denyIfRevoked',
-      'findPublished',
-      'pinCandidate',
-      'collectEvidence',
-      'resolveLevels',
-      'evaluatePolicy',
-      'recordDecision',
-      'denyIfRevoked',
-      'publishImage',
-      'attachVsa',
-      'markPublished',
-    ],
+    [...STEPS_TO_DECISION, 'recordDecision', ...STEPS_AFTER_DECISION, 'markPublished'],
   );
   for (const line of published) {
     assert.equal(line.digest, runs.app.digest);
@@ -275,21 +273,9 @@ test('the worker logs one JSON line per step, with workflow id, run id, digest, 
 test('the archived decisions hold the durations of their steps', async () => {
   const decision = await archive.getDecision(results.app.decisionId);
   assert.ok(decision);
-  assert.deepEqual(Object.keys(decision.timings), [
-    'admitRequest',
-    'denyIfRevoked',
-    'findPublished',
-    'pinCandidate',
-    'collectEvidence',
-    'resolveLevels',
-    'evaluatePolicy',
-  ]);
+  assert.deepEqual(Object.keys(decision.timings), STEPS_TO_DECISION);
   for (const ms of Object.values(decision.timings)) assert.ok(ms >= 0);
-  assert.deepEqual(Object.keys(decision.published?.timings ?? {}), [
-    'denyIfRevoked',
-    'publishImage',
-    'attachVsa',
-  ]);
+  assert.deepEqual(Object.keys(decision.published?.timings ?? {}), STEPS_AFTER_DECISION);
   const denial = await archive.getDecision(results.evil.decisionId);
   assert.ok(denial && Object.keys(denial.timings).includes('evaluatePolicy'));
 });
