@@ -30,6 +30,7 @@ import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definit
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
+  publicationOf,
   PublishRequestSchema,
   TASK_QUEUE,
   publishWorkflowId,
@@ -165,12 +166,13 @@ export async function startPublish(
   const checked = PublishRequestSchema.safeParse(request);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
 
-  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
-  const releaseTag = tag ?? image.tag;
+  // One publish per (destination, digest, tag), tagged or not: the first decision is the answer
+  // and no run starts (the key is the workflow's and the CLI's: publicationOf).
+  const publication = publicationOf(checked.data);
   const existing = await options.archive.findPublished(
-    `${release.registry}/${release.repository}`,
-    image.digest,
-    releaseTag,
+    publication.repository,
+    publication.digest,
+    publication.tag,
   );
   if (existing) return { status: 200, body: alreadyPublished(existing) };
 

@@ -11,6 +11,7 @@
  */
 import {
   MongoClient,
+  MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
@@ -22,7 +23,7 @@ import {
   type MongoClientOptions,
 } from 'mongodb';
 import { z } from 'zod';
-import { GateError } from '../core/errors.ts';
+import { boundedLine, GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
 import {
   AttestationInputSchema,
@@ -180,6 +181,19 @@ export function isArchiveUnavailable(err: unknown): boolean {
     err instanceof MongoTopologyClosedError ||
     err instanceof MongoNotConnectedError
   );
+}
+
+/**
+ * A store driver's error as one of ours: ARCHIVE_UNAVAILABLE, retryable, so that an activity
+ * retries it as it retried the driver's error (a stepdown, a lost connection, a read past its
+ * time limit); its kind and one bounded line of the driver's message. Undefined for anything else.
+ */
+export function archiveDriverError(err: unknown): GateError<'ARCHIVE_UNAVAILABLE'> | undefined {
+  if (!(err instanceof MongoError)) return undefined;
+  const kind = err instanceof MongoServerError && err.codeName ? `${err.name} ${err.codeName}` : err.name;
+  return new GateError('ARCHIVE_UNAVAILABLE', `archive: ${kind}: ${boundedLine(err.message)}`, {
+    detail: { kind },
+  });
 }
 
 let handlesOf: (archive: Archive) => { db: Db; collections: Collections };

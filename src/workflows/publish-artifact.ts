@@ -16,7 +16,9 @@ import type { createActivities } from '../activities/index.ts';
 import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import {
+  alreadyPublishedResult,
   ApprovalSchema,
+  publicationOf,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
@@ -241,29 +243,9 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       const parsed = PublishRequestSchema.safeParse(request);
       if (!parsed.success) return await denyCoded('INPUT_INVALID', firstIssue(parsed.error));
       // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
-      const releaseTag = request.releaseTag ?? candidate.tag;
-      const existing = await io.findPublished({
-        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        digest: candidate.digest,
-        ...(releaseTag ? { tag: releaseTag } : {}),
-      });
+      const existing = await io.findPublished(publicationOf(request));
       if (existing?.published) {
-        const result: PublishResult = {
-          status: 'PUBLISHED',
-          decisionId: existing._id,
-          outcome: existing.outcome,
-          candidate,
-          reason: 'already published: the first decision stands',
-          checks: existing.checks.map((c) => ({ ...c, evidence: c.evidence ?? [] })),
-          policyDigest: existing.policy.digest,
-          ...(existing.policy.version ? { policyVersion: existing.policy.version } : {}),
-          alreadyPublished: true,
-          published: {
-            reference: `${existing.published.repository}${existing.published.tag ? `:${existing.published.tag}` : ''}@${existing.published.digest}`,
-            digest: existing.published.digest,
-            ...(existing.published.vsaDigest ? { vsaDigest: existing.published.vsaDigest } : {}),
-          },
-        };
+        const result = alreadyPublishedResult({ ...existing, published: existing.published }, candidate);
         progress.result = result;
         progress.decisionId = existing._id;
         setStatus('Published');
