@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the slsa-gate CLI. Re-runs itself under the project's Node 24
-// when started by an older Node, then loads the TypeScript sources through tsx.
+// Entry point of the slsa-gate CLI: runs the built JavaScript (dist/, scripts/build.js) with
+// Node's compile cache, so a start compiles no TypeScript and, from the second run on, parses
+// no JavaScript either. Re-runs itself under the project's Node 24 when started by an older Node.
+import module from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+module.enableCompileCache?.();
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [major, minor, patch] = process.versions.node.split('.').map(Number);
@@ -25,6 +29,17 @@ if (!recent) {
   process.exit(child.status ?? 1);
 }
 
-const { register } = await import('tsx/esm/api');
-register();
-await import('../src/cli/main.ts');
+// A source checkout (an installed package ships dist/ and no build script): rebuild what a
+// source newer than dist/ made stale, so the CLI run here is never older than src/.
+const build = join(root, 'scripts/build.js');
+if (existsSync(build)) {
+  try {
+    const { ensureBuilt } = await import(build);
+    await ensureBuilt({ cliOnly: process.argv[2] !== 'worker', quiet: true });
+  } catch (err) {
+    console.error(`slsa-gate: cannot build dist/ from the sources (npm run build): ${err.message}`);
+    process.exit(1);
+  }
+}
+
+await import('../dist/cli/main.js');

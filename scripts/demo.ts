@@ -73,7 +73,7 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number
 }
 
 async function startWorker(): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'workers', 'main.ts')], {
+  const worker = spawn(process.execPath, [join(root, 'bin', 'slsa-gate.js'), 'worker'], {
     env,
     stdio: ['ignore', 'inherit', 'pipe'],
   });

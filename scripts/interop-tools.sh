@@ -34,7 +34,7 @@ build() {
       echo "interop-tools: tools/interop/$tool/go.mod does not pin $module $version" >&2
       exit 1
     fi
-    echo "interop-tools: building $tool $version (first run only; a cold cosign build takes 15-55 minutes on 2 cores)" >&2
+    echo "interop-tools: building $tool $version (first run only: all three take about 8 min of CPU from a cold Go cache)" >&2
     local started=$SECONDS
     # One `go mod download` warms the module cache before compiling (the pinned build list,
     # fetched in parallel); -p uses every core; only the one command package is built.

@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
 source "$PROJECT_ROOT/scripts/deps.sh"
 cd "$PROJECT_ROOT"
+# Tests spawn the built CLI and worker (bin/slsa-gate.js): build what is stale once, before the runner.
+node scripts/build.js --if-stale
 # The web view test drives Debian's chromium (test/e2e/web-view.test.ts).
 if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 

@@ -17,6 +17,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
   type Client,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -76,6 +77,8 @@ export const StartPublishBodySchema = z.strictObject({
 export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
 
 const MAX_WAIT_SECONDS = 60;
+/** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
+const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
 
 function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
@@ -179,7 +182,7 @@ export async function startPublish(
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,
     'starting the publish',
-    options.client.workflow.start<typeof publishArtifact>('publishArtifact', {
+    options.client.workflow.start<typeof publishArtifact>(PUBLISH_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
       args: [checked.data],
@@ -245,15 +248,33 @@ export async function publishProgress(
   }
 }
 
-async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
-  const timeout = options.temporalTimeoutMs ?? 10_000;
-  let described;
+/**
+ * The run behind a workflow id, when it is a publish: any other workflow of the namespace (a
+ * drift-monitor run, a revocation) is "no such publish", so these routes read and signal
+ * publishes only, whatever the caller's scope.
+ */
+async function describePublish(
+  options: PublishApiOptions,
+  handle: WorkflowHandle,
+): Promise<WorkflowExecutionDescription> {
+  let described: WorkflowExecutionDescription;
   try {
-    described = await withinTime(timeout, 'reading the publish', handle.describe());
+    described = await withinTime(
+      options.temporalTimeoutMs ?? 10_000,
+      'reading the publish',
+      handle.describe(),
+    );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
     throw err;
   }
+  if (described.type !== PUBLISH_WORKFLOW_TYPE) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
+  return described;
+}
+
+async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
+  const timeout = options.temporalTimeoutMs ?? 10_000;
+  const described = await describePublish(options, handle);
   const state = described.status.name;
   if (state === 'COMPLETED') {
     const result = (await withinTime(timeout, 'reading the result', handle.result())) as PublishResult;
@@ -284,16 +305,9 @@ export async function sendVerdict(
   if (!parsed.success) throw badBody(parsed.error);
   const handle = options.client.workflow.getHandle(workflowId);
   const timeout = options.temporalTimeoutMs ?? 10_000;
-  let state: string;
-  let runId: string;
-  try {
-    const described = await withinTime(timeout, 'reading the publish', handle.describe());
-    state = described.status.name;
-    runId = described.runId;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
-    throw err;
-  }
+  const described = await describePublish(options, handle);
+  const state = described.status.name;
+  const runId = described.runId;
   if (state !== 'RUNNING')
     throw new ApiFailure(
       409,

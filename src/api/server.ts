@@ -115,7 +115,9 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': CSP,
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // Nothing leaves for another origin; our own form posts keep their Origin header, which
+  // `no-referrer` would turn into `null` (Fetch standard, "append a request Origin header").
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
@@ -308,7 +310,8 @@ function requireMethod(method: string, allowed: string): void {
  * The login and logout forms set the session cookie, so they must come from our own pages:
  * SameSite covers the cookie we set, this covers login CSRF (a page elsewhere logging the
  * victim in under the attacker's token). Browsers send `Origin` on every POST (Fetch
- * standard §3.2.5); `null` (sandboxed frames, data: URLs), a missing one or another origin is refused.
+ * standard, "append a request Origin header"; our pages' Referrer-Policy keeps it for our own
+ * posts); `null` (sandboxed frames, data: URLs), a missing one or another origin is refused.
  */
 function requireSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;

@@ -29,7 +29,7 @@ function layout(title: string, body: Html, options: { loggedIn: boolean } = { lo
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>${title} · slsa-gate audit</title>
         <link rel="stylesheet" href="/assets/style.css" />
       </head>

@@ -6,23 +6,19 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GateError } from '../core/errors.ts';
 import { buildTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
+import { packageFile } from './package-root.ts';
 import { readFileCapped } from './read-file-capped.ts';
 
 /** The Sigstore public-good trusted root shipped with slsa-gate (from the @sigstore/tuf seeds; refresh with `slsa-gate trust refresh`). */
-export const DEFAULT_TRUSTED_ROOT = fileURLToPath(
-  new URL('../../assets/trust/sigstore-public-good-trusted_root.json', import.meta.url),
-);
+export const DEFAULT_TRUSTED_ROOT = packageFile('assets/trust/sigstore-public-good-trusted_root.json');
 
 /**
  * The npm registry's attestation keys as served by https://registry.npmjs.org/-/npm/v1/keys,
  * shipped so that npm publish attestations verify only under the registry's keys by default.
  */
-export const DEFAULT_NPM_KEYS = fileURLToPath(
-  new URL('../../assets/trust/npm-registry-keys.json', import.meta.url),
-);
+export const DEFAULT_NPM_KEYS = packageFile('assets/trust/npm-registry-keys.json');
 
 /** Trust files are small (the public-good root is ~10 KB); anything larger is refused before it is read. */
 export const TRUST_FILE_LIMIT_BYTES = 4 << 20;

@@ -2,15 +2,43 @@
  * The publish worker: runs the publishArtifact workflow and its activities.
  * Configuration comes from the environment (see config.ts); secrets stay in this process.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
 import { GateError } from '../core/errors.ts';
+import { packageFile } from '../loaders/package-root.ts';
+
+/** The workflow bundle scripts/build.js writes (`bundleWorkflowCode` over src/workflows/index.ts). */
+export const WORKFLOW_BUNDLE = packageFile('dist/workflow-bundle.js');
+
+/**
+ * The workflow code the worker runs. Built (dist/, the installed package): the bundle made at
+ * build time, so a start does not run webpack (seconds, tens of seconds on a loaded machine).
+ * From the TypeScript sources (development, tsx): bundled from them at start, so an edited
+ * workflow is what runs.
+ */
+function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (import.meta.url.endsWith('.ts')) {
+    return { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) };
+  }
+  if (!existsSync(WORKFLOW_BUNDLE)) {
+    throw new GateError(
+      'CONFIG_INVALID',
+      `workflow bundle ${WORKFLOW_BUNDLE} is missing: run npm run build`,
+      {
+        detail: { file: WORKFLOW_BUNDLE },
+      },
+    );
+  }
+  return { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
+}
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  const workflows = workflowCode();
   const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
   try {
@@ -18,7 +46,7 @@ export async function runWorker(): Promise<void> {
       connection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+      ...workflows,
       activities: createActivities(deps),
     });
     const stop = () => worker.shutdown();
@@ -36,7 +64,7 @@ export async function runWorker(): Promise<void> {
  * The worker's entry: a refusal to start (bad configuration, a store out of reach) is one
  * coded line and a non-zero exit, never a stack trace; SLSA_GATE_DEBUG=1 adds the stack.
  */
-async function main(): Promise<number> {
+export async function main(): Promise<number> {
   try {
     await runWorker();
     return 0;

@@ -223,6 +223,33 @@ test('a body with a repeated key is a coded 400 naming the key, on every JSON ro
   assert.deepEqual([nestedError.error.code, nestedError.error.parameter], ['INPUT_INVALID', 'x.a']);
 });
 
+test('the publish routes serve publish runs only: another workflow of the namespace is 404 to every scope', async () => {
+  // Attacker material: an auditor's token used on the progress route with the id of a run that
+  // is not a publish (here a drift-monitor run, started as its Schedule starts it). Before, the
+  // route described it and returned its result, whatever the workflow.
+  const workflowId = uniqueName('monitor-releases');
+  const monitor = await h.client.workflow.start('monitorReleases', {
+    taskQueue: h.config.taskQueue,
+    workflowId,
+    args: [{ repositories: [] }],
+  });
+  assert.deepEqual(await monitor.result(), { repositories: [] });
+  const path = `/api/v1/publishes/${encodeURIComponent(workflowId)}`;
+  for (const token of [tokens.auditor, tokens.mallory, tokens.bob]) {
+    const res = await call(path, { token });
+    const body = await res.text();
+    assert.equal(res.status, 404, body);
+    assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    assert.ok(!body.includes('repositories'), 'nothing of the run is shown');
+  }
+  const approve = await call(`${path}/approve`, {
+    method: 'POST',
+    token: tokens.bob,
+    body: { reason: 'ok' },
+  });
+  assert.equal(approve.status, 404, await approve.clone().text());
+});
+
 test('one token cannot be requester and approver under the two-person rule; a second identity approves', async () => {
   const { staging, digest } = await stagedImage();
   // The operator's policy for this candidate: approval by a second person.

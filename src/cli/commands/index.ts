@@ -98,6 +98,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Re-evaluate archived decisions under another policy, offline, and report what would change',
     load: async () => (await import('./audit-replay.ts')).auditReplayCommand,
   },
+  worker: {
+    summary: 'Run the publish worker (configuration from the environment)',
+    load: async () => (await import('./worker.ts')).workerCommand,
+  },
   'api serve': {
     summary: 'Serve the read-only audit API and web view (bearer tokens with the audit:read scope)',
     load: async () => (await import('./api.ts')).apiServeCommand,

@@ -1,13 +1,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
+import { packageFile } from '../../loaders/package-root.ts';
 import type { Command } from './command.ts';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const DEFAULT_TUF_ROOT = join(ROOT, 'assets/trust/sigstore-tuf-root-v15.json');
-const DEFAULT_CACHE = join(ROOT, '.data/tuf-cache');
+const DEFAULT_TUF_ROOT = packageFile('assets/trust/sigstore-tuf-root-v15.json');
+const DEFAULT_CACHE = packageFile('.data/tuf-cache');
 
 const USAGE = `Usage: slsa-gate trust refresh [--out FILE] [--mirror URL] [--tuf-root FILE] [--cache-dir DIR] [--timeout MS]
 
