@@ -1,7 +1,8 @@
 import type { DecisionStatus } from '../archive/archive.ts';
-import { GateError } from '../core/errors.ts';
+import { isFinalStatus } from '../archive/lifecycle.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
 import type { Identity, SealedIdentity } from '../core/identity.ts';
-import { openSealedIdentity } from '../core/identity-seal.ts';
+import { openSealedIdentity, type SealExpectation } from '../core/identity-seal.ts';
 import { compileAnchored } from '../core/policy/anchored-pattern.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
@@ -10,7 +11,7 @@ import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
 
-interface DecisionContext {
+export interface DecisionContext {
   decisionId: string;
   workflowId: string;
   runId: string;
@@ -33,7 +34,7 @@ const artifactRecord = (c: Candidate) => ({
 function openSeal(
   deps: ActivityDeps,
   sealed: SealedIdentity,
-  expected: Parameters<typeof openSealedIdentity>[2],
+  expected: SealExpectation,
   code: 'IDENTITY_UNVERIFIED' | 'APPROVER_NOT_ALLOWED',
 ): Identity {
   if (!deps.identityKey)
@@ -44,6 +45,51 @@ function openSeal(
     if (err instanceof GateError) throw new GateError(code, err.message, { detail: err.detail ?? {} });
     throw err;
   }
+}
+
+/** How a run ended when no decision of the pipeline closed it: cancelled, terminated, timed out. */
+export interface RunEnd {
+  status: Extract<DecisionStatus, 'cancelled' | 'terminated' | 'timed-out'>;
+  code: Extract<ErrorCode, 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT'>;
+  reason: string;
+  /** Who ended it, as far as the gate can tell (`temporal:<client identity>` for a termination). */
+  by: string;
+  /** When it ended (ISO-8601). */
+  at: string;
+  /** What Temporal recorded about the end, kept on the archived event. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Archives how a run ended: its open decision moves to the end's status; a run that ended
+ * before its decision was recorded gets a FAILED decision with the end's code, so every run
+ * that ends leaves an archived decision. A decision already at an end keeps it (`archived`
+ * false). Idempotent: the record and the event are keyed by the run.
+ */
+export async function archiveRunEnd(
+  deps: ActivityDeps,
+  context: DecisionContext,
+  end: RunEnd,
+): Promise<{ status: DecisionStatus; archived: boolean }> {
+  const { archive } = deps;
+  const existing = await archive.getDecision(context.decisionId);
+  if (existing && isFinalStatus(existing.status)) return { status: existing.status, archived: false };
+  const from: DecisionStatus = existing ? existing.status : 'decided';
+  if (!existing)
+    await archive.recordDecision({
+      decisionId: context.decisionId,
+      workflowId: context.workflowId,
+      runId: context.runId,
+      artifact: artifactRecord(context.candidate),
+      requester: context.requester,
+      checks: [{ id: 'pipeline', result: 'FAIL', code: end.code, reason: end.reason, evidence: [] }],
+      outcome: 'FAILED',
+      policy: await policyRefOf(deps),
+      attestationDigests: [],
+      decidedAt: end.at,
+    });
+  await archive.transition(context.decisionId, from, end.status, end.by, end.data, end.at);
+  return { status: end.status, archived: true };
 }
 
 export function createDecisionActivities(deps: ActivityDeps) {
@@ -58,25 +104,32 @@ export function createDecisionActivities(deps: ActivityDeps) {
         attestationDigests: string[];
         facts: EvidenceFacts;
         decidedAt: string;
-        /** The requester as the API verified it, sealed; checked against the run's start time. */
+        /** The requester as admitted (admitRequest opened its seal before any step). */
+        verifiedRequester?: Identity;
+        /**
+         * Runs started before admission: the requester as the API sealed it, checked against
+         * the run's start time.
+         */
         requesterIdentity?: SealedIdentity;
         requestedAt?: string;
       },
     ): Promise<{ decisionId: string; requester?: Identity }> {
       const p = input.evaluation.provenance;
       // A request whose seal does not verify names no one: denied before anything is recorded as decided.
-      const requester = input.requesterIdentity
-        ? openSeal(
-            deps,
-            input.requesterIdentity,
-            {
-              purpose: 'request',
-              workflowId: input.workflowId,
-              now: new Date(input.requestedAt ?? input.decidedAt),
-            },
-            'IDENTITY_UNVERIFIED',
-          )
-        : undefined;
+      const requester =
+        input.verifiedRequester ??
+        (input.requesterIdentity
+          ? openSeal(
+              deps,
+              input.requesterIdentity,
+              {
+                purpose: 'request',
+                workflowId: input.workflowId,
+                now: new Date(input.requestedAt ?? input.decidedAt),
+              },
+              'IDENTITY_UNVERIFIED',
+            )
+          : undefined);
       const recorded = await archive.recordDecision({
         decisionId: input.decisionId,
         workflowId: input.workflowId,
@@ -184,6 +237,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
       workflowId?: string;
       /** The run awaiting this verdict: a seal for another run of the same workflow id is refused. */
       runId?: string;
+      /** The digest of the run's request (admitRequest): a seal for another request is refused. */
+      requestDigest?: string;
       identity?: SealedIdentity;
       /** The requester as verified when the decision was recorded; absent for an operator's request. */
       requester?: Identity;
@@ -200,6 +255,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
               purpose: input.verdict,
               workflowId: input.workflowId ?? '',
               runId: input.runId ?? '',
+              ...(input.requestDigest ? { requestDigest: input.requestDigest } : {}),
               now: new Date(input.at),
             },
             'APPROVER_NOT_ALLOWED',
@@ -262,29 +318,16 @@ export function createDecisionActivities(deps: ActivityDeps) {
      * run that ends leaves an archived decision.
      */
     async recordCancellation(input: DecisionContext & { reason: string; by?: string; at: string }) {
-      const existing = await archive.getDecision(input.decisionId);
-      const by = input.by ?? 'temporal (cancel request)';
-      if (!existing) {
-        await archive.recordDecision({
-          decisionId: input.decisionId,
-          workflowId: input.workflowId,
-          runId: input.runId,
-          artifact: artifactRecord(input.candidate),
-          requester: input.requester,
-          checks: [{ id: 'pipeline', result: 'FAIL', code: 'CANCELLED', reason: input.reason, evidence: [] }],
-          outcome: 'FAILED',
-          policy: await policyRefOf(deps),
-          attestationDigests: [],
-          decidedAt: input.at,
-        });
-        await archive.transition(input.decisionId, 'decided', 'cancelled', by, { reason: input.reason });
-        return { status: 'cancelled' as const };
-      }
-      if (['decided', 'awaiting-approval', 'approved'].includes(existing.status))
-        await archive.transition(input.decisionId, existing.status as DecisionStatus, 'cancelled', by, {
-          reason: input.reason,
-        });
-      return { status: existing.status === 'published' ? ('published' as const) : ('cancelled' as const) };
+      const { reason, by, at, ...context } = input;
+      const ended = await archiveRunEnd(deps, context, {
+        status: 'cancelled',
+        code: 'CANCELLED',
+        reason,
+        by: by ?? 'temporal (cancel request)',
+        at,
+        data: { reason },
+      });
+      return { status: ended.status === 'published' ? ('published' as const) : ('cancelled' as const) };
     },
 
     /** The published decision for this digest at this destination and tag, if there is one (issue 12 §4). */

@@ -1,19 +1,23 @@
 import type { ActivityDeps } from './deps.ts';
+import { createAdmissionActivities } from './admission.ts';
 import { createDecisionActivities } from './decision.ts';
 import { createEvidenceActivities } from './evidence.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
+import { createRunEndActivities } from './run-ends.ts';
 
 /** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
+    ...createAdmissionActivities(deps),
     ...createPublishActivities(deps),
     ...createEvidenceActivities(deps),
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),
     ...createMonitorActivities(deps),
+    ...createRunEndActivities(deps),
   });
 }
 

@@ -23,10 +23,21 @@ import {
   type DecisionDetail,
 } from '../archive/queries.ts';
 import { isGateError } from '../core/errors.ts';
+import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import { parseStrictJson } from '../core/verify/strict-json.ts';
+import { POLICY_FILE_LIMIT_BYTES } from '../loaders/read-file-capped.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
+import {
+  createAdmission,
+  DEFAULT_READ_DEADLINES,
+  type Admission,
+  type AdmissionLimits,
+  type AdmissionPool,
+  type ReadDeadlines,
+} from './admission.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
+import { loadPolicyFromApi } from './policy-routes.ts';
 import {
   ApiFailure,
   publishProgress,
@@ -49,8 +60,10 @@ import {
   type DayOutcomes,
 } from './web-views.ts';
 
-/** The scope every route needs. */
+/** The scope every read route needs. */
 export const READ_SCOPE = 'audit:read';
+/** The scope of the route that loads the policy. */
+const ADMIN_SCOPE = 'admin';
 /** The cookie the login form sets: the token itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'slsa_gate_token';
 const SESSION_SECONDS = 8 * 3600;
@@ -70,6 +83,9 @@ export const ApiErrorCodeSchema = z.enum([
   'ISSUER_UNAVAILABLE',
   'TEMPORAL_UNAVAILABLE',
   'BUSY',
+  'REQUEST_TIMEOUT',
+  'POLICY_INVALID',
+  'POLICY_INCOMPLETE',
   'APPROVER_NOT_ALLOWED',
   'IDENTITY_UNVERIFIED',
   'APPROVAL_EXPIRED',
@@ -86,6 +102,8 @@ export const ApiErrorSchema = z.strictObject({
     code: ApiErrorCodeSchema,
     message: z.string(),
     parameter: z.string().optional(),
+    /** A refused policy: every problem with its path, as `slsa-gate policy check` lists them. */
+    problems: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
   }),
 });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
@@ -95,14 +113,18 @@ export interface ApiServerOptions {
   tokens: TokenVerifier;
   /** The write routes (start, progress, approve, reject); absent: the API is read-only. */
   publish?: PublishApiOptions;
-  /** Requests handled at once; more are answered 503 BUSY at once (issue 12 §5). Default 64. */
-  maxConcurrentRequests?: number;
+  /** Requests handled at once, per pool (admission.ts); more are answered 503 BUSY at once. */
+  admission?: Partial<AdmissionLimits>;
+  /** How long a client has to send its headers, then its body. */
+  deadlines?: Partial<ReadDeadlines>;
   /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
   secureCookie?: boolean;
-  /** Builds the Temporal UI link of a run, if one should be shown. */
-  temporalUi?: (workflowId: string, runId: string) => string;
+  /** Builds the Temporal UI link of a run (of the latest run without `runId`), if one should be shown. */
+  temporalUi?: (workflowId: string, runId?: string) => string;
   /** Where request failures are reported (never with the token). */
   log?: (line: string) => void;
+  /** The trust map the workers use, which a policy loaded through the API is checked against (default: the shipped one). */
+  trustMap?: TrustMap;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
   readModel?: { dir: string; queries: SavedQuery[] };
 }
@@ -128,6 +150,7 @@ class HttpError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly parameter?: string,
+    readonly problems?: Array<{ path: string; message: string }>,
   ) {
     super(message);
   }
@@ -138,19 +161,18 @@ const UNAUTHENTICATED = () => new HttpError(401, 'UNAUTHENTICATED', 'a valid bea
 /** The HTTP server (not listening yet). */
 export function createApiServer(options: ApiServerOptions): Server {
   const log = options.log ?? ((line: string) => console.error(line));
-  const limit = options.maxConcurrentRequests ?? 64;
-  let inFlight = 0;
-  return createServer((req, res) => {
-    // Admission: a burst beyond the limit is turned away at once instead of queueing behind slow queries.
-    if (inFlight >= limit) {
-      req.resume();
-      return sendError(res, req, new HttpError(503, 'BUSY', 'too many requests in progress'), {
-        'Retry-After': '1',
-      });
-    }
-    inFlight += 1;
-    res.once('close', () => (inFlight -= 1));
-    handle(options, req, res).catch((err: unknown) => {
+  const admission = createAdmission(options.admission);
+  const { headersMs, bodyMs } = deadlinesOf(options);
+  const serverOptions = {
+    // A client stalling in its headers is cut at headersTimeout, one stalling anywhere in its
+    // request at requestTimeout (readBody cuts a stalled body first); Node answers 408 and closes.
+    headersTimeout: headersMs,
+    requestTimeout: headersMs + bodyMs,
+    // How often Node looks for connections past those deadlines (its default is 30 s).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, headersMs / 4)),
+  };
+  return createServer(serverOptions, (req, res) => {
+    handle(options, admission, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
       if (res.headersSent) return res.destroy();
       if (isArchiveUnavailable(err))
@@ -196,9 +218,24 @@ function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
-async function handle(options: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function deadlinesOf(options: ApiServerOptions): ReadDeadlines {
+  return { ...DEFAULT_READ_DEADLINES, ...options.deadlines };
+}
+
+/** Takes a slot of `pool` for as long as the response is open; BUSY when none is free. */
+function admit(pool: AdmissionPool, res: ServerResponse): void {
+  if (!pool.tryTake()) throw new HttpError(503, 'BUSY', 'too many requests in progress');
+  res.once('close', () => pool.release());
+}
+
+async function handle(
+  options: ApiServerOptions,
+  admission: Admission,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   try {
-    await route(options, req, res);
+    await route(options, admission, req, res);
   } catch (err) {
     if (err instanceof ParameterError)
       return sendError(res, req, new HttpError(400, 'INPUT_INVALID', err.message, err.parameter));
@@ -214,6 +251,7 @@ async function handle(options: ApiServerOptions, req: IncomingMessage, res: Serv
           ApiErrorCodeSchema.catch('INTERNAL_ERROR').parse(err.code),
           err.message,
           err.parameter,
+          err.problems,
         ),
         err.status === 503 ? { 'Retry-After': '5' } : {},
       );
@@ -221,12 +259,52 @@ async function handle(options: ApiServerOptions, req: IncomingMessage, res: Serv
   }
 }
 
-async function route(options: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  options: ApiServerOptions,
+  admission: Admission,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://api.invalid');
   const path = url.pathname;
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
 
-  // Routes without authentication: the stylesheet and the login/logout forms.
+  // Routes without authentication: the stylesheet and the login/logout forms, in their own pool.
+  if (ANONYMOUS_PATHS.has(path)) {
+    admit(admission.anonymous, res);
+    return anonymousRoute(options, path, method, req, res);
+  }
+
+  // Authentication before anything else about the request (method, route, parameters), from
+  // the headers alone; the request takes an authenticated slot only once it is verified.
+  if (!admission.verifying.tryTake()) throw new HttpError(503, 'BUSY', 'too many requests in progress');
+  let principal: ApiPrincipal | undefined;
+  try {
+    principal = await authenticate(options.tokens, req);
+  } finally {
+    admission.verifying.release();
+  }
+  if (!principal) throw UNAUTHENTICATED();
+  admit(admission.authenticated, res);
+  if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
+    return publishRoute(options, principal, method, path, url.searchParams, req, res);
+  if (path === POLICIES_PATH) return policyRoute(options, principal, method, url.searchParams, req, res);
+  if (!principal.scopes.includes(READ_SCOPE))
+    throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
+  requireMethod(method, 'GET');
+  if (isApiPath(path)) await apiRoute(options, path, url.searchParams, res);
+  else await pageRoute(options, path, url.searchParams, res);
+}
+
+const ANONYMOUS_PATHS = new Set(['/assets/style.css', '/login', '/logout']);
+
+async function anonymousRoute(
+  options: ApiServerOptions,
+  path: string,
+  method: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (path === '/assets/style.css') {
     requireMethod(method, 'GET');
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/css; charset=utf-8' });
@@ -234,28 +312,14 @@ async function route(options: ApiServerOptions, req: IncomingMessage, res: Serve
     return;
   }
   if (path === '/login') return login(options, method, req, res);
-  if (path === '/logout') {
-    requireMethod(method, 'POST');
-    requireSameOrigin(req);
-    res.writeHead(303, {
-      ...SECURITY_HEADERS,
-      Location: '/login',
-      'Set-Cookie': cookie('', 0, options.secureCookie === true),
-    });
-    res.end();
-    return;
-  }
-
-  // Authentication before anything else about the request (method, route, parameters).
-  const principal = await authenticate(options.tokens, req);
-  if (!principal) throw UNAUTHENTICATED();
-  if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
-    return publishRoute(options, principal, method, path, url.searchParams, req, res);
-  if (!principal.scopes.includes(READ_SCOPE))
-    throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
-  requireMethod(method, 'GET');
-  if (isApiPath(path)) await apiRoute(options, path, url.searchParams, res);
-  else await pageRoute(options, path, url.searchParams, res);
+  requireMethod(method, 'POST');
+  requireSameOrigin(req);
+  res.writeHead(303, {
+    ...SECURITY_HEADERS,
+    Location: '/login',
+    'Set-Cookie': cookie('', 0, options.secureCookie === true),
+  });
+  res.end();
 }
 
 /** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
@@ -338,8 +402,10 @@ async function login(
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded')
     return sendHtml(res, 400, loginPage('Send the form from this page.'));
-  const body = await readBody(req, MAX_FORM_BYTES);
-  if (body === undefined) return sendHtml(res, 413, loginPage('The form is too large.'));
+  const body = await readBody(req, MAX_FORM_BYTES, options);
+  // The rest of the form is not read: the connection closes after the answer.
+  if (body === undefined)
+    return sendHtml(res, 413, loginPage('The form is too large.'), { Connection: 'close' });
   const token = new URLSearchParams(body.toString('utf8')).get('token') ?? '';
   const principal = options.tokens.authenticate(token);
   if (!principal)
@@ -354,15 +420,43 @@ async function login(
   res.end();
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The request body: undefined past `limit` bytes, 408 REQUEST_TIMEOUT when it has not all
+ * arrived within the body deadline (a client trickling a byte at a time is cut, not waited
+ * for). Reading stops at either; the answer then closes the connection (sendError).
+ */
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  options: ApiServerOptions,
+): Promise<Buffer | undefined> {
+  const deadlineMs = deadlinesOf(options).bodyMs;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (finish: () => void) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      finish();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.pause();
+      settle(() => resolve(undefined));
+    };
+    const onEnd = () => settle(() => resolve(Buffer.concat(chunks)));
+    const onError = (err: Error) => settle(() => reject(err));
+    const timer = setTimeout(() => {
+      req.pause();
+      settle(() =>
+        reject(
+          new HttpError(408, 'REQUEST_TIMEOUT', `the body did not arrive within ${deadlineMs / 1000} s`),
+        ),
+      );
+    }, deadlineMs);
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 const PUBLISHES_PATH = '/api/v1/publishes';
@@ -385,8 +479,8 @@ async function publishRoute(
   if (path === PUBLISHES_PATH) {
     requireMethod(method, 'POST');
     noParameters(params);
-    const answer = await startPublish(publish, principal, await readJson(req));
-    return sendJson(res, answer.status, answer.body);
+    const answer = await startPublish(publish, principal, await readJson(req, options));
+    return sendJson(res, answer.status, withTemporalUi(options, answer.body));
   }
   const match = PUBLISH_PATH.exec(path);
   if (!match) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
@@ -395,27 +489,69 @@ async function publishRoute(
   if (verdict) {
     requireMethod(method, 'POST');
     noParameters(params);
-    const answer = await sendVerdict(publish, principal, workflowId, verdict, await readJson(req));
+    const answer = await sendVerdict(publish, principal, workflowId, verdict, await readJson(req, options));
     return sendJson(res, answer.status, answer.body);
   }
   requireMethod(method, 'GET');
   const answer = await publishProgress(publish, principal, workflowId, params);
+  return sendJson(res, answer.status, withTemporalUi(options, answer.body));
+}
+
+/** Adds the run's Temporal UI link (the operator's TEMPORAL_UI_URL) to an answer naming a workflow, for CI logs. */
+function withTemporalUi(options: ApiServerOptions, body: unknown): unknown {
+  if (!options.temporalUi || typeof body !== 'object' || body === null) return body;
+  const { workflowId, runId } = body as { workflowId?: unknown; runId?: unknown };
+  if (typeof workflowId !== 'string') return body;
+  return {
+    ...body,
+    temporalUi: options.temporalUi(workflowId, typeof runId === 'string' ? runId : undefined),
+  };
+}
+
+const POLICIES_PATH = '/api/v1/policies';
+// A policy file may be as large as `policy check` reads (1 MiB); JSON string escapes add some.
+const MAX_POLICY_BODY_BYTES = 2 * POLICY_FILE_LIMIT_BYTES;
+
+/** POST /api/v1/policies (policy-routes.ts): the scope is checked before the body is read. */
+async function policyRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  requireMethod(method, 'POST');
+  noParameters(params);
+  if (!principal.scopes.includes(ADMIN_SCOPE))
+    throw new HttpError(403, 'FORBIDDEN', `this credential does not have the ${ADMIN_SCOPE} scope`);
+  const body = await readJson(req, options, MAX_POLICY_BODY_BYTES);
+  const answer = await loadPolicyFromApi(
+    options.archive,
+    principal,
+    body,
+    options.trustMap ?? defaultTrustMap(),
+  );
   return sendJson(res, answer.status, answer.body);
 }
 
 /**
- * A JSON request body: application/json, at most MAX_JSON_BYTES, read by the verify layer's
+ * A JSON request body: application/json, at most `maxBytes` (MAX_JSON_BYTES by default), read by the verify layer's
  * strict reader. A repeated key is refused, naming it: `JSON.parse` keeps the last copy, so a
  * proxy or a log reading the first would see another request (docs/checklist.md#row-17).
  * Invalid UTF-8 and nesting past JSON_LIMITS are refused the same way (400 naming `body`).
  */
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(
+  req: IncomingMessage,
+  options: ApiServerOptions,
+  maxBytes = MAX_JSON_BYTES,
+): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json')
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'body');
-  const bytes = await readBody(req, MAX_JSON_BYTES);
+  const bytes = await readBody(req, maxBytes, options);
   if (bytes === undefined)
-    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_JSON_BYTES} bytes`, 'body');
+    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`, 'body');
   try {
     return parseStrictJson(bytes, 'body');
   } catch (err) {
@@ -639,6 +775,11 @@ function sendHtml(
   res.end(page);
 }
 
+function allowedMethods(path: string): string {
+  if (path === POLICIES_PATH) return 'POST';
+  return path.startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
+}
+
 /** An error as JSON for the API and as a page for the web view; a 401 always has the same body. */
 function sendError(
   res: ServerResponse,
@@ -648,16 +789,26 @@ function sendError(
 ): void {
   const headers: Record<string, string> = { ...extra };
   if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer';
-  if (err.status === 405) headers.Allow = pathOf(req).startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
+  if (err.code === 'BUSY') headers['Retry-After'] = '1';
+  // An answer given before the whole request arrived (busy, too large, too slow) closes the
+  // connection: the rest of the body is never read, so a trickling client holds nothing.
+  if (!req.complete) headers.Connection = 'close';
+  if (err.status === 405) headers.Allow = allowedMethods(pathOf(req));
   if (isApiPath(pathOf(req))) {
     const body: ApiError = {
-      error: { code: err.code, message: err.message, ...(err.parameter ? { parameter: err.parameter } : {}) },
+      error: {
+        code: err.code,
+        message: err.message,
+        ...(err.parameter ? { parameter: err.parameter } : {}),
+        ...(err.problems ? { problems: err.problems } : {}),
+      },
     };
     return sendJson(res, err.status, body, headers);
   }
   if (err.status === 401) return sendHtml(res, 401, loginPage(), headers);
   const titles: Record<number, string> = {
-    503: 'Archive unavailable',
+    503: err.code === 'BUSY' ? 'Busy' : 'Archive unavailable',
+    408: 'Too slow',
     400: 'Bad request',
     403: 'Forbidden',
     404: 'Not found',

@@ -5,6 +5,7 @@
  */
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
+import { eventReason } from '../archive/event-record.ts';
 import { DecisionStatusSchema } from '../archive/lifecycle.ts';
 import type { DecisionDetail } from '../archive/queries.ts';
 import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema, type Outcome } from '../core/model.ts';
@@ -351,6 +352,7 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
         <td>${e.from ?? '(created)'}</td>
         <td>${e.to}</td>
         <td>${e.by ?? ''}</td>
+        <td class="wrap">${eventReason(e) ?? ''}</td>
       </tr>`,
   );
   const list = (items: Html[], empty: string) =>
@@ -397,7 +399,7 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
       <h2>Exceptions</h2>
       ${table(['Check', 'Subject', 'Granted by', 'Granted at', 'Reason'], exceptions, 'No exceptions.')}
       <h2>Events</h2>
-      ${table(['At', 'From', 'To', 'By'], events, 'No events.')}`,
+      ${table(['At', 'From', 'To', 'By', 'Reason'], events, 'No events.')}`,
   );
 }
 

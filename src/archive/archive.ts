@@ -57,6 +57,7 @@ import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './
 import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { driftId, type DriftRecord } from './drift-record.ts';
 import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
+import type { RequestSealRecord } from './request-seal-record.ts';
 import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
@@ -357,6 +358,31 @@ export class Archive {
       if (revocation) out.push(revocation);
     }
     return out;
+  }
+
+  /**
+   * Consumes a request seal for one run: the first run to present the nonce owns it. Returns
+   * the record that owns it, which names another run when the seal was used before; a
+   * retried claim by the same run finds its own record.
+   */
+  async claimRequestSeal(
+    input: Omit<RequestSealRecord, 'schemaVersion' | '_id'> & { nonce: string },
+  ): Promise<RequestSealRecord> {
+    const { nonce, ...rest } = input;
+    const record: RequestSealRecord = { _id: nonce, schemaVersion: SCHEMA_VERSION, ...rest };
+    const col = this.#collections.requestSeals;
+    try {
+      await col.insertOne(toDoc('requestSeals', record));
+      return record;
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    }
+    const owner = await this.findById('requestSeals', nonce);
+    if (!owner)
+      throw new GateError('ARCHIVE_ERROR', `request seal ${nonce} collides with another record`, {
+        detail: { collection: 'requestSeals', id: nonce },
+      });
+    return owner;
   }
 
   /** What was last published at `repository:tag` (one lookup by key), or null. */
@@ -689,16 +715,20 @@ export class Archive {
     to: DecisionStatus,
     by?: string,
     data?: Record<string, unknown>,
+    /** When the move happened (ISO-8601), for an end archived after the fact; default now. */
+    at?: string,
   ): Promise<{ status: DecisionStatus }> {
     const fromStatus = parseInput(DecisionStatusSchema, from, 'from');
     const toStatus = parseInput(DecisionStatusSchema, to, 'to');
     if (by !== undefined) parseInput(NameSchema, by, 'by');
+    const happened =
+      at === undefined ? undefined : new Date(parseInput(z.iso.datetime({ offset: true }), at, 'at'));
     if (toStatus === 'published') {
       throw new GateError('ARCHIVE_ERROR', `decision ${decisionId}: use markPublished to publish`, {
         detail: { decisionId },
       });
     }
-    await this.move(decisionId, fromStatus, toStatus, { by, data });
+    await this.move(decisionId, fromStatus, toStatus, { by, data, ...(happened ? { at: happened } : {}) });
     return { status: toStatus };
   }
 
@@ -846,7 +876,7 @@ export class Archive {
     decisionId: string,
     from: DecisionStatus,
     to: DecisionStatus,
-    options: { by?: string; data?: unknown; set?: Record<string, unknown>; statusAt?: Date },
+    options: { by?: string; data?: unknown; set?: Record<string, unknown>; statusAt?: Date; at?: Date },
   ): Promise<void> {
     const decision = await this.requireDecision(decisionId);
     const eventId = `${decisionId}|from:${from}`;
@@ -868,7 +898,7 @@ export class Archive {
       if (to === 'approved') await this.requireApproval(decisionId);
     }
     const data = options.data === undefined ? undefined : canonicalJson(options.data);
-    const now = new Date().toISOString();
+    const now = (options.at ?? new Date()).toISOString();
     const event = {
       _id: eventId,
       schemaVersion: SCHEMA_VERSION,

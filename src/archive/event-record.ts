@@ -20,3 +20,16 @@ export const EventDocSchema = z.strictObject({
 });
 /** An event as plain JSON. */
 export type EventRecord = z.input<typeof EventDocSchema>;
+
+/** The `reason` an event's data carries (a denial, a cancellation, a termination), for display. */
+export function eventReason(event: Pick<EventRecord, 'data'>): string | undefined {
+  if (event.data === undefined) return undefined;
+  try {
+    const data: unknown = JSON.parse(event.data);
+    const reason =
+      typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined;
+    return typeof reason === 'string' && reason !== '' ? reason : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -11,22 +11,36 @@ export const DecisionStatusSchema = z.enum([
   'published',
   'denied',
   'cancelled',
+  // Ends no workflow code ran to record: archived afterwards from the run's history (the reaper).
+  'terminated',
+  'timed-out',
 ]);
 export type DecisionStatus = z.infer<typeof DecisionStatusSchema>;
 
-/** Legal moves. `rejected`, `expired`, `published`, `denied` and `cancelled` are final. */
+/** How a run ended without its workflow code saying so: terminated or timed out in Temporal. */
+const FORCED_ENDS = ['terminated', 'timed-out'] as const;
+
+/** Legal moves. Every status but `decided`, `awaiting-approval` and `approved` is final. */
 const NEXT: Record<DecisionStatus, readonly DecisionStatus[]> = {
-  decided: ['awaiting-approval', 'published', 'denied', 'cancelled'],
+  decided: ['awaiting-approval', 'published', 'denied', 'cancelled', ...FORCED_ENDS],
   // `denied` or `cancelled` from anywhere before publishing: a pipeline failure or a
-  // cancellation stops a publish at any step (publishing itself is not cancellable).
-  'awaiting-approval': ['approved', 'rejected', 'expired', 'denied', 'cancelled'],
-  approved: ['published', 'denied', 'cancelled'],
+  // cancellation stops a publish at any step (publishing itself is not cancellable). A
+  // termination or a timeout can stop a run anywhere, the copy included.
+  'awaiting-approval': ['approved', 'rejected', 'expired', 'denied', 'cancelled', ...FORCED_ENDS],
+  approved: ['published', 'denied', 'cancelled', ...FORCED_ENDS],
   rejected: [],
   expired: [],
   published: [],
   denied: [],
   cancelled: [],
+  terminated: [],
+  'timed-out': [],
 };
+
+/** Whether a decision in this status has its end archived (nothing moves it any more). */
+export function isFinalStatus(status: DecisionStatus): boolean {
+  return NEXT[status].length === 0;
+}
 
 /**
  * Why `from → to` is not allowed for a decision with this outcome, or undefined when it is.

@@ -79,8 +79,17 @@ export const ERRORS = {
   APPROVER_NOT_ALLOWED: { layer: 'approval', retryable: false },
   /** Who asks or approves is not a verified identity (a bad or missing seal on the request or verdict). */
   IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
+  /**
+   * A seal that verifies, presented for something it was not issued for: another request,
+   * action or workflow, or a run after the one that consumed it (docs/security-model.md#one-credential-one-run).
+   */
+  SEAL_MISMATCH: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
+  /** The run was terminated from Temporal before it ended; the reaper archived that end. */
+  TERMINATED: { layer: 'approval', retryable: false },
+  /** The run hit its Temporal execution or run timeout before it ended; the reaper archived that end. */
+  TIMED_OUT: { layer: 'approval', retryable: false },
 
   /** The registry answered, and what it said will not change on retry (4xx, a bad manifest, TLS refused). */
   REGISTRY_ERROR: { layer: 'infrastructure', retryable: false },

@@ -1,13 +1,5 @@
-import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
-
-type Activities = ReturnType<typeof createActivities>;
-
-const io = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+import { log, workflowInfo } from '@temporalio/workflow';
+import { scheduledActivities as io } from './scheduled-activities.ts';
 
 /** Pages of MONITOR_PAGE_SIZE tags one run checks per repository, at most: larger repositories are reported truncated. */
 const MAX_PAGES = 200;

@@ -11,6 +11,7 @@ import { connectArchive } from '../../config/mongo-options.ts';
 import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
+import { eventReason } from '../../archive/event-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
 import { archivedSignatureCheck } from '../../audit/archived-signatures.ts';
 import type { TrustMaterial } from '../../core/trust/trust-material.ts';
@@ -279,7 +280,8 @@ const showCommand: Command = {
         ),
         'Events',
         ...detail.events.map(
-          (e) => `  ${e.at}  ${e.from ?? '(created)'} → ${e.to}${e.by ? `  by ${e.by}` : ''}`,
+          (e) =>
+            `  ${e.at}  ${e.from ?? '(created)'} → ${e.to}${e.by ? `  by ${e.by}` : ''}${eventReason(e) ? `: ${JSON.stringify(eventReason(e))}` : ''}`,
         ),
       ];
       console.log(out.join('\n'));

@@ -20,6 +20,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Install the Temporal Schedule of the release drift monitor',
     load: async () => (await import('./monitor.ts')).monitorInstallCommand,
   },
+  'reaper install': {
+    summary: 'Install the Temporal Schedule that archives the end of terminated or timed-out publish runs',
+    load: async () => (await import('./reaper.ts')).reaperInstallCommand,
+  },
   'audit drift': {
     summary: 'List the drift events the release monitor archived',
     load: async () => (await import('./monitor.ts')).auditDriftCommand,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { decisionFilter } from '../../../src/archive/audit-filters.ts';
 import { canonicalJson } from '../../../src/core/canonical-json.ts';
 import { computeEvidenceDigest, sha256Digest } from '../../../src/archive/digest.ts';
-import { transitionRefusal } from '../../../src/archive/lifecycle.ts';
+import { DecisionStatusSchema, isFinalStatus, transitionRefusal } from '../../../src/archive/lifecycle.ts';
 
 const a = sha256Digest('a');
 const b = sha256Digest('b');
@@ -42,6 +42,19 @@ test('lifecycle: only legal moves, publish only when PASSED or approved, waiting
   for (const final of ['published', 'denied', 'rejected', 'expired'] as const) {
     assert.ok(transitionRefusal('PASSED', final, 'decided'));
     assert.ok(transitionRefusal('NEEDS_APPROVAL', final, 'approved'));
+  }
+});
+
+test('lifecycle: a termination or a timeout ends any open decision, and nothing moves it afterwards', () => {
+  for (const end of ['terminated', 'timed-out'] as const) {
+    for (const open of ['decided', 'awaiting-approval', 'approved'] as const) {
+      assert.equal(transitionRefusal('NEEDS_APPROVAL', open, end), undefined, `${open} → ${end}`);
+      assert.equal(isFinalStatus(open), false);
+    }
+    assert.equal(isFinalStatus(end), true);
+    for (const final of ['published', 'denied', 'rejected', 'expired', 'cancelled'] as const)
+      assert.ok(transitionRefusal('PASSED', final, end), `${final} → ${end}`);
+    for (const next of DecisionStatusSchema.options) assert.ok(transitionRefusal('PASSED', end, next));
   }
 });
 
