@@ -9,36 +9,23 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
-import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
-import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { publishWorkflowId, type PublishProgress, type PublishResult } from '../../src/workflows/contract.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { runCli } from '../helpers/cli-process.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services, uniqueName } from '../helpers/services.ts';
 
 const token = randomBytes(32).toString('hex');
 let h: PublishHarness;
-let server: Server;
-let base: string;
+let api: ApiRig;
 let env: Record<string, string>;
 
 before(async () => {
   h = await startPublishHarness();
-  server = createApiServer({
-    archive: h.deps.archive,
-    tokens: new TokenVerifier({ tokens: [{ name: 'ci', sha256: hashToken(token), scopes: ['publish'] }] }),
-    publish: {
-      client: h.client,
-      taskQueue: h.config.taskQueue,
-      identityKey: h.identityKey,
-      archive: h.deps.archive,
-    },
-    log: () => {},
-  });
-  base = (await listenApi(server, 0)).url;
+  api = await startApi(h, { tokens: [{ name: 'ci', sha256: hashToken(token), scopes: ['publish'] }] });
   env = {
     TEMPORAL_ADDRESS: services.temporalAddress,
     TEMPORAL_NAMESPACE: services.temporalNamespace,
@@ -49,8 +36,7 @@ before(async () => {
   };
 });
 after(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await api?.close();
   await h?.close();
 });
 
@@ -107,10 +93,10 @@ for (const tagged of [true, false]) {
 
 test('the API answers an already published untagged image with the first decision and starts no run', async () => {
   const first = await publishedOnce(false);
-  const res = await fetch(`${base}/api/v1/publishes`, {
+  const res = await api.call('/api/v1/publishes', {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ image: `${h.registryHost}/${first.staging}@${first.digest}`, to: first.to }),
+    token,
+    body: { image: `${h.registryHost}/${first.staging}@${first.digest}`, to: first.to },
   });
   const body = (await res.json()) as { alreadyPublished?: boolean; decisionId?: string };
   assert.equal(res.status, 200, JSON.stringify(body));
