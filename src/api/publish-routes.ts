@@ -24,6 +24,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
+import { standingPublication } from '../archive/standing-publication.ts';
 import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
@@ -84,12 +85,14 @@ const MAX_WAIT_SECONDS = 60;
 /** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
 const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
 
-function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
+/** 403 unless the credential has one of `scopes`. */
+export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-function identityOf(principal: ApiPrincipal): Identity {
+/** The identity the API verified for `principal`, as it is sealed for the workers. */
+export function identityOf(principal: ApiPrincipal): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
@@ -119,7 +122,7 @@ export function badBody(error: z.ZodError, fields: Record<string, string> = {}):
 }
 
 /** Rejects after `ms` with a 503: Temporal (or the worker behind an Update) did not answer. */
-async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+export async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -178,13 +181,9 @@ export async function startPublish(
   };
 
   // One publish per (destination, digest, tag), tagged or not: the first decision is the answer
-  // and no run starts (the key is the workflow's and the CLI's: publicationOf).
-  const publication = publicationOf(checked.data);
-  const existing = await options.archive.findPublished(
-    publication.repository,
-    publication.digest,
-    publication.tag,
-  );
+  // and no run starts, unless the digest was revoked since (then the workflow denies it and
+  // archives the denial). The same answer as the CLI's: standingPublication.
+  const existing = await standingPublication(options.archive, publicationOf(checked.data));
   if (existing) return { status: 200, body: alreadyPublished(existing) };
 
   const handle = await withinTime(

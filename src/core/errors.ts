@@ -73,6 +73,8 @@ export const ERRORS = {
   NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /** An administrator revoked this artifact digest: it is never published again, under any tag. */
+  REVOKED: { layer: 'policy', retryable: false },
 
   APPROVAL_REJECTED: { layer: 'approval', retryable: false },
   APPROVAL_EXPIRED: { layer: 'approval', retryable: false },

@@ -27,7 +27,7 @@ export type Identity = z.infer<typeof IdentitySchema>;
  */
 export const SealedIdentitySchema = z.strictObject({
   identity: IdentitySchema,
-  purpose: z.enum(['request', 'approve', 'reject']),
+  purpose: z.enum(['request', 'approve', 'reject', 'revoke']),
   workflowId: z.string().min(1).max(1024),
   /**
    * The run a verdict is for. A workflow id names a destination and a digest, not a decision:

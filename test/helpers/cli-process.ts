@@ -1,8 +1,8 @@
-/** The real slsa-gate CLI as a child process, for tests that check its exit status and output. */
+/** The `slsa-gate` command as a process (bin/slsa-gate.js), for tests of what a user runs. */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const cli = fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url));
+const cli = join(import.meta.dirname, '../../bin/slsa-gate.js');
 
 export interface CliRun {
   /** The exit status; null when the process was killed (it ran past `killAfterMs`). */
@@ -18,7 +18,7 @@ export interface CliRun {
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; killAfterMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; killAfterMs?: number } = {},
 ): Promise<CliRun> {
   return new Promise((done) => {
     execFile(
@@ -37,6 +37,15 @@ export function runCli(
       },
     );
   });
+}
+
+/** Runs `slsa-gate ARGS…` with `env`; its exit code and output, whatever the code. */
+export async function runSlsaGate(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const run = await runCli(args, { env });
+  return { code: run.exit ?? -1, out: run.stdout, err: run.stderr };
 }
 
 /** Whether the run's output holds something that looks like a stack trace. */

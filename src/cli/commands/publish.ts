@@ -5,6 +5,7 @@ import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { parseReference, parseRepository } from '../../registry/reference.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
+import { standingPublication } from '../../archive/standing-publication.ts';
 import { registryClients } from '../../config/registry-clients.ts';
 import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
@@ -102,8 +103,9 @@ export const publishCommand: Command = {
       });
     }
 
-    // Already published at this destination, digest and tag (or untagged): the first decision
-    // is the answer, read from the archive, and no run starts (as the API answers).
+    // Already published at this destination, digest and tag (or untagged), and not revoked
+    // since: the first decision is the answer, read from the archive, and no run starts (as the
+    // API answers).
     const published = await findPublished(config, parsed.data);
     if (published) {
       const uiUrl = workflowUiUrl(config, published.workflowId, published.runId);
@@ -159,18 +161,17 @@ export const publishCommand: Command = {
   },
 };
 
-/** The decision that already published the request's artifact there, read by key from the archive. */
+/** The decision that already published the request's artifact there and still stands (standingPublication). */
 async function findPublished(
   config: Config,
   request: PublishRequest,
 ): Promise<{ result: PublishResult; workflowId: string; runId: string } | undefined> {
   const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
   try {
-    const publication = publicationOf(request);
-    const decision = await archive.findPublished(publication.repository, publication.digest, publication.tag);
-    if (!decision?.published) return undefined;
+    const decision = await standingPublication(archive, publicationOf(request));
+    if (!decision) return undefined;
     return {
-      result: alreadyPublishedResult({ ...decision, published: decision.published }, request.candidate),
+      result: alreadyPublishedResult(decision, request.candidate),
       workflowId: decision.workflowId,
       runId: decision.runId,
     };

@@ -59,7 +59,7 @@ test('every read the publish path and the audit commands send carries maxTimeMS'
   await archive.findPublished('127.0.0.1:5000/release/limit', decision.artifact.digest, 'v1');
   await archive.getDecision(decision.decisionId);
   await archive.listApprovals(decision.decisionId);
-  await archive.revocationsOf(decision.artifact.digest);
+  await archive.revocationOf(decision.artifact.digest);
   await archive.currentPolicy();
   // The audit side: lists, detail, stats, exports, integrity, drift, policy history.
   await archive.findDecisionsByDigest(decision.artifact.digest);
