@@ -11,7 +11,7 @@ import type { ActivityDeps } from './deps.ts';
 export const MONITOR_PAGE_SIZE = 50;
 
 /** Tags that attach artifacts to an image: the referrers tag schema and cosign's `.att`/`.sig`/`.sbom`. */
-const ATTACHMENT_TAG = /^sha256-([0-9a-f]{64})(?:\.(?:att|sig|sbom))?$/;
+const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(?:\.(?:att|sig|sbom))?$/;
 
 /** One page of a release repository's check, as the workflow hands it over. */
 export interface MonitorPageInput {
@@ -53,14 +53,17 @@ export function createMonitorActivities(deps: ActivityDeps) {
       let skipped = 0;
       for (const tag of page.tags) {
         Context.current().heartbeat({ repository: input.repository, tag });
-        // An attachment tag is not a release when the image it attaches to is in the
-        // repository; one that names no image here is checked like any other tag.
-        const attachedTo = ATTACHMENT_TAG.exec(tag)?.[1];
-        if (attachedTo && (await client.manifestExists(repo, `sha256:${attachedTo}`))) {
+        const { digest } = await client.resolve(repo, tag);
+        // An attachment-shaped tag is not a release only when it names the manifest the gate
+        // wrote there (the `.att` manifest, the referrers fallback index); anything else under
+        // such a tag (an image pushed as `sha256-<hex>.sig`) is checked like any other tag.
+        if (
+          ATTACHMENT_TAG.test(tag) &&
+          (await deps.archive.attachmentTag(input.repository, tag))?.digest === digest
+        ) {
           skipped++;
           continue;
         }
-        const { digest } = await client.resolve(repo, tag);
         const found: Array<{ kind: DriftKind; reason: string; expectedDigest?: string }> = [];
         const last = await deps.archive.lastRelease(input.repository, tag);
         // A revoked digest is reported under every tag that names it, whoever tagged it and
