@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, TextSchema } from './codecs.ts';
 
 /** An approver's verdict on a decision that needed approval. */

@@ -7,7 +7,7 @@
  * Schemas only, no Node modules: the workflow validates requests with them
  * (the seal itself is made and checked in identity-seal.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Who the API verified a caller to be. `id` is what two-person comparisons use. */
 export const IdentitySchema = z.strictObject({
