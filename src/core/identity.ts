@@ -38,7 +38,7 @@ export type Identity = z.infer<typeof IdentitySchema>;
  * Whether two verified identities are the same principal: the one comparison behind the
  * two-person rule and approval quorums (docs/security-model.md#approvals).
  */
-export function sameIdentity(a: Identity, b: Identity): boolean {
+export function samePrincipal(a: Identity, b: Identity): boolean {
   return a.id === b.id;
 }
 
