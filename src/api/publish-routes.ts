@@ -97,6 +97,7 @@ export function identityOf(principal: ApiPrincipal): Identity {
     id: id.id.slice(0, 1024),
     name: principal.name.slice(0, 256),
     ...(id.kind === 'oidc' && id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+    ...(principal.groups.length > 0 ? { groups: principal.groups } : {}),
   };
 }
 
