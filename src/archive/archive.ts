@@ -22,7 +22,7 @@ import {
   type Db,
   type MongoClientOptions,
 } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { boundedLine, GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
 import {
