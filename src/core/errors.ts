@@ -21,6 +21,8 @@ export type ErrorLayer =
   | 'approval'
   /** A registry, attestor, archive, trust-root or Temporal service failed or did not answer. */
   | 'infrastructure'
+  /** The run was stopped from outside (cancelled, terminated) before it decided. */
+  | 'cancellation'
   /** A fault of the gate itself: an error no code names (a bug, a library's surprise). */
   | 'internal';
 
@@ -92,9 +94,9 @@ export const ERRORS = {
    */
   UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
-  CANCELLED: { layer: 'approval', retryable: false },
+  CANCELLED: { layer: 'cancellation', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */
-  TERMINATED: { layer: 'approval', retryable: false },
+  TERMINATED: { layer: 'cancellation', retryable: false },
   /** The run hit its Temporal execution or run timeout before it ended; the reaper archived that end. */
   TIMED_OUT: { layer: 'approval', retryable: false },
 

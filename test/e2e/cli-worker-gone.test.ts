@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { EXIT } from '../../src/cli/exit-codes.ts';
 import type { PublishResult } from '../../src/workflows/contract.ts';
 import { hasStackTrace, runCli, type CliRun } from '../helpers/cli-process.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';
@@ -64,7 +65,7 @@ test('approve waits for the worker within --timeout; status of a finished run ne
     { env },
   );
   // Before: --timeout did not exist (INPUT_INVALID), and approve waited for the publish to end.
-  assertAnswered(accepted, 3);
+  assertAnswered(accepted, EXIT.PENDING);
   assert.match(accepted.stdout, /approve accepted by .*not finished within 20 s/);
   writeFileSync(join(rig.dir, 'publishImage.go'), '');
   const result = (await first.result()) as PublishResult;
@@ -77,14 +78,14 @@ test('approve waits for the worker within --timeout; status of a finished run ne
   // A finished run: its result is in the history; no worker has to replay it for a query.
   const finished = await runCli(['status', first.workflowId, '--json'], { env });
   // Before: the query waited for a worker, then failed uncoded ("Failed to query Workflow").
-  assertAnswered(finished, 0);
+  assertAnswered(finished, EXIT.PUBLISHED);
   const shown = JSON.parse(finished.stdout) as { status: string; result: PublishResult };
   assert.equal(shown.status, 'Published');
   assert.equal(shown.result.decisionId, result.decisionId);
 
   // A running run: only a worker can say where it is.
   const running = await runCli(['status', second.workflowId, '--timeout', '5'], { env });
-  assertAnswered(running, 1);
+  assertAnswered(running, EXIT.UNAVAILABLE);
   // No answer within the 5 s, or Temporal's own word that no worker took the query, whichever comes first.
   assert.match(running.stderr, /^slsa-gate: TEMPORAL_UNAVAILABLE: the progress of .*is a worker running/m);
 
@@ -93,7 +94,7 @@ test('approve waits for the worker within --timeout; status of a finished run ne
     env,
   });
   // Before: nothing printed, and no answer until the process was killed.
-  assertAnswered(approve, 1);
+  assertAnswered(approve, EXIT.UNAVAILABLE);
   assert.match(approve.stderr, /^slsa-gate: TEMPORAL_UNAVAILABLE: no worker took the approve within 30 s/m);
   assert.match(approve.stderr, /slsa-gate status/);
   await second.terminate('test over');

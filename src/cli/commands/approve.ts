@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
 import { approveUpdate, rejectUpdate } from '../../workflows/definitions.ts';
+import { EXIT } from '../exit-codes.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { secondsOption } from './seconds-option.ts';
@@ -64,8 +65,8 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
             `the API (POST /api/v1/publishes/<workflow-id>/${verdict}), which verifies who they are.\n\n` +
             `--timeout: how long to wait for a worker to take the verdict and for its effect (default\n` +
             `${DEFAULT_VERDICT_SECONDS} s). No worker polling the run's task queue: TEMPORAL_UNAVAILABLE at once,\n` +
-            'nothing sent. No worker taking it in time: TEMPORAL_UNAVAILABLE (exit 1). Taken, but the\n' +
-            'publish not finished in time: exit 3, and `slsa-gate status` tells the rest.',
+            `nothing sent. No worker taking it in time: TEMPORAL_UNAVAILABLE (exit ${EXIT.UNAVAILABLE}). Taken, but the\n` +
+            `publish not finished in time: exit ${EXIT.PENDING}, and \`slsa-gate status\` tells the rest.`,
         );
         return 0;
       }
@@ -122,7 +123,7 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
               `${verdict} accepted by ${workflowId}; not finished within ${seconds} s: ` +
                 `slsa-gate status '${workflowId}'\nTemporal UI: ${uiUrl}`,
             );
-            return 3;
+            return EXIT.PENDING;
           }
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) {
@@ -135,7 +136,7 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
           throw err;
         }
         printProgress(progress, { json: values.json, uiUrl });
-        return 0;
+        return EXIT.PUBLISHED;
       } finally {
         await session.close();
       }

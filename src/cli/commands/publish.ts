@@ -22,6 +22,7 @@ import {
 import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
 import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
@@ -110,7 +111,7 @@ export const publishCommand: Command = {
     if (published) {
       const uiUrl = workflowUiUrl(config, published.workflowId, published.runId);
       printProgress(progressOfResult(published.result), { json: values.json, uiUrl });
-      return 0;
+      return EXIT.PUBLISHED;
     }
 
     const workflowId = publishWorkflowId(release.registry, release.repository, digest);
@@ -149,9 +150,9 @@ export const publishCommand: Command = {
         }
         if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
           printProgress(progress, { json: values.json, uiUrl });
-          if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+          if (progress.result) return exitCodeOfResult(progress.result);
           if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
-          return 3;
+          return EXIT.PENDING;
         }
         await sleep(300);
       }

@@ -30,7 +30,7 @@ export interface RunProgress {
  * A publish's progress as the CLI reads it, every call within `seconds`: a completed run's from
  * its result in the history (no worker needed), a running one's from the worker through the
  * progress query (TEMPORAL_UNAVAILABLE when no worker answers in time). A run that ended
- * without a result is CANCELLED (cancelled or terminated) or INTERNAL_ERROR (failed, timed out).
+ * without a result is CANCELLED (cancelled or terminated), TIMED_OUT, or INTERNAL_ERROR (failed).
  */
 export async function readProgress(
   session: TemporalClientSession,
@@ -59,11 +59,14 @@ export async function readProgress(
       });
     return { progress, runId, taskQueue };
   }
+  // Until the reaper has archived a termination, it is reported as CANCELLED (docs/security-model.md#how-a-run-ends).
   if (state === 'CANCELLED' || state === 'TERMINATED')
     throw new GateError('CANCELLED', `workflow ${workflowId} was ${state.toLowerCase()}`, {
       detail: { workflowId, runId },
     });
-  throw new GateError('INTERNAL_ERROR', `workflow ${workflowId} is ${state}`, {
-    detail: { workflowId, runId },
-  });
+  throw new GateError(
+    state === 'TIMED_OUT' ? 'TIMED_OUT' : 'INTERNAL_ERROR',
+    `workflow ${workflowId} is ${state}`,
+    { detail: { workflowId, runId } },
+  );
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
 import { DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
 import { secondsOption } from './seconds-option.ts';
 
@@ -12,7 +13,8 @@ const USAGE = `Usage: slsa-gate status <workflow-id> [--timeout SECONDS] [--json
 A finished publish is read from its result in Temporal's history (no worker needed); a running
 one is asked through its worker, which must answer within --timeout (default ${DEFAULT_QUERY_SECONDS} s),
 else TEMPORAL_UNAVAILABLE.
-Exit: 0 published or in progress, 1 denied or cancelled, 2 input error, 3 awaiting approval.`;
+Exit: ${EXIT.PUBLISHED} published or in progress, ${EXIT.DENIED} denied, ${EXIT.INPUT} input error, ${EXIT.PENDING} awaiting approval,
+      ${EXIT.UNAVAILABLE} no answer (Temporal, the worker), ${EXIT.CANCELLED} cancelled or terminated.`;
 
 export const statusCommand: Command = {
   async run(args) {
@@ -38,8 +40,8 @@ export const statusCommand: Command = {
     try {
       const { progress, runId } = await readProgress(session, workflowId, seconds);
       printProgress(progress, { json: values.json, uiUrl: workflowUiUrl(config, workflowId, runId) });
-      if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
-      return progress.status === 'AwaitingApproval' ? 3 : 0;
+      if (progress.result) return exitCodeOfResult(progress.result);
+      return progress.status === 'AwaitingApproval' ? EXIT.PENDING : EXIT.PUBLISHED;
     } finally {
       await session.close();
     }

@@ -1,6 +1,6 @@
 /**
  * Every way the CLI fails is one coded line and the exit status of its code's layer
- * (src/core/errors.ts, src/cli/main.ts: input 2, anything else 1), answered within a bound,
+ * (src/core/errors.ts, src/cli/exit-codes.ts: input 2, a service that did not answer 4), answered within a bound,
  * never a stack trace, an uncoded `unexpected error` or a wait for ever. Real registry,
  * Temporal dev server and FerretDB; no worker runs on this file's task queue.
  *
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { EXIT } from '../../../src/cli/exit-codes.ts';
 import { buildAndAttest, createBuilderKey } from '../../../src/demo/demo-builder.ts';
 import { RegistryClient } from '../../../src/registry/client.ts';
 import { publishWorkflowId, type PublishRequest } from '../../../src/workflows/contract.ts';
@@ -91,19 +92,19 @@ test('publish --attestation naming a directory is INPUT_INVALID naming it, and n
     { env },
   );
   // Before: "slsa-gate: unexpected error in publish: EISDIR: illegal operation on a directory", exit 1.
-  assertCoded(run, 'INPUT_INVALID', 2, new RegExp(`attestation ${work}`));
+  assertCoded(run, 'INPUT_INVALID', EXIT.INPUT, new RegExp(`attestation ${work}`));
   await assert.rejects(
     client.workflow.getHandle(publishWorkflowId(registryHost, 'release/coded', digest)).describe(),
     WorkflowNotFoundError,
   );
 });
 
-test('status and approve of a workflow id that names nothing are NOT_FOUND (exit 2)', async () => {
+test('status and approve of a workflow id that names nothing are NOT_FOUND (exit 2, input)', async () => {
   const unknown = `publish:${registryHost}/release/nothing@sha256:${'0'.repeat(64)}`;
   // Before: "unexpected error in status: workflow not found for ID: …", exit 1.
-  assertCoded(await runCli(['status', unknown], { env }), 'NOT_FOUND', 2, /no workflow/);
+  assertCoded(await runCli(['status', unknown], { env }), 'NOT_FOUND', EXIT.INPUT, /no workflow/);
   // Before: INPUT_INVALID, the code of a malformed request rather than of a missing one.
-  assertCoded(await runCli(['approve', unknown, '--reason', 'ok'], { env }), 'NOT_FOUND', 2);
+  assertCoded(await runCli(['approve', unknown, '--reason', 'ok'], { env }), 'NOT_FOUND', EXIT.INPUT);
 });
 
 test('audit show and audit verify of a decision id that names nothing are NOT_FOUND (exit 2)', async () => {
@@ -112,31 +113,31 @@ test('audit show and audit verify of a decision id that names nothing are NOT_FO
     ['audit', 'show', 'no-such-decision'],
     ['audit', 'verify', 'no-such-decision', '--skip-signatures'],
   ])
-    assertCoded(await runCli(args, { env }), 'NOT_FOUND', 2, /no-such-decision/);
+    assertCoded(await runCli(args, { env }), 'NOT_FOUND', EXIT.INPUT, /no-such-decision/);
 });
 
 test('a database name the store refuses is CONFIG_INVALID naming it (exit 2)', async () => {
   // Operator material: `+` is a legal MongoDB database name character that FerretDB refuses.
   const run = await runCli(['audit', 'list', '--db', 'audit+2026'], { env });
   // Before: "slsa-gate: unexpected error in audit list: Invalid namespace specified 'audit+2026.decisions'", exit 1.
-  assertCoded(run, 'CONFIG_INVALID', 2, /audit\+2026/);
+  assertCoded(run, 'CONFIG_INVALID', EXIT.INPUT, /audit\+2026/);
 });
 
-test('a store that refuses or never answers is ARCHIVE_UNAVAILABLE (exit 1), within the connect timeout', async () => {
+test('a store that refuses or never answers is ARCHIVE_UNAVAILABLE (exit 4, unavailable), within the connect timeout', async () => {
   for (const kind of ['closed', 'silent'] as const) {
     const uri = `mongodb://127.0.0.1:${await port(kind)}/`;
     // Before, for the silent port: the answer came after the 5 s server selection and then the
     // driver's 30 s connect timeout, past this kill bound; now after twice the 5 s.
     const run = await runCli(['audit', 'list', '--mongodb-uri', uri], { env, killAfterMs: 30_000 });
-    assertCoded(run, 'ARCHIVE_UNAVAILABLE', 1, /127\.0\.0\.1/);
+    assertCoded(run, 'ARCHIVE_UNAVAILABLE', EXIT.UNAVAILABLE, /127\.0\.0\.1/);
   }
 });
 
-test('a Temporal server that cannot be reached is TEMPORAL_UNAVAILABLE (exit 1)', async () => {
+test('a Temporal server that cannot be reached is TEMPORAL_UNAVAILABLE (exit 4, unavailable)', async () => {
   const address = `127.0.0.1:${await port('closed')}`;
   const run = await runCli(['status', 'publish:anything'], { env: { ...env, TEMPORAL_ADDRESS: address } });
   // Before: "slsa-gate: unexpected error in status: Failed to connect before the deadline", exit 1.
-  assertCoded(run, 'TEMPORAL_UNAVAILABLE', 1, new RegExp(address));
+  assertCoded(run, 'TEMPORAL_UNAVAILABLE', EXIT.UNAVAILABLE, new RegExp(address));
 });
 
 test('approve and status of a run no worker polls for answer TEMPORAL_UNAVAILABLE instead of waiting', async () => {
@@ -163,10 +164,15 @@ test('approve and status of a run no worker polls for answer TEMPORAL_UNAVAILABL
   try {
     const approve = await runCli(['approve', handle.workflowId, '--reason', 'reviewed'], { env });
     // Before: nothing printed, and no answer until the process was killed.
-    assertCoded(approve, 'TEMPORAL_UNAVAILABLE', 1, new RegExp(`no worker polls task queue ${taskQueue}`));
+    assertCoded(
+      approve,
+      'TEMPORAL_UNAVAILABLE',
+      EXIT.UNAVAILABLE,
+      new RegExp(`no worker polls task queue ${taskQueue}`),
+    );
     const status = await runCli(['status', handle.workflowId, '--timeout', '5'], { env });
     // Before: no --timeout (INPUT_INVALID); without it, "unexpected error in status: Failed to query Workflow" after 35 s.
-    assertCoded(status, 'TEMPORAL_UNAVAILABLE', 1, new RegExp(taskQueue));
+    assertCoded(status, 'TEMPORAL_UNAVAILABLE', EXIT.UNAVAILABLE, new RegExp(taskQueue));
     // Nothing reached the run: the verdict was refused before it was sent.
     const history = await handle.fetchHistory();
     assert.ok(!(history.events ?? []).some((e) => e.workflowExecutionUpdateAdmittedEventAttributes));
