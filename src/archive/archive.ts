@@ -21,7 +21,7 @@ import {
   type Db,
   type MongoClientOptions,
 } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
 import {

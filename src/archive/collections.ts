@@ -4,7 +4,7 @@
  * Only plain single-field and compound indexes: FerretDB 1.x has no partial or TTL indexes.
  */
 import { MongoServerError, type Collection, type Db, type IndexDescription } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalDocSchema } from './approval-record.ts';
 import { ApprovalSetDocSchema } from './approval-set-record.ts';

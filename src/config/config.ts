@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { TASK_QUEUE } from '../workflows/contract.ts';
 import {
