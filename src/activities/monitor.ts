@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { DriftKind } from '../archive/drift-record.ts';
 import { verifyPublishedImage } from '../consumers/published-vsa.ts';
 import { isGateError } from '../core/errors.ts';
-import type { RevocationRecord } from '../archive/archive.ts';
+import { describeRevocation } from '../archive/revocation-record.ts';
 import { parseRepository } from '../registry/reference.ts';
 import { revocationNotice } from '../registry/revocation-notice.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -30,9 +30,6 @@ export interface MonitorPageResult {
   /** Where the next page starts; absent on the last page. */
   after?: string;
 }
-
-const revokedBy = (r: RevocationRecord) =>
-  `revoked by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}`;
 
 export function createMonitorActivities(deps: ActivityDeps) {
   return {
@@ -78,12 +75,12 @@ export function createMonitorActivities(deps: ActivityDeps) {
         if (revocation) {
           found.push({
             kind: 'revoked',
-            reason: `${input.repository}:${tag} names ${digest}, ${revokedBy(revocation)}`,
+            reason: `${input.repository}:${tag} names a revoked digest: ${describeRevocation(revocation)}`,
           });
         } else if (notice) {
           found.push({
             kind: 'revoked',
-            reason: `${input.repository}:${tag} was moved to the revocation notice of ${last!.digest}, ${revokedBy(notice)}`,
+            reason: `${input.repository}:${tag} was moved to a revocation notice: ${describeRevocation(notice)}`,
             expectedDigest: last!.digest,
           });
         }

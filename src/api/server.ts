@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isArchiveUnavailable, type Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import {

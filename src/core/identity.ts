@@ -7,7 +7,7 @@
  * Schemas only, no Node modules: the workflow validates requests with them
  * (the seal itself is made and checked in identity-seal.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * An approver group's name, as the operator writes it in the API's token configuration and in

@@ -14,6 +14,7 @@ import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
 import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
 import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
+import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
 
 /**
  * The line a worker logs at start while it counts typed approver names: whoever can send an
@@ -134,7 +135,7 @@ export async function main(): Promise<number> {
         `slsa-gate worker: unexpected error: ${err instanceof Error ? err.message : String(err)}`,
       );
     if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
-    return err instanceof GateError && err.layer === 'input' ? 2 : 1;
+    return err instanceof GateError ? exitCodeOf(err.code) : EXIT.DENIED;
   }
 }
 
