@@ -19,7 +19,7 @@ export type ErrorLayer =
   | 'policy'
   /** The approval step: rejected, expired, or an approver who may not approve. */
   | 'approval'
-  /** A registry, attestor, archive or trust-root service failed or did not answer. */
+  /** A registry, attestor, archive, trust-root or Temporal service failed or did not answer. */
   | 'infrastructure'
   /** The run was stopped from outside (cancelled, terminated) before it decided. */
   | 'cancellation';
@@ -111,6 +111,8 @@ export const ERRORS = {
   ARCHIVE_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */
   TRUST_ROOT_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  /** Temporal, or the worker that should take a query or an Update, did not answer in time. */
+  TEMPORAL_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
