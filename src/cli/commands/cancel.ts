@@ -7,7 +7,6 @@
  * joining `publish` then exit 5.
  */
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { GateError } from '../../core/errors.ts';
@@ -38,21 +37,15 @@ export const cancelCommand: Command = {
     const { client, close } = await connectClient(config);
     try {
       const handle = client.workflow.getHandle(workflowId);
-      let runId: string;
-      try {
-        const description = await handle.describe();
-        if (description.status.name !== 'RUNNING')
-          throw new GateError(
-            'INPUT_INVALID',
-            `workflow ${workflowId} has already ended (${description.status.name}): nothing to cancel`,
-          );
-        runId = description.runId;
-        await client.workflow.getHandle(workflowId, runId).cancel();
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError)
-          throw new GateError('INPUT_INVALID', `no workflow ${workflowId.slice(0, 1024)}`);
-        throw err;
-      }
+      // An unknown workflow id is NOT_FOUND (src/config/coded-error.ts), exit 2.
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING')
+        throw new GateError(
+          'INPUT_INVALID',
+          `workflow ${workflowId} has already ended (${description.status.name}): nothing to cancel`,
+        );
+      const runId = description.runId;
+      await client.workflow.getHandle(workflowId, runId).cancel();
       const uiUrl = workflowUiUrl(config, workflowId, runId);
       if (values.json) console.log(JSON.stringify({ workflowId, runId, cancelRequested: true, uiUrl }));
       else console.log(`cancellation requested: ${workflowId}\nTemporal UI: ${uiUrl}`);

@@ -134,7 +134,7 @@ test(
       );
       const unknown = await runSlsaGate(env, 'cancel', uniqueName('no-such-run'));
       assert.equal(unknown.code, 2, unknown.err);
-      assert.match(unknown.err, /^slsa-gate: INPUT_INVALID: no workflow /m);
+      assert.match(unknown.err, /^slsa-gate: NOT_FOUND: no workflow /m);
     } finally {
       await handle.terminate('test cleanup').catch(() => undefined);
       await connection.close();
