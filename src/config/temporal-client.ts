@@ -7,6 +7,9 @@ import {
 import { boundedLine, GateError } from '../core/errors.ts';
 import type { Config, TemporalUiSettings } from './config.ts';
 
+/** How long a command waits for Temporal to answer its first call before it says so (exit 4). */
+export const TEMPORAL_CONNECT_SECONDS = 5;
+
 /** A Temporal client with its connection, and a way to bound each call. */
 export interface TemporalClientSession {
   client: Client;
@@ -20,18 +23,22 @@ export interface TemporalClientSession {
 
 /**
  * A Temporal client for the CLI and the API, with the same connection settings as the worker.
- * A server that cannot be reached within the connect timeout is TEMPORAL_UNAVAILABLE.
+ * A server that does not answer within TEMPORAL_CONNECT_SECONDS is TEMPORAL_UNAVAILABLE naming
+ * the address tried, never an uncoded error after the SDK's own longer deadline.
  */
 export async function connectClient(
   config: Pick<Config, 'temporal' | 'temporalNamespace'>,
 ): Promise<TemporalClientSession> {
   let connection: Connection;
   try {
-    connection = await Connection.connect(config.temporal.connectionOptions());
+    connection = await Connection.connect({
+      ...config.temporal.connectionOptions(),
+      connectTimeout: TEMPORAL_CONNECT_SECONDS * 1000,
+    });
   } catch (err) {
     throw new GateError(
       'TEMPORAL_UNAVAILABLE',
-      `Temporal at ${config.temporal.describe()} did not answer: ${boundedLine(err instanceof Error ? err.message : String(err))}`,
+      `${config.temporal.address} did not answer within ${TEMPORAL_CONNECT_SECONDS} s (${config.temporal.describe()}): ${boundedLine(err instanceof Error ? err.message : String(err))}`,
       { detail: { address: config.temporal.address } },
     );
   }
