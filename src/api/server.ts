@@ -9,6 +9,7 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
+ *   GET /healthz                                   the health probe, without a credential
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -256,6 +257,14 @@ async function route(
   const path = url.pathname;
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
 
+  // The health probe (Docker HEALTHCHECK, Kubernetes probes): no credential, and no admission
+  // slot, so strangers holding every anonymous slot do not make the probe fail and the server
+  // restart. It reads nothing and says only that the server answers.
+  if (path === HEALTH_PATH) {
+    requireMethod(method, 'GET');
+    return sendJson(res, 200, { status: 'ok' }, req.complete ? {} : { Connection: 'close' });
+  }
+
   // Routes without authentication: the stylesheet and the login/logout forms, in their own pool.
   if (ANONYMOUS_PATHS.has(path)) {
     admit(admission.anonymous, res);
@@ -282,6 +291,7 @@ async function route(
   else await pageRoute(options, path, url.searchParams, res);
 }
 
+const HEALTH_PATH = '/healthz';
 const ANONYMOUS_PATHS = new Set(['/assets/style.css', '/login', '/logout']);
 
 async function anonymousRoute(

@@ -10,6 +10,7 @@ import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
 import { GateError } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
+import { parseListen, startHealthServer } from './health-server.ts';
 
 /** The workflow bundle scripts/build.js writes (`bundleWorkflowCode` over src/workflows/index.ts). */
 export const WORKFLOW_BUNDLE = packageFile('dist/workflow-bundle.js');
@@ -38,6 +39,8 @@ function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  const healthListen =
+    config.healthListen === undefined ? undefined : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
   const workflows = workflowCode();
   const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
@@ -53,7 +56,14 @@ export async function runWorker(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
-    await worker.run();
+    // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
+    const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
+    if (health) console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
+    try {
+      await worker.run();
+    } finally {
+      health?.server.close();
+    }
   } finally {
     await connection.close();
     await deps.close();
