@@ -56,7 +56,11 @@ function entry(root, path) {
 }
 
 /** Every file under `dir` (relative to root), skipping directories for which `skip` says so. */
-function walk(/** @type {string} */ root, /** @type {string} */ dir, /** @type {(p: string) => boolean} */ skip) {
+function walk(
+  /** @type {string} */ root,
+  /** @type {string} */ dir,
+  /** @type {(p: string) => boolean} */ skip,
+) {
   /** @type {string[]} */
   const out = [];
   for (const d of readdirSync(join(root, dir), { withFileTypes: true })) {

@@ -138,7 +138,10 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   });
   // Ready when the worker polls (its health endpoint says RUNNING).
   for (let i = 0; i < 600; i++) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return worker;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -305,7 +308,9 @@ async function main(): Promise<number> {
     worker.kill('SIGTERM');
   }
   if (published.status !== 0) {
-    console.error(`release-image: the gate did not publish (exit ${published.status}):\n${published.stdout}${published.stderr}`);
+    console.error(
+      `release-image: the gate did not publish (exit ${published.status}):\n${published.stdout}${published.stderr}`,
+    );
     return 1;
   }
   say(`published ${releaseRef}:${tag} through the gate in ${seconds()} s`);

@@ -19,7 +19,13 @@ export interface FinalStage {
   labels: Record<string, string>;
   entrypoint: string[];
   cmd: string[];
-  healthcheck: { test: string[]; intervalNs: number; timeoutNs: number; startPeriodNs: number; retries: number };
+  healthcheck: {
+    test: string[];
+    intervalNs: number;
+    timeoutNs: number;
+    startPeriodNs: number;
+    retries: number;
+  };
 }
 
 /** Instructions joined across `\` continuations, comments and blank lines dropped. */

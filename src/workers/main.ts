@@ -40,7 +40,9 @@ function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const healthListen =
-    config.healthListen === undefined ? undefined : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
+    config.healthListen === undefined
+      ? undefined
+      : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
   const workflows = workflowCode();
   const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
@@ -58,7 +60,8 @@ export async function runWorker(): Promise<void> {
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
     // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
     const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
-    if (health) console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
+    if (health)
+      console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
     try {
       await worker.run();
     } finally {
