@@ -2,7 +2,7 @@ import type { DecisionStatus } from '../archive/archive.ts';
 import { isFinalStatus } from '../archive/lifecycle.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import type { Identity, SealedIdentity } from '../core/identity.ts';
-import { openSealedIdentity } from '../core/identity-seal.ts';
+import { openSealedIdentity, type SealExpectation } from '../core/identity-seal.ts';
 import { compileAnchored } from '../core/policy/anchored-pattern.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
@@ -34,7 +34,7 @@ const artifactRecord = (c: Candidate) => ({
 function openSeal(
   deps: ActivityDeps,
   sealed: SealedIdentity,
-  expected: Parameters<typeof openSealedIdentity>[2],
+  expected: SealExpectation,
   code: 'IDENTITY_UNVERIFIED' | 'APPROVER_NOT_ALLOWED',
 ): Identity {
   if (!deps.identityKey)
@@ -104,25 +104,32 @@ export function createDecisionActivities(deps: ActivityDeps) {
         attestationDigests: string[];
         facts: EvidenceFacts;
         decidedAt: string;
-        /** The requester as the API verified it, sealed; checked against the run's start time. */
+        /** The requester as admitted (admitRequest opened its seal before any step). */
+        verifiedRequester?: Identity;
+        /**
+         * Runs started before admission: the requester as the API sealed it, checked against
+         * the run's start time.
+         */
         requesterIdentity?: SealedIdentity;
         requestedAt?: string;
       },
     ): Promise<{ decisionId: string; requester?: Identity }> {
       const p = input.evaluation.provenance;
       // A request whose seal does not verify names no one: denied before anything is recorded as decided.
-      const requester = input.requesterIdentity
-        ? openSeal(
-            deps,
-            input.requesterIdentity,
-            {
-              purpose: 'request',
-              workflowId: input.workflowId,
-              now: new Date(input.requestedAt ?? input.decidedAt),
-            },
-            'IDENTITY_UNVERIFIED',
-          )
-        : undefined;
+      const requester =
+        input.verifiedRequester ??
+        (input.requesterIdentity
+          ? openSeal(
+              deps,
+              input.requesterIdentity,
+              {
+                purpose: 'request',
+                workflowId: input.workflowId,
+                now: new Date(input.requestedAt ?? input.decidedAt),
+              },
+              'IDENTITY_UNVERIFIED',
+            )
+          : undefined);
       const recorded = await archive.recordDecision({
         decisionId: input.decisionId,
         workflowId: input.workflowId,
@@ -230,6 +237,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
       workflowId?: string;
       /** The run awaiting this verdict: a seal for another run of the same workflow id is refused. */
       runId?: string;
+      /** The digest of the run's request (admitRequest): a seal for another request is refused. */
+      requestDigest?: string;
       identity?: SealedIdentity;
       /** The requester as verified when the decision was recorded; absent for an operator's request. */
       requester?: Identity;
@@ -246,6 +255,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
               purpose: input.verdict,
               workflowId: input.workflowId ?? '',
               runId: input.runId ?? '',
+              ...(input.requestDigest ? { requestDigest: input.requestDigest } : {}),
               now: new Date(input.at),
             },
             'APPROVER_NOT_ALLOWED',

@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps.ts';
+import { createAdmissionActivities } from './admission.ts';
 import { createDecisionActivities } from './decision.ts';
 import { createEvidenceActivities } from './evidence.ts';
 import { createMonitorActivities } from './monitor.ts';
@@ -10,6 +11,7 @@ import { createRunEndActivities } from './run-ends.ts';
 /** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
+    ...createAdmissionActivities(deps),
     ...createPublishActivities(deps),
     ...createEvidenceActivities(deps),
     ...createPolicyActivities(deps),

@@ -5,7 +5,8 @@
  * never a name someone typed.
  *
  *   POST /api/v1/publishes                       start a publish          (scope publish)
- *   GET  /api/v1/publishes/:workflowId?wait=S    progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *   GET  /api/v1/publishes/:workflowId?wait=S[&since=STATUS]
+ *                                                progress, waiting ≤ 60 s (publish, approve or audit:read)
  *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
  *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
  *
@@ -24,7 +25,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';
-import { sealIdentity } from '../core/identity-seal.ts';
+import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
@@ -32,11 +33,13 @@ import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
+  PublishStatusSchema,
   TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type PublishStatus,
 } from '../workflows/contract.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
@@ -50,13 +53,14 @@ export interface PublishApiOptions {
   temporalTimeoutMs?: number;
 }
 
-/** An API failure with its HTTP status, code and the field at fault. */
+/** An API failure with its HTTP status, code, the field at fault and, for a refused policy, its problems. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly parameter?: string,
+    readonly problems?: Array<{ path: string; message: string }>,
   ) {
     super(message);
   }
@@ -105,7 +109,7 @@ const BODY_FIELD: Record<string, string> = {
 };
 
 /** The first zod issue as a 400 naming the field (an unknown field by its own name). */
-function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
+export function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
   const issue = error.issues[0];
   const path = issue?.path.map(String) ?? [];
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
@@ -144,7 +148,7 @@ export async function startPublish(
     throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
   const release = parseField(() => parseRepository(to), 'to');
   const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
-  const request: PublishRequest = {
+  const unsealed: PublishRequest = {
     candidate: {
       registry: image.registry,
       repository: image.repository,
@@ -157,16 +161,20 @@ export async function startPublish(
     releaseRepository: release.repository,
     ...(tag ? { releaseTag: tag } : {}),
     requester: principal.name.slice(0, 256),
-    requesterIdentity: sealIdentity(options.identityKey, {
-      identity: identityOf(principal),
-      purpose: 'request',
-      workflowId,
-    }),
     attestations: [],
   };
   // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
-  const checked = PublishRequestSchema.safeParse(request);
+  const checked = PublishRequestSchema.safeParse(unsealed);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
+  // Sealed over the request as validated: the run admits it only for this very request, once.
+  const request: PublishRequest = {
+    ...checked.data,
+    requesterIdentity: sealRequester(options.identityKey, {
+      identity: identityOf(principal),
+      workflowId,
+      unsealedRequest: checked.data,
+    }),
+  };
 
   // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
   const releaseTag = tag ?? image.tag;
@@ -183,7 +191,7 @@ export async function startPublish(
     options.client.workflow.start<typeof publishArtifact>(PUBLISH_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
-      args: [checked.data],
+      args: [request],
       // A second request for the same artifact and destination joins the running workflow.
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
@@ -222,7 +230,11 @@ function alreadyPublished(decision: DecisionRecord) {
   };
 }
 
-/** The progress of a publish; with `wait`, until it has a result or `wait` seconds passed. */
+/**
+ * The progress of a publish; with `wait`, until it has a result or `wait` seconds passed, and
+ * with `since` (the status the caller last saw) also as soon as the status is another one, so
+ * that a client follows every step with one bounded long poll after another (ci/slsa-gate-request.mjs).
+ */
 export async function publishProgress(
   options: PublishApiOptions,
   principal: ApiPrincipal,
@@ -231,17 +243,31 @@ export async function publishProgress(
 ): Promise<{ status: number; body: unknown }> {
   requireScope(principal, 'publish', 'approve', 'audit:read');
   let waitSeconds = 0;
+  let since: PublishStatus | undefined;
   for (const [name, value] of params) {
-    if (name !== 'wait') throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
-    if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
-      throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
-    waitSeconds = Number(value);
+    if (name === 'wait') {
+      if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+        throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
+      waitSeconds = Number(value);
+    } else if (name === 'since') {
+      const parsed = PublishStatusSchema.safeParse(value);
+      if (!parsed.success)
+        throw new ApiFailure(
+          400,
+          'INPUT_INVALID',
+          `since: one of ${PublishStatusSchema.options.join(', ')}`,
+          'since',
+        );
+      since = parsed.data;
+    } else throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
   }
   const handle = options.client.workflow.getHandle(workflowId);
   const until = Date.now() + waitSeconds * 1000;
   for (;;) {
     const progress = await currentProgress(options, handle);
-    if (progress.result || Date.now() >= until) return { status: 200, body: { workflowId, ...progress } };
+    const changed = since !== undefined && progress.status !== since;
+    if (progress.result || changed || Date.now() >= until)
+      return { status: 200, body: { workflowId, ...progress } };
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -312,6 +338,17 @@ export async function sendVerdict(
       state === 'CANCELLED' || state === 'TERMINATED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
       `the publish is ${state}`,
     );
+  // The verdict is sealed for this run and the request it admitted; a run recorded before
+  // admission names no request digest, and its run id binds it.
+  // No worker to answer: a 503 at `timeout`; the query itself ends a little later at its own
+  // deadline, never left pending until the connection closes.
+  const { requestDigest } = await withinTime(
+    timeout,
+    'reading the publish',
+    options.client.withDeadline(Date.now() + timeout + 5000, () =>
+      options.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+    ),
+  );
   const approval = {
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,
@@ -320,6 +357,7 @@ export async function sendVerdict(
       purpose: verdict,
       workflowId,
       runId,
+      ...(requestDigest ? { requestDigest } : {}),
     }),
   };
   try {

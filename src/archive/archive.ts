@@ -54,6 +54,7 @@ import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './
 import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { driftId, type DriftRecord } from './drift-record.ts';
 import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
+import type { RequestSealRecord } from './request-seal-record.ts';
 import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
 import { VsaDocSchema, VsaInputSchema, type VsaInput, type VsaRecord } from './vsa-record.ts';
 
@@ -330,6 +331,31 @@ export class Archive {
       if (revocation) out.push(revocation);
     }
     return out;
+  }
+
+  /**
+   * Consumes a request seal for one run: the first run to present the nonce owns it. Returns
+   * the record that owns it, which names another run when the seal was used before; a
+   * retried claim by the same run finds its own record.
+   */
+  async claimRequestSeal(
+    input: Omit<RequestSealRecord, 'schemaVersion' | '_id'> & { nonce: string },
+  ): Promise<RequestSealRecord> {
+    const { nonce, ...rest } = input;
+    const record: RequestSealRecord = { _id: nonce, schemaVersion: SCHEMA_VERSION, ...rest };
+    const col = this.#collections.requestSeals;
+    try {
+      await col.insertOne(toDoc('requestSeals', record));
+      return record;
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    }
+    const owner = await this.findById('requestSeals', nonce);
+    if (!owner)
+      throw new GateError('ARCHIVE_ERROR', `request seal ${nonce} collides with another record`, {
+        detail: { collection: 'requestSeals', id: nonce },
+      });
+    return owner;
   }
 
   /** What was last published at `repository:tag` (one lookup by key), or null. */

@@ -16,6 +16,7 @@ import { ExceptionDocSchema } from './exception-record.ts';
 import { PolicyDocSchema } from './policy-record.ts';
 import { PolicyHeadDocSchema, PolicyVersionDocSchema } from './policy-version-record.ts';
 import { PublicationDocSchema, ReleaseDocSchema } from './release-record.ts';
+import { RequestSealDocSchema } from './request-seal-record.ts';
 import { RevocationDocSchema, RevokedSubjectDocSchema } from './revocation-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
@@ -41,6 +42,8 @@ export const SCHEMAS = {
   revokedSubjects: RevokedSubjectDocSchema,
   // Findings of the release monitor (drift: tags naming what the gate did not publish).
   drift: DriftDocSchema,
+  // Request seals consumed, each by the one run it admitted.
+  requestSeals: RequestSealDocSchema,
 } as const;
 
 export type CollectionName = keyof typeof SCHEMAS;
@@ -107,6 +110,8 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'at', key: { at: -1, _id: -1 } },
     { name: 'repository', key: { repository: 1, at: -1 } },
   ],
+  // Read by `_id` (the nonce) only.
+  requestSeals: [],
 };
 
 /** Typed handles on every collection of one archive database. */

@@ -75,6 +75,11 @@ export const ERRORS = {
   APPROVER_NOT_ALLOWED: { layer: 'approval', retryable: false },
   /** Who asks or approves is not a verified identity (a bad or missing seal on the request or verdict). */
   IDENTITY_UNVERIFIED: { layer: 'approval', retryable: false },
+  /**
+   * A seal that verifies, presented for something it was not issued for: another request,
+   * action or workflow, or a run after the one that consumed it (docs/security-model.md#one-credential-one-run).
+   */
+  SEAL_MISMATCH: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */

@@ -21,7 +21,10 @@ export const IdentitySchema = z.strictObject({
 });
 export type Identity = z.infer<typeof IdentitySchema>;
 
-/** What a seal vouches for: this identity, for this action on this workflow, at this time. */
+/**
+ * What a seal vouches for: this identity, for this action on this workflow, for this request
+ * (and, for a verdict, this run), at this time (docs/security-model.md#one-credential-one-run).
+ */
 export const SealedIdentitySchema = z.strictObject({
   identity: IdentitySchema,
   purpose: z.enum(['request', 'approve', 'reject']),
@@ -32,6 +35,23 @@ export const SealedIdentitySchema = z.strictObject({
    * approval sealed for the first run must not count there.
    */
   runId: z.string().min(1).max(128).optional(),
+  /**
+   * `sha256:<hex>` of the request the seal authorises (requestDigestOf): what gets published
+   * and from where. A seal moved onto another tag, staging repository or attestations fails it.
+   */
+  requestDigest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .optional(),
+  /**
+   * A request seal's random nonce (128 bits, hex). The run that first presents the seal
+   * consumes it in the archive: a second run under the same workflow id with the same seal is
+   * refused. The API cannot seal the run id of a run Temporal has not started yet.
+   */
+  nonce: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
   issuedAt: z.iso.datetime(),
   /** HMAC-SHA256 (hex) over the canonical JSON of the other fields. */
   seal: z.string().regex(/^[0-9a-f]{64}$/),

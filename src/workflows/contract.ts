@@ -106,6 +106,8 @@ export const PublishProgressSchema = z.strictObject({
   outcome: OutcomeSchema.optional(),
   checks: z.array(CheckResultSchema),
   decisionId: z.string().optional(),
+  /** The digest of the run's request once admitted: what a verdict's seal is bound to. */
+  requestDigest: digest.optional(),
   approvalDeadline: z.string().optional(),
   result: PublishResultSchema.optional(),
 });

@@ -142,6 +142,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   let twoPersonRule = false;
   let deadlineMs: number | undefined;
   const pending: PendingVerdict[] = [];
+  let admitted: Awaited<ReturnType<Activities['admitRequest']>> | undefined;
 
   setHandler(progressQuery, () => progress);
   // Validators run before an Update is accepted into history: what fails here leaves no trace.
@@ -240,6 +241,17 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (patched('validate-request')) {
       const parsed = PublishRequestSchema.safeParse(request);
       if (!parsed.success) return await denyCoded('INPUT_INVALID', firstIssue(parsed.error));
+      // One credential, one run (docs/security-model.md#one-credential-one-run): the request's
+      // seal is checked and consumed before any step; runs recorded before admit as they did.
+      if (patched('admit-request-seal')) {
+        admitted = await io.admitRequest({
+          request,
+          workflowId: workflowInfo().workflowId,
+          runId: workflowInfo().runId,
+          startedAt: workflowInfo().startTime.toISOString(),
+        });
+        progress.requestDigest = admitted.requestDigest;
+      }
       // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
       const releaseTag = request.releaseTag ?? candidate.tag;
       const existing = await io.findPublished({
@@ -313,12 +325,16 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       attestationDigests: evidence.digests,
       facts,
       decidedAt,
-      ...(request.requesterIdentity
-        ? {
-            requesterIdentity: request.requesterIdentity,
-            requestedAt: workflowInfo().startTime.toISOString(),
-          }
-        : {}),
+      ...(admitted
+        ? admitted.requester
+          ? { verifiedRequester: admitted.requester }
+          : {}
+        : request.requesterIdentity
+          ? {
+              requesterIdentity: request.requesterIdentity,
+              requestedAt: workflowInfo().startTime.toISOString(),
+            }
+          : {}),
     };
     // No publish without an archived decision: the decision is stored before anything else happens.
     const recorded = await io.recordDecision(decisionBase);
@@ -362,6 +378,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
             at: next.at,
             workflowId: workflowInfo().workflowId,
             runId: workflowInfo().runId,
+            ...(admitted ? { requestDigest: admitted.requestDigest } : {}),
             ...(requester ? { requester } : {}),
             requesterName: request.requester,
             twoPersonRule,

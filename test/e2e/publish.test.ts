@@ -178,7 +178,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   });
   const workflowId = publishWorkflowId(base.releaseRegistry, base.releaseRepository, digest);
   // Alice asked through the API with her token: the request carries her sealed identity.
-  const request = { ...base, requesterIdentity: h.sealToken('alice', 'request', workflowId) };
+  const request = h.sealRequest('alice', base);
   const handle = await h.start(request);
   const waiting = await waitForStatus(handle, 'AwaitingApproval');
   assert.equal(waiting.outcome, 'NEEDS_APPROVAL');
@@ -186,6 +186,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   const status = description.searchAttributes.PublishStatus;
   assert.deepEqual(status, ['AwaitingApproval']);
   await notInRelease(request.releaseRepository, digest);
+  const bound = await h.verdictBinding(handle);
 
   const refusedWith = (code: string) => (err: unknown) =>
     err instanceof WorkflowUpdateFailedError &&
@@ -209,7 +210,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
         {
           approver: 'bob',
           reason: 'my token, his name',
-          identity: h.sealToken('alice', 'approve', workflowId, (await handle.describe()).runId),
+          identity: h.sealToken('alice', 'approve', workflowId, bound.runId, bound.requestDigest),
         },
       ],
     }),
@@ -230,7 +231,11 @@ test('a publish that needs approval waits, refuses the requester as approver, th
     await assert.rejects(
       handle.executeUpdate('approve', {
         args: [
-          { approver: 'bob', reason: 'replayed', identity: h.sealToken('bob', 'approve', workflowId, runId) },
+          {
+            approver: 'bob',
+            reason: 'replayed',
+            identity: h.sealToken('bob', 'approve', workflowId, runId, bound.requestDigest),
+          },
         ],
       }),
       refusedWith('APPROVER_NOT_ALLOWED'),
@@ -251,7 +256,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
       {
         approver: 'bob',
         reason: 'reviewed the change',
-        identity: h.sealToken('bob', 'approve', workflowId, (await handle.describe()).runId),
+        identity: h.sealToken('bob', 'approve', workflowId, bound.runId, bound.requestDigest),
       },
     ],
   });
@@ -275,13 +280,17 @@ test('an approver the rule does not name is refused; one it names approves', asy
   });
   const handle = await h.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
-  const { runId } = await handle.describe();
+  const { runId, requestDigest } = await h.verdictBinding(handle);
   // Attacker material: a real identity the API verified (bob holds an approve-scoped token),
   // but not one the rule names. Before per-rule approvers, any approver counted.
   await assert.rejects(
     handle.executeUpdate('approve', {
       args: [
-        { approver: 'bob', reason: 'ok', identity: h.sealToken('bob', 'approve', handle.workflowId, runId) },
+        {
+          approver: 'bob',
+          reason: 'ok',
+          identity: h.sealToken('bob', 'approve', handle.workflowId, runId, requestDigest),
+        },
       ],
     }),
     (err: unknown) =>
@@ -296,7 +305,7 @@ test('an approver the rule does not name is refused; one it names approves', asy
         {
           approver: 'x',
           reason: 'ok',
-          identity: h.sealToken('lead-ann.evil', 'approve', handle.workflowId, runId),
+          identity: h.sealToken('lead-ann.evil', 'approve', handle.workflowId, runId, requestDigest),
         },
       ],
     }),
@@ -308,7 +317,7 @@ test('an approver the rule does not name is refused; one it names approves', asy
       {
         approver: 'ann',
         reason: 'reviewed',
-        identity: h.sealToken('lead-ann', 'approve', handle.workflowId, runId),
+        identity: h.sealToken('lead-ann', 'approve', handle.workflowId, runId, requestDigest),
       },
     ],
   });
@@ -322,12 +331,13 @@ test('a rejected publish is denied and nothing is published', async () => {
   const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
   const handle = await h.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
+  const { runId, requestDigest } = await h.verdictBinding(handle);
   await handle.executeUpdate('reject', {
     args: [
       {
         approver: 'carol',
         reason: 'not this week',
-        identity: h.sealToken('carol', 'reject', handle.workflowId, (await handle.describe()).runId),
+        identity: h.sealToken('carol', 'reject', handle.workflowId, runId, requestDigest),
       },
     ],
   });
@@ -448,7 +458,7 @@ test('a VSA planted in the release repository with the decision annotation is no
   const request = requestFor(h, staging, digest, { policy: { approvalRequired: true } });
   const handle = await h.start(request);
   await waitForStatus(handle, 'AwaitingApproval');
-  const { runId } = await handle.describe();
+  const { runId, requestDigest } = await h.verdictBinding(handle);
   // Someone with push access to the release repository plants a forged VSA for this very run.
   await copyImage(h.registry, staging, request.releaseRepository, digest);
   const forged = Buffer.from(
@@ -470,7 +480,7 @@ test('a VSA planted in the release repository with the decision annotation is no
       {
         approver: 'bob',
         reason: 'ok',
-        identity: h.sealToken('bob', 'approve', handle.workflowId, runId),
+        identity: h.sealToken('bob', 'approve', handle.workflowId, runId, requestDigest),
       },
     ],
   });

@@ -14,13 +14,19 @@ import {
   type DemoBuilderKey,
 } from '../../src/demo/demo-builder.ts';
 import type { SealedIdentity } from '../../src/core/identity.ts';
-import { sealIdentity } from '../../src/core/identity-seal.ts';
+import { sealIdentity, sealRequester } from '../../src/core/identity-seal.ts';
 import { parsePolicy } from '../../src/core/policy/policy-file.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
-import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
+import {
+  PublishRequestSchema,
+  publishWorkflowId,
+  type PublishProgress,
+  type PublishRequest,
+  type PublishResult,
+} from '../../src/workflows/contract.ts';
 import { ensureServices, services, uniqueName } from './services.ts';
 import { databaseOf } from '../../src/archive/archive.ts';
 
@@ -37,13 +43,24 @@ export interface PublishHarness {
   dir: string;
   /** The key the API would seal verified identities with (the worker's SLSA_GATE_IDENTITY_KEY). */
   identityKey: Buffer;
-  /** A hashed-token identity sealed as the API seals it after authenticating `name`'s token. */
+  /**
+   * A hashed-token identity sealed as the API seals a verdict after authenticating `name`'s
+   * token: for `runId` and the request it admitted (`requestDigest`, see verdictBinding).
+   */
   sealToken(
     name: string,
     purpose: SealedIdentity['purpose'],
     workflowId: string,
     runId?: string,
+    requestDigest?: string,
   ): SealedIdentity;
+  /** The run of `handle` as a verdict seal binds it: its run id and the digest of its admitted request. */
+  verdictBinding(handle: WorkflowHandle): Promise<{ runId: string; requestDigest?: string }>;
+  /**
+   * `request` with the requester identity the API seals after authenticating `name`'s token
+   * (issued at `now`, by default the present).
+   */
+  sealRequest(name: string, request: PublishRequest, now?: Date): PublishRequest;
   /**
    * The operator's policy for each candidate digest, loaded as the policy in force just before
    * that candidate's request starts (requests carry no policy; tests run one publish at a time
@@ -129,13 +146,41 @@ export async function startPublishHarness(
     builderKey,
     dir,
     identityKey,
-    sealToken: (name, purpose, workflowId, runId) =>
+    sealToken: (name, purpose, workflowId, runId, requestDigest) =>
       sealIdentity(identityKey, {
         identity: { kind: 'token', id: `token:${name}`, name },
         purpose,
         workflowId,
         ...(runId ? { runId } : {}),
+        ...(requestDigest ? { requestDigest } : {}),
       }),
+    async verdictBinding(handle) {
+      const { runId } = await handle.describe();
+      const { requestDigest } = await client.workflow
+        .getHandle(handle.workflowId, runId)
+        .query<PublishProgress>('progress');
+      return { runId, ...(requestDigest ? { requestDigest } : {}) };
+    },
+    sealRequest: (name, request, now) => {
+      // Sealed over the request as the workflow validates it, as the API does.
+      const unsealedRequest = PublishRequestSchema.parse(request);
+      return {
+        ...unsealedRequest,
+        requesterIdentity: sealRequester(
+          identityKey,
+          {
+            identity: { kind: 'token', id: `token:${name}`, name },
+            workflowId: publishWorkflowId(
+              request.releaseRegistry,
+              request.releaseRepository,
+              request.candidate.digest,
+            ),
+            unsealedRequest,
+          },
+          now,
+        ),
+      };
+    },
     policies,
     loadPolicy,
     start,

@@ -1,0 +1,59 @@
+/** The API (`slsa-gate api serve`) in front of a publish harness, on a loopback port, for the write-route tests. */
+import { TokenVerifier, type ApiTokensConfig } from '../../src/api/api-tokens.ts';
+import { createApiServer, listenApi } from '../../src/api/server.ts';
+import type { PublishHarness } from './publish-harness.ts';
+
+export interface ApiRig {
+  base: string;
+  /** One HTTP request to the API: a bearer token, a JSON body (or `raw` text). */
+  call(
+    path: string,
+    init?: { method?: string; token?: string; body?: unknown; raw?: string },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Serves the API over `h`'s archive, Temporal client and seal key, with the credentials `tokens` configures. */
+export async function startApi(
+  h: PublishHarness,
+  tokens: ApiTokensConfig,
+  options: { temporalTimeoutMs?: number } = {},
+): Promise<ApiRig> {
+  const server = createApiServer({
+    archive: h.deps.archive,
+    tokens: new TokenVerifier(tokens),
+    publish: {
+      client: h.client,
+      taskQueue: h.config.taskQueue,
+      identityKey: h.identityKey,
+      archive: h.deps.archive,
+      ...(options.temporalTimeoutMs ? { temporalTimeoutMs: options.temporalTimeoutMs } : {}),
+    },
+    // The trust map the worker checks policies against (`api serve --trust-map`).
+    trustMap: h.deps.trustMap,
+    log: () => {},
+  });
+  const base = (await listenApi(server, 0)).url;
+  return {
+    base,
+    call: (path, init = {}) =>
+      fetch(`${base}${path}`, {
+        method: init.method ?? 'GET',
+        headers: {
+          ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+          ...(init.body !== undefined || init.raw !== undefined
+            ? { 'Content-Type': 'application/json' }
+            : {}),
+        },
+        ...(init.raw !== undefined
+          ? { body: init.raw }
+          : init.body !== undefined
+            ? { body: JSON.stringify(init.body) }
+            : {}),
+      }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
