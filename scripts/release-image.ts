@@ -34,6 +34,7 @@ import { pushBuiltImage } from '../src/registry/build-image.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { sha256Digest } from '../src/registry/digest.ts';
 import { ensureDevSigningKey } from '../src/signing/signing-key.ts';
+import { EMPTY_TRUSTED_ROOT } from './cosign-offline.ts';
 import { buildGateImage } from './image/gate-image.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -152,16 +153,7 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 function cosignVerifyVsa(cosign: string, ref: string, publicKeyFile: string) {
   const home = mkdtempSync(join(tmpdir(), 'slsa-gate-release-cosign-'));
   const emptyRoot = join(home, 'trusted_root.json');
-  writeFileSync(
-    emptyRoot,
-    JSON.stringify({
-      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [],
-      certificateAuthorities: [],
-      ctlogs: [],
-      timestampAuthorities: [],
-    }),
-  );
+  writeFileSync(emptyRoot, EMPTY_TRUSTED_ROOT);
   return spawnSync(
     cosign,
     [

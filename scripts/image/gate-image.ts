@@ -22,7 +22,7 @@ import { readFinalStage, type FinalStage } from './dockerfile.ts';
 import { tarLayer, type TarEntry } from './tar.ts';
 import { sha256Digest } from '../../src/registry/digest.ts';
 import { manifestBytes, MEDIA_TYPES } from '../../src/registry/oci-manifest.ts';
-import type { BuiltBlob, BuiltImage } from '../../src/registry/build-image.ts';
+import { imageManifest, type BuiltBlob, type BuiltImage } from '../../src/registry/build-image.ts';
 
 /** Debian packages of the runtime library layer: what distroless cc-debian12 adds to its static base for C++ programs. */
 export const RUNTIME_PACKAGES = ['libc6', 'libgcc-s1', 'libstdc++6'] as const;
@@ -262,20 +262,8 @@ export function buildGateImage(opts: {
       })),
     }),
   );
-  const bytes = manifestBytes({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: config.mediaType, digest: config.digest, size: config.bytes.byteLength },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.byteLength })),
-  });
   return {
-    image: {
-      mediaType: MEDIA_TYPES.ociManifest,
-      digest: sha256Digest(bytes),
-      bytes,
-      blobs: [config, ...layers],
-      children: [],
-    },
+    image: imageManifest(config, layers),
     layers: named.map((l, i) => ({
       name: l.name,
       digest: layers[i]!.digest,
