@@ -83,18 +83,21 @@ const MAX_WAIT_SECONDS = 60;
 /** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
 const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
 
-function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
+/** 403 unless the credential has one of `scopes`. */
+export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-function identityOf(principal: ApiPrincipal): Identity {
+/** The identity the API verified for `principal`, as it is sealed for the workers. */
+export function identityOf(principal: ApiPrincipal): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
     id: id.id.slice(0, 1024),
     name: principal.name.slice(0, 256),
     ...(id.kind === 'oidc' && id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+    ...(principal.groups.length > 0 ? { groups: principal.groups } : {}),
   };
 }
 
@@ -118,7 +121,7 @@ export function badBody(error: z.ZodError, fields: Record<string, string> = {}):
 }
 
 /** Rejects after `ms` with a 503: Temporal (or the worker behind an Update) did not answer. */
-async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+export async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -176,14 +179,16 @@ export async function startPublish(
     }),
   };
 
-  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
+  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4),
+  // unless the digest was revoked since: then the workflow denies it and archives the denial.
   const releaseTag = tag ?? image.tag;
   const existing = await options.archive.findPublished(
     `${release.registry}/${release.repository}`,
     image.digest,
     releaseTag,
   );
-  if (existing) return { status: 200, body: alreadyPublished(existing) };
+  if (existing && !(await options.archive.revocationOf(image.digest)))
+    return { status: 200, body: alreadyPublished(existing) };
 
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,

@@ -9,7 +9,11 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
+<<<<<<< HEAD
  *   GET /healthz                                   the health probe, without a credential
+=======
+ *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
+>>>>>>> main
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -47,6 +51,7 @@ import {
   type PublishApiOptions,
 } from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
+import { startRevocation } from './revocation-routes.ts';
 import { readExportState } from '../audit/read-model/export-parquet.ts';
 import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
@@ -298,6 +303,8 @@ async function route(
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
     return publishRoute(options, principal, method, path, url.searchParams, req, res);
   if (path === POLICIES_PATH) return policyRoute(options, principal, method, url.searchParams, req, res);
+  if (path === REVOCATIONS_PATH)
+    return revocationRoute(options, principal, method, url.searchParams, req, res);
   if (!principal.scopes.includes(READ_SCOPE))
     throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
   requireMethod(method, 'GET');
@@ -545,6 +552,25 @@ async function policyRoute(
   return sendJson(res, answer.status, answer.body);
 }
 
+const REVOCATIONS_PATH = '/api/v1/revocations';
+
+/** POST /api/v1/revocations (revocation-routes.ts, scope `admin`). */
+async function revocationRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!options.publish)
+    throw new HttpError(404, 'NOT_FOUND', 'this server is read-only (no write routes configured)');
+  requireMethod(method, 'POST');
+  noParameters(params);
+  const answer = await startRevocation(options.publish, principal, await readJson(req, options));
+  return sendJson(res, answer.status, answer.body);
+}
+
 /**
  * A JSON request body: application/json, at most `maxBytes` (MAX_JSON_BYTES by default), read by the verify layer's
  * strict reader. A repeated key is refused, naming it: `JSON.parse` keeps the last copy, so a
@@ -786,7 +812,7 @@ function sendHtml(
 }
 
 function allowedMethods(path: string): string {
-  if (path === POLICIES_PATH) return 'POST';
+  if (path === POLICIES_PATH || path === REVOCATIONS_PATH) return 'POST';
   return path.startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
 }
 

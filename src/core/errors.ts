@@ -69,6 +69,8 @@ export const ERRORS = {
   NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /** An administrator revoked this artifact digest: it is never published again, under any tag. */
+  REVOKED: { layer: 'policy', retryable: false },
 
   APPROVAL_REJECTED: { layer: 'approval', retryable: false },
   APPROVAL_EXPIRED: { layer: 'approval', retryable: false },
@@ -80,6 +82,11 @@ export const ERRORS = {
    * action or workflow, or a run after the one that consumed it (docs/security-model.md#one-credential-one-run).
    */
   SEAL_MISMATCH: { layer: 'approval', retryable: false },
+  /**
+   * A warning, not a denial: the workers count verdicts that carry no verified identity
+   * (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS); each is archived as `unverified:<typed name>`.
+   */
+  UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */

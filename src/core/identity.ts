@@ -9,6 +9,14 @@
  */
 import { z } from 'zod';
 
+/**
+ * An approver group's name, as the operator writes it in the API's token configuration and in
+ * a rule's `approvals.from`.
+ */
+export const GroupNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a group name: letters, digits, ".", "_", "-"');
+
 /** Who the API verified a caller to be. `id` is what two-person comparisons use. */
 export const IdentitySchema = z.strictObject({
   kind: z.enum(['token', 'oidc']),
@@ -18,8 +26,21 @@ export const IdentitySchema = z.strictObject({
   name: z.string().min(1).max(256),
   /** GitHub Actions tokens: the repository whose workflow asked (`owner/name`). */
   repository: z.string().min(1).max(256).optional(),
+  /**
+   * The approver groups the API's configuration puts this identity in (exact verified claims
+   * or a hashed token's entry, never a name the caller sends): what a rule's `approvals.from` reads.
+   */
+  groups: z.array(GroupNameSchema).max(64).optional(),
 });
 export type Identity = z.infer<typeof IdentitySchema>;
+
+/**
+ * Whether two verified identities are the same principal: the one comparison behind the
+ * two-person rule and approval quorums (docs/security-model.md#approvals).
+ */
+export function sameIdentity(a: Identity, b: Identity): boolean {
+  return a.id === b.id;
+}
 
 /**
  * What a seal vouches for: this identity, for this action on this workflow, for this request
@@ -27,7 +48,7 @@ export type Identity = z.infer<typeof IdentitySchema>;
  */
 export const SealedIdentitySchema = z.strictObject({
   identity: IdentitySchema,
-  purpose: z.enum(['request', 'approve', 'reject']),
+  purpose: z.enum(['request', 'approve', 'reject', 'revoke']),
   workflowId: z.string().min(1).max(1024),
   /**
    * The run a verdict is for. A workflow id names a destination and a digest, not a decision:
