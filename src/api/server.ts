@@ -9,11 +9,8 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
-<<<<<<< HEAD
- *   GET /healthz                                   the health probe, without a credential
-=======
  *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
->>>>>>> main
+ *   GET /healthz                                   the health probe, without a credential
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
