@@ -5,7 +5,8 @@
  * into layers where no Docker engine runs (docs/operations.md#the-image).
  *
  * - the built JavaScript: bin/slsa-gate.js, bin/healthcheck.js and the dist/ files the CLI loads
- *   (dist/cli/main.js and the chunks it imports, the workflow bundle, the third-party notices);
+ *   (the module bin/slsa-gate.js imports and the chunks it imports, the workflow bundle, the
+ *   third-party notices);
  *   stale chunks of earlier builds, build stamps and locks stay out;
  * - assets/ (the pinned Sigstore trust roots), package.json, LICENSE;
  * - the production dependencies exactly as `npm ci --omit=dev` lays them out: every
@@ -72,14 +73,23 @@ function walk(
   return out;
 }
 
-/** dist/cli/main.js and every chunk it imports, statically or dynamically, by relative specifier. */
+/**
+ * The dist/ files the CLI loads: what bin/slsa-gate.js imports from dist/ and every module those
+ * import, statically or dynamically, by relative specifier. Stale chunks of earlier builds stay out.
+ */
 function cliGraph(/** @type {string} */ root) {
-  const seen = new Set(['dist/cli/main.js']);
-  const queue = ['dist/cli/main.js'];
+  const importsOf = (/** @type {string} */ file) =>
+    [
+      ...readFileSync(join(root, file), 'utf8').matchAll(
+        /(?:from|import\()\s*["'](\.{1,2}\/[^"']+\.m?js)["']/g,
+      ),
+    ].map((m) => posix.normalize(posix.join(posix.dirname(file), /** @type {string} */ (m[1]))));
+  const entries = importsOf('bin/slsa-gate.js').filter((f) => f.startsWith('dist/'));
+  if (entries.length === 0) throw new Error('image contents: bin/slsa-gate.js imports nothing from dist/');
+  const seen = new Set(entries);
+  const queue = [...entries];
   for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
-    const text = readFileSync(join(root, file), 'utf8');
-    for (const m of text.matchAll(/(?:from|import\()\s*["'](\.{1,2}\/[^"']+\.js)["']/g)) {
-      const target = posix.normalize(posix.join(posix.dirname(file), /** @type {string} */ (m[1])));
+    for (const target of importsOf(file)) {
       if (!seen.has(target)) {
         seen.add(target);
         queue.push(target);
