@@ -14,7 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { GroupNameSchema } from '../core/identity.ts';
 import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from './oidc.ts';

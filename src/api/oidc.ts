@@ -10,7 +10,7 @@
  * once per REFETCH_INTERVAL_MS so that junk `kid`s cannot make us hammer the issuer.
  */
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Signature algorithms accepted: asymmetric only (RFC 7518 §3.1), each tied to its key type. */
 const ALGORITHMS = {

@@ -22,7 +22,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SafeKeySchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import { ExceptionInputSchema } from './exception-record.ts';

@@ -4,7 +4,7 @@
  * Within FerretDB 1.x: no `$facet`/`$lookup`/`$dateToString`; days come from the stored `day` field.
  */
 import type { Filter } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import type { ApprovalRecord } from './approval-record.ts';
 import { collectionsOf, type Archive } from './archive.ts';

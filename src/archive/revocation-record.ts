@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { sha256Digest } from './digest.ts';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema, TextSchema } from './codecs.ts';
@@ -47,4 +47,11 @@ export function revocationDigest(
   return sha256Digest(
     canonicalJson({ subjectDigest, reason, by, verified, at: new Date(record.at).toISOString() }),
   );
+}
+
+/** `<digest> was revoked by <who> at <when>: <why>`, as every denial and report says it. */
+export function describeRevocation(
+  record: Pick<RevocationRecord, 'subjectDigest' | 'by' | 'at' | 'reason'>,
+): string {
+  return `${record.subjectDigest} was revoked by ${record.by} at ${new Date(record.at).toISOString()}: ${record.reason}`;
 }

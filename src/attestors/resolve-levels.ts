@@ -10,7 +10,7 @@
  * after a durable timer, and after its deadline calls with `failOnUnavailable: false`
  * so that what is still missing counts as level 0 (fail closed).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError, isRetryable, type ErrorCode } from '../core/errors.ts';
 import { ErrorCodeSchema } from '../core/model.ts';
 import { LevelEvidenceSchema } from '../core/policy/policy-rule.ts';

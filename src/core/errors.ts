@@ -20,7 +20,9 @@ export type ErrorLayer =
   /** The approval step: rejected, expired, or an approver who may not approve. */
   | 'approval'
   /** A registry, attestor, archive or trust-root service failed or did not answer. */
-  | 'infrastructure';
+  | 'infrastructure'
+  /** The run was stopped from outside (cancelled, terminated) before it decided. */
+  | 'cancellation';
 
 interface CodeSpec {
   layer: ErrorLayer;
@@ -88,9 +90,9 @@ export const ERRORS = {
    */
   UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
-  CANCELLED: { layer: 'approval', retryable: false },
+  CANCELLED: { layer: 'cancellation', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */
-  TERMINATED: { layer: 'approval', retryable: false },
+  TERMINATED: { layer: 'cancellation', retryable: false },
   /** The run hit its Temporal execution or run timeout before it ended; the reaper archived that end. */
   TIMED_OUT: { layer: 'approval', retryable: false },
 

@@ -7,7 +7,7 @@
  * Schemas only, no Node modules: the workflow validates requests with them
  * (the seal itself is made and checked in identity-seal.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * An approver group's name, as the operator writes it in the API's token configuration and in
@@ -38,7 +38,7 @@ export type Identity = z.infer<typeof IdentitySchema>;
  * Whether two verified identities are the same principal: the one comparison behind the
  * two-person rule and approval quorums (docs/security-model.md#approvals).
  */
-export function sameIdentity(a: Identity, b: Identity): boolean {
+export function samePrincipal(a: Identity, b: Identity): boolean {
   return a.id === b.id;
 }
 

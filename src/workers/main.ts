@@ -10,6 +10,7 @@ import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
+import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
 import { parseListen, startHealthServer } from './health-server.ts';
 
 /**
@@ -102,7 +103,7 @@ export async function main(): Promise<number> {
         `slsa-gate worker: unexpected error: ${err instanceof Error ? err.message : String(err)}`,
       );
     if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
-    return err instanceof GateError && err.layer === 'input' ? 2 : 1;
+    return err instanceof GateError ? exitCodeOf(err.code) : EXIT.DENIED;
   }
 }
 

@@ -3,7 +3,7 @@
  * only (Temporal payloads). The workflow imports these as types; the CLI, the API
  * and the activities validate with the schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';

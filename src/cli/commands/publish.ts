@@ -18,6 +18,7 @@ import { progressQuery } from '../../workflows/definitions.ts';
 import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { exitCodeOfResult } from '../exit-codes.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
 
@@ -126,7 +127,7 @@ export const publishCommand: Command = {
         }
         if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
           printProgress(progress, { json: values.json, uiUrl });
-          if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+          if (progress.result) return exitCodeOfResult(progress.result);
           if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
           return 3;
         }

@@ -5,6 +5,7 @@ import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { progressQuery } from '../../workflows/definitions.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { exitCodeOfResult } from '../exit-codes.ts';
 
 export const statusCommand: Command = {
   async run(args) {
@@ -32,7 +33,7 @@ export const statusCommand: Command = {
         json: values.json,
         uiUrl: workflowUiUrl(config, workflowId, description.runId),
       });
-      if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+      if (progress.result) return exitCodeOfResult(progress.result);
       return progress.status === 'AwaitingApproval' ? 3 : 0;
     } finally {
       await close();

@@ -5,7 +5,7 @@
  * caller sent (a cheap refusal that leaves no trace in the history); the recordApproval activity
  * runs it again on the identity the seal vouches for, and only that run counts.
  */
-import { sameIdentity, type Identity } from '../identity.ts';
+import { samePrincipal, type Identity } from '../identity.ts';
 import { compileAnchored } from './anchored-pattern.ts';
 import type { PolicyRule } from './policy-rule.ts';
 
@@ -17,7 +17,7 @@ export interface ApprovalQuorum {
   groups?: string[];
   /** Verified identity ids the approver must match, exact or anchored `^…$`; absent: any. */
   approvers?: string[];
-  /** Approvers must be verified identities other than the verified requester (compared by sameIdentity). */
+  /** Approvers must be verified identities other than the verified requester (compared by samePrincipal). */
   excludeRequester: boolean;
 }
 
@@ -104,10 +104,10 @@ export function verdictCounts(
         counts: false,
         reason: 'this rule needs a verified requester: the publish was not requested through the API',
       };
-    if (sameIdentity(identity, state.requester))
+    if (samePrincipal(identity, state.requester))
       return { counts: false, reason: 'the requester cannot approve their own request' };
   }
-  if (state.given.some((g) => g.identity !== undefined && sameIdentity(g.identity, identity)))
+  if (state.given.some((g) => g.identity !== undefined && samePrincipal(g.identity, identity)))
     return { counts: false, reason: `${identity.id} already gave a verdict on this publish` };
   return { counts: true, ...(group === undefined ? {} : { group }) };
 }

@@ -1,0 +1,81 @@
+/**
+ * The CLI's exit codes as a user sees them (src/cli/exit-codes.ts, docs/ci.md#exit-codes):
+ * each failure mode of a command, run as a process, against the real services or a closed
+ * loopback port standing for a service that is down. "Down" is never "denied" (exit 1).
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runSlsaGate } from '../../helpers/cli-process.ts';
+import { freePort } from '../../helpers/own-services.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-exit-'));
+const digest = `sha256:${'a'.repeat(64)}`;
+
+/** The environment without any service address, so only the port variables under test say where to go. */
+function portsOnly(ports: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...ports };
+  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'TEMPORAL_UI_URL', 'SLSA_GATE_INSECURE_REGISTRIES'])
+    if (!(name in ports)) delete env[name];
+  return env;
+}
+
+test('store down: audit list exits 4 naming the address MONGO_PORT gives', { timeout: 120_000 }, async () => {
+  const port = String(await freePort());
+  const res = await runSlsaGate(portsOnly({ MONGO_PORT: port }), 'audit', 'list');
+  assert.equal(res.code, 4, res.err);
+  assert.match(res.err, new RegExp(`^slsa-gate: ARCHIVE_UNAVAILABLE: .*127\\.0\\.0\\.1:${port}`, 'm'));
+  assert.doesNotMatch(res.err, /\n\s+at /, 'no stack trace');
+});
+
+test(
+  'registry down: verify-image exits 4 naming the registry, reached over the SLSA_GATE_INSECURE_REGISTRIES transport',
+  { timeout: 120_000 },
+  async () => {
+    const port = String(await freePort());
+    const key = join(dir, 'verifier.pub');
+    writeFileSync(
+      key,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    const host = `127.0.0.1:${port}`;
+    const res = await runSlsaGate(
+      portsOnly({ SLSA_GATE_INSECURE_REGISTRIES: host }),
+      'verify-image',
+      '--verifier-id',
+      'https://example.test/verifier',
+      '--public-key',
+      key,
+      `${host}/staging/app@${digest}`,
+    );
+    assert.equal(res.code, 4, res.err);
+    assert.match(res.err, new RegExp(`^slsa-gate: REGISTRY_UNAVAILABLE: .*${host}`, 'm'));
+  },
+);
+
+test('unknown command and a bad option exit 2; --version exits 0', { timeout: 120_000 }, async () => {
+  assert.equal((await runSlsaGate(process.env, 'no-such-command')).code, 2);
+  assert.equal((await runSlsaGate(process.env, 'status', '--no-such-option')).code, 2);
+  const version = await runSlsaGate(process.env, '--version');
+  assert.equal(version.code, 0, version.err);
+  assert.match(version.out, /^slsa-gate \d+\.\d+\.\d+/);
+});
+
+test(
+  'help: every command name stands apart from its summary, and the exit codes are listed',
+  { timeout: 120_000 },
+  async () => {
+    const help = await runSlsaGate(process.env, '--help');
+    assert.equal(help.code, 0);
+    const rows = help.out.split('\n').filter((line) => /^ {2}\S/.test(line));
+    assert.ok(rows.length > 10);
+    // Where each summary starts: the first word after a gap of two spaces or more.
+    const columns = new Set(rows.map((row) => row.search(/(?<=\S {2,})\S/)));
+    assert.equal(columns.size, 1, `summaries start in one column:\n${rows.join('\n')}`);
+    assert.match(help.out, /4 infrastructure unavailable/);
+    assert.match(help.out, /5 cancelled/);
+  },
+);
