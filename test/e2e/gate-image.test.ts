@@ -24,7 +24,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -33,6 +32,7 @@ import { databaseOf, openArchive } from '../../src/archive/archive.ts';
 import { hashToken } from '../../src/api/api-tokens.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { interopTools } from '../helpers/interop-tools.ts';
+import { freePort, waitForOutput } from '../helpers/process-output.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
 import { createTestPki } from '../helpers/test-pki.ts';
 
@@ -224,14 +224,6 @@ test('the image holds the built app and its production dependencies, no sources,
   }
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A file the image's user can read at /run/secrets/<name>. */
 function secret(name: string, from: string): string {
   copyFileSync(from, join(rootfs, 'run/secrets', name));
@@ -261,29 +253,6 @@ function runImage(
     ],
     { env: { ...imageEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' },
   );
-}
-
-/** Collects a process's output and resolves the first match of `pattern`. */
-function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs = 180_000): Promise<RegExpExecArray> {
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    // 'close': every byte of output has been read by then ('exit' may come first).
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ${pattern}:\n${out}`));
-    });
-  });
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -326,7 +295,7 @@ test(
       SLSA_GATE_HEALTH_LISTEN: `127.0.0.1:${port}`,
     });
     try {
-      await waitFor(worker, /health on http:\/\/127\.0\.0\.1:\d+\/healthz/);
+      await waitForOutput(worker, /health on http:\/\/127\.0\.0\.1:\d+\/healthz/);
       // The image's own probe command, run in the image, against this worker's port.
       const healthy = await eventually(async () => {
         const p = runImage([], {}, [...probe.slice(1, -1), `http://127.0.0.1:${port}/healthz`]);
@@ -353,7 +322,7 @@ test('api serve starts from the image and answers /healthz without a credential'
     }),
   });
   try {
-    const [, url] = await waitFor(api, /listening on (http:\/\/\S+)/);
+    const [, url] = await waitForOutput(api, /listening on (http:\/\/\S+)/);
     const health = await fetch(`${url}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
@@ -390,7 +359,7 @@ test('webhook serve starts from the image and answers /healthz over TLS', needsR
     {},
   );
   try {
-    await waitFor(webhook, /listening on https:/);
+    await waitForOutput(webhook, /listening on https:/);
     const status = await new Promise<number>((resolve, reject) => {
       request(
         { host: '127.0.0.1', port, path: '/healthz', ca: pki.caCert, servername: pki.serverName },

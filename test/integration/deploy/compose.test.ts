@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,6 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { readFinalStage } from '../../../scripts/image/dockerfile.ts';
 import { codeReadsVariable, isGateCommand } from '../../helpers/deploy-config.ts';
+import { freePort, waitForOutput } from '../../helpers/process-output.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -137,14 +137,6 @@ test('the search attributes compose registers are the ones the workflows set', (
   );
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A gate service's command and environment with the container's names mapped to this machine. */
 function onThisMachine(s: Service, keysDir: string, ports: Map<string, string>) {
   const map = (text: string) => {
@@ -165,27 +157,6 @@ function onThisMachine(s: Service, keysDir: string, ports: Map<string, string>) 
     SLSA_GATE_TASK_QUEUE: uniqueName('compose'),
   };
   return { args: (s.command ?? []).map(map), env, map };
-}
-
-function started(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in 180 s:\n${out}`)), 180_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${out}`));
-    });
-  });
 }
 
 /** Runs the service's health check command (the image's node and healthcheck script are this checkout's) until it passes. */
@@ -236,7 +207,7 @@ test('the keys job, the worker and the API start with the configuration compose 
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
-      await started(child, name === 'worker' ? /health on http/ : /listening on http/);
+      await waitForOutput(child, name === 'worker' ? /health on http/ : /listening on http/);
       assert.ok(
         await healthy(file.services[name]!.healthcheck!.test, s.map),
         `${name} passes its health check`,
