@@ -16,7 +16,7 @@ export const EXIT = Object.freeze({
   INPUT: 2,
   /** The run awaits approval, or the wait ended before a verdict; the run goes on. */
   PENDING: 3,
-  /** Temporal, a registry, the store or another service the gate needs did not answer. */
+  /** Temporal, a registry, the store or another service the gate needs did not answer; or the gate itself failed (INTERNAL_ERROR). */
   UNAVAILABLE: 4,
   /** The run was cancelled or terminated before it decided. */
   CANCELLED: 5,
@@ -30,6 +30,8 @@ const EXIT_OF_LAYER: Record<ErrorLayer, number> = {
   approval: EXIT.DENIED,
   infrastructure: EXIT.UNAVAILABLE,
   cancellation: EXIT.CANCELLED,
+  // Not the caller's doing and not a decision: the gate could not answer.
+  internal: EXIT.UNAVAILABLE,
 };
 
 /** The exit code of a failure with this code. */

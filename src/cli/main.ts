@@ -1,4 +1,4 @@
-import { GateError } from '../core/errors.ts';
+import { asGateError } from '../config/coded-error.ts';
 import { commands } from './commands/index.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = commands[name];
   if (!entry) {
-    console.error(`slsa-gate: unknown command '${name}'\n\n${usage()}`);
+    console.error(`slsa-gate: INPUT_INVALID: unknown command '${name}'\n\n${usage()}`);
     return EXIT.INPUT;
   }
   const rest = argv.slice(name.split(' ').length);
@@ -42,22 +42,19 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await (await entry.load()).run(rest);
   } catch (err) {
-    if (err instanceof GateError) {
-      console.error(`slsa-gate: ${err.code}: ${err.message}`);
-      // The code's layer decides the exit code (src/cli/exit-codes.ts), not a list here.
-      return exitCodeOf(err.code);
-    }
     // Any parseArgs error (missing value, unknown option, `--flag=value` on a boolean, a stray argument) is an input error.
     if (isParseArgsError(err)) {
       console.error(`slsa-gate: INPUT_INVALID: ${name}: ${err.message}`);
       return EXIT.INPUT;
     }
-    // No stack trace reaches a user; SLSA_GATE_DEBUG=1 prints it for a bug report.
-    console.error(
-      `slsa-gate: unexpected error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    // Every error leaves as one coded line (src/config/coded-error.ts), never a stack trace;
+    // SLSA_GATE_DEBUG=1 adds the original error's stack for a bug report.
+    const coded = asGateError(err);
+    const where = coded.code === 'INTERNAL_ERROR' ? `${name}: ` : '';
+    console.error(`slsa-gate: ${coded.code}: ${where}${coded.message}`);
     if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
-    return EXIT.DENIED;
+    // The code's layer decides the exit code (src/cli/exit-codes.ts), not a list here.
+    return exitCodeOf(coded.code);
   }
 }
 

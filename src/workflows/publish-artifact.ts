@@ -18,8 +18,10 @@ import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
+  alreadyPublishedResult,
   ApprovalSchema,
   isEnd,
+  publicationOf,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
@@ -294,29 +296,9 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       // published" answer: its first decision no longer stands (docs/security-model.md#revocation).
       if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
       // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
-      const releaseTag = request.releaseTag ?? candidate.tag;
-      const existing = await io.findPublished({
-        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        digest: candidate.digest,
-        ...(releaseTag ? { tag: releaseTag } : {}),
-      });
+      const existing = await io.findPublished(publicationOf(request));
       if (existing?.published) {
-        const result: PublishResult = {
-          status: 'PUBLISHED',
-          decisionId: existing._id,
-          outcome: existing.outcome,
-          candidate,
-          reason: 'already published: the first decision stands',
-          checks: existing.checks.map((c) => ({ ...c, evidence: c.evidence ?? [] })),
-          policyDigest: existing.policy.digest,
-          ...(existing.policy.version ? { policyVersion: existing.policy.version } : {}),
-          alreadyPublished: true,
-          published: {
-            reference: `${existing.published.repository}${existing.published.tag ? `:${existing.published.tag}` : ''}@${existing.published.digest}`,
-            digest: existing.published.digest,
-            ...(existing.published.vsaDigest ? { vsaDigest: existing.published.vsaDigest } : {}),
-          },
-        };
+        const result = alreadyPublishedResult({ ...existing, published: existing.published }, candidate);
         progress.result = result;
         progress.decisionId = existing._id;
         setStatus('Published');

@@ -107,6 +107,10 @@ async function withArchive<T>(values: Values, use: (archive: Archive) => Promise
   }
 }
 
+function noDecision(ref: string): GateError {
+  return new GateError('NOT_FOUND', `no archived decision matches ${ref}`, { detail: { ref } });
+}
+
 function shortDigest(digest: string | undefined): string {
   return digest === undefined ? '' : digest.slice(0, 19);
 }
@@ -234,10 +238,7 @@ const showCommand: Command = {
       );
     return withArchive(values, async (archive) => {
       const detail = await showDecision(archive, ref);
-      if (!detail) {
-        console.error(`slsa-gate: no archived decision matches ${ref}`);
-        return 1;
-      }
+      if (!detail) throw noDecision(ref);
       const { decision: d } = detail;
       const temporalUi = workflowUiUrl(loadTemporalUiSettings(), d.workflowId, d.runId);
       if (values.json) {
@@ -418,10 +419,7 @@ const verifyCommand: Command = {
       let decisionId: string | undefined;
       if (ref !== undefined) {
         const detail = await showDecision(archive, ref);
-        if (!detail) {
-          console.error(`slsa-gate: no archived decision matches ${ref}`);
-          return 1;
-        }
+        if (!detail) throw noDecision(ref);
         decisionId = detail.decision._id;
       }
       const report = await verifyIntegrity(archive, {

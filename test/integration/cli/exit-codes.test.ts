@@ -9,8 +9,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { runSlsaGate } from '../../helpers/cli-process.ts';
 import { freePort } from '../../helpers/own-services.ts';
+import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-exit-'));
 const digest = `sha256:${'a'.repeat(64)}`;
@@ -77,5 +79,65 @@ test(
     assert.equal(columns.size, 1, `summaries start in one column:\n${rows.join('\n')}`);
     assert.match(help.out, /4 infrastructure unavailable/);
     assert.match(help.out, /5 cancelled/);
+  },
+);
+
+test(
+  'Temporal down: status and cancel exit 4 naming the address TEMPORAL_PORT gives',
+  { timeout: 120_000 },
+  async () => {
+    const port = String(await freePort());
+    for (const args of [
+      ['status', 'slsa-gate-no-such-run'],
+      ['cancel', 'slsa-gate-no-such-run'],
+    ]) {
+      const res = await runSlsaGate(portsOnly({ TEMPORAL_PORT: port }), ...args);
+      assert.equal(res.code, 4, `${args.join(' ')}: ${res.err}`);
+      assert.match(
+        res.err,
+        new RegExp(`^slsa-gate: TEMPORAL_UNAVAILABLE: 127\\.0\\.0\\.1:${port} did not answer`, 'm'),
+      );
+    }
+  },
+);
+
+test(
+  'cancel: a running publish gets a cancellation request (exit 0); an unknown workflow exits 2',
+  { timeout: 180_000 },
+  async () => {
+    ensureServices();
+    const connection = await Connection.connect({ address: services.temporalAddress });
+    const client = new Client({ connection, namespace: services.temporalNamespace });
+    // A publish run on a task queue no worker polls: it stays RUNNING, so only the request is observed.
+    const workflowId = uniqueName('cancel-cli');
+    const handle = await client.workflow.start('publishArtifact', {
+      taskQueue: uniqueName('no-worker'),
+      workflowId,
+      args: [{}],
+    });
+    try {
+      const env = {
+        ...process.env,
+        TEMPORAL_ADDRESS: services.temporalAddress,
+        TEMPORAL_NAMESPACE: services.temporalNamespace,
+      };
+      const res = await runSlsaGate(env, 'cancel', workflowId, '--json');
+      assert.equal(res.code, 0, res.err);
+      assert.deepEqual(
+        { ...(JSON.parse(res.out) as object), uiUrl: undefined },
+        { workflowId, runId: handle.firstExecutionRunId, cancelRequested: true, uiUrl: undefined },
+      );
+      const events = (await handle.fetchHistory()).events ?? [];
+      assert.ok(
+        events.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+        'the history records the cancellation request',
+      );
+      const unknown = await runSlsaGate(env, 'cancel', uniqueName('no-such-run'));
+      assert.equal(unknown.code, 2, unknown.err);
+      assert.match(unknown.err, /^slsa-gate: NOT_FOUND: no workflow /m);
+    } finally {
+      await handle.terminate('test cleanup').catch(() => undefined);
+      await connection.close();
+    }
   },
 );
