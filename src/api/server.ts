@@ -280,14 +280,11 @@ async function route(
   }
 
   // Authentication before anything else about the request (method, route, parameters), from
-  // the headers alone; the request takes an authenticated slot only once it is verified.
-  if (!admission.verifying.tryTake()) throw new HttpError(503, 'BUSY', 'too many requests in progress');
-  let principal: ApiPrincipal | undefined;
-  try {
-    principal = await authenticate(options.tokens, req);
-  } finally {
-    admission.verifying.release();
-  }
+  // the headers alone; the request takes an authenticated slot only once it is verified. A
+  // check that needs no I/O (a hashed token, a cached OIDC key) takes no slot: only a check
+  // waiting on an issuer's keys holds a `verifying` slot, so junk tokens naming a slow issuer
+  // cannot stop any other credential from being checked.
+  const principal = await authenticate(options.tokens, req, admission.verifying);
   if (!principal) throw UNAUTHENTICATED();
   admit(admission.authenticated, res);
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
@@ -329,12 +326,16 @@ async function anonymousRoute(
 }
 
 /** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
-async function authenticate(tokens: TokenVerifier, req: IncomingMessage): Promise<ApiPrincipal | undefined> {
+async function authenticate(
+  tokens: TokenVerifier,
+  req: IncomingMessage,
+  keyFetchSlots: AdmissionPool,
+): Promise<ApiPrincipal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer +([!-~]+) *$/i.exec(header);
     try {
-      return await tokens.authenticateBearer(match?.[1]);
+      return await tokens.authenticateBearer(match?.[1], keyFetchSlots);
     } catch (err) {
       if (err instanceof OidcIssuerUnavailable)
         throw new HttpError(503, 'ISSUER_UNAVAILABLE', 'the identity provider cannot be reached');
