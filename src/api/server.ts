@@ -39,6 +39,7 @@ import {
   type AdmissionPool,
   type ReadDeadlines,
 } from './admission.ts';
+import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
 import { loadPolicyFromApi } from './policy-routes.ts';
 import {
@@ -131,6 +132,8 @@ export interface ApiServerOptions {
   trustMap?: TrustMap;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
   readModel?: { dir: string; queries: SavedQuery[] };
+  /** Counts every request (served on the metrics listener, never on this server). */
+  metrics?: ApiMetrics;
 }
 
 // No script at all; one stylesheet from this origin; nothing may frame the pages.
@@ -176,6 +179,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     connectionsCheckingInterval: Math.max(100, Math.min(1000, headersMs / 4)),
   };
   return createServer(serverOptions, (req, res) => {
+    options.metrics?.observe(req, res);
     handle(options, admission, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
       if (res.headersSent) return res.destroy();

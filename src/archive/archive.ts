@@ -496,10 +496,13 @@ export class Archive {
     await this.#client.close();
   }
 
-  /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
-  async recordDecision(input: DecisionInput): Promise<{ decisionId: string }> {
+  /**
+   * Stores the decision of one publish attempt with its exceptions; safe to retry. `created`
+   * is true for the call that stored it, false for a retry that found it stored.
+   */
+  async recordDecision(input: DecisionInput): Promise<{ decisionId: string; created: boolean }> {
     const { parsed, record } = buildDecisionRecord(input);
-    await this.insertOnce('decisions', record, (stored) => {
+    const insertion = await this.insertOnce('decisions', record, (stored) => {
       // Compare what is stored, recomputed, not the digest it claims.
       return decisionContentDigest(stored) === record.contentDigest;
     });
@@ -524,7 +527,7 @@ export class Archive {
       },
       () => true, // the decision itself was compared above
     );
-    return { decisionId: parsed.decisionId };
+    return { decisionId: parsed.decisionId, created: insertion === 'inserted' };
   }
 
   /** Stores attestations content-addressed by the sha256 of their raw bytes, and records each sighting. */
@@ -1006,6 +1009,23 @@ export class Archive {
       .limit(opts.limit)
       .toArray();
     return docs.map((doc) => toRecord('drift', doc));
+  }
+
+  /**
+   * How many decisions await an approval, and since when the longest-waiting one has: read
+   * from the shared record, so every worker and API process reports the same gate-wide value
+   * (the approvals gauges, docs/operations.md#metrics). Matched on the `status` index.
+   */
+  async awaitingApproval(): Promise<{ count: number; oldestSince?: string }> {
+    const filter = { status: 'awaiting-approval' as const };
+    const count = await this.#collections.decisions.countDocuments(filter, { maxTimeMS: 10_000 });
+    if (count === 0) return { count };
+    const oldest = await this.#collections.decisions.findOne(filter, {
+      sort: { statusAt: 1 },
+      projection: { statusAt: 1 },
+      maxTimeMS: 10_000,
+    });
+    return { count, ...(oldest ? { oldestSince: oldest.statusAt.toISOString() } : {}) };
   }
 
   /** The approvals given on a decision, oldest first. */

@@ -62,8 +62,16 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+/** The variables of the observability settings (loadObservability). */
+const OBSERVABILITY_VARIABLES = {
+  metricsListen: 'SLSA_GATE_METRICS_LISTEN',
+  temporalMetricsListen: 'SLSA_GATE_TEMPORAL_METRICS_LISTEN',
+  logLevel: 'SLSA_GATE_LOG_LEVEL',
+} as const;
+
 /** The environment variable behind each setting, for error messages. */
 const VARIABLES: Record<string, string> = {
+  ...OBSERVABILITY_VARIABLES,
   temporalAddress: 'TEMPORAL_ADDRESS',
   temporalNamespace: 'TEMPORAL_NAMESPACE',
   temporalUiUrl: 'TEMPORAL_UI_URL',
@@ -214,6 +222,41 @@ export function loadRegistrySettings(processEnv: NodeJS.ProcessEnv = process.env
   const parsed = RegistrySettingsSchema.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
   );
+  if (!parsed.success) throw configInvalid(parsed.error.issues);
+  return parsed.data;
+}
+
+/** `HOST:PORT` to listen on (`127.0.0.1:9464`, `0.0.0.0:9464`, `[::]:9464`; port 0 picks a free one). */
+export const ListenAddressSchema = z.string().transform((value, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT, not ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+});
+export type ListenAddress = z.output<typeof ListenAddressSchema>;
+
+/** Metrics, logs and traces of the worker and the API (docs/operations.md#metrics). */
+export const ObservabilitySchema = z.strictObject({
+  /** Where `/metrics` is served (SLSA_GATE_METRICS_LISTEN); off when absent. */
+  metricsListen: ListenAddressSchema.optional(),
+  /** Where the Temporal SDK's own Prometheus endpoint listens (worker only); off when absent. */
+  temporalMetricsListen: ListenAddressSchema.optional(),
+  /** The worker's log level: its JSON lines below it are not written. */
+  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+export type Observability = z.output<typeof ObservabilitySchema>;
+
+/** The observability settings from the environment; a bad value is CONFIG_INVALID naming its variable. */
+export function loadObservability(env: NodeJS.ProcessEnv = process.env): Observability {
+  const raw = Object.fromEntries(
+    Object.entries(OBSERVABILITY_VARIABLES)
+      .map(([key, variable]) => [key, env[variable]])
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = ObservabilitySchema.safeParse(raw);
   if (!parsed.success) throw configInvalid(parsed.error.issues);
   return parsed.data;
 }

@@ -256,6 +256,7 @@ const showCommand: Command = {
         `Decided    ${d.decidedAt}`,
         `Evidence   ${d.evidenceDigest}`,
         `Published  ${d.published ? `${d.published.repository}${d.published.tag ? ':' + d.published.tag : ''} at ${d.published.at}` : '-'}`,
+        `Timings    ${timingsText(d.timings) || '-'}${d.published?.timings ? `; after the decision: ${timingsText(d.published.timings)}` : ''}`,
         `Temporal   ${temporalUi}`,
         '',
         table(
@@ -292,6 +293,13 @@ const showCommand: Command = {
     });
   },
 };
+
+/** Per-step milliseconds as `step 12 ms, step 40 ms`, in the order the steps ran. */
+function timingsText(timings: Record<string, number>): string {
+  return Object.entries(timings)
+    .map(([step, ms]) => `${step} ${ms} ms`)
+    .join(', ');
+}
 
 const statsCommand: Command = {
   async run(args) {
