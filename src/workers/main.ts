@@ -17,6 +17,7 @@ import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.t
 import { OtlpTraceExporter } from '../traces/otlp-traces.ts';
 import { activitySpans } from './activity-spans.ts';
 import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
+import { parseListen, startHealthServer } from './health-server.ts';
 
 /**
  * The line a worker logs at start while it counts typed approver names: whoever can send an
@@ -88,6 +89,10 @@ export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const observability = loadObservability();
   if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
+  const healthListen =
+    config.healthListen === undefined
+      ? undefined
+      : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
   const workflows = workflowCode();
   const runtime = installRuntime(observability);
   const metrics = new WorkerMetrics();
@@ -122,10 +127,15 @@ export async function runWorker(): Promise<void> {
       const endpoint = new URL(traces.endpoint);
       console.error(`slsa-gate worker: traces to ${endpoint.origin}${endpoint.pathname}`);
     }
+    // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
+    const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
+    if (health)
+      console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
     try {
       await worker.run();
     } finally {
       served?.server.close();
+      health?.server.close();
     }
   } finally {
     await traces?.close();

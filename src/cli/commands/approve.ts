@@ -135,7 +135,7 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
           }
           throw err;
         }
-        printProgress(progress, { json: values.json, uiUrl });
+        printProgress(progress, { json: values.json, uiUrl, workflowId });
         return EXIT.PUBLISHED;
       } finally {
         await session.close();

@@ -23,6 +23,7 @@ import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
+import { secondsOption } from './seconds-option.ts';
 import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
@@ -37,9 +38,11 @@ const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo
 The policy is the operator's, loaded into the gate (slsa-gate policy load); a request carries none.
 To see whether an image would pass under another policy: slsa-gate verify, or audit replay.
   --wait               wait through approval until published or denied
-  --json               machine output
+  --timeout SECONDS    with --wait: stop waiting after this long (1 to 3600); the run goes on
+  --json               machine output (includes the workflow id)
 
-Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait).`;
+Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait) or the
+--timeout passed before a verdict, 4 Temporal, registry or store unavailable, 5 cancelled.`;
 
 /** The largest attestation file whose base64 fits an inline attestation of the request. */
 const ATTESTATION_FILE_LIMIT_BYTES = (MAX_INLINE_ATTESTATION_CHARS / 4) * 3;
@@ -55,6 +58,7 @@ export const publishCommand: Command = {
         attestation: { type: 'string', multiple: true, default: [] },
         requester: { type: 'string' },
         wait: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,6 +69,12 @@ export const publishCommand: Command = {
     }
     if (!values.image || !values.to)
       throw new GateError('INPUT_INVALID', `--image and --to are required\n\n${USAGE}`);
+    if (values.timeout !== undefined && !values.wait)
+      throw new GateError('INPUT_INVALID', '--timeout bounds --wait: give both', {
+        detail: { field: '--timeout' },
+      });
+    // Without --timeout, --wait lasts until the verdict (the approval deadline bounds it).
+    const waitSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout, 1);
     const config = loadConfig();
     const image = parseReference(values.image);
     const release = parseRepository(values.to);
@@ -110,7 +120,11 @@ export const publishCommand: Command = {
     const published = await findPublished(config, parsed.data);
     if (published) {
       const uiUrl = workflowUiUrl(config, published.workflowId, published.runId);
-      printProgress(progressOfResult(published.result), { json: values.json, uiUrl });
+      printProgress(progressOfResult(published.result), {
+        json: values.json,
+        uiUrl,
+        workflowId: published.workflowId,
+      });
       return EXIT.PUBLISHED;
     }
 
@@ -137,9 +151,21 @@ export const publishCommand: Command = {
           `publish ${image.registry}/${image.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
         );
 
+      const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
       let last = '';
+      let progress: PublishProgress | undefined;
       for (;;) {
-        const progress = await currentProgress(session, workflowId);
+        if (Date.now() >= waitEnds) {
+          // The wait is over, not the run: say where it stands and how to follow it (exit 3).
+          if (progress) printProgress(progress, { json: values.json, uiUrl, workflowId });
+          else if (values.json)
+            console.log(JSON.stringify({ workflowId, status: 'Unknown', temporalUi: uiUrl }));
+          console.error(
+            `slsa-gate: the wait ended after ${waitSeconds} s before a verdict; the run goes on: slsa-gate status '${workflowId}'`,
+          );
+          return EXIT.PENDING;
+        }
+        progress = (await currentProgress(session, workflowId)) ?? progress;
         if (!progress) {
           await sleep(300);
           continue;
@@ -149,7 +175,7 @@ export const publishCommand: Command = {
           last = progress.status;
         }
         if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
-          printProgress(progress, { json: values.json, uiUrl });
+          printProgress(progress, { json: values.json, uiUrl, workflowId });
           if (progress.result) return exitCodeOfResult(progress.result);
           if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
           return EXIT.PENDING;

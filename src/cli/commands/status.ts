@@ -39,7 +39,11 @@ export const statusCommand: Command = {
     const session = await connectClient(config);
     try {
       const { progress, runId } = await readProgress(session, workflowId, seconds);
-      printProgress(progress, { json: values.json, uiUrl: workflowUiUrl(config, workflowId, runId) });
+      printProgress(progress, {
+        json: values.json,
+        uiUrl: workflowUiUrl(config, workflowId, runId),
+        workflowId,
+      });
       if (progress.result) return exitCodeOfResult(progress.result);
       return progress.status === 'AwaitingApproval' ? EXIT.PENDING : EXIT.PUBLISHED;
     } finally {

@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { buildAndAttest, createBuilderKey } from '../../../src/demo/demo-builder.ts';
+import { RegistryClient } from '../../../src/registry/client.ts';
+import { publishWorkflowId } from '../../../src/workflows/contract.ts';
 import { runSlsaGate } from '../../helpers/cli-process.ts';
 import { freePort } from '../../helpers/own-services.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -137,6 +140,58 @@ test(
       assert.match(unknown.err, /^slsa-gate: NOT_FOUND: no workflow /m);
     } finally {
       await handle.terminate('test cleanup').catch(() => undefined);
+      await connection.close();
+    }
+  },
+);
+
+test(
+  'publish --wait --timeout: the wait ends before a verdict with exit 3, saying so; --json names the workflow',
+  { timeout: 240_000 },
+  async () => {
+    ensureServices();
+    const registryHost = new URL(services.registryUrl).host;
+    const staging = `staging/${uniqueName('wait-timeout')}`;
+    const registry = RegistryClient.forHost(registryHost, { insecureHosts: [registryHost] });
+    const { digest } = await buildAndAttest(registry, staging, {
+      tag: 'v1.0.0',
+      seed: staging,
+      key: createBuilderKey(),
+    });
+    const release = `release/${uniqueName('wait-timeout')}`;
+    const workflowId = publishWorkflowId(registryHost, release, digest);
+    // A task queue no worker polls: the run never reaches a verdict, as a run awaiting approval.
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: services.temporalAddress,
+      TEMPORAL_NAMESPACE: services.temporalNamespace,
+      MONGODB_URI: services.mongoUri,
+      SLSA_GATE_DB: uniqueName('wait_timeout').replaceAll('-', '_'),
+      SLSA_GATE_TASK_QUEUE: uniqueName('no-worker'),
+      SLSA_GATE_INSECURE_REGISTRIES: registryHost,
+    };
+    const connection = await Connection.connect({ address: services.temporalAddress });
+    const client = new Client({ connection, namespace: services.temporalNamespace });
+    try {
+      const args = [
+        'publish',
+        '--image',
+        `${registryHost}/${staging}@${digest}`,
+        '--to',
+        `${registryHost}/${release}`,
+      ];
+      const refused = await runSlsaGate(env, ...args, '--timeout', '2');
+      assert.equal(refused.code, 2, `--timeout without --wait: ${refused.err}`);
+      const res = await runSlsaGate(env, ...args, '--wait', '--timeout', '2', '--json');
+      assert.equal(res.code, 3, res.err);
+      assert.match(res.err, /the wait ended after 2 s before a verdict; the run goes on/);
+      assert.equal((JSON.parse(res.out) as { workflowId: string }).workflowId, workflowId);
+      assert.equal((await client.workflow.getHandle(workflowId).describe()).status.name, 'RUNNING');
+    } finally {
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
       await connection.close();
     }
   },
