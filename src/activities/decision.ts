@@ -1,7 +1,7 @@
 import type { DecisionStatus } from '../archive/archive.ts';
 import { isFinalStatus } from '../archive/lifecycle.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
-import type { Identity, SealedIdentity } from '../core/identity.ts';
+import { samePrincipal, type Identity, type SealedIdentity } from '../core/identity.ts';
 import { openSealedIdentity, type SealExpectation } from '../core/identity-seal.ts';
 import { compileAnchored } from '../core/policy/anchored-pattern.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
@@ -282,7 +282,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
           );
       }
       if (input.twoPersonRule) {
-        if (approver && input.requester && approver.id === input.requester.id)
+        // The same party by stable ids: one repository from another branch is still the requester.
+        if (approver && input.requester && samePrincipal(approver, input.requester))
           throw new GateError(
             'APPROVER_NOT_ALLOWED',
             'the two-person rule needs an approver other than the requester',

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
+import { PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
 import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from './oidc.ts';
 
 /**
@@ -23,6 +24,16 @@ import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from
  */
 export const ApiScopeSchema = z.enum(['publish', 'approve', 'audit:read', 'admin']);
 export type ApiScope = z.infer<typeof ApiScopeSchema>;
+
+/**
+ * With the `publish` scope: what the credential may publish (docs/security-model.md#what-a-requester-may-publish).
+ * `sources` is required, except on a GitHub Actions grant, where it defaults to the token's
+ * own repository; `destinations` narrows the release repositories the policy's rule names.
+ */
+const publishLimits = {
+  sources: PublishGrantSchema.shape.sources.optional(),
+  destinations: PublishGrantSchema.shape.destinations,
+};
 
 /** The credential configuration, as JSON or YAML, in a file or in SLSA_GATE_API_TOKENS. */
 export const ApiTokensSchema = z
@@ -35,6 +46,7 @@ export const ApiTokensSchema = z
           /** `sha256:<hex>` of the token's UTF-8 bytes (`slsa-gate api hash-token`). */
           sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'),
           scopes: z.array(ApiScopeSchema).default([]),
+          ...publishLimits,
         }),
       )
       .default([]),
@@ -49,6 +61,7 @@ export const ApiTokensSchema = z
             .record(z.string().min(1), z.string().min(1))
             .refine((c) => Object.keys(c).length > 0, 'a grant names at least one claim'),
           scopes: z.array(ApiScopeSchema).min(1),
+          ...publishLimits,
         }),
       )
       .default([]),
@@ -57,7 +70,35 @@ export const ApiTokensSchema = z
   .refine(
     (c) => c.grants.every((g) => c.oidc.some((i) => i.issuer === g.issuer)),
     'every grant names a configured OIDC issuer',
-  );
+  )
+  .superRefine((c, ctx) => {
+    // A missing expectation never means "any source": publish names its sources, unless the
+    // identity itself names one (a GitHub Actions token's own repository).
+    const check = (
+      entry: { scopes: ApiScope[]; sources?: string[] | undefined; destinations?: string[] | undefined },
+      path: Array<string | number>,
+      ownRepository: boolean,
+    ) => {
+      const publishes = entry.scopes.includes('publish');
+      if (publishes && entry.sources === undefined && !ownRepository)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'sources'],
+          message: 'the publish scope names the source repositories this credential may publish (sources)',
+        });
+      if (!publishes && (entry.sources !== undefined || entry.destinations !== undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, entry.sources !== undefined ? 'sources' : 'destinations'],
+          message: 'sources and destinations limit the publish scope, which this entry does not grant',
+        });
+    };
+    c.tokens.forEach((t, i) => check(t, ['tokens', i], false));
+    c.grants.forEach((g, i) => {
+      const issuer = c.oidc.find((o) => o.issuer === g.issuer);
+      check(g, ['grants', i], issuer?.claims === 'github-actions');
+    });
+  });
 export type ApiTokensConfig = z.input<typeof ApiTokensSchema>;
 
 /** A bearer token from the hashed-token store. */
@@ -76,6 +117,19 @@ export interface ApiPrincipal {
   name: string;
   scopes: ApiScope[];
   identity: VerifiedIdentity;
+  /** With `publish`: what it may publish, one entry per grant (any one suffices). */
+  mayPublish: PublishGrant[];
+}
+
+/** The publish limits of a configuration entry, when it grants `publish`; `ownRepository` stands in for absent sources. */
+function publishGrantOf(
+  entry: { scopes: ApiScope[]; sources?: string[] | undefined; destinations?: string[] | undefined },
+  ownRepository?: string,
+): PublishGrant[] {
+  if (!entry.scopes.includes('publish')) return [];
+  const sources = entry.sources ?? (ownRepository ? [`github.com/${ownRepository}`] : undefined);
+  if (sources === undefined) return [];
+  return [{ sources, ...(entry.destinations ? { destinations: entry.destinations } : {}) }];
 }
 
 /** `sha256:<hex>` of a token, as configured. */
@@ -101,6 +155,7 @@ export class TokenVerifier {
         name: t.name,
         scopes: t.scopes,
         identity: { kind: 'token', id: `token:${t.name}`, name: t.name },
+        mayPublish: publishGrantOf(t),
       },
     }));
     this.oidc = parsed.data.oidc.length > 0 ? new OidcVerifier(parsed.data.oidc, options) : undefined;
@@ -122,12 +177,14 @@ export class TokenVerifier {
         throw err;
       }
       const scopes = new Set<ApiScope>();
+      const mayPublish: PublishGrant[] = [];
       for (const grant of this.grants) {
         if (grant.issuer !== identity.issuer) continue;
-        if (Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v))
-          for (const scope of grant.scopes) scopes.add(scope);
+        if (!Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v)) continue;
+        for (const scope of grant.scopes) scopes.add(scope);
+        mayPublish.push(...publishGrantOf(grant, identity.repository));
       }
-      return { name: identity.name, scopes: [...scopes], identity };
+      return { name: identity.name, scopes: [...scopes], identity, mayPublish };
     }
     return this.authenticate(token);
   }

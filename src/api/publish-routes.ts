@@ -26,6 +26,7 @@ import type { Archive, DecisionRecord } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
+import { mayPublishTo } from '../core/policy/guards/requester.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
@@ -84,13 +85,22 @@ function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-function identityOf(principal: ApiPrincipal): Identity {
+/** The identity to seal: who the caller is, its stable ids, and for a request what it may publish. */
+function identityOf(principal: ApiPrincipal, purpose: 'request' | 'verdict'): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
     id: id.id.slice(0, 1024),
     name: principal.name.slice(0, 256),
-    ...(id.kind === 'oidc' && id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+    ...(id.kind === 'oidc'
+      ? {
+          issuer: id.issuer,
+          ...(id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+          ...(id.repositoryId ? { repositoryId: id.repositoryId } : {}),
+          ...(id.repositoryOwnerId ? { repositoryOwnerId: id.repositoryOwnerId } : {}),
+        }
+      : {}),
+    ...(purpose === 'request' ? { mayPublish: principal.mayPublish } : {}),
   };
 }
 
@@ -143,6 +153,14 @@ export async function startPublish(
   if (!image.digest)
     throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
   const release = parseField(() => parseRepository(to), 'to');
+  // The grant's destinations answer at once; its sources wait for the verified provenance.
+  if (!mayPublishTo(principal.mayPublish, `${release.registry}/${release.repository}`))
+    throw new ApiFailure(
+      403,
+      'REQUESTER_NOT_ALLOWED',
+      `to: this credential may not publish to ${release.registry}/${release.repository}`,
+      'to',
+    );
   const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
   const unsealed: PublishRequest = {
     candidate: {
@@ -166,7 +184,7 @@ export async function startPublish(
   const request: PublishRequest = {
     ...checked.data,
     requesterIdentity: sealRequester(options.identityKey, {
-      identity: identityOf(principal),
+      identity: identityOf(principal, 'request'),
       workflowId,
       unsealedRequest: checked.data,
     }),
@@ -331,7 +349,7 @@ export async function sendVerdict(
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,
     identity: sealIdentity(options.identityKey, {
-      identity: identityOf(principal),
+      identity: identityOf(principal, 'verdict'),
       purpose: verdict,
       workflowId,
       runId,

@@ -208,12 +208,14 @@ export async function replayOne(
     // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
     // of today would answer differently, so the original result is carried over.
     // The destination guard judged the release repository and tag of the request, which the
-    // decision record does not keep: its original result is carried over too (not re-judged).
-    const destination = decision.checks.find((c) => c.id === 'destination');
-    const withDestination = (checks: CheckResult[]) =>
-      destination === undefined || checks.some((c) => c.id === 'destination')
-        ? checks
-        : [...checks, { ...destination, evidence: destination.evidence ?? [] }];
+    // decision record does not keep, and the requester guard judged the requester's grants,
+    // which are not policy: their original results are carried over too (not re-judged).
+    const withDestination = (checks: CheckResult[]) => {
+      const carried = decision.checks.filter(
+        (c) => (c.id === 'destination' || c.id === 'requester') && !checks.some((d) => d.id === c.id),
+      );
+      return [...checks, ...carried.map((c) => ({ ...c, evidence: c.evidence ?? [] }))];
+    };
     const rollback = decision.checks.find((c) => c.id === 'rollback');
     if (rollback === undefined || evaluation.checks.some((c) => c.id === 'rollback')) {
       const checks = withDestination(evaluation.checks);

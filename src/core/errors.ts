@@ -69,6 +69,8 @@ export const ERRORS = {
   NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /** The verified requester's grants do not cover the verified source repository or the destination. */
+  REQUESTER_NOT_ALLOWED: { layer: 'policy', retryable: false },
 
   APPROVAL_REJECTED: { layer: 'approval', retryable: false },
   APPROVAL_EXPIRED: { layer: 'approval', retryable: false },

@@ -37,7 +37,12 @@ before(async () => {
   h = await startPublishHarness();
   api = await startApi(h, {
     tokens: [
-      { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish'] },
+      {
+        name: 'mallory',
+        sha256: hashToken(tokens.mallory),
+        scopes: ['publish'],
+        sources: ['github.com/example/app'],
+      },
       { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
       { name: 'carol', sha256: hashToken(tokens.carol), scopes: ['approve'] },
     ],

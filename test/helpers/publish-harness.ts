@@ -57,8 +57,8 @@ export interface PublishHarness {
   /** The run of `handle` as a verdict seal binds it: its run id and the digest of its admitted request. */
   verdictBinding(handle: WorkflowHandle): Promise<{ runId: string; requestDigest?: string }>;
   /**
-   * `request` with the requester identity the API seals after authenticating `name`'s token
-   * (issued at `now`, by default the present).
+   * `request` with the requester identity the API seals after authenticating `name`'s token,
+   * granted publish for the demo builder's source repository (issued at `now`, by default the present).
    */
   sealRequest(name: string, request: PublishRequest, now?: Date): PublishRequest;
   /**
@@ -169,7 +169,13 @@ export async function startPublishHarness(
         requesterIdentity: sealRequester(
           identityKey,
           {
-            identity: { kind: 'token', id: `token:${name}`, name },
+            // A token granted publish for the demo builder's source repository.
+            identity: {
+              kind: 'token',
+              id: `token:${name}`,
+              name,
+              mayPublish: [{ sources: ['github.com/example/app'] }],
+            },
             workflowId: publishWorkflowId(
               request.releaseRegistry,
               request.releaseRepository,
