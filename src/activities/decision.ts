@@ -31,7 +31,7 @@ const artifactRecord = (c: Candidate) => ({
  * The identity a seal vouches for. Without SLSA_GATE_IDENTITY_KEY no seal can be ours.
  * `code` says what a bad seal denies: the request (IDENTITY_UNVERIFIED) or one approval.
  */
-function openSeal(
+export function openSeal(
   deps: ActivityDeps,
   sealed: SealedIdentity,
   expected: SealExpectation,

@@ -6,9 +6,10 @@ import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
+import { createRevocationActivities } from './revocation.ts';
 import { createRunEndActivities } from './run-ends.ts';
 
-/** Every activity of the publish workflow, with their errors mapped to Temporal failures in one place. */
+/** Every activity of the workflows (publish, monitor, revoke, reaper), with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createAdmissionActivities(deps),
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),
     ...createMonitorActivities(deps),
+    ...createRevocationActivities(deps),
     ...createRunEndActivities(deps),
   });
 }

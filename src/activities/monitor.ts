@@ -2,7 +2,9 @@ import { Context } from '@temporalio/activity';
 import type { DriftKind } from '../archive/drift-record.ts';
 import { verifyPublishedImage } from '../consumers/published-vsa.ts';
 import { isGateError } from '../core/errors.ts';
+import type { RevocationRecord } from '../archive/archive.ts';
 import { parseRepository } from '../registry/reference.ts';
+import { revocationNotice } from '../registry/revocation-notice.ts';
 import type { ActivityDeps } from './deps.ts';
 
 /** Tags checked by one activity call: the paging bound that keeps each call short and heartbeating. */
@@ -29,12 +31,16 @@ export interface MonitorPageResult {
   after?: string;
 }
 
+const revokedBy = (r: RevocationRecord) =>
+  `revoked by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}`;
+
 export function createMonitorActivities(deps: ActivityDeps) {
   return {
     /**
      * Checks one page of tags of a release repository: each tag must name a digest this gate
-     * published there, that it last published under that tag, and that carries a VSA its key
-     * signed. Every finding is archived as a drift event before the page returns.
+     * published there and did not revoke, that it last published under that tag, and that
+     * carries a VSA its key signed. A tag the gate moved to a revocation notice is reported
+     * `revoked` on every run. Every finding is archived as a drift event before the page returns.
      */
     async checkReleasePage(input: MonitorPageInput): Promise<MonitorPageResult> {
       const { registry: host, repository: repo } = parseRepository(input.repository);
@@ -56,36 +62,48 @@ export function createMonitorActivities(deps: ActivityDeps) {
         }
         const { digest } = await client.resolve(repo, tag);
         const found: Array<{ kind: DriftKind; reason: string; expectedDigest?: string }> = [];
-        const decisions = await deps.archive.findDecisionsByDigest(digest);
-        const publishedHere = decisions.filter(
-          (d) => d.status === 'published' && d.published?.repository === input.repository,
-        );
-        const revoked = new Set(
-          publishedHere.length === 0
+        const last = await deps.archive.lastRelease(input.repository, tag);
+        // A revoked digest is reported under every tag that names it, whoever tagged it and
+        // whatever was published since (docs/consumers.md#the-drift-monitor).
+        const revocation = await deps.archive.revocationOf(digest);
+        // The tag the revocation moved: it names the notice of the digest the gate last
+        // published under it, and that digest is revoked.
+        const notice =
+          !revocation && last && last.digest !== digest && revocationNotice(last.digest).digest === digest
+            ? await deps.archive.revocationOf(last.digest)
+            : null;
+        if (revocation) {
+          found.push({
+            kind: 'revoked',
+            reason: `${input.repository}:${tag} names ${digest}, ${revokedBy(revocation)}`,
+          });
+        } else if (notice) {
+          found.push({
+            kind: 'revoked',
+            reason: `${input.repository}:${tag} was moved to the revocation notice of ${last!.digest}, ${revokedBy(notice)}`,
+            expectedDigest: last!.digest,
+          });
+        }
+        const publishedHere =
+          revocation || notice
             ? []
-            : (await deps.archive.revocationsOf(digest)).map((r) => r.decisionId),
-        );
-        const published = publishedHere.some((d) => !revoked.has(d._id));
-        if (publishedHere.length === 0) {
+            : (await deps.archive.findDecisionsByDigest(digest)).filter(
+                (d) => d.status === 'published' && d.published?.repository === input.repository,
+              );
+        if (!revocation && !notice && publishedHere.length === 0) {
           found.push({
             kind: 'unpublished-digest',
             reason: `no decision of this gate published ${digest} to ${input.repository}`,
           });
-        } else if (!published) {
-          found.push({
-            kind: 'revoked',
-            reason: `every decision that published ${digest} to ${input.repository} was revoked`,
-          });
         }
-        const last = await deps.archive.lastRelease(input.repository, tag);
-        if (last && last.digest !== digest) {
+        if (last && last.digest !== digest && !notice) {
           found.push({
             kind: 'tag-moved',
             reason: `${input.repository}:${tag} names ${digest}; the gate last published ${last.digest} there`,
             expectedDigest: last.digest,
           });
         }
-        if (published) {
+        if (publishedHere.length > 0) {
           const verdict = await verifyPublishedImage(
             client,
             { repository: repo, digest },

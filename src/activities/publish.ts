@@ -1,24 +1,16 @@
-import { createHash, createPublicKey } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
-import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
-import { IntotoStatementSchema } from '../core/formats/intoto/statement.ts';
-import { BUNDLE_V03_MEDIA_TYPE, SigstoreBundleSchema } from '../core/formats/sigstore/bundle-v1.ts';
-import { SLSA_VSA_V1, SlsaVsaV1Schema } from '../core/formats/slsa/vsa-v1.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { attachForConsumers } from '../registry/consumer-attestations.ts';
-import { signStatementBundle } from '../signing/sign-bundle.ts';
 import { isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 import { copyImage } from '../registry/copy-image.ts';
-import { getReferrer, listReferrers } from '../registry/referrers.ts';
+import { attachGateVsa } from './gate-vsa.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
-
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** `SLSA_BUILD_LEVEL_n` and `SLSA_SOURCE_LEVEL_n` as the checks established them. */
 function verifiedLevels(evaluation: Evaluation): string[] {
@@ -133,101 +125,39 @@ export function createPublishActivities(deps: ActivityDeps) {
         }
       }
 
-      const vsaAttestation = (bytes: Uint8Array) => ({
-        bytes,
-        predicateType: SLSA_VSA_V1,
-        annotations: { [DECISION_ANNOTATION]: input.decisionId },
-      });
-      const archiveVsa = (bytes: Uint8Array, levels: string[]) =>
-        deps.archive.storeVsa({
-          raw: Buffer.from(bytes).toString('base64'),
-          direction: 'issued',
+      const { vsaDigest } = await attachGateVsa(deps, {
+        target,
+        repository: repo,
+        subjectDigest: candidate.digest,
+        marker: { key: DECISION_ANNOTATION, value: input.decisionId },
+        verificationResult: 'PASSED',
+        statement: () =>
+          buildVsaStatement({
+            verifierId: deps.settings.verifierId,
+            resourceUri,
+            subjectDigest: candidate.digest,
+            subjectName: resourceUri,
+            policy: {
+              uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
+              digest: input.policyDigest,
+            },
+            inputAttestations: input.attestationDigests.map((digest) => ({
+              uri: `urn:slsa-gate:attestation:${digest}`,
+              digest,
+            })),
+            verificationResult: 'PASSED',
+            verifiedLevels: verifiedLevels(input.evaluation),
+            dependencyLevels: input.dependencyLevels,
+            timeVerified: input.decidedAt,
+          }),
+        record: {
           decisionId: input.decisionId,
-          subjectDigest: candidate.digest,
           resourceUri,
-          verifierId: deps.settings.verifierId,
-          verifiedLevels: levels,
           policyDigest: input.policyDigest,
           at: input.decidedAt,
-        });
-
-      for (const descriptor of await listReferrers(target, repo, candidate.digest, BUNDLE_V03_MEDIA_TYPE)) {
-        if (descriptor.annotations?.[DECISION_ANNOTATION] !== input.decisionId) continue;
-        const referrer = await getReferrer(target, repo, candidate.digest, descriptor);
-        const layer = referrer.manifest.layers[0];
-        if (!layer) continue;
-        const bytes = await target.getAttestationLayer(repo, layer);
-        const levels = ownVsaLevels(bytes, deps.signer.publicKeyPem, candidate.digest);
-        if (!levels) continue;
-        // A retry may find the referrer attached but not yet the `.att` layer.
-        await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
-        // A retry after a failure between attaching and archiving (worker killed, store
-        // unreachable) archives the VSA it finds attached; when it is archived already, a no-op.
-        await archiveVsa(bytes, levels);
-        return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
-      }
-
-      const statement = buildVsaStatement({
-        verifierId: deps.settings.verifierId,
-        resourceUri,
-        subjectDigest: candidate.digest,
-        subjectName: resourceUri,
-        policy: {
-          uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
-          digest: input.policyDigest,
         },
-        inputAttestations: input.attestationDigests.map((digest) => ({
-          uri: `urn:slsa-gate:attestation:${digest}`,
-          digest,
-        })),
-        verificationResult: 'PASSED',
-        verifiedLevels: verifiedLevels(input.evaluation),
-        dependencyLevels: input.dependencyLevels,
-        timeVerified: input.decidedAt,
       });
-      const bundle = await signStatementBundle(statement, deps.signer);
-      const bytes = Buffer.from(JSON.stringify(bundle), 'utf8');
-      await attachForConsumers(target, repo, candidate.digest, vsaAttestation(bytes));
-      await archiveVsa(bytes, statement.predicate.verifiedLevels);
-      return { vsaDigest: sha256(bytes), ...(provenanceReferrer ? { provenanceReferrer } : {}) };
+      return { vsaDigest, ...(provenanceReferrer ? { provenanceReferrer } : {}) };
     },
   };
-}
-
-/**
- * The verified levels of a VSA found attached for this decision, when it is ours: signed by
- * this control point's key and about this digest. Anyone who can push to the release
- * repository can plant a referrer with our annotation; such a one is ignored.
- */
-function ownVsaLevels(bytes: Uint8Array, publicKeyPem: string, subjectDigest: string): string[] | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const bundle = SigstoreBundleSchema.safeParse(json);
-  const envelope = bundle.success ? bundle.data.dsseEnvelope : undefined;
-  const sig = envelope?.signatures[0]?.sig;
-  if (envelope === undefined || sig === undefined) return undefined;
-  const payload = Buffer.from(envelope.payload, 'base64');
-  if (
-    !verifySignature(
-      createPublicKey(publicKeyPem),
-      pae(envelope.payloadType, payload),
-      Buffer.from(sig, 'base64'),
-    )
-  )
-    return undefined;
-  let statementJson: unknown;
-  try {
-    statementJson = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const statement = IntotoStatementSchema.safeParse(statementJson);
-  if (!statement.success || statement.data.predicateType !== SLSA_VSA_V1) return undefined;
-  if (statement.data.subject[0]?.digest.sha256 !== subjectDigest.slice('sha256:'.length)) return undefined;
-  const predicate = SlsaVsaV1Schema.safeParse(statement.data.predicate);
-  return predicate.success ? predicate.data.verifiedLevels : undefined;
 }

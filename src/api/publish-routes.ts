@@ -5,7 +5,8 @@
  * never a name someone typed.
  *
  *   POST /api/v1/publishes                       start a publish          (scope publish)
- *   GET  /api/v1/publishes/:workflowId?wait=S    progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *   GET  /api/v1/publishes/:workflowId?wait=S[&since=STATUS]
+ *                                                progress, waiting ≤ 60 s (publish, approve or audit:read)
  *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
  *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
  *
@@ -33,11 +34,13 @@ import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
   PublishRequestSchema,
+  PublishStatusSchema,
   TASK_QUEUE,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type PublishStatus,
 } from '../workflows/contract.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
@@ -51,13 +54,14 @@ export interface PublishApiOptions {
   temporalTimeoutMs?: number;
 }
 
-/** An API failure with its HTTP status, code and the field at fault. */
+/** An API failure with its HTTP status, code, the field at fault and, for a refused policy, its problems. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly parameter?: string,
+    readonly problems?: Array<{ path: string; message: string }>,
   ) {
     super(message);
   }
@@ -80,13 +84,14 @@ const MAX_WAIT_SECONDS = 60;
 /** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
 const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
 
-function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
+/** 403 unless the credential has one of `scopes`. */
+export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
   if (!scopes.some((s) => principal.scopes.includes(s)))
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-/** The identity to seal: who the caller is, its stable ids, and for a request what it may publish. */
-function identityOf(principal: ApiPrincipal, purpose: 'request' | 'verdict'): Identity {
+/** The identity the API verified for `principal`, as it is sealed for the workers: who, and its stable ids. */
+export function identityOf(principal: ApiPrincipal): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
@@ -100,7 +105,6 @@ function identityOf(principal: ApiPrincipal, purpose: 'request' | 'verdict'): Id
           ...(id.repositoryOwnerId ? { repositoryOwnerId: id.repositoryOwnerId } : {}),
         }
       : {}),
-    ...(purpose === 'request' ? { mayPublish: principal.mayPublish } : {}),
   };
 }
 
@@ -115,7 +119,7 @@ const BODY_FIELD: Record<string, string> = {
 };
 
 /** The first zod issue as a 400 naming the field (an unknown field by its own name). */
-function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
+export function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFailure {
   const issue = error.issues[0];
   const path = issue?.path.map(String) ?? [];
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
@@ -124,7 +128,7 @@ function badBody(error: z.ZodError, fields: Record<string, string> = {}): ApiFai
 }
 
 /** Rejects after `ms` with a 503: Temporal (or the worker behind an Update) did not answer. */
-async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+export async function withinTime<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -184,20 +188,23 @@ export async function startPublish(
   const request: PublishRequest = {
     ...checked.data,
     requesterIdentity: sealRequester(options.identityKey, {
-      identity: identityOf(principal, 'request'),
+      // A requester's identity carries what its grants let it publish (requester guard).
+      identity: { ...identityOf(principal), mayPublish: principal.mayPublish },
       workflowId,
       unsealedRequest: checked.data,
     }),
   };
 
-  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4).
+  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4),
+  // unless the digest was revoked since: then the workflow denies it and archives the denial.
   const releaseTag = tag ?? image.tag;
   const existing = await options.archive.findPublished(
     `${release.registry}/${release.repository}`,
     image.digest,
     releaseTag,
   );
-  if (existing) return { status: 200, body: alreadyPublished(existing) };
+  if (existing && !(await options.archive.revocationOf(image.digest)))
+    return { status: 200, body: alreadyPublished(existing) };
 
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,
@@ -244,7 +251,11 @@ function alreadyPublished(decision: DecisionRecord) {
   };
 }
 
-/** The progress of a publish; with `wait`, until it has a result or `wait` seconds passed. */
+/**
+ * The progress of a publish; with `wait`, until it has a result or `wait` seconds passed, and
+ * with `since` (the status the caller last saw) also as soon as the status is another one, so
+ * that a client follows every step with one bounded long poll after another (ci/slsa-gate-request.mjs).
+ */
 export async function publishProgress(
   options: PublishApiOptions,
   principal: ApiPrincipal,
@@ -253,17 +264,31 @@ export async function publishProgress(
 ): Promise<{ status: number; body: unknown }> {
   requireScope(principal, 'publish', 'approve', 'audit:read');
   let waitSeconds = 0;
+  let since: PublishStatus | undefined;
   for (const [name, value] of params) {
-    if (name !== 'wait') throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
-    if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
-      throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
-    waitSeconds = Number(value);
+    if (name === 'wait') {
+      if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+        throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
+      waitSeconds = Number(value);
+    } else if (name === 'since') {
+      const parsed = PublishStatusSchema.safeParse(value);
+      if (!parsed.success)
+        throw new ApiFailure(
+          400,
+          'INPUT_INVALID',
+          `since: one of ${PublishStatusSchema.options.join(', ')}`,
+          'since',
+        );
+      since = parsed.data;
+    } else throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
   }
   const handle = options.client.workflow.getHandle(workflowId);
   const until = Date.now() + waitSeconds * 1000;
   for (;;) {
     const progress = await currentProgress(options, handle);
-    if (progress.result || Date.now() >= until) return { status: 200, body: { workflowId, ...progress } };
+    const changed = since !== undefined && progress.status !== since;
+    if (progress.result || changed || Date.now() >= until)
+      return { status: 200, body: { workflowId, ...progress } };
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -349,7 +374,7 @@ export async function sendVerdict(
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,
     identity: sealIdentity(options.identityKey, {
-      identity: identityOf(principal, 'verdict'),
+      identity: identityOf(principal),
       purpose: verdict,
       workflowId,
       runId,

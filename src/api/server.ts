@@ -9,6 +9,7 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
+ *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,7 +24,9 @@ import {
   type DecisionDetail,
 } from '../archive/queries.ts';
 import { isGateError } from '../core/errors.ts';
+import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import { parseStrictJson } from '../core/verify/strict-json.ts';
+import { POLICY_FILE_LIMIT_BYTES } from '../loaders/read-file-capped.ts';
 import { OutcomeSchema } from '../core/model.ts';
 import type { ApiPrincipal, TokenVerifier } from './api-tokens.ts';
 import {
@@ -35,6 +38,7 @@ import {
   type ReadDeadlines,
 } from './admission.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
+import { loadPolicyFromApi } from './policy-routes.ts';
 import {
   ApiFailure,
   publishProgress,
@@ -43,6 +47,7 @@ import {
   type PublishApiOptions,
 } from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery } from './query-params.ts';
+import { startRevocation } from './revocation-routes.ts';
 import { readExportState } from '../audit/read-model/export-parquet.ts';
 import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
@@ -57,8 +62,10 @@ import {
   type DayOutcomes,
 } from './web-views.ts';
 
-/** The scope every route needs. */
+/** The scope every read route needs. */
 export const READ_SCOPE = 'audit:read';
+/** The scope of the route that loads the policy. */
+const ADMIN_SCOPE = 'admin';
 /** The cookie the login form sets: the token itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'slsa_gate_token';
 const SESSION_SECONDS = 8 * 3600;
@@ -79,6 +86,8 @@ export const ApiErrorCodeSchema = z.enum([
   'TEMPORAL_UNAVAILABLE',
   'BUSY',
   'REQUEST_TIMEOUT',
+  'POLICY_INVALID',
+  'POLICY_INCOMPLETE',
   'APPROVER_NOT_ALLOWED',
   'IDENTITY_UNVERIFIED',
   'REQUESTER_NOT_ALLOWED',
@@ -96,6 +105,8 @@ export const ApiErrorSchema = z.strictObject({
     code: ApiErrorCodeSchema,
     message: z.string(),
     parameter: z.string().optional(),
+    /** A refused policy: every problem with its path, as `slsa-gate policy check` lists them. */
+    problems: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
   }),
 });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
@@ -111,10 +122,12 @@ export interface ApiServerOptions {
   deadlines?: Partial<ReadDeadlines>;
   /** Mark the session cookie `Secure` (when served over TLS, directly or behind a proxy). */
   secureCookie?: boolean;
-  /** Builds the Temporal UI link of a run, if one should be shown. */
-  temporalUi?: (workflowId: string, runId: string) => string;
+  /** Builds the Temporal UI link of a run (of the latest run without `runId`), if one should be shown. */
+  temporalUi?: (workflowId: string, runId?: string) => string;
   /** Where request failures are reported (never with the token). */
   log?: (line: string) => void;
+  /** The trust map the workers use, which a policy loaded through the API is checked against (default: the shipped one). */
+  trustMap?: TrustMap;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
   readModel?: { dir: string; queries: SavedQuery[] };
 }
@@ -140,6 +153,7 @@ class HttpError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly parameter?: string,
+    readonly problems?: Array<{ path: string; message: string }>,
   ) {
     super(message);
   }
@@ -240,6 +254,7 @@ async function handle(
           ApiErrorCodeSchema.catch('INTERNAL_ERROR').parse(err.code),
           err.message,
           err.parameter,
+          err.problems,
         ),
         err.status === 503 ? { 'Retry-After': '5' } : {},
       );
@@ -276,6 +291,9 @@ async function route(
   admit(admission.authenticated, res);
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
     return publishRoute(options, principal, method, path, url.searchParams, req, res);
+  if (path === POLICIES_PATH) return policyRoute(options, principal, method, url.searchParams, req, res);
+  if (path === REVOCATIONS_PATH)
+    return revocationRoute(options, principal, method, url.searchParams, req, res);
   if (!principal.scopes.includes(READ_SCOPE))
     throw new HttpError(403, 'FORBIDDEN', `this token does not have the ${READ_SCOPE} scope`);
   requireMethod(method, 'GET');
@@ -467,7 +485,7 @@ async function publishRoute(
     requireMethod(method, 'POST');
     noParameters(params);
     const answer = await startPublish(publish, principal, await readJson(req, options));
-    return sendJson(res, answer.status, answer.body);
+    return sendJson(res, answer.status, withTemporalUi(options, answer.body));
   }
   const match = PUBLISH_PATH.exec(path);
   if (!match) throw new HttpError(404, 'NOT_FOUND', 'no such resource');
@@ -481,22 +499,83 @@ async function publishRoute(
   }
   requireMethod(method, 'GET');
   const answer = await publishProgress(publish, principal, workflowId, params);
+  return sendJson(res, answer.status, withTemporalUi(options, answer.body));
+}
+
+/** Adds the run's Temporal UI link (the operator's TEMPORAL_UI_URL) to an answer naming a workflow, for CI logs. */
+function withTemporalUi(options: ApiServerOptions, body: unknown): unknown {
+  if (!options.temporalUi || typeof body !== 'object' || body === null) return body;
+  const { workflowId, runId } = body as { workflowId?: unknown; runId?: unknown };
+  if (typeof workflowId !== 'string') return body;
+  return {
+    ...body,
+    temporalUi: options.temporalUi(workflowId, typeof runId === 'string' ? runId : undefined),
+  };
+}
+
+const POLICIES_PATH = '/api/v1/policies';
+// A policy file may be as large as `policy check` reads (1 MiB); JSON string escapes add some.
+const MAX_POLICY_BODY_BYTES = 2 * POLICY_FILE_LIMIT_BYTES;
+
+/** POST /api/v1/policies (policy-routes.ts): the scope is checked before the body is read. */
+async function policyRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  requireMethod(method, 'POST');
+  noParameters(params);
+  if (!principal.scopes.includes(ADMIN_SCOPE))
+    throw new HttpError(403, 'FORBIDDEN', `this credential does not have the ${ADMIN_SCOPE} scope`);
+  const body = await readJson(req, options, MAX_POLICY_BODY_BYTES);
+  const answer = await loadPolicyFromApi(
+    options.archive,
+    principal,
+    body,
+    options.trustMap ?? defaultTrustMap(),
+  );
+  return sendJson(res, answer.status, answer.body);
+}
+
+const REVOCATIONS_PATH = '/api/v1/revocations';
+
+/** POST /api/v1/revocations (revocation-routes.ts, scope `admin`). */
+async function revocationRoute(
+  options: ApiServerOptions,
+  principal: ApiPrincipal,
+  method: string,
+  params: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (!options.publish)
+    throw new HttpError(404, 'NOT_FOUND', 'this server is read-only (no write routes configured)');
+  requireMethod(method, 'POST');
+  noParameters(params);
+  const answer = await startRevocation(options.publish, principal, await readJson(req, options));
   return sendJson(res, answer.status, answer.body);
 }
 
 /**
- * A JSON request body: application/json, at most MAX_JSON_BYTES, read by the verify layer's
+ * A JSON request body: application/json, at most `maxBytes` (MAX_JSON_BYTES by default), read by the verify layer's
  * strict reader. A repeated key is refused, naming it: `JSON.parse` keeps the last copy, so a
  * proxy or a log reading the first would see another request (docs/checklist.md#row-17).
  * Invalid UTF-8 and nesting past JSON_LIMITS are refused the same way (400 naming `body`).
  */
-async function readJson(req: IncomingMessage, options: ApiServerOptions): Promise<unknown> {
+async function readJson(
+  req: IncomingMessage,
+  options: ApiServerOptions,
+  maxBytes = MAX_JSON_BYTES,
+): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json')
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', 'body');
-  const bytes = await readBody(req, MAX_JSON_BYTES, options);
+  const bytes = await readBody(req, maxBytes, options);
   if (bytes === undefined)
-    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_JSON_BYTES} bytes`, 'body');
+    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`, 'body');
   try {
     return parseStrictJson(bytes, 'body');
   } catch (err) {
@@ -720,6 +799,11 @@ function sendHtml(
   res.end(page);
 }
 
+function allowedMethods(path: string): string {
+  if (path === POLICIES_PATH || path === REVOCATIONS_PATH) return 'POST';
+  return path.startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
+}
+
 /** An error as JSON for the API and as a page for the web view; a 401 always has the same body. */
 function sendError(
   res: ServerResponse,
@@ -733,10 +817,15 @@ function sendError(
   // An answer given before the whole request arrived (busy, too large, too slow) closes the
   // connection: the rest of the body is never read, so a trickling client holds nothing.
   if (!req.complete) headers.Connection = 'close';
-  if (err.status === 405) headers.Allow = pathOf(req).startsWith(PUBLISHES_PATH) ? 'GET, POST' : 'GET, HEAD';
+  if (err.status === 405) headers.Allow = allowedMethods(pathOf(req));
   if (isApiPath(pathOf(req))) {
     const body: ApiError = {
-      error: { code: err.code, message: err.message, ...(err.parameter ? { parameter: err.parameter } : {}) },
+      error: {
+        code: err.code,
+        message: err.message,
+        ...(err.parameter ? { parameter: err.parameter } : {}),
+        ...(err.problems ? { problems: err.problems } : {}),
+      },
     };
     return sendJson(res, err.status, body, headers);
   }

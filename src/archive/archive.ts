@@ -73,6 +73,7 @@ export type {
   DecisionRecord,
   PublishedInput,
   ReleaseRecord,
+  RevocationRecord,
   VsaInput,
 };
 export { computeEvidenceDigest, sha256Digest } from './digest.ts';
@@ -235,9 +236,9 @@ export class Archive {
 
   /** Appends `value` to the string list `field` of the document `id` in a keyed collection, once. */
   private async appendToKeyedList(
-    collection: 'subjectVsas' | 'approvalSets' | 'revokedSubjects',
+    collection: 'subjectVsas' | 'approvalSets',
     id: string,
-    field: 'issued' | 'approvals' | 'decisions',
+    field: 'issued' | 'approvals',
     value: string,
   ): Promise<void> {
     const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
@@ -287,50 +288,39 @@ export class Archive {
   }
 
   /**
-   * Revokes a published decision: a revocation record (never an edit of the decision), then
-   * the artifact's list of revoked decisions. Idempotent: the same revocation again succeeds,
-   * a different one of the same decision is ARCHIVE_ERROR; only a published decision can be revoked.
+   * Revokes an artifact digest: one record per digest (`_id`), inserted once. The first
+   * revocation stands: revoking again (a retried activity, a second administrator) records
+   * nothing and returns the stored one with `recorded: false`.
    */
-  async recordRevocation(decisionId: string, input: RevocationInput): Promise<{ revocationId: string }> {
+  async recordRevocation(
+    input: RevocationInput,
+  ): Promise<{ revocation: RevocationRecord; recorded: boolean }> {
     const parsed = parseInput(RevocationInputSchema, input, 'revocation');
-    const decision = await this.requireDecision(decisionId);
-    if (decision.status !== 'published' || !decision.published) {
-      throw new GateError(
-        'ARCHIVE_ERROR',
-        `decision ${decisionId} is ${decision.status}: only a published decision is revoked`,
-        {
-          detail: { decisionId, status: decision.status },
-        },
-      );
-    }
-    const subjectDigest = decision.published.digest;
-    await this.insertOnce('revocations', {
-      _id: decisionId,
+    const record: RevocationRecord = {
+      _id: parsed.subjectDigest,
       schemaVersion: SCHEMA_VERSION,
-      decisionId,
-      subjectDigest,
-      reason: parsed.reason,
-      by: parsed.by,
+      ...parsed,
       at: new Date(parsed.at).toISOString(),
-    });
-    await this.appendToKeyedList('revokedSubjects', subjectDigest, 'decisions', decisionId);
-    return { revocationId: decisionId };
+    };
+    if ((await this.insertIfAbsent('revocations', record)) === 'inserted')
+      return { revocation: record, recorded: true };
+    const stored = await this.revocationOf(parsed.subjectDigest);
+    if (!stored) {
+      throw new GateError('ARCHIVE_ERROR', `revocation ${parsed.subjectDigest} vanished after a conflict`, {
+        detail: { collection: 'revocations', id: parsed.subjectDigest },
+      });
+    }
+    return { revocation: stored, recorded: false };
   }
 
   /**
-   * The revocations of the decisions that published an artifact digest (one lookup of the
-   * digest's list, one per revocation, all by key): empty when none was revoked. Consumers
-   * (verify-image, the admission webhook, the drift monitor) treat a revoked release as not verified.
+   * The revocation of an artifact digest, or null: one lookup by key. The publish path denies
+   * a revoked digest; consumers with archive access (verify-image, the admission webhook) and
+   * the drift monitor treat it as not verified.
    */
-  async revocationsOf(subjectDigest: string): Promise<RevocationRecord[]> {
+  async revocationOf(subjectDigest: string): Promise<RevocationRecord | null> {
     parseInput(Sha256DigestSchema, subjectDigest, 'subject digest');
-    const list = await this.findById('revokedSubjects', subjectDigest);
-    const out: RevocationRecord[] = [];
-    for (const id of list?.decisions ?? []) {
-      const revocation = await this.findById('revocations', id);
-      if (revocation) out.push(revocation);
-    }
-    return out;
+    return this.findById('revocations', subjectDigest);
   }
 
   /**

@@ -3,7 +3,7 @@
  * (issue 6); `_id`s are deterministic so every write is idempotent by its primary key.
  * Only plain single-field and compound indexes: FerretDB 1.x has no partial or TTL indexes.
  */
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type IndexDescription } from 'mongodb';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalDocSchema } from './approval-record.ts';
@@ -17,7 +17,7 @@ import { PolicyDocSchema } from './policy-record.ts';
 import { PolicyHeadDocSchema, PolicyVersionDocSchema } from './policy-version-record.ts';
 import { PublicationDocSchema, ReleaseDocSchema } from './release-record.ts';
 import { RequestSealDocSchema } from './request-seal-record.ts';
-import { RevocationDocSchema, RevokedSubjectDocSchema } from './revocation-record.ts';
+import { RevocationDocSchema } from './revocation-record.ts';
 import { SubjectVsasDocSchema } from './subject-vsas-record.ts';
 import { VsaDocSchema } from './vsa-record.ts';
 
@@ -38,8 +38,8 @@ export const SCHEMAS = {
   publications: PublicationDocSchema,
   subjectVsas: SubjectVsasDocSchema,
   approvalSets: ApprovalSetDocSchema,
+  // Keyed by the revoked digest: the publish path reads it by `_id`.
   revocations: RevocationDocSchema,
-  revokedSubjects: RevokedSubjectDocSchema,
   // Findings of the release monitor (drift: tags naming what the gate did not publish).
   drift: DriftDocSchema,
   // Request seals consumed, each by the one run it admitted.
@@ -104,8 +104,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   publications: [],
   subjectVsas: [],
   approvalSets: [],
-  revocations: [{ name: 'subject_digest', key: { subjectDigest: 1 } }],
-  revokedSubjects: [],
+  revocations: [],
   drift: [
     { name: 'at', key: { at: -1, _id: -1 } },
     { name: 'repository', key: { repository: 1, at: -1 } },
@@ -124,12 +123,17 @@ export function collectionsIn(db: Db): Collections {
   return out as unknown as Collections;
 }
 
-/** Creates every missing index. */
+/**
+ * Creates every missing collection and index. A collection read by key before its first
+ * write (`revocations`, on every publish) must exist for the store to serve the read from
+ * its `_id` index.
+ */
 export async function ensureIndexes(db: Db): Promise<void> {
   const existingCollections = new Set(
     (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
   );
   for (const [name, indexes] of Object.entries(INDEXES)) {
+    if (!existingCollections.has(name)) await createCollectionOnce(db, name);
     // FerretDB 1.24 drops the connection on createIndexes for an index that already
     // exists, so only the missing ones are created (by name).
     const existing = existingCollections.has(name)
@@ -137,6 +141,16 @@ export async function ensureIndexes(db: Db): Promise<void> {
       : new Set<string>();
     const missing = indexes.filter((i) => !existing.has(String(i.name)));
     if (missing.length > 0) await db.collection(name).createIndexes(missing);
+  }
+}
+
+/** Creates a collection; one created meanwhile by another process is fine. */
+async function createCollectionOnce(db: Db, name: string): Promise<void> {
+  try {
+    await db.createCollection(name);
+  } catch (err) {
+    // NamespaceExists (48): another worker or CLI created it first.
+    if (!(err instanceof MongoServerError && err.code === 48)) throw err;
   }
 }
 

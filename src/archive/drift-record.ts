@@ -9,7 +9,7 @@ export const DriftKindSchema = z.enum([
   'no-valid-vsa',
   /** The gate published another digest under this tag last (retagged, or rolled back by hand). */
   'tag-moved',
-  /** Every decision that published the digest here was revoked (issue 14). */
+  /** The digest was revoked, or the tag is the revocation notice the gate moved it to. */
   'revoked',
 ]);
 export type DriftKind = z.infer<typeof DriftKindSchema>;
@@ -27,7 +27,7 @@ export const DriftDocSchema = z.strictObject({
   digest: Sha256DigestSchema,
   kind: DriftKindSchema,
   reason: z.string(),
-  /** The digest the gate last published under this tag, for `tag-moved`. */
+  /** The digest the gate last published under this tag: for `tag-moved`, and for `revoked` on a revocation notice. */
   expectedDigest: Sha256DigestSchema.optional(),
   workflowId: NameSchema,
   runId: NameSchema,

@@ -1,34 +1,50 @@
 import { z } from 'zod';
+import { canonicalJson } from '../core/canonical-json.ts';
+import { sha256Digest } from './digest.ts';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema, TextSchema } from './codecs.ts';
 
-/** Why and by whom a published decision was revoked (issue 14 §4). */
+/** Why, by whom and when an artifact digest was revoked, and the run that recorded it. */
 export const RevocationInputSchema = z.strictObject({
+  subjectDigest: Sha256DigestSchema,
   reason: TextSchema,
-  /** The verified identity of the administrator who revoked it. */
+  /** The verified identity id (`token:<name>`, `<issuer>#<sub>`) when `verified`, else the name typed at the CLI. */
   by: NameSchema,
+  /** True when the API authenticated `by` and sealed it; false for a name an operator typed. */
+  verified: z.boolean(),
   at: z.iso.datetime({ offset: true }),
+  workflowId: NameSchema,
+  runId: NameSchema,
 });
 export type RevocationInput = z.input<typeof RevocationInputSchema>;
 
 /**
- * A revocation, one per decision (`_id` = the decision id): appended, never an edit of the
- * decision, so the decision's content digest and history stay as they were.
+ * A revoked artifact digest (`_id`): one record per digest, never edited. A digest is revoked
+ * everywhere and for good, whatever repository or tag it was published under: the publish
+ * path reads this record by key and denies the digest (`REVOKED`). The first revocation
+ * stands; revoking again records nothing new.
  */
 export const RevocationDocSchema = z.strictObject({
-  _id: NameSchema,
+  _id: Sha256DigestSchema,
   schemaVersion: z.literal(SCHEMA_VERSION),
-  decisionId: NameSchema,
-  /** The published artifact's digest. */
   subjectDigest: Sha256DigestSchema,
   reason: TextSchema,
   by: NameSchema,
+  verified: z.boolean(),
   at: IsoDateSchema,
+  workflowId: NameSchema,
+  runId: NameSchema,
 });
 export type RevocationRecord = z.input<typeof RevocationDocSchema>;
 
-/** The revoked decisions of one artifact digest (`_id`), for a lookup by key. */
-export const RevokedSubjectDocSchema = z.strictObject({
-  _id: Sha256DigestSchema,
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  decisions: z.array(z.string()),
-});
+/**
+ * sha256 over the canonical JSON of what was revoked, why, by whom and when: the `policy`
+ * digest of the FAILED VSA the revocation attaches, so that VSA names the archived record.
+ */
+export function revocationDigest(
+  record: Pick<RevocationRecord, 'subjectDigest' | 'reason' | 'by' | 'verified' | 'at'>,
+): string {
+  const { subjectDigest, reason, by, verified } = record;
+  return sha256Digest(
+    canonicalJson({ subjectDigest, reason, by, verified, at: new Date(record.at).toISOString() }),
+  );
+}

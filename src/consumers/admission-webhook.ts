@@ -64,6 +64,7 @@ export interface AdmissionOptions {
   timeoutMs?: number;
   /** How long a verified digest is remembered (default 5 minutes). */
   cacheTtlMs?: number;
+  /** The gate's archive, when the webhook may read it: a revoked digest is denied at once. */
   isRevoked?: VsaRevocationCheck;
   now?: () => number;
 }
@@ -136,13 +137,17 @@ export function createAdmissionReviewer(opts: AdmissionOptions) {
     const client = opts.registry(ref.registry);
     const digest = ref.digest ?? (await client.resolve(ref.repository, ref.tag ?? 'latest')).digest;
     const key = `${ref.registry}/${ref.repository}@${digest}`;
+    // The archive is asked on every review, cache or not: a revocation counts at once there.
+    // From the registry alone, a digest verified before its revocation is admitted until
+    // its cache entry expires.
+    const revoked = await opts.isRevoked?.(digest);
+    if (revoked !== undefined) return `REVOKED: ${key}: the gate's archive: ${revoked}`;
     const until = cache.get(key);
     if (until !== undefined && until > now()) return undefined;
     const verdict = await verifyPublishedImage(
       client,
       { repository: ref.repository, digest },
       { ...opts.expect, resourceUri: `oci://${ref.registry}/${ref.repository}` },
-      opts.isRevoked ? { isRevoked: opts.isRevoked } : {},
     );
     if (verdict.outcome === 'PASSED') {
       cache.set(key, now() + ttl);

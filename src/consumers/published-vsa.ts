@@ -7,12 +7,14 @@
  *
  * Anyone who can push to the repository can attach anything: attached attestations that do
  * not verify are reported and ignored, never a reason to pass, and never a reason to fail
- * when a genuine VSA is there too.
+ * when a genuine VSA is there too. A VSA that a gate key signed for this digest and that
+ * says FAILED is how the gate revokes a digest: it fails the image whatever else is attached.
  */
 import { createHash } from 'node:crypto';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
 import { checkVsa } from '../core/policy/guards/vsa.ts';
+import { readVsa } from '../core/vsa/verification-summary.ts';
 import { ruleFromVerifierFlags } from '../core/policy/verifier-flags.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
@@ -38,14 +40,10 @@ export interface PublishedVsaExpectation {
 }
 
 /**
- * The revocation hook: the reason a verified VSA no longer counts (its decision was revoked
- * in the gate's archive), or undefined. Keyed by the image digest and the sha256 of the VSA's
- * signed payload (the in-toto statement), the same for its bundle and its `.att` form.
+ * The revocation hook of consumers with access to the gate's archive: why the digest was
+ * revoked, or undefined when it was not (src/consumers/archive-revocation.ts).
  */
-export type VsaRevocationCheck = (vsa: {
-  subjectDigest: string;
-  payloadSha256: string;
-}) => Promise<string | undefined>;
+export type VsaRevocationCheck = (subjectDigest: string) => Promise<string | undefined>;
 
 /** The verdict on one image. */
 export interface PublishedVsaVerdict {
@@ -112,14 +110,19 @@ function payloadSha256(att: VerifiedAttestation): string {
 
 /**
  * The pure half: verifies the collected inputs with the gate keys only and applies the
- * expectation. Returns the VSAs that pass, best first, and why every other one did not.
+ * expectation. Returns the VSAs that pass, best first, the gate's FAILED VSAs about this
+ * digest (its revocations), and why every other one did not count.
  */
 export function acceptedVsas(
   inputs: AttestationInput[],
   artifact: ArtifactRef,
   expect: PublishedVsaExpectation,
   now?: Date,
-): { accepted: VerifiedAttestation[]; ignored: PublishedVsaVerdict['ignored'] } {
+): {
+  accepted: VerifiedAttestation[];
+  revoked: VerifiedAttestation[];
+  ignored: PublishedVsaVerdict['ignored'];
+} {
   if (expect.publicKeys.length === 0) {
     throw new GateError(
       'INPUT_INVALID',
@@ -146,12 +149,21 @@ export function acceptedVsas(
     verifiedLevels: expect.verifiedLevels,
   });
   const accepted: VerifiedAttestation[] = [];
+  const revoked: VerifiedAttestation[] = [];
   for (const att of byGateKey) {
+    // The gate signs FAILED only to revoke a digest (docs/consumers.md#revoked-images). It
+    // fails the image whichever verifier or resource it names and however old it is: a newer
+    // PASSED VSA cannot lift a revocation, and an older one is what it revokes.
+    const read = readVsa(att);
+    if (!('code' in read) && read.vsa.verificationResult === 'FAILED') {
+      revoked.push(att);
+      continue;
+    }
     const check = checkVsa(rule, [att]);
     if (check.result === 'PASS') accepted.push(att);
     else ignored.push({ origin: att.origin, code: check.code ?? 'VSA_MISMATCH', message: check.reason });
   }
-  return { accepted, ignored };
+  return { accepted, revoked, ignored };
 }
 
 /** Pins `reference` (a tag is resolved once, a digest is checked) and verifies its VSA. */
@@ -174,22 +186,36 @@ export async function verifyPublishedImage(
     digests: { sha256: digest.replace(/^sha256:/, '') },
     uri: `oci://${reference}`,
   };
+  const revokedVerdict = (
+    reason: string,
+    ignored: PublishedVsaVerdict['ignored'] = [],
+  ): PublishedVsaVerdict => ({
+    outcome: 'FAILED',
+    reference,
+    digest,
+    failure: { code: 'REVOKED', reason },
+    ignored,
+  });
+  const archived = await opts.isRevoked?.(digest);
+  if (archived !== undefined) return revokedVerdict(`the gate's archive: ${archived}`);
   const collected = await collectAttachedVsas(client, image.repository, digest);
-  const { accepted, ignored } = acceptedVsas(collected.inputs, artifact, expect, opts.now);
+  const { accepted, revoked, ignored } = acceptedVsas(collected.inputs, artifact, expect, opts.now);
   ignored.unshift(...collected.ignored);
-  for (const att of accepted) {
-    const revoked = await opts.isRevoked?.({ subjectDigest: digest, payloadSha256: payloadSha256(att) });
-    if (revoked !== undefined) {
-      ignored.push({ origin: att.origin, code: 'VSA_MISMATCH', message: `revoked: ${revoked}` });
-      continue;
-    }
+  const [revocation] = revoked;
+  if (revocation)
+    return revokedVerdict(
+      `${revocation.origin}: a VSA signed by the gate's key says FAILED: ${digest} was revoked`,
+      ignored,
+    );
+  const [best] = accepted;
+  if (best) {
     const levels =
-      (att.statement?.predicate as { verifiedLevels?: string[] } | undefined)?.verifiedLevels ?? [];
+      (best.statement?.predicate as { verifiedLevels?: string[] } | undefined)?.verifiedLevels ?? [];
     return {
       outcome: 'PASSED',
       reference,
       digest,
-      accepted: { origin: att.origin, verifiedLevels: levels, payloadSha256: payloadSha256(att) },
+      accepted: { origin: best.origin, verifiedLevels: levels, payloadSha256: payloadSha256(best) },
       ignored,
     };
   }

@@ -71,6 +71,8 @@ export const ERRORS = {
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
   /** The verified requester's grants do not cover the verified source repository or the destination. */
   REQUESTER_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /** An administrator revoked this artifact digest: it is never published again, under any tag. */
+  REVOKED: { layer: 'policy', retryable: false },
 
   APPROVAL_REJECTED: { layer: 'approval', retryable: false },
   APPROVAL_EXPIRED: { layer: 'approval', retryable: false },

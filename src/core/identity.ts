@@ -80,7 +80,7 @@ export function samePrincipal(a: Identity, b: Identity): boolean {
  */
 export const SealedIdentitySchema = z.strictObject({
   identity: IdentitySchema,
-  purpose: z.enum(['request', 'approve', 'reject']),
+  purpose: z.enum(['request', 'approve', 'reject', 'revoke']),
   workflowId: z.string().min(1).max(1024),
   /**
    * The run a verdict is for. A workflow id names a destination and a digest, not a decision:

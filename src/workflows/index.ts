@@ -2,3 +2,4 @@ export { publishArtifact } from './publish-artifact.ts';
 export { approveUpdate, rejectUpdate, progressQuery } from './definitions.ts';
 export { monitorReleases } from './monitor-releases.ts';
 export { reapRunEnds } from './reap-run-ends.ts';
+export { revokeDigest } from './revoke-digest.ts';

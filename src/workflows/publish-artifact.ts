@@ -44,6 +44,9 @@ const longIo = proxyActivities<Activities>({
   retry,
 });
 
+/** Runs recorded before revocations were enforced replay without the two revocation reads. */
+const REVOCATION_PATCH = 'deny-revoked-digest';
+
 const LEVEL_CHUNK = 50;
 const LEVEL_CHUNKS_IN_FLIGHT = 4;
 type LevelResolution = Awaited<ReturnType<Activities['resolveLevelChunk']>>;
@@ -252,6 +255,9 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         });
         progress.requestDigest = admitted.requestDigest;
       }
+      // A revoked digest is denied whatever the destination and tag, before the "already
+      // published" answer: its first decision no longer stands (docs/security-model.md#revocation).
+      if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
       // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
       const releaseTag = request.releaseTag ?? candidate.tag;
       const existing = await io.findPublished({
@@ -441,6 +447,9 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         by: given.approver,
       });
     }
+
+    // Revoked while this run was evaluated or awaited approval: denied before the copy.
+    if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
 
     // Once the copy starts it finishes: a cancellation now would leave a half-published image.
     return await CancellationScope.nonCancellable(async () => {

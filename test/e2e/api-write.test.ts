@@ -4,9 +4,13 @@
  * whose RS256 ID tokens stand for GitHub Actions. Attacker material is made as each comment says.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { hashToken } from '../../src/api/api-tokens.ts';
@@ -19,6 +23,8 @@ import { requestFor, startPublishHarness, type PublishHarness } from '../helpers
 import { uniqueName } from '../helpers/services.ts';
 
 const AUDIENCE = 'slsa-gate';
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, '../../bin/slsa-gate.js');
 let h: PublishHarness;
 let issuer: LoopbackIssuer;
 let api: ApiRig;
@@ -26,6 +32,7 @@ const tokens = {
   mallory: randomBytes(32).toString('hex'),
   bob: randomBytes(32).toString('hex'),
   auditor: randomBytes(32).toString('hex'),
+  admin: randomBytes(32).toString('hex'),
 };
 
 before(async () => {
@@ -44,6 +51,7 @@ before(async () => {
         },
         { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
         { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
+        { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
       ],
       oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
       // acme/app's release workflow publishes builds of example/app (the demo builder's source).
@@ -92,6 +100,18 @@ function ghToken(claims: Record<string, unknown> = {}): string {
     exp: now + 300,
     ...claims,
   });
+}
+
+/** Mallory's request to publish the staged image's v1.0.0 to its release repository: the workflow id. */
+async function requestPublish(staging: string, digest: string): Promise<string> {
+  const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
+  const started = await call('/api/v1/publishes', {
+    method: 'POST',
+    token: tokens.mallory,
+    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
+  });
+  assert.equal(started.status, 202, await started.clone().text());
+  return ((await started.json()) as { workflowId: string }).workflowId;
 }
 
 async function notStarted(workflowId: string) {
@@ -240,19 +260,86 @@ test('the publish routes serve publish runs only: another workflow of the namesp
   assert.equal(approve.status, 404, await approve.clone().text());
 });
 
+test('an admin credential loads the policy in force as `policy load` does; a policy `policy check` refuses is refused', async () => {
+  const { staging, digest } = await stagedImage();
+  requestFor(h, staging, digest);
+  const text = h.policies.get(digest)!;
+  const load = (token: string | undefined, body: unknown) =>
+    call('/api/v1/policies', { method: 'POST', ...(token ? { token } : {}), body });
+  const before = await h.deps.archive.currentPolicyVersion();
+
+  // Credentials without the admin scope: a CI token that may publish and approve, an auditor.
+  assert.equal((await load(undefined, { policy: text })).status, 401);
+  for (const token of [tokens.mallory, tokens.auditor]) {
+    const res = await load(token, { policy: text });
+    assert.equal(res.status, 403, await res.clone().text());
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
+  }
+  assert.deepEqual(await h.deps.archive.currentPolicyVersion(), before, 'nothing was loaded');
+
+  const loaded = await load(tokens.admin, { policy: text, origin: 'ops/policy.json' });
+  assert.equal(loaded.status, 201, await loaded.clone().text());
+  const version = (await loaded.json()) as {
+    version: number;
+    digest: string;
+    loadedBy: string;
+    origin: string;
+    created: boolean;
+  };
+  assert.equal(version.version, (before?.version ?? 0) + 1);
+  assert.equal(version.created, true);
+  assert.equal(version.loadedBy, 'token:admin', 'the verified identity, not a typed name');
+  assert.equal(version.origin, 'api:ops/policy.json');
+  assert.equal((await h.deps.archive.currentPolicy())?.text, text);
+  // The same text again adds no version, as `policy load` of an unchanged file.
+  const again = await load(tokens.admin, { policy: text });
+  assert.equal(again.status, 200);
+  const unchanged = (await again.json()) as { version: number; created: boolean };
+  assert.deepEqual([unchanged.version, unchanged.created], [version.version, false]);
+
+  // A publish is decided under the version loaded through the API.
+  const workflowId = await requestPublish(staging, digest);
+  const done = (await waitFor(workflowId, 'Published')) as { result?: { decisionId: string } };
+  const decision = await h.deps.archive.getDecision(done.result!.decisionId);
+  assert.deepEqual([decision?.policy.digest, decision?.policy.version], [version.digest, version.version]);
+
+  // Attacker material, as an operator's mistake or a stolen admin token would send it: a YAML
+  // policy with a key given twice (the second `minBuildLevel: 0` would win in a lax reader),
+  // and a rule with no identity (anyone's signature). `policy check` refuses both files.
+  const refusedTexts = [
+    `version: 1\nname: lax\nrules:\n  - name: app\n    artifacts: ['${h.registryHost}/${staging}']\n    identities: [{ keyId: ${h.builderKey.keyId} }]\n    minBuildLevel: 3\n    minBuildLevel: 0\n`,
+    JSON.stringify({
+      ...(JSON.parse(text) as object),
+      rules: [{ name: 'app', artifacts: ['x/y'], identities: [] }],
+    }),
+  ];
+  for (const refusedText of refusedTexts) {
+    const file = join(h.dir, `${uniqueName('refused')}.yaml`);
+    writeFileSync(file, refusedText);
+    const check = await run(process.execPath, [cli, 'policy', 'check', file, '--json']).then(
+      () => assert.fail('policy check accepts it'),
+      (err: { stdout: string }) => JSON.parse(err.stdout) as { valid: boolean; code: string },
+    );
+    assert.equal(check.valid, false);
+    const res = await load(tokens.admin, { policy: refusedText });
+    const body = (await res.json()) as {
+      error: { code: string; parameter?: string; problems?: Array<{ path: string }> };
+    };
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, check.code, 'the same verdict as policy check');
+    assert.equal(body.error.parameter, 'policy');
+    assert.ok((body.error.problems ?? []).length > 0, 'every problem is listed');
+  }
+  assert.equal((await h.deps.archive.currentPolicyVersion())?.version, version.version, 'nothing was loaded');
+});
+
 test('one token cannot be requester and approver under the two-person rule; a second identity approves', async () => {
   const { staging, digest } = await stagedImage();
   // The operator's policy for this candidate: approval by a second person.
   requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
   await h.loadPolicy(h.policies.get(digest)!);
   const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
-  const started = await call('/api/v1/publishes', {
-    method: 'POST',
-    token: tokens.mallory,
-    body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to },
-  });
-  assert.equal(started.status, 202, await started.clone().text());
-  const { workflowId } = (await started.json()) as { workflowId: string };
+  const workflowId = await requestPublish(staging, digest);
   await waitFor(workflowId, 'AwaitingApproval');
   const verdictPath = `/api/v1/publishes/${encodeURIComponent(workflowId)}/approve`;
   // Attacker material: mallory's one token approving her own request. Before: with

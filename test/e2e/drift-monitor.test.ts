@@ -51,11 +51,16 @@ test('one scheduled run finds an image pushed around the gate, a moved tag and a
   const second = await publish(dirtyStaging, 'v1.1.0');
   const third = await publish(dirtyStaging, 'v1.2.0');
   const dirty = first.release;
-  // A published decision an administrator revoked afterwards (issue 14).
-  await h.deps.archive.recordRevocation(third.decisionId, {
+  // A published digest an administrator revoked afterwards, in the archive only: the tag
+  // still names it, as when the revocation's registry steps have not run.
+  await h.deps.archive.recordRevocation({
+    subjectDigest: third.digest,
     reason: 'built from a compromised runner',
     by: 'admin@example.com',
+    verified: false,
     at: new Date().toISOString(),
+    workflowId: `revoke:${third.digest}`,
+    runId: 'test',
   });
 
   // Attacker material: with push access to the release repository, (1) an image built locally

@@ -50,7 +50,8 @@ test('two publishes to one tag read the archive by key only (the second one runs
   const latest = await h.deps.archive.lastRelease(`${h.registryHost}/${release}`, 'latest');
   assert.equal(latest?.sourceRef, 'refs/tags/v1.0.1', 'the release record names the last publish');
   const read = new Set(recorder.reads.flatMap(filtersOf).map((f) => f.collection));
-  for (const name of ['releases', 'attestations', 'subjectVsas', 'decisions']) {
+  // `revocations`: a revoked digest is denied whatever the tag (docs/security-model.md#revocation).
+  for (const name of ['releases', 'attestations', 'subjectVsas', 'decisions', 'revocations']) {
     assert.ok(read.has(name), `a publish reads ${name}`);
   }
   await assertReadsByKey(h.deps.archive, recorder.reads);

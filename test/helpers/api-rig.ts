@@ -29,6 +29,8 @@ export async function startApi(
       archive: h.deps.archive,
       ...(options.temporalTimeoutMs ? { temporalTimeoutMs: options.temporalTimeoutMs } : {}),
     },
+    // The trust map the worker checks policies against (`api serve --trust-map`).
+    trustMap: h.deps.trustMap,
     log: () => {},
   });
   const base = (await listenApi(server, 0)).url;

@@ -15,12 +15,14 @@ import { GateError } from '../../core/errors.ts';
 import { loadArchiveSettings, loadConfig, loadTemporalUiSettings } from '../../config/config.ts';
 import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
+import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
                          [--tokens-file FILE] [--secure-cookie] [--read-model DIR [--saved-queries FILE]]
+                         [--trust-map FILE]
 
   --port           TCP port (default 8480; 0 picks a free one)
   --host           address to listen on (default 127.0.0.1)
@@ -29,10 +31,13 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
   --read-model     a directory of \`audit export --format parquet\` (or SLSA_GATE_READ_MODEL): the
                    web view's saved-query page (/queries) runs on it
   --saved-queries  more saved queries (YAML or JSON: {queries: [{name, title, sql}]})
+  --trust-map      the trust map the workers use (else SLSA_GATE_TRUST_MAP, else the shipped one):
+                   a policy loaded through POST /api/v1/policies is checked against it
 
 Credentials: hashed tokens and OIDC issuers with their grants (docs/security-model.md).
 With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are served:
-POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.`;
+POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.
+A credential with the admin scope loads the policy in force: POST /api/v1/policies.`;
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -47,6 +52,7 @@ export const apiServeCommand: Command = {
         'secure-cookie': { type: 'boolean', default: false },
         'read-model': { type: 'string' },
         'saved-queries': { type: 'string' },
+        'trust-map': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -62,6 +68,7 @@ export const apiServeCommand: Command = {
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
+    const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
     const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
     // The write routes need the seal key shared with the workers, and Temporal.
     const identityKey = process.env.SLSA_GATE_IDENTITY_KEY
@@ -79,6 +86,7 @@ export const apiServeCommand: Command = {
       tokens,
       ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],
+      trustMap,
       ...(readModelDir
         ? { readModel: { dir: readModelDir, queries: loadSavedQueries(values['saved-queries']) } }
         : {}),

@@ -64,6 +64,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Reject a publish awaiting approval',
     load: async () => (await import('./approve.ts')).rejectCommand,
   },
+  revoke: {
+    summary: 'Revoke an artifact digest for good: deny it on publish, attach a FAILED VSA, move its tags',
+    load: async () => (await import('./revoke.ts')).revokeCommand,
+  },
   status: {
     summary: 'Show the state of a publish (step, checks, verdict)',
     load: async () => (await import('./status.ts')).statusCommand,

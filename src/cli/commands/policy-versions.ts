@@ -3,7 +3,6 @@
  * versioned records in the archive (issue 12 §1). Loading needs write access to the archive,
  * which only operators have (docs/security-model.md); the worker evaluates the newest version.
  */
-import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
@@ -11,14 +10,16 @@ import { loadArchiveSettings } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { GateError } from '../../core/errors.ts';
-import { parsePolicy } from '../../core/policy/policy-file.ts';
+import { loadPolicyVersion } from '../../archive/load-policy-version.ts';
+import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import type { Command } from './command.ts';
 
 const LOAD_HELP = `Usage: slsa-gate policy load FILE [--trust-map FILE] [--mongodb-uri URI] [--db NAME] [--json]
 
 Makes FILE the policy in force: checked like \`policy check\` (against the trust map the worker
 uses: --trust-map or SLSA_GATE_TRUST_MAP), then stored as a new version with who loaded it,
-when and from where. Loading the text already in force adds no version.
+when and from where. Loading the text already in force adds no version. The API does the same
+for a credential with the admin scope: POST /api/v1/policies.
 Exit 0 when loaded, 2 when the file is invalid or unreadable.`;
 
 const HISTORY_HELP = `Usage: slsa-gate policy history [--limit N] [--mongodb-uri URI] [--db NAME] [--json]
@@ -72,22 +73,16 @@ export const policyLoadCommand: Command = {
     const file = positionals[0];
     if (file === undefined || positionals.length > 1)
       throw new GateError('INPUT_INVALID', `policy load needs exactly one FILE\n\n${LOAD_HELP}`);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw new GateError('INPUT_INVALID', `cannot read the policy file ${file}`, { detail: { path: file } });
-    }
+    // Read as `policy check` reads it: capped while reading.
+    const text = readFileCapped(file, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
-    // An invalid policy is never stored: the worker would have nothing to evaluate with.
-    const { policy, digest } = parsePolicy(text, file, trustMap);
-    const { version, created } = await withArchive(values, (archive) =>
-      archive.loadPolicy({ digest, text, loadedBy: operatorName(), origin: file }),
+    const { version, created, rules } = await withArchive(values, (archive) =>
+      loadPolicyVersion(archive, { text, origin: file, loadedBy: operatorName(), trustMap }),
     );
-    if (values.json) console.log(JSON.stringify({ ...version, created, rules: policy.rules.length }));
+    if (values.json) console.log(JSON.stringify({ ...version, created, rules }));
     else
       console.log(
-        `${created ? 'LOADED' : 'UNCHANGED'}: policy version ${version.version} (${digest}, ${policy.rules.length} rule(s)) is in force`,
+        `${created ? 'LOADED' : 'UNCHANGED'}: policy version ${version.version} (${version.digest}, ${rules} rule(s)) is in force`,
       );
     return 0;
   },

@@ -4,12 +4,16 @@ import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate verify-image REF --verifier-id ID --public-key FILE [--public-key FILE]...
          [--resource-uri URI] [--verified-level L]... [--insecure-registry HOST:PORT]... [--json]
+         [--mongodb-uri URI [--db NAME]]
 
 Time-of-use check of a published image: pins REF (host/repo:tag or host/repo@sha256:…) to a
 digest, reads the VSAs attached to it (OCI referrers, the referrers tag fallback, the cosign
 .att tag) and passes only if one is signed by a --public-key, is about that digest, names the
 verifier --verifier-id and the resource --resource-uri (default oci://host/repo of REF), says
 PASSED and verified every --verified-level (a higher level on the same track meets it).
+A VSA signed by a --public-key for that digest that says FAILED is the gate's revocation:
+the image fails (REVOKED) whatever else is attached. With --mongodb-uri (and --db, else
+SLSA_GATE_DB) the gate's archive is asked too: a digest revoked there fails (REVOKED).
 
 Registry credentials: ~/.docker/config.json (and its credential helpers), then
 SLSA_GATE_REGISTRY_HOST/USERNAME/PASSWORD. --insecure-registry allows plain http to a loopback host.
@@ -22,6 +26,8 @@ const OPTIONS = {
   'resource-uri': { type: 'string' },
   'verified-level': { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
+  'mongodb-uri': { type: 'string' },
+  db: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,6 +61,7 @@ export const verifyImageCommand: Command = {
       { dockerConfigCredentials },
       { verifyPublishedImage },
       { readPublicKeyFile },
+      { connectRevocationCheck },
     ] = await Promise.all([
       import('../../registry/reference.ts'),
       import('../../registry/client.ts'),
@@ -62,18 +69,31 @@ export const verifyImageCommand: Command = {
       import('../../registry/docker-credentials.ts'),
       import('../../consumers/published-vsa.ts'),
       import('../../loaders/trust-material-files.ts'),
+      import('../../consumers/archive-revocation.ts'),
     ]);
     const image = parseReference(positionals[0]!);
     const client = RegistryClient.forHost(image.registry, {
       insecureHosts: values['insecure-registry'] ?? [],
       credentials: credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials()),
     });
-    const verdict = await verifyPublishedImage(client, image, {
+    const expect = {
       publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
       verifierId: values['verifier-id'],
       resourceUri: values['resource-uri'] ?? `oci://${image.registry}/${image.repository}`,
       verifiedLevels: values['verified-level'] ?? [],
-    });
+    };
+    const archive = await connectRevocationCheck({ mongoUri: values['mongodb-uri'], database: values.db });
+    let verdict;
+    try {
+      verdict = await verifyPublishedImage(
+        client,
+        image,
+        expect,
+        archive ? { isRevoked: archive.isRevoked } : {},
+      );
+    } finally {
+      await archive?.close();
+    }
     if (values.json) console.log(JSON.stringify(verdict, null, 2));
     else if (verdict.outcome === 'PASSED')
       console.log(

@@ -4,7 +4,7 @@ import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate webhook serve --tls-cert FILE --tls-key FILE --verifier-id ID --public-key FILE...
          [--listen HOST:PORT] [--verified-level L]... [--require-digest] [--timeout-ms N]
-         [--insecure-registry HOST:PORT]...
+         [--insecure-registry HOST:PORT]... [--mongodb-uri URI [--db NAME]]
 
 A Kubernetes ValidatingAdmissionWebhook (POST /validate, admission.k8s.io/v1 AdmissionReview
 over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets,
@@ -14,7 +14,10 @@ of the image). The manifest is deploy/webhook/validating-webhook-configuration.y
 namespace exemptions are its namespaceSelector (docs/consumers.md).
 
 Default listen address 0.0.0.0:8443; --timeout-ms (default 8000) bounds each review, after
-which the review is denied.`;
+which the review is denied. An image whose digest carries a FAILED VSA signed by a
+--public-key (the gate's revocation) is denied; with --mongodb-uri (and --db, else
+SLSA_GATE_DB) the gate's archive is asked on every review and a revoked digest is denied
+at once, even when it was verified before.`;
 
 const OPTIONS = {
   listen: { type: 'string', default: '0.0.0.0:8443' },
@@ -26,6 +29,8 @@ const OPTIONS = {
   'require-digest': { type: 'boolean', default: false },
   'timeout-ms': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
+  'mongodb-uri': { type: 'string' },
+  db: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -58,6 +63,7 @@ export const webhookServeCommand: Command = {
       { readPublicKeyFile },
       { readFileCapped },
       webhook,
+      { connectRevocationCheck },
     ] = await Promise.all([
       import('../../registry/client.ts'),
       import('../../registry/credentials.ts'),
@@ -65,6 +71,7 @@ export const webhookServeCommand: Command = {
       import('../../loaders/trust-material-files.ts'),
       import('../../loaders/read-file-capped.ts'),
       import('../../consumers/admission-webhook.ts'),
+      import('../../consumers/archive-revocation.ts'),
     ]);
     const provider = credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials());
     const clients = new Map<string, InstanceType<typeof RegistryClient>>();
@@ -81,6 +88,7 @@ export const webhookServeCommand: Command = {
       }
       return client;
     };
+    const archive = await connectRevocationCheck({ mongoUri: values['mongodb-uri'], database: values.db });
     const server = webhook.createAdmissionServer({
       tls: {
         cert: readFileCapped(values['tls-cert']!, 1 << 20, 'TLS certificate', 'config').toString('utf8'),
@@ -94,6 +102,7 @@ export const webhookServeCommand: Command = {
       registry,
       requireDigest: values['require-digest'],
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(archive ? { isRevoked: archive.isRevoked } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -104,6 +113,7 @@ export const webhookServeCommand: Command = {
       for (const signal of ['SIGINT', 'SIGTERM'] as const)
         process.once(signal, () => server.close(() => resolve()));
     });
+    await archive?.close();
     return 0;
   },
 };

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { archiveRevocationCheck } from '../../../src/consumers/archive-revocation.ts';
-import { GateError } from '../../../src/core/errors.ts';
 import { assertReadsByKey, filtersOf, readRecorder } from '../../helpers/explain-by-key.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, fakeDigest, makeAttestation, makeDecision } from './make-records.ts';
@@ -153,30 +152,30 @@ describe('release records', () => {
 });
 
 describe('revocations', () => {
-  test('a published decision is revoked by an appended record, found by the artifact digest with reads by key', async () => {
+  const input = (digest: string, reason = 'left-pad 1.3.0 compromised') => ({
+    subjectDigest: digest,
+    reason,
+    by: 'token:admin',
+    verified: true,
+    at: '2026-04-06T09:00:00Z',
+    workflowId: `revoke:${digest}`,
+    runId: 'run-1',
+  });
+
+  test('a digest is revoked by one record keyed by the digest, read back by key; the decision is never edited', async () => {
     const decision = await publishOnce('rev-1', 'v5', '2026-04-05T10:00:00.000Z', false);
     const digest = decision.artifact.digest;
-    assert.deepEqual(await archive.revocationsOf(digest), []);
+    assert.equal(await archive.revocationOf(digest), null);
     const contentBefore = (await archive.getDecision(decision.decisionId))?.contentDigest;
-    const input = {
-      reason: 'left-pad 1.3.0 compromised',
-      by: 'admin@acme.example',
-      at: '2026-04-06T09:00:00Z',
-    };
-    await archive.recordRevocation(decision.decisionId, input);
-    // A retry after a crash is the same revocation; another reason for the same decision is refused.
-    await archive.recordRevocation(decision.decisionId, input);
-    await assert.rejects(
-      archive.recordRevocation(decision.decisionId, { ...input, reason: 'changed my mind' }),
-      (err: unknown) => err instanceof GateError && err.code === 'ARCHIVE_ERROR',
-    );
+    const first = await archive.recordRevocation(input(digest));
+    assert.equal(first.recorded, true);
     recorder.reads.length = 0;
     recorder.recording = true;
-    const revocations = await archive.revocationsOf(digest);
+    const revocation = await archive.revocationOf(digest);
     recorder.recording = false;
     assert.deepEqual(
-      revocations.map((r) => [r.decisionId, r.reason, r.by, r.at]),
-      [[decision.decisionId, input.reason, input.by, '2026-04-06T09:00:00.000Z']],
+      [revocation?._id, revocation?.reason, revocation?.by, revocation?.verified, revocation?.at],
+      [digest, 'left-pad 1.3.0 compromised', 'token:admin', true, '2026-04-06T09:00:00.000Z'],
     );
     await assertReadsByKey(archive, recorder.reads);
     // Never an edit: the decision and its content digest are as they were.
@@ -185,33 +184,35 @@ describe('revocations', () => {
     assert.equal(after?.contentDigest, contentBefore);
   });
 
-  test('only a published decision can be revoked', async () => {
-    const denied = makeDecision('rev-denied', { outcome: 'FAILED', checks: [] });
-    await archive.recordDecision(denied);
-    await assert.rejects(
-      archive.recordRevocation(denied.decisionId, {
-        reason: 'x',
-        by: 'admin@acme.example',
-        at: '2026-04-06T09:00:00Z',
-      }),
-      (err: unknown) => err instanceof GateError && err.code === 'ARCHIVE_ERROR',
-    );
+  test('the first revocation stands: a retry or a second revocation with another reason records nothing', async () => {
+    const decision = await publishOnce('rev-2', 'v8', '2026-04-05T11:00:00.000Z', false);
+    const digest = decision.artifact.digest;
+    await archive.recordRevocation(input(digest));
+    const retried = await archive.recordRevocation(input(digest));
+    const other = await archive.recordRevocation({ ...input(digest, 'changed my mind'), by: 'mallory' });
+    for (const again of [retried, other]) {
+      assert.equal(again.recorded, false);
+      assert.equal(again.revocation.reason, 'left-pad 1.3.0 compromised');
+      assert.equal(again.revocation.by, 'token:admin');
+    }
+    assert.equal((await archive.revocationOf(digest))?.reason, 'left-pad 1.3.0 compromised');
   });
 });
 
 test("the consumers' revocation hook answers from the archive: revoked digest, reason; other digest, none", async () => {
   const revoked = await publishOnce('rev-hook', 'v6', '2026-04-07T10:00:00.000Z', false);
   const kept = await publishOnce('rev-kept', 'v7', '2026-04-07T11:00:00.000Z', false);
-  await archive.recordRevocation(revoked.decisionId, {
+  await archive.recordRevocation({
+    subjectDigest: revoked.artifact.digest,
     reason: 'builder key leaked',
     by: 'admin@acme.example',
+    verified: false,
     at: '2026-04-08T00:00:00Z',
+    workflowId: 'revoke:x',
+    runId: 'run-1',
   });
   const isRevoked = archiveRevocationCheck(archive);
-  const reason = await isRevoked({ subjectDigest: revoked.artifact.digest, payloadSha256: 'a'.repeat(64) });
+  const reason = await isRevoked(revoked.artifact.digest);
   assert.match(reason ?? '', /builder key leaked/);
-  assert.equal(
-    await isRevoked({ subjectDigest: kept.artifact.digest, payloadSha256: 'a'.repeat(64) }),
-    undefined,
-  );
+  assert.equal(await isRevoked(kept.artifact.digest), undefined);
 });

@@ -1,16 +1,13 @@
 /** `slsa-gate policy load` and `policy history` as processes, against the real store (own database, dropped). */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { promisify } from 'node:util';
 import { databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { runSlsaGate } from '../../helpers/cli-process.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
 const db = uniqueName('policy_cli').replaceAll('-', '_');
 const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-policy-'));
 const env = { ...process.env, MONGODB_URI: services.mongoUri, SLSA_GATE_DB: db, SLSA_GATE_USER: 'ops' };
@@ -37,15 +34,7 @@ function policy(repository: string): string {
   return JSON.stringify({ version: 1, name: 'test', rules: [rule] });
 }
 
-async function slsaGate(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const slsaGate = (...args: string[]) => runSlsaGate(env, ...args);
 
 test('policy load stores versions with who, when and where; an invalid file adds none; history lists them', async () => {
   ensureServices();
