@@ -9,13 +9,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { hashToken } from '../../src/api/api-tokens.ts';
-import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishResult } from '../../src/workflows/contract.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { githubActionsToken, startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
 import { assertNothingPublished, listTags } from '../helpers/publish-checks.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';
-import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import {
+  requestFor,
+  stageDemoImage,
+  startPublishHarness,
+  type PublishHarness,
+} from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
 const AUDIENCE = 'slsa-gate';
@@ -58,16 +62,6 @@ after(async () => {
   await h?.close();
 });
 
-async function stagedImage() {
-  const staging = `staging/${uniqueName('app')}`;
-  const built = await buildAndAttest(h.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: h.builderKey,
-  });
-  return { staging, digest: built.digest };
-}
-
 async function post(path: string, token: string, body: unknown) {
   const res = await api.call(path, { method: 'POST', token, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -78,20 +72,19 @@ function ciToken(repo: typeof EXAMPLE_APP, ref: string) {
 }
 
 test('a CI token for one repository requesting the publish of another repository’s build is denied REQUESTER_NOT_ALLOWED', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageDemoImage(h);
   const release = staging.replace(/^staging\//, 'release/');
   requestFor(h, staging, digest);
   await h.loadPolicy(h.policies.get(digest)!);
   // Attacker material: a real token of acme/other's release workflow (it holds the publish
   // grant for its own repository) asking for example/app's build, which the policy accepts.
   // Before: published, with acme/other recorded as the requester.
-  const asked = await post('/api/v1/publishes', ciToken(ACME_OTHER, 'refs/heads/main'), {
+  const candidate = {
     image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
     to: `${h.registryHost}/${release}`,
-  });
-  assert.equal(asked.status, 202, JSON.stringify(asked.body));
-  const { workflowId, runId } = asked.body as { workflowId: string; runId: string };
-  const result = (await h.client.workflow.getHandle(workflowId, runId).result()) as PublishResult;
+  };
+  const asked = await api.requestPublish(ciToken(ACME_OTHER, 'refs/heads/main'), candidate);
+  const result = (await asked.handle.result()) as PublishResult;
   assert.equal(result.status, 'DENIED', `${result.code}: ${result.reason}`);
   assert.equal(result.code, 'REQUESTER_NOT_ALLOWED', result.reason);
   const decision = await h.deps.archive.getDecision(result.decisionId);
@@ -105,30 +98,21 @@ test('a CI token for one repository requesting the publish of another repository
   await assertNothingPublished(h.registry, release, digest);
 
   // example/app's own release workflow publishes the same build.
-  const own = await post('/api/v1/publishes', ciToken(EXAMPLE_APP, 'refs/heads/main'), {
-    image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
-    to: `${h.registryHost}/${release}`,
-  });
-  assert.equal(own.status, 202, JSON.stringify(own.body));
-  const published = (await h.client.workflow
-    .getHandle(workflowId, (own.body as { runId: string }).runId)
-    .result()) as PublishResult;
+  const own = await api.requestPublish(ciToken(EXAMPLE_APP, 'refs/heads/main'), candidate);
+  const published = (await own.handle.result()) as PublishResult;
   assert.equal(published.status, 'PUBLISHED', `${published.code}: ${published.reason}`);
   assert.equal(published.checks.find((c) => c.id === 'requester')?.result, 'PASS');
 });
 
 test('one repository cannot approve its own request from another branch under the two-person rule', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageDemoImage(h);
   const release = staging.replace(/^staging\//, 'release/');
   requestFor(h, staging, digest, { policy: { approvalRequired: true, twoPersonRule: true } });
   await h.loadPolicy(h.policies.get(digest)!);
-  const asked = await post('/api/v1/publishes', ciToken(EXAMPLE_APP, 'refs/heads/main'), {
+  const { workflowId, handle } = await api.requestPublish(ciToken(EXAMPLE_APP, 'refs/heads/main'), {
     image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
     to: `${h.registryHost}/${release}`,
   });
-  assert.equal(asked.status, 202, JSON.stringify(asked.body));
-  const { workflowId, runId } = asked.body as { workflowId: string; runId: string };
-  const handle = h.client.workflow.getHandle(workflowId, runId);
   assert.equal(
     (await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
     'AwaitingApproval',
@@ -160,7 +144,7 @@ test('one repository cannot approve its own request from another branch under th
 });
 
 test('a grant that names destinations: any other release repository is refused before anything starts', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageDemoImage(h);
   const named = staging.replace(/^staging\//, 'release/');
   const other = `release/${uniqueName('other')}`;
   // The operator's rule allows both release repositories; the grant names only the first.
@@ -194,14 +178,11 @@ test('a grant that names destinations: any other release repository is refused b
     assert.equal(body.error?.parameter, 'to');
     await assertNothingPublished(h.registry, other, digest);
 
-    const granted = await scoped.call('/api/v1/publishes', {
-      method: 'POST',
-      token,
-      body: { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to: `${h.registryHost}/${named}` },
+    const granted = await scoped.requestPublish(token, {
+      image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
+      to: `${h.registryHost}/${named}`,
     });
-    assert.equal(granted.status, 202, await granted.clone().text());
-    const { workflowId, runId } = (await granted.json()) as { workflowId: string; runId: string };
-    const result = (await h.client.workflow.getHandle(workflowId, runId).result()) as PublishResult;
+    const result = (await granted.handle.result()) as PublishResult;
     assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   } finally {
     await scoped.close();

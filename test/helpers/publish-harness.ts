@@ -8,6 +8,7 @@ import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/wo
 import { createActivities } from '../../src/activities/index.ts';
 import type { ActivityDeps } from '../../src/activities/deps.ts';
 import {
+  buildAndAttest,
   createBuilderKey,
   demoPolicy,
   demoTrustMap,
@@ -203,6 +204,19 @@ export async function startPublishHarness(
       await deps.close();
     },
   };
+}
+
+/**
+ * A demo-built image (tag v1.0.0, provenance signed by the harness's builder key, source
+ * example/app) pushed to `staging` (by default a fresh repository); the same `seed` gives the same bytes.
+ */
+export async function stageDemoImage(
+  h: PublishHarness,
+  staging = `staging/${uniqueName('app')}`,
+  seed = staging,
+): Promise<{ staging: string; digest: string; envelope: Uint8Array }> {
+  const built = await buildAndAttest(h.registry, staging, { tag: 'v1.0.0', seed, key: h.builderKey });
+  return { staging, digest: built.digest, envelope: built.envelope };
 }
 
 /** A publish request for an image the demo builder made; the demo policy over its repository is the one loaded for it. */
