@@ -3,7 +3,6 @@
 // Node's compile cache, so a start compiles no TypeScript and, from the second run on, parses
 // no JavaScript either. Re-runs itself under the project's Node 24 when started by an older Node.
 import module from 'node:module';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ if (!recent) {
     );
     process.exit(2);
   }
+  const { spawnSync } = await import('node:child_process');
   const child = spawnSync(projectNode, process.argv.slice(1), { stdio: 'inherit' });
   process.exit(child.status ?? 1);
 }
@@ -42,4 +42,4 @@ if (existsSync(build)) {
   }
 }
 
-await import('../dist/cli/main.js');
+await import('../dist/cli/main.mjs');

@@ -13,7 +13,7 @@ import {
   verify as cryptoVerify,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, Verifier } from '@sigstore/verify';
 import { loadTrustMaterial } from '../src/loaders/trust-material-files.ts';
+import { reportSection } from './benchmarks-doc.ts';
 import type { AttestationInput } from '../src/core/verify/attestation-input.ts';
 import { loadAttestations } from '../src/core/verify/load-attestations.ts';
 import { bindStatement } from '../src/core/verify/statement.ts';
@@ -29,9 +30,6 @@ import { verifyAttestations } from '../src/core/verify/verify-attestations.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CASE = join(ROOT, 'test/fixtures/corpus/slsa-verifier/gha-generic-v2.1.0-dispatch-valid');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const DOC = join(ROOT, 'docs/benchmarks.md');
-const START = '<!-- bench:verify:start -->';
-const END = '<!-- bench:verify:end -->';
 
 /** Operations per second of `fn`: the best of three rounds of SECONDS/3 each, after a warm-up (the machine is shared). */
 function rate(fn: () => unknown): number {
@@ -149,7 +147,6 @@ const phases: Array<[string, number]> = [
 const f = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 const us = (n: number): string => (1e6 / n).toFixed(1);
 const lines = [
-  START,
   '## verify',
   '',
   `\`npm run bench:verify\` (scripts/bench-verify.ts), ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${SECONDS} s per figure (best of 3 rounds), one thread.`,
@@ -179,14 +176,5 @@ const lines = [
   '- cache verified checkpoints by (log id, tree size, root hash): entries proven against the same checkpoint need only the Merkle path;',
   '- keep trust material and `Verifier` instances for the life of a worker (done: trust material is loaded once per process);',
   '- a verification cache keyed on the bundle bytes, trust and policy digests: a repeated request would cost a hash and a map lookup (not built: nothing on the publish path asks twice for the same bytes).',
-  END,
 ];
-const section = lines.join('\n');
-
-console.log(section.replace(`${START}\n`, '').replace(`\n${END}`, ''));
-const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-const next = current.includes(START)
-  ? current.replace(new RegExp(`${START}[\\s\\S]*?${END}`), section)
-  : `${current.trimEnd()}\n\n${section}\n`;
-writeFileSync(DOC, next);
-console.log(`\nwritten to ${DOC}`);
+reportSection('verify', lines);

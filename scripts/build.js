@@ -2,7 +2,7 @@
 /**
  * Builds the JavaScript the package runs, so nothing compiles TypeScript at start:
  *
- * - dist/cli/main.js and dist/chunks/: the CLI (every command, the worker, the API) bundled by
+ * - dist/cli/main.mjs and dist/chunks/: the CLI (every command, the worker, the API) bundled by
  *   esbuild from src/. Each command stays its own chunk, loaded only when it runs. Pure
  *   JavaScript libraries are bundled in (tree-shaken: zod's import alone costs ~80 ms of CPU for
  *   its locales); packages with native code or their own runtime loading stay external and are
@@ -12,7 +12,7 @@
  * - dist/THIRD-PARTY-NOTICES.txt: name, version and licence of every library bundled in.
  *
  * `node scripts/build.js` builds everything; `--if-stale` only what a newer input made stale;
- * `--cli-only` skips the workflow bundle. bin/slsa-gate.js calls ensureBuilt() in a source
+ * `--cli-only` skips the workflow bundle; `--prune` removes chunks of earlier builds (prepack). bin/slsa-gate.js calls ensureBuilt() in a source
  * checkout, so the CLI that tests spawn is never older than src/.
  */
 import {
@@ -26,7 +26,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,7 +74,7 @@ function newestBuildInput() {
 
 /** Whether dist/cli is missing or older than a source or build input. */
 export function cliStale() {
-  const built = existsSync(join(DIST, 'cli/main.js')) ? mtime(CLI_STAMP) : Infinity;
+  const built = existsSync(join(DIST, 'cli/main.mjs')) ? mtime(CLI_STAMP) : Infinity;
   return built === Infinity || Math.max(newestUnder('src'), newestBuildInput()) > built;
 }
 
@@ -128,26 +128,41 @@ async function buildCli() {
     target: 'node22',
     external: EXTERNAL,
     chunkNames: 'chunks/[name]-[hash]',
+    // .mjs: Node knows the format from the name, without looking for the package.json scope of each chunk.
+    outExtension: { '.js': '.mjs' },
     banner: { js: REQUIRE_SHIM },
     legalComments: 'none',
     metafile: true,
     write: false,
     logLevel: 'warning',
   });
-  const written = new Set();
-  for (const file of result.outputFiles) {
-    writeAtomic(file.path, file.contents);
-    written.add(file.path);
-  }
+  const written = result.outputFiles.map((file) => file.path);
+  for (const file of result.outputFiles) writeAtomic(file.path, file.contents);
   writeAtomic(join(DIST, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(Object.keys(result.metafile.inputs)));
-  // Chunks of earlier builds go once no process started before this build can still load them.
+  // Chunks of earlier builds stay an hour, for processes started before this build that
+  // load a command's chunks later; pruneChunks() removes them at once (npm pack).
+  pruneChunks(written, started - 3_600_000);
+  // The stamp's time is the build's start (a source saved during the build makes it stale);
+  // it lists the files this build wrote.
+  writeAtomic(
+    CLI_STAMP,
+    `${JSON.stringify(
+      written.map((path) => relative(DIST, path)),
+      null,
+      1,
+    )}\n`,
+  );
+  utimesSync(CLI_STAMP, started / 1000, started / 1000);
+}
+
+/** Removes chunks the current build did not write and that are older than `before` (ms since the epoch). */
+function pruneChunks(/** @type {string[]} */ current, /** @type {number} */ before) {
+  const keep = new Set(current);
   const chunks = join(DIST, 'chunks');
   for (const name of readdirSync(chunks)) {
     const path = join(chunks, name);
-    if (!written.has(path) && mtime(path) < started - 3_600_000) rmSync(path, { force: true });
+    if (!keep.has(path) && mtime(path) < before) rmSync(path, { force: true });
   }
-  writeAtomic(CLI_STAMP, '');
-  utimesSync(CLI_STAMP, started / 1000, started / 1000);
 }
 
 async function buildWorkflowBundle() {
@@ -194,14 +209,17 @@ async function withLock(/** @type {() => Promise<void>} */ fn) {
   }
 }
 
-/** Builds what is stale (everything unless `ifStale`); the workflow bundle unless `cliOnly`. */
-export async function ensureBuilt({ ifStale = true, cliOnly = false, quiet = false } = {}) {
+/**
+ * Builds what is stale (everything unless `ifStale`); the workflow bundle unless `cliOnly`;
+ * with `prune`, then removes every chunk the current build did not write (what `npm pack` ships).
+ */
+export async function ensureBuilt({ ifStale = true, cliOnly = false, quiet = false, prune = false } = {}) {
   const say = (/** @type {string} */ line) => {
     if (!quiet) console.error(line);
   };
   const needCli = () => !ifStale || cliStale();
   const needWorkflows = () => !cliOnly && (!ifStale || workflowBundleStale());
-  if (!needCli() && !needWorkflows()) return;
+  if (!needCli() && !needWorkflows() && !prune) return;
   await withLock(async () => {
     // Another process may have built while this one waited for the lock.
     if (needCli()) {
@@ -215,10 +233,21 @@ export async function ensureBuilt({ ifStale = true, cliOnly = false, quiet = fal
       await buildWorkflowBundle();
       say(`slsa-gate build: dist/workflow-bundle.js in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
+    if (prune) {
+      const current = /** @type {string[]} */ (JSON.parse(readFileSync(CLI_STAMP, 'utf8')));
+      pruneChunks(
+        current.map((path) => join(DIST, path)),
+        Infinity,
+      );
+    }
   });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  await ensureBuilt({ ifStale: args.includes('--if-stale'), cliOnly: args.includes('--cli-only') });
+  await ensureBuilt({
+    ifStale: args.includes('--if-stale'),
+    cliOnly: args.includes('--cli-only'),
+    prune: args.includes('--prune'),
+  });
 }

@@ -1,9 +1,14 @@
 import type { DecisionStatus } from '../archive/archive.ts';
 import { isFinalStatus } from '../archive/lifecycle.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
-import { samePrincipal, type Identity, type SealedIdentity } from '../core/identity.ts';
+import type { Identity, SealedIdentity } from '../core/identity.ts';
 import { openSealedIdentity, type SealExpectation } from '../core/identity-seal.ts';
-import { compileAnchored } from '../core/policy/anchored-pattern.ts';
+import {
+  unverifiedApproverName,
+  verdictCounts,
+  type ApprovalQuorum,
+  type QuorumState,
+} from '../core/policy/approval-quorum.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
 import type { Candidate } from '../workflows/contract.ts';
@@ -221,12 +226,12 @@ export function createDecisionActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Checks who approves, then archives the verdict. The approver is the identity the API
-     * sealed for this verdict on this workflow; a verdict without one is refused unless the
-     * operator allows unverified approvals. Under the two-person rule the approver's verified
-     * identity must differ from the requester's verified identity (issue 12 §3): names typed by
-     * the caller never count, so one token cannot play two people. APPROVER_NOT_ALLOWED refuses
-     * this verdict only; the publish keeps waiting for another.
+     * Checks who sent a verdict, then archives it. The sender is the identity the API sealed
+     * for this verdict on this run; without one the verdict is only a typed name, refused unless
+     * the operator allows unverified approvals, and even then counted only where any one
+     * approver will do. Whether it counts is approval-quorum.ts's decision, taken here on the
+     * verified identity (the workflow's validator took it on what the caller claimed).
+     * APPROVER_NOT_ALLOWED refuses this verdict only; the publish keeps waiting for another.
      */
     async recordApproval(input: {
       decisionId: string;
@@ -242,12 +247,18 @@ export function createDecisionActivities(deps: ActivityDeps) {
       identity?: SealedIdentity;
       /** The requester as verified when the decision was recorded; absent for an operator's request. */
       requester?: Identity;
-      requesterName?: string;
-      twoPersonRule?: boolean;
-      /** The rule's approvers (verified identity ids, exact or anchored); absent: any granted approver. */
-      approvers?: string[];
-    }): Promise<{ approvalId: string; approver: string }> {
-      const approver = input.identity
+      quorum: ApprovalQuorum;
+      /** The verdicts that already counted on this run. */
+      given: QuorumState['given'];
+    }): Promise<{
+      approvalId: string;
+      approver: string;
+      verified: boolean;
+      group?: string;
+      /** Who the seal vouched for, for the distinct-approver comparisons of the next verdicts. */
+      identity?: Identity;
+    }> {
+      const sender = input.identity
         ? openSeal(
             deps,
             input.identity,
@@ -261,56 +272,31 @@ export function createDecisionActivities(deps: ActivityDeps) {
             'APPROVER_NOT_ALLOWED',
           )
         : undefined;
-      const unverifiedAllowed = deps.settings.allowUnverifiedApprovals === true;
-      if (!approver && !unverifiedAllowed)
-        throw new GateError(
-          'APPROVER_NOT_ALLOWED',
-          'this verdict carries no verified identity: approve through the API (unverified approvals are off)',
-        );
-      if (input.approvers) {
-        const id = approver?.id;
-        const named =
-          id !== undefined &&
-          input.approvers.some((a) => (a.startsWith('^') ? compileAnchored(a).test(id) : a === id));
-        if (!named)
-          throw new GateError(
-            'APPROVER_NOT_ALLOWED',
-            'the policy names who may approve this publish, and not this identity',
-            {
-              detail: { approver: id ?? null },
-            },
-          );
-      }
-      if (input.twoPersonRule) {
-        // The same party by stable ids: one repository from another branch is still the requester.
-        if (approver && input.requester && samePrincipal(approver, input.requester))
-          throw new GateError(
-            'APPROVER_NOT_ALLOWED',
-            'the two-person rule needs an approver other than the requester',
-            {
-              detail: { approver: approver.id },
-            },
-          );
-        if (approver && !input.requester && !unverifiedAllowed)
-          throw new GateError(
-            'APPROVER_NOT_ALLOWED',
-            'the two-person rule needs a verified requester: this publish was not requested through the API',
-          );
-        const names = [input.requester?.id, input.requester?.name, input.requesterName].filter(Boolean);
-        if (!approver && names.includes(input.approver))
-          throw new GateError(
-            'APPROVER_NOT_ALLOWED',
-            'the two-person rule needs an approver other than the requester',
-          );
-      }
-      const recordedApprover = approver?.id ?? input.approver;
+      const answer = verdictCounts(
+        input.quorum,
+        { ...(sender ? { identity: sender } : {}), typedName: input.approver },
+        {
+          ...(input.requester ? { requester: input.requester } : {}),
+          given: input.given,
+          unverifiedAllowed: deps.settings.allowUnverifiedApprovals === true,
+        },
+      );
+      if (!answer.counts)
+        throw new GateError('APPROVER_NOT_ALLOWED', answer.reason, {
+          detail: { approver: sender?.id ?? unverifiedApproverName(input.approver) },
+        });
+      const recorded = {
+        approver: sender?.id ?? unverifiedApproverName(input.approver),
+        verified: sender !== undefined,
+        ...(answer.group === undefined ? {} : { group: answer.group }),
+      };
       const { approvalId } = await archive.recordApproval(input.decisionId, {
-        approver: recordedApprover,
+        ...recorded,
         verdict: input.verdict,
         reason: input.reason,
         at: input.at,
       });
-      return { approvalId, approver: recordedApprover };
+      return { approvalId, ...recorded, ...(sender ? { identity: sender } : {}) };
     },
 
     /**

@@ -1,6 +1,7 @@
 /**
- * Attaching a VSA the gate signs to an image in a release repository, once: the publish's
- * PASSED VSA and a revocation's FAILED one. ECDSA signatures differ on every signing, so a
+ * Attaching to an image in a release repository: attestations in the forms consumers read,
+ * recorded per attachment tag, and a VSA the gate signs, once (the publish's PASSED VSA and a
+ * revocation's FAILED one). ECDSA signatures differ on every signing, so a
  * retried activity must find the VSA an earlier attempt attached (by its marker annotation,
  * then by our own signature on it) instead of signing a second one.
  */
@@ -11,7 +12,11 @@ import { SLSA_VSA_V1, SlsaVsaV1Schema, type SlsaVsaV1 } from '../core/formats/sl
 import { pae, verifySignature } from '../core/verify/dsse-pae.ts';
 import type { VsaStatement } from '../core/vsa/vsa-statement.ts';
 import type { RegistryClient } from '../registry/client.ts';
-import { attachForConsumers } from '../registry/consumer-attestations.ts';
+import {
+  attachForConsumers,
+  type AttachedForConsumers,
+  type ConsumerAttestation,
+} from '../registry/consumer-attestations.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
 import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -32,6 +37,28 @@ export interface GateVsaAttachment {
   record: { decisionId: string; resourceUri: string; policyDigest: string; at: string };
 }
 
+/**
+ * Attaches an attestation in the forms consumers read, then records which manifest the gate
+ * left under each attachment tag it wrote, so the drift monitor can tell the gate's
+ * attachments from an image pushed under an attachment-shaped tag.
+ */
+export async function attachRecorded(
+  deps: ActivityDeps,
+  target: RegistryClient,
+  repo: string,
+  subjectDigest: string,
+  attestation: ConsumerAttestation,
+): Promise<AttachedForConsumers> {
+  const attached = await attachForConsumers(target, repo, subjectDigest, attestation);
+  await deps.archive.recordAttachmentTags(
+    `${target.host}/${repo}`,
+    subjectDigest,
+    attached.tags,
+    new Date().toISOString(),
+  );
+  return attached;
+}
+
 /** Attaches (or finds attached) the gate's VSA, archives it, and returns its digest. */
 export async function attachGateVsa(
   deps: ActivityDeps,
@@ -39,7 +66,7 @@ export async function attachGateVsa(
 ): Promise<{ vsaDigest: string }> {
   const { target, repository: repo, subjectDigest } = vsa;
   const attach = (bytes: Uint8Array) =>
-    attachForConsumers(target, repo, subjectDigest, {
+    attachRecorded(deps, target, repo, subjectDigest, {
       bytes,
       predicateType: SLSA_VSA_V1,
       annotations: { [vsa.marker.key]: vsa.marker.value },

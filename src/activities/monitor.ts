@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { DriftKind } from '../archive/drift-record.ts';
 import { verifyPublishedImage } from '../consumers/published-vsa.ts';
 import { isGateError } from '../core/errors.ts';
-import type { RevocationRecord } from '../archive/archive.ts';
+import { describeRevocation } from '../archive/revocation-record.ts';
 import { parseRepository } from '../registry/reference.ts';
 import { revocationNotice } from '../registry/revocation-notice.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -11,7 +11,7 @@ import type { ActivityDeps } from './deps.ts';
 export const MONITOR_PAGE_SIZE = 50;
 
 /** Tags that attach artifacts to an image: the referrers tag schema and cosign's `.att`/`.sig`/`.sbom`. */
-const ATTACHMENT_TAG = /^sha256-([0-9a-f]{64})(?:\.(?:att|sig|sbom))?$/;
+const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(?:\.(?:att|sig|sbom))?$/;
 
 /** One page of a release repository's check, as the workflow hands it over. */
 export interface MonitorPageInput {
@@ -30,9 +30,6 @@ export interface MonitorPageResult {
   /** Where the next page starts; absent on the last page. */
   after?: string;
 }
-
-const revokedBy = (r: RevocationRecord) =>
-  `revoked by ${r.by} at ${new Date(r.at).toISOString()}: ${r.reason}`;
 
 export function createMonitorActivities(deps: ActivityDeps) {
   return {
@@ -53,14 +50,17 @@ export function createMonitorActivities(deps: ActivityDeps) {
       let skipped = 0;
       for (const tag of page.tags) {
         Context.current().heartbeat({ repository: input.repository, tag });
-        // An attachment tag is not a release when the image it attaches to is in the
-        // repository; one that names no image here is checked like any other tag.
-        const attachedTo = ATTACHMENT_TAG.exec(tag)?.[1];
-        if (attachedTo && (await client.manifestExists(repo, `sha256:${attachedTo}`))) {
+        const { digest } = await client.resolve(repo, tag);
+        // An attachment-shaped tag is not a release only when it names the manifest the gate
+        // wrote there (the `.att` manifest, the referrers fallback index); anything else under
+        // such a tag (an image pushed as `sha256-<hex>.sig`) is checked like any other tag.
+        if (
+          ATTACHMENT_TAG.test(tag) &&
+          (await deps.archive.attachmentTag(input.repository, tag))?.digest === digest
+        ) {
           skipped++;
           continue;
         }
-        const { digest } = await client.resolve(repo, tag);
         const found: Array<{ kind: DriftKind; reason: string; expectedDigest?: string }> = [];
         const last = await deps.archive.lastRelease(input.repository, tag);
         // A revoked digest is reported under every tag that names it, whoever tagged it and
@@ -75,12 +75,12 @@ export function createMonitorActivities(deps: ActivityDeps) {
         if (revocation) {
           found.push({
             kind: 'revoked',
-            reason: `${input.repository}:${tag} names ${digest}, ${revokedBy(revocation)}`,
+            reason: `${input.repository}:${tag} names a revoked digest: ${describeRevocation(revocation)}`,
           });
         } else if (notice) {
           found.push({
             kind: 'revoked',
-            reason: `${input.repository}:${tag} was moved to the revocation notice of ${last!.digest}, ${revokedBy(notice)}`,
+            reason: `${input.repository}:${tag} was moved to a revocation notice: ${describeRevocation(notice)}`,
             expectedDigest: last!.digest,
           });
         }

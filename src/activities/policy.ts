@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule } from '../core/policy/policy-file.ts';
+import { approvalQuorumOf, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import { tagOf } from '../core/provenance/git-uri.ts';
 import { Context } from '@temporalio/activity';
 import {
@@ -27,7 +28,8 @@ export interface PolicyEvaluation {
   policyDigest: string;
   /** The operator's policy version evaluated (`slsa-gate policy history`). */
   policyVersion: number;
-  approval: { twoPersonRule: boolean; deadlineSeconds: number; approvers?: string[] };
+  /** Who must approve and how many (approval-quorum.ts), and how long they have. */
+  approval: ApprovalQuorum & { deadlineSeconds: number };
 }
 
 /**
@@ -196,8 +198,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
         policyDigest: digest,
         policyVersion: version.version,
         approval: {
-          twoPersonRule: rule.twoPersonRule,
-          ...(rule.approvers ? { approvers: rule.approvers } : {}),
+          ...approvalQuorumOf(rule),
           deadlineSeconds: rule.approvalDeadline
             ? durationSeconds(rule.approvalDeadline)
             : DEFAULT_APPROVAL_DEADLINE_SECONDS,

@@ -2,13 +2,12 @@ import { Context } from '@temporalio/activity';
 import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
-import { attachForConsumers } from '../registry/consumer-attestations.ts';
 import { isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 import { copyImage } from '../registry/copy-image.ts';
-import { attachGateVsa } from './gate-vsa.ts';
+import { attachGateVsa, attachRecorded } from './gate-vsa.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
 
@@ -117,7 +116,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         ]);
         if (provenance) {
           // The provenance exactly as verified, in the forms cosign and slsa-verifier read.
-          const attached = await attachForConsumers(target, repo, candidate.digest, {
+          const attached = await attachRecorded(deps, target, repo, candidate.digest, {
             bytes: Buffer.from(provenance.raw, 'base64'),
             predicateType: input.evaluation.provenance?.predicateType ?? 'unknown',
           });

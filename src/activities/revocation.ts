@@ -1,5 +1,5 @@
 import type { RevocationRecord } from '../archive/archive.ts';
-import { revocationDigest } from '../archive/revocation-record.ts';
+import { describeRevocation, revocationDigest } from '../archive/revocation-record.ts';
 import { GateError } from '../core/errors.ts';
 import type { SealedIdentity } from '../core/identity.ts';
 import { requestDigestOf } from '../core/identity-seal.ts';
@@ -18,11 +18,9 @@ type RevokedRelease = RevokeResult['releases'][number];
 
 /** The REVOKED error for a digest, naming who revoked it, when and why. */
 export function revokedError(revocation: RevocationRecord): GateError {
-  return new GateError(
-    'REVOKED',
-    `${revocation.subjectDigest} was revoked by ${revocation.by} at ${new Date(revocation.at).toISOString()}: ${revocation.reason}`,
-    { detail: { digest: revocation.subjectDigest, revokedBy: revocation.by, revokedAt: revocation.at } },
-  );
+  return new GateError('REVOKED', describeRevocation(revocation), {
+    detail: { digest: revocation.subjectDigest, revokedBy: revocation.by, revokedAt: revocation.at },
+  });
 }
 
 export function createRevocationActivities(deps: ActivityDeps) {

@@ -9,13 +9,14 @@
  *
  * An OIDC identity gets scopes only through a grant naming its issuer and exact claim values
  * (e.g. `repository: acme/app`): a valid token from a trusted issuer grants nothing by itself.
+ * Approver groups come the same way, from a token's entry or a grant: never from the request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
-import { PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
+import { GroupNameSchema, PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
 import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from './oidc.ts';
 
 /**
@@ -46,23 +47,31 @@ export const ApiTokensSchema = z
           /** `sha256:<hex>` of the token's UTF-8 bytes (`slsa-gate api hash-token`). */
           sha256: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'),
           scopes: z.array(ApiScopeSchema).default([]),
+          /** Approver groups the holder is in (a rule's `approvals.from`). */
+          groups: z.array(GroupNameSchema).default([]),
           ...publishLimits,
         }),
       )
       .default([]),
     /** Trusted OIDC issuers. */
     oidc: z.array(OidcIssuerSchema).default([]),
-    /** Scopes of OIDC identities: every listed claim must equal the token's verified claim. */
+    /**
+     * Scopes and approver groups of OIDC identities: every listed claim must equal the token's
+     * verified claim, and the identity gets the grant's scopes and groups.
+     */
     grants: z
       .array(
-        z.strictObject({
-          issuer: z.url(),
-          claims: z
-            .record(z.string().min(1), z.string().min(1))
-            .refine((c) => Object.keys(c).length > 0, 'a grant names at least one claim'),
-          scopes: z.array(ApiScopeSchema).min(1),
-          ...publishLimits,
-        }),
+        z
+          .strictObject({
+            issuer: z.url(),
+            claims: z
+              .record(z.string().min(1), z.string().min(1))
+              .refine((c) => Object.keys(c).length > 0, 'a grant names at least one claim'),
+            scopes: z.array(ApiScopeSchema).default([]),
+            groups: z.array(GroupNameSchema).default([]),
+            ...publishLimits,
+          })
+          .refine((g) => g.scopes.length > 0 || g.groups.length > 0, 'a grant gives a scope or a group'),
       )
       .default([]),
   })
@@ -116,6 +125,8 @@ export type VerifiedIdentity = TokenIdentity | OidcIdentity;
 export interface ApiPrincipal {
   name: string;
   scopes: ApiScope[];
+  /** Approver groups from the configuration (sorted, each once); sealed with the identity. */
+  groups: string[];
   identity: VerifiedIdentity;
   /** With `publish`: what it may publish, one entry per grant (any one suffices). */
   mayPublish: PublishGrant[];
@@ -154,6 +165,7 @@ export class TokenVerifier {
       principal: {
         name: t.name,
         scopes: t.scopes,
+        groups: [...new Set(t.groups)].sort(),
         identity: { kind: 'token', id: `token:${t.name}`, name: t.name },
         mayPublish: publishGrantOf(t),
       },
@@ -177,14 +189,16 @@ export class TokenVerifier {
         throw err;
       }
       const scopes = new Set<ApiScope>();
+      const groups = new Set<string>();
       const mayPublish: PublishGrant[] = [];
       for (const grant of this.grants) {
         if (grant.issuer !== identity.issuer) continue;
         if (!Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v)) continue;
         for (const scope of grant.scopes) scopes.add(scope);
+        for (const group of grant.groups) groups.add(group);
         mayPublish.push(...publishGrantOf(grant, identity.repository));
       }
-      return { name: identity.name, scopes: [...scopes], identity, mayPublish };
+      return { name: identity.name, scopes: [...scopes], groups: [...groups].sort(), identity, mayPublish };
     }
     return this.authenticate(token);
   }

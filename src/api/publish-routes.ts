@@ -105,6 +105,7 @@ export function identityOf(principal: ApiPrincipal): Identity {
           ...(id.repositoryOwnerId ? { repositoryOwnerId: id.repositoryOwnerId } : {}),
         }
       : {}),
+    ...(principal.groups.length > 0 ? { groups: principal.groups } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The read-only audit API and web view (issue 6), on `node:http`: a handful of GET routes
- * over the archive's audit queries, bearer-token authentication with the `audit:read` scope,
- * and server-rendered pages for people. Nothing here writes to the archive.
+ * The audit API and web view, on `node:http`: GET routes over the archive's audit queries
+ * (scope `audit:read`), server-rendered pages for people, the write routes of publish-routes.ts
+ * and the admin route of policy-routes.ts. Each request is admitted to a pool first
+ * (admission.ts) and read within deadlines.
  *
  *   GET /api/v1/decisions?<filters>&cursor&limit   listDecisions
  *   GET /api/v1/decisions/:ref                     showDecision (raw bytes left out, linked)
@@ -9,6 +10,7 @@
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
+ *   POST /api/v1/policies                          load the policy in force (scope admin)
  *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
  */
 import { createHash } from 'node:crypto';

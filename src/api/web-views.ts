@@ -326,12 +326,19 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
         <span class="muted">${v.direction} · ${v.verifierId} · ${v.verifiedLevels.join(' ')} · ${v.at}</span>
       </li>`,
   );
+  // A typed name (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS) must not read like a verified approver.
+  const verification = (verified: boolean | undefined) =>
+    verified === false
+      ? html`<td class="unverified">unverified</td>`
+      : html`<td>${verified ? 'verified' : 'not recorded'}</td>`;
   const approvals = detail.approvals.map(
     (a) =>
       html`<tr>
         <td>${a.at}</td>
         <td>${a.approver}</td>
         <td>${a.verdict}</td>
+        ${verification(a.verified)}
+        <td>${a.group ?? ''}</td>
         <td class="wrap">${a.reason}</td>
       </tr>`,
   );
@@ -395,7 +402,7 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
       <h2>VSAs</h2>
       ${list(vsas, 'No VSA issued or consumed.')}
       <h2>Approvals</h2>
-      ${table(['At', 'Approver', 'Verdict', 'Reason'], approvals, 'No approvals.')}
+      ${table(['At', 'Approver', 'Verdict', 'Identity', 'Group', 'Reason'], approvals, 'No approvals.')}
       <h2>Exceptions</h2>
       ${table(['Check', 'Subject', 'Granted by', 'Granted at', 'Reason'], exceptions, 'No exceptions.')}
       <h2>Events</h2>
@@ -431,6 +438,7 @@ form.login input{flex:1;padding:5px 8px}
 tr.check-fail td{background:#fdecea}
 .muted{color:#6b7280}
 .error{color:#b91c1c}
+.unverified{color:#b91c1c;font-weight:bold}
 ul.evidence{list-style:none;padding:0;margin:0}
 ul.evidence li{background:#fff;border-bottom:1px solid #e5e7eb;padding:5px 8px;word-break:break-all}
 ul.evidence .muted{display:block}

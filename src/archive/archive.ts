@@ -52,6 +52,7 @@ import {
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import type { PolicyVersionRecord } from './policy-version-record.ts';
+import { attachmentTagId, type AttachmentTagRecord } from './attachment-tag-record.ts';
 import { driftId, type DriftRecord } from './drift-record.ts';
 import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
 import type { RequestSealRecord } from './request-seal-record.ts';
@@ -346,6 +347,44 @@ export class Archive {
         detail: { collection: 'requestSeals', id: nonce },
       });
     return owner;
+  }
+
+  /**
+   * Records the manifests the gate just wrote under attachment tags of `repository` (`host/
+   * repo`) for `subjectDigest`: each tag's record names the latest one (an upsert by key).
+   */
+  async recordAttachmentTags(
+    repository: string,
+    subjectDigest: string,
+    tags: Array<{ tag: string; digest: string }>,
+    at: string,
+  ): Promise<void> {
+    for (const { tag, digest } of tags) {
+      const record: AttachmentTagRecord = {
+        _id: attachmentTagId(repository, tag),
+        schemaVersion: SCHEMA_VERSION,
+        repository,
+        tag,
+        subjectDigest,
+        digest,
+        at,
+      };
+      const { _id, ...fields } = toDoc('attachmentTags', record);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#collections.attachmentTags.updateOne({ _id }, { $set: fields }, { upsert: true });
+          break;
+        } catch (err) {
+          // Two first writes raced to insert the document: the loser updates the winner's.
+          if (!(err instanceof MongoServerError && err.code === 11000) || attempt >= 2) throw err;
+        }
+      }
+    }
+  }
+
+  /** What the gate last wrote under the attachment tag `repository:tag` (one lookup by key), or null. */
+  async attachmentTag(repository: string, tag: string): Promise<AttachmentTagRecord | null> {
+    return this.findById('attachmentTags', attachmentTagId(repository, tag));
   }
 
   /** What was last published at `repository:tag` (one lookup by key), or null. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalDocSchema } from './approval-record.ts';
 import { ApprovalSetDocSchema } from './approval-set-record.ts';
+import { AttachmentTagDocSchema } from './attachment-tag-record.ts';
 import { AttestationDocSchema, SightingDocSchema } from './attestation-record.ts';
 import { DecisionDocSchema } from './decision-record.ts';
 import { DriftDocSchema } from './drift-record.ts';
@@ -42,6 +43,8 @@ export const SCHEMAS = {
   revocations: RevocationDocSchema,
   // Findings of the release monitor (drift: tags naming what the gate did not publish).
   drift: DriftDocSchema,
+  // What the gate last wrote under each attachment tag, for the release monitor.
+  attachmentTags: AttachmentTagDocSchema,
   // Request seals consumed, each by the one run it admitted.
   requestSeals: RequestSealDocSchema,
 } as const;
@@ -111,6 +114,7 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   ],
   // Read by `_id` (the nonce) only.
   requestSeals: [],
+  attachmentTags: [],
 };
 
 /** Typed handles on every collection of one archive database. */

@@ -48,3 +48,10 @@ export function revocationDigest(
     canonicalJson({ subjectDigest, reason, by, verified, at: new Date(record.at).toISOString() }),
   );
 }
+
+/** `<digest> was revoked by <who> at <when>: <why>`, as every denial and report says it. */
+export function describeRevocation(
+  record: Pick<RevocationRecord, 'subjectDigest' | 'by' | 'at' | 'reason'>,
+): string {
+  return `${record.subjectDigest} was revoked by ${record.by} at ${new Date(record.at).toISOString()}: ${record.reason}`;
+}

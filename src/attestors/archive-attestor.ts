@@ -5,6 +5,7 @@
  * the levels it is trusted for; the archive is a store, not a source of trust.
  */
 import type { Archive } from '../archive/archive.ts';
+import { describeRevocation } from '../archive/revocation-record.ts';
 import {
   attestorUnavailable,
   type Attestor,
@@ -51,7 +52,11 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
       };
     const subjectDigest = `sha256:${hex.toLowerCase()}`;
     let found;
+    let revocation;
     try {
+      // A revoked digest vouches for nothing, whatever it was verified at before
+      // (docs/security-model.md#revocation).
+      revocation = await archive.revocationOf(subjectDigest);
       found = await archive.issuedVsas(subjectDigest, MAX_VSAS_PER_SUBJECT, {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
@@ -66,6 +71,11 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
         err,
       );
     }
+    if (revocation)
+      return {
+        status: 'not-found',
+        reasons: [reasonOf('REVOKED', name, describeRevocation(revocation))],
+      };
     const evidence = [];
     const reasons = found.unreadable.map((err) => reasonOf(err.code, name, err.message));
     for (const record of found.vsas) {

@@ -4,13 +4,14 @@
  * Consumers without archive access see the FAILED VSA the revocation attached instead.
  */
 import type { Archive } from '../archive/archive.ts';
+import { describeRevocation } from '../archive/revocation-record.ts';
 import type { VsaRevocationCheck } from './published-vsa.ts';
 
 export function archiveRevocationCheck(archive: Pick<Archive, 'revocationOf'>): VsaRevocationCheck {
   return async (subjectDigest) => {
     const revocation = await archive.revocationOf(subjectDigest);
     if (!revocation) return undefined;
-    return `${subjectDigest} revoked by ${revocation.by} at ${new Date(revocation.at).toISOString()}: ${revocation.reason}`;
+    return describeRevocation(revocation);
   };
 }
 

@@ -84,6 +84,11 @@ export const ERRORS = {
    * action or workflow, or a run after the one that consumed it (docs/security-model.md#one-credential-one-run).
    */
   SEAL_MISMATCH: { layer: 'approval', retryable: false },
+  /**
+   * A warning, not a denial: the workers count verdicts that carry no verified identity
+   * (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS); each is archived as `unverified:<typed name>`.
+   */
+  UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
   CANCELLED: { layer: 'approval', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */

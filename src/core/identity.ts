@@ -36,6 +36,14 @@ export const PublishGrantSchema = z.strictObject({
 });
 export type PublishGrant = z.infer<typeof PublishGrantSchema>;
 
+/**
+ * An approver group's name, as the operator writes it in the API's token configuration and in
+ * a rule's `approvals.from`.
+ */
+export const GroupNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a group name: letters, digits, ".", "_", "-"');
+
 /** Who the API verified a caller to be. Compare two with samePrincipal, never by `id` or `name`. */
 export const IdentitySchema = z.strictObject({
   kind: z.enum(['token', 'oidc']),
@@ -56,6 +64,11 @@ export const IdentitySchema = z.strictObject({
   repositoryOwnerId: z.string().min(1).max(64).optional(),
   /** A requester: what its grants let it publish (any one entry suffices); none: nothing. */
   mayPublish: z.array(PublishGrantSchema).max(64).optional(),
+  /**
+   * The approver groups the API's configuration puts this identity in (exact verified claims
+   * or a hashed token's entry, never a name the caller sends): what a rule's `approvals.from` reads.
+   */
+  groups: z.array(GroupNameSchema).max(64).optional(),
 });
 export type Identity = z.infer<typeof IdentitySchema>;
 

@@ -162,6 +162,7 @@ export function demoPolicy(
     approvalDeadline?: string;
     twoPersonRule?: boolean;
     approvers?: string[];
+    approvals?: { required: number; from?: string[] };
     minDependencyLevel?: number;
     /** Where the rule's images may go; by default each `…/staging/x` to `…/release/x`, tags from the source tag only. */
     release?: { destinations?: string[]; tags?: string[] };
@@ -181,6 +182,7 @@ export function demoPolicy(
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),
     ...(opts.twoPersonRule ? { twoPersonRule: true } : {}),
     ...(opts.approvers ? { approvers: opts.approvers } : {}),
+    ...(opts.approvals ? { approvals: opts.approvals } : {}),
     ...(opts.minDependencyLevel !== undefined ? { dependencies: { minLevel: opts.minDependencyLevel } } : {}),
     release: { destinations, tags: opts.release?.tags ?? ['source-tag'] },
   };

@@ -20,8 +20,8 @@ import {
   type SigstoreBundleJson,
 } from '../core/formats/sigstore/bundle-v1.ts';
 import type { RegistryClient } from './client.ts';
-import { attachCosignAttestations, COSIGN_ANNOTATIONS } from './cosign-attestations.ts';
-import { attachReferrer } from './referrers.ts';
+import { attachCosignAttestations, COSIGN_ANNOTATIONS, cosignAttestationTag } from './cosign-attestations.ts';
+import { attachReferrer, referrersTag } from './referrers.ts';
 
 /** Annotations cosign puts on a bundle referrer (cosign pkg/oci/remote/write.go WriteAttestationNewBundleFormat). */
 export const BUNDLE_ANNOTATIONS = {
@@ -49,6 +49,11 @@ export interface AttachedForConsumers {
   referrer: string;
   /** Digest of the `.att` manifest after the layer was added. */
   cosignManifest: string;
+  /**
+   * The attachment tags written, with the manifest each names now: the `.att` tag, and the
+   * referrers fallback tag on a registry without the referrers API.
+   */
+  tags: Array<{ tag: string; digest: string }>;
 }
 
 type Parsed =
@@ -177,5 +182,10 @@ export async function attachForConsumers(
       },
     },
   ]);
-  return { referrer, cosignManifest };
+  const tags = [{ tag: cosignAttestationTag(subjectDigest), digest: cosignManifest }];
+  if (!(await client.hasReferrersApi(repo, subjectDigest))) {
+    const fallback = referrersTag(subjectDigest);
+    tags.push({ tag: fallback, digest: (await client.resolve(repo, fallback)).digest });
+  }
+  return { referrer, cosignManifest, tags };
 }

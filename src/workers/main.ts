@@ -8,8 +8,21 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivityDeps } from './activity-deps.ts';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig } from '../config/config.ts';
-import { GateError } from '../core/errors.ts';
+import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
+
+/**
+ * The line a worker logs at start while it counts typed approver names: whoever can send an
+ * Update to the namespace approves under any name (docs/security-model.md#verified-identities-not-typed-names).
+ */
+export function unverifiedApprovalsWarning(): string {
+  const code: ErrorCode = 'UNVERIFIED_APPROVALS';
+  return (
+    `slsa-gate worker: warning ${code}: SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS is on: verdicts without a ` +
+    'verified identity count where a rule asks for one approval from anyone, archived as ' +
+    'unverified:<name>; turn it off outside a demo'
+  );
+}
 
 /** The workflow bundle scripts/build.js writes (`bundleWorkflowCode` over src/workflows/index.ts). */
 export const WORKFLOW_BUNDLE = packageFile('dist/workflow-bundle.js');
@@ -38,6 +51,7 @@ function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>
 
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
   const workflows = workflowCode();
   const deps = await createActivityDeps(config);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());

@@ -68,6 +68,10 @@ export const PublishStatusSchema = z.enum([
 ]);
 export type PublishStatus = z.infer<typeof PublishStatusSchema>;
 
+/** The statuses a run ends in. */
+export const END_STATUSES: readonly PublishStatus[] = ['Published', 'Denied', 'Cancelled'];
+export const isEnd = (status: PublishStatus): boolean => END_STATUSES.includes(status);
+
 export const ApprovalSchema = z.strictObject({
   /** For display; who approved is `identity`, sealed by the API after authenticating the caller. */
   approver: DisplayNameSchema,
@@ -75,6 +79,29 @@ export const ApprovalSchema = z.strictObject({
   identity: SealedIdentitySchema.optional(),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
+
+/**
+ * A verdict that counted, as results and progress show it: who (the verified id, or
+ * `unverified:<typed name>`), why, when, whether the API verified the sender, and the group
+ * that allowed it. No seal: anyone with `publish` or `audit:read` reads progress.
+ */
+export const VerdictSchema = z.strictObject({
+  approver: z.string(),
+  reason: z.string(),
+  verdict: z.enum(['approve', 'reject']),
+  at: z.string(),
+  /** Absent on results recorded before verification was shown. */
+  verified: z.boolean().optional(),
+  group: z.string().optional(),
+});
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+/** How far the approval is: how many distinct approvers the rule needs, and the verdicts given. */
+export const ApprovalProgressSchema = z.strictObject({
+  required: z.number().int().positive(),
+  given: z.array(VerdictSchema),
+});
+export type ApprovalProgress = z.infer<typeof ApprovalProgressSchema>;
 
 export const PublishResultSchema = z.strictObject({
   status: z.enum(['PUBLISHED', 'DENIED', 'CANCELLED']),
@@ -90,14 +117,9 @@ export const PublishResultSchema = z.strictObject({
   /** Set when the artifact was already published there: the first decision is returned, nothing is signed again. */
   alreadyPublished: z.boolean().optional(),
   published: z.strictObject({ reference: z.string(), digest, vsaDigest: digest.optional() }).optional(),
-  approval: z
-    .strictObject({
-      approver: z.string(),
-      reason: z.string(),
-      verdict: z.enum(['approve', 'reject']),
-      at: z.string(),
-    })
-    .optional(),
+  /** The verdict that decided: the last approval of the quorum, or the reject. */
+  approval: VerdictSchema.optional(),
+  approvals: ApprovalProgressSchema.optional(),
 });
 export type PublishResult = z.infer<typeof PublishResultSchema>;
 
@@ -109,6 +131,7 @@ export const PublishProgressSchema = z.strictObject({
   /** The digest of the run's request once admitted: what a verdict's seal is bound to. */
   requestDigest: digest.optional(),
   approvalDeadline: z.string().optional(),
+  approvals: ApprovalProgressSchema.optional(),
   result: PublishResultSchema.optional(),
 });
 export type PublishProgress = z.infer<typeof PublishProgressSchema>;

@@ -9,20 +9,24 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
+import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
   ApprovalSchema,
+  isEnd,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
   type PublishStatus,
+  type Verdict,
 } from './contract.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
 import * as sa from './search-attributes.ts';
@@ -126,13 +130,22 @@ function firstIssue(error: { issues: Array<{ path: PropertyKey[]; message: strin
 }
 
 /**
- * The verdict as results and progress show it: who (the verified id), why, when. The sealed
- * identity stays out: anyone with `publish` or `audit:read` reads progress, and a seal is a
- * credential for this workflow until it goes stale.
+ * The quorum of an evaluation as recorded. Histories recorded before quorums hold
+ * `{twoPersonRule, approvers?, deadlineSeconds}`: one approver, not the requester under the rule.
  */
-function approvalOfResult(verdict: { approval: Approval; verdict: 'approve' | 'reject'; at: string }) {
-  const { approver, reason } = verdict.approval;
-  return { approver, reason, verdict: verdict.verdict, at: verdict.at };
+function quorumOf(recorded: Partial<ApprovalQuorum> & { twoPersonRule?: boolean }): ApprovalQuorum {
+  return {
+    required: recorded.required ?? 1,
+    ...(recorded.groups ? { groups: recorded.groups } : {}),
+    ...(recorded.approvers ? { approvers: recorded.approvers } : {}),
+    excludeRequester: recorded.excludeRequester ?? recorded.twoPersonRule === true,
+  };
+}
+
+/** A verdict that counted: as shown (contract.ts, no seal) and who the seal vouched for. */
+interface CountedVerdict {
+  shown: Verdict;
+  identity?: Identity;
 }
 
 /** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
@@ -140,39 +153,54 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   const { candidate } = request;
   const decisionId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   const progress: PublishProgress = { status: 'Resolving', checks: [] };
-  let verdict: { approval: Approval; verdict: 'approve' | 'reject'; at: string } | undefined;
   let approvalOpen = false;
-  let twoPersonRule = false;
+  let quorum: ApprovalQuorum | undefined;
+  let requester: Identity | undefined;
   let deadlineMs: number | undefined;
   const pending: PendingVerdict[] = [];
+  const counted: CountedVerdict[] = [];
+  /** The verdict that decided: the approval that completed the quorum, or a reject. */
+  let verdict: Verdict | undefined;
+  const givenSoFar = () =>
+    counted.map((c) => ({ approver: c.shown.approver, ...(c.identity ? { identity: c.identity } : {}) }));
   let admitted: Awaited<ReturnType<Activities['admitRequest']>> | undefined;
 
   setHandler(progressQuery, () => progress);
   // Validators run before an Update is accepted into history: what fails here leaves no trace.
   const approvalValidator = (approval: Approval) => {
-    if (!approvalOpen)
+    if (!approvalOpen || !quorum)
       throw ApplicationFailure.nonRetryable('this publish is not awaiting approval', 'INPUT_INVALID');
-    // Expiry wins ties (issue 12 §5): an Update delivered with the timer that ends the wait is late.
+    // Expiry wins ties (docs/security-model.md#how-a-run-ends): an Update delivered with the timer that ends the wait is late.
     if (deadlineMs !== undefined && Date.now() >= deadlineMs)
       throw ApplicationFailure.nonRetryable('the approval deadline has passed', 'APPROVAL_EXPIRED');
     const parsed = ApprovalSchema.safeParse(approval);
     if (!parsed.success) throw ApplicationFailure.nonRetryable(firstIssue(parsed.error), 'INPUT_INVALID');
-    if (twoPersonRule && approval.approver === request.requester) {
-      throw ApplicationFailure.nonRetryable(
-        'the policy requires an approver other than the requester',
-        'APPROVER_NOT_ALLOWED',
-      );
-    }
+    // Group, distinct approver, not the requester: decided on what the caller claims, so that a
+    // verdict that cannot count leaves no trace; recordApproval decides again on what the seal vouches for.
+    const claimed = parsed.data.identity?.identity;
+    const answer = verdictCounts(
+      quorum,
+      { ...(claimed ? { identity: claimed } : {}), typedName: parsed.data.approver },
+      {
+        ...(requester ? { requester } : {}),
+        given: givenSoFar(),
+        // Whether a typed name may count at all is the worker's setting, read by recordApproval.
+        unverifiedAllowed: true,
+      },
+    );
+    if (!answer.counts) throw ApplicationFailure.nonRetryable(answer.reason, 'APPROVER_NOT_ALLOWED');
   };
   const onVerdict = (kind: 'approve' | 'reject') => async (approval: Approval) => {
     if (deadlineMs !== undefined && Date.now() >= deadlineMs)
       throw ApplicationFailure.nonRetryable('the approval deadline has passed', 'APPROVAL_EXPIRED');
-    // The first verdict whose sender checks out wins; later ones only see the state it produced.
+    // Verdicts count one at a time until one decides; later ones only see the state it produced.
     if (!verdict) {
       const entry: PendingVerdict = { approval, kind, at: new Date().toISOString(), atMs: Date.now() };
       pending.push(entry);
       await condition(() => entry.accepted === true || entry.refused !== undefined || verdict !== undefined);
       if (entry.refused) throw ApplicationFailure.nonRetryable(entry.refused.message, entry.refused.code);
+      // Counted, and the quorum still needs more: the caller gets how far the approval is.
+      if (entry.accepted && !verdict) return progress;
     }
     // The caller (a person or CI) gets the verdict's effect: published or denied.
     await condition(() => progress.result !== undefined);
@@ -181,9 +209,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   setHandler(approveUpdate, onVerdict('approve'), { validator: approvalValidator });
   setHandler(rejectUpdate, onVerdict('reject'), { validator: approvalValidator });
 
-  const setStatus = (status: PublishStatus) => {
+  const setStatus = (status: PublishStatus, code?: string) => {
     progress.status = status;
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
+    // Every run that ends shows how in the Temporal UI's run view: a denial completes the run
+    // as a workflow (a green COMPLETED), so the memo carries the verdict and its code.
+    if (isEnd(status) && patched('outcome-memo')) upsertMemo({ outcome: status, ...(code ? { code } : {}) });
   };
   // `Repository` names the release repository, as the workflow id does, so a Temporal query
   // by the repository consumers pull from finds its publishes; histories recorded before
@@ -197,6 +228,10 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     { key: sa.PublishStatus, value: 'Resolving' },
   ]);
 
+  const verdictFields = () => ({
+    ...(verdict ? { approval: verdict } : {}),
+    ...(progress.approvals ? { approvals: progress.approvals } : {}),
+  });
   const deny = async (
     outcome: Outcome,
     code: string,
@@ -213,10 +248,10 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       reason,
       checks,
       ...(policyDigest ? { policyDigest } : {}),
-      ...(verdict ? { approval: approvalOfResult(verdict) } : {}),
+      ...verdictFields(),
     };
     progress.result = result;
-    setStatus('Denied');
+    setStatus('Denied', code);
     return result;
   };
   const context = () => ({
@@ -329,7 +364,6 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     const { evaluation, policyDigest, policyVersion } = evaluated;
     progress.outcome = evaluation.outcome;
     progress.checks = evaluation.checks;
-    twoPersonRule = evaluated.approval.twoPersonRule;
 
     const decisionBase = {
       ...context(),
@@ -353,7 +387,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     };
     // No publish without an archived decision: the decision is stored before anything else happens.
     const recorded = await io.recordDecision(decisionBase);
-    const requester: Identity | undefined = recorded?.requester;
+    requester = recorded?.requester;
     progress.decisionId = decisionId;
 
     if (evaluation.outcome === 'FAILED') {
@@ -371,11 +405,14 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (evaluation.outcome === 'NEEDS_APPROVAL') {
       await io.transitionDecision({ decisionId, from: 'decided', to: 'awaiting-approval' });
       deadlineMs = Date.now() + evaluated.approval.deadlineSeconds * 1000;
+      quorum = quorumOf(evaluated.approval);
       progress.approvalDeadline = new Date(deadlineMs).toISOString();
+      progress.approvals = { required: quorum.required, given: [] };
       setStatus('AwaitingApproval');
       approvalOpen = true;
-      // Each verdict is checked (who sent it, the two-person rule) by recordApproval before it
-      // counts; a refused one fails its Update and the wait goes on until the deadline.
+      // Each verdict is checked (who sent it, group, distinct, not the requester) by
+      // recordApproval before it counts; a refused one fails its Update and the wait goes on
+      // until the quorum approves, one counted verdict rejects, or the deadline passes.
       while (!verdict) {
         const remaining = deadlineMs - Date.now();
         const answered = remaining > 0 && (await condition(() => pending.length > 0, remaining));
@@ -386,7 +423,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           break;
         }
         try {
-          const approved = await io.recordApproval({
+          const recordedVerdict = await io.recordApproval({
             decisionId,
             ...next.approval,
             verdict: next.kind,
@@ -395,15 +432,25 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
             runId: workflowInfo().runId,
             ...(admitted ? { requestDigest: admitted.requestDigest } : {}),
             ...(requester ? { requester } : {}),
-            requesterName: request.requester,
-            twoPersonRule,
-            ...(evaluated.approval.approvers ? { approvers: evaluated.approval.approvers } : {}),
+            quorum,
+            given: givenSoFar(),
           });
-          verdict = {
-            approval: { ...next.approval, approver: approved?.approver ?? next.approval.approver },
+          const shown: Verdict = {
+            approver: recordedVerdict?.approver ?? next.approval.approver,
+            reason: next.approval.reason,
             verdict: next.kind,
             at: next.at,
+            ...(recordedVerdict?.verified === undefined ? {} : { verified: recordedVerdict.verified }),
+            ...(recordedVerdict?.group ? { group: recordedVerdict.group } : {}),
           };
+          counted.push({
+            shown,
+            ...(recordedVerdict?.identity ? { identity: recordedVerdict.identity } : {}),
+          });
+          progress.approvals = { required: quorum.required, given: counted.map((c) => c.shown) };
+          // A reject is final for this run; approvals decide once the quorum is complete.
+          const approvals = counted.filter((c) => c.shown.verdict === 'approve').length;
+          if (next.kind === 'reject' || approvals >= quorum.required) verdict = shown;
           next.accepted = true;
         } catch (err) {
           const cause = err instanceof ActivityFailure ? err.cause : undefined;
@@ -413,7 +460,9 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       }
       approvalOpen = false;
       for (const late of pending.splice(0))
-        late.refused = { code: 'APPROVAL_EXPIRED', message: 'the approval deadline has passed' };
+        late.refused = verdict
+          ? { code: 'INPUT_INVALID', message: 'this publish is no longer awaiting approval' }
+          : { code: 'APPROVAL_EXPIRED', message: 'the approval deadline has passed' };
       if (!verdict) {
         await io.transitionDecision({ decisionId, from: 'awaiting-approval', to: 'expired' });
         return await deny(
@@ -424,18 +473,17 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           policyDigest,
         );
       }
-      const { approval: given } = verdict;
       if (verdict.verdict === 'reject') {
         await io.transitionDecision({
           decisionId,
           from: 'awaiting-approval',
           to: 'rejected',
-          by: given.approver,
+          by: verdict.approver,
         });
         return await deny(
           'NEEDS_APPROVAL',
           'APPROVAL_REJECTED',
-          given.reason,
+          verdict.reason,
           evaluation.checks,
           policyDigest,
         );
@@ -444,7 +492,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         decisionId,
         from: 'awaiting-approval',
         to: 'approved',
-        by: given.approver,
+        by: verdict.approver,
       });
     }
 
@@ -486,13 +534,13 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         outcome: evaluation.outcome,
         candidate,
         reason: verdict
-          ? `approved by ${verdict.approval.approver}: ${verdict.approval.reason}`
+          ? `approved by ${counted.map((c) => c.shown.approver).join(', ')}: ${verdict.reason}`
           : 'every check passed',
         checks: evaluation.checks,
         policyDigest,
         ...(policyVersion ? { policyVersion } : {}),
         published: { reference: published.reference, digest: published.digest, vsaDigest: vsa.vsaDigest },
-        ...(verdict ? { approval: approvalOfResult(verdict) } : {}),
+        ...verdictFields(),
       };
       progress.result = result;
       setStatus('Published');

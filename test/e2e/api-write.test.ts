@@ -16,6 +16,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { hashToken } from '../../src/api/api-tokens.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { publishWorkflowId } from '../../src/workflows/contract.ts';
+import { revokeWorkflowId } from '../../src/workflows/revocation-contract.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { startIssuer, type LoopbackIssuer } from '../helpers/oidc-issuer.ts';
 import { assertNothingPublished, listTags } from '../helpers/publish-checks.ts';
@@ -231,6 +232,25 @@ test('a body with a repeated key is a coded 400 naming the key, on every JSON ro
   const nestedError = (await nested.json()) as { error: { code: string; parameter?: string } };
   assert.equal(nested.status, 400, JSON.stringify(nestedError));
   assert.deepEqual([nestedError.error.code, nestedError.error.parameter], ['INPUT_INVALID', 'x.a']);
+
+  // The administrators' bodies: a revocation whose digest is given twice (one digest logged,
+  // another revoked) and a policy given twice.
+  const admin: Array<[string, string, string]> = [
+    [
+      '/api/v1/revocations',
+      `{"digest":"${digest}","reason":"compromised","digest":"sha256:${'0'.repeat(64)}"}`,
+      'digest',
+    ],
+    ['/api/v1/policies', '{"policy":"version: 1","policy":"version: 2"}', 'policy'],
+  ];
+  for (const [path, raw, key] of admin) {
+    const res = await call(path, { method: 'POST', token: tokens.admin, raw });
+    const error = (await res.json()) as { error: { code: string; parameter?: string } };
+    assert.equal(res.status, 400, `${path}: ${JSON.stringify(error)}`);
+    assert.deepEqual([error.error.code, error.error.parameter], ['INPUT_INVALID', key], path);
+  }
+  await notStarted(revokeWorkflowId(digest));
+  assert.equal(await h.deps.archive.revocationOf(digest), null, 'nothing was revoked');
 });
 
 test('the publish routes serve publish runs only: another workflow of the namespace is 404 to every scope', async () => {

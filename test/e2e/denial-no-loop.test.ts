@@ -35,7 +35,10 @@ async function assertDeniedOnce(request: PublishRequest, activity: string, code:
   const result = (await handle.result()) as PublishResult;
   assert.equal(result.status, 'DENIED');
   assert.equal(result.code, code);
-  assert.equal((await handle.describe()).status.name, 'COMPLETED', 'closed, not failed or looping');
+  const described = await handle.describe();
+  assert.equal(described.status.name, 'COMPLETED', 'closed, not failed or looping');
+  // The Temporal UI lists a denial as COMPLETED like a publish; its memo says how it ended.
+  assert.deepEqual(described.memo, { outcome: 'Denied', code });
 
   const runs = await activityRuns(handle);
   const failed = runs.filter((r) => r.name === activity);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +15,7 @@ import { installMonitorSchedule } from '../../src/consumers/monitor-schedule.ts'
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
+import { listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
@@ -145,4 +147,61 @@ test('one scheduled run finds an image pushed around the gate, a moved tag and a
     scheduleId,
   });
   assert.equal(again.created, false);
+});
+
+test('an image under an attachment-shaped tag is reported unless it is the attachment the gate wrote there', async () => {
+  const staging = `staging/${uniqueName('hidden')}`;
+  const published = await publish(staging, 'v1.0.0');
+  const other = await publish(staging, 'v1.1.0');
+  const release = published.release;
+  const hex = (digest: string) => digest.slice('sha256:'.length);
+  const gateWrote = await listTags(h.registryHost, release);
+  assert.ok(gateWrote.includes(`sha256-${hex(published.digest)}.att`), 'the gate wrote the .att tag');
+
+  // Failing before: the monitor skipped every attachment-shaped tag whose `sha256-<hex>`
+  // named a manifest in the repository, so (1), (2) and (4) went unreported.
+  // Attacker material, with push access to the release repository; each image built locally
+  // (buildImage, a seed of its own) and pushed with a real PUT:
+  // (1) under `sha256-<hex of a published digest>.sig`, a tag cosign would use for signatures;
+  const sig = await pushBuiltImage(h.registry, release, buildImage({ seed: `${staging}-sig` }), {
+    tag: `sha256-${hex(published.digest)}.sig`,
+  });
+  // (2) an image pushed by digest only (no tag names it), and another under `.att` of that
+  //     digest, so the attachment tag "attaches to" something in the repository;
+  const untagged = await pushBuiltImage(h.registry, release, buildImage({ seed: `${staging}-carrier` }));
+  const att = await pushBuiltImage(h.registry, release, buildImage({ seed: `${staging}-att` }), {
+    tag: `sha256-${hex(untagged.digest)}.att`,
+  });
+  // (3) under `.att` of a random digest that names nothing;
+  const randomTag = `sha256-${randomBytes(32).toString('hex')}.att`;
+  const random = await pushBuiltImage(h.registry, release, buildImage({ seed: `${staging}-random` }), {
+    tag: randomTag,
+  });
+  // (4) over the gate's own `.att` tag of another published digest.
+  const replaced = await pushBuiltImage(h.registry, release, buildImage({ seed: `${staging}-replaced` }), {
+    tag: `sha256-${hex(other.digest)}.att`,
+  });
+
+  const workflowId = uniqueName('monitor-hidden');
+  const result: MonitorReleasesResult = await h.client.workflow.execute('monitorReleases', {
+    taskQueue: h.config.taskQueue,
+    workflowId,
+    args: [{ repositories: [`${h.registryHost}/${release}`] }],
+  });
+  const drift = (await h.deps.archive.listDrift({ repository: `${h.registryHost}/${release}`, limit: 100 }))
+    .filter((d) => d.workflowId === workflowId)
+    .map((d) => `${d.tag} ${d.kind} ${d.digest}`)
+    .sort();
+  assert.deepEqual(
+    drift,
+    [
+      `sha256-${hex(published.digest)}.sig unpublished-digest ${sig.digest}`,
+      `sha256-${hex(untagged.digest)}.att unpublished-digest ${att.digest}`,
+      `sha256-${hex(other.digest)}.att unpublished-digest ${replaced.digest}`,
+      `${randomTag} unpublished-digest ${random.digest}`,
+    ].sort(),
+  );
+  // The two release tags and the four planted tags were checked; the gate's own attachment
+  // tags (the .att of the first digest, the referrers fallback tags) were not.
+  assert.equal(result.repositories[0]?.checked, 6);
 });

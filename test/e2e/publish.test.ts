@@ -262,6 +262,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   });
   const result = await handle.result();
   assert.equal(result.status, 'PUBLISHED');
+  assert.deepEqual((await handle.describe()).memo, { outcome: 'Published' });
   assert.equal(result.approval?.approver, 'token:bob');
   assert.equal((await h.registry.resolve(request.releaseRepository, digest)).digest, digest);
   const approvals = await h.deps.archive.listApprovals(result.decisionId);

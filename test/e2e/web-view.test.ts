@@ -98,6 +98,7 @@ before(async () => {
     verdict: 'approve',
     reason: 'vendored dependency reviewed',
     at: day(4, 10),
+    verified: true,
   });
   await archive.transition(inputs[3]!.decisionId, 'awaiting-approval', 'approved', 'alice@acme.example');
 
@@ -224,7 +225,7 @@ test('log in, filter the list, open a decision, download its evidence', async ()
   await page.waitForURL(/\/decisions\//);
   assert.match(
     (await page.locator('main').textContent()) ?? '',
-    /alice@acme\.example\s*approve\s*vendored dependency reviewed/,
+    /alice@acme\.example\s*approve\s*verified\s*vendored dependency reviewed/,
   );
 
   // Log out: the cookie is gone and the pages ask for the token again.

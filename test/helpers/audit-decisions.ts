@@ -124,6 +124,7 @@ export async function storeAuditDecisions(
     verdict: 'approve',
     reason: options.approvalReason,
     at,
+    verified: true,
   });
   await archive.transition(id('d3'), 'awaiting-approval', 'approved', 'alice@acme.example');
   await archive.transition(id('d5'), 'decided', 'awaiting-approval');
@@ -132,5 +133,6 @@ export async function storeAuditDecisions(
     verdict: 'reject',
     reason: 'no',
     at,
+    verified: true,
   });
 }

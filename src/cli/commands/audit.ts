@@ -26,6 +26,7 @@ import {
 } from '../../archive/queries.ts';
 import { GateError } from '../../core/errors.ts';
 import { runParquetExport } from './audit-read-model.ts';
+import { verdictSender } from './progress-output.ts';
 import type { Command } from './command.ts';
 
 /** Where the archive is (shared by every audit subcommand). */
@@ -272,7 +273,9 @@ const showCommand: Command = {
           (v) => `  ${v.direction}  ${v.digest}  ${v.verifierId}  ${v.verifiedLevels.join(' ')}  ${v.at}`,
         ),
         `Approvals (${detail.approvals.length})`,
-        ...detail.approvals.map((a) => `  ${a.at}  ${a.approver}  ${a.verdict}  ${a.reason}`),
+        ...detail.approvals.map(
+          (a) => `  ${a.at}  ${a.approver}  ${a.verdict}  ${verdictSender(a)}  ${a.reason}`,
+        ),
         `Exceptions (${detail.exceptions.length})`,
         ...detail.exceptions.map(
           (e) => `  ${e.check}  ${e.subject}  granted by ${e.grantedBy} at ${e.grantedAt}: ${e.reason}`,

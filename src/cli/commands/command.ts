@@ -6,5 +6,7 @@ export interface Command {
 /** A subcommand as listed: its one-line summary, and the module that implements it, loaded on use. */
 export interface CommandEntry {
   summary: string;
+  /** A server that runs until stopped (the worker, the API): it parses many documents, not one. */
+  server?: true;
   load(): Promise<Command>;
 }

@@ -29,6 +29,7 @@ export const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./monitor.ts')).auditDriftCommand,
   },
   'webhook serve': {
+    server: true,
     summary: 'Serve the Kubernetes admission webhook that admits only images with a gate VSA',
     load: async () => (await import('./webhook.ts')).webhookServeCommand,
   },
@@ -107,10 +108,12 @@ export const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./audit-replay.ts')).auditReplayCommand,
   },
   worker: {
+    server: true,
     summary: 'Run the publish worker (configuration from the environment)',
     load: async () => (await import('./worker.ts')).workerCommand,
   },
   'api serve': {
+    server: true,
     summary: 'Serve the read-only audit API and web view (bearer tokens with the audit:read scope)',
     load: async () => (await import('./api.ts')).apiServeCommand,
   },

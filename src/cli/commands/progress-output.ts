@@ -1,6 +1,13 @@
-import type { PublishProgress } from '../../workflows/contract.ts';
+import type { PublishProgress, Verdict } from '../../workflows/contract.ts';
 
-/** Prints a publish's state: one line per check and the verdict, or JSON. */
+/** How a verdict's sender was known: verified by the API (and its group), or a typed name. */
+export function verdictSender(v: Pick<Verdict, 'verified' | 'group'>): string {
+  if (v.verified === false) return 'UNVERIFIED: typed, not authenticated';
+  if (v.verified === undefined) return 'verification not recorded';
+  return v.group ? `verified, group ${v.group}` : 'verified';
+}
+
+/** Prints a publish's state: one line per check, the approvals, and the verdict, or JSON. */
 export function printProgress(progress: PublishProgress, opts: { json: boolean; uiUrl: string }): void {
   if (opts.json) {
     console.log(JSON.stringify({ ...progress, temporalUi: opts.uiUrl }, null, 2));
@@ -11,8 +18,16 @@ export function printProgress(progress: PublishProgress, opts: { json: boolean; 
     const code = check.code ? ` ${check.code}` : '';
     console.log(`  ${check.result.padEnd(7)} ${check.id.padEnd(13)}${code} ${check.reason}`);
   }
+  const approvals = progress.approvals ?? progress.result?.approvals;
   if (progress.approvalDeadline && progress.status === 'AwaitingApproval') {
-    console.log(`awaiting approval until ${progress.approvalDeadline}`);
+    const count = approvals
+      ? ` (${approvals.given.filter((g) => g.verdict === 'approve').length} of ${approvals.required})`
+      : '';
+    console.log(`awaiting approval${count} until ${progress.approvalDeadline}`);
+  }
+  for (const given of approvals?.given ?? []) {
+    const verb = given.verdict === 'approve' ? 'approved' : 'rejected';
+    console.log(`  ${verb} by ${given.approver} (${verdictSender(given)}) at ${given.at}: ${given.reason}`);
   }
   const result = progress.result;
   if (result?.status === 'PUBLISHED')

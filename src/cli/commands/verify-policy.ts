@@ -1,6 +1,5 @@
 import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../core/model.ts';
 import { checkIdentity } from '../../core/policy/guards/identity.ts';
-import { parsePolicy, selectRule } from '../../core/policy/policy-file.ts';
 import type { PolicyRule } from '../../core/policy/policy-rule.ts';
 import { defaultTrustMap, type TrustMap } from '../../core/policy/trust-map.ts';
 import { ruleFromVerifierFlags, type VerifierFlags } from '../../core/policy/verifier-flags.ts';
@@ -24,12 +23,14 @@ export function cliTrustMap(): TrustMap {
 }
 
 /** The rule `slsa-gate verify` evaluates: a policy file's rule for the artifact, or a rule from the expectation flags. */
-export function ruleForCli(input: {
+export async function ruleForCli(input: {
   artifact: ArtifactRef;
   policyFile?: string;
   flags: CliFlags;
-}): PolicyRule {
+}): Promise<PolicyRule> {
   if (input.policyFile !== undefined) {
+    // The policy file's schemas and YAML parser load only for --policy (docs/benchmarks.md#cli).
+    const { parsePolicy, selectRule } = await import('../../core/policy/policy-file.ts');
     const text = readFileCapped(input.policyFile, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     const { policy } = parsePolicy(text, input.policyFile);
     return selectRule(policy, input.artifact.uri ?? '');

@@ -358,33 +358,37 @@ export const verifyCommand: Command = {
     const policy = await import('./verify-policy.ts');
     // `--bundle-only` is a signature diagnostic without a rule; everything else goes through the core's front door.
     const { verifyAndEvaluate } = await import('../../core/verify-and-evaluate.ts');
-    const result = values['bundle-only']
-      ? {
-          ...verifyAttestations(inputs, {
-            artifact,
-            trust,
-            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
-            ...(bytes ? { artifactBytes: bytes } : {}),
-            signatureOnly: true,
-          }),
-          evaluation: undefined,
-        }
-      : verifyAndEvaluate(
-          {
-            artifact,
-            attestations: inputs,
-            trust,
-            trustMap: policy.cliTrustMap(),
-            now: new Date(),
-            allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
-            ...(bytes ? { artifactBytes: bytes } : {}),
-          },
-          policy.ruleForCli({
-            artifact,
-            ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
-            flags,
-          }),
-        );
+    const rule = values['bundle-only']
+      ? undefined
+      : await policy.ruleForCli({
+          artifact,
+          ...(values.policy !== undefined ? { policyFile: values.policy } : {}),
+          flags,
+        });
+    const result =
+      rule === undefined
+        ? {
+            ...verifyAttestations(inputs, {
+              artifact,
+              trust,
+              allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+              ...(bytes ? { artifactBytes: bytes } : {}),
+              signatureOnly: true,
+            }),
+            evaluation: undefined,
+          }
+        : verifyAndEvaluate(
+            {
+              artifact,
+              attestations: inputs,
+              trust,
+              trustMap: policy.cliTrustMap(),
+              now: new Date(),
+              allowV01WithoutInclusionProof: values['allow-v01-without-inclusion-proof'],
+              ...(bytes ? { artifactBytes: bytes } : {}),
+            },
+            rule,
+          );
     rejected.push(...result.rejected);
     const verified = result.verified;
     const out = { artifact, verified, rejected };

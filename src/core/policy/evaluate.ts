@@ -83,7 +83,8 @@ function failures(checks: CheckResult[]): number {
 /** The outcome of a set of checks: any FAIL fails; an exception or the rule needing approval asks for it. */
 export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
   if (failures(checks) > 0) return 'FAILED';
-  if (rule.approvalRequired || checks.some((c) => c.needsApproval === true)) return 'NEEDS_APPROVAL';
+  const asksApproval = rule.approvalRequired || rule.approvals !== undefined;
+  if (asksApproval || checks.some((c) => c.needsApproval === true)) return 'NEEDS_APPROVAL';
   return 'PASSED';
 }
 

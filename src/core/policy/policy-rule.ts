@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { GateError } from '../errors.ts';
+import { GroupNameSchema } from '../identity.ts';
 import { AnchoredPatternSchema } from './anchored-pattern.ts';
 
 /** ISO-8601 duration in days, hours, minutes and seconds (`P2D`, `PT24H`, `P1DT30M`): one parse for schema and seconds. */
@@ -156,7 +157,19 @@ export const PolicyRuleSchema = z.strictObject({
     )
     .min(1)
     .optional(),
-  /** Approval needs two different people. */
+  /**
+   * Approval by a quorum (docs/security-model.md#approvals): `required` distinct verified
+   * approvers, none of them the requester, each a member of one of the `from` groups (groups
+   * are defined in the API's token configuration; absent: any approver). Implies
+   * `approvalRequired`.
+   */
+  approvals: z
+    .strictObject({
+      required: z.number().int().min(1).max(16),
+      from: z.array(GroupNameSchema).min(1).optional(),
+    })
+    .optional(),
+  /** Approval by one verified approver other than the verified requester: `approvals: {required: 1}` without groups. */
   twoPersonRule: z.boolean().default(false),
   /** How long an approval may take (ISO-8601 duration, e.g. `PT24H`); then the request expires. */
   approvalDeadline: z.string().regex(ISO_DURATION, 'an ISO-8601 duration like PT24H or P2D').optional(),

@@ -23,6 +23,8 @@ import { certificateIssuer, fulcioExtensions } from './certificate-extensions.ts
 import { checkCertificateChain } from './certificate-chain.ts';
 import { verifyPrehashed } from './prehashed-signature.ts';
 import { bindStatement, parseStatement } from './statement.ts';
+// sigstore-js re-encodes certificates through ASN1Obj.toDER: replace it with the fast encoder first.
+import './asn1-der-encoding.ts';
 
 /** What a bundle is verified against. */
 export interface BundleVerifyContext {

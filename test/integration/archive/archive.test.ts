@@ -298,6 +298,7 @@ describe('transitions, approvals and publishing', () => {
       verdict: 'approve' as const,
       reason: 'reviewed',
       at: '2026-03-01T11:00:00Z',
+      verified: true,
     };
     await archive.recordApproval(input.decisionId, approval);
     await archive.recordApproval(input.decisionId, approval);
@@ -341,6 +342,7 @@ describe('transitions, approvals and publishing', () => {
         verdict: 'approve',
         reason: 'r',
         at: '2026-03-01T11:00:00Z',
+        verified: true,
       }),
       rejectsWith('ARCHIVE_ERROR'),
     );

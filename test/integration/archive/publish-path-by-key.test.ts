@@ -50,6 +50,7 @@ async function publishOnce(label: string, tag: string, decidedAt: string, approv
       verdict: 'approve',
       reason: 'reviewed',
       at: decidedAt,
+      verified: true,
     });
     await archive.transition(decision.decisionId, 'awaiting-approval', 'approved', 'lead@acme.example');
   }

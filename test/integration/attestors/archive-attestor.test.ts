@@ -119,3 +119,47 @@ test('the store down is a retryable ATTESTOR_UNAVAILABLE', async () => {
     await client.close();
   }
 });
+
+test('a revoked dependency proves no level: the PASSED VSA slsa-gate issued before the revocation no longer counts', async () => {
+  // Failing before: the archive attestor read the issued VSAs only, so a digest revoked after
+  // its publish still lent its level to every later artifact built from it.
+  const raw = Buffer.from(
+    JSON.stringify(
+      signBundle(
+        vsaStatement({
+          name: RESOURCE,
+          digest: { sha256: hex(5) },
+          resourceUri: RESOURCE,
+          verifierId: VERIFIER,
+          levels: ['SLSA_BUILD_LEVEL_3'],
+          result: 'PASSED',
+        }),
+        gateKey,
+      ),
+    ),
+  ).toString('base64');
+  await archive.storeVsa({
+    raw,
+    direction: 'issued',
+    decisionId: 'decision-5',
+    subjectDigest: `sha256:${hex(5)}`,
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+    at: new Date().toISOString(),
+  });
+  const attestor = createArchiveAttestor({ archive, trust });
+  assert.equal((await attestor.lookup(dep(5))).status, 'found');
+  await archive.recordRevocation({
+    subjectDigest: `sha256:${hex(5)}`,
+    reason: 'built on a compromised runner',
+    by: 'token:admin',
+    verified: true,
+    at: new Date().toISOString(),
+    workflowId: `revoke:sha256:${hex(5)}`,
+    runId: 'run-1',
+  });
+  const revoked = await attestor.lookup(dep(5));
+  assert.equal(revoked.status, 'not-found');
+  assert.deepEqual(revoked.status === 'not-found' && revoked.reasons.map((r) => r.code), ['REVOKED']);
+});

@@ -55,12 +55,11 @@ test('the worker refuses to start with a policy file that does not parse', async
   );
 });
 
-// The entry point a person runs: a store out of reach is one coded line, no stack trace.
-// Failing before: the top-level await rethrew, and Node printed the GateError with its stack.
-test('the worker process refusing to start prints one coded line and no stack trace', () => {
+/** The worker entry point as a person runs it, with the archive out of reach: it stops after its start-up lines. */
+function startWorkerWithoutArchive(env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
   const entry = fileURLToPath(new URL('../../../src/workers/main.ts', import.meta.url));
-  const run = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+  return spawnSync(process.execPath, ['--import', 'tsx', entry], {
     encoding: 'utf8',
     timeout: 120_000,
     env: {
@@ -68,9 +67,30 @@ test('the worker process refusing to start prints one coded line and no stack tr
       // A port nothing listens on: the archive is out of reach.
       MONGODB_URI: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=500',
       SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa.pem')),
+      ...env,
     },
   });
+}
+
+// The entry point a person runs: a store out of reach is one coded line, no stack trace.
+// Failing before: the top-level await rethrew, and Node printed the GateError with its stack.
+test('the worker process refusing to start prints one coded line and no stack trace', () => {
+  const run = startWorkerWithoutArchive();
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /^slsa-gate worker: ARCHIVE_UNAVAILABLE: /m);
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack frame');
+});
+
+// docs/security-model.md#verified-identities-not-typed-names: a worker that counts typed
+// approver names says so when it starts. Failing before: it started without a word.
+test('a worker that accepts unverified approvals warns at start in one coded line; one that does not, does not', () => {
+  const warned = startWorkerWithoutArchive({ SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'true' });
+  const warnings = warned.stderr.split('\n').filter((l) => l.includes('UNVERIFIED_APPROVALS'));
+  assert.equal(warnings.length, 1, warned.stderr);
+  assert.match(warnings[0]!, /^slsa-gate worker: warning UNVERIFIED_APPROVALS: /);
+  const quiet = [
+    startWorkerWithoutArchive(),
+    startWorkerWithoutArchive({ SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'false' }),
+  ];
+  for (const run of quiet) assert.doesNotMatch(run.stderr, /UNVERIFIED_APPROVALS/);
 });
