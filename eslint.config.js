@@ -35,6 +35,14 @@ const nodeIoModules = [
   'stream/promises',
 ].flatMap((m) => [m, `node:${m}`]);
 
+// The build tree-shakes zod's unused schema kinds and its locales only when modules import its
+// namespace (`import * as z`); `import { z }` pulls in all of zod, ~80 ms of a CLI start
+// (docs/benchmarks.md#cli). Types may still be imported by name.
+const zodNamespaceOnly = {
+  selector: "ImportDeclaration[source.value='zod'][importKind='value'] > ImportSpecifier[imported.name='z']",
+  message: "import * as z from 'zod' (lets the build drop what is unused).",
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test/fixtures/', 'docs/', 'tools/'] },
   ...tseslint.configs.recommended,
@@ -59,6 +67,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', zodNamespaceOnly] },
+  },
+  {
     files: ['src/core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -73,6 +85,7 @@ export default tseslint.config(
       // no-restricted-imports does not see `await import('node:fs')`.
       'no-restricted-syntax': [
         'error',
+        zodNamespaceOnly,
         {
           selector: `ImportExpression[source.value=/^(${nodeIoModules.join('|').replaceAll('/', '\\/')})$/]`,
           message: 'The core does no I/O: read in src/loaders (or the activity/CLI) and pass bytes in.',

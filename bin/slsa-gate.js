@@ -19,9 +19,9 @@ const recent =
 if (!recent) {
   const projectNode = join(root, '.tools/node/bin/node');
   if (!existsSync(projectNode)) {
-    console.error(
-      `slsa-gate: Node ${process.versions.node} is too old (needs ^22.22.2 or >=24.15); run: bash scripts/setup.sh`,
-    );
+    // In a checkout, set-up installs a recent Node into .tools/; an installed package needs one on PATH.
+    const hint = existsSync(join(root, 'scripts/setup.sh')) ? '; run: bash scripts/setup.sh' : '';
+    console.error(`slsa-gate: Node ${process.versions.node} is too old (needs ^22.22.2 or >=24.15)${hint}`);
     process.exit(2);
   }
   const { spawnSync } = await import('node:child_process');

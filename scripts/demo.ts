@@ -5,7 +5,7 @@
  * is approved. Exits 0 only if all three behaved so.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openArchive } from '../src/archive/archive.ts';
@@ -60,6 +60,10 @@ const env: NodeJS.ProcessEnv = {
   SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'true',
 };
 const config = loadConfig(env);
+// The worker's JSON log goes to a file, so the demo's own output stays readable; its metrics
+// are served on a free loopback port and checked at the end (docs/operations.md#metrics).
+const workerLog = join(dataDir, 'worker.log');
+const workerEnv = { ...env, SLSA_GATE_METRICS_LISTEN: '127.0.0.1:0' };
 
 function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number; out: string } {
   console.log(`\n$ slsa-gate ${args.join(' ')}`);
@@ -72,25 +76,41 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number
   return { status: res.status ?? -1, out: res.stdout };
 }
 
-async function startWorker(): Promise<ChildProcess> {
+async function startWorker(): Promise<{ worker: ChildProcess; metricsUrl: string }> {
+  const log = openSync(workerLog, 'w');
   const worker = spawn(process.execPath, [join(root, 'bin', 'slsa-gate.js'), 'worker'], {
-    env,
-    stdio: ['ignore', 'inherit', 'pipe'],
+    env: workerEnv,
+    stdio: ['ignore', log, 'pipe'],
   });
+  closeSync(log);
   // Never leave the worker behind, whatever ends the demo.
   process.once('exit', () => worker.kill('SIGKILL'));
-  await new Promise<void>((resolve, reject) => {
+  const metricsUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker did not start in 60 s')), 60_000);
+    let text = '';
     worker.stderr?.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
-      if (chunk.toString().includes('slsa-gate worker:')) {
+      text += chunk.toString();
+      const url = /metrics on (http:\/\/\S+)/.exec(text)?.[1];
+      if (url) {
         clearTimeout(timer);
-        resolve();
+        resolve(url);
       }
     });
     worker.once('exit', (code) => reject(new Error(`the worker exited with ${code}`)));
   });
-  return worker;
+  return { worker, metricsUrl };
+}
+
+/** The families of docs/operations.md#metrics that have at least one sample in `exposition`. */
+function seriesWithSamples(exposition: string, families: string[]): string[] {
+  const sampled = new Set(
+    exposition
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0]),
+  );
+  return families.filter((f) => sampled.has(f) || sampled.has(`${f}_count`));
 }
 
 const results: Array<[string, boolean]> = [];
@@ -113,7 +133,7 @@ const tampered = await buildAndAttest(registry, repos.tampered, {
 });
 const gatedImage = await buildAndAttest(registry, repos.gated, { tag: 'v1.0.0', seed: `${run}-gated`, key });
 
-const worker = await startWorker();
+const { worker, metricsUrl } = await startWorker();
 const archive = await openArchive(config.mongoUri, config.database);
 try {
   const release = (r: string) => `${registryHost}/${r.replace('staging/', 'release/')}`;
@@ -184,6 +204,27 @@ try {
   expect('it is approved through the CLI', approved.status === 0);
   const status = cli(['status', workflowId]);
   expect('and then published (status exit 0)', status.status === 0 && status.out.includes('PUBLISHED'));
+
+  const families = [
+    'slsa_gate_decisions_total',
+    'slsa_gate_publish_step_duration_seconds',
+    'slsa_gate_publish_duration_seconds',
+    'slsa_gate_verification_duration_seconds',
+    'slsa_gate_attestor_lookups_total',
+    'slsa_gate_attestor_cache_hits_total',
+    'slsa_gate_approvals_waiting',
+    'slsa_gate_approvals_oldest_wait_seconds',
+  ];
+  const exposition = await fetch(metricsUrl).then(
+    (r) => (r.ok ? r.text() : ''),
+    () => '',
+  );
+  const present = seriesWithSamples(exposition, families);
+  expect(
+    `the worker's /metrics has its decision, step, publish, verification, attestor and approval series (${present.length}/${families.length})`,
+    present.length === families.length,
+  );
+  console.log(`  the worker's JSON log (one line per step): ${workerLog}`);
 
   console.log(`\nTemporal Web UI: ${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`);
   console.log(

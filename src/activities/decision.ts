@@ -1,4 +1,4 @@
-import type { DecisionStatus } from '../archive/archive.ts';
+import type { DecisionInput, DecisionStatus } from '../archive/archive.ts';
 import { isFinalStatus } from '../archive/lifecycle.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import type { Identity, SealedIdentity } from '../core/identity.ts';
@@ -52,6 +52,13 @@ export function openSeal(
   }
 }
 
+/** Archives a decision and counts it once, in the process that stored it (not in a retry). */
+async function recordCounted(deps: ActivityDeps, input: DecisionInput): Promise<{ decisionId: string }> {
+  const { decisionId, created } = await deps.archive.recordDecision(input);
+  if (created) deps.metrics?.decisionArchived(input.outcome, input.checks);
+  return { decisionId };
+}
+
 /** How a run ended when no decision of the pipeline closed it: cancelled, terminated, timed out. */
 export interface RunEnd {
   status: Extract<DecisionStatus, 'cancelled' | 'terminated' | 'timed-out'>;
@@ -81,7 +88,7 @@ export async function archiveRunEnd(
   if (existing && isFinalStatus(existing.status)) return { status: existing.status, archived: false };
   const from: DecisionStatus = existing ? existing.status : 'decided';
   if (!existing)
-    await archive.recordDecision({
+    await recordCounted(deps, {
       decisionId: context.decisionId,
       workflowId: context.workflowId,
       runId: context.runId,
@@ -109,6 +116,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
         attestationDigests: string[];
         facts: EvidenceFacts;
         decidedAt: string;
+        /** Milliseconds per step before the decision, by the workflow's clock. */
+        timings?: Record<string, number>;
         /** The requester as admitted (admitRequest opened its seal before any step). */
         verifiedRequester?: Identity;
         /**
@@ -135,7 +144,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
               'IDENTITY_UNVERIFIED',
             )
           : undefined);
-      const recorded = await archive.recordDecision({
+      const recorded = await recordCounted(deps, {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
@@ -161,6 +170,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
           : {}),
         attestationDigests: input.attestationDigests,
         decidedAt: input.decidedAt,
+        ...(input.timings ? { timings: input.timings } : {}),
       });
       return { ...recorded, ...(requester ? { requester } : {}) };
     },
@@ -174,6 +184,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
         code: string;
         reason: string;
         at: string;
+        /** Milliseconds per step before the denial, by the workflow's clock. */
+        timings?: Record<string, number>;
       },
     ): Promise<{ decisionId: string }> {
       const existing = await archive.getDecision(input.decisionId);
@@ -200,7 +212,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
         reason: input.reason,
         evidence: [],
       };
-      await archive.recordDecision({
+      await recordCounted(deps, {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
@@ -211,6 +223,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
         policy: await policyRefOf(deps),
         attestationDigests: [],
         decidedAt: input.at,
+        ...(input.timings ? { timings: input.timings } : {}),
       });
       await archive.transition(input.decisionId, 'decided', 'denied', 'slsa-gate');
       return { decisionId: input.decisionId };
@@ -330,6 +343,8 @@ export function createDecisionActivities(deps: ActivityDeps) {
       tag?: string;
       vsaDigest?: string;
       at: string;
+      /** Milliseconds per step after the decision (approval wait, copy, VSA), by the workflow's clock. */
+      timings?: Record<string, number>;
     }) {
       const { decisionId, ...published } = input;
       return archive.markPublished(decisionId, published);

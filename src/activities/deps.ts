@@ -1,6 +1,7 @@
 import type { Archive } from '../archive/archive.ts';
 import type { ProvenanceResources, LevelResolution } from '../attestors/resolve-levels.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
+import type { WorkerMetrics } from '../metrics/gate-metrics.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import type { AttestationSigner } from '../signing/signing-key.ts';
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   /** The key the API seals verified identities with (SLSA_GATE_IDENTITY_KEY); none: no identity verifies. */
   identityKey?: Buffer;
   signer: AttestationSigner;
+  /** The worker's series (docs/operations.md#metrics); absent: nothing is counted. */
+  metrics?: WorkerMetrics;
   /** Source and dependency levels of some resources, from the configured attestors. */
   resolveLevels(
     resources: ProvenanceResources,

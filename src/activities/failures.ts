@@ -1,15 +1,47 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { isGateError } from '../core/errors.ts';
+import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
+import { TemporalFailure } from '@temporalio/common';
+import { asGateError } from '../config/coded-error.ts';
+
+/** The longest message a failure carries into the workflow history (and from there to results). */
+const FAILURE_MESSAGE_CHARS = 4000;
+
+/** Temporal's own signals (a cancellation, an ApplicationFailure thrown as such, async completion) and aborts pass as they are. */
+function isTemporalOwn(err: unknown): boolean {
+  return (
+    err instanceof TemporalFailure ||
+    err instanceof CompleteAsyncError ||
+    (err instanceof Error && err.name === 'AbortError')
+  );
+}
 
 /**
- * The one place where our errors become Temporal failures: an ApplicationFailure whose type
- * is the code, non-retryable when the code says the call would fail again (src/core/errors.ts,
- * docs/checklist.md#row-32: a denial closes the run, never loops). Errors that are not ours (a store
- * driver's outage, a stepdown) pass as they are and stay retryable under the activity's policy.
+ * The one place where errors become Temporal failures: an ApplicationFailure whose type is
+ * the code, non-retryable when the code says the call would fail again (src/core/errors.ts,
+ * docs/checklist.md#row-32: a denial closes the run, never loops). An error that is not ours
+ * is coded first (src/config/coded-error.ts): a store driver's outage ARCHIVE_UNAVAILABLE,
+ * still retried under the activity's policy; anything else INTERNAL_ERROR, which denies the
+ * publish with an archived decision instead of retrying a fault without end. The message is
+ * bounded; no stack of the original error crosses the boundary.
  */
 export function toTemporalFailure(err: unknown): unknown {
-  if (!isGateError(err)) return err;
-  return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
+  if (isTemporalOwn(err)) return err;
+  const coded = asGateError(err);
+  const message =
+    coded.message.length > FAILURE_MESSAGE_CHARS
+      ? `${coded.message.slice(0, FAILURE_MESSAGE_CHARS)}…`
+      : coded.message;
+  return ApplicationFailure.create({ message, type: coded.code, nonRetryable: !coded.retryable });
+}
+
+/** The worker's log keeps what the failure leaves out (the original error and its stack), for the operator. */
+function logUncoded(activity: string, err: unknown): void {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return; // called outside a worker (a test calling the activity function directly)
+  }
+  context.log.warn('activity failed with an error that has no code', { activity, error: err });
 }
 
 /** Wraps every activity of a record so that errors cross the boundary through toTemporalFailure. */
@@ -22,7 +54,9 @@ export function withFailureMapping<T extends Record<string, (...args: never[]) =
       try {
         return await fn(...args);
       } catch (err) {
-        throw toTemporalFailure(err);
+        const failure = toTemporalFailure(err);
+        if (failure instanceof ApplicationFailure && failure.type === 'INTERNAL_ERROR') logUncoded(name, err);
+        throw failure;
       }
     };
   }

@@ -170,29 +170,39 @@ export function createPolicyActivities(deps: ActivityDeps) {
       );
 
       const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
-      const { evaluation } = verifyAndEvaluate(
-        {
-          artifact: artifactOf(input.candidate),
-          attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
-          trust: deps.trust,
-          trustMap: deps.trustMap,
-          levels: input.levels,
-          now: new Date(input.now),
-          ...(input.release
-            ? {
-                destination: {
-                  repository: input.release.repository,
-                  ...(input.release.tag ? { tag: input.release.tag } : {}),
-                },
-              }
-            : {}),
-          ...(input.release?.tag
-            ? { rollback: await lastPublished(deps, input.release.repository, input.release.tag) }
-            : {}),
-          ...(input.requester ? { requester: input.requester } : {}),
-        },
-        rule,
-      );
+      const rollback = input.release?.tag
+        ? await lastPublished(deps, input.release.repository, input.release.tag)
+        : undefined;
+      // Timed alone: the reads above are I/O, this is the pure core (verification latency).
+      const started = performance.now();
+      let evaluation: Evaluation;
+      try {
+        ({ evaluation } = verifyAndEvaluate(
+          {
+            artifact: artifactOf(input.candidate),
+            attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
+            trust: deps.trust,
+            trustMap: deps.trustMap,
+            levels: input.levels,
+            now: new Date(input.now),
+            ...(input.release
+              ? {
+                  destination: {
+                    repository: input.release.repository,
+                    ...(input.release.tag ? { tag: input.release.tag } : {}),
+                  },
+                }
+              : {}),
+            ...(rollback ? { rollback } : {}),
+            ...(input.requester ? { requester: input.requester } : {}),
+          },
+          rule,
+        ));
+      } catch (err) {
+        deps.metrics?.verified('error', (performance.now() - started) / 1000);
+        throw err;
+      }
+      deps.metrics?.verified(evaluation.outcome, (performance.now() - started) / 1000);
       return {
         evaluation,
         policyDigest: digest,

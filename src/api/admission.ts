@@ -6,9 +6,10 @@
  *
  * - `anonymous`: the routes served without a credential (login form, logout, stylesheet); they
  *   read a body from a stranger, so this pool is small and every slot is bounded by the body deadline;
- * - `verifying`: credentials being checked (headers only, nothing more is read from the
- *   client; an OIDC key fetch is bounded by its own timeout), kept apart from `anonymous`
- *   so that stalled logins cannot stop credentials from being checked;
+ * - `verifying`: credential checks waiting on an OIDC issuer's keys (headers only, nothing
+ *   more is read from the client; the fetch is bounded by its own timeout). A check that needs
+ *   no I/O takes no slot, so neither stalled logins nor junk tokens naming a slow issuer can
+ *   stop a hashed token or a token of a cached key from being checked;
  * - `authenticated`: requests with a verified credential.
  */
 

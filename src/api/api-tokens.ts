@@ -14,10 +14,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { GroupNameSchema, PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
-import { OidcIssuerSchema, OidcRejection, OidcVerifier, type OidcIdentity } from './oidc.ts';
+import {
+  OidcIssuerSchema,
+  OidcRejection,
+  OidcVerifier,
+  type KeyFetchSlots,
+  type OidcIdentity,
+} from './oidc.ts';
 
 /**
  * What a credential may do: start publishes, approve or reject them, read the audit archive,
@@ -177,13 +183,17 @@ export class TokenVerifier {
   /**
    * The principal of a bearer credential: an OIDC ID token when OIDC issuers are configured and
    * it has the shape of a JWT, else a hashed token. Undefined when invalid (one uniform 401);
-   * OidcIssuerUnavailable when the issuer's keys cannot be fetched (a 503).
+   * OidcIssuerUnavailable when the issuer's keys cannot be fetched, or every slot for waiting
+   * on an issuer (`keyFetchSlots`) is taken (a 503).
    */
-  async authenticateBearer(token: string | undefined): Promise<ApiPrincipal | undefined> {
+  async authenticateBearer(
+    token: string | undefined,
+    keyFetchSlots?: KeyFetchSlots,
+  ): Promise<ApiPrincipal | undefined> {
     if (token !== undefined && this.oidc && OidcVerifier.looksLikeJwt(token)) {
       let identity: OidcIdentity;
       try {
-        identity = await this.oidc.verify(token);
+        identity = await this.oidc.verify(token, keyFetchSlots);
       } catch (err) {
         if (err instanceof OidcRejection) return undefined;
         throw err;

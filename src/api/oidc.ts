@@ -10,7 +10,7 @@
  * once per REFETCH_INTERVAL_MS so that junk `kid`s cannot make us hammer the issuer.
  */
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Signature algorithms accepted: asymmetric only (RFC 7518 §3.1), each tied to its key type. */
 const ALGORITHMS = {
@@ -69,6 +69,12 @@ export class OidcIssuerUnavailable extends Error {
   }
 }
 
+/** A fixed number of slots for checks waiting on an issuer's keys (the API's `verifying` pool). */
+export interface KeyFetchSlots {
+  tryTake(): boolean;
+  release(): void;
+}
+
 const MAX_TOKEN_BYTES = 16 * 1024;
 const MAX_DOCUMENT_BYTES = 256 * 1024;
 const FETCH_TIMEOUT_MS = 5000;
@@ -121,8 +127,13 @@ export class OidcVerifier {
     return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
   }
 
-  /** The identity of a valid ID token; OidcRejection when it is not one; OidcIssuerUnavailable on an outage. */
-  async verify(token: string): Promise<OidcIdentity> {
+  /**
+   * The identity of a valid ID token; OidcRejection when it is not one; OidcIssuerUnavailable
+   * on an outage. A check that must wait on the issuer for its keys holds one of `keyFetchSlots`
+   * while it waits, and is an outage at once when none is free: checks that wait on a slow
+   * issuer never hold up the ones that need no fetch.
+   */
+  async verify(token: string, keyFetchSlots?: KeyFetchSlots): Promise<OidcIdentity> {
     if (token.length > MAX_TOKEN_BYTES) throw new OidcRejection('token too large');
     const parts = token.split('.');
     if (parts.length !== 3) throw new OidcRejection('not a compact JWS');
@@ -138,7 +149,7 @@ export class OidcVerifier {
     const issuer = this.issuers.get(claims.data.iss);
     if (!issuer) throw new OidcRejection('issuer not trusted');
 
-    const key = await this.keyFor(issuer.issuer, kid, alg as Algorithm);
+    const key = await this.keyFor(issuer.issuer, kid, alg as Algorithm, keyFetchSlots);
     const signature = Buffer.from(signatureB64, 'base64url');
     const signed = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
     const valid = verifySignature(
@@ -161,7 +172,12 @@ export class OidcVerifier {
   }
 
   /** The key with this `kid` that fits `alg`; refetches the JWKS once when it is unknown. */
-  private async keyFor(issuer: string, kid: string | undefined, alg: Algorithm): Promise<CachedKey> {
+  private async keyFor(
+    issuer: string,
+    kid: string | undefined,
+    alg: Algorithm,
+    keyFetchSlots: KeyFetchSlots | undefined,
+  ): Promise<CachedKey> {
     const pick = (keys: CachedKey[]) => {
       const { kty, curve } = ALGORITHMS[alg];
       const fitting = keys.filter(
@@ -181,7 +197,14 @@ export class OidcVerifier {
     if (found && fresh) return found;
     if (cached && fresh && this.now() - cached.fetchedAt < REFETCH_INTERVAL_MS)
       throw new OidcRejection('no key with this kid');
-    const keys = await this.fetchKeys(issuer);
+    if (keyFetchSlots && !keyFetchSlots.tryTake())
+      throw new OidcIssuerUnavailable(issuer, new Error('every check waiting on an issuer is taken'));
+    let keys: CachedKey[];
+    try {
+      keys = await this.fetchKeys(issuer);
+    } finally {
+      keyFetchSlots?.release();
+    }
     const refetched = pick(keys);
     if (!refetched) throw new OidcRejection('no key with this kid');
     return refetched;

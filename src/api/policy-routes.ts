@@ -7,7 +7,7 @@
  * `policy check` checks a file, then a new version, recorded under the identity the API
  * verified, never a name the caller typed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadPolicyVersion } from '../archive/load-policy-version.ts';
 import type { Archive } from '../archive/archive.ts';
 import { isGateError } from '../core/errors.ts';

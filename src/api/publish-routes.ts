@@ -22,8 +22,9 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
+import { standingPublication } from '../archive/standing-publication.ts';
 import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
@@ -33,6 +34,7 @@ import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definit
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
+  publicationOf,
   PublishRequestSchema,
   PublishStatusSchema,
   TASK_QUEUE,
@@ -196,16 +198,11 @@ export async function startPublish(
     }),
   };
 
-  // One publish per (destination, digest, tag): the first decision is the answer (issue 12 §4),
-  // unless the digest was revoked since: then the workflow denies it and archives the denial.
-  const releaseTag = tag ?? image.tag;
-  const existing = await options.archive.findPublished(
-    `${release.registry}/${release.repository}`,
-    image.digest,
-    releaseTag,
-  );
-  if (existing && !(await options.archive.revocationOf(image.digest)))
-    return { status: 200, body: alreadyPublished(existing) };
+  // One publish per (destination, digest, tag), tagged or not: the first decision is the answer
+  // and no run starts, unless the digest was revoked since (then the workflow denies it and
+  // archives the denial). The same answer as the CLI's: standingPublication.
+  const existing = await standingPublication(options.archive, publicationOf(checked.data));
+  if (existing) return { status: 200, body: alreadyPublished(existing) };
 
   const handle = await withinTime(
     options.temporalTimeoutMs ?? 10_000,

@@ -9,7 +9,7 @@
  * 202 with the workflow id once Temporal accepted the start; running the same revocation
  * again joins or repeats it and changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestDigestOf, sealIdentity } from '../core/identity-seal.ts';
 import { TASK_QUEUE } from '../workflows/contract.ts';
 import {

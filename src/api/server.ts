@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isArchiveUnavailable, type Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import {
@@ -39,6 +39,7 @@ import {
   type AdmissionPool,
   type ReadDeadlines,
 } from './admission.ts';
+import type { ApiMetrics } from '../metrics/api-metrics.ts';
 import { OidcIssuerUnavailable } from './oidc.ts';
 import { loadPolicyFromApi } from './policy-routes.ts';
 import {
@@ -132,6 +133,8 @@ export interface ApiServerOptions {
   trustMap?: TrustMap;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
   readModel?: { dir: string; queries: SavedQuery[] };
+  /** Counts every request (served on the metrics listener, never on this server). */
+  metrics?: ApiMetrics;
 }
 
 // No script at all; one stylesheet from this origin; nothing may frame the pages.
@@ -177,6 +180,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     connectionsCheckingInterval: Math.max(100, Math.min(1000, headersMs / 4)),
   };
   return createServer(serverOptions, (req, res) => {
+    options.metrics?.observe(req, res);
     handle(options, admission, req, res).catch((err: unknown) => {
       log(`api: ${req.method} ${pathOf(req)} failed: ${describe(err)}`);
       if (res.headersSent) return res.destroy();
@@ -281,14 +285,11 @@ async function route(
   }
 
   // Authentication before anything else about the request (method, route, parameters), from
-  // the headers alone; the request takes an authenticated slot only once it is verified.
-  if (!admission.verifying.tryTake()) throw new HttpError(503, 'BUSY', 'too many requests in progress');
-  let principal: ApiPrincipal | undefined;
-  try {
-    principal = await authenticate(options.tokens, req);
-  } finally {
-    admission.verifying.release();
-  }
+  // the headers alone; the request takes an authenticated slot only once it is verified. A
+  // check that needs no I/O (a hashed token, a cached OIDC key) takes no slot: only a check
+  // waiting on an issuer's keys holds a `verifying` slot, so junk tokens naming a slow issuer
+  // cannot stop any other credential from being checked.
+  const principal = await authenticate(options.tokens, req, admission.verifying);
   if (!principal) throw UNAUTHENTICATED();
   admit(admission.authenticated, res);
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
@@ -330,12 +331,16 @@ async function anonymousRoute(
 }
 
 /** The principal of the request's bearer token, else of its session cookie. A header that is present wins, valid or not. */
-async function authenticate(tokens: TokenVerifier, req: IncomingMessage): Promise<ApiPrincipal | undefined> {
+async function authenticate(
+  tokens: TokenVerifier,
+  req: IncomingMessage,
+  keyFetchSlots: AdmissionPool,
+): Promise<ApiPrincipal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer +([!-~]+) *$/i.exec(header);
     try {
-      return await tokens.authenticateBearer(match?.[1]);
+      return await tokens.authenticateBearer(match?.[1], keyFetchSlots);
     } catch (err) {
       if (err instanceof OidcIssuerUnavailable)
         throw new HttpError(503, 'ISSUER_UNAVAILABLE', 'the identity provider cannot be reached');

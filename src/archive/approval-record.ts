@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GroupNameSchema } from '../core/identity.ts';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, TextSchema } from './codecs.ts';
 

@@ -11,6 +11,7 @@
  */
 import {
   MongoClient,
+  MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
@@ -21,8 +22,8 @@ import {
   type Db,
   type MongoClientOptions,
 } from 'mongodb';
-import { z } from 'zod';
-import { GateError } from '../core/errors.ts';
+import * as z from 'zod';
+import { boundedLine, GateError } from '../core/errors.ts';
 import { ApprovalInputSchema, type ApprovalInput, type ApprovalRecord } from './approval-record.ts';
 import {
   AttestationInputSchema,
@@ -34,6 +35,8 @@ import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
   collectionsIn,
   ensureIndexes,
+  READ_LIMIT,
+  SCAN_LIMIT,
   toDoc,
   toRecord,
   type CollectionName,
@@ -98,11 +101,17 @@ export async function openArchive(
     onCommand?: (event: CommandStartedEvent) => void;
   } = {},
 ): Promise<Archive> {
+  const connectWithin = options.serverSelectionTimeoutMS ?? 10_000;
   const client = new MongoClient(uri, {
     ...options.tls,
     ...(options.onCommand ? { monitorCommands: true } : {}),
     ignoreUndefined: true,
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
+    // A store that accepts the connection and never answers is given up on within the same
+    // bound as one that refuses it (the driver's default would hold the caller 30 s more).
+    serverSelectionTimeoutMS: connectWithin,
+    connectTimeoutMS: connectWithin,
+    // A store that stops answering mid-read: the read's own limit, and then some, not for ever.
+    socketTimeoutMS: READ_LIMIT.maxTimeMS + 30_000,
     // docs/checklist.md#row-33: nothing is published on a decision a stepdown could roll back.
     writeConcern: { w: 'majority' },
     readConcernLevel: 'majority',
@@ -118,6 +127,9 @@ export async function openArchive(
   let server: ArchiveServer;
   try {
     server = await serverOf(db);
+    // The store's own rules for database names (FerretDB's are stricter than MongoDB's): a name
+    // it refuses fails here, when connecting, rather than at the first read.
+    await db.listCollections({}, { nameOnly: true, authorizedCollections: true, ...READ_LIMIT }).toArray();
   } catch (err) {
     await client.close();
     throw err;
@@ -183,6 +195,19 @@ export function isArchiveUnavailable(err: unknown): boolean {
     err instanceof MongoTopologyClosedError ||
     err instanceof MongoNotConnectedError
   );
+}
+
+/**
+ * A store driver's error as one of ours: ARCHIVE_UNAVAILABLE, retryable, so that an activity
+ * retries it as it retried the driver's error (a stepdown, a lost connection, a read past its
+ * time limit); its kind and one bounded line of the driver's message. Undefined for anything else.
+ */
+export function archiveDriverError(err: unknown): GateError<'ARCHIVE_UNAVAILABLE'> | undefined {
+  if (!(err instanceof MongoError)) return undefined;
+  const kind = err instanceof MongoServerError && err.codeName ? `${err.name} ${err.codeName}` : err.name;
+  return new GateError('ARCHIVE_UNAVAILABLE', `archive: ${kind}: ${boundedLine(err.message)}`, {
+    detail: { kind },
+  });
 }
 
 let handlesOf: (archive: Archive) => { db: Db; collections: Collections };
@@ -265,9 +290,9 @@ export class Archive {
    */
   async backfillKeyedRecords(): Promise<void> {
     const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
-    if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION })) return;
+    if (await migrations.findOne({ _id: KEYED_RECORDS_MIGRATION }, READ_LIMIT)) return;
     for await (const doc of this.#collections.decisions
-      .find({ status: 'published' })
+      .find({ status: 'published' }, SCAN_LIMIT)
       .sort({ decidedAt: 1, _id: 1 })) {
       const decision = toRecord('decisions', doc);
       if (decision.published) {
@@ -275,10 +300,12 @@ export class Archive {
         await this.recordPublication(decision._id, decision.published);
       }
     }
-    for await (const doc of this.#collections.vsas.find({ direction: 'issued' }).sort({ at: 1 })) {
+    for await (const doc of this.#collections.vsas
+      .find({ direction: 'issued' }, SCAN_LIMIT)
+      .sort({ at: 1 })) {
       await this.appendToKeyedList('subjectVsas', doc.subjectDigest, 'issued', doc._id);
     }
-    for await (const doc of this.#collections.approvals.find({}).sort({ at: 1 })) {
+    for await (const doc of this.#collections.approvals.find({}, SCAN_LIMIT).sort({ at: 1 })) {
       await this.appendToKeyedList('approvalSets', doc.decisionId, 'approvals', doc._id);
     }
     try {
@@ -433,7 +460,7 @@ export class Archive {
     const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
     const filter = field && since ? { [field]: { $gte: since } } : {};
     const projection = collection === 'vsas' ? { raw: 0 } : {};
-    const cursor = col.find(filter as never, { projection }).batchSize(2000);
+    const cursor = col.find(filter as never, { ...SCAN_LIMIT, projection }).batchSize(2000);
     const withoutRaw = VsaDocSchema.omit({ raw: true });
     for await (const doc of cursor) {
       if (collection !== 'vsas') {
@@ -469,10 +496,13 @@ export class Archive {
     await this.#client.close();
   }
 
-  /** Stores the decision of one publish attempt with its exceptions; safe to retry. */
-  async recordDecision(input: DecisionInput): Promise<{ decisionId: string }> {
+  /**
+   * Stores the decision of one publish attempt with its exceptions; safe to retry. `created`
+   * is true for the call that stored it, false for a retry that found it stored.
+   */
+  async recordDecision(input: DecisionInput): Promise<{ decisionId: string; created: boolean }> {
     const { parsed, record } = buildDecisionRecord(input);
-    await this.insertOnce('decisions', record, (stored) => {
+    const insertion = await this.insertOnce('decisions', record, (stored) => {
       // Compare what is stored, recomputed, not the digest it claims.
       return decisionContentDigest(stored) === record.contentDigest;
     });
@@ -497,7 +527,7 @@ export class Archive {
       },
       () => true, // the decision itself was compared above
     );
-    return { decisionId: parsed.decisionId };
+    return { decisionId: parsed.decisionId, created: insertion === 'inserted' };
   }
 
   /** Stores attestations content-addressed by the sha256 of their raw bytes, and records each sighting. */
@@ -977,9 +1007,25 @@ export class Archive {
       .find(opts.repository === undefined ? {} : { repository: opts.repository })
       .sort({ at: -1, _id: -1 })
       .limit(opts.limit)
-      .maxTimeMS(10_000)
       .toArray();
     return docs.map((doc) => toRecord('drift', doc));
+  }
+
+  /**
+   * How many decisions await an approval, and since when the longest-waiting one has: read
+   * from the shared record, so every worker and API process reports the same gate-wide value
+   * (the approvals gauges, docs/operations.md#metrics). Matched on the `status` index.
+   */
+  async awaitingApproval(): Promise<{ count: number; oldestSince?: string }> {
+    const filter = { status: 'awaiting-approval' as const };
+    const count = await this.#collections.decisions.countDocuments(filter, { maxTimeMS: 10_000 });
+    if (count === 0) return { count };
+    const oldest = await this.#collections.decisions.findOne(filter, {
+      sort: { statusAt: 1 },
+      projection: { statusAt: 1 },
+      maxTimeMS: 10_000,
+    });
+    return { count, ...(oldest ? { oldestSince: oldest.statusAt.toISOString() } : {}) };
   }
 
   /** The approvals given on a decision, oldest first. */

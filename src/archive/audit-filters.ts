@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema } from '../core/model.ts';
 import { NameSchema, Sha256DigestSchema } from './codecs.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';

@@ -5,7 +5,7 @@
  * (Date, Binary). `z.decode` validates on write, `z.encode` validates on read.
  */
 import { Binary } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The version of every archive document's shape; bump it with a migration note. */
 export const SCHEMA_VERSION = 1 as const;

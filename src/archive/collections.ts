@@ -4,7 +4,7 @@
  * Only plain single-field and compound indexes: FerretDB 1.x has no partial or TTL indexes.
  */
 import { MongoServerError, type Collection, type Db, type IndexDescription } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { ApprovalDocSchema } from './approval-record.ts';
 import { ApprovalSetDocSchema } from './approval-set-record.ts';
@@ -120,10 +120,43 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
 /** Typed handles on every collection of one archive database. */
 export type Collections = { [N in CollectionName]: Collection<DocOf<N>> };
 
-/** Typed handles on the archive's collections in `db`. */
+/**
+ * The server-side time limit (maxTimeMS) every read of the archive carries unless it names its
+ * own: a query the store cannot answer in time fails (ARCHIVE_UNAVAILABLE past the boundaries,
+ * src/config/coded-error.ts) instead of holding its caller. A lookup by key answers in
+ * milliseconds; a filtered list over 100,000 decisions on FerretDB takes up to a minute
+ * (README.md, "Measured").
+ */
+export const READ_LIMIT = { maxTimeMS: 120_000 } as const;
+/** The limit of a read that walks a whole collection (the exports, `audit verify`, a migration). */
+export const SCAN_LIMIT = { maxTimeMS: 30 * 60_000 } as const;
+
+/**
+ * The read methods and where their options argument is. Not `distinct`: FerretDB 1.x refuses
+ * maxTimeMS on it (and the archive does not use it).
+ */
+const READ_OPTIONS_INDEX: Record<string, number> = { find: 1, findOne: 1, aggregate: 1, countDocuments: 1 };
+
+/** `collection` with READ_LIMIT added to the options of every read that does not set maxTimeMS itself. */
+function withReadLimit(collection: Collection): Collection {
+  return new Proxy(collection, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      const at = typeof property === 'string' ? READ_OPTIONS_INDEX[property] : undefined;
+      if (at === undefined || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const options = (args[at] ?? {}) as Record<string, unknown>;
+        args[at] = { ...READ_LIMIT, ...options };
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** Typed handles on the archive's collections in `db`; every read through them is time-limited. */
 export function collectionsIn(db: Db): Collections {
   const out: Partial<Record<CollectionName, Collection>> = {};
-  for (const name of Object.keys(SCHEMAS) as CollectionName[]) out[name] = db.collection(name);
+  for (const name of Object.keys(SCHEMAS) as CollectionName[]) out[name] = withReadLimit(db.collection(name));
   return out as unknown as Collections;
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SafeKeySchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import { ExceptionInputSchema } from './exception-record.ts';
@@ -23,7 +23,11 @@ const SourceSchema = z.strictObject({
   commit: NameSchema.optional(),
   ref: NameSchema.optional(),
 });
-/** Milliseconds spent per workflow step, by step name. */
+/**
+ * Milliseconds spent per workflow step, by step name, as the workflow's clock measured them
+ * (retries and waits included): the steps up to the decision on the decision, the steps after
+ * it (approval wait, copy, VSA) on `published`.
+ */
 const TimingsSchema = z.record(SafeKeySchema, z.number().nonnegative());
 
 /** What the publish workflow hands to `recordDecision` (plain JSON). */
@@ -55,6 +59,7 @@ export const PublishedInputSchema = z.strictObject({
   tag: NameSchema.optional(),
   vsaDigest: Sha256DigestSchema.optional(),
   at: z.iso.datetime({ offset: true }),
+  timings: TimingsSchema.optional(),
 });
 export type PublishedInput = z.input<typeof PublishedInputSchema>;
 
@@ -97,6 +102,7 @@ export const DecisionDocSchema = z.strictObject({
       tag: NameSchema.optional(),
       vsaDigest: Sha256DigestSchema.optional(),
       at: IsoDateSchema,
+      timings: TimingsSchema.optional(),
     })
     .optional(),
 });

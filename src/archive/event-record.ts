@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION } from './codecs.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';
 

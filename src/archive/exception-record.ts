@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckIdSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, TextSchema } from './codecs.ts';
 

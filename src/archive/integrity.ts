@@ -5,7 +5,7 @@
  */
 import { isGateError, type ErrorCode } from '../core/errors.ts';
 import { collectionsOf, decisionContentDigest, type Archive } from './archive.ts';
-import { toRecord, type CollectionName } from './collections.ts';
+import { SCAN_LIMIT, toRecord, type CollectionName } from './collections.ts';
 import type { DecisionRecord } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 
@@ -62,7 +62,7 @@ export async function verifyIntegrity(
   const decisionQuery = options.ref === undefined ? {} : { _id: options.ref };
   const attestationIds = new Set<string>();
   const policyIds = new Set<string>();
-  for await (const doc of collections.decisions.find(decisionQuery)) {
+  for await (const doc of collections.decisions.find(decisionQuery, SCAN_LIMIT)) {
     checked.decisions++;
     const decision = read('decisions', doc);
     if (!decision) continue;
@@ -74,7 +74,7 @@ export async function verifyIntegrity(
   const scoped = options.ref !== undefined;
   const attestationQuery = scoped ? { _id: { $in: [...attestationIds] } } : {};
   const seen = new Set<string>();
-  for await (const doc of collections.attestations.find(attestationQuery)) {
+  for await (const doc of collections.attestations.find(attestationQuery, SCAN_LIMIT)) {
     checked.attestations++;
     seen.add(doc._id);
     const att = read('attestations', doc);
@@ -90,7 +90,7 @@ export async function verifyIntegrity(
   for (const d of attestationIds)
     if (!seen.has(d)) report('attestations', d, 'named by a decision but not archived');
 
-  for await (const doc of collections.vsas.find(scoped ? { decisionId: options.ref } : {})) {
+  for await (const doc of collections.vsas.find(scoped ? { decisionId: options.ref } : {}, SCAN_LIMIT)) {
     checked.vsas++;
     const vsa = read('vsas', doc);
     if (!vsa) continue;
@@ -105,7 +105,7 @@ export async function verifyIntegrity(
 
   const policyQuery = scoped ? { digest: { $in: [...policyIds] } } : {};
   const policiesSeen = new Set<string>();
-  for await (const doc of collections.policies.find(policyQuery)) {
+  for await (const doc of collections.policies.find(policyQuery, SCAN_LIMIT)) {
     checked.policies++;
     const policy = read('policies', doc);
     if (!policy) continue;
@@ -124,7 +124,7 @@ export async function verifyIntegrity(
   // The trail around decisions must at least still fit its schemas.
   if (!scoped) {
     for (const collection of ['approvals', 'exceptions', 'events', 'sightings'] as const) {
-      for await (const doc of collectionsOf(archive)[collection].find({})) read(collection, doc);
+      for await (const doc of collectionsOf(archive)[collection].find({}, SCAN_LIMIT)) read(collection, doc);
     }
   }
   return { checked, problems };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Outcome } from '../core/model.ts';
 
 /** Where a decision is in its life; the only mutable part of a decision record. */

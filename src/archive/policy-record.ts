@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 
 /**

@@ -4,13 +4,13 @@
  * Within FerretDB 1.x: no `$facet`/`$lookup`/`$dateToString`; days come from the stored `day` field.
  */
 import type { Filter } from 'mongodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import type { ApprovalRecord } from './approval-record.ts';
 import { collectionsOf, type Archive } from './archive.ts';
 import { AttestationDocSchema, type AttestationRecord, type SightingRecord } from './attestation-record.ts';
 import { AuditFiltersSchema, decisionFilter, type AuditFilters } from './audit-filters.ts';
-import { toRecord, type RecordOf } from './collections.ts';
+import { SCAN_LIMIT, toRecord, type RecordOf } from './collections.ts';
 import { DecisionDocSchema, type DecisionDoc, type DecisionRecord } from './decision-record.ts';
 import type { EventRecord } from './event-record.ts';
 import type { ExceptionRecord } from './exception-record.ts';
@@ -275,7 +275,7 @@ export async function* exportDecisions(
   const query = await resolveFilters(archive, { ...options.filters, since, until });
   const batchSize = options.batchSize ?? 200;
   const cursor = collectionsOf(archive)
-    .decisions.find(query)
+    .decisions.find(query, SCAN_LIMIT)
     .sort({ decidedAt: 1, _id: 1 })
     .batchSize(batchSize);
   let batch: DecisionRecord[] = [];
@@ -394,7 +394,10 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 export async function reliedOnAttestations(archive: Archive, decisionId?: string): Promise<Set<string>> {
   const relied = new Set<string>();
   const query = decisionId === undefined ? {} : { _id: decisionId };
-  for await (const d of collectionsOf(archive).decisions.find(query, { projection: { checks: 1 } })) {
+  for await (const d of collectionsOf(archive).decisions.find(query, {
+    ...SCAN_LIMIT,
+    projection: { checks: 1 },
+  })) {
     for (const check of d.checks)
       if (check.result === 'PASS') for (const e of check.evidence ?? []) relied.add(e);
   }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { sha256Digest } from './digest.ts';
 import { IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema, TextSchema } from './codecs.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BytesSchema, IsoDateSchema, NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 
 /** A VSA the control point issued for a decision, or one a decision consumed as evidence. */

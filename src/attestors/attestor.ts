@@ -4,7 +4,7 @@
  * `vsa-trust.ts`, so every implementation answers with levels it has already checked.
  * Answers are plain JSON: they cross Temporal activity boundaries and go into the cache.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { DigestSetSchema, ErrorCodeSchema } from '../core/model.ts';
 

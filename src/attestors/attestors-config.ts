@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Archive } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
 import type { RegistryClient } from '../registry/client.ts';

@@ -10,7 +10,7 @@
  * after a durable timer, and after its deadline calls with `failOnUnavailable: false`
  * so that what is still missing counts as level 0 (fail closed).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError, isRetryable, type ErrorCode } from '../core/errors.ts';
 import { ErrorCodeSchema } from '../core/model.ts';
 import { LevelEvidenceSchema } from '../core/policy/policy-rule.ts';
@@ -57,6 +57,8 @@ export interface ResolveLevelsOptions {
   failOnUnavailable?: boolean;
   /** Return the attestations the levels rest on, raw bytes included, in `attestations` (for the archive). */
   includeAttestations?: boolean;
+  /** Told of each answer: an attestor's (`found`, …, `unavailable`) or the cache's (`cache-hit`), for metrics. */
+  onAnswer?: (attestor: string, result: 'cache-hit' | AttestorAnswer['status'] | 'unavailable') => void;
 }
 
 /** What was found for one resource. */
@@ -225,8 +227,10 @@ export async function resolveResources(
     const { resource } = targets[t]!;
     const key = levelCacheKey(resource, attestor);
     let answer = await opts.cache?.get(key);
-    if (answer !== undefined) stats.cacheHits++;
-    else {
+    if (answer !== undefined) {
+      stats.cacheHits++;
+      opts.onAnswer?.(attestor.name, 'cache-hit');
+    } else {
       stats.lookups++;
       try {
         answer = await lookupWithTimeout(
@@ -236,10 +240,12 @@ export async function resolveResources(
           opts,
           progress,
         );
+        opts.onAnswer?.(attestor.name, answer.status);
         if (answer.status !== 'pending')
           await opts.cache?.set(key, answer, answer.status === 'found' ? ttl.found : ttl.notFound);
       } catch (err) {
         if (opts.signal?.aborted || !isGateError(err)) throw err;
+        opts.onAnswer?.(attestor.name, 'unavailable');
         answers[t]!.set(attestor.name, {
           status: 'unavailable',
           code: err.code,

@@ -11,7 +11,7 @@
  * Anything else is ignored with a coded reason (fail closed: level 0 for that evidence).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
 import { parseSlsaLevel, readVsa, vsaMismatches } from '../core/vsa/verification-summary.ts';

@@ -9,7 +9,10 @@
  * again. It reuses what the original decision's checks recorded, and says so when a level the
  * new rule needs was not archived (then it counts as level 0, fail-closed, as the workflow does
  * for a level it cannot resolve). The rollback check is not the policy's: its original result
- * is carried over.
+ * is carried over. The destination guard judges again where a published decision went (its
+ * release repository and tag), so a destination the new rule no longer names is
+ * DESTINATION_NOT_ALLOWED; a decision that published nothing keeps its original destination result.
+ * The requester guard's result is carried over: the requester's grants are not policy.
  *
  * Lives in `src/audit/` rather than `src/archive/`: it joins the archive's read side with the
  * verification and policy core, while `src/archive/` holds only the store's own records.
@@ -184,6 +187,8 @@ export async function replayOne(
     };
     let evaluation: Evaluation;
     let notes: LevelNote[] = [];
+    // Where it went, when it went somewhere: the new rule judges that destination and tag again.
+    const published = decision.published;
     try {
       ({ evaluation } = verifyAndEvaluate(
         {
@@ -192,6 +197,14 @@ export async function replayOne(
           trust: options.trust,
           trustMap: options.trustMap,
           now,
+          ...(published
+            ? {
+                destination: {
+                  repository: published.repository,
+                  ...(published.tag ? { tag: published.tag } : {}),
+                },
+              }
+            : {}),
           levels: (verified) => {
             const archived = archivedLevels(decision, verified, rule);
             notes = archived.notes;
@@ -207,9 +220,9 @@ export async function replayOne(
     // The rollback check compares with what had been published to the release tag at the time
     // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
     // of today would answer differently, so the original result is carried over.
-    // The destination guard judged the release repository and tag of the request, which the
-    // decision record does not keep, and the requester guard judged the requester's grants,
-    // which are not policy: their original results are carried over too (not re-judged).
+    // A decision that published nothing does not record the destination its request named, and
+    // the requester guard judged the requester's grants, which are not policy: their original
+    // results are carried over (not re-judged).
     const withDestination = (checks: CheckResult[]) => {
       const carried = decision.checks.filter(
         (c) => (c.id === 'destination' || c.id === 'requester') && !checks.some((d) => d.id === c.id),

@@ -1,5 +1,6 @@
-import { GateError } from '../core/errors.ts';
+import { asGateError } from '../config/coded-error.ts';
 import { commands } from './commands/index.ts';
+import { EXIT, exitCodeOf } from './exit-codes.ts';
 
 /** Whether `err` is one of node:util parseArgs' own errors (ERR_PARSE_ARGS_*). */
 function isParseArgsError(err: unknown): err is Error & { code: string } {
@@ -7,53 +8,53 @@ function isParseArgsError(err: unknown): err is Error & { code: string } {
   return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
-/** Exit codes shared by every subcommand. */
-export const EXIT = { PASS: 0, FAIL: 1, USAGE: 2, PENDING: 3 } as const;
-
 function usage(): string {
   const lines = ['Usage: slsa-gate <command> [options]', '', 'Commands:'];
-  for (const [name, cmd] of Object.entries(commands)) lines.push(`  ${name.padEnd(24)}${cmd.summary}`);
-  lines.push('', 'Run `slsa-gate <command> --help` for the options of a command.');
+  // The widest name sets the column, so no name runs into its summary.
+  const width = Math.max(...Object.keys(commands).map((name) => name.length)) + 2;
+  for (const [name, cmd] of Object.entries(commands)) lines.push(`  ${name.padEnd(width)}${cmd.summary}`);
+  lines.push(
+    '',
+    'Run `slsa-gate <command> --help` for the options of a command; `slsa-gate --version` for the version.',
+    '',
+    `Exit: ${EXIT.PUBLISHED} published or passed, ${EXIT.DENIED} denied, ${EXIT.INPUT} input error, ${EXIT.PENDING} awaiting approval,`,
+    `      ${EXIT.UNAVAILABLE} infrastructure unavailable (Temporal, registry, store), ${EXIT.CANCELLED} cancelled (docs/ci.md#exit-codes).`,
+  );
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   // Subcommands may be two words (`audit list`, `conformance verify-bundle`): take the longest match.
   const two = argv.slice(0, 2).join(' ');
-  const name = two in commands ? two : argv[0];
+  const name = two in commands ? two : argv[0] === '--version' || argv[0] === '-V' ? 'version' : argv[0];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name === undefined ? EXIT.USAGE : EXIT.PASS;
+    return name === undefined ? EXIT.INPUT : EXIT.PUBLISHED;
   }
   const entry = commands[name];
   if (!entry) {
-    console.error(`slsa-gate: unknown command '${name}'\n\n${usage()}`);
-    return EXIT.USAGE;
+    console.error(`slsa-gate: INPUT_INVALID: unknown command '${name}'\n\n${usage()}`);
+    return EXIT.INPUT;
   }
   const rest = argv.slice(name.split(' ').length);
-  // A one-shot command parses each document once, where zod's JIT (a parser generated per object
-  // schema at its first parse) costs more than it saves; the setting applies to schemas built
-  // after it, so it comes before the command's modules load (docs/benchmarks.md#cli).
-  if (!entry.server) (await import('zod')).z.config({ jitless: true });
+  // One-shot commands parse without zod's JIT; servers keep it (src/cli/zod-jitless.ts).
+  if (!entry.server) await import('./zod-jitless.ts');
   try {
     return await (await entry.load()).run(rest);
   } catch (err) {
-    if (err instanceof GateError) {
-      console.error(`slsa-gate: ${err.code}: ${err.message}`);
-      // Whether it is the caller's input decides the table (src/core/errors.ts), not a list here.
-      return err.layer === 'input' ? EXIT.USAGE : EXIT.FAIL;
-    }
     // Any parseArgs error (missing value, unknown option, `--flag=value` on a boolean, a stray argument) is an input error.
     if (isParseArgsError(err)) {
       console.error(`slsa-gate: INPUT_INVALID: ${name}: ${err.message}`);
-      return EXIT.USAGE;
+      return EXIT.INPUT;
     }
-    // No stack trace reaches a user; SLSA_GATE_DEBUG=1 prints it for a bug report.
-    console.error(
-      `slsa-gate: unexpected error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    // Every error leaves as one coded line (src/config/coded-error.ts), never a stack trace;
+    // SLSA_GATE_DEBUG=1 adds the original error's stack for a bug report.
+    const coded = asGateError(err);
+    const where = coded.code === 'INTERNAL_ERROR' ? `${name}: ` : '';
+    console.error(`slsa-gate: ${coded.code}: ${where}${coded.message}`);
     if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
-    return EXIT.FAIL;
+    // The code's layer decides the exit code (src/cli/exit-codes.ts), not a list here.
+    return exitCodeOf(coded.code);
   }
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { TASK_QUEUE } from '../workflows/contract.ts';
 import {
@@ -62,8 +62,16 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+/** The variables of the observability settings (loadObservability). */
+const OBSERVABILITY_VARIABLES = {
+  metricsListen: 'SLSA_GATE_METRICS_LISTEN',
+  temporalMetricsListen: 'SLSA_GATE_TEMPORAL_METRICS_LISTEN',
+  logLevel: 'SLSA_GATE_LOG_LEVEL',
+} as const;
+
 /** The environment variable behind each setting, for error messages. */
 const VARIABLES: Record<string, string> = {
+  ...OBSERVABILITY_VARIABLES,
   temporalAddress: 'TEMPORAL_ADDRESS',
   temporalNamespace: 'TEMPORAL_NAMESPACE',
   temporalUiUrl: 'TEMPORAL_UI_URL',
@@ -80,8 +88,41 @@ const VARIABLES: Record<string, string> = {
   allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
 };
 
+/**
+ * The port variables scripts/services.sh starts the local services on (TEMPORAL_PORT,
+ * TEMPORAL_UI_PORT, MONGO_PORT, REGISTRY_PORT) as the loopback addresses every process reads:
+ * TEMPORAL_ADDRESS, TEMPORAL_UI_URL, MONGODB_URI and the default insecure registry, each only
+ * where the full setting is not given (docs/operations.md#configuration). The one place a port
+ * becomes an address, so the services, the worker, the CLI and the demo agree.
+ */
+export function withServicePorts(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const port = (variable: string): string | undefined => {
+    const value = env[variable];
+    if (value === undefined || value === '') return undefined;
+    const n = Number(value);
+    if (!/^\d{1,5}$/.test(value) || n < 1 || n > 65535)
+      throw new GateError('CONFIG_INVALID', `invalid configuration: ${variable}: not a TCP port (1-65535)`, {
+        detail: { problems: [`${variable}: not a TCP port`] },
+      });
+    return value;
+  };
+  const derived: NodeJS.ProcessEnv = {};
+  const temporalPort = port('TEMPORAL_PORT');
+  if (temporalPort && env.TEMPORAL_ADDRESS === undefined)
+    derived.TEMPORAL_ADDRESS = `127.0.0.1:${temporalPort}`;
+  const uiPort = port('TEMPORAL_UI_PORT');
+  if (uiPort && env.TEMPORAL_UI_URL === undefined) derived.TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
+  const mongoPort = port('MONGO_PORT');
+  if (mongoPort && env.MONGODB_URI === undefined) derived.MONGODB_URI = `mongodb://127.0.0.1:${mongoPort}/`;
+  const registryPort = port('REGISTRY_PORT');
+  if (registryPort && env.SLSA_GATE_INSECURE_REGISTRIES === undefined)
+    derived.SLSA_GATE_INSECURE_REGISTRIES = `127.0.0.1:${registryPort},localhost:${registryPort}`;
+  return { ...env, ...derived };
+}
+
 /** Reads the configuration from environment variables; a bad value fails with CONFIG_INVALID naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
+  const env = withServicePorts(processEnv);
   const temporal = resolveTemporalConnection(env);
   const raw = {
     temporalAddress: temporal.address,
@@ -137,8 +178,9 @@ export type ArchiveSettings = z.infer<typeof ArchiveSettingsSchema>;
  */
 export function loadArchiveSettings(
   flags: { mongoUri?: string | undefined; database?: string | undefined } = {},
-  env: NodeJS.ProcessEnv = process.env,
+  processEnv: NodeJS.ProcessEnv = process.env,
 ): ArchiveSettings {
+  const env = withServicePorts(processEnv);
   const raw = {
     mongoUri: flags.mongoUri ?? env.MONGODB_URI,
     database: flags.database ?? env.SLSA_GATE_DB,
@@ -154,10 +196,67 @@ export function loadArchiveSettings(
 export type TemporalUiSettings = Pick<Config, 'temporalUiUrl' | 'temporalNamespace'>;
 
 /** The Temporal UI settings alone (TEMPORAL_UI_URL, TEMPORAL_NAMESPACE), for processes that only link to runs. */
-export function loadTemporalUiSettings(env: NodeJS.ProcessEnv = process.env): TemporalUiSettings {
+export function loadTemporalUiSettings(processEnv: NodeJS.ProcessEnv = process.env): TemporalUiSettings {
+  const env = withServicePorts(processEnv);
   const schema = ConfigSchema.pick({ temporalUiUrl: true, temporalNamespace: true });
   const raw = { temporalUiUrl: env.TEMPORAL_UI_URL, temporalNamespace: env.TEMPORAL_NAMESPACE };
   const parsed = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  if (!parsed.success) throw configInvalid(parsed.error.issues);
+  return parsed.data;
+}
+
+const RegistrySettingsSchema = ConfigSchema.pick({ insecureRegistries: true, registryCredentialsFile: true });
+/** How the registries are reached: the part of the configuration a command that only reads a registry needs. */
+export type RegistrySettings = z.infer<typeof RegistrySettingsSchema>;
+
+/**
+ * The registry settings alone (SLSA_GATE_INSECURE_REGISTRIES, SLSA_GATE_REGISTRY_CREDENTIALS),
+ * validated by the same schema as the worker's, for commands that need no Temporal and no store.
+ */
+export function loadRegistrySettings(processEnv: NodeJS.ProcessEnv = process.env): RegistrySettings {
+  const env = withServicePorts(processEnv);
+  const raw = {
+    insecureRegistries: list(env.SLSA_GATE_INSECURE_REGISTRIES),
+    registryCredentialsFile: env.SLSA_GATE_REGISTRY_CREDENTIALS,
+  };
+  const parsed = RegistrySettingsSchema.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
+  );
+  if (!parsed.success) throw configInvalid(parsed.error.issues);
+  return parsed.data;
+}
+
+/** `HOST:PORT` to listen on (`127.0.0.1:9464`, `0.0.0.0:9464`, `[::]:9464`; port 0 picks a free one). */
+export const ListenAddressSchema = z.string().transform((value, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT, not ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+});
+export type ListenAddress = z.output<typeof ListenAddressSchema>;
+
+/** Metrics, logs and traces of the worker and the API (docs/operations.md#metrics). */
+export const ObservabilitySchema = z.strictObject({
+  /** Where `/metrics` is served (SLSA_GATE_METRICS_LISTEN); off when absent. */
+  metricsListen: ListenAddressSchema.optional(),
+  /** Where the Temporal SDK's own Prometheus endpoint listens (worker only); off when absent. */
+  temporalMetricsListen: ListenAddressSchema.optional(),
+  /** The worker's log level: its JSON lines below it are not written. */
+  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+export type Observability = z.output<typeof ObservabilitySchema>;
+
+/** The observability settings from the environment; a bad value is CONFIG_INVALID naming its variable. */
+export function loadObservability(env: NodeJS.ProcessEnv = process.env): Observability {
+  const raw = Object.fromEntries(
+    Object.entries(OBSERVABILITY_VARIABLES)
+      .map(([key, variable]) => [key, env[variable]])
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = ObservabilitySchema.safeParse(raw);
   if (!parsed.success) throw configInvalid(parsed.error.issues);
   return parsed.data;
 }

@@ -141,6 +141,14 @@ export async function connectArchive(
         detail: { ...detail, reason: 'authentication' },
       });
     }
+    // InvalidNamespace: the store refuses the database name (FerretDB allows fewer characters than MongoDB).
+    if (err instanceof MongoServerError && err.code === 73) {
+      throw new GateError(
+        'CONFIG_INVALID',
+        `archive: the store refuses the database name ${JSON.stringify(config.database)} (SLSA_GATE_DB or --db): ${firstLine(err, config.mongoUri)}`,
+        { detail: { ...detail, variable: 'SLSA_GATE_DB', reason: 'database-name' } },
+      );
+    }
     if (err instanceof MongoServerSelectionError) {
       throw new GateError(
         'ARCHIVE_UNAVAILABLE',

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import type { Credentials } from '../registry/credentials.ts';
 

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError } from '../core/errors.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseReference } from '../registry/reference.ts';

@@ -19,8 +19,12 @@ export type ErrorLayer =
   | 'policy'
   /** The approval step: rejected, expired, or an approver who may not approve. */
   | 'approval'
-  /** A registry, attestor, archive or trust-root service failed or did not answer. */
-  | 'infrastructure';
+  /** A registry, attestor, archive, trust-root or Temporal service failed or did not answer. */
+  | 'infrastructure'
+  /** The run was stopped from outside (cancelled, terminated) before it decided. */
+  | 'cancellation'
+  /** A fault of the gate itself: an error no code names (a bug, a library's surprise). */
+  | 'internal';
 
 interface CodeSpec {
   layer: ErrorLayer;
@@ -38,6 +42,8 @@ export const ERRORS = {
   CONFIG_INVALID: { layer: 'input', retryable: false },
   /** A tag where only a digest may stand (past the first step, everything is pinned). */
   MUTABLE_REF: { layer: 'input', retryable: false },
+  /** The workflow, decision or record the request names does not exist. */
+  NOT_FOUND: { layer: 'input', retryable: false },
 
   SIGNATURE_ERROR: { layer: 'verification', retryable: false },
   CERTIFICATE_ERROR: { layer: 'verification', retryable: false },
@@ -90,9 +96,9 @@ export const ERRORS = {
    */
   UNVERIFIED_APPROVALS: { layer: 'approval', retryable: false },
   /** The run was cancelled before it ended; its decision records that. */
-  CANCELLED: { layer: 'approval', retryable: false },
+  CANCELLED: { layer: 'cancellation', retryable: false },
   /** The run was terminated from Temporal before it ended; the reaper archived that end. */
-  TERMINATED: { layer: 'approval', retryable: false },
+  TERMINATED: { layer: 'cancellation', retryable: false },
   /** The run hit its Temporal execution or run timeout before it ended; the reaper archived that end. */
   TIMED_OUT: { layer: 'approval', retryable: false },
 
@@ -111,6 +117,15 @@ export const ERRORS = {
   ARCHIVE_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */
   TRUST_ROOT_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  /** Temporal, or the worker that should take a query or an Update, did not answer in time. */
+  TEMPORAL_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+
+  /**
+   * An error no code names, reported by its kind and a bounded first line, never its stack.
+   * Not retried: a fault of the gate would fail again, and a publish denied on it is archived
+   * rather than retried without end.
+   */
+  INTERNAL_ERROR: { layer: 'internal', retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -173,4 +188,32 @@ export function isGateError(err: unknown): err is GateError {
 /** Whether an error is one of ours whose code says that asking again may help. */
 export function isRetryableError(err: unknown): boolean {
   return isGateError(err) && err.retryable;
+}
+
+/** How much of a message that is not ours (a library's, the system's) a coded error repeats. */
+const FOREIGN_MESSAGE_CHARS = 300;
+
+/**
+ * One line of `text`, control characters blanked, at most `max` characters: what may be shown
+ * of a message whose length and content the gate does not choose.
+ */
+export function boundedLine(text: string, max = FOREIGN_MESSAGE_CHARS): string {
+  const line = (text.split(/\r?\n/, 1)[0] ?? '').replace(/\p{Cc}/gu, ' ');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** Any thrown value that is not ours, as INTERNAL_ERROR naming its kind: no stack, no unbounded text. */
+export function internalError(err: unknown): GateError<'INTERNAL_ERROR'> {
+  const kind = err instanceof Error ? err.name : typeof err;
+  const code = (err as { code?: unknown } | null)?.code;
+  let message: string;
+  try {
+    message = err instanceof Error ? err.message : String(err);
+  } catch {
+    message = '(no message)';
+  }
+  const label = typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? `${kind} ${code}` : kind;
+  return new GateError('INTERNAL_ERROR', `${boundedLine(label, 80)}: ${boundedLine(message)}`, {
+    detail: { kind: boundedLine(kind, 80) },
+  });
 }

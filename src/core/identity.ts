@@ -7,7 +7,7 @@
  * Schemas only, no Node modules: the workflow validates requests with them
  * (the seal itself is made and checked in identity-seal.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AnchoredPatternSchema } from './policy/anchored-pattern.ts';
 
 /** An exact value, or an anchored `^…$` pattern that compiles. */

@@ -6,7 +6,7 @@
  *   load (bytes → AttestationInput[])  →  verify signatures (→ VerifiedAttestation[])
  *     →  evaluate policy (→ Decision)
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES } from './errors.ts';
 import { IntotoStatementSchema } from './formats/intoto/statement.ts';
 

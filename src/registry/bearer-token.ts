@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { IDENTITY_TOKEN_USERNAME, type Credentials } from './credentials.ts';
 import { readCapped } from './read-capped.ts';

@@ -52,6 +52,7 @@ export async function createActivityDeps(
     ? loadAttestors(config.attestorsFile, { registryClient: registry, archive, selfTrust })
     : { attestors: [createArchiveAttestor({ archive, trust: selfTrust })], options: {} };
   const cache = new MemoryLevelCache();
+  const { metrics } = overrides;
   return {
     settings: {
       verifierId: config.verifierId,
@@ -74,6 +75,7 @@ export async function createActivityDeps(
         failOnUnavailable: opts.failOnUnavailable,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
+        ...(metrics ? { onAnswer: (attestor, result) => metrics.attestorAnswered(attestor, result) } : {}),
       }),
     ...overrides,
     close: () => archive.close(),

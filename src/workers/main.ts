@@ -4,12 +4,17 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
+import { jsonLogger } from './json-logger.ts';
+import { publishStepSinks } from './publish-step-sinks.ts';
 import { createActivities } from '../activities/index.ts';
-import { loadConfig } from '../config/config.ts';
+import { loadConfig, loadObservability, type Observability } from '../config/config.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
+import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
+import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
+import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
 
 /**
  * The line a worker logs at start while it counts typed approver names: whoever can send an
@@ -49,11 +54,43 @@ function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>
   return { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
 }
 
+/**
+ * The process's Temporal runtime, before any connection: its logger writes the worker's JSON
+ * lines (the core's own at WARN and above forwarded to it), and with
+ * SLSA_GATE_TEMPORAL_METRICS_LISTEN the SDK core serves its runtime metrics (task slots,
+ * polls, latencies: `temporal_*`) at `/metrics` on that address, a listener of its own.
+ */
+function installRuntime(observability: Observability): Runtime {
+  const core = observability.temporalMetricsListen;
+  return Runtime.install({
+    logger: jsonLogger(observability.logLevel),
+    telemetryOptions: {
+      logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } },
+      ...(core
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: listenAuthority(core.host, core.port),
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
+        : {}),
+    },
+  });
+}
+
 export async function runWorker(): Promise<void> {
   const config = loadConfig();
+  const observability = loadObservability();
   if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
   const workflows = workflowCode();
-  const deps = await createActivityDeps(config);
+  const runtime = installRuntime(observability);
+  const metrics = new WorkerMetrics();
+  const deps = await createActivityDeps(config, { metrics });
+  registerApprovalGauges(metrics.registry, deps.archive);
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
   try {
     const worker = await Worker.create({
@@ -62,12 +99,21 @@ export async function runWorker(): Promise<void> {
       taskQueue: config.taskQueue,
       ...workflows,
       activities: createActivities(deps),
+      sinks: publishStepSinks(metrics, runtime.logger),
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    const served =
+      observability.metricsListen &&
+      (await startMetricsServer(observability.metricsListen, metrics.registry));
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
-    await worker.run();
+    if (served) console.error(`slsa-gate worker: metrics on ${served.url}`);
+    try {
+      await worker.run();
+    } finally {
+      served?.server.close();
+    }
   } finally {
     await connection.close();
     await deps.close();
@@ -89,7 +135,7 @@ export async function main(): Promise<number> {
         `slsa-gate worker: unexpected error: ${err instanceof Error ? err.message : String(err)}`,
       );
     if (process.env.SLSA_GATE_DEBUG === '1' && err instanceof Error) console.error(err.stack);
-    return err instanceof GateError && err.layer === 'input' ? 2 : 1;
+    return err instanceof GateError ? exitCodeOf(err.code) : EXIT.DENIED;
   }
 }
 

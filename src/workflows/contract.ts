@@ -3,10 +3,11 @@
  * only (Temporal payloads). The workflow imports these as types; the CLI, the API
  * and the activities validate with the schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
+import type { DecisionRecord } from '../archive/decision-record.ts';
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
 // Every field is bounded at the front door (issue 12 §5): an oversized field must not reach
@@ -135,6 +136,53 @@ export const PublishProgressSchema = z.strictObject({
   result: PublishResultSchema.optional(),
 });
 export type PublishProgress = z.infer<typeof PublishProgressSchema>;
+
+/**
+ * What a request publishes, as the `publications` record keys it: the release repository
+ * (`registry/repository`), the candidate's digest and the tag it is published under (the
+ * release tag, else the candidate's; none: an untagged publish). One publish per key: the
+ * workflow, the API and the CLI all ask the archive with this key before anything starts.
+ */
+export function publicationOf(
+  request: Pick<PublishRequest, 'candidate' | 'releaseRegistry' | 'releaseRepository' | 'releaseTag'>,
+): {
+  repository: string;
+  digest: string;
+  tag?: string;
+} {
+  const tag = request.releaseTag ?? request.candidate.tag;
+  return {
+    repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+    digest: request.candidate.digest,
+    ...(tag ? { tag } : {}),
+  };
+}
+
+/** The decision that already published a request's artifact at its destination, as the publish's result. */
+export function alreadyPublishedResult(
+  decision: Pick<DecisionRecord, '_id' | 'outcome' | 'checks' | 'policy'> & {
+    published: NonNullable<DecisionRecord['published']>;
+  },
+  candidate: Candidate,
+): PublishResult {
+  const { published } = decision;
+  return {
+    status: 'PUBLISHED',
+    decisionId: decision._id,
+    outcome: decision.outcome,
+    candidate,
+    reason: 'already published: the first decision stands',
+    checks: decision.checks.map((c) => ({ ...c, evidence: c.evidence ?? [] })),
+    policyDigest: decision.policy.digest,
+    ...(decision.policy.version ? { policyVersion: decision.policy.version } : {}),
+    alreadyPublished: true,
+    published: {
+      reference: `${published.repository}${published.tag ? `:${published.tag}` : ''}@${published.digest}`,
+      digest: published.digest,
+      ...(published.vsaDigest ? { vsaDigest: published.vsaDigest } : {}),
+    },
+  };
+}
 
 /** `publish:<release registry>/<release repository>@<digest>`: one workflow per artifact and destination. */
 export function publishWorkflowId(

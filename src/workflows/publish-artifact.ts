@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxySinks,
   setHandler,
   sleep,
   upsertMemo,
@@ -18,8 +19,10 @@ import type { CheckResult, Outcome } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
+  alreadyPublishedResult,
   ApprovalSchema,
   isEnd,
+  publicationOf,
   PublishRequestSchema,
   type Approval,
   type PublishProgress,
@@ -29,6 +32,7 @@ import {
   type Verdict,
 } from './contract.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from './definitions.ts';
+import type { PublishSinks } from './publish-sinks.ts';
 import * as sa from './search-attributes.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -50,6 +54,15 @@ const longIo = proxyActivities<Activities>({
 
 /** Runs recorded before revocations were enforced replay without the two revocation reads. */
 const REVOCATION_PATCH = 'deny-revoked-digest';
+
+const { publishSteps } = proxySinks<PublishSinks>();
+
+/** How a step ended, for its log line and histogram: `cancelled`, the failure's code, or `error`. */
+function stepOutcome(err: unknown): string {
+  if (isCancellation(err)) return 'cancelled';
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type ? cause.type : 'error';
+}
 
 const LEVEL_CHUNK = 50;
 const LEVEL_CHUNKS_IN_FLIGHT = 4;
@@ -164,6 +177,27 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   const givenSoFar = () =>
     counted.map((c) => ({ approver: c.shown.approver, ...(c.identity ? { identity: c.identity } : {}) }));
   let admitted: Awaited<ReturnType<Activities['admitRequest']>> | undefined;
+  // Milliseconds per step by the workflow's clock: up to the decision (archived with it), and
+  // after it (archived with the publication).
+  const timings: Record<string, number> = {};
+  const laterTimings: Record<string, number> = {};
+  const stepEnded = (step: string, outcome: string, durationMs: number, into: Record<string, number>) => {
+    into[step] = (into[step] ?? 0) + durationMs;
+    publishSteps.stepEnded({ step, outcome, durationMs, digest: candidate.digest });
+  };
+  /** Runs one step of the pipeline, timed and reported (src/workflows/publish-sinks.ts). */
+  const step = async <T>(name: string, run: () => Promise<T>, into = timings): Promise<T> => {
+    const started = Date.now();
+    let outcome = 'ok';
+    try {
+      return await run();
+    } catch (err) {
+      outcome = stepOutcome(err);
+      throw err;
+    } finally {
+      stepEnded(name, outcome, Date.now() - started, into);
+    }
+  };
 
   setHandler(progressQuery, () => progress);
   // Validators run before an Update is accepted into history: what fails here leaves no trace.
@@ -215,6 +249,14 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     // Every run that ends shows how in the Temporal UI's run view: a denial completes the run
     // as a workflow (a green COMPLETED), so the memo carries the verdict and its code.
     if (isEnd(status) && patched('outcome-memo')) upsertMemo({ outcome: status, ...(code ? { code } : {}) });
+    // Each end sets the result first; the worker logs and times the run's end from it.
+    if (isEnd(status) && progress.result)
+      publishSteps.publishEnded({
+        status: progress.result.status,
+        ...(progress.result.code ? { code: progress.result.code } : {}),
+        durationMs: Date.now() - workflowInfo().startTime.getTime(),
+        digest: candidate.digest,
+      });
   };
   // `Repository` names the release repository, as the workflow id does, so a Temporal query
   // by the repository consumers pull from finds its publishes; histories recorded before
@@ -269,6 +311,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       code,
       reason: reason.slice(0, 4000),
       at: new Date().toISOString(),
+      timings,
     });
     return await deny('FAILED', code, reason, progress.checks);
   };
@@ -282,41 +325,24 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       // One credential, one run (docs/security-model.md#one-credential-one-run): the request's
       // seal is checked and consumed before any step; runs recorded before admit as they did.
       if (patched('admit-request-seal')) {
-        admitted = await io.admitRequest({
-          request,
-          workflowId: workflowInfo().workflowId,
-          runId: workflowInfo().runId,
-          startedAt: workflowInfo().startTime.toISOString(),
-        });
+        admitted = await step('admitRequest', () =>
+          io.admitRequest({
+            request,
+            workflowId: workflowInfo().workflowId,
+            runId: workflowInfo().runId,
+            startedAt: workflowInfo().startTime.toISOString(),
+          }),
+        );
         progress.requestDigest = admitted.requestDigest;
       }
       // A revoked digest is denied whatever the destination and tag, before the "already
       // published" answer: its first decision no longer stands (docs/security-model.md#revocation).
-      if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
+      if (patched(REVOCATION_PATCH))
+        await step('denyIfRevoked', () => io.denyIfRevoked({ digest: candidate.digest }));
       // One publish per (destination, digest, tag): the first decision stands, nothing is signed again.
-      const releaseTag = request.releaseTag ?? candidate.tag;
-      const existing = await io.findPublished({
-        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        digest: candidate.digest,
-        ...(releaseTag ? { tag: releaseTag } : {}),
-      });
+      const existing = await step('findPublished', () => io.findPublished(publicationOf(request)));
       if (existing?.published) {
-        const result: PublishResult = {
-          status: 'PUBLISHED',
-          decisionId: existing._id,
-          outcome: existing.outcome,
-          candidate,
-          reason: 'already published: the first decision stands',
-          checks: existing.checks.map((c) => ({ ...c, evidence: c.evidence ?? [] })),
-          policyDigest: existing.policy.digest,
-          ...(existing.policy.version ? { policyVersion: existing.policy.version } : {}),
-          alreadyPublished: true,
-          published: {
-            reference: `${existing.published.repository}${existing.published.tag ? `:${existing.published.tag}` : ''}@${existing.published.digest}`,
-            digest: existing.published.digest,
-            ...(existing.published.vsaDigest ? { vsaDigest: existing.published.vsaDigest } : {}),
-          },
-        };
+        const result = alreadyPublishedResult({ ...existing, published: existing.published }, candidate);
         progress.result = result;
         progress.decisionId = existing._id;
         setStatus('Published');
@@ -324,10 +350,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       }
     }
 
-    await io.pinCandidate(candidate);
+    await step('pinCandidate', () => io.pinCandidate(candidate));
 
     setStatus('FetchingAttestations');
-    const evidence = await longIo.collectEvidence({ candidate, inline: request.attestations ?? [] });
+    const evidence = await step('collectEvidence', () =>
+      longIo.collectEvidence({ candidate, inline: request.attestations ?? [] }),
+    );
     const { facts } = evidence;
     const found = [
       ...(facts.builderId ? [{ key: sa.BuilderId, value: facts.builderId }] : []),
@@ -337,30 +365,32 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (found.length > 0) upsertSearchAttributes(found);
 
     setStatus('Verifying');
-    const resolution = await resolveLevels(facts, setStatus);
+    const resolution = await step('resolveLevels', () => resolveLevels(facts, setStatus));
     const levels = resolution.levels;
 
     setStatus('Evaluating');
     const decidedAt = new Date().toISOString();
-    const evaluated = await io.evaluatePolicy({
-      candidate,
-      attestationDigests: evidence.digests,
-      levels,
-      now: decidedAt,
-      release: {
-        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        ...((request.releaseTag ?? candidate.tag) ? { tag: request.releaseTag ?? candidate.tag } : {}),
-      },
-      // What the verified requester may publish is judged against the verified provenance.
-      ...(admitted?.requester
-        ? {
-            requester: {
-              id: admitted.requester.id,
-              ...(admitted.requester.mayPublish ? { mayPublish: admitted.requester.mayPublish } : {}),
-            },
-          }
-        : {}),
-    });
+    const evaluated = await step('evaluatePolicy', () =>
+      io.evaluatePolicy({
+        candidate,
+        attestationDigests: evidence.digests,
+        levels,
+        now: decidedAt,
+        release: {
+          repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+          ...((request.releaseTag ?? candidate.tag) ? { tag: request.releaseTag ?? candidate.tag } : {}),
+        },
+        // What the verified requester may publish is judged against the verified provenance.
+        ...(admitted?.requester
+          ? {
+              requester: {
+                id: admitted.requester.id,
+                ...(admitted.requester.mayPublish ? { mayPublish: admitted.requester.mayPublish } : {}),
+              },
+            }
+          : {}),
+      }),
+    );
     const { evaluation, policyDigest, policyVersion } = evaluated;
     progress.outcome = evaluation.outcome;
     progress.checks = evaluation.checks;
@@ -374,6 +404,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       attestationDigests: evidence.digests,
       facts,
       decidedAt,
+      timings: { ...timings },
       ...(admitted
         ? admitted.requester
           ? { verifiedRequester: admitted.requester }
@@ -386,7 +417,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           : {}),
     };
     // No publish without an archived decision: the decision is stored before anything else happens.
-    const recorded = await io.recordDecision(decisionBase);
+    const recorded = await step('recordDecision', () => io.recordDecision(decisionBase));
     requester = recorded?.requester;
     progress.decisionId = decisionId;
 
@@ -410,6 +441,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       progress.approvals = { required: quorum.required, given: [] };
       setStatus('AwaitingApproval');
       approvalOpen = true;
+      const waitStarted = Date.now();
       // Each verdict is checked (who sent it, group, distinct, not the requester) by
       // recordApproval before it counts; a refused one fails its Update and the wait goes on
       // until the quorum approves, one counted verdict rejects, or the deadline passes.
@@ -463,6 +495,12 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         late.refused = verdict
           ? { code: 'INPUT_INVALID', message: 'this publish is no longer awaiting approval' }
           : { code: 'APPROVAL_EXPIRED', message: 'the approval deadline has passed' };
+      stepEnded(
+        'awaitApproval',
+        !verdict ? 'APPROVAL_EXPIRED' : verdict.verdict === 'reject' ? 'APPROVAL_REJECTED' : 'ok',
+        Date.now() - waitStarted,
+        laterTimings,
+      );
       if (!verdict) {
         await io.transitionDecision({ decisionId, from: 'awaiting-approval', to: 'expired' });
         return await deny(
@@ -497,36 +535,54 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     }
 
     // Revoked while this run was evaluated or awaited approval: denied before the copy.
-    if (patched(REVOCATION_PATCH)) await io.denyIfRevoked({ digest: candidate.digest });
+    if (patched(REVOCATION_PATCH))
+      await step('denyIfRevoked', () => io.denyIfRevoked({ digest: candidate.digest }), laterTimings);
 
     // Once the copy starts it finishes: a cancellation now would leave a half-published image.
     return await CancellationScope.nonCancellable(async () => {
       setStatus('Publishing');
-      const published = await longIo.publishImage({
-        candidate,
-        releaseRegistry: request.releaseRegistry,
-        releaseRepository: request.releaseRepository,
-        releaseTag: request.releaseTag ?? candidate.tag,
-      });
-      const vsa = await io.attachVsa({
-        decisionId,
-        candidate,
-        releaseRegistry: request.releaseRegistry,
-        releaseRepository: request.releaseRepository,
-        evaluation,
-        policyDigest,
-        attestationDigests: evidence.digests,
-        dependencyLevels: resolution.dependencyLevels,
-        decidedAt,
-      });
-      await io.markPublished({
-        decisionId,
-        repository: `${request.releaseRegistry}/${request.releaseRepository}`,
-        digest: published.digest,
-        ...(published.tag ? { tag: published.tag } : {}),
-        vsaDigest: vsa.vsaDigest,
-        at: new Date().toISOString(),
-      });
+      const published = await step(
+        'publishImage',
+        () =>
+          longIo.publishImage({
+            candidate,
+            releaseRegistry: request.releaseRegistry,
+            releaseRepository: request.releaseRepository,
+            releaseTag: request.releaseTag ?? candidate.tag,
+          }),
+        laterTimings,
+      );
+      const vsa = await step(
+        'attachVsa',
+        () =>
+          io.attachVsa({
+            decisionId,
+            candidate,
+            releaseRegistry: request.releaseRegistry,
+            releaseRepository: request.releaseRepository,
+            evaluation,
+            policyDigest,
+            attestationDigests: evidence.digests,
+            dependencyLevels: resolution.dependencyLevels,
+            decidedAt,
+          }),
+        laterTimings,
+      );
+      const publishedTimings = { ...laterTimings };
+      await step(
+        'markPublished',
+        () =>
+          io.markPublished({
+            decisionId,
+            repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+            digest: published.digest,
+            ...(published.tag ? { tag: published.tag } : {}),
+            vsaDigest: vsa.vsaDigest,
+            at: new Date().toISOString(),
+            timings: publishedTimings,
+          }),
+        laterTimings,
+      );
 
       const result: PublishResult = {
         status: 'PUBLISHED',

@@ -2,7 +2,7 @@
  * Input and result of the revokeDigest workflow. Plain JSON only (Temporal payloads); the
  * workflow imports these as types, the CLI and the API validate with the schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SealedIdentitySchema } from '../core/identity.ts';
 import { CandidateSchema, DisplayNameSchema } from './contract.ts';
 

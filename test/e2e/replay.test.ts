@@ -17,6 +17,7 @@ import {
   Worker,
   type ReplayResult,
 } from '@temporalio/worker';
+import { publishStepSinks } from '../../src/workers/publish-step-sinks.ts';
 import { historyFromJson } from '../helpers/history-json.ts';
 
 const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
@@ -40,7 +41,10 @@ const histories = () =>
 
 async function replay(path: string): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowsPath: path }, histories())) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath: path, sinks: publishStepSinks(undefined, Runtime.instance().logger) },
+    histories(),
+  )) {
     results.push(result);
   }
   return results;

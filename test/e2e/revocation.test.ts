@@ -6,7 +6,8 @@
  * revoked in the archive and requested again under another tag (`latest`, which the rule
  * allows) was published with a fresh signed VSA, `verify-image` and the webhook passed it from
  * the registry (they read no revocation), and the drift monitor's `revoked` finding went away
- * once the digest was published again.
+ * once the digest was published again. A publish awaiting approval when its digest was
+ * revoked published on the approval (checked by removing the check before the copy).
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -27,8 +28,10 @@ import { listReferrers } from '../../src/registry/referrers.ts';
 import { revocationNotice } from '../../src/registry/revocation-notice.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
 import type { RevokeResult } from '../../src/workflows/revocation-contract.ts';
+import { publishWorkflowId, type PublishResult } from '../../src/workflows/contract.ts';
 import { runSlsaGate } from '../helpers/cli-process.ts';
 import { listTags } from '../helpers/publish-checks.ts';
+import { pollProgress } from '../helpers/publish-progress.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 
@@ -109,7 +112,7 @@ const verifyImage = (image: string, ...extra: string[]) =>
   );
 
 /** A request for `tag` of a fresh image in `staging`; the rule lets it go out as `tag` or `latest`. */
-async function stage(staging: string, tag: string) {
+async function stage(staging: string, tag: string, rule: { approvalRequired?: boolean } = {}) {
   const built = await buildAndAttest(h.registry, staging, {
     tag,
     seed: `${staging}-${tag}`,
@@ -118,7 +121,10 @@ async function stage(staging: string, tag: string) {
   const release = staging.replace(/^staging\//, 'release/');
   const request = requestFor(h, staging, built.digest, {
     tag,
-    policy: { release: { destinations: [`${h.registryHost}/${release}`], tags: [tag, 'latest'] } },
+    policy: {
+      release: { destinations: [`${h.registryHost}/${release}`], tags: [tag, 'latest'] },
+      ...rule,
+    },
   });
   return { request, release, digest: built.digest };
 }
@@ -345,4 +351,34 @@ test('POST /api/v1/revocations: only the admin scope revokes, the verified ident
     code: string;
   };
   assert.deepEqual([denied.status, denied.code], ['DENIED', 'REVOKED']);
+});
+
+test('revoked while its publish awaits approval: the approval that follows publishes nothing, the run ends REVOKED', async () => {
+  const staging = `staging/${uniqueName('pending')}`;
+  const staged = await stage(staging, 'v3.0.0', { approvalRequired: true });
+  const workflowId = publishWorkflowId(h.registryHost, staged.release, staged.digest);
+  const handle = await h.start(h.sealRequest('alice', staged.request));
+  assert.equal(
+    (await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
+    'AwaitingApproval',
+  );
+  const bound = await h.verdictBinding(handle);
+
+  const revocation = await revokeWithCli(staged.digest, 'pulled before release', 'carol');
+  assert.deepEqual(revocation.releases, [], 'published nowhere yet');
+  // A genuine approval by another verified identity, sent after the revocation.
+  await handle.executeUpdate('approve', {
+    args: [
+      {
+        approver: 'bob',
+        reason: 'looks fine',
+        identity: h.sealToken('bob', 'approve', workflowId, bound.runId, bound.requestDigest),
+      },
+    ],
+  });
+  const result = (await handle.result()) as PublishResult;
+  assert.deepEqual([result.status, result.code], ['DENIED', 'REVOKED']);
+  assert.equal(await h.registry.manifestExists(staged.release, staged.digest), false);
+  assert.deepEqual(await listTags(h.registryHost, staged.release), []);
+  assert.equal((await h.deps.archive.getDecision(result.decisionId))?.status, 'denied');
 });

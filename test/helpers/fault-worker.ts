@@ -30,6 +30,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../../src/activities/index.ts';
 import { demoTrustMap } from '../../src/demo/demo-builder.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
+import { publishStepSinks } from '../../src/workers/publish-step-sinks.ts';
 import { loadConfig } from '../../src/config/config.ts';
 
 const env = process.env;
@@ -99,6 +100,7 @@ const worker = await Worker.create({
   taskQueue: config.taskQueue,
   workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
   activities: withFaults(createActivities(deps)),
+  sinks: publishStepSinks(undefined, Runtime.instance().logger),
   // After a kill the workflow's next task waits this long on the dead worker's sticky queue
   // before it goes to the shared queue (default 10s); shorter keeps the crash tests quick.
   stickyQueueScheduleToStartTimeout: '2s',

@@ -21,6 +21,7 @@ import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createActivityDeps } from '../../src/workers/activity-deps.ts';
+import { publishStepSinks } from '../../src/workers/publish-step-sinks.ts';
 import {
   PublishRequestSchema,
   publishWorkflowId,
@@ -113,6 +114,7 @@ export async function startPublishHarness(
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
     activities: createActivities(deps),
+    sinks: publishStepSinks(deps.metrics, Runtime.instance().logger),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporalAddress });

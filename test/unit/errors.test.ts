@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { MongoNetworkError } from 'mongodb';
 import { toTemporalFailure } from '../../src/activities/failures.ts';
 import {
   ERROR_CODES,
@@ -38,6 +39,7 @@ test('each code has one layer and one retryability, from the one table', () => {
     'ARCHIVE_UNAVAILABLE',
     'ATTESTOR_UNAVAILABLE',
     'REGISTRY_UNAVAILABLE',
+    'TEMPORAL_UNAVAILABLE',
     'TRUST_ROOT_UNAVAILABLE',
   ]);
   for (const code of retryable) assert.equal(ERRORS[code].layer, 'infrastructure');
@@ -63,7 +65,43 @@ test('the activity boundary makes a failure of each code, non-retryable exactly 
   assert.ok(outage instanceof ApplicationFailure);
   assert.equal(outage.type, 'REGISTRY_UNAVAILABLE');
   assert.equal(outage.nonRetryable, false);
-  // Not ours (a store driver's outage): passed on as it is, retried under the activity's policy.
-  const driver = new Error('connection reset');
-  assert.equal(toTemporalFailure(driver), driver);
+});
+
+test('an error without a code crosses the activity boundary coded and bounded', () => {
+  // A store driver's outage: ARCHIVE_UNAVAILABLE, still retried under the activity's policy.
+  // Before: passed on as it was (an uncoded failure).
+  const driver = toTemporalFailure(new MongoNetworkError('connection 4 to 127.0.0.1:27017 closed'));
+  assert.ok(driver instanceof ApplicationFailure);
+  assert.equal(driver.type, 'ARCHIVE_UNAVAILABLE');
+  assert.equal(driver.nonRetryable, false);
+  assert.match(driver.message, /MongoNetworkError: connection 4 to 127\.0\.0\.1:27017 closed/);
+
+  // Anything else: INTERNAL_ERROR, not retried, its kind and one bounded line.
+  // Made here: a 100 KB message over many lines with terminal escapes, as a library's error
+  // quoting a response body would be. Before: passed on as it was, text and stack.
+  const huge = Array.from({ length: 2000 }, (_, i) => `\u001b[2Kbody line ${i} ${'y'.repeat(40)}`).join('\n');
+  const internal = toTemporalFailure(new RangeError(huge));
+  assert.ok(internal instanceof ApplicationFailure);
+  assert.equal(internal.type, 'INTERNAL_ERROR');
+  assert.equal(internal.nonRetryable, true);
+  assert.match(internal.message, /^RangeError: /);
+  assert.ok(internal.message.length < 400, `${internal.message.length} characters`);
+  assert.doesNotMatch(internal.message, /[\n\u001b]|body line 1 /);
+  // A system error keeps its errno name, which says what happened.
+  const eisdir = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
+    code: 'EISDIR',
+  });
+  assert.match((toTemporalFailure(eisdir) as ApplicationFailure).message, /^Error EISDIR: EISDIR/);
+  // Not even an Error.
+  assert.equal((toTemporalFailure('thrown string') as ApplicationFailure).type, 'INTERNAL_ERROR');
+
+  // Our own codes keep their message, bounded too.
+  const long = toTemporalFailure(new GateError('POLICY_INVALID', 'p'.repeat(100_000)));
+  assert.ok(long instanceof ApplicationFailure);
+  assert.equal(long.type, 'POLICY_INVALID');
+  assert.ok(long.message.length <= 4001);
+
+  // Temporal's own signals pass as they are: a cancellation must stay a cancellation.
+  const cancelled = new CancelledFailure('activity cancelled');
+  assert.equal(toTemporalFailure(cancelled), cancelled);
 });

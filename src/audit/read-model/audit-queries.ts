@@ -3,7 +3,7 @@
  * same filters (AuditFiltersSchema), answered by DuckDB instead of the store. Rows are the
  * read model's, so they are as fresh as the export (`ReadModel.state.exportedAt`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditFiltersSchema, type AuditFilters } from '../../archive/audit-filters.ts';
 import { GateError } from '../../core/errors.ts';
 import type { QueryResult, ReadModel } from './read-model.ts';

@@ -27,7 +27,7 @@ import {
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXPORT_TIME_FIELDS, type Archive, type ExportedCollection } from '../../archive/archive.ts';
 import { GateError } from '../../core/errors.ts';
 import {

@@ -10,7 +10,7 @@
  * (slsa-verifier NormalizeGitURI); `builder@v1` is id and version, and a version matches
  * `v1` or `refs/tags/v1` (slsa-verifier MatchesLoose); a date-only `--since` is that UTC day.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../../core/errors.ts';
 import { gitUriFromHttps, normaliseExpectedSourceUri } from '../../core/provenance/git-uri.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';

@@ -5,7 +5,7 @@
  * `audit verify` re-checks it. Anything that is not an in-toto statement with a SLSA
  * provenance predicate records no dependencies.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntotoStatementSchema } from '../../core/formats/intoto/statement.ts';
 import { SLSA_PROVENANCE_V0_1 } from '../../core/formats/slsa/provenance-v0.1.ts';
 import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from '../../core/formats/slsa/provenance-v0.2.ts';

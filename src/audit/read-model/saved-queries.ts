@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../../core/errors.ts';
 
 export const SavedQuerySchema = z.strictObject({

@@ -12,12 +12,20 @@ import { ApiScopeSchema, ApiTokensSchema, hashToken, loadApiTokens } from '../..
 import type { PublishApiOptions } from '../../api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../api/server.ts';
 import { GateError } from '../../core/errors.ts';
-import { loadArchiveSettings, loadConfig, loadTemporalUiSettings } from '../../config/config.ts';
+import {
+  loadArchiveSettings,
+  loadConfig,
+  loadObservability,
+  loadTemporalUiSettings,
+} from '../../config/config.ts';
 import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
+import { ApiMetrics } from '../../metrics/api-metrics.ts';
+import { registerApprovalGauges } from '../../metrics/gate-metrics.ts';
+import { startMetricsServer } from '../../metrics/metrics-server.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
@@ -37,7 +45,9 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
 Credentials: hashed tokens and OIDC issuers with their grants (docs/security-model.md).
 With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are served:
 POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.
-A credential with the admin scope loads the policy in force: POST /api/v1/policies.`;
+A credential with the admin scope loads the policy in force: POST /api/v1/policies.
+With SLSA_GATE_METRICS_LISTEN=HOST:PORT, GET /metrics (Prometheus) is served on that address
+only, never on --port (docs/operations.md#metrics).`;
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -68,8 +78,12 @@ export const apiServeCommand: Command = {
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
+    const { metricsListen } = loadObservability();
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
     const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+    // Metrics on a listener of their own (SLSA_GATE_METRICS_LISTEN), never on the public port.
+    const metrics = metricsListen ? new ApiMetrics() : undefined;
+    if (metrics) registerApprovalGauges(metrics.registry, archive);
     // The write routes need the seal key shared with the workers, and Temporal.
     const identityKey = process.env.SLSA_GATE_IDENTITY_KEY
       ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY)
@@ -91,15 +105,22 @@ export const apiServeCommand: Command = {
         ? { readModel: { dir: readModelDir, queries: loadSavedQueries(values['saved-queries']) } }
         : {}),
       temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
+      ...(metrics ? { metrics } : {}),
     });
+    let served: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
     try {
       const { url } = await listenApi(server, port, values.host);
       console.log(
         `slsa-gate api: listening on ${url} (database ${settings.database}${publishOptions ? ', write routes on' : ', read-only'})`,
       );
+      if (metrics && metricsListen) {
+        served = await startMetricsServer(metricsListen, metrics.registry);
+        console.log(`slsa-gate api: metrics on ${served.url}`);
+      }
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);
     } finally {
+      served?.server.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await archive.close();

@@ -107,6 +107,10 @@ async function withArchive<T>(values: Values, use: (archive: Archive) => Promise
   }
 }
 
+function noDecision(ref: string): GateError {
+  return new GateError('NOT_FOUND', `no archived decision matches ${ref}`, { detail: { ref } });
+}
+
 function shortDigest(digest: string | undefined): string {
   return digest === undefined ? '' : digest.slice(0, 19);
 }
@@ -234,10 +238,7 @@ const showCommand: Command = {
       );
     return withArchive(values, async (archive) => {
       const detail = await showDecision(archive, ref);
-      if (!detail) {
-        console.error(`slsa-gate: no archived decision matches ${ref}`);
-        return 1;
-      }
+      if (!detail) throw noDecision(ref);
       const { decision: d } = detail;
       const temporalUi = workflowUiUrl(loadTemporalUiSettings(), d.workflowId, d.runId);
       if (values.json) {
@@ -255,6 +256,7 @@ const showCommand: Command = {
         `Decided    ${d.decidedAt}`,
         `Evidence   ${d.evidenceDigest}`,
         `Published  ${d.published ? `${d.published.repository}${d.published.tag ? ':' + d.published.tag : ''} at ${d.published.at}` : '-'}`,
+        `Timings    ${timingsText(d.timings) || '-'}${d.published?.timings ? `; after the decision: ${timingsText(d.published.timings)}` : ''}`,
         `Temporal   ${temporalUi}`,
         '',
         table(
@@ -291,6 +293,13 @@ const showCommand: Command = {
     });
   },
 };
+
+/** Per-step milliseconds as `step 12 ms, step 40 ms`, in the order the steps ran. */
+function timingsText(timings: Record<string, number>): string {
+  return Object.entries(timings)
+    .map(([step, ms]) => `${step} ${ms} ms`)
+    .join(', ');
+}
 
 const statsCommand: Command = {
   async run(args) {
@@ -418,10 +427,7 @@ const verifyCommand: Command = {
       let decisionId: string | undefined;
       if (ref !== undefined) {
         const detail = await showDecision(archive, ref);
-        if (!detail) {
-          console.error(`slsa-gate: no archived decision matches ${ref}`);
-          return 1;
-        }
+        if (!detail) throw noDecision(ref);
         decisionId = detail.decision._id;
       }
       const report = await verifyIntegrity(archive, {

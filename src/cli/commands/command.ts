@@ -1,4 +1,4 @@
-/** A CLI subcommand: `run` returns the process exit code (see EXIT in main.ts). */
+/** A CLI subcommand: `run` returns the process exit code (src/cli/exit-codes.ts). */
 export interface Command {
   run(args: string[]): Promise<number>;
 }

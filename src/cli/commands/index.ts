@@ -69,6 +69,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'Revoke an artifact digest for good: deny it on publish, attach a FAILED VSA, move its tags',
     load: async () => (await import('./revoke.ts')).revokeCommand,
   },
+  cancel: {
+    summary: 'Cancel a publish run (operators: direct access to Temporal)',
+    load: async () => (await import('./cancel.ts')).cancelCommand,
+  },
   status: {
     summary: 'Show the state of a publish (step, checks, verdict)',
     load: async () => (await import('./status.ts')).statusCommand,

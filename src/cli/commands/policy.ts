@@ -9,7 +9,8 @@ import type { Command } from './command.ts';
 const HELP = `Usage: slsa-gate policy check FILE [--trust-map FILE] [--json]
 
 Check a policy file (YAML or JSON): every problem is printed with its path.
-Builders are resolved against the shipped trust map, or the one given with --trust-map.
+Builders are resolved against the trust map the worker and \`policy load\` use: --trust-map,
+else SLSA_GATE_TRUST_MAP, else the shipped one.
 Exit 0 when valid (prints its digest), 2 when invalid or unreadable.`;
 
 /** `slsa-gate policy check FILE`: validate a policy and print its digest, or every problem with its path. */
@@ -42,8 +43,10 @@ export const policyCheckCommand: Command = {
       report(values.json, file, err.code, [{ path: file, message: err.message }]);
       return 2;
     }
+    // The same trust map `policy load` and the worker resolve builders with (SLSA_GATE_TRUST_MAP),
+    // so a policy checked here is the policy they accept.
+    const mapFile = values['trust-map'] ?? (process.env.SLSA_GATE_TRUST_MAP || undefined);
     try {
-      const mapFile = values['trust-map'];
       const trustMap = mapFile === undefined ? defaultTrustMap() : parseTrustMap(readJson(mapFile), mapFile);
       const { policy, digest } = parsePolicy(text, file, trustMap);
       if (values.json) console.log(JSON.stringify({ valid: true, file, digest, rules: policy.rules.length }));
@@ -53,7 +56,7 @@ export const policyCheckCommand: Command = {
       if (!isGateError(err)) throw err;
       // A bad trust map is reported against its own file, with its schema issues when it has them.
       const mapFault = err.code === 'CONFIG_INVALID';
-      const where = mapFault ? (values['trust-map'] ?? file) : file;
+      const where = mapFault ? (mapFile ?? file) : file;
       const listed = (mapFault ? err.detail?.issues : err.detail?.problems) as PolicyProblem[] | undefined;
       report(values.json, where, err.code, listed ?? [{ path: where, message: err.message }]);
       return 2;

@@ -8,9 +8,15 @@ export function verdictSender(v: Pick<Verdict, 'verified' | 'group'>): string {
 }
 
 /** Prints a publish's state: one line per check, the approvals, and the verdict, or JSON. */
-export function printProgress(progress: PublishProgress, opts: { json: boolean; uiUrl: string }): void {
+export function printProgress(
+  progress: PublishProgress,
+  opts: { json: boolean; uiUrl: string; workflowId: string },
+): void {
   if (opts.json) {
-    console.log(JSON.stringify({ ...progress, temporalUi: opts.uiUrl }, null, 2));
+    // The workflow id lets a script cancel, approve or follow the run it just started.
+    console.log(
+      JSON.stringify({ workflowId: opts.workflowId, ...progress, temporalUi: opts.uiUrl }, null, 2),
+    );
     return;
   }
   console.log(`status: ${progress.status}${progress.outcome ? ` (policy outcome ${progress.outcome})` : ''}`);

@@ -1,23 +1,30 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { WorkflowHandle } from '@temporalio/client';
-import { GateError } from '../../core/errors.ts';
+import { GateError, isGateError } from '../../core/errors.ts';
+import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { parseReference, parseRepository } from '../../registry/reference.ts';
-import { loadConfig } from '../../config/config.ts';
+import { loadConfig, type Config } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
+import { standingPublication } from '../../archive/standing-publication.ts';
 import { registryClients } from '../../config/registry-clients.ts';
-import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
+import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
+  alreadyPublishedResult,
+  MAX_INLINE_ATTESTATION_CHARS,
+  publicationOf,
   PublishRequestSchema,
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
+  type PublishResult,
 } from '../../workflows/contract.ts';
-import { progressQuery } from '../../workflows/definitions.ts';
 import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
+import { secondsOption } from './seconds-option.ts';
+import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
 
@@ -31,9 +38,14 @@ const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo
 The policy is the operator's, loaded into the gate (slsa-gate policy load); a request carries none.
 To see whether an image would pass under another policy: slsa-gate verify, or audit replay.
   --wait               wait through approval until published or denied
-  --json               machine output
+  --timeout SECONDS    with --wait: stop waiting after this long (1 to 3600); the run goes on
+  --json               machine output (includes the workflow id)
 
-Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait).`;
+Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait) or the
+--timeout passed before a verdict, 4 Temporal, registry or store unavailable, 5 cancelled.`;
+
+/** The largest attestation file whose base64 fits an inline attestation of the request. */
+const ATTESTATION_FILE_LIMIT_BYTES = (MAX_INLINE_ATTESTATION_CHARS / 4) * 3;
 
 export const publishCommand: Command = {
   async run(args) {
@@ -46,6 +58,7 @@ export const publishCommand: Command = {
         attestation: { type: 'string', multiple: true, default: [] },
         requester: { type: 'string' },
         wait: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -56,9 +69,21 @@ export const publishCommand: Command = {
     }
     if (!values.image || !values.to)
       throw new GateError('INPUT_INVALID', `--image and --to are required\n\n${USAGE}`);
+    if (values.timeout !== undefined && !values.wait)
+      throw new GateError('INPUT_INVALID', '--timeout bounds --wait: give both', {
+        detail: { field: '--timeout' },
+      });
+    // Without --timeout, --wait lasts until the verdict (the approval deadline bounds it).
+    const waitSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout, 1);
     const config = loadConfig();
     const image = parseReference(values.image);
     const release = parseRepository(values.to);
+    // Every input is read and checked before the first call out: a directory, a missing file
+    // or one too large for the history is refused naming the file.
+    const attestations = values.attestation.map((file) => ({
+      origin: file,
+      raw: readFileCapped(file, ATTESTATION_FILE_LIMIT_BYTES, 'attestation').toString('base64'),
+    }));
 
     // Resolve the tag once; from here on only the digest is used (docs/checklist.md#row-26).
     const registry = registryClients(config)(image.registry);
@@ -77,10 +102,7 @@ export const publishCommand: Command = {
       releaseRepository: release.repository,
       ...(values.tag ? { releaseTag: values.tag } : {}),
       requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
-      attestations: values.attestation.map((file) => ({
-        origin: file,
-        raw: Buffer.from(readFileSync(file)).toString('base64'),
-      })),
+      attestations,
     };
     // The whole request is checked before the workflow starts (issue 12 §5).
     const parsed = PublishRequestSchema.safeParse(request);
@@ -92,30 +114,58 @@ export const publishCommand: Command = {
       });
     }
 
+    // Already published at this destination, digest and tag (or untagged), and not revoked
+    // since: the first decision is the answer, read from the archive, and no run starts (as the
+    // API answers).
+    const published = await findPublished(config, parsed.data);
+    if (published) {
+      const uiUrl = workflowUiUrl(config, published.workflowId, published.runId);
+      printProgress(progressOfResult(published.result), {
+        json: values.json,
+        uiUrl,
+        workflowId: published.workflowId,
+      });
+      return EXIT.PUBLISHED;
+    }
+
     const workflowId = publishWorkflowId(release.registry, release.repository, digest);
-    const { client, close } = await connectClient(config);
+    const session = await connectClient(config);
     try {
       // A second request for the same artifact joins the running workflow (docs/checklist.md#row-31).
-      const handle = await client.workflow.start<typeof publishArtifact>('publishArtifact', {
-        taskQueue: config.taskQueue,
-        workflowId,
-        args: [parsed.data],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [
-          { key: sa.ArtifactDigest, value: digest },
-          { key: sa.Repository, value: `${release.registry}/${release.repository}` },
-          { key: sa.PublishStatus, value: 'Resolving' },
-        ],
-      });
+      const handle = await session.within(DEFAULT_QUERY_SECONDS, 'starting the publish', () =>
+        session.client.workflow.start<typeof publishArtifact>('publishArtifact', {
+          taskQueue: config.taskQueue,
+          workflowId,
+          args: [parsed.data],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: sa.ArtifactDigest, value: digest },
+            { key: sa.Repository, value: `${release.registry}/${release.repository}` },
+            { key: sa.PublishStatus, value: 'Resolving' },
+          ],
+        }),
+      );
       const uiUrl = workflowUiUrl(config, workflowId, handle.firstExecutionRunId);
       if (!values.json)
         console.log(
           `publish ${image.registry}/${image.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
         );
 
+      const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
       let last = '';
+      let progress: PublishProgress | undefined;
       for (;;) {
-        const progress = await currentProgress(handle);
+        if (Date.now() >= waitEnds) {
+          // The wait is over, not the run: say where it stands and how to follow it (exit 3).
+          if (progress) printProgress(progress, { json: values.json, uiUrl, workflowId });
+          else if (values.json)
+            console.log(JSON.stringify({ workflowId, status: 'Unknown', temporalUi: uiUrl }));
+          console.error(
+            `slsa-gate: the wait ended after ${waitSeconds} s before a verdict; the run goes on: slsa-gate status '${workflowId}'`,
+          );
+          return EXIT.PENDING;
+        }
+        progress = (await currentProgress(session, workflowId)) ?? progress;
         if (!progress) {
           await sleep(300);
           continue;
@@ -125,43 +175,50 @@ export const publishCommand: Command = {
           last = progress.status;
         }
         if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
-          printProgress(progress, { json: values.json, uiUrl });
-          if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
+          printProgress(progress, { json: values.json, uiUrl, workflowId });
+          if (progress.result) return exitCodeOfResult(progress.result);
           if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
-          return 3;
+          return EXIT.PENDING;
         }
         await sleep(300);
       }
     } finally {
-      await close();
+      await session.close();
     }
   },
 };
 
-/** The workflow's progress; its result once it has closed; undefined before its first task ran. */
-async function currentProgress(
-  handle: WorkflowHandle<typeof publishArtifact>,
-): Promise<PublishProgress | undefined> {
-  const { status } = await handle.describe();
-  if (status.name === 'COMPLETED') {
-    const result = await handle.result();
-    return {
-      status:
-        result.status === 'PUBLISHED' ? 'Published' : result.status === 'CANCELLED' ? 'Cancelled' : 'Denied',
-      outcome: result.outcome,
-      checks: result.checks,
-      decisionId: result.decisionId,
-      result,
-    };
-  }
-  if (status.name !== 'RUNNING')
-    throw new GateError(
-      status.name === 'CANCELLED' || status.name === 'TERMINATED' ? 'CANCELLED' : 'INPUT_INVALID',
-      `workflow ${handle.workflowId} is ${status.name}`,
-    );
+/** The decision that already published the request's artifact there and still stands (standingPublication). */
+async function findPublished(
+  config: Config,
+  request: PublishRequest,
+): Promise<{ result: PublishResult; workflowId: string; runId: string } | undefined> {
+  const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
   try {
-    return await handle.query(progressQuery);
-  } catch {
-    return undefined;
+    const decision = await standingPublication(archive, publicationOf(request));
+    if (!decision) return undefined;
+    return {
+      result: alreadyPublishedResult(decision, request.candidate),
+      workflowId: decision.workflowId,
+      runId: decision.runId,
+    };
+  } finally {
+    await archive.close();
+  }
+}
+
+/**
+ * The run's progress while the CLI waits on it; undefined while the worker has not answered yet
+ * (its first task has not run, or it is busy): the loop asks again.
+ */
+async function currentProgress(
+  session: TemporalClientSession,
+  workflowId: string,
+): Promise<PublishProgress | undefined> {
+  try {
+    return (await readProgress(session, workflowId, DEFAULT_QUERY_SECONDS)).progress;
+  } catch (err) {
+    if (isGateError(err) && err.code === 'TEMPORAL_UNAVAILABLE') return undefined;
+    throw err;
   }
 }

@@ -2,40 +2,52 @@ import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
-import { progressQuery } from '../../workflows/definitions.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
+import { DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
+import { secondsOption } from './seconds-option.ts';
+
+const USAGE = `Usage: slsa-gate status <workflow-id> [--timeout SECONDS] [--json]
+
+A finished publish is read from its result in Temporal's history (no worker needed); a running
+one is asked through its worker, which must answer within --timeout (default ${DEFAULT_QUERY_SECONDS} s),
+else TEMPORAL_UNAVAILABLE.
+Exit: ${EXIT.PUBLISHED} published or in progress, ${EXIT.DENIED} denied, ${EXIT.INPUT} input error, ${EXIT.PENDING} awaiting approval,
+      ${EXIT.UNAVAILABLE} no answer (Temporal, the worker), ${EXIT.CANCELLED} cancelled or terminated.`;
 
 export const statusCommand: Command = {
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        timeout: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
-      console.log('Usage: slsa-gate status <workflow-id> [--json]');
+      console.log(USAGE);
       return 0;
     }
     const workflowId = positionals[0];
-    if (!workflowId) throw new GateError('INPUT_INVALID', 'usage: slsa-gate status <workflow-id>');
+    if (!workflowId || positionals.length > 1)
+      throw new GateError('INPUT_INVALID', 'usage: slsa-gate status <workflow-id>');
+    const seconds = secondsOption(values.timeout, DEFAULT_QUERY_SECONDS);
     const config = loadConfig();
-    const { client, close } = await connectClient(config);
+    const session = await connectClient(config);
     try {
-      const handle = client.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      // A terminated run ran no workflow code to record its end: say so instead of its last progress.
-      if (description.status.name === 'TERMINATED')
-        throw new GateError('CANCELLED', `workflow ${workflowId} was terminated`);
-      const progress = await handle.query(progressQuery);
+      const { progress, runId } = await readProgress(session, workflowId, seconds);
       printProgress(progress, {
         json: values.json,
-        uiUrl: workflowUiUrl(config, workflowId, description.runId),
+        uiUrl: workflowUiUrl(config, workflowId, runId),
+        workflowId,
       });
-      if (progress.result) return progress.result.status === 'PUBLISHED' ? 0 : 1;
-      return progress.status === 'AwaitingApproval' ? 3 : 0;
+      if (progress.result) return exitCodeOfResult(progress.result);
+      return progress.status === 'AwaitingApproval' ? EXIT.PENDING : EXIT.PUBLISHED;
     } finally {
-      await close();
+      await session.close();
     }
   },
 };

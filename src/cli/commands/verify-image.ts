@@ -15,10 +15,11 @@ A VSA signed by a --public-key for that digest that says FAILED is the gate's re
 the image fails (REVOKED) whatever else is attached. With --mongodb-uri (and --db, else
 SLSA_GATE_DB) the gate's archive is asked too: a digest revoked there fails (REVOKED).
 
-Registry credentials: ~/.docker/config.json (and its credential helpers), then
-SLSA_GATE_REGISTRY_HOST/USERNAME/PASSWORD. --insecure-registry allows plain http to a loopback host.
+Registry credentials: SLSA_GATE_REGISTRY_CREDENTIALS, ~/.docker/config.json (and its credential
+helpers), then SLSA_GATE_REGISTRY_HOST/USERNAME/PASSWORD. Plain http to a loopback host: the hosts in
+SLSA_GATE_INSECURE_REGISTRIES (default 127.0.0.1:5000, localhost:5000) and each --insecure-registry.
 
-Prints PASSED: … or FAILED: <CODE>: <reason>. Exit 0 pass, 1 fail, 2 usage or input error.`;
+Prints PASSED: … or FAILED: <CODE>: <reason>. Exit 0 pass, 1 fail, 2 usage or input error, 4 registry or store unavailable.`;
 
 const OPTIONS = {
   'verifier-id': { type: 'string' },
@@ -56,26 +57,27 @@ export const verifyImageCommand: Command = {
 
     const [
       { parseReference },
-      { RegistryClient },
-      credentials,
-      { dockerConfigCredentials },
+      { loadRegistrySettings },
+      { registryClients },
       { verifyPublishedImage },
       { readPublicKeyFile },
       { connectRevocationCheck },
     ] = await Promise.all([
       import('../../registry/reference.ts'),
-      import('../../registry/client.ts'),
-      import('../../registry/credentials.ts'),
-      import('../../registry/docker-credentials.ts'),
+      import('../../config/config.ts'),
+      import('../../config/registry-clients.ts'),
       import('../../consumers/published-vsa.ts'),
       import('../../loaders/trust-material-files.ts'),
       import('../../consumers/archive-revocation.ts'),
     ]);
     const image = parseReference(positionals[0]!);
-    const client = RegistryClient.forHost(image.registry, {
-      insecureHosts: values['insecure-registry'] ?? [],
-      credentials: credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials()),
-    });
+    // The registries as every command reaches them (SLSA_GATE_INSECURE_REGISTRIES,
+    // SLSA_GATE_REGISTRY_CREDENTIALS), plus the hosts this call names.
+    const settings = loadRegistrySettings();
+    const client = registryClients({
+      ...settings,
+      insecureRegistries: [...settings.insecureRegistries, ...(values['insecure-registry'] ?? [])],
+    })(image.registry);
     const expect = {
       publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
       verifierId: values['verifier-id'],

@@ -3,7 +3,7 @@
  * whole string must match: `^a|b$` becomes `^(?:a|b)$`. sigstore-js matches identities with
  * an unanchored RegExp, so `github` matches every GitHub identity (docs/checklist.md#row-11 and docs/checklist.md#row-19).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A pattern string that starts with `^` and ends with `$` and compiles as a RegExp. */
 export const AnchoredPatternSchema = z

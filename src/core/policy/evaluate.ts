@@ -3,7 +3,7 @@
  * mixing fields across attestations (docs/checklist.md#row-18); the first SLSA provenance that
  * passes every check is used, else the failures of the best candidate are reported.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isGateError, type ErrorCode } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
 import {

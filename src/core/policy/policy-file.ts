@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { listIssues } from '../formats/format-issues.ts';
 import { compileAnchored } from './anchored-pattern.ts';

@@ -3,7 +3,7 @@
  * Shared by the policy file (policy-file.ts) and slsa-verifier-style flags (verifier-flags.ts).
  * Strict: a typo in a policy fails instead of silently weakening it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { GroupNameSchema } from '../identity.ts';
 import { AnchoredPatternSchema } from './anchored-pattern.ts';

@@ -4,7 +4,7 @@
  * and the highest SLSA Build level that builder can reach. Verified (the signature checks
  * out) is not trusted: only a trust map entry makes a builder trusted (guac's distinction).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import type { Signer } from '../model.ts';
 import { certificateFacts } from '../provenance/certificate-cross-check.ts';

@@ -5,7 +5,7 @@
  * required where slsa-verifier requires one (npm packages, GitHub attestations). The
  * source (or the GitHub repository) is always required: never "any source, any signer".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { formatIssues, listIssues } from '../formats/format-issues.ts';
 import { SLSA_PROVENANCE_V1 } from '../formats/slsa/provenance-v1.ts';

@@ -4,7 +4,7 @@
  * Fulcio from the OIDC token) contradicts what the build wrote in the predicate, the
  * builder or source check reports it under its own id (slsa-verifier provenance_forgeable.go).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorCodeSchema, DigestSetSchema } from '../model.ts';
 import { SLSA_PROVENANCE_V0_1 } from '../formats/slsa/provenance-v0.1.ts';
 import { SLSA_PROVENANCE_V0_2 } from '../formats/slsa/provenance-v0.2.ts';

@@ -5,7 +5,7 @@ import {
   VerificationError,
   type TrustMaterial as SigstoreTrustMaterial,
 } from '@sigstore/verify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 
 const PUBLIC_GOOD_NAME = 'sigstore-public-good';

@@ -3,7 +3,7 @@
  * envelope decoding the other key-signed forms share.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { DsseEnvelopeSchema, type DsseEnvelope } from '../formats/dsse/envelope-v1.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../model.ts';

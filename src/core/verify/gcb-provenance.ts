@@ -4,7 +4,7 @@
  * Follows slsa-verifier's verifiers/internal/gcb (provenance.go, keys/keys.go).
  */
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError } from '../errors.ts';
 import {
   GcbProvenanceSchema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { BUNDLE_MEDIA_TYPES, MAX_SIGNATURES, MAX_TLOG_ENTRIES } from '../formats/sigstore/bundle-v1.ts';
 import { NpmAttestationsSchema } from '../formats/npm/attestations-v1.ts';

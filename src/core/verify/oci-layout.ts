@@ -6,7 +6,7 @@
  * blobs (capped) and calls these functions with their bytes.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import {
   COSIGN_LAYOUT,

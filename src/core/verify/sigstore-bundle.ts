@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
 import { PolicyError, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError, isGateError, type ErrorCode } from '../errors.ts';
 import {
   BUNDLE_MEDIA_TYPES,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import {
   INTOTO_PAYLOAD_TYPE,

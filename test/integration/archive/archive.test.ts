@@ -27,7 +27,7 @@ function rejectsWith(code: ErrorCode) {
 describe('recordDecision', () => {
   test('stores a decision with its derived fields and a creation event', async () => {
     const input = makeDecision('rec-1');
-    assert.deepEqual(await archive.recordDecision(input), { decisionId: input.decisionId });
+    assert.deepEqual(await archive.recordDecision(input), { decisionId: input.decisionId, created: true });
     const stored = await archive.getDecision(input.decisionId);
     assert.ok(stored);
     assert.equal(stored.status, 'decided');
@@ -57,9 +57,10 @@ describe('recordDecision', () => {
         },
       ],
     });
-    await archive.recordDecision(input);
-    // Same instant written differently must compare equal.
-    await archive.recordDecision({ ...input, decidedAt: '2026-03-01T11:00:05+01:00' });
+    assert.equal((await archive.recordDecision(input)).created, true);
+    // Same instant written differently must compare equal: a retry, which did not create it.
+    const retried = await archive.recordDecision({ ...input, decidedAt: '2026-03-01T11:00:05+01:00' });
+    assert.equal(retried.created, false);
     assert.equal(await collectionsOf(archive).decisions.countDocuments({ _id: input.decisionId }), 1);
     assert.equal(await collectionsOf(archive).exceptions.countDocuments({ decisionId: input.decisionId }), 1);
     assert.equal(await collectionsOf(archive).events.countDocuments({ decisionId: input.decisionId }), 1);

@@ -88,7 +88,7 @@ test('audit list rejects a bad filter with the usage exit code', async () => {
   assert.match(out.stderr, /INPUT_INVALID/);
 });
 
-test('audit show: by workflow id, with raw attestations and the Temporal UI link; unknown is exit 1', async () => {
+test('audit show: by workflow id, with raw attestations and the Temporal UI link; unknown is NOT_FOUND, exit 2', async () => {
   const out = await run('show', passed.workflowId, '--json');
   assert.equal(out.code, 0, out.stderr);
   const detail = JSON.parse(out.stdout) as {
@@ -104,7 +104,9 @@ test('audit show: by workflow id, with raw attestations and the Temporal UI link
   );
   const text = await run('show', passed.decisionId);
   assert.match(text.stdout, /Outcome {4}PASSED/);
-  assert.equal((await run('show', 'nothing-like-this')).code, 1);
+  const unknown = await run('show', 'nothing-like-this');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^slsa-gate: NOT_FOUND: no archived decision matches nothing-like-this$/m);
 });
 
 test('audit stats and export', async () => {

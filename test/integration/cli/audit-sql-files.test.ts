@@ -10,28 +10,16 @@
  * build job or another tool run from that directory would leave it.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runCli } from '../../helpers/cli-process.ts';
 
-const cli = fileURLToPath(new URL('../../../bin/slsa-gate.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'slsa-gate-audit-sql-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function auditSql(sql: string): Promise<{ exit: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [cli, 'audit', 'sql', sql, '--dir', 'export', '--json'],
-      { cwd: work },
-      (err, stdout, stderr) =>
-        done({ exit: err ? Number((err as { code?: unknown }).code) : 0, stdout, stderr }),
-    );
-  });
-}
+const auditSql = (sql: string) => runCli(['audit', 'sql', sql, '--dir', 'export', '--json'], { cwd: work });
 
 test("a file under the working directory's .tmp/ cannot be read through audit sql", async () => {
   mkdirSync(join(work, 'export'));

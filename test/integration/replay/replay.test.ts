@@ -192,6 +192,32 @@ describe('replay under a new policy', () => {
     assert.equal(report.total, 6);
   });
 
+  test('a destination or tag the new rule no longer allows replays as DESTINATION_NOT_ALLOWED', async () => {
+    // Material: the real published decision (to …/release/<name>:v1.0.0) and two tightenings an
+    // operator makes: the rule's images now go to another repository, or only under `stable`.
+    const moved = `${h.registryHost}/release/${uniqueName('moved')}`;
+    for (const release of [
+      { destinations: [moved], tags: ['source-tag'] },
+      { destinations: [repos.good.replace('/staging/', '/release/')], tags: ['stable'] },
+    ]) {
+      const report = await replay(
+        policyWith((rule) => (rule.release = release)),
+        {
+          repository: repos.good,
+        },
+      );
+      const d = entry(report, published.decisionId);
+      // Before: the original destination result (PASS) was copied, and the outcome stayed PASSED.
+      assert.equal(d.after?.outcome, 'FAILED', JSON.stringify(release));
+      assert.equal(d.changed, true);
+      assert.deepEqual(d.after?.failingCodes, ['DESTINATION_NOT_ALLOWED']);
+      const change = d.checkChanges.find((c) => c.id === 'destination');
+      assert.equal(change?.before?.result, 'PASS');
+      assert.equal(change?.after?.result, 'FAIL');
+      assert.equal(change?.after?.code, 'DESTINATION_NOT_ALLOWED');
+    }
+  });
+
   test('altered evidence and a pipeline denial are reported as not replayed, never evaluated', async () => {
     const report = await replay(policyWith());
     const altered = entry(report, `publish-${tampered}/run-1`);

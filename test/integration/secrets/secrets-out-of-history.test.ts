@@ -27,6 +27,7 @@ import {
 import { staticCredentials } from '../../../src/registry/credentials.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { createActivityDeps } from '../../../src/workers/activity-deps.ts';
+import { publishStepSinks } from '../../../src/workers/publish-step-sinks.ts';
 import { connectClient } from '../../../src/config/temporal-client.ts';
 import {
   publishWorkflowId,
@@ -141,6 +142,7 @@ test('no registry password, VSA key or token appears in the history, the archive
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('../../../src/workflows/index.ts', import.meta.url)),
     activities: createActivities(deps),
+    sinks: publishStepSinks(undefined, Runtime.instance().logger),
   });
   const running = worker.run();
   const { client, close } = await connectClient(config);

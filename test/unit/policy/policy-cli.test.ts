@@ -10,7 +10,14 @@ const BIN = new URL('../../../bin/slsa-gate.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../../examples/policy.yaml', import.meta.url).pathname;
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SLSA_GATE_TRUST_MAP: '', ...env },
+  });
 }
 
 test('policy check: a valid policy exits 0 and prints its digest', () => {
@@ -56,4 +63,19 @@ test('policy check --trust-map: builders are resolved against the given trust ma
   const bad = join(dir, 'bad-map.json');
   writeFileSync(bad, JSON.stringify({ version: 2 }));
   assert.equal(cli('policy', 'check', '--trust-map', bad, EXAMPLE).status, 2);
+});
+
+test('policy check reads SLSA_GATE_TRUST_MAP as policy load and the worker do', () => {
+  // An operator's trust map that vouches for no builder: the example policy names builders it
+  // does not know, so the policy `policy load` would refuse must not be VALID here either.
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const map = join(dir, 'trust-map.json');
+  writeFileSync(map, JSON.stringify({ version: 1, builders: [] }));
+  const r = cliWith({ SLSA_GATE_TRUST_MAP: map }, 'policy', 'check', EXAMPLE);
+  assert.equal(r.status, 2, r.stdout);
+  assert.match(r.stderr, /POLICY_INCOMPLETE/);
+  // --trust-map names the file for this call and wins over the variable.
+  const shipped = new URL('../../../src/core/policy/default-trust-map.json', import.meta.url).pathname;
+  const given = cliWith({ SLSA_GATE_TRUST_MAP: map }, 'policy', 'check', '--trust-map', shipped, EXAMPLE);
+  assert.equal(given.status, 0, given.stderr);
 });

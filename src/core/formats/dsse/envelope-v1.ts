@@ -3,7 +3,7 @@
  * unknown fields are ignored. `cert` is the non-standard field older
  * slsa-github-generator releases used to embed the Fulcio certificate.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The media type of a DSSE JSON envelope as an OCI layer or referrer artifact (DSSE envelope.md, cosign). */
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';

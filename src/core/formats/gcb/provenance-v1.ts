@@ -4,7 +4,7 @@
  * Upstream format: unknown fields are ignored. Only `envelope` is signed; the
  * summaries and `build.*` statements beside it are unsigned copies.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DsseEnvelopeSchema } from '../dsse/envelope-v1.ts';
 
 /** One Container Analysis BUILD occurrence: the signed envelope and unsigned metadata. */

@@ -1,5 +1,5 @@
 /** in-toto ResourceDescriptor v1 and DigestSet, as used by SLSA provenance and VSAs. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** in-toto spec v1 §DigestSet: algorithm name → hex (or, for some algorithms, another encoding). */
 export const IntotoDigestSetSchema = z.record(z.string(), z.string());

@@ -2,7 +2,7 @@
  * in-toto Statement v0.1 (in-toto/attestation spec v0.1.0). Same fields as v1; only
  * `_type` differs, so the v1 subject schema is reused.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StatementSubjectSchema } from './statement-v1.ts';
 
 export const INTOTO_STATEMENT_V0_1 = 'https://in-toto.io/Statement/v0.1';

@@ -1,5 +1,5 @@
 /** in-toto Statement v1 (in-toto/attestation spec/v1/statement.md). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntotoDigestSetSchema } from './resource-descriptor-v1.ts';
 
 export const INTOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';

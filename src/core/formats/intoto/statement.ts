@@ -1,5 +1,5 @@
 /** An in-toto Statement of either version slsa-gate reads (v0.1 or v1), told apart by `_type`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { INTOTO_STATEMENT_V0_1, IntotoStatementV01Schema } from './statement-v0.1.ts';
 import { INTOTO_STATEMENT_V1, IntotoStatementV1Schema } from './statement-v1.ts';
 

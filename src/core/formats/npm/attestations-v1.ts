@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The npm registry's attestations document (`GET /-/npm/v1/attestations/<name>@<version>`):

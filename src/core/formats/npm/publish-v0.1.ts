@@ -1,5 +1,5 @@
 /** The npm registry's publish attestation predicate, v0.1 (github.com/npm/attestation specs/publish/v0.1). */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const NPM_PUBLISH_V0_1 = 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1';
 

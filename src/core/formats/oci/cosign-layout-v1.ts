@@ -4,7 +4,7 @@
  * manifest whose layers are DSSE envelopes annotated with their Rekor evidence
  * (sigstore/cosign pkg/oci/static, pkg/cosign/bundle). Upstream formats: loose.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../dsse/envelope-v1.ts';
 
 const Sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'not a sha256 digest');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DsseEnvelopeSchema } from '../dsse/envelope-v1.ts';
 
 /** Bundle media types we accept, by the bundle version they announce (protobuf-specs `Bundle.media_type`). */

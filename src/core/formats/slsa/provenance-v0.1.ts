@@ -1,5 +1,5 @@
 /** SLSA provenance v0.1 (https://slsa.dev/provenance/v0.1), as Google Cloud Build emits it. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntotoDigestSetSchema } from '../intoto/resource-descriptor-v1.ts';
 
 export const SLSA_PROVENANCE_V0_1 = 'https://slsa.dev/provenance/v0.1';

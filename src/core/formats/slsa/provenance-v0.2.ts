@@ -1,5 +1,5 @@
 /** SLSA provenance v0.2 (https://slsa.dev/provenance/v0.2). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntotoDigestSetSchema } from '../intoto/resource-descriptor-v1.ts';
 
 export const SLSA_PROVENANCE_V0_2 = 'https://slsa.dev/provenance/v0.2';

@@ -1,5 +1,5 @@
 /** SLSA provenance v1 (https://slsa.dev/spec/v1.0/provenance). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResourceDescriptorSchema } from '../intoto/resource-descriptor-v1.ts';
 
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';

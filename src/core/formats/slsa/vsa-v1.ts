@@ -1,5 +1,5 @@
 /** SLSA Verification Summary Attestation v1 (https://slsa.dev/spec/v1.0/verification_summary). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntotoDigestSetSchema } from '../intoto/resource-descriptor-v1.ts';
 
 export const SLSA_VSA_V1 = 'https://slsa.dev/verification_summary/v1';

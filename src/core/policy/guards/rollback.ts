@@ -3,7 +3,7 @@
  * onto `latest` or a newer tag. The caller keeps a monotonic record per `repo:tag` of what
  * was last published there and hands it in; this check is pure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ArtifactRef, CheckResult } from '../../model.ts';
 import { tagOf } from '../../provenance/git-uri.ts';
 import type { Provenance } from '../../provenance/provenance.ts';

@@ -1,5 +1,5 @@
 /** Google Cloud Build buildTypes (SLSA v0.1 `recipe.type`), as Cloud Build signs them. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { asRecord, str } from '../predicate-fields.ts';
 
 export const CLOUD_BUILD_BUILD_TYPES = {

@@ -1,5 +1,5 @@
 /** Container-based build v0.1 (https://slsa.dev/container-based-build/v0.1?draft). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { asRecord, gitUri, str } from '../predicate-fields.ts';
 import type { ProvenanceFinding } from '../provenance.ts';
 import type { BuildTypeFacts } from './trigger.ts';

@@ -3,7 +3,7 @@
  * workflow/v1), also published as `https://actions.github.io/buildtypes/workflow/v1`
  * (GitHub artifact attestations).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { gitUriFromHttps } from '../git-uri.ts';
 import { asRecord, str } from '../predicate-fields.ts';
 import type { GithubContext } from './github-context.ts';

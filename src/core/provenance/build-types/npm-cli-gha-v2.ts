@@ -1,5 +1,5 @@
 /** The npm CLI's provenance from GitHub Actions (npm/cli lib/utils/provenance.js), SLSA v0.2. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const NPM_CLI_GHA_V2 = 'https://github.com/npm/cli/gha/v2';
 

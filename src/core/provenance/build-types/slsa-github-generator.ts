@@ -3,7 +3,7 @@
  * BYOB delegator (internal/builders/generic, docs/byob.md), whose v1 provenance records
  * the GitHub context in internalParameters.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { githubContext, workflowPathOf } from './github-context.ts';
 import type { BuildTypeFacts } from './trigger.ts';
 
