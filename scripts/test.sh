@@ -15,6 +15,18 @@ if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 # never belongs inside a test hook. Cached in .tools/interop: later runs return at once.
 build_interop_tools() { bash scripts/interop-tools.sh >/dev/null; }
 
+# The Kubernetes manifests (deploy/kubernetes) are validated against the API's schemas, which
+# the PyPI package kubernetes-validate ships (no network at test time): installed here, beside
+# the Temporal CLI in .tools/venv, never inside a test. A second run returns at once.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+install_kubernetes_validate() {
+  local venv="$PROJECT_ROOT/.tools/venv"
+  if "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -qx "$KUBERNETES_VALIDATE_VERSION"; then return 0; fi
+  echo "test: installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI) into .tools/venv" >&2
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+}
+
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
 case "${1:-all}" in
@@ -23,6 +35,7 @@ case "${1:-all}" in
   integration)
     bash scripts/services.sh up
     build_interop_tools
+    install_kubernetes_validate
     run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
     ;;
   all)
@@ -30,6 +43,7 @@ case "${1:-all}" in
     npm run -s lint
     bash scripts/services.sh up
     build_interop_tools
+    install_kubernetes_validate
     run_tests 'test/**/*.test.ts'
     ;;
   *) echo "usage: $0 [all|unit|integration|corpus]" >&2; exit 2 ;;

@@ -12,6 +12,7 @@
  *   GET /login  POST /login  POST /logout          the cookie holding the token
  *   POST /api/v1/policies                          load the policy in force (scope admin)
  *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
+ *   GET /healthz                                   the health probe, without a credential
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -278,6 +279,14 @@ async function route(
   const path = url.pathname;
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
 
+  // The health probe (Docker HEALTHCHECK, Kubernetes probes): no credential, and no admission
+  // slot, so strangers holding every anonymous slot do not make the probe fail and the server
+  // restart. It reads nothing and says only that the server answers.
+  if (path === HEALTH_PATH) {
+    requireMethod(method, 'GET');
+    return sendJson(res, 200, { status: 'ok' }, req.complete ? {} : { Connection: 'close' });
+  }
+
   // Routes without authentication: the stylesheet and the login/logout forms, in their own pool.
   if (ANONYMOUS_PATHS.has(path)) {
     admit(admission.anonymous, res);
@@ -304,6 +313,7 @@ async function route(
   else await pageRoute(options, path, url.searchParams, res);
 }
 
+const HEALTH_PATH = '/healthz';
 const ANONYMOUS_PATHS = new Set(['/assets/style.css', '/login', '/logout']);
 
 async function anonymousRoute(

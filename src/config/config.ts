@@ -51,6 +51,8 @@ export const ConfigSchema = z.strictObject({
    * Temporal access): off unless the operator says so (docs/security-model.md).
    */
   allowUnverifiedApprovals: z.stringbool().default(false),
+  /** Where the worker serves `GET /healthz` for container probes (`HOST:PORT`); off when absent. */
+  healthListen: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -86,6 +88,7 @@ const VARIABLES: Record<string, string> = {
   attestorsFile: 'SLSA_GATE_ATTESTORS',
   attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
   allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
+  healthListen: 'SLSA_GATE_HEALTH_LISTEN',
 };
 
 /**
@@ -149,6 +152,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     verifierId: env.SLSA_GATE_VERIFIER_ID,
     policyUri: env.SLSA_GATE_POLICY_URI,
     allowUnverifiedApprovals: env.SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS,
+    healthListen: env.SLSA_GATE_HEALTH_LISTEN,
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(defined);

@@ -107,6 +107,11 @@ export function buildImage(opts: BuildImageOptions = {}): BuiltImage {
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
     }),
   );
+  return imageManifest(config, layers);
+}
+
+/** The OCI image manifest of a config blob and its layers (image-spec manifest.md). */
+export function imageManifest(config: BuiltBlob, layers: BuiltBlob[]): BuiltImage {
   const bytes = manifestBytes({
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.ociManifest,

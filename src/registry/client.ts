@@ -33,7 +33,7 @@ export const DEFAULT_LIMITS: RegistryLimits = {
 
 /** Options of a RegistryClient. */
 export interface RegistryClientOptions {
-  /** `host[:port]` reachable over plain http; loopback hosts only. */
+  /** `host[:port]` reachable over plain http: loopback hosts and single-label container-network names only. */
   insecureHosts?: readonly string[];
   /** Credentials for Basic challenges; ignored when `auth` is given. */
   credentials?: CredentialsProvider;
@@ -61,7 +61,14 @@ export interface FetchedManifest {
   digest: string;
 }
 
-const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])$/;
+/**
+ * Hosts plain http may reach when the operator lists them: loopback, and single-label names
+ * starting with a letter, which only a container network (a compose service, a Kubernetes
+ * service of the pod's namespace) or the hosts file answers, never public DNS, and which no
+ * URL parser reads as an IP address. A dotted name or any other address is refused.
+ */
+const PLAIN_HTTP_HOST =
+  /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\]|[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/;
 
 const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 
@@ -108,10 +115,14 @@ export class RegistryClient {
     }
     const insecureHosts = new Set(options.insecureHosts ?? []);
     for (const host of insecureHosts) {
-      if (!LOOPBACK.test(host.replace(/:\d+$/, ''))) {
-        throw new GateError('CONFIG_INVALID', `insecure registry host "${host}" is not a loopback address`, {
-          detail: { host },
-        });
+      if (!PLAIN_HTTP_HOST.test(host.replace(/:\d+$/, ''))) {
+        throw new GateError(
+          'CONFIG_INVALID',
+          `insecure registry host "${host}" is neither loopback nor a single-label container-network name`,
+          {
+            detail: { host },
+          },
+        );
       }
     }
     if (base.protocol === 'http:' && !insecureHosts.has(base.host)) {

@@ -15,6 +15,7 @@ import { packageFile } from '../loaders/package-root.ts';
 import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
 import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
 import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
+import { parseListen, startHealthServer } from './health-server.ts';
 
 /**
  * The line a worker logs at start while it counts typed approver names: whoever can send an
@@ -86,6 +87,10 @@ export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const observability = loadObservability();
   if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
+  const healthListen =
+    config.healthListen === undefined
+      ? undefined
+      : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
   const workflows = workflowCode();
   const runtime = installRuntime(observability);
   const metrics = new WorkerMetrics();
@@ -109,10 +114,15 @@ export async function runWorker(): Promise<void> {
       (await startMetricsServer(observability.metricsListen, metrics.registry));
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
     if (served) console.error(`slsa-gate worker: metrics on ${served.url}`);
+    // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
+    const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
+    if (health)
+      console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
     try {
       await worker.run();
     } finally {
       served?.server.close();
+      health?.server.close();
     }
   } finally {
     await connection.close();

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMPTY_TRUSTED_ROOT } from '../../scripts/cosign-offline.ts';
 
 /**
  * Where scripts/interop-tools.sh puts the binaries. The test command builds them before the
@@ -44,17 +45,7 @@ export function interopTools(): InteropTools {
   }
   const home = mkdtempSync(join(tmpdir(), 'slsa-gate-interop-home-'));
   const emptyTrustedRoot = join(home, 'trusted_root.json');
-  // protobuf-specs TrustedRoot with empty lists: nothing but the --key passed on the command line is trusted.
-  writeFileSync(
-    emptyTrustedRoot,
-    JSON.stringify({
-      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [],
-      certificateAuthorities: [],
-      ctlogs: [],
-      timestampAuthorities: [],
-    }),
-  );
+  writeFileSync(emptyTrustedRoot, EMPTY_TRUSTED_ROOT);
   tools = {
     ...paths,
     emptyTrustedRoot,

@@ -36,3 +36,23 @@ test('forHost picks http only for insecure hosts', () => {
   );
   assert.equal(RegistryClient.forHost('ghcr.io').host, 'ghcr.io');
 });
+
+// docs/operations.md#docker-compose: the compose stack's registry is `registry:5000` on the
+// compose network. A single-label name is answered only by a container network or the hosts
+// file; every other non-loopback host stays refused. Failing before: only loopback was accepted.
+test('plain http may also reach a single-label container-network name listed in insecureHosts', () => {
+  assert.equal(
+    new RegistryClient('http://registry:5000', { insecureHosts: ['registry:5000'] }).host,
+    'registry:5000',
+  );
+  assert.equal(
+    RegistryClient.forHost('registry:5000', { insecureHosts: ['registry:5000'] }).host,
+    'registry:5000',
+  );
+  // Hosts an operator might list by mistake, each reaching beyond the container network:
+  // a dotted name (public DNS), a private address, and names a URL parser reads as 127.0.0.1.
+  for (const host of ['registry.example.com:5000', '192.168.1.10:5000', '0x7f000001:5000', '2130706433:5000'])
+    assert.throws(() => RegistryClient.forHost(host, { insecureHosts: [host] }), configInvalid, host);
+  // Not listed: https, as for any host.
+  assert.throws(() => new RegistryClient('http://registry:5000'), configInvalid);
+});
