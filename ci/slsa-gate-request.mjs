@@ -325,12 +325,17 @@ function refusal(settings, answer, what) {
       'UNAUTHENTICATED',
       `the gate did not accept the ID token (its issuer, audience ${settings.audience}, or expiry; docs/ci.md#what-the-operator-configures)`,
     );
-  if (status === 403)
+  if (status === 403) {
+    const why =
+      code === 'REQUESTER_NOT_ALLOWED'
+        ? 'the grant of this identity does not name this release repository'
+        : 'no grant gives this identity the publish scope';
     return new Stop(
       EXIT.INPUT,
       code ?? 'FORBIDDEN',
-      `${message} (no grant gives this identity the publish scope; docs/ci.md#what-the-operator-configures)`,
+      `${message} (${why}; docs/ci.md#what-the-operator-configures)`,
     );
+  }
   if (status === 409 && code === 'CANCELLED')
     return new Stop(EXIT.CANCELLED, 'CANCELLED', `${what}: ${message}`);
   if (status === 400 || status === 413 || status === 415)

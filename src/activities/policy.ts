@@ -12,6 +12,7 @@ import {
   type ProvenanceResources,
 } from '../attestors/resolve-levels.ts';
 import { durationSeconds, type LevelEvidence, type PolicyRule } from '../core/policy/policy-rule.ts';
+import type { RequesterInput } from '../core/policy/guards/requester.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
 import type { Candidate } from '../workflows/contract.ts';
@@ -158,6 +159,8 @@ export function createPolicyActivities(deps: ActivityDeps) {
       now: string;
       /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
       release?: { repository: string; tag?: string };
+      /** The verified requester (admitRequest) and what its grants let it publish. */
+      requester?: RequesterInput;
     }): Promise<PolicyEvaluation> {
       const { text, origin, version } = await policyInForce(deps);
       const { policy, digest } = parsePolicyCoded(text, origin, deps.trustMap);
@@ -191,6 +194,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
                 }
               : {}),
             ...(rollback ? { rollback } : {}),
+            ...(input.requester ? { requester: input.requester } : {}),
           },
           rule,
         ));

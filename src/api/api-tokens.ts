@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
-import { GroupNameSchema } from '../core/identity.ts';
+import { GroupNameSchema, PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
 import {
   OidcIssuerSchema,
   OidcRejection,
@@ -32,6 +32,16 @@ import {
 export const ApiScopeSchema = z.enum(['publish', 'approve', 'audit:read', 'admin']);
 export type ApiScope = z.infer<typeof ApiScopeSchema>;
 
+/**
+ * With the `publish` scope: what the credential may publish (docs/security-model.md#what-a-requester-may-publish).
+ * `sources` is required, except on a GitHub Actions grant, where it defaults to the token's
+ * own repository; `destinations` narrows the release repositories the policy's rule names.
+ */
+const publishLimits = {
+  sources: PublishGrantSchema.shape.sources.optional(),
+  destinations: PublishGrantSchema.shape.destinations,
+};
+
 /** The credential configuration, as JSON or YAML, in a file or in SLSA_GATE_API_TOKENS. */
 export const ApiTokensSchema = z
   .strictObject({
@@ -45,6 +55,7 @@ export const ApiTokensSchema = z
           scopes: z.array(ApiScopeSchema).default([]),
           /** Approver groups the holder is in (a rule's `approvals.from`). */
           groups: z.array(GroupNameSchema).default([]),
+          ...publishLimits,
         }),
       )
       .default([]),
@@ -64,6 +75,7 @@ export const ApiTokensSchema = z
               .refine((c) => Object.keys(c).length > 0, 'a grant names at least one claim'),
             scopes: z.array(ApiScopeSchema).default([]),
             groups: z.array(GroupNameSchema).default([]),
+            ...publishLimits,
           })
           .refine((g) => g.scopes.length > 0 || g.groups.length > 0, 'a grant gives a scope or a group'),
       )
@@ -73,7 +85,35 @@ export const ApiTokensSchema = z
   .refine(
     (c) => c.grants.every((g) => c.oidc.some((i) => i.issuer === g.issuer)),
     'every grant names a configured OIDC issuer',
-  );
+  )
+  .superRefine((c, ctx) => {
+    // A missing expectation never means "any source": publish names its sources, unless the
+    // identity itself names one (a GitHub Actions token's own repository).
+    const check = (
+      entry: { scopes: ApiScope[]; sources?: string[] | undefined; destinations?: string[] | undefined },
+      path: Array<string | number>,
+      ownRepository: boolean,
+    ) => {
+      const publishes = entry.scopes.includes('publish');
+      if (publishes && entry.sources === undefined && !ownRepository)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'sources'],
+          message: 'the publish scope names the source repositories this credential may publish (sources)',
+        });
+      if (!publishes && (entry.sources !== undefined || entry.destinations !== undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, entry.sources !== undefined ? 'sources' : 'destinations'],
+          message: 'sources and destinations limit the publish scope, which this entry does not grant',
+        });
+    };
+    c.tokens.forEach((t, i) => check(t, ['tokens', i], false));
+    c.grants.forEach((g, i) => {
+      const issuer = c.oidc.find((o) => o.issuer === g.issuer);
+      check(g, ['grants', i], issuer?.claims === 'github-actions');
+    });
+  });
 export type ApiTokensConfig = z.input<typeof ApiTokensSchema>;
 
 /** A bearer token from the hashed-token store. */
@@ -94,6 +134,19 @@ export interface ApiPrincipal {
   /** Approver groups from the configuration (sorted, each once); sealed with the identity. */
   groups: string[];
   identity: VerifiedIdentity;
+  /** With `publish`: what it may publish, one entry per grant (any one suffices). */
+  mayPublish: PublishGrant[];
+}
+
+/** The publish limits of a configuration entry, when it grants `publish`; `ownRepository` stands in for absent sources. */
+function publishGrantOf(
+  entry: { scopes: ApiScope[]; sources?: string[] | undefined; destinations?: string[] | undefined },
+  ownRepository?: string,
+): PublishGrant[] {
+  if (!entry.scopes.includes('publish')) return [];
+  const sources = entry.sources ?? (ownRepository ? [`github.com/${ownRepository}`] : undefined);
+  if (sources === undefined) return [];
+  return [{ sources, ...(entry.destinations ? { destinations: entry.destinations } : {}) }];
 }
 
 /** `sha256:<hex>` of a token, as configured. */
@@ -120,6 +173,7 @@ export class TokenVerifier {
         scopes: t.scopes,
         groups: [...new Set(t.groups)].sort(),
         identity: { kind: 'token', id: `token:${t.name}`, name: t.name },
+        mayPublish: publishGrantOf(t),
       },
     }));
     this.oidc = parsed.data.oidc.length > 0 ? new OidcVerifier(parsed.data.oidc, options) : undefined;
@@ -146,14 +200,15 @@ export class TokenVerifier {
       }
       const scopes = new Set<ApiScope>();
       const groups = new Set<string>();
+      const mayPublish: PublishGrant[] = [];
       for (const grant of this.grants) {
         if (grant.issuer !== identity.issuer) continue;
-        if (Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v)) {
-          for (const scope of grant.scopes) scopes.add(scope);
-          for (const group of grant.groups) groups.add(group);
-        }
+        if (!Object.entries(grant.claims).every(([k, v]) => identity.claims[k] === v)) continue;
+        for (const scope of grant.scopes) scopes.add(scope);
+        for (const group of grant.groups) groups.add(group);
+        mayPublish.push(...publishGrantOf(grant, identity.repository));
       }
-      return { name: identity.name, scopes: [...scopes], groups: [...groups].sort(), identity };
+      return { name: identity.name, scopes: [...scopes], groups: [...groups].sort(), identity, mayPublish };
     }
     return this.authenticate(token);
   }

@@ -45,6 +45,9 @@ export interface OidcIdentity {
   claims: Record<string, string>;
   /** GitHub Actions: the repository (`owner/name`) whose workflow asked. */
   repository?: string;
+  /** GitHub Actions: `repository_id` and `repository_owner_id`, stable across renames, transfers and branches. */
+  repositoryId?: string;
+  repositoryOwnerId?: string;
   workflowRef?: string;
   ref?: string;
   email?: string;
@@ -289,14 +292,23 @@ function identityOf(
     id: `${issuer.issuer}#${c.sub}`,
   };
   if (issuer.claims === 'github-actions') {
-    // GitHub Actions OIDC: `repository`, `workflow_ref` and `ref` describe the run that asked.
+    // GitHub Actions OIDC: `repository`, `workflow_ref` and `ref` describe the run that asked;
+    // `repository_id` and `repository_owner_id` name the repository and its owner for good
+    // (GitHub always issues them; a token without them cannot be compared, so it is refused).
     const repository = claims.repository;
     if (!repository) throw new OidcRejection('GitHub Actions token without a repository claim');
+    const repositoryId = claims.repository_id ?? '';
+    const repositoryOwnerId = claims.repository_owner_id ?? '';
+    const numeric = /^[0-9]{1,20}$/;
+    if (!numeric.test(repositoryId) || !numeric.test(repositoryOwnerId))
+      throw new OidcRejection('GitHub Actions token without numeric repository_id and repository_owner_id');
     return {
       ...base,
       name: repository,
       claims,
       repository,
+      repositoryId,
+      repositoryOwnerId,
       ...(claims.workflow_ref ? { workflowRef: claims.workflow_ref } : {}),
       ...(claims.ref ? { ref: claims.ref } : {}),
     };

@@ -28,6 +28,7 @@ import { standingPublication } from '../archive/standing-publication.ts';
 import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
+import { mayPublishTo } from '../core/policy/guards/requester.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
@@ -91,14 +92,21 @@ export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): vo
     throw new ApiFailure(403, 'FORBIDDEN', `this credential has none of the scopes ${scopes.join(', ')}`);
 }
 
-/** The identity the API verified for `principal`, as it is sealed for the workers. */
+/** The identity the API verified for `principal`, as it is sealed for the workers: who, and its stable ids. */
 export function identityOf(principal: ApiPrincipal): Identity {
   const id = principal.identity;
   return {
     kind: id.kind,
     id: id.id.slice(0, 1024),
     name: principal.name.slice(0, 256),
-    ...(id.kind === 'oidc' && id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+    ...(id.kind === 'oidc'
+      ? {
+          issuer: id.issuer,
+          ...(id.repository ? { repository: id.repository.slice(0, 256) } : {}),
+          ...(id.repositoryId ? { repositoryId: id.repositoryId } : {}),
+          ...(id.repositoryOwnerId ? { repositoryOwnerId: id.repositoryOwnerId } : {}),
+        }
+      : {}),
     ...(principal.groups.length > 0 ? { groups: principal.groups } : {}),
   };
 }
@@ -152,6 +160,14 @@ export async function startPublish(
   if (!image.digest)
     throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
   const release = parseField(() => parseRepository(to), 'to');
+  // The grant's destinations answer at once; its sources wait for the verified provenance.
+  if (!mayPublishTo(principal.mayPublish, `${release.registry}/${release.repository}`))
+    throw new ApiFailure(
+      403,
+      'REQUESTER_NOT_ALLOWED',
+      `to: this credential may not publish to ${release.registry}/${release.repository}`,
+      'to',
+    );
   const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
   const unsealed: PublishRequest = {
     candidate: {
@@ -175,7 +191,8 @@ export async function startPublish(
   const request: PublishRequest = {
     ...checked.data,
     requesterIdentity: sealRequester(options.identityKey, {
-      identity: identityOf(principal),
+      // A requester's identity carries what its grants let it publish (requester guard).
+      identity: { ...identityOf(principal), mayPublish: principal.mayPublish },
       workflowId,
       unsealedRequest: checked.data,
     }),

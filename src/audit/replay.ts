@@ -12,6 +12,7 @@
  * is carried over. The destination guard judges again where a published decision went (its
  * release repository and tag), so a destination the new rule no longer names is
  * DESTINATION_NOT_ALLOWED; a decision that published nothing keeps its original destination result.
+ * The requester guard's result is carried over: the requester's grants are not policy.
  *
  * Lives in `src/audit/` rather than `src/archive/`: it joins the archive's read side with the
  * verification and policy core, while `src/archive/` holds only the store's own records.
@@ -219,13 +220,15 @@ export async function replayOne(
     // The rollback check compares with what had been published to the release tag at the time
     // (activities/policy.ts, lastPublished); it does not depend on the policy, and the archive
     // of today would answer differently, so the original result is carried over.
-    // A decision that published nothing does not record the destination its request named:
-    // its original destination result is carried over (not re-judged).
-    const destination = decision.checks.find((c) => c.id === 'destination');
-    const withDestination = (checks: CheckResult[]) =>
-      destination === undefined || checks.some((c) => c.id === 'destination')
-        ? checks
-        : [...checks, { ...destination, evidence: destination.evidence ?? [] }];
+    // A decision that published nothing does not record the destination its request named, and
+    // the requester guard judged the requester's grants, which are not policy: their original
+    // results are carried over (not re-judged).
+    const withDestination = (checks: CheckResult[]) => {
+      const carried = decision.checks.filter(
+        (c) => (c.id === 'destination' || c.id === 'requester') && !checks.some((d) => d.id === c.id),
+      );
+      return [...checks, ...carried.map((c) => ({ ...c, evidence: c.evidence ?? [] }))];
+    };
     const rollback = decision.checks.find((c) => c.id === 'rollback');
     if (rollback === undefined || evaluation.checks.some((c) => c.id === 'rollback')) {
       const checks = withDestination(evaluation.checks);

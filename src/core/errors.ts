@@ -75,6 +75,8 @@ export const ERRORS = {
   NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /** The verified requester's grants do not cover the verified source repository or the destination. */
+  REQUESTER_NOT_ALLOWED: { layer: 'policy', retryable: false },
   /** An administrator revoked this artifact digest: it is never published again, under any tag. */
   REVOKED: { layer: 'policy', retryable: false },
 

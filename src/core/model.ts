@@ -115,6 +115,7 @@ export const CheckIdSchema = z.enum([
   'vsa', // a VSA given as input: verifier, resource and levels
   'rollback', // no older provenance replayed onto a newer tag
   'destination', // the release repository and tag are ones the rule names
+  'requester', // the verified requester's grant covers the verified source and the destination
   'pipeline', // the publish pipeline itself stopped it: digest mismatch, size limits, mutable reference
 ]);
 export type CheckId = z.infer<typeof CheckIdSchema>;

@@ -25,6 +25,8 @@ export interface VerifyAndEvaluateInput {
   rollback?: EvaluateInput['rollback'];
   /** On the publish path: where it is to be published (the rule must name it). */
   destination?: EvaluateInput['destination'];
+  /** On the publish path: the verified requester and what its grants let it publish. */
+  requester?: EvaluateInput['requester'];
   /** The artifact's bytes, for message-signature bundles. */
   artifactBytes?: Uint8Array;
   /**
@@ -62,5 +64,6 @@ export function verifyAndEvaluate(input: VerifyAndEvaluateInput, rule: PolicyRul
   if (levels !== undefined) evaluateInput.levels = levels;
   if (input.rollback !== undefined) evaluateInput.rollback = input.rollback;
   if (input.destination !== undefined) evaluateInput.destination = input.destination;
+  if (input.requester !== undefined) evaluateInput.requester = input.requester;
   return { verified, rejected, evaluation: evaluate(evaluateInput) };
 }

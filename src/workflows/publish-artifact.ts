@@ -380,6 +380,15 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           repository: `${request.releaseRegistry}/${request.releaseRepository}`,
           ...((request.releaseTag ?? candidate.tag) ? { tag: request.releaseTag ?? candidate.tag } : {}),
         },
+        // What the verified requester may publish is judged against the verified provenance.
+        ...(admitted?.requester
+          ? {
+              requester: {
+                id: admitted.requester.id,
+                ...(admitted.requester.mayPublish ? { mayPublish: admitted.requester.mayPublish } : {}),
+              },
+            }
+          : {}),
       }),
     );
     const { evaluation, policyDigest, policyVersion } = evaluated;

@@ -35,7 +35,14 @@ before(async () => {
       ...process.env,
       SLSA_GATE_API_TOKENS_FILE: '',
       SLSA_GATE_API_TOKENS: JSON.stringify({
-        tokens: [{ name: 'ci', sha256: hashToken(ciToken), scopes: ['publish'] }],
+        tokens: [
+          {
+            name: 'ci',
+            sha256: hashToken(ciToken),
+            scopes: ['publish'],
+            sources: ['github.com/example/app'],
+          },
+        ],
       }),
       SLSA_GATE_IDENTITY_KEY: h.identityKey.toString('hex'),
       MONGODB_URI: services.mongoUri,

@@ -44,13 +44,26 @@ before(async () => {
     {
       tokens: [
         // One token, allowed to ask and to approve: the two-person rule must still hold.
-        { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish', 'approve'] },
+        {
+          name: 'mallory',
+          sha256: hashToken(tokens.mallory),
+          scopes: ['publish', 'approve'],
+          sources: ['github.com/example/app'],
+        },
         { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
         { name: 'auditor', sha256: hashToken(tokens.auditor), scopes: ['audit:read'] },
         { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
       ],
       oidc: [{ issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' }],
-      grants: [{ issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] }],
+      // acme/app's release workflow publishes builds of example/app (the demo builder's source).
+      grants: [
+        {
+          issuer: issuer.issuer,
+          claims: { repository: 'acme/app' },
+          scopes: ['publish'],
+          sources: ['github.com/example/app'],
+        },
+      ],
     },
     { temporalTimeoutMs: 3000 },
   );
@@ -81,6 +94,8 @@ function ghToken(claims: Record<string, unknown> = {}): string {
     aud: AUDIENCE,
     sub: 'repo:acme/app:ref:refs/tags/v1.0.0',
     repository: 'acme/app',
+    repository_id: '1001',
+    repository_owner_id: '501',
     ref: 'refs/tags/v1.0.0',
     iat: now,
     exp: now + 300,

@@ -46,6 +46,8 @@ before(async () => {
         sha256: hashToken(tokens.ci),
         scopes: ['publish', 'approve'],
         groups: ['release-managers'],
+        // The demo builder's images are builds of example/app.
+        sources: ['github.com/example/app'],
       },
       { name: 'alice', sha256: hashToken(tokens.alice), scopes: ['approve'], groups: ['release-managers'] },
       { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'], groups: ['release-managers'] },

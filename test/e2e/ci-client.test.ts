@@ -48,7 +48,9 @@ function githubClaims(audience: string, overrides: Record<string, unknown> = {})
     aud: audience,
     sub: 'repo:acme/app:ref:refs/tags/v1.0.0',
     repository: 'acme/app',
+    repository_id: '1001',
     repository_owner: 'acme',
+    repository_owner_id: '501',
     ref: 'refs/tags/v1.0.0',
     ref_type: 'tag',
     workflow_ref: 'acme/app/.github/workflows/release.yml@refs/tags/v1.0.0',
@@ -85,11 +87,14 @@ before(async () => {
           job_workflow_ref: 'acme/app/.github/workflows/release.yml@refs/tags/v1.0.0',
         },
         scopes: ['publish'],
+        // The demo builder's images are builds of example/app.
+        sources: ['github.com/example/app'],
       },
       {
         issuer: gitlab.issuer,
         claims: { project_path: 'acme/app', ref_protected: 'true' },
         scopes: ['publish'],
+        sources: ['github.com/example/app'],
       },
     ],
   };

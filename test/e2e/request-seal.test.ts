@@ -16,12 +16,17 @@ import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { hashToken } from '../../src/api/api-tokens.ts';
 import { SEAL_LIFETIME_SECONDS } from '../../src/core/identity-seal.ts';
-import { buildAndAttest, demoPolicy } from '../../src/demo/demo-builder.ts';
+import { demoPolicy } from '../../src/demo/demo-builder.ts';
 import type { PublishProgress, PublishRequest, PublishResult } from '../../src/workflows/contract.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { listTags } from '../helpers/publish-checks.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';
-import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import {
+  requestFor,
+  stageDemoImage,
+  startPublishHarness,
+  type PublishHarness,
+} from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { activityRuns } from '../helpers/workflow-history.ts';
 
@@ -37,7 +42,12 @@ before(async () => {
   h = await startPublishHarness();
   api = await startApi(h, {
     tokens: [
-      { name: 'mallory', sha256: hashToken(tokens.mallory), scopes: ['publish'] },
+      {
+        name: 'mallory',
+        sha256: hashToken(tokens.mallory),
+        scopes: ['publish'],
+        sources: ['github.com/example/app'],
+      },
       { name: 'bob', sha256: hashToken(tokens.bob), scopes: ['approve'] },
       { name: 'carol', sha256: hashToken(tokens.carol), scopes: ['approve'] },
     ],
@@ -52,12 +62,6 @@ after(async () => {
 async function call(path: string, token: string, body: unknown) {
   const res = await api.call(path, { method: 'POST', token, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** A staging repository holding a demo-built image with its signed provenance. */
-async function stagedImage(staging = `staging/${uniqueName('app')}`, seed = staging) {
-  const built = await buildAndAttest(h.registry, staging, { tag: 'v1.0.0', seed, key: h.builderKey });
-  return { staging, digest: built.digest, envelope: built.envelope };
 }
 
 /** The operator's rule: approval by someone other than the requester, to `release` under the source tag or `latest`. */
@@ -85,13 +89,10 @@ async function requestOfRun(workflowId: string, runId: string): Promise<PublishR
 
 /** mallory asks through the API; bob rejects through the API. Returns the closed run. */
 async function rejectedRun(staging: string, digest: string, release: string) {
-  const asked = await call('/api/v1/publishes', tokens.mallory, {
+  const { workflowId, runId, handle } = await api.requestPublish(tokens.mallory, {
     image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
     to: `${h.registryHost}/${release}`,
   });
-  assert.equal(asked.status, 202, JSON.stringify(asked.body));
-  const { workflowId, runId } = asked.body as { workflowId: string; runId: string };
-  const handle = h.client.workflow.getHandle(workflowId, runId);
   assert.equal(
     (await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
     'AwaitingApproval',
@@ -151,7 +152,7 @@ async function assertDeniedBeforeAnyStep(
 }
 
 test('a rejected run’s request seal replayed into a new run under the same workflow id is denied before any step', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageDemoImage(h);
   const release = staging.replace(/^staging\//, 'release/');
   await loadApprovalPolicy([staging], release);
   const first = await rejectedRun(staging, digest, release);
@@ -167,12 +168,10 @@ test('a rejected run’s request seal replayed into a new run under the same wor
   assert.deepEqual(await listTags(h.registryHost, release), [], 'nothing published');
 
   // A new run under the old id with a new credential is admitted and waits for approval.
-  const again = await call('/api/v1/publishes', tokens.mallory, {
+  const { handle: fresh } = await api.requestPublish(tokens.mallory, {
     image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
     to: `${h.registryHost}/${release}`,
   });
-  assert.equal(again.status, 202, JSON.stringify(again.body));
-  const fresh = h.client.workflow.getHandle(first.workflowId, (again.body as { runId: string }).runId);
   assert.equal(
     (await pollProgress(fresh, 'AwaitingApproval', { queryErrors: 'retry' }))?.status,
     'AwaitingApproval',
@@ -181,10 +180,10 @@ test('a rejected run’s request seal replayed into a new run under the same wor
 });
 
 test('a request seal moved to another tag, staging repository or inline attestations is denied before any step', async () => {
-  const { staging, digest, envelope } = await stagedImage();
+  const { staging, digest, envelope } = await stageDemoImage(h);
   // The same build (same bytes, same signed provenance) also in a second staging repository
   // the attacker can push to; the operator's rule covers both.
-  const other = await stagedImage(`staging/${uniqueName('copy')}`, staging);
+  const other = await stageDemoImage(h, `staging/${uniqueName('copy')}`, staging);
   assert.equal(other.digest, digest);
   const release = staging.replace(/^staging\//, 'release/');
   await loadApprovalPolicy([staging, other.staging], release);
@@ -216,7 +215,7 @@ test('a request seal moved to another tag, staging repository or inline attestat
 });
 
 test('a request seal older than its lifetime is denied before any step', async () => {
-  const { staging, digest } = await stagedImage();
+  const { staging, digest } = await stageDemoImage(h);
   const request = requestFor(h, staging, digest, {
     tag: 'v1.0.0',
     policy: { approvalRequired: true, twoPersonRule: true },

@@ -60,7 +60,12 @@ before(async () => {
       tokens: [
         { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
         // The CI job's credential: it may request publishes, not revoke.
-        { name: 'ci', sha256: hashToken(tokens.ci), scopes: ['publish', 'audit:read'] },
+        {
+          name: 'ci',
+          sha256: hashToken(tokens.ci),
+          scopes: ['publish', 'audit:read'],
+          sources: ['github.com/example/app'],
+        },
       ],
       oidc: [],
       grants: [],

@@ -94,3 +94,37 @@ export async function startIssuer(kid = 'key-1'): Promise<LoopbackIssuer> {
   };
   return state;
 }
+
+/** A GitHub Actions repository as its ID tokens name it: `owner/name` and the numeric ids of the repository and its owner. */
+export interface GithubRepository {
+  repository: string;
+  repositoryId: string;
+  ownerId: string;
+}
+
+/**
+ * A GitHub Actions ID token for a workflow of `repo` running at `ref`, with the claims
+ * token.actions.githubusercontent.com issues (`sub` = `repo:<owner/name>:ref:<ref>`, the
+ * repository and its owner by name and by id), valid for five minutes; `extra` overrides any.
+ */
+export function githubActionsToken(
+  issuer: LoopbackIssuer,
+  audience: string,
+  repo: GithubRepository & { ref: string },
+  extra: Record<string, unknown> = {},
+): string {
+  const now = Math.floor(Date.now() / 1000);
+  return issuer.sign({
+    iss: issuer.issuer,
+    aud: audience,
+    sub: `repo:${repo.repository}:ref:${repo.ref}`,
+    repository: repo.repository,
+    repository_id: repo.repositoryId,
+    repository_owner: repo.repository.split('/')[0],
+    repository_owner_id: repo.ownerId,
+    ref: repo.ref,
+    iat: now,
+    exp: now + 300,
+    ...extra,
+  });
+}

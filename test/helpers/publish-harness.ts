@@ -8,6 +8,7 @@ import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/wo
 import { createActivities } from '../../src/activities/index.ts';
 import type { ActivityDeps } from '../../src/activities/deps.ts';
 import {
+  buildAndAttest,
   createBuilderKey,
   demoPolicy,
   demoTrustMap,
@@ -58,8 +59,8 @@ export interface PublishHarness {
   /** The run of `handle` as a verdict seal binds it: its run id and the digest of its admitted request. */
   verdictBinding(handle: WorkflowHandle): Promise<{ runId: string; requestDigest?: string }>;
   /**
-   * `request` with the requester identity the API seals after authenticating `name`'s token
-   * (issued at `now`, by default the present).
+   * `request` with the requester identity the API seals after authenticating `name`'s token,
+   * granted publish for the demo builder's source repository (issued at `now`, by default the present).
    */
   sealRequest(name: string, request: PublishRequest, now?: Date): PublishRequest;
   /**
@@ -171,7 +172,13 @@ export async function startPublishHarness(
         requesterIdentity: sealRequester(
           identityKey,
           {
-            identity: { kind: 'token', id: `token:${name}`, name },
+            // A token granted publish for the demo builder's source repository.
+            identity: {
+              kind: 'token',
+              id: `token:${name}`,
+              name,
+              mayPublish: [{ sources: ['github.com/example/app'] }],
+            },
             workflowId: publishWorkflowId(
               request.releaseRegistry,
               request.releaseRepository,
@@ -199,6 +206,19 @@ export async function startPublishHarness(
       await deps.close();
     },
   };
+}
+
+/**
+ * A demo-built image (tag v1.0.0, provenance signed by the harness's builder key, source
+ * example/app) pushed to `staging` (by default a fresh repository); the same `seed` gives the same bytes.
+ */
+export async function stageDemoImage(
+  h: PublishHarness,
+  staging = `staging/${uniqueName('app')}`,
+  seed = staging,
+): Promise<{ staging: string; digest: string; envelope: Uint8Array }> {
+  const built = await buildAndAttest(h.registry, staging, { tag: 'v1.0.0', seed, key: h.builderKey });
+  return { staging, digest: built.digest, envelope: built.envelope };
 }
 
 /** A publish request for an image the demo builder made; the demo policy over its repository is the one loaded for it. */

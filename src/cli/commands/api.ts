@@ -8,7 +8,7 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { ApiScopeSchema, hashToken, loadApiTokens } from '../../api/api-tokens.ts';
+import { ApiScopeSchema, ApiTokensSchema, hashToken, loadApiTokens } from '../../api/api-tokens.ts';
 import type { PublishApiOptions } from '../../api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../api/server.ts';
 import { GateError } from '../../core/errors.ts';
@@ -137,12 +137,14 @@ export const apiHashTokenCommand: Command = {
       options: {
         name: { type: 'string', default: 'auditor' },
         scope: { type: 'string', multiple: true, default: ['audit:read'] },
+        source: { type: 'string', multiple: true },
+        destination: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
     if (values.help) {
       console.log(
-        'Usage: slsa-gate api hash-token [--name WHO] [--scope S]... < token\n\nPrints the SLSA_GATE_API_TOKENS entry for the token on standard input (the token itself is not printed).\nScopes: publish, approve, audit:read (default), admin.',
+        'Usage: slsa-gate api hash-token [--name WHO] [--scope S]... [--source REPO]... [--destination REPO]... < token\n\nPrints the SLSA_GATE_API_TOKENS entry for the token on standard input (the token itself is not printed).\nScopes: publish, approve, audit:read (default), admin.\nWith publish: --source names a source repository whose verified builds it may publish (github.com/owner/repo; required),\n--destination a release repository it may publish to (default: those the policy names).',
       );
       return 0;
     }
@@ -164,7 +166,24 @@ export const apiHashTokenCommand: Command = {
         'INPUT_INVALID',
         'a token is printable ASCII without spaces (it travels in a header)',
       );
-    console.log(JSON.stringify({ name: values.name, sha256: hashToken(token), scopes: values.scope }));
+    const entry = {
+      name: values.name,
+      sha256: hashToken(token),
+      scopes: values.scope,
+      ...(values.source ? { sources: values.source } : {}),
+      ...(values.destination ? { destinations: values.destination } : {}),
+    };
+    // The entry must be one the API accepts: publish names its sources (docs/security-model.md#what-a-requester-may-publish).
+    const checked = ApiTokensSchema.safeParse({ tokens: [entry] });
+    const issue = checked.success ? undefined : checked.error.issues[0];
+    // The entry's field names the option: sources → --source, destinations → --destination.
+    const field = issue?.path.find((p) => typeof p === 'string' && p !== 'tokens');
+    if (issue)
+      throw new GateError(
+        'INPUT_INVALID',
+        `--${String(field ?? 'scopes').replace(/s$/, '')}: ${issue.message}`,
+      );
+    console.log(JSON.stringify(entry));
     return 0;
   },
 };

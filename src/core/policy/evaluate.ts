@@ -33,6 +33,7 @@ import { checkSubject } from './guards/subject.ts';
 import { checkVsa } from './guards/vsa.ts';
 import type { LevelEvidence, PolicyRule } from './policy-rule.ts';
 import { checkDestination } from './guards/destination.ts';
+import { checkRequester, type RequesterInput } from './guards/requester.ts';
 import { checkRollback, type PublishedRecord } from './guards/rollback.ts';
 import type { TrustMap } from './trust-map.ts';
 
@@ -62,6 +63,11 @@ export interface EvaluateInput {
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
   /** On the publish path: where it is to be published; the rule must name it (issue 12 §2). */
   destination?: { repository: string; tag?: string };
+  /**
+   * On the publish path, with `destination`: the verified requester, whose grants must cover
+   * the verified source and the destination (docs/security-model.md#what-a-requester-may-publish).
+   */
+  requester?: RequesterInput;
 }
 
 interface Candidate {
@@ -137,6 +143,15 @@ export function evaluate(input: EvaluateInput): Evaluation {
             artifact: input.artifact,
             ...(provenance ? { provenance } : {}),
           }),
+          ...(input.requester === undefined
+            ? []
+            : [
+                checkRequester(input.requester, {
+                  repository: input.destination.repository,
+                  artifact: input.artifact,
+                  ...(provenance ? { provenance } : {}),
+                }),
+              ]),
         ];
 
   if (!rule.requireProvenance) {

@@ -44,7 +44,7 @@ before(async () => {
     tokens: new TokenVerifier({
       tokens: [
         { name: 'reader', sha256: hashToken(tokens.reader), scopes: ['audit:read'] },
-        { name: 'ci', sha256: hashToken(tokens.ci), scopes: ['publish'] },
+        { name: 'ci', sha256: hashToken(tokens.ci), scopes: ['publish'], sources: ['github.com/acme/app'] },
         { name: 'admin', sha256: hashToken(tokens.admin), scopes: ['admin'] },
       ],
     }),

@@ -98,7 +98,7 @@ before(async () => {
   const tokens = new TokenVerifier({
     tokens: [
       { name: 'auditor', sha256: hashToken(reader), scopes: ['audit:read'] },
-      { name: 'robot', sha256: hashToken(writerOnly), scopes: ['publish'] },
+      { name: 'robot', sha256: hashToken(writerOnly), scopes: ['publish'], sources: ['github.com/acme/app'] },
     ],
   });
   server = createApiServer({ archive, tokens, log: () => {} });

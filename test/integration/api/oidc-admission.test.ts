@@ -45,6 +45,8 @@ function claims(iss: string): Record<string, unknown> {
     aud: AUDIENCE,
     sub: 'repo:acme/app:ref:refs/heads/main',
     repository: 'acme/app',
+    repository_id: '1001',
+    repository_owner_id: '501',
     iat: now,
     exp: now + 300,
   };

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { TokenVerifier } from '../../../src/api/api-tokens.ts';
+import { hashToken, TokenVerifier } from '../../../src/api/api-tokens.ts';
+import { isGateError } from '../../../src/core/errors.ts';
 import { OidcIssuerUnavailable, OidcRejection, OidcVerifier } from '../../../src/api/oidc.ts';
 import {
   hmacJwt,
@@ -40,6 +41,8 @@ function ciClaims(overrides: Record<string, unknown> = {}): Record<string, unkno
     aud: AUDIENCE,
     sub: 'repo:acme/app:ref:refs/tags/v1.2.3',
     repository: 'acme/app',
+    repository_id: '1001',
+    repository_owner_id: '501',
     workflow_ref: 'acme/app/.github/workflows/release.yml@refs/tags/v1.2.3',
     ref: 'refs/tags/v1.2.3',
     iat: now,
@@ -170,4 +173,91 @@ test('scopes come only from grants on exact verified claims; an unverified email
   // Hashed tokens and garbage still go through the uniform path.
   assert.equal(await tokens.authenticateBearer('not-a-token'), undefined);
   assert.equal(await tokens.authenticateBearer(undefined), undefined);
+});
+
+test('a GitHub Actions identity carries repository_id and repository_owner_id; a token without them is refused', async () => {
+  const v = verifier();
+  const identity = await v.verify(issuer.sign(ciClaims()));
+  assert.equal(identity.repositoryId, '1001');
+  assert.equal(identity.repositoryOwnerId, '501');
+  // Attacker material: tokens signed by the trusted issuer with the stable ids left out or
+  // made non-numeric, so that no comparison by id could hold.
+  for (const claims of [
+    { repository_id: undefined },
+    { repository_owner_id: undefined },
+    { repository_id: 'acme/app' },
+    { repository_owner_id: 12 },
+  ])
+    await rejected(v, issuer.sign(ciClaims(claims)), /repository_id/);
+});
+
+test('publish grants name what a requester may publish: sources (a GitHub token defaults to its own repository) and destinations', async () => {
+  const tokens = new TokenVerifier({
+    tokens: [
+      {
+        name: 'release-bot',
+        sha256: hashToken('r'.repeat(40)),
+        scopes: ['publish'],
+        sources: ['github.com/acme/*'],
+        destinations: ['registry.example/release/app'],
+      },
+    ],
+    oidc: [
+      { issuer: issuer.issuer, audience: AUDIENCE, claims: 'github-actions' },
+      { issuer: other.issuer, audience: AUDIENCE, claims: 'generic' },
+    ],
+    grants: [
+      { issuer: issuer.issuer, claims: { repository: 'acme/app' }, scopes: ['publish'] },
+      {
+        issuer: issuer.issuer,
+        claims: { repository_owner: 'acme' },
+        scopes: ['publish'],
+        sources: ['github.com/acme/lib'],
+        destinations: ['^registry\\.example/release/lib-[a-z]+$'],
+      },
+    ],
+  });
+  const ci = await tokens.authenticateBearer(issuer.sign(ciClaims({ repository_owner: 'acme' })));
+  assert.deepEqual(ci?.mayPublish, [
+    { sources: ['github.com/acme/app'] },
+    { sources: ['github.com/acme/lib'], destinations: ['^registry\\.example/release/lib-[a-z]+$'] },
+  ]);
+  assert.deepEqual(tokens.authenticate('r'.repeat(40))?.mayPublish, [
+    { sources: ['github.com/acme/*'], destinations: ['registry.example/release/app'] },
+  ]);
+
+  // A missing expectation is a configuration error, never "any source".
+  const invalid = [
+    { tokens: [{ name: 'bot', sha256: hashToken('b'.repeat(40)), scopes: ['publish'] }] },
+    {
+      oidc: [{ issuer: other.issuer, audience: AUDIENCE, claims: 'generic' }],
+      grants: [{ issuer: other.issuer, claims: { email: 'a@example.com' }, scopes: ['publish'] }],
+    },
+    {
+      tokens: [
+        {
+          name: 'auditor',
+          sha256: hashToken('a'.repeat(40)),
+          scopes: ['audit:read'],
+          sources: ['github.com/acme/app'],
+        },
+      ],
+    },
+    {
+      tokens: [
+        {
+          name: 'bot',
+          sha256: hashToken('b'.repeat(40)),
+          scopes: ['publish'],
+          sources: ['^github.com/acme/.*'],
+        },
+      ],
+    },
+  ] as const;
+  for (const config of invalid)
+    assert.throws(
+      () => new TokenVerifier(config as never),
+      (err: unknown) => isGateError(err) && err.code === 'CONFIG_INVALID',
+      JSON.stringify(config),
+    );
 });
