@@ -10,6 +10,18 @@ import {
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+$/, 'expected host:port');
 
+/** `HOST:PORT` to listen on (`127.0.0.1:9464`, `0.0.0.0:9464`, `[::]:9464`; port 0 picks a free one). */
+export const ListenAddressSchema = z.string().transform((value, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT, not ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+});
+export type ListenAddress = z.output<typeof ListenAddressSchema>;
+
 /** Worker, CLI and API configuration, read from the environment. Secrets are read by activities only, never passed to workflows. */
 export const ConfigSchema = z.strictObject({
   temporalAddress: hostPort.default(DEFAULT_TEMPORAL_ADDRESS),
@@ -52,7 +64,7 @@ export const ConfigSchema = z.strictObject({
    */
   allowUnverifiedApprovals: z.stringbool().default(false),
   /** Where the worker serves `GET /healthz` for container probes (`HOST:PORT`); off when absent. */
-  healthListen: z.string().optional(),
+  healthListen: ListenAddressSchema.optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -230,18 +242,6 @@ export function loadRegistrySettings(processEnv: NodeJS.ProcessEnv = process.env
   if (!parsed.success) throw configInvalid(parsed.error.issues);
   return parsed.data;
 }
-
-/** `HOST:PORT` to listen on (`127.0.0.1:9464`, `0.0.0.0:9464`, `[::]:9464`; port 0 picks a free one). */
-export const ListenAddressSchema = z.string().transform((value, ctx) => {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT, not ${JSON.stringify(value)}` });
-    return z.NEVER;
-  }
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
-});
-export type ListenAddress = z.output<typeof ListenAddressSchema>;
 
 /** Metrics, logs and traces of the worker and the API (docs/operations.md#metrics). */
 export const ObservabilitySchema = z.strictObject({

@@ -13,11 +13,10 @@ import { loadConfig, loadObservability, type Observability } from '../config/con
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
 import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
-import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
+import { listenAuthority, startOpsListeners } from '../metrics/ops-listener.ts';
 import { OtlpTraceExporter } from '../traces/otlp-traces.ts';
 import { activitySpans } from './activity-spans.ts';
 import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
-import { parseListen, startHealthServer } from './health-server.ts';
 
 /**
  * The line a worker logs at start while it counts typed approver names: whoever can send an
@@ -89,10 +88,6 @@ export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const observability = loadObservability();
   if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
-  const healthListen =
-    config.healthListen === undefined
-      ? undefined
-      : parseListen(config.healthListen, 'SLSA_GATE_HEALTH_LISTEN');
   const workflows = workflowCode();
   const runtime = installRuntime(observability);
   const metrics = new WorkerMetrics();
@@ -118,24 +113,41 @@ export async function runWorker(): Promise<void> {
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    const served =
-      observability.metricsListen &&
-      (await startMetricsServer(observability.metricsListen, metrics.registry));
+    // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
+    // The health and metrics variables may name one address: then one listener serves both.
+    const listeners = await startOpsListeners([
+      ...(config.healthListen
+        ? [
+            {
+              variable: 'SLSA_GATE_HEALTH_LISTEN',
+              listen: config.healthListen,
+              routes: { health: () => worker.getState() },
+            },
+          ]
+        : []),
+      ...(observability.metricsListen
+        ? [
+            {
+              variable: 'SLSA_GATE_METRICS_LISTEN',
+              listen: observability.metricsListen,
+              routes: { metrics: metrics.registry },
+            },
+          ]
+        : []),
+    ]);
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
-    if (served) console.error(`slsa-gate worker: metrics on ${served.url}`);
+    for (const { urls } of listeners) {
+      if (urls['/healthz']) console.error(`slsa-gate worker: health on ${urls['/healthz']}`);
+      if (urls['/metrics']) console.error(`slsa-gate worker: metrics on ${urls['/metrics']}`);
+    }
     if (traces) {
       const endpoint = new URL(traces.endpoint);
       console.error(`slsa-gate worker: traces to ${endpoint.origin}${endpoint.pathname}`);
     }
-    // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
-    const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
-    if (health)
-      console.error(`slsa-gate worker: health on http://${healthListen.host}:${health.port}/healthz`);
     try {
       await worker.run();
     } finally {
-      served?.server.close();
-      health?.server.close();
+      for (const l of listeners) l.server.close();
     }
   } finally {
     await traces?.close();

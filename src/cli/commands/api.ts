@@ -25,7 +25,7 @@ import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
 import { ApiMetrics } from '../../metrics/api-metrics.ts';
 import { registerApprovalGauges } from '../../metrics/gate-metrics.ts';
-import { startMetricsServer } from '../../metrics/metrics-server.ts';
+import { startOpsListeners, type OpsListener } from '../../metrics/ops-listener.ts';
 import type { Command } from './command.ts';
 
 const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb-uri URI] [--db NAME]
@@ -107,20 +107,26 @@ export const apiServeCommand: Command = {
       temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
       ...(metrics ? { metrics } : {}),
     });
-    let served: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+    let served: OpsListener[] = [];
     try {
       const { url } = await listenApi(server, port, values.host);
       console.log(
         `slsa-gate api: listening on ${url} (database ${settings.database}${publishOptions ? ', write routes on' : ', read-only'})`,
       );
       if (metrics && metricsListen) {
-        served = await startMetricsServer(metricsListen, metrics.registry);
-        console.log(`slsa-gate api: metrics on ${served.url}`);
+        served = await startOpsListeners([
+          {
+            variable: 'SLSA_GATE_METRICS_LISTEN',
+            listen: metricsListen,
+            routes: { metrics: metrics.registry },
+          },
+        ]);
+        console.log(`slsa-gate api: metrics on ${served[0]?.urls['/metrics']}`);
       }
       const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       console.error(`slsa-gate api: ${String(signal[0] ?? 'signal')}, stopping`);
     } finally {
-      served?.server.close();
+      for (const l of served) l.server.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await archive.close();
