@@ -89,9 +89,11 @@ export async function runWorker(): Promise<void> {
   const observability = loadObservability();
   if (config.allowUnverifiedApprovals) console.error(unverifiedApprovalsWarning());
   const workflows = workflowCode();
-  const runtime = installRuntime(observability);
   const metrics = new WorkerMetrics();
   const deps = await createActivityDeps(config, { metrics });
+  // After the dependencies: a worker that refuses to start (a store out of reach) exits, which
+  // it would not with the Temporal runtime already holding the event loop.
+  const runtime = installRuntime(observability);
   registerApprovalGauges(metrics.registry, deps.archive);
   const traces =
     observability.tracesEndpoint === undefined
@@ -99,7 +101,15 @@ export async function runWorker(): Promise<void> {
       : new OtlpTraceExporter(observability.tracesEndpoint, 'slsa-gate-worker', (message, meta) =>
           runtime.logger.warn(message, meta),
         );
-  const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
+  const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions()).catch(
+    async (err: unknown) => {
+      // Nothing else holds the runtime yet: shut it so that the refusal to start exits.
+      await traces?.close();
+      await runtime.shutdown();
+      await deps.close();
+      throw err;
+    },
+  );
   try {
     const worker = await Worker.create({
       connection,
