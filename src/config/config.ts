@@ -69,6 +69,7 @@ const OBSERVABILITY_VARIABLES = {
   metricsListen: 'SLSA_GATE_METRICS_LISTEN',
   temporalMetricsListen: 'SLSA_GATE_TEMPORAL_METRICS_LISTEN',
   logLevel: 'SLSA_GATE_LOG_LEVEL',
+  tracesEndpoint: 'SLSA_GATE_TRACES_ENDPOINT',
 } as const;
 
 /** The environment variable behind each setting, for error messages. */
@@ -250,6 +251,8 @@ export const ObservabilitySchema = z.strictObject({
   temporalMetricsListen: ListenAddressSchema.optional(),
   /** The worker's log level: its JSON lines below it are not written. */
   logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** An OTLP/HTTP traces endpoint (`http(s)://collector:4318/v1/traces`): spans of the publish runs; off when absent. */
+  tracesEndpoint: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type Observability = z.output<typeof ObservabilitySchema>;
 

@@ -14,6 +14,8 @@ import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
 import { registerApprovalGauges, WorkerMetrics } from '../metrics/gate-metrics.ts';
 import { listenAuthority, startMetricsServer } from '../metrics/metrics-server.ts';
+import { OtlpTraceExporter } from '../traces/otlp-traces.ts';
+import { activitySpans } from './activity-spans.ts';
 import { EXIT, exitCodeOf } from '../cli/exit-codes.ts';
 import { parseListen, startHealthServer } from './health-server.ts';
 
@@ -96,6 +98,12 @@ export async function runWorker(): Promise<void> {
   const metrics = new WorkerMetrics();
   const deps = await createActivityDeps(config, { metrics });
   registerApprovalGauges(metrics.registry, deps.archive);
+  const traces =
+    observability.tracesEndpoint === undefined
+      ? undefined
+      : new OtlpTraceExporter(observability.tracesEndpoint, 'slsa-gate-worker', (message, meta) =>
+          runtime.logger.warn(message, meta),
+        );
   const connection = await NativeConnection.connect(config.temporal.nativeConnectionOptions());
   try {
     const worker = await Worker.create({
@@ -104,7 +112,8 @@ export async function runWorker(): Promise<void> {
       taskQueue: config.taskQueue,
       ...workflows,
       activities: createActivities(deps),
-      sinks: publishStepSinks(metrics, runtime.logger),
+      sinks: publishStepSinks({ logger: runtime.logger, metrics, traces }),
+      ...(traces ? { interceptors: { activity: [activitySpans(traces)] } } : {}),
     });
     const stop = () => worker.shutdown();
     process.once('SIGINT', stop);
@@ -114,6 +123,10 @@ export async function runWorker(): Promise<void> {
       (await startMetricsServer(observability.metricsListen, metrics.registry));
     console.error(`slsa-gate worker: task queue ${config.taskQueue} on ${config.temporal.describe()}`);
     if (served) console.error(`slsa-gate worker: metrics on ${served.url}`);
+    if (traces) {
+      const endpoint = new URL(traces.endpoint);
+      console.error(`slsa-gate worker: traces to ${endpoint.origin}${endpoint.pathname}`);
+    }
     // Listening before run(): a probe sees INITIALIZED (503) until the worker polls, then RUNNING.
     const health = healthListen && (await startHealthServer(healthListen, () => worker.getState()));
     if (health)
@@ -125,6 +138,7 @@ export async function runWorker(): Promise<void> {
       health?.server.close();
     }
   } finally {
+    await traces?.close();
     await connection.close();
     await deps.close();
   }

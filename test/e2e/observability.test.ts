@@ -3,7 +3,8 @@
  * Temporal server, registry and store: after a publish, a denial and a publish left awaiting
  * approval, its `/metrics` has every series of docs/operations.md#metrics with the counts and
  * labels of what it did, the Temporal SDK's own endpoint answers, each step is one JSON log
- * line, and the archived decisions carry the steps' durations.
+ * line, each run is one trace at a loopback OTLP/HTTP receiver, and the archived decisions
+ * carry the steps' durations.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { type Archive, databaseOf, openArchive } from '../../src/archive/archive.ts';
@@ -19,6 +21,7 @@ import { RegistryClient } from '../../src/registry/client.ts';
 import { ensureDevSigningKey } from '../../src/signing/signing-key.ts';
 import { publishWorkflowId, type PublishRequest, type PublishResult } from '../../src/workflows/contract.ts';
 import { freePort, startGateWorker, type GateWorker } from '../helpers/gate-worker.ts';
+import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { parseExposition, type Exposition } from '../helpers/prometheus-text.ts';
 import { pollProgress } from '../helpers/publish-progress.ts';
 import { ensureServices, services, uniqueName } from '../helpers/services.ts';
@@ -54,6 +57,7 @@ let temporalMetricsUrl: string;
 const runs: Record<'app' | 'evil' | 'gated', { handle: WorkflowHandle; digest: string }> = {} as never;
 let results: { app: PublishResult; evil: PublishResult };
 let scraped: Exposition;
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 
 function requestFor(staging: string, digest: string): PublishRequest {
   return {
@@ -105,6 +109,7 @@ before(async () => {
   const gatedImage = await buildAndAttest(registry, repos.gated, { tag: 'v1.0.0', seed: repos.gated, key });
 
   const temporalMetricsPort = await freePort();
+  receiver = await startOtlpReceiver();
   worker = startGateWorker({
     TEMPORAL_ADDRESS: services.temporalAddress,
     TEMPORAL_NAMESPACE: services.temporalNamespace,
@@ -118,6 +123,7 @@ before(async () => {
     SLSA_GATE_INSECURE_REGISTRIES: registryHost,
     SLSA_GATE_METRICS_LISTEN: '127.0.0.1:0',
     SLSA_GATE_TEMPORAL_METRICS_LISTEN: `127.0.0.1:${temporalMetricsPort}`,
+    SLSA_GATE_TRACES_ENDPOINT: receiver.url,
   });
   metricsUrl = (await worker.waitForStderr(/metrics on http:\/\/\S+/)).replace(/^.*metrics on /, '');
   temporalMetricsUrl = `http://127.0.0.1:${temporalMetricsPort}/metrics`;
@@ -144,6 +150,7 @@ after(async () => {
   await runs.gated?.handle.cancel().catch(() => {});
   await runs.gated?.handle.result().catch(() => {});
   await worker?.stop();
+  await receiver?.close();
   await connection?.close();
   if (archive) {
     await databaseOf(archive).dropDatabase();
@@ -291,4 +298,52 @@ test('audit show prints the step timings', () => {
     line ?? '',
     /^Timings +admitRequest \d+ ms, .*evaluatePolicy \d+ ms; after the decision: denyIfRevoked \d+ ms, publishImage \d+ ms, attachVsa \d+ ms$/,
   );
+});
+
+/** The spans of one run, once its root span has arrived (the worker exports every 2 s). */
+async function traceOf(run: {
+  handle: WorkflowHandle;
+}): Promise<{ root: ReceivedSpan; spans: ReceivedSpan[] }> {
+  const { runId } = await run.handle.describe();
+  for (let i = 0; i < 600; i++) {
+    const root = receiver.spans.find(
+      (s) => s.name === 'publish' && s.attributes['temporal.run_id'] === runId,
+    );
+    if (root) return { root, spans: receiver.spans.filter((s) => s.traceId === root.traceId && s !== root) };
+    await sleep(100);
+  }
+  throw new Error(`no root span for run ${runId}; received ${receiver.spans.length} spans`);
+}
+
+test('traces: each run is one trace at the OTLP/HTTP endpoint, its steps and activity attempts under its root', async () => {
+  const { root, spans } = await traceOf(runs.app);
+  assert.deepEqual(receiver.refused, []);
+  assert.equal(root.service, 'slsa-gate-worker');
+  assert.match(root.traceId, /^[0-9a-f]{32}$/);
+  assert.match(root.spanId, /^[0-9a-f]{16}$/);
+  assert.equal(root.parentSpanId, undefined);
+  assert.equal(root.attributes['slsa_gate.status'], 'PUBLISHED');
+  assert.equal(root.attributes['slsa_gate.digest'], runs.app.digest);
+  assert.equal(root.attributes['temporal.workflow_id'], runs.app.handle.workflowId);
+  const steps = spans.filter((s) => !s.name.startsWith('activity '));
+  assert.deepEqual(
+    steps.map((s) => s.name),
+    [...STEPS_TO_DECISION, 'recordDecision', ...STEPS_AFTER_DECISION, 'markPublished'],
+  );
+  const activities = spans.filter((s) => s.name.startsWith('activity '));
+  for (const name of ['pinCandidate', 'collectEvidence', 'evaluatePolicy', 'publishImage', 'attachVsa'])
+    assert.ok(
+      activities.some((s) => s.name === `activity ${name}` && s.attributes['temporal.attempt'] === 1),
+      name,
+    );
+  for (const span of spans) {
+    assert.equal(span.parentSpanId, root.spanId, span.name);
+    assert.equal(span.status.code, 1, span.name);
+    assert.ok(BigInt(span.startTimeUnixNano) <= BigInt(span.endTimeUnixNano), span.name);
+    assert.ok(BigInt(root.startTimeUnixNano) <= BigInt(span.startTimeUnixNano), span.name);
+  }
+  const denied = await traceOf(runs.evil);
+  assert.notEqual(denied.root.traceId, root.traceId);
+  assert.equal(denied.root.attributes['slsa_gate.status'], 'DENIED');
+  assert.equal(denied.root.attributes['slsa_gate.code'], 'BUILDER_UNTRUSTED');
 });

@@ -42,7 +42,7 @@ const histories = () =>
 async function replay(path: string): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowsPath: path, sinks: publishStepSinks(undefined, Runtime.instance().logger) },
+    { workflowsPath: path, sinks: publishStepSinks({ logger: Runtime.instance().logger }) },
     histories(),
   )) {
     results.push(result);

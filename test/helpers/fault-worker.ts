@@ -100,7 +100,7 @@ const worker = await Worker.create({
   taskQueue: config.taskQueue,
   workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
   activities: withFaults(createActivities(deps)),
-  sinks: publishStepSinks(undefined, Runtime.instance().logger),
+  sinks: publishStepSinks({ logger: Runtime.instance().logger }),
   // After a kill the workflow's next task waits this long on the dead worker's sticky queue
   // before it goes to the shared queue (default 10s); shorter keeps the crash tests quick.
   stickyQueueScheduleToStartTimeout: '2s',

@@ -114,7 +114,7 @@ export async function startPublishHarness(
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
     activities: createActivities(deps),
-    sinks: publishStepSinks(deps.metrics, Runtime.instance().logger),
+    sinks: publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporalAddress });

@@ -142,7 +142,7 @@ test('no registry password, VSA key or token appears in the history, the archive
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('../../../src/workflows/index.ts', import.meta.url)),
     activities: createActivities(deps),
-    sinks: publishStepSinks(undefined, Runtime.instance().logger),
+    sinks: publishStepSinks({ logger: Runtime.instance().logger }),
   });
   const running = worker.run();
   const { client, close } = await connectClient(config);
