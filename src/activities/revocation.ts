@@ -25,7 +25,7 @@ export function revokedError(revocation: RevocationRecord): GateError {
 
 export function createRevocationActivities(deps: ActivityDeps) {
   const { archive } = deps;
-  return {
+  const activities = {
     /** REVOKED when the digest was revoked, whatever the destination or tag: one read by key. */
     async denyIfRevoked(input: { digest: string }): Promise<void> {
       const revocation = await archive.revocationOf(input.digest);
@@ -169,6 +169,38 @@ export function createRevocationActivities(deps: ActivityDeps) {
         else untouched.push({ tag, digest: current.digest });
       }
       return { moved, untouched };
+    },
+  };
+  return {
+    ...activities,
+
+    /**
+     * Carries out, for one release just published, a revocation recorded while its copy ran:
+     * the revocation run listed the releases published before it and could not see this one
+     * (the publish path checks revocations before the copy, docs/security-model.md#revocation).
+     * Attaches the FAILED VSA and moves the tag, as the revocation run does; one read by key
+     * when nothing was revoked. Idempotent, like the steps it reuses.
+     */
+    async revokeReleaseIfRevoked(input: {
+      digest: string;
+      repository: string;
+      decisionId: string;
+      tag?: string;
+    }): Promise<{ reason: string } | null> {
+      const revocation = await archive.revocationOf(input.digest);
+      if (!revocation) return null;
+      await activities.attachRevocationVsa({
+        digest: input.digest,
+        repository: input.repository,
+        decisionId: input.decisionId,
+        revocation,
+      });
+      await activities.moveRevokedTags({
+        digest: input.digest,
+        repository: input.repository,
+        tags: input.tag === undefined ? [] : [input.tag],
+      });
+      return { reason: revokedError(revocation).message };
     },
   };
 }

@@ -583,6 +583,17 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
           }),
         laterTimings,
       );
+      // A revocation recorded while the copy ran saw no release here to revoke: this run
+      // revokes its own release (FAILED VSA, tag moved) and answers REVOKED, not PUBLISHED.
+      if (patched('revoke-release-after-copy')) {
+        const revoked = await io.revokeReleaseIfRevoked({
+          digest: published.digest,
+          repository: `${request.releaseRegistry}/${request.releaseRepository}`,
+          decisionId,
+          ...(published.tag ? { tag: published.tag } : {}),
+        });
+        if (revoked) return await deny('FAILED', 'REVOKED', revoked.reason, evaluation.checks, policyDigest);
+      }
 
       const result: PublishResult = {
         status: 'PUBLISHED',

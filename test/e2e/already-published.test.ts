@@ -25,7 +25,11 @@ let env: Record<string, string>;
 
 before(async () => {
   h = await startPublishHarness();
-  api = await startApi(h, { tokens: [{ name: 'ci', sha256: hashToken(token), scopes: ['publish'] }] });
+  api = await startApi(h, {
+    tokens: [
+      { name: 'ci', sha256: hashToken(token), scopes: ['publish'], sources: ['github.com/example/app'] },
+    ],
+  });
   env = {
     TEMPORAL_ADDRESS: services.temporalAddress,
     TEMPORAL_NAMESPACE: services.temporalNamespace,
