@@ -147,7 +147,7 @@ test('store replies lost after the decision, approval and published writes: the 
   }
   assert.deepEqual(
     (await rig.archive.listApprovals(result.decisionId)).map((a) => [a.approver, a.verdict]),
-    [['bob', 'approve']],
+    [['unverified:bob', 'approve']],
   );
   assert.equal(await collectionsOf(rig.archive).events.countDocuments({ decisionId: result.decisionId }), 4);
   await assertRequestPublishedOnce(rig, request, RELEASE_TAG, result.decisionId);
