@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { GateError } from '../core/errors.ts';
 import { defaultTrustMap, parseTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
-import type { TrustMaterial } from '../core/trust/trust-material.ts';
-import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
+import { buildTrustMaterial, type TrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
+import { readTrustSources } from '../loaders/trust-material-files.ts';
 import type { Config } from './config.ts';
 
 /** Reads a file the configuration names; a missing or unreadable one is CONFIG_INVALID naming it. */
@@ -24,7 +24,12 @@ export function readConfigFile(path: string, what: string): string {
 export function loadConfiguredTrustMaterial(
   config: Pick<Config, 'trustedRoot' | 'publicKeys'>,
 ): TrustMaterial {
-  return loadTrustMaterial({
+  return buildTrustMaterial(readConfiguredTrustSources(config));
+}
+
+/** The bytes of the configured trust material, for a bulk run's worker threads (src/audit/verify-pool.ts). */
+export function readConfiguredTrustSources(config: Pick<Config, 'trustedRoot' | 'publicKeys'>): TrustSources {
+  return readTrustSources({
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
     publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readConfigFile(k.path, 'public key') })),
   });

@@ -17,6 +17,7 @@ import { requestFor, startPublishHarness, type PublishHarness } from '../../help
 import { services, uniqueName } from '../../helpers/services.ts';
 import { fakeDigest, makeAttestation, makeDecision, attestationDigest } from '../archive/make-records.ts';
 import { collectionsOf } from '../../../src/archive/archive.ts';
+import { readConfiguredTrustSources } from '../../../src/config/trust.ts';
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
@@ -44,7 +45,7 @@ async function replay(text: string, filters = {}): Promise<ReplayReport> {
   return replayDecisions({
     archive: h.deps.archive,
     policy: { text, origin: 'new-policy.json' },
-    trust: h.deps.trust,
+    trust: readConfiguredTrustSources(h.config),
     trustMap: h.deps.trustMap,
     filters,
   });
