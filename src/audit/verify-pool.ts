@@ -30,6 +30,8 @@ export const VERIFY_WORKER_SCRIPT = import.meta.url.endsWith('.ts')
 
 /** What a thread answers for one item: its output, or the coded error the handler raised. */
 export type ThreadReply =
+  /** The handler is built: the thread takes items. */
+  | { ready: true }
   | { id: number; output: unknown }
   | { id: number; error: { code: string; message: string } }
   /** The handler could not be built from the setup (bad trust material, a bad policy). */
@@ -42,6 +44,8 @@ export interface VerifyPool<K extends VerifyTaskKind> {
   readonly window: number;
   /** The most items that were in hand at once so far: never above `window` when fed through `inOrder`. */
   readonly peakInFlight: number;
+  /** Resolves when every thread has built its handler (a bench starts its clock there). */
+  ready(): Promise<void>;
   run(input: VerifyTasks[K]['input']): Promise<VerifyTasks[K]['output']>;
   close(): Promise<void>;
 }
@@ -89,6 +93,7 @@ function inThisThread<K extends VerifyTaskKind>(
         inFlight--;
       }
     },
+    async ready() {},
     async close() {},
   };
 }
@@ -109,12 +114,17 @@ function onThreads<K extends VerifyTaskKind>(task: VerifyTask<K>, jobs: number, 
   let closing = false;
   let failure: GateError | undefined;
   const threads: Thread[] = [];
+  const readiness: Array<Promise<void>> = [];
+  let rejectFailed: (err: GateError) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => undefined);
 
   const inFlight = () => threads.reduce((n, t) => n + t.pending.size, 0);
   /** Fails every item in hand and every later one with `err`, and stops the other threads. */
   const fail = (err: GateError) => {
     if (failure !== undefined || closing) return;
     failure = err;
+    rejectFailed(err);
     for (const thread of threads) {
       for (const p of thread.pending.values()) p.reject(err);
       thread.pending.clear();
@@ -128,7 +138,13 @@ function onThreads<K extends VerifyTaskKind>(task: VerifyTask<K>, jobs: number, 
     threads.push(thread);
     // An idle thread does not keep the process alive; one with work in hand does.
     worker.unref();
+    let isReady: () => void = () => undefined;
+    readiness.push(new Promise((resolve) => (isReady = resolve)));
     worker.on('message', (reply: ThreadReply) => {
+      if ('ready' in reply) {
+        isReady();
+        return;
+      }
       if ('setupFailed' in reply) {
         fail(codedError(reply.setupFailed));
         return;
@@ -173,6 +189,9 @@ function onThreads<K extends VerifyTaskKind>(task: VerifyTask<K>, jobs: number, 
     window: jobs * IN_FLIGHT_PER_JOB,
     get peakInFlight() {
       return peak;
+    },
+    async ready() {
+      await Promise.race([Promise.all(readiness), failed]);
     },
     run(input) {
       if (failure !== undefined) return Promise.reject(failure);

@@ -20,6 +20,7 @@ function coded(err: unknown): { code: string; message: string } {
 let handle: ((input: unknown) => unknown) | undefined;
 try {
   handle = taskHandler(workerData as VerifyTask) as (input: unknown) => unknown;
+  port.postMessage({ ready: true } satisfies ThreadReply);
 } catch (err) {
   port.postMessage({ setupFailed: coded(err) } satisfies ThreadReply);
 }
