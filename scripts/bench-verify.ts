@@ -115,7 +115,8 @@ export async function measureCold({ rounds, batch }: ColdOptions): Promise<ColdF
   const ctx = { artifact: { digests: { sha256: artifactSha256 } }, trust };
   const verifyOne = (i: number) => {
     const { verified, rejected } = verifyAttestations(loadAttestations(bundles[i]!, `bundle-${i}`), ctx);
-    if (verified.length !== 1) throw new Error(`bench bundle ${i} does not verify: ${JSON.stringify(rejected)}`);
+    if (verified.length !== 1)
+      throw new Error(`bench bundle ${i} does not verify: ${JSON.stringify(rejected)}`);
   };
   const floorOnce = floorVerifier();
   const plain = await plainVerifier(bundlesFile, trustedRootFile);
@@ -133,7 +134,14 @@ export async function measureCold({ rounds, batch }: ColdOptions): Promise<ColdF
       plainRates.push(plainRate);
       floor.push(floorRate);
     }
-    return { cold: median(cold), plain: median(plainRates), floor: median(floor), rounds, batch, bundles: total };
+    return {
+      cold: median(cold),
+      plain: median(plainRates),
+      floor: median(floor),
+      rounds,
+      batch,
+      bundles: total,
+    };
   } finally {
     plain.stop();
   }

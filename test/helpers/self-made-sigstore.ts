@@ -47,7 +47,12 @@ function oid(dotted: string): Buffer {
 /** UTCTime (RFC 5280 §4.1.2.5.1: years before 2050). */
 function time(date: Date): Buffer {
   const s = date.toISOString();
-  return tlv(0x17, Buffer.from(`${s.slice(2, 4)}${s.slice(5, 7)}${s.slice(8, 10)}${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}Z`));
+  return tlv(
+    0x17,
+    Buffer.from(
+      `${s.slice(2, 4)}${s.slice(5, 7)}${s.slice(8, 10)}${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}Z`,
+    ),
+  );
 }
 const name = (org: string, cn: string) =>
   seq(set(seq(oid('2.5.4.10'), utf8(org))), set(seq(oid('2.5.4.3'), utf8(cn))));
@@ -94,7 +99,8 @@ function canonicalSet(fields: Record<string, string | number>): Buffer {
   return Buffer.from(`{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(fields[k])}`).join(',')}}`);
 }
 const leafHash = (body: Buffer) => createHash('sha256').update(Buffer.of(0)).update(body).digest();
-const nodeHash = (l: Buffer, r: Buffer) => createHash('sha256').update(Buffer.of(1)).update(l).update(r).digest();
+const nodeHash = (l: Buffer, r: Buffer) =>
+  createHash('sha256').update(Buffer.of(1)).update(l).update(r).digest();
 
 /** An append-only RFC 6962 tree: root hashes and audit paths of any prefix. */
 class MerkleTree {
@@ -163,7 +169,11 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
   const intermediateName = name('self-made.test', 'self-made intermediate');
   const caExtensions = (key: KeyObject, issuerKey: KeyObject, pathLen?: number) => [
     extension('2.5.29.15', true, bits(Buffer.of(0x06))), // keyCertSign, cRLSign
-    extension('2.5.29.19', true, seq(bool(true), ...(pathLen === undefined ? [] : [integer(Buffer.of(pathLen))]))),
+    extension(
+      '2.5.29.19',
+      true,
+      seq(bool(true), ...(pathLen === undefined ? [] : [integer(Buffer.of(pathLen))])),
+    ),
     extension('2.5.29.14', false, octets(keyId(key))),
     extension('2.5.29.35', false, seq(tlv(0x80, keyId(issuerKey)))),
   ];
@@ -208,7 +218,10 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
         subject: { organization: 'self-made.test', commonName: 'self-made intermediate' },
         uri: 'https://ca.self-made.test',
         certChain: {
-          certificates: [{ rawBytes: intermediateCert.toString('base64') }, { rawBytes: rootCert.toString('base64') }],
+          certificates: [
+            { rawBytes: intermediateCert.toString('base64') },
+            { rawBytes: rootCert.toString('base64') },
+          ],
         },
         validFor,
       },
@@ -235,7 +248,16 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
       extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.3'))), // codeSigning
       extension('2.5.29.14', false, octets(keyId(key))),
       extension('2.5.29.35', false, seq(tlv(0x80, keyId(intermediate.publicKey)))),
-      extension('2.5.29.17', true, seq(tlv(0x86, Buffer.from('https://github.com/self-made/repo/.github/workflows/build.yml@refs/heads/main')))),
+      extension(
+        '2.5.29.17',
+        true,
+        seq(
+          tlv(
+            0x86,
+            Buffer.from('https://github.com/self-made/repo/.github/workflows/build.yml@refs/heads/main'),
+          ),
+        ),
+      ),
       extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from('https://token.actions.githubusercontent.com')),
       extension('1.3.6.1.4.1.57264.1.8', false, utf8('https://token.actions.githubusercontent.com')),
     ];
@@ -264,7 +286,10 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
     ]);
     const list = Buffer.concat([uint16(sct.length + 2), uint16(sct.length), sct]);
     const sctExtension = extension('1.3.6.1.4.1.11129.2.4.2', false, octets(list));
-    return certificate(tbsCertificate({ ...fields, extensions: [...extensions, sctExtension] }), intermediate.privateKey);
+    return certificate(
+      tbsCertificate({ ...fields, extensions: [...extensions, sctExtension] }),
+      intermediate.privateKey,
+    );
   }
 
   function issue(artifactSha256: string): SelfMadeBundle {
@@ -275,7 +300,10 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
       _type: 'https://in-toto.io/Statement/v1',
       subject: [{ name: 'artifact', digest: { sha256: artifactSha256 } }],
       predicateType: 'https://slsa.dev/provenance/v1',
-      predicate: { buildDefinition: { buildType: 'https://self-made.test/build', externalParameters: {} }, runDetails: { builder: { id: 'https://self-made.test/builder' } } },
+      predicate: {
+        buildDefinition: { buildType: 'https://self-made.test/build', externalParameters: {} },
+        runDetails: { builder: { id: 'https://self-made.test/builder' } },
+      },
     };
     const payload = Buffer.from(JSON.stringify(statement));
     const payloadType = 'application/vnd.in-toto+json';
@@ -292,9 +320,14 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
         apiVersion: '0.0.1',
         kind: 'dsse',
         spec: {
-          envelopeHash: { algorithm: 'sha256', value: createHash('sha256').update(JSON.stringify(envelope)).digest('hex') },
+          envelopeHash: {
+            algorithm: 'sha256',
+            value: createHash('sha256').update(JSON.stringify(envelope)).digest('hex'),
+          },
           payloadHash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') },
-          signatures: [{ signature: dsseSignature.toString('base64'), verifier: Buffer.from(pem).toString('base64') }],
+          signatures: [
+            { signature: dsseSignature.toString('base64'), verifier: Buffer.from(pem).toString('base64') },
+          ],
         },
       }),
     );
@@ -304,7 +337,12 @@ export function selfMadeSigstore(now = new Date()): SelfMadeSigstore {
     const integratedTime = Math.floor(at.getTime() / 1000);
     const set = sign(
       'sha256',
-      canonicalSet({ body: body.toString('base64'), integratedTime, logID: rekorId.toString('hex'), logIndex: index }),
+      canonicalSet({
+        body: body.toString('base64'),
+        integratedTime,
+        logID: rekorId.toString('hex'),
+        logIndex: index,
+      }),
       rekor.privateKey,
     );
     const rootHash = tree.root(0, size);

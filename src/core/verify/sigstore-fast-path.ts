@@ -159,7 +159,7 @@ function elementAt(der: Buffer, at: number, limit: number): Element | undefined 
 /** The elements directly inside `parent`. */
 function childrenOf(der: Buffer, parent: Element): Element[] | undefined {
   const children: Element[] = [];
-  for (let at = parent.contents; at < parent.end; ) {
+  for (let at = parent.contents; at < parent.end;) {
     const child = elementAt(der, at, parent.end);
     if (child === undefined) return undefined;
     children.push(child);
