@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { internalError, isGateError } from '../core/errors.ts';
+import { applyVerifyCacheSwitch } from '../loaders/verify-cache-switch.ts';
 import type { ThreadReply } from './verify-pool.ts';
 import { taskHandler, type VerifyTask } from './verify-tasks.ts';
 
@@ -17,6 +18,8 @@ function coded(err: unknown): { code: string; message: string } {
   return { code: gate.code, message: gate.message };
 }
 
+// The caches are per thread: this one follows SLSA_GATE_VERIFY_CACHE as the parent does.
+applyVerifyCacheSwitch();
 let handle: ((input: unknown) => unknown) | undefined;
 try {
   handle = taskHandler(workerData as VerifyTask) as (input: unknown) => unknown;
