@@ -1,17 +1,15 @@
 /**
  * The bulk part of `npm run bench:verify`: `audit verify`'s engine (verifyIntegrity with the
  * archived-signature check on the verification pool) over N attestations archived in a fresh
- * database of the real store, timed with one job (in this thread) and with one thread per
- * core, in the same run. Verifications per wall-second, reading from the store included.
+ * database of the real store, timed with one job (in the reading thread) and with one thread
+ * per core, in the same run. Verifications per wall-second, reading from the store included.
  *
- * The attestations are the cold bench bundle (slsa-verifier `gha-generic-v2.1.0-dispatch-valid`,
- * keyless, public-good root) made distinct by the number of spaces after each `, "` of its
- * JSON text: the same signed content, N different content addresses, each verified in full.
+ * The attestations are N distinct keyless bundles from the self-made Sigstore instance of the
+ * cold figure (test/helpers/self-made-sigstore.ts): each has its own leaf, SCT, log entry and
+ * checkpoint, so every verification is a cold one, as in an archive of real releases.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { collectionsOf, databaseOf, openArchive, type Archive } from '../src/archive/archive.ts';
 import { SCHEMA_VERSION } from '../src/archive/codecs.ts';
 import { toDoc } from '../src/archive/collections.ts';
@@ -19,34 +17,26 @@ import { sha256Digest } from '../src/archive/digest.ts';
 import { verifyIntegrity } from '../src/archive/integrity.ts';
 import { archivedSignatureCheck } from '../src/audit/archived-signatures.ts';
 import { createVerifyPool } from '../src/audit/verify-pool.ts';
-import { readTrustSources } from '../src/loaders/trust-material-files.ts';
+import type { TrustSources } from '../src/core/trust/trust-material.ts';
+import { selfMadeSigstore } from '../test/helpers/self-made-sigstore.ts';
 import { loadAverage } from './benchmarks-doc.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUNDLE = join(
-  ROOT,
-  'test/fixtures/corpus/slsa-verifier/gha-generic-v2.1.0-dispatch-valid/provenance.intoto.jsonl',
-);
 
 /** Documents per insert while the bench archive is filled (setup, not timed). */
 const INSERT_BATCH = 500;
 
-/** The `i`-th variant of the bench bundle: one or two spaces after each `, "`, by the bits of `i`. */
-export function bundleVariant(bundle: string, i: number): string {
-  let bit = 0;
-  return bundle.replaceAll(', "', () => (((i >> bit++) & 1) === 1 ? ',  "' : ', "'));
-}
-
-/** Archives `count` distinct variants of the bench bundle; returns their content digests. */
-export async function archiveBenchAttestations(archive: Archive, count: number): Promise<string[]> {
-  const bundle = readFileSync(BUNDLE, 'utf8').trimEnd();
-  if (count > 2 ** (bundle.split(', "').length - 1)) throw new Error(`at most that many variants: ${count}`);
+/** Archives `count` distinct bundles of a new self-made instance; returns their digests and the instance's trust. */
+export async function archiveBenchAttestations(
+  archive: Archive,
+  count: number,
+): Promise<{ digests: string[]; trust: TrustSources }> {
+  const instance = selfMadeSigstore();
+  const artifactSha256 = createHash('sha256').update('bulk bench artifact').digest('hex');
   const digests: string[] = [];
   const attestations = collectionsOf(archive).attestations;
   for (let start = 0; start < count; start += INSERT_BATCH) {
     const docs = [];
     for (let i = start; i < Math.min(count, start + INSERT_BATCH); i++) {
-      const raw = Buffer.from(bundleVariant(bundle, i));
+      const raw = instance.issue(artifactSha256).bytes;
       const _id = sha256Digest(raw);
       digests.push(_id);
       docs.push(
@@ -64,7 +54,14 @@ export async function archiveBenchAttestations(archive: Archive, count: number):
     }
     await attestations.insertMany(docs, { ordered: false });
   }
-  return digests;
+  const trustedRoot = Buffer.from(JSON.stringify(instance.trustedRoot));
+  return {
+    digests,
+    trust: {
+      trustedRoot: { bytes: trustedRoot, origin: 'self-made trusted root' },
+      publicGoodRootDigest: '',
+    },
+  };
 }
 
 /** Bulk figures of one run. */
@@ -83,13 +80,11 @@ export interface BulkFigures {
 /** Runs `audit verify`'s engine over `digests` with `jobs` jobs; returns verifications per wall-second. */
 async function timeVerify(
   archive: Archive,
-  digests: string[],
+  archived: { digests: string[]; trust: TrustSources },
   jobs: number,
 ): Promise<{ rate: number; peakInFlight: number; window: number }> {
-  const pool = createVerifyPool(
-    { kind: 'archived-signature', setup: { trust: readTrustSources() } },
-    { jobs },
-  );
+  const { digests } = archived;
+  const pool = createVerifyPool({ kind: 'archived-signature', setup: { trust: archived.trust } }, { jobs });
   try {
     // Thread start-up (loading the verifier into each thread) is paid once per run, not per attestation.
     await pool.ready();
@@ -116,9 +111,9 @@ export async function benchBulkVerify(opts: {
   const allJobs = opts.jobs ?? availableParallelism();
   const archive = await openArchive(opts.mongoUri, `bench_verify_bulk_${process.pid}_${Date.now()}`);
   try {
-    const digests = await archiveBenchAttestations(archive, opts.count);
-    const one = await timeVerify(archive, digests, 1);
-    const all = await timeVerify(archive, digests, allJobs);
+    const archived = await archiveBenchAttestations(archive, opts.count);
+    const one = await timeVerify(archive, archived, 1);
+    const all = await timeVerify(archive, archived, allJobs);
     return {
       count: opts.count,
       allJobs,
@@ -138,11 +133,11 @@ export async function benchBulkVerify(opts: {
 export function bulkLines(f: BulkFigures): string[] {
   const rate = (n: number) => Math.round(n).toLocaleString('en-US');
   return [
-    `Bulk \`audit verify\` over ${f.count.toLocaleString('en-US')} archived attestations (the bench bundle, made distinct by JSON whitespace, read from FerretDB), per wall-second, same run, load average ${f.load}:`,
+    `Bulk \`audit verify\` over ${f.count.toLocaleString('en-US')} archived attestations (distinct cold keyless bundles of the self-made instance, read from FerretDB), per wall-second, same run, load average ${f.load}:`,
     '',
     '| jobs | verifications/s | scaling |',
     '|---|---:|---:|',
-    `| 1 (in the reading thread) | ${rate(f.oneJob)} | 1 |`,
+    `| 1 (in the thread that reads the store) | ${rate(f.oneJob)} | 1 |`,
     `| ${f.allJobs} (worker threads) | ${rate(f.all)} | ${(f.all / f.oneJob).toFixed(2)}× |`,
     '',
     `At most ${f.peakInFlight} attestations were in hand at once with ${f.allJobs} threads (window ${f.window}), whatever N.`,
