@@ -229,9 +229,7 @@ export async function verifyPublishedImage(
     expect,
     ...(opts.now ? { now: opts.now.toISOString() } : {}),
   };
-  const { accepted, revoked, ignored } = opts.judge
-    ? await opts.judge(item)
-    : publishedVsaVerifier()(item);
+  const { accepted, revoked, ignored } = opts.judge ? await opts.judge(item) : publishedVsaVerifier()(item);
   ignored.unshift(...collected.ignored);
   const [revocation] = revoked;
   if (revocation)
