@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import type { Archive } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
+import { readPublicKeyFile } from '../loaders/trust-material-files.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { createArchiveAttestor } from './archive-attestor.ts';
 import { createArchivistaAttestor } from './archivista.ts';
@@ -18,29 +19,14 @@ import { createHttpStoreAttestor } from './http-store.ts';
 import { createOciAttestor } from './oci-attestor.ts';
 import type { ResolveLevelsOptions } from './resolve-levels.ts';
 import { createStaticLevelsAttestor } from './static-levels.ts';
-import { createVsaTrust, type VsaTrust } from './vsa-trust.ts';
+import { createVsaTrust, VsaTrustConfigSchema, type VsaTrust } from './vsa-trust.ts';
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and -');
-const Level = z.number().int().min(0).max(4);
 
 /** The attestors file. Paths are relative to the file. */
 export const AttestorsConfigSchema = z.strictObject({
-  trust: z
-    .strictObject({
-      verifiers: z.array(
-        z.strictObject({
-          id: z.string().min(1),
-          keyId: z.string().min(1).optional(),
-          /** PEM file of the verifier's public key. */
-          publicKeyFile: z.string().min(1).optional(),
-          identity: z.string().min(1).optional(),
-          issuer: z.string().min(1).optional(),
-          tracks: z.strictObject({ BUILD: Level.optional(), SOURCE: Level.optional() }),
-        }),
-      ),
-      trustedRoot: z.string().optional(),
-    })
-    .default({ verifiers: [] }),
+  /** Verifiers, VSA signers and the verifier ids each may speak for (docs/attestors.md#trust-in-attestors). */
+  trust: VsaTrustConfigSchema.default({ verifiers: [], signers: [] }),
   attestors: z.array(
     z.discriminatedUnion('kind', [
       z.strictObject({
@@ -101,21 +87,19 @@ export function buildAttestors(
   if (!parsed.success) throw invalid(file, z.prettifyError(parsed.error));
   const { trust: trustConfig, attestors: entries, resolve: run } = parsed.data;
   const base = file === '<inline>' ? process.cwd() : dirname(file);
-  const readPem = (path: string) => {
-    try {
-      return readFileSync(resolve(base, path), 'utf8');
-    } catch (cause) {
-      throw new GateError('CONFIG_INVALID', `attestors config ${file}: cannot read ${path}`, {
-        cause,
-        detail: { file },
-      });
-    }
-  };
   const trust = createVsaTrust({
+    ...trustConfig,
     ...(trustConfig.trustedRoot === undefined ? {} : { trustedRoot: resolve(base, trustConfig.trustedRoot) }),
-    verifiers: trustConfig.verifiers.map(({ publicKeyFile, ...v }) => ({
-      ...v,
-      ...(publicKeyFile === undefined ? {} : { publicKey: readPem(publicKeyFile) }),
+    signers: trustConfig.signers.map(({ publicKeyFile, ...s }) => ({
+      ...s,
+      ...(publicKeyFile === undefined
+        ? {}
+        : {
+            publicKey: readPublicKeyFile(
+              resolve(base, publicKeyFile),
+              `attestors config ${file}: public key`,
+            ),
+          }),
     })),
   });
   const names = new Set<string>();
