@@ -125,7 +125,7 @@ export function createVsaTrust(config: unknown): VsaTrust {
     keyIds.add(s.keyId);
     if (s.publicKey === undefined) throw configInvalid(`${at}: publicKeyFile is read by the attestors file`);
     publicKeys.push({ keyId: s.keyId, pem: s.publicKey });
-    return { who: { keyId: s.keyId }, verifierIds: speaksFor };
+    return { who: { configuredKeyId: s.keyId }, verifierIds: speaksFor };
   });
   const material = loadTrustMaterial({
     ...(trustedRoot === undefined ? {} : { trustedRoot }),

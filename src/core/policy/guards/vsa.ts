@@ -15,15 +15,16 @@ import { fail, pass, skipped } from '../check-result.ts';
 import { identityMismatches } from './identity.ts';
 
 /**
- * Who may sign a VSA, and for which verifier ids. `configured-key` is any key the operator
- * configured (`--public-key`, trust-material.ts names it `public-key` or `public-key:<id>`),
- * as slsa-verifier verify-vsa verifies with the given key alone: a Sigstore certificate of
- * anyone, or a key shipped for provenance (npm registry, Cloud Build), never is one.
- * `verifierIds` is never implied: a signer speaks for the ids listed, or for `any` when the
- * operator wrote so (docs/attestors.md#trust-in-attestors).
+ * Who may sign a VSA, and for which verifier ids. A rule names identities; a configured key
+ * is one the operator gave (trust-material.ts names it `public-key:<id>`, or `public-key`
+ * without id): `configuredKeyId` is that one key, `configured-key` any of them, as
+ * slsa-verifier verify-vsa verifies with the given key alone. A Sigstore certificate of
+ * anyone, or a key shipped for provenance (npm registry, Cloud Build), is never a configured
+ * key. `verifierIds` is never implied: a signer speaks for the ids listed, or for `any` where
+ * the operator wrote so (docs/attestors.md#trust-in-attestors).
  */
 export interface VsaSigner {
-  who: Identity | 'configured-key';
+  who: Identity | { configuredKeyId: string } | 'configured-key';
   verifierIds: readonly string[] | 'any';
 }
 
@@ -51,10 +52,11 @@ function isConfiguredKey(signer: Signer): boolean {
   );
 }
 
-/** A key id names a key the operator configured, never an npm registry or Cloud Build key of that id. */
 function signedBy(who: VsaSigner['who'], signer: Signer): boolean {
   if (who === 'configured-key') return isConfiguredKey(signer);
-  return identityMismatches(who, signer).length === 0 && (who.keyId === undefined || isConfiguredKey(signer));
+  if ('configuredKeyId' in who)
+    return signer.kind === 'key' && signer.trustedBy === `public-key:${who.configuredKeyId}`;
+  return identityMismatches(who, signer).length === 0;
 }
 
 function describeSigner(signer: Signer): string {
