@@ -127,18 +127,17 @@ export function judgeVsa(att: VerifiedAttestation, want: VsaRequirement): VsaJud
   return { vsa };
 }
 
-/** The VSA check over the attestations. */
-export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]): CheckResult {
+/**
+ * What a rule requires of a VSA. The VSA's facts count only from a signer the rule accepts
+ * for VSAs: never one VSA's signer with another's content (docs/checklist.md#row-18). Those
+ * signers speak for the one verifier the rule names.
+ */
+export function vsaRequirementOf(rule: PolicyRule): VsaRequirement | undefined {
   const want = rule.vsa;
-  if (want === undefined) return skipped('vsa', 'no VSA expectation');
-  const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
-  if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
-  // The VSA's facts count only from a signer the rule accepts for VSAs: never one VSA's
-  // signer with another's content (docs/checklist.md#row-18). The rule names the one
-  // verifier those signers speak for here.
+  if (want === undefined) return undefined;
   const identities = want.identities ?? (rule.requireProvenance ? [] : rule.identities);
   const verifierIds = want.verifierId === undefined ? 'any' : [want.verifierId];
-  const requirement: VsaRequirement = {
+  return {
     signers:
       identities.length > 0
         ? identities.map((who) => ({ who, verifierIds }))
@@ -147,6 +146,14 @@ export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]):
     ...(want.resourceUri === undefined ? {} : { resourceUris: [want.resourceUri] }),
     ...(want.verifiedLevels === undefined ? {} : { verifiedLevels: want.verifiedLevels }),
   };
+}
+
+/** The VSA check over the attestations. */
+export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]): CheckResult {
+  const requirement = vsaRequirementOf(rule);
+  if (requirement === undefined) return skipped('vsa', 'no VSA expectation');
+  const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
+  if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
   const problems: string[] = [];
   for (const att of vsas) {
     const judged = judgeVsa(att, requirement);
