@@ -7,7 +7,7 @@
  */
 import type { ArtifactRef, VerifiedAttestation } from './model.ts';
 import type { SlsaVsaV1 } from './formats/slsa/vsa-v1.ts';
-import { judgeVsa, type VsaRequirement } from './policy/guards/vsa.ts';
+import { vsaJudgement, type VsaRequirement } from './policy/guards/vsa.ts';
 import { evaluate, type EvaluateInput, type Evaluation } from './policy/evaluate.ts';
 import type { LevelEvidence, PolicyRule } from './policy/policy-rule.ts';
 import type { TrustMap } from './policy/trust-map.ts';
@@ -92,7 +92,7 @@ export function verifyAndJudgeVsas(
   });
   const accepted: AcceptedVsa[] = [];
   for (const attestation of verified) {
-    const judged = judgeVsa(attestation, want);
+    const judged = vsaJudgement(attestation, want);
     if ('vsa' in judged) accepted.push({ attestation, vsa: judged.vsa });
     else rejected.push({ origin: attestation.origin, code: judged.code, message: judged.message });
   }

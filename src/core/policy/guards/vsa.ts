@@ -3,7 +3,7 @@
  * verify, slsa-verifier verifiers/internal/vsa): who signed it and which verifier it may
  * speak for, then verifier, resource, result and levels against what the reader expects.
  * Policy rules (`checkVsa`), the attestors (src/attestors/vsa-trust.ts) and the consumers'
- * time-of-use check (src/consumers/published-vsa.ts) all judge through `judgeVsa`.
+ * time-of-use check (src/consumers/published-vsa.ts) all judge through `vsaJudgement`.
  */
 import type { ErrorCode } from '../../errors.ts';
 import type { CheckResult, Signer, VerifiedAttestation } from '../../model.ts';
@@ -85,7 +85,7 @@ function sourceRefsOf(statement: Record<string, unknown>, commit: string): strin
  * VSA v1, naming a verifier that signer speaks for, and meeting the expectation. The
  * signature itself was verified by the caller (the front door, src/core/verify-and-evaluate.ts).
  */
-export function judgeVsa(att: VerifiedAttestation, want: VsaRequirement): VsaJudgement {
+export function vsaJudgement(att: VerifiedAttestation, want: VsaRequirement): VsaJudgement {
   const grants = want.signers.filter((s) => signedBy(s.who, att.signer));
   if (grants.length === 0)
     return {
@@ -156,7 +156,7 @@ export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]):
   if (vsas.length === 0) return fail('vsa', 'VSA_MISMATCH', 'no SLSA VSA v1 among the attestations', []);
   const problems: string[] = [];
   for (const att of vsas) {
-    const judged = judgeVsa(att, requirement);
+    const judged = vsaJudgement(att, requirement);
     if ('vsa' in judged)
       return pass('vsa', `${judged.vsa.verifier.id} verified ${judged.vsa.verifiedLevels.join(', ')}`, [
         att.digest,
