@@ -28,7 +28,9 @@ export async function createActivityDeps(
   const startPolicyDigest = checked?.digest;
   // Breadth a rule accepted (`allowBroad: true`) is said at every start, never silent.
   for (const w of checked?.warnings ?? [])
-    console.error(`slsa-gate worker: WARNING: ${startPolicy?.origin}: ${w.path}: ${w.message}`);
+    console.error(
+      `slsa-gate worker: warning POLICY_TOO_BROAD: ${startPolicy?.origin}: ${w.path}: ${w.message}`,
+    );
   const identityKey =
     overrides.identityKey ??
     (process.env.SLSA_GATE_IDENTITY_KEY ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY) : undefined);
