@@ -132,10 +132,11 @@ function builderSignerOnly(identity: Identity, trustMap: TrustMap): string | und
     : `${named} is a builder's repository in the trust map: its workflows sign for every project that calls them; add repo or repoId`;
 }
 
+/** `signatureOnly`: the identities alone pin the rule's project (its own signers, in a rule without provenance). */
 function identityFindings(
   identities: readonly Identity[],
   at: string,
-  rule: PolicyRule,
+  signatureOnly: boolean,
   trustMap: TrustMap,
 ): BreadthFinding[] {
   const out: BreadthFinding[] = [];
@@ -149,7 +150,7 @@ function identityFindings(
         : undefined;
     if (why !== undefined) out.push({ path: `${at}[${j}].subjectPattern`, message: why });
     // Without provenance nothing else (source, builder) pins the project.
-    const shared = rule.requireProvenance ? undefined : builderSignerOnly(id, trustMap);
+    const shared = signatureOnly ? builderSignerOnly(id, trustMap) : undefined;
     if (shared !== undefined) out.push({ path: `${at}[${j}]`, message: shared });
   });
   return out;
@@ -166,8 +167,8 @@ export function breadthFindings(rule: PolicyRule, at: string, trustMap: TrustMap
         message: `the rule covers other projects' artifacts: ${why}`,
       });
   });
-  out.push(...identityFindings(rule.identities, `${at}.identities`, rule, trustMap));
-  out.push(...identityFindings(rule.vsa?.identities ?? [], `${at}.vsa.identities`, rule, trustMap));
+  out.push(...identityFindings(rule.identities, `${at}.identities`, !rule.requireProvenance, trustMap));
+  out.push(...identityFindings(rule.vsa?.identities ?? [], `${at}.vsa.identities`, false, trustMap));
   (rule.source?.repos ?? []).forEach((r, k) => {
     if (!r.includes('*')) return;
     const owner = OWNER_GLOB.exec(r)?.[1];
