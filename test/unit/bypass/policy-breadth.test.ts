@@ -102,7 +102,10 @@ test('a signer pattern with a wildcard host, or one matching every identity, is 
   assertBroad(accounts, 'rules[0].identities[0].subjectPattern', /matches every signer identity/);
   // The VSA's signers are read the same way.
   const vsa = exampleRule('release files', (r) => {
-    r.vsa = { identities: [{ issuer: ISSUER, subjectPattern: '^https://github\\.com/.*$' }] };
+    r.vsa = {
+      verifierId: 'https://verifier.example/slsa',
+      identities: [{ issuer: ISSUER, subjectPattern: '^https://github\\.com/.*$' }],
+    };
   });
   assertBroad(vsa, 'rules[0].vsa.identities[0].subjectPattern', /owner and repository are not fixed/);
 });
