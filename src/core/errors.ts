@@ -57,6 +57,11 @@ export const ERRORS = {
   PREDICATE_TYPE: { layer: 'verification', retryable: false },
   SUBJECT_MISMATCH: { layer: 'verification', retryable: false },
   DIGEST_MISMATCH: { layer: 'verification', retryable: false },
+  /**
+   * A VSA signed by a configured key or identity that claims a verifier id that signer is not
+   * configured to speak for (docs/attestors.md#trust-in-attestors).
+   */
+  VSA_SIGNER_UNTRUSTED: { layer: 'verification', retryable: false },
 
   UNTRUSTED_SIGNER: { layer: 'policy', retryable: false },
   IDENTITY_MISMATCH: { layer: 'policy', retryable: false },

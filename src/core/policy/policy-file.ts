@@ -127,6 +127,13 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
         path: `${at}.vsa.identities`,
         message: 'name who may sign the VSA (verifier key or identity)',
       });
+    // The VSA signers speak for the verifier the rule names; with none named they would speak
+    // for any verifier id a VSA claims (docs/security-model.md#vsa-signers).
+    if (rule.vsa !== undefined && rule.vsa.verifierId === undefined)
+      problems.push({
+        path: `${at}.vsa.verifierId`,
+        message: 'name the verifier whose VSA counts',
+      });
     if (rule.identities.length > 0) return;
     if (!rule.requireProvenance || !rule.requireTrustedBuilder) {
       problems.push({

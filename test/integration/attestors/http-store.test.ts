@@ -21,8 +21,12 @@ const sourceKey = makeKey('source-key');
 const forger = makeKey('store-key');
 const trust = createVsaTrust({
   verifiers: [
-    { id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 3 } },
-    { id: SOURCE_VERIFIER, keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, tracks: { SOURCE: 3 } },
+    { id: VERIFIER, tracks: { BUILD: 3 } },
+    { id: SOURCE_VERIFIER, tracks: { SOURCE: 3 } },
+  ],
+  signers: [
+    { keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] },
+    { keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, verifierIds: [SOURCE_VERIFIER] },
   ],
 });
 
@@ -111,7 +115,8 @@ test('the store answers found, not-found, and ignores forged and FAILED VSAs wit
     name: 'store',
     baseUrl: server.url,
     trust: createVsaTrust({
-      verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 1 } }],
+      verifiers: [{ id: VERIFIER, tracks: { BUILD: 1 } }],
+      signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
     }),
   });
   const cappedLow = await low.lookup({ kind: 'artifact', ...dep(5) });
@@ -218,7 +223,8 @@ test('a warm cache answers without asking the store; another trust configuration
     name: 'store',
     baseUrl: server.url,
     trust: createVsaTrust({
-      verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 2 } }],
+      verifiers: [{ id: VERIFIER, tracks: { BUILD: 2 } }],
+      signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
     }),
   });
   const again = await resolveLevels(p, { attestors: [other], cache });

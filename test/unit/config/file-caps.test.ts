@@ -99,13 +99,13 @@ const READERS: Reader[] = [
   },
   { name: 'attestors config', cap: CONFIG_FILE_LIMIT_BYTES, read: (f) => loadAttestors(f) },
   {
-    name: "attestors config's verifier key",
+    name: "attestors config's VSA signer key",
     cap: KEY_FILE_LIMIT_BYTES,
     read: (f) => {
       const file = join(dir, `attestors-${Math.random().toString(36).slice(2)}.yaml`);
       writeFileSync(
         file,
-        `trust:\n  verifiers:\n    - { id: https://v.example, keyId: v, publicKeyFile: "${f}", tracks: { BUILD: 3 } }\nattestors: []\n`,
+        `trust:\n  verifiers:\n    - { id: https://v.example, tracks: { BUILD: 3 } }\n  signers:\n    - { keyId: v, publicKeyFile: "${f}", verifierIds: [https://v.example] }\nattestors: []\n`,
       );
       return loadAttestors(file);
     },
