@@ -29,7 +29,7 @@
  * as the DER encoder does (asn1-der-encoding.ts).
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { crypto as coreCrypto, X509Certificate } from '@sigstore/core';
+import { ASN1Obj, crypto as coreCrypto, X509Certificate } from '@sigstore/core';
 import sctModule from '@sigstore/verify/dist/key/sct.js';
 import checkpointModule from '@sigstore/verify/dist/tlog/checkpoint.js';
 import { VerificationError } from '@sigstore/verify';
@@ -47,6 +47,7 @@ export const library = {
   equals: X509Certificate.prototype.equals,
   verify: X509Certificate.prototype.verify,
   clone: X509Certificate.prototype.clone,
+  toOID: ASN1Obj.prototype.toOID,
   verifySCTs: sctModule.verifySCTs,
   verifyCheckpoint: checkpointModule.verifyCheckpoint,
 };
@@ -91,6 +92,18 @@ X509Certificate.prototype.equals = function equals(this: X509Certificate, other:
   const a = parsedDer.get(this);
   const b = parsedDer.get(other);
   return a !== undefined && b !== undefined ? a.equals(b) : library.equals.call(this, other);
+};
+
+/** ASN.1 node → its OBJECT IDENTIFIER as text: extensions are looked up by OID many times per certificate. */
+const oids = new WeakMap<ASN1Obj, string>();
+
+ASN1Obj.prototype.toOID = function toOID(this: ASN1Obj): string {
+  let oid = oids.get(this);
+  if (oid === undefined) {
+    oid = library.toOID.call(this);
+    oids.set(this, oid);
+  }
+  return oid;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -193,3 +193,17 @@ test('warm caches let nothing through that the library refuses: a re-used leaf, 
     assert.deepEqual(warm, cold, `${name}: the same rejection with the caches on and off`);
   }
 });
+
+test('OIDs are read once per node, as the library reads them, for every OID of the corpus', () => {
+  let oidsSeen = 0;
+  const visit = (node: ASN1Obj): void => {
+    if (node.tag.isOID()) {
+      assert.equal(node.toOID(), library.toOID.call(node));
+      assert.equal(node.toOID(), library.toOID.call(node), 'the second read, from the memo');
+      oidsSeen++;
+    }
+    node.subs.forEach(visit);
+  };
+  for (const der of corpusDer()) visit(ASN1Obj.parseBuffer(der));
+  assert.ok(oidsSeen > 100, `${oidsSeen} OIDs`);
+});
