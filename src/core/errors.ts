@@ -39,6 +39,8 @@ export const ERRORS = {
   LIMIT_EXCEEDED: { layer: 'input', retryable: false },
   POLICY_INVALID: { layer: 'input', retryable: false },
   POLICY_INCOMPLETE: { layer: 'input', retryable: false },
+  /** A policy rule pins something an unrelated project also satisfies (docs/policy.md#breadth-policy_too_broad). */
+  POLICY_TOO_BROAD: { layer: 'input', retryable: false },
   CONFIG_INVALID: { layer: 'input', retryable: false },
   /** A tag where only a digest may stand (past the first step, everything is pinned). */
   MUTABLE_REF: { layer: 'input', retryable: false },

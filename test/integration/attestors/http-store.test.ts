@@ -264,3 +264,20 @@ test('the attestations a level rests on come back with their bytes and prove it 
     assert.deepEqual(Math.max(...again.evidence.map((e) => e.proven[track] ?? 0)), resolved.level);
   }
 });
+
+test('a VSA signed with the source verifier key in the dependency verifier name proves nothing (VSA_SIGNER_UNTRUSTED)', async () => {
+  // Attacker material: the holder of sourceKey, which the trust configuration ties to
+  // SOURCE_VERIFIER only, signs (signBundle: ECDSA P-256 over the DSSE PAE) a dependency VSA
+  // that names VERIFIER and claims SLSA_BUILD_LEVEL_3, and serves it from the store.
+  server.put(`sha256:${hex(6)}`, [signBundle(depVsa(6), sourceKey)]);
+  const lent = await store.lookup({ kind: 'artifact', ...dep(6) });
+  assert.equal(lent.status, 'not-found');
+  assert.deepEqual(
+    lent.reasons.filter((r) => r.origin !== 'store').map((r) => r.code),
+    ['VSA_SIGNER_UNTRUSTED'],
+    lent.reasons.map((x) => JSON.stringify(x)).join('\n'),
+  );
+  const r = await resolveLevels(provenance([dep(6)]), { attestors: [store] });
+  assert.deepEqual(r.levels.dependencies, []);
+  assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_0: 1 });
+});

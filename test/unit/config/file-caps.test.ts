@@ -25,6 +25,7 @@ import { auditReplayCommand } from '../../../src/cli/commands/audit-replay.ts';
 import { policyCheckCommand } from '../../../src/cli/commands/policy.ts';
 import { policyLoadCommand } from '../../../src/cli/commands/policy-versions.ts';
 import { loadConfig } from '../../../src/config/config.ts';
+import { connectArchive } from '../../../src/config/mongo-options.ts';
 import { loadRegistryCredentialsFile } from '../../../src/config/registry-credentials-file.ts';
 import { resolveTemporalConnection } from '../../../src/config/temporal-connection.ts';
 import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../../../src/config/trust.ts';
@@ -72,6 +73,9 @@ async function refusesOverCap(read: (file: string) => unknown, file: string, cap
     },
   );
 }
+
+/** An archive nobody listens for: every file is refused before a connection is tried. */
+const ARCHIVE = { mongoUri: 'mongodb://127.0.0.1:9', database: 'file_caps' };
 
 interface Reader {
   name: string;
@@ -154,6 +158,37 @@ const READERS: Reader[] = [
     cap: KEY_FILE_LIMIT_BYTES,
     read: (f) =>
       resolveTemporalConnection({ TEMPORAL_TLS_CLIENT_CERT_PATH: POLICY, TEMPORAL_TLS_CLIENT_KEY_PATH: f }),
+  },
+  {
+    name: 'Temporal config file (TEMPORAL_CONFIG_FILE)',
+    cap: CONFIG_FILE_LIMIT_BYTES,
+    read: (f) => resolveTemporalConnection({ TEMPORAL_CONFIG_FILE: f }),
+  },
+  {
+    name: 'MONGODB_TLS_CA_FILE',
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) => connectArchive({ ...ARCHIVE, mongoTlsCAFile: f }, { serverSelectionTimeoutMS: 1000 }),
+  },
+  {
+    name: "the connection string's tlsCAFile",
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) =>
+      connectArchive(
+        { ...ARCHIVE, mongoUri: `${ARCHIVE.mongoUri}/?tls=true&tlsCAFile=${encodeURIComponent(f)}` },
+        { serverSelectionTimeoutMS: 1000 },
+      ),
+  },
+  {
+    name: "the connection string's tlsCertificateKeyFile",
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) =>
+      connectArchive(
+        {
+          ...ARCHIVE,
+          mongoUri: `${ARCHIVE.mongoUri}/?tls=true&tlsCertificateKeyFile=${encodeURIComponent(f)}`,
+        },
+        { serverSelectionTimeoutMS: 1000 },
+      ),
   },
   {
     name: 'Docker config.json',
