@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { GateError, isGateError, type ErrorCode } from '../errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
@@ -57,8 +58,16 @@ export function keyOnlyEnvelope(input: AttestationInput): AttestationInput {
   return { form: 'dsse', origin: input.origin, raw: input.raw, json: json.dsseEnvelope };
 }
 
+/**
+ * Published with `{ origin }` each time an attestation's signature is checked: instrumentation
+ * (a test counts the verifications of a publish, an operator may trace them), free when nothing
+ * subscribes (node:diagnostics_channel).
+ */
+export const signatureChecks = channel('slsa-gate:signature-check');
+
 /** Verify one attestation input of any form; throws a GateError when it does not verify. */
 export function verifyAttestation(given: AttestationInput, ctx: VerifyContext): VerifiedAttestation {
+  if (signatureChecks.hasSubscribers) signatureChecks.publish({ origin: given.origin });
   const input = keyOnlyEnvelope(given);
   switch (input.form) {
     case 'bundle':
