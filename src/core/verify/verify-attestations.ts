@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { GateError, isGateError, type ErrorCode } from '../errors.ts';
-import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
+import type { ArtifactRef, Rejection, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { verifyDsseEnvelope } from './dsse-envelope.ts';
@@ -26,6 +26,18 @@ export interface RejectedAttestation {
   origin: string;
   code: ErrorCode;
   message: string;
+}
+
+/** The longest reason a rejection carries into a decision (a message can quote attacker-chosen text). */
+const MAX_REJECTION_REASON = 1000;
+
+/** A rejection as a decision records it: the origin once, as its own field, and a bounded reason. */
+export function rejectionOf(rejected: RejectedAttestation): Rejection {
+  const prefix = `${rejected.origin}: `;
+  const reason = rejected.message.startsWith(prefix)
+    ? rejected.message.slice(prefix.length)
+    : rejected.message;
+  return { origin: rejected.origin, code: rejected.code, reason: reason.slice(0, MAX_REJECTION_REASON) };
 }
 
 /**

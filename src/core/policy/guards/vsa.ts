@@ -2,7 +2,7 @@
  * Check `vsa`: a VSA given as input names the expected verifier and resource, says PASSED,
  * and verified at least the expected levels (slsa-verifier verifiers/internal/vsa).
  */
-import type { CheckResult, Signer, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, Signer, EvaluatedAttestation } from '../../model.ts';
 import { SLSA_VSA_V1 } from '../../formats/slsa/vsa-v1.ts';
 import { readVsa, vsaMismatches, type VsaExpectation } from '../../vsa/verification-summary.ts';
 import type { PolicyRule } from '../policy-rule.ts';
@@ -22,7 +22,7 @@ function isConfiguredKey(signer: Signer): boolean {
 }
 
 /** The VSA check over the attestations. */
-export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]): CheckResult {
+export function checkVsa(rule: PolicyRule, attestations: EvaluatedAttestation[]): CheckResult {
   const want = rule.vsa;
   if (want === undefined) return skipped('vsa', 'no VSA expectation');
   const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
