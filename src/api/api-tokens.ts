@@ -12,11 +12,11 @@
  * Approver groups come the same way, from a token's entry or a grant: never from the request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { GroupNameSchema, PublishGrantSchema, type PublishGrant } from '../core/identity.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 import {
   OidcIssuerSchema,
   OidcRejection,
@@ -250,16 +250,7 @@ export function loadApiTokens(options: { file?: string; env?: NodeJS.ProcessEnv 
   const env = options.env ?? process.env;
   const file = options.file ?? env.SLSA_GATE_API_TOKENS_FILE;
   if (file !== undefined && file !== '') {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (cause) {
-      throw new GateError('CONFIG_INVALID', `cannot read the API tokens file ${file}`, {
-        cause,
-        detail: { path: file },
-      });
-    }
-    return parseApiTokens(text, file);
+    return parseApiTokens(readConfigText(file, CONFIG_FILE_LIMIT_BYTES, 'API tokens file'), file);
   }
   const inline = env.SLSA_GATE_API_TOKENS;
   if (inline === undefined || inline.trim() === '')

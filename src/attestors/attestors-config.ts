@@ -3,12 +3,13 @@
  * which track and level, which attestors to ask, and how `resolveLevels` runs. Loaded once
  * by the worker; the activities call `resolveLevels` with what this returns.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import type { Archive } from '../archive/archive.ts';
 import { GateError } from '../core/errors.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
+import { readPublicKeyFile } from '../loaders/trust-material-files.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { createArchiveAttestor } from './archive-attestor.ts';
 import { createArchivistaAttestor } from './archivista.ts';
@@ -101,16 +102,8 @@ export function buildAttestors(
   if (!parsed.success) throw invalid(file, z.prettifyError(parsed.error));
   const { trust: trustConfig, attestors: entries, resolve: run } = parsed.data;
   const base = file === '<inline>' ? process.cwd() : dirname(file);
-  const readPem = (path: string) => {
-    try {
-      return readFileSync(resolve(base, path), 'utf8');
-    } catch (cause) {
-      throw new GateError('CONFIG_INVALID', `attestors config ${file}: cannot read ${path}`, {
-        cause,
-        detail: { file },
-      });
-    }
-  };
+  const readPem = (path: string) =>
+    readPublicKeyFile(resolve(base, path), `public key of attestors config ${file}`);
   const trust = createVsaTrust({
     ...(trustConfig.trustedRoot === undefined ? {} : { trustedRoot: resolve(base, trustConfig.trustedRoot) }),
     verifiers: trustConfig.verifiers.map(({ publicKeyFile, ...v }) => ({
@@ -166,9 +159,10 @@ export function buildAttestors(
 
 /** Reads and builds the attestors file (YAML or JSON). */
 export function loadAttestors(file: string, deps: AttestorDeps = {}): ReturnType<typeof buildAttestors> {
+  const text = readConfigText(file, CONFIG_FILE_LIMIT_BYTES, 'attestors config');
   let value: unknown;
   try {
-    value = parseYaml(readFileSync(file, 'utf8'));
+    value = parseYaml(text);
   } catch (cause) {
     throw new GateError('CONFIG_INVALID', `attestors config ${file}: ${(cause as Error).message}`, {
       cause,

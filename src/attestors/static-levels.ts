@@ -5,11 +5,11 @@
  * digest; an entry past its `expires` no longer applies.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { DigestSetSchema } from '../core/model.ts';
+import { readConfigText, STATIC_LEVELS_FILE_LIMIT_BYTES } from '../loaders/read-file-capped.ts';
 import {
   reasonOf,
   type Attestor,
@@ -89,15 +89,7 @@ export function createStaticLevelsAttestor(opts: {
   name?: string;
   now?: () => Date;
 }): Attestor {
-  let text: string;
-  try {
-    text = readFileSync(opts.file, 'utf8');
-  } catch (cause) {
-    throw new GateError('CONFIG_INVALID', `cannot read static levels ${opts.file}`, {
-      cause,
-      detail: { file: opts.file },
-    });
-  }
+  const text = readConfigText(opts.file, STATIC_LEVELS_FILE_LIMIT_BYTES, 'static levels');
   return staticLevelsAttestor(parseStaticLevels(text, opts.file), text, opts);
 }
 

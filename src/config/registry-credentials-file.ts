@@ -7,10 +7,11 @@
  *
  * The file (and each passwordFile) must not be readable by group or others, like the VSA key.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 import type { Credentials } from '../registry/credentials.ts';
 
 const VARIABLE = 'SLSA_GATE_REGISTRY_CREDENTIALS';
@@ -41,7 +42,7 @@ function readPrivate(path: string, what: string): string {
       { detail: { variable: VARIABLE, path } },
     );
   }
-  return readFileSync(path, 'utf8');
+  return readConfigText(path, CONFIG_FILE_LIMIT_BYTES, what);
 }
 
 /** Reads the credentials file into a per-host map for `staticCredentials`; problems are CONFIG_INVALID. */

@@ -9,7 +9,7 @@
  * the connection and never appear in `toJSON`, `util.inspect` or error messages.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { inspect } from 'node:util';
 import type { ConnectionOptions } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/client';
@@ -20,6 +20,11 @@ import {
 } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { GateError } from '../core/errors.ts';
+import {
+  CERTIFICATE_FILE_LIMIT_BYTES,
+  KEY_FILE_LIMIT_BYTES,
+  readFileCapped,
+} from '../loaders/read-file-capped.ts';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_TEMPORAL_NAMESPACE = 'slsa-gate';
@@ -151,13 +156,16 @@ function loadBytes(
 ): Uint8Array | undefined {
   if (source === undefined) return undefined;
   if ('data' in source) return typeof source.data === 'string' ? Buffer.from(source.data) : source.data;
+  const cap = what === 'clientKey' ? KEY_FILE_LIMIT_BYTES : CERTIFICATE_FILE_LIMIT_BYTES;
   try {
-    return readFileSync(source.path);
-  } catch (cause) {
+    return readFileCapped(source.path, cap, `Temporal ${what} file`, 'config');
+  } catch (err) {
+    if (!(err instanceof GateError) || err.code !== 'CONFIG_INVALID') throw err;
+    const cause = err.cause as NodeJS.ErrnoException | undefined;
     const where = TLS_SOURCES[what];
     throw new GateError(
       'CONFIG_INVALID',
-      `Temporal connection: cannot read the ${what} file ${source.path} (from ${where.env} or profile.${profile}.tls.${where.toml}): ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+      `Temporal connection: cannot read the ${what} file ${source.path} (from ${where.env} or profile.${profile}.tls.${where.toml}): ${cause?.code ?? err.message}`,
       { detail: { setting: what, path: source.path, variable: where.env } },
     );
   }

@@ -3,22 +3,12 @@
  * signatures, and the trust map that says which builders are trusted at which level.
  * Read once here for the worker and `audit replay`, so both trust exactly the same material.
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { GateError } from '../core/errors.ts';
 import { defaultTrustMap, parseTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
-import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
+import { loadTrustMaterial, readPublicKeyFile } from '../loaders/trust-material-files.ts';
 import type { Config } from './config.ts';
-
-/** Reads a file the configuration names; a missing or unreadable one is CONFIG_INVALID naming it. */
-export function readConfigFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new GateError('CONFIG_INVALID', `cannot read ${what} ${path}`, { cause, detail: { path } });
-  }
-}
 
 /** The trusted root and public keys of the configuration (SLSA_GATE_TRUSTED_ROOT, SLSA_GATE_PUBLIC_KEYS). */
 export function loadConfiguredTrustMaterial(
@@ -26,13 +16,16 @@ export function loadConfiguredTrustMaterial(
 ): TrustMaterial {
   return loadTrustMaterial({
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
-    publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readConfigFile(k.path, 'public key') })),
+    publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readPublicKeyFile(k.path) })),
   });
 }
 
 /** The trust map file named by the configuration (SLSA_GATE_TRUST_MAP), or the shipped defaults. */
 export function loadConfiguredTrustMap(trustMapFile: string | undefined): TrustMap {
   return trustMapFile
-    ? parseTrustMap(parseYaml(readConfigFile(trustMapFile, 'trust map')), trustMapFile)
+    ? parseTrustMap(
+        parseYaml(readConfigText(trustMapFile, CONFIG_FILE_LIMIT_BYTES, 'trust map')),
+        trustMapFile,
+      )
     : defaultTrustMap();
 }

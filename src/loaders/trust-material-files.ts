@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GateError } from '../core/errors.ts';
 import { buildTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
 import { packageFile } from './package-root.ts';
-import { readFileCapped } from './read-file-capped.ts';
+import { KEY_FILE_LIMIT_BYTES, readFileCapped, TRUST_FILE_LIMIT_BYTES } from './read-file-capped.ts';
 
 /** The Sigstore public-good trusted root shipped with slsa-gate (from the @sigstore/tuf seeds; refresh with `slsa-gate trust refresh`). */
 export const DEFAULT_TRUSTED_ROOT = packageFile('assets/trust/sigstore-public-good-trusted_root.json');
@@ -20,10 +20,6 @@ export const DEFAULT_TRUSTED_ROOT = packageFile('assets/trust/sigstore-public-go
  */
 export const DEFAULT_NPM_KEYS = packageFile('assets/trust/npm-registry-keys.json');
 
-/** Trust files are small (the public-good root is ~10 KB); anything larger is refused before it is read. */
-export const TRUST_FILE_LIMIT_BYTES = 4 << 20;
-/** A PEM public key, with room for an RSA-8192 key and comments. */
-export const KEY_FILE_LIMIT_BYTES = 64 << 10;
 const GCB_KEYS_LIMIT = 256;
 
 /** Where trust material comes from; every field optional (default: the shipped public-good root, no keys). */

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 import type { Credentials, CredentialsProvider } from './credentials.ts';
 
 /**
@@ -140,10 +140,11 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
   return async (host) => {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readConfigText(path, CONFIG_FILE_LIMIT_BYTES, 'Docker config');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw configError('cannot be read', path, err);
+      // No config.json: no credentials from Docker (anything else unreadable, or too large, fails closed).
+      if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
+      throw err;
     }
     let json: unknown;
     try {

@@ -6,9 +6,10 @@ import {
   sign,
   type KeyObject,
 } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GateError } from '../core/errors.ts';
+import { KEY_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 
 /**
  * Signs bytes for slsa-gate's own attestations (VSAs). A KMS-backed signer implements
@@ -68,7 +69,10 @@ export function loadSigningKey(opts: {
       `VSA signing key file ${opts.keyFile} has mode ${mode.toString(8)}; it must not be readable by group or others (chmod 600)`,
     );
   }
-  return new LocalKeySigner(opts.keyId, parsePrivateKey(readFileSync(opts.keyFile, 'utf8'), opts.keyFile));
+  return new LocalKeySigner(
+    opts.keyId,
+    parsePrivateKey(readConfigText(opts.keyFile, KEY_FILE_LIMIT_BYTES, 'VSA signing key'), opts.keyFile),
+  );
 }
 
 function parsePrivateKey(pem: string, where: string): KeyObject {

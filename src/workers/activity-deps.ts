@@ -9,7 +9,8 @@ import { loadSigningKey } from '../signing/signing-key.ts';
 import type { Config } from '../config/config.ts';
 import { connectArchive } from '../config/mongo-options.ts';
 import { registryClients } from '../config/registry-clients.ts';
-import { loadConfiguredTrustMap, loadConfiguredTrustMaterial, readConfigFile } from '../config/trust.ts';
+import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../config/trust.ts';
+import { POLICY_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 
 /** Builds the activities' dependencies from the configuration: connections, trust material, keys. */
 export async function createActivityDeps(
@@ -19,7 +20,10 @@ export async function createActivityDeps(
   const trust = loadConfiguredTrustMaterial(config);
   const trustMap = loadConfiguredTrustMap(config.trustMapFile);
   const startPolicy = config.policyFile
-    ? { text: readConfigFile(config.policyFile, 'policy'), origin: config.policyFile }
+    ? {
+        text: readConfigText(config.policyFile, POLICY_FILE_LIMIT_BYTES, 'policy'),
+        origin: config.policyFile,
+      }
     : undefined;
   // docs/checklist.md#row-10: a worker whose policy is invalid or incomplete does not start.
   const startPolicyDigest = startPolicy

@@ -18,7 +18,6 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -30,6 +29,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as z from 'zod';
 import { EXPORT_TIME_FIELDS, type Archive, type ExportedCollection } from '../../archive/archive.ts';
 import { GateError } from '../../core/errors.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import {
   TABLES,
   TABLE_NAMES,
@@ -75,7 +75,9 @@ export interface ExportReport {
 export function readExportState(dir: string): ExportState | undefined {
   const path = join(dir, EXPORT_STATE_FILE);
   if (!existsSync(path)) return undefined;
-  const parsed = ExportStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  const parsed = ExportStateSchema.safeParse(
+    JSON.parse(readFileCapped(path, CONFIG_FILE_LIMIT_BYTES, 'export state').toString('utf8')),
+  );
   if (!parsed.success) {
     throw new GateError(
       'INPUT_INVALID',

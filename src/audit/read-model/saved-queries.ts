@@ -3,10 +3,10 @@
  * The web view runs only these (no SQL typed into a browser); the operator adds more with a
  * YAML or JSON file (`slsa-gate api serve --saved-queries FILE`).
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { GateError } from '../../core/errors.ts';
+import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../../loaders/read-file-capped.ts';
 
 export const SavedQuerySchema = z.strictObject({
   /** The page's path segment: `/queries/<name>`. */
@@ -45,12 +45,7 @@ GROUP BY d.uri ORDER BY releases DESC, d.uri LIMIT 100`,
 /** The default queries plus those of `file` (a name in the file replaces a default of that name). */
 export function loadSavedQueries(file?: string): SavedQuery[] {
   if (file === undefined) return DEFAULT_SAVED_QUERIES;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new GateError('CONFIG_INVALID', `cannot read saved queries ${file}`);
-  }
+  const text = readConfigText(file, CONFIG_FILE_LIMIT_BYTES, 'saved queries');
   const parsed = SavedQueriesFileSchema.safeParse(parseYaml(text));
   if (!parsed.success) {
     throw new GateError('CONFIG_INVALID', `saved queries ${file}:\n${z.prettifyError(parsed.error)}`);

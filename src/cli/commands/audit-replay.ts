@@ -4,13 +4,13 @@
  * Trust material as the worker's: SLSA_GATE_TRUSTED_ROOT, SLSA_GATE_PUBLIC_KEYS,
  * SLSA_GATE_TRUST_MAP (or --trust-map). Exit 0 when no decision would change, 1 when some would.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { replayDecisions, type ReplayedDecision, type CheckChange } from '../../audit/replay.ts';
 import { GateError } from '../../core/errors.ts';
 import { loadArchiveSettings, loadConfig } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../../config/trust.ts';
+import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import { FILTER_OPTIONS, FILTER_USAGE, filtersOf, STORE_OPTIONS } from './audit.ts';
 import type { Command } from './command.ts';
 
@@ -26,14 +26,6 @@ original decision recorded; a level that was not archived counts as L0 and is na
 Exit status: 0 when no decision would change outcome, 1 when some would.
 
 ${FILTER_USAGE}`;
-
-function readFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new GateError('INPUT_INVALID', `cannot read ${what} ${path}`, { cause, detail: { path } });
-  }
-}
 
 function describeCheck(c: CheckChange['before']): string {
   if (c === undefined) return '(absent)';
@@ -90,7 +82,10 @@ export const auditReplayCommand: Command = {
     const at = values.at;
 
     const config = loadConfig(process.env);
-    const policy = { text: readFile(values.policy, 'policy'), origin: values.policy };
+    const policy = {
+      text: readFileCapped(values.policy, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8'),
+      origin: values.policy,
+    };
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? config.trustMapFile);
     const trust = loadConfiguredTrustMaterial(config);
     const archive = await connectArchive(

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 /**
  * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered from
  * the archive alone (no Temporal, no registry). Store: `--mongodb-uri` or MONGODB_URI,
@@ -15,6 +14,7 @@ import { eventReason } from '../../archive/event-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
 import { archivedSignatureCheck } from '../../audit/archived-signatures.ts';
 import type { TrustMaterial } from '../../core/trust/trust-material.ts';
+import { KEY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import { loadTrustMaterial } from '../../loaders/trust-material-files.ts';
 import {
   decisionStats,
@@ -473,13 +473,8 @@ function signatureTrust(opts: {
   vsaPublicKey: string | undefined;
   vsaKeyId: string;
 }): { trust: TrustMaterial; vsaTrust?: TrustMaterial } {
-  const read = (path: string, what: string) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      throw new GateError('INPUT_INVALID', `${what}: cannot read ${path}`);
-    }
-  };
+  const read = (path: string, what: string) =>
+    readFileCapped(path, KEY_FILE_LIMIT_BYTES, what).toString('utf8');
   const publicKeys = opts.publicKeys.map((pair) => {
     const [keyId, path] = pair.split('=', 2);
     if (!keyId || !path) throw new GateError('INPUT_INVALID', `--public-key ${pair}: expected KEYID=FILE`);

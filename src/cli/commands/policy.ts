@@ -1,9 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { GateError, isGateError } from '../../core/errors.ts';
 import { parsePolicy, type PolicyProblem } from '../../core/policy/policy-file.ts';
 import { defaultTrustMap, parseTrustMap } from '../../core/policy/trust-map.ts';
-import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
+import {
+  CONFIG_FILE_LIMIT_BYTES,
+  POLICY_FILE_LIMIT_BYTES,
+  readConfigText,
+  readFileCapped,
+} from '../../loaders/read-file-capped.ts';
 import type { Command } from './command.ts';
 
 const HELP = `Usage: slsa-gate policy check FILE [--trust-map FILE] [--json]
@@ -55,7 +59,8 @@ export const policyCheckCommand: Command = {
     } catch (err) {
       if (!isGateError(err)) throw err;
       // A bad trust map is reported against its own file, with its schema issues when it has them.
-      const mapFault = err.code === 'CONFIG_INVALID';
+      const mapFault =
+        err.code === 'CONFIG_INVALID' || (mapFile !== undefined && err.detail?.file === mapFile);
       const where = mapFault ? (mapFile ?? file) : file;
       const listed = (mapFault ? err.detail?.issues : err.detail?.problems) as PolicyProblem[] | undefined;
       report(values.json, where, err.code, listed ?? [{ path: where, message: err.message }]);
@@ -74,8 +79,9 @@ function report(json: boolean, file: string, code: string, problems: PolicyProbl
 }
 
 function readJson(file: string): unknown {
+  const text = readConfigText(file, CONFIG_FILE_LIMIT_BYTES, 'trust map');
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (cause) {
     throw new GateError('CONFIG_INVALID', `cannot read trust map ${file}: ${(cause as Error).message}`, {
       cause,

@@ -61,7 +61,7 @@ export const webhookServeCommand: Command = {
       credentials,
       { dockerConfigCredentials },
       { readPublicKeyFile },
-      { readFileCapped },
+      { CERTIFICATE_FILE_LIMIT_BYTES, KEY_FILE_LIMIT_BYTES, readConfigText },
       webhook,
       { connectRevocationCheck },
     ] = await Promise.all([
@@ -91,8 +91,8 @@ export const webhookServeCommand: Command = {
     const archive = await connectRevocationCheck({ mongoUri: values['mongodb-uri'], database: values.db });
     const server = webhook.createAdmissionServer({
       tls: {
-        cert: readFileCapped(values['tls-cert']!, 1 << 20, 'TLS certificate', 'config').toString('utf8'),
-        key: readFileCapped(values['tls-key']!, 1 << 20, 'TLS key', 'config').toString('utf8'),
+        cert: readConfigText(values['tls-cert']!, CERTIFICATE_FILE_LIMIT_BYTES, 'TLS certificate'),
+        key: readConfigText(values['tls-key']!, KEY_FILE_LIMIT_BYTES, 'TLS key'),
       },
       expect: {
         publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
