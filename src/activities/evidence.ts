@@ -32,6 +32,8 @@ export interface CollectedEvidence {
   verified?: EvaluatedAttestation[];
   /** The digest of the trust material every attestation was verified under. */
   trustDigest: string;
+  /** Seconds the verification took (slsa_gate_verification_duration_seconds adds the evaluation's). */
+  verifySeconds: number;
 }
 
 /**
@@ -172,12 +174,14 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       // The one verification of this publish. It accepts v0.1 bundles without an inclusion
       // proof so that the rule in force decides on them at evaluation (withinV01Stance);
       // what this step derives (facts, archived metadata) is from what verifies without it.
+      const started = performance.now();
       const evidence = verifyEvidence({
         artifact: artifactOf(candidate),
         attestations: fetched.map((f) => f.input),
         trust: deps.trust,
         allowV01WithoutInclusionProof: true,
       });
+      const verifySeconds = (performance.now() - started) / 1000;
       const { verified } = withinV01Stance(evidence, false);
       const byOrigin = new Map(verified.map((v) => [v.origin, v]));
       const fetchedAt = new Date().toISOString();
@@ -208,6 +212,7 @@ export function createEvidenceActivities(deps: ActivityDeps) {
         facts: factsOf(verified),
         ...(fits ? { verified: carried } : {}),
         trustDigest: deps.trust.digest,
+        verifySeconds,
       };
     },
   };

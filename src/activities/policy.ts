@@ -113,13 +113,17 @@ async function evidenceToEvaluate(
   input: {
     candidate: Candidate;
     attestationDigests: string[];
-    evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest'>;
+    evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest' | 'verifySeconds'>;
   },
-): Promise<VerifiedEvidence<EvaluatedAttestation>> {
+): Promise<{ evidence: VerifiedEvidence<EvaluatedAttestation>; verifySeconds: number }> {
   const collected = input.evidence;
   if (collected?.verified !== undefined && collected.trustDigest === deps.trust.digest)
-    return { verified: collected.verified, rejected: collected.rejected };
+    return {
+      evidence: { verified: collected.verified, rejected: collected.rejected },
+      verifySeconds: collected.verifySeconds,
+    };
   const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
+  const started = performance.now();
   const again = verifyEvidence({
     artifact: artifactOf(input.candidate),
     attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
@@ -131,7 +135,10 @@ async function evidenceToEvaluate(
   const notArchived: RejectedAttestation[] = (collected?.rejected ?? []).filter(
     (r) => !archived.has(r.origin),
   );
-  return { verified: again.verified, rejected: [...notArchived, ...again.rejected] };
+  return {
+    evidence: { verified: again.verified, rejected: [...notArchived, ...again.rejected] },
+    verifySeconds: (performance.now() - started) / 1000,
+  };
 }
 
 export function createPolicyActivities(deps: ActivityDeps) {
@@ -194,7 +201,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
       candidate: Candidate;
       attestationDigests: string[];
       /** What collectEvidence verified and rejected (runs recorded before it: absent). */
-      evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest'>;
+      evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest' | 'verifySeconds'>;
       levels: LevelEvidence;
       now: string;
       /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
@@ -209,12 +216,13 @@ export function createPolicyActivities(deps: ActivityDeps) {
         `${input.candidate.registry}/${input.candidate.repository}`,
       );
 
-      const evidence = await evidenceToEvaluate(deps, input);
+      const { evidence, verifySeconds } = await evidenceToEvaluate(deps, input);
       const rollback = input.release?.tag
         ? await lastPublished(deps, input.release.repository, input.release.tag)
         : undefined;
-      // Timed alone: the reads above are I/O, this is the pure core.
+      // Timed alone: the reads above are I/O, this is the pure core (with its verification).
       const started = performance.now();
+      const seconds = () => verifySeconds + (performance.now() - started) / 1000;
       let evaluation: Evaluation;
       try {
         ({ evaluation } = evaluateVerified(
@@ -238,10 +246,10 @@ export function createPolicyActivities(deps: ActivityDeps) {
           rule,
         ));
       } catch (err) {
-        deps.metrics?.verified('error', (performance.now() - started) / 1000);
+        deps.metrics?.verified('error', seconds());
         throw err;
       }
-      deps.metrics?.verified(evaluation.outcome, (performance.now() - started) / 1000);
+      deps.metrics?.verified(evaluation.outcome, seconds());
       return {
         evaluation,
         policyDigest: digest,

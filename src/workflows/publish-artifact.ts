@@ -381,6 +381,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
         evidence: {
           rejected: evidence.rejected,
           trustDigest: evidence.trustDigest,
+          verifySeconds: evidence.verifySeconds,
           ...(evidence.verified ? { verified: evidence.verified } : {}),
         },
         levels,

@@ -14,6 +14,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { hashToken } from '../../src/api/api-tokens.ts';
+import { createPolicyActivities } from '../../src/activities/policy.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { signatureChecks } from '../../src/core/verify/verify-attestations.ts';
 import { publishWorkflowId, type PublishProgress } from '../../src/workflows/contract.ts';
@@ -67,6 +68,52 @@ test('a publish checks the signature of each attestation exactly once', async ()
   });
   assert.equal(counts.size, 1, `one attestation is attached to the image: ${[...counts.keys()].join(', ')}`);
   for (const [origin, count] of counts) assert.equal(count, 1, `${origin} was verified ${count} times`);
+});
+
+test('the evaluation uses what was verified under the trust in force, and verifies the archived bytes again otherwise', async () => {
+  const staging = `staging/${uniqueName('trust')}`;
+  const { digest } = await buildAndAttest(h.registry, staging, {
+    tag: 'v1.0.0',
+    seed: staging,
+    key: h.builderKey,
+  });
+  const request = requestFor(h, staging, digest, { tag: 'v1.0.0' });
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const decision = await h.deps.archive.getDecision(result.decisionId);
+  assert.ok(decision);
+  await h.loadPolicy(h.policies.get(digest)!);
+
+  // The evaluation step alone, over the archived attestations, given a collection that found
+  // nothing verified: under the trust in force that result is what is evaluated, and no
+  // signature is checked; under other trust material it is set aside and the archived bytes
+  // are verified again.
+  const { evaluatePolicy } = createPolicyActivities(h.deps);
+  const evaluateWith = (trustDigest: string) =>
+    evaluatePolicy({
+      candidate: request.candidate,
+      attestationDigests: decision.attestationDigests,
+      evidence: { verified: [], rejected: [], trustDigest, verifySeconds: 0 },
+      levels: {},
+      now: new Date().toISOString(),
+    });
+  const prefix = `oci://${h.registryHost}/${staging}`;
+  let evaluated: Awaited<ReturnType<typeof evaluateWith>> | undefined;
+  const sameTrust = await countSignatureChecks(prefix, async () => {
+    evaluated = await evaluateWith(h.deps.trust.digest);
+  });
+  assert.equal(sameTrust.size, 0, 'no signature is checked at evaluation');
+  assert.equal(evaluated?.evaluation.checks.find((c) => c.id === 'provenance')?.code, 'NO_PROVENANCE');
+
+  const otherTrust = await countSignatureChecks(prefix, async () => {
+    evaluated = await evaluateWith(`sha256:${'0'.repeat(64)}`);
+  });
+  assert.equal(otherTrust.size, 1, 'the archived attestation is verified again');
+  assert.ok(evaluated?.evaluation.attestationDigest, 'its provenance is evaluated');
+  assert.equal(
+    evaluated.evaluation.checks.find((c) => c.id === 'provenance'),
+    undefined,
+  );
 });
 
 test('a denial from a tampered attestation names it, with its code, in the archive, status, the API and the verdict', async () => {
