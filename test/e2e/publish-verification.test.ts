@@ -54,14 +54,20 @@ async function countSignatureChecks(originPrefix: string, run: () => Promise<voi
   return counts;
 }
 
-test('a publish checks the signature of each attestation exactly once', async () => {
-  const staging = `staging/${uniqueName('once')}`;
+/** An image the demo builder made, signed and staged, and the request to publish it under v1.0.0. */
+async function stagedRequest(name: string, tamper?: (statement: Record<string, unknown>) => void) {
+  const staging = `staging/${uniqueName(name)}`;
   const { digest } = await buildAndAttest(h.registry, staging, {
     tag: 'v1.0.0',
     seed: staging,
     key: h.builderKey,
+    ...(tamper ? { tamper } : {}),
   });
-  const request = requestFor(h, staging, digest, { tag: 'v1.0.0' });
+  return { staging, digest, request: requestFor(h, staging, digest, { tag: 'v1.0.0' }) };
+}
+
+test('a publish checks the signature of each attestation exactly once', async () => {
+  const { staging, request } = await stagedRequest('once');
   const counts = await countSignatureChecks(`oci://${h.registryHost}/${staging}`, async () => {
     const result = await h.publish(request);
     assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
@@ -71,13 +77,7 @@ test('a publish checks the signature of each attestation exactly once', async ()
 });
 
 test('the evaluation uses what was verified under the trust in force, and verifies the archived bytes again otherwise', async () => {
-  const staging = `staging/${uniqueName('trust')}`;
-  const { digest } = await buildAndAttest(h.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: h.builderKey,
-  });
-  const request = requestFor(h, staging, digest, { tag: 'v1.0.0' });
+  const { staging, digest, request } = await stagedRequest('trust');
   const result = await h.publish(request);
   assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
   const decision = await h.deps.archive.getDecision(result.decisionId);
@@ -117,23 +117,16 @@ test('the evaluation uses what was verified under the trust in force, and verifi
 });
 
 test('a denial from a tampered attestation names it, with its code, in the archive, status, the API and the verdict', async () => {
-  const staging = `staging/${uniqueName('tampered')}`;
   // Attacker material: the demo builder's real signed provenance for this image, with one byte
   // of the DSSE payload flipped after signing (the source commit's first 'a' becomes 'b'); the
   // signature no longer covers the payload.
-  const { digest } = await buildAndAttest(h.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: h.builderKey,
-    tamper: (statement) => {
-      const predicate = statement.predicate as {
-        buildDefinition: { resolvedDependencies: Array<{ digest: Record<string, string> }> };
-      };
-      const source = predicate.buildDefinition.resolvedDependencies[0]!;
-      source.digest.gitCommit = `b${source.digest.gitCommit!.slice(1)}`;
-    },
+  const { staging, digest, request } = await stagedRequest('tampered', (statement) => {
+    const predicate = statement.predicate as {
+      buildDefinition: { resolvedDependencies: Array<{ digest: Record<string, string> }> };
+    };
+    const source = predicate.buildDefinition.resolvedDependencies[0]!;
+    source.digest.gitCommit = `b${source.digest.gitCommit!.slice(1)}`;
   });
-  const request = requestFor(h, staging, digest, { tag: 'v1.0.0' });
   const result = await h.publish(request);
   assert.equal(result.status, 'DENIED');
   assert.equal(result.code, 'SIGNATURE_ERROR', result.reason);
