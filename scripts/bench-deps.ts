@@ -23,7 +23,8 @@ const VERIFIER = 'https://store.example/verifier';
 
 const key = makeKey('bench-store');
 const trust = createVsaTrust({
-  verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 3 } }],
+  verifiers: [{ id: VERIFIER, tracks: { BUILD: 3 } }],
+  signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
 });
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 const uri = (n: number) => `pkg:npm/bench-dep-${n}@1.0.0`;

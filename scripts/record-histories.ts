@@ -192,14 +192,8 @@ try {
     attestors,
     JSON.stringify({
       trust: {
-        verifiers: [
-          {
-            id: DEPENDENCY_VERIFIER,
-            keyId: verifierKey.keyId,
-            publicKeyFile: keyFile,
-            tracks: { BUILD: 3 },
-          },
-        ],
+        verifiers: [{ id: DEPENDENCY_VERIFIER, tracks: { BUILD: 3 } }],
+        signers: [{ keyId: verifierKey.keyId, publicKeyFile: keyFile, verifierIds: [DEPENDENCY_VERIFIER] }],
       },
       attestors: [{ kind: 'http-store', name: 'store', baseUrl: store.url, timeoutMs: 5000 }],
       resolve: { ttlSeconds: { notFound: 0 } },

@@ -29,9 +29,19 @@ install_kubernetes_validate() {
 
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
+# The verification caches (src/core/verify/verify-cache.ts) must never change an outcome: the
+# corpus, the mutation test (at its test size) and the bypass tests run again with them off.
+caches_off() {
+  SLSA_GATE_VERIFY_CACHE=off run_tests --import ./test/helpers/verify-caches-from-env.ts \
+    'test/corpus/**/*.test.ts' 'test/unit/bypass/**/*.test.ts'
+}
+
 case "${1:-all}" in
   unit) run_tests 'test/unit/**/*.test.ts' ;;
-  corpus) run_tests 'test/corpus/**/*.test.ts' ;;
+  corpus)
+    run_tests 'test/corpus/**/*.test.ts'
+    caches_off
+    ;;
   integration)
     bash scripts/services.sh up
     build_interop_tools
@@ -45,6 +55,7 @@ case "${1:-all}" in
     build_interop_tools
     install_kubernetes_validate
     run_tests 'test/**/*.test.ts'
+    caches_off
     ;;
   *) echo "usage: $0 [all|unit|integration|corpus]" >&2; exit 2 ;;
 esac

@@ -35,16 +35,20 @@ export async function loadPolicyFromApi(
   if (!parsed.success) throw badBody(parsed.error);
   const { policy: text, origin } = parsed.data;
   try {
-    const { version, created, rules } = await loadPolicyVersion(archive, {
+    const { version, created, rules, warnings } = await loadPolicyVersion(archive, {
       text,
       origin: origin === undefined ? 'api' : `api:${origin}`,
       loadedBy: principal.identity.id,
       trustMap,
     });
-    return { status: created ? 201 : 200, body: { ...version, created, rules } };
+    return { status: created ? 201 : 200, body: { ...version, created, rules, warnings } };
   } catch (err) {
     if (!isGateError(err)) throw err;
-    if (err.code === 'POLICY_INVALID' || err.code === 'POLICY_INCOMPLETE') {
+    if (
+      err.code === 'POLICY_INVALID' ||
+      err.code === 'POLICY_INCOMPLETE' ||
+      err.code === 'POLICY_TOO_BROAD'
+    ) {
       const problems = (err.detail?.problems ?? []) as PolicyProblem[];
       throw new ApiFailure(400, err.code, `the policy has ${problems.length} problem(s)`, 'policy', problems);
     }

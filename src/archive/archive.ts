@@ -95,8 +95,8 @@ export async function openArchive(
   options: {
     serverSelectionTimeoutMS?: number;
     createIndexes?: boolean;
-    /** Transport settings from the worker configuration (CA file for TLS). */
-    tls?: Pick<MongoClientOptions, 'tls' | 'tlsCAFile'>;
+    /** Transport settings from the worker configuration (CA bundle for TLS). */
+    tls?: Pick<MongoClientOptions, 'tls' | 'ca' | 'crl' | 'cert' | 'key'>;
     /** Sees every command sent (tests prove with it which reads the publish path makes). */
     onCommand?: (event: CommandStartedEvent) => void;
   } = {},

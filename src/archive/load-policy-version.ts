@@ -7,7 +7,7 @@
  * nothing to evaluate with (docs/checklist.md#row-10).
  */
 import { GateError } from '../core/errors.ts';
-import { parsePolicy } from '../core/policy/policy-file.ts';
+import { parsePolicy, type PolicyProblem } from '../core/policy/policy-file.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
 import { POLICY_FILE_LIMIT_BYTES } from '../loaders/read-file-capped.ts';
 import type { Archive } from './archive.ts';
@@ -22,11 +22,15 @@ export interface PolicyLoad {
   trustMap: TrustMap;
 }
 
-/** Checks a policy text and makes it the policy in force; POLICY_INVALID, POLICY_INCOMPLETE or LIMIT_EXCEEDED first. */
+/**
+ * Checks a policy text and makes it the policy in force; POLICY_INVALID, POLICY_INCOMPLETE,
+ * POLICY_TOO_BROAD or LIMIT_EXCEEDED first. The breadth findings its rules accept
+ * (`allowBroad: true`) come back as warnings for the caller to show.
+ */
 export async function loadPolicyVersion(
   archive: Pick<Archive, 'loadPolicy'>,
   load: PolicyLoad,
-): Promise<{ version: PolicyVersionRecord; created: boolean; rules: number }> {
+): Promise<{ version: PolicyVersionRecord; created: boolean; rules: number; warnings: PolicyProblem[] }> {
   const size = Buffer.byteLength(load.text, 'utf8');
   if (size > POLICY_FILE_LIMIT_BYTES)
     throw new GateError(
@@ -34,12 +38,12 @@ export async function loadPolicyVersion(
       `policy ${load.origin}: ${size} bytes, more than ${POLICY_FILE_LIMIT_BYTES}`,
       { detail: { origin: load.origin, limit: POLICY_FILE_LIMIT_BYTES } },
     );
-  const { policy, digest } = parsePolicy(load.text, load.origin, load.trustMap);
+  const { policy, digest, warnings } = parsePolicy(load.text, load.origin, load.trustMap);
   const { version, created } = await archive.loadPolicy({
     digest,
     text: load.text,
     loadedBy: load.loadedBy,
     origin: load.origin,
   });
-  return { version, created, rules: policy.rules.length };
+  return { version, created, rules: policy.rules.length, warnings };
 }

@@ -27,14 +27,9 @@ export function selfVsaTrust(opts: {
   maxBuildLevel?: number;
 }): VsaTrust {
   return createVsaTrust({
-    verifiers: [
-      {
-        id: opts.verifierId,
-        keyId: opts.keyId,
-        publicKey: opts.publicKeyPem,
-        tracks: { BUILD: opts.maxBuildLevel ?? 3 },
-      },
-    ],
+    verifiers: [{ id: opts.verifierId, tracks: { BUILD: opts.maxBuildLevel ?? 3 } }],
+    // The gate's VSA key speaks for the gate's verifier id only.
+    signers: [{ keyId: opts.keyId, publicKey: opts.publicKeyPem, verifierIds: [opts.verifierId] }],
   });
 }
 

@@ -19,29 +19,14 @@ import { createHttpStoreAttestor } from './http-store.ts';
 import { createOciAttestor } from './oci-attestor.ts';
 import type { ResolveLevelsOptions } from './resolve-levels.ts';
 import { createStaticLevelsAttestor } from './static-levels.ts';
-import { createVsaTrust, type VsaTrust } from './vsa-trust.ts';
+import { createVsaTrust, VsaTrustConfigSchema, type VsaTrust } from './vsa-trust.ts';
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and -');
-const Level = z.number().int().min(0).max(4);
 
 /** The attestors file. Paths are relative to the file. */
 export const AttestorsConfigSchema = z.strictObject({
-  trust: z
-    .strictObject({
-      verifiers: z.array(
-        z.strictObject({
-          id: z.string().min(1),
-          keyId: z.string().min(1).optional(),
-          /** PEM file of the verifier's public key. */
-          publicKeyFile: z.string().min(1).optional(),
-          identity: z.string().min(1).optional(),
-          issuer: z.string().min(1).optional(),
-          tracks: z.strictObject({ BUILD: Level.optional(), SOURCE: Level.optional() }),
-        }),
-      ),
-      trustedRoot: z.string().optional(),
-    })
-    .default({ verifiers: [] }),
+  /** Verifiers, VSA signers and the verifier ids each may speak for (docs/attestors.md#trust-in-attestors). */
+  trust: VsaTrustConfigSchema.default({ verifiers: [], signers: [] }),
   attestors: z.array(
     z.discriminatedUnion('kind', [
       z.strictObject({
@@ -105,9 +90,10 @@ export function buildAttestors(
   const readPem = (path: string) =>
     readPublicKeyFile(resolve(base, path), `public key of attestors config ${file}`);
   const trust = createVsaTrust({
+    ...trustConfig,
     ...(trustConfig.trustedRoot === undefined ? {} : { trustedRoot: resolve(base, trustConfig.trustedRoot) }),
-    verifiers: trustConfig.verifiers.map(({ publicKeyFile, ...v }) => ({
-      ...v,
+    signers: trustConfig.signers.map(({ publicKeyFile, ...s }) => ({
+      ...s,
       ...(publicKeyFile === undefined ? {} : { publicKey: readPem(publicKeyFile) }),
     })),
   });

@@ -1,25 +1,26 @@
 /**
  * Trust in attestors (guac: *verified* is not *trusted*). A VSA proves a level only when
- *  1. its signature verifies (loadAttestations + verifyAttestations, against the key or
- *     the Fulcio identity configured for a verifier), and the statement binds to the
- *     resource's digest;
- *  2. the signer and the predicate's `verifier.id` are one configured verifier;
- *  3. `resourceUri` is the resource's, `verificationResult` is PASSED, and for a git
- *     revision the subject's `gitCommit` is the built commit with the built ref in its
- *     `source_refs` annotation;
- *  4. the level is capped at the maximum that verifier is trusted for on that track.
+ *  1. its signature verifies through the core's front door (src/core/verify-and-evaluate.ts),
+ *     against the keys and Fulcio identities configured as VSA signers, and the statement
+ *     binds to the resource's digest;
+ *  2. the `vsa` guard accepts it (src/core/policy/guards/vsa.ts): the signer is a configured
+ *     one, the predicate's `verifier.id` is a verifier that signer is configured to speak for,
+ *     `resourceUri` is the resource's, `verificationResult` is PASSED, and for a git revision
+ *     the subject's `gitCommit` is the built commit with the built ref in its `source_refs`;
+ *  3. the level is capped at the maximum that verifier is trusted for on that track.
  * Anything else is ignored with a coded reason (fail closed: level 0 for that evidence).
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
-import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { parseSlsaLevel, readVsa, vsaMismatches } from '../core/vsa/verification-summary.ts';
+import type { ArtifactRef } from '../core/model.ts';
+import type { VsaSigner } from '../core/policy/guards/vsa.ts';
+import { verifyAndJudgeVsas, type AcceptedVsa } from '../core/verify-and-evaluate.ts';
+import { parseSlsaLevel } from '../core/vsa/verification-summary.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
-import { verifyAttestations } from '../core/verify/verify-attestations.ts';
 import {
   reasonOf,
   type AttestorAnswer,
@@ -31,36 +32,51 @@ import {
 
 const LevelSchema = z.number().int().min(0).max(4);
 
-/** One trusted verifier: who signs (a key, or a Fulcio identity and issuer) and up to which level per track. */
-export const TrustedVerifierSchema = z
+/** One trusted verifier: its `verifier.id` and up to which level per track its VSAs count. */
+export const TrustedVerifierSchema = z.strictObject({
+  /** The VSA's `verifier.id`. */
+  id: z.string().min(1),
+  tracks: z.strictObject({ BUILD: LevelSchema.optional(), SOURCE: LevelSchema.optional() }),
+});
+export type TrustedVerifier = z.infer<typeof TrustedVerifierSchema>;
+
+/**
+ * One VSA signer: a key (its id and PEM, inline or as a file next to the attestors file) or
+ * a Fulcio identity and issuer, and the verifier ids it may speak for. `verifierIds` is
+ * required: a signer speaks for no verifier unless listed, or for every configured
+ * verifier only where the operator wrote `any`.
+ */
+export const VsaSignerConfigSchema = z
   .strictObject({
-    /** The VSA's `verifier.id`. */
-    id: z.string().min(1),
     /** Key id (the bundle's key hint or the DSSE keyid) and its PEM public key. */
     keyId: z.string().min(1).optional(),
     publicKey: z.string().includes('PUBLIC KEY').optional(),
+    /** The PEM file of the key, relative to the attestors file. */
+    publicKeyFile: z.string().min(1).optional(),
     /** Certificate SAN and OIDC issuer of a Fulcio-signed VSA, compared exactly. */
     identity: z.string().min(1).optional(),
     issuer: z.string().min(1).optional(),
-    tracks: z.strictObject({ BUILD: LevelSchema.optional(), SOURCE: LevelSchema.optional() }),
+    verifierIds: z.union([z.array(z.string().min(1)).min(1), z.literal('any')]),
   })
   .refine(
-    (v) =>
-      (v.keyId !== undefined &&
-        v.publicKey !== undefined &&
-        v.identity === undefined &&
-        v.issuer === undefined) ||
-      (v.identity !== undefined &&
-        v.issuer !== undefined &&
-        v.keyId === undefined &&
-        v.publicKey === undefined),
-    { message: 'a verifier is either keyId + publicKey, or identity + issuer' },
+    (s) =>
+      (s.keyId !== undefined &&
+        (s.publicKey === undefined) !== (s.publicKeyFile === undefined) &&
+        s.identity === undefined &&
+        s.issuer === undefined) ||
+      (s.identity !== undefined &&
+        s.issuer !== undefined &&
+        s.keyId === undefined &&
+        s.publicKey === undefined &&
+        s.publicKeyFile === undefined),
+    { message: 'a signer is either keyId + publicKey (or publicKeyFile), or identity + issuer' },
   );
-export type TrustedVerifier = z.infer<typeof TrustedVerifierSchema>;
+export type VsaSignerConfig = z.infer<typeof VsaSignerConfigSchema>;
 
 /** The attestor trust configuration (strict: a typo fails). */
 export const VsaTrustConfigSchema = z.strictObject({
   verifiers: z.array(TrustedVerifierSchema),
+  signers: z.array(VsaSignerConfigSchema),
   /** Sigstore trusted root for Fulcio-signed VSAs; the shipped public-good root when absent. */
   trustedRoot: z.string().optional(),
 });
@@ -69,32 +85,54 @@ export type VsaTrustConfig = z.input<typeof VsaTrustConfigSchema>;
 /** Parsed configuration and the trust material built from it, shared by every attestor that checks VSAs. */
 export interface VsaTrust {
   verifiers: TrustedVerifier[];
+  /** Who may sign VSAs and for which verifier ids, as the `vsa` guard takes them. */
+  signers: VsaSigner[];
   material: TrustMaterial;
   /** `sha256:<hex>` over the configuration and the trust material: part of every cache key. */
   digest: string;
 }
 
-/** Parse the configuration and load its trust material; a bad configuration is CONFIG_INVALID. */
+function configInvalid(message: string): GateError {
+  return new GateError('CONFIG_INVALID', `attestor trust: ${message}`);
+}
+
+/**
+ * Parse the configuration and load its trust material; a bad configuration is
+ * CONFIG_INVALID. Keys are given inline here (`publicKeyFile` is read by the attestors file).
+ */
 export function createVsaTrust(config: unknown): VsaTrust {
   const parsed = VsaTrustConfigSchema.safeParse(config);
-  if (!parsed.success) {
-    throw new GateError('CONFIG_INVALID', `attestor trust: ${z.prettifyError(parsed.error)}`);
-  }
-  const { verifiers, trustedRoot } = parsed.data;
-  const ids = new Set<string>();
+  if (!parsed.success) throw configInvalid(z.prettifyError(parsed.error));
+  const { verifiers, signers: configured, trustedRoot } = parsed.data;
+  const verifierIds = new Set<string>();
   for (const v of verifiers) {
-    if (v.keyId === undefined) continue;
-    if (ids.has(v.keyId)) throw new GateError('CONFIG_INVALID', `attestor trust: key id ${v.keyId} twice`);
-    ids.add(v.keyId);
+    if (verifierIds.has(v.id)) throw configInvalid(`verifier ${v.id} twice`);
+    verifierIds.add(v.id);
   }
+  const keyIds = new Set<string>();
+  const publicKeys: Array<{ keyId: string; pem: string }> = [];
+  const signers: VsaSigner[] = configured.map((s) => {
+    const at = s.keyId === undefined ? `signer ${s.identity}` : `key ${s.keyId}`;
+    // `any` is every verifier configured here; a verifier nobody configured proves nothing,
+    // so naming one is a mistake to report, not a grant to keep.
+    const speaksFor = s.verifierIds === 'any' ? [...verifierIds] : s.verifierIds;
+    for (const id of speaksFor)
+      if (!verifierIds.has(id))
+        throw configInvalid(`${at} speaks for ${id}, which is no configured verifier`);
+    if (s.keyId === undefined)
+      return { who: { subject: s.identity!, issuer: s.issuer! }, verifierIds: speaksFor };
+    if (keyIds.has(s.keyId)) throw configInvalid(`key id ${s.keyId} twice`);
+    keyIds.add(s.keyId);
+    if (s.publicKey === undefined) throw configInvalid(`${at}: publicKeyFile is read by the attestors file`);
+    publicKeys.push({ keyId: s.keyId, pem: s.publicKey });
+    return { who: { configuredKeyId: s.keyId }, verifierIds: speaksFor };
+  });
   const material = loadTrustMaterial({
     ...(trustedRoot === undefined ? {} : { trustedRoot }),
-    publicKeys: verifiers.flatMap((v) =>
-      v.keyId !== undefined && v.publicKey !== undefined ? [{ keyId: v.keyId, pem: v.publicKey }] : [],
-    ),
+    publicKeys,
   });
-  const digest = sha256(JSON.stringify({ verifiers, material: material.digest }));
-  return { verifiers, material, digest };
+  const digest = sha256(JSON.stringify({ verifiers, signers, material: material.digest }));
+  return { verifiers, signers, material, digest };
 }
 
 function sha256(data: Uint8Array | string): string {
@@ -150,31 +188,6 @@ export function parseVerifiedLevels(verifiedLevels: readonly string[]): {
   return { levels, malformed };
 }
 
-/** The `source_refs` of the subject naming `commit` (source-tool writes `source_refs`; `sourceRefs` is read too). */
-function sourceRefsOf(statement: Record<string, unknown>, commit: string): string[] {
-  const subjects = Array.isArray(statement.subject) ? (statement.subject as unknown[]) : [];
-  const refs: string[] = [];
-  for (const s of subjects) {
-    const subject = s as { digest?: Record<string, unknown>; annotations?: Record<string, unknown> };
-    if (subject.digest?.gitCommit !== commit) continue;
-    for (const key of ['source_refs', 'sourceRefs']) {
-      const value = subject.annotations?.[key];
-      if (Array.isArray(value)) refs.push(...value.filter((r): r is string => typeof r === 'string'));
-    }
-  }
-  return refs;
-}
-
-/** The configured verifiers whose key or identity produced this signature. */
-function verifiersOfSigner(att: VerifiedAttestation, trust: VsaTrust): TrustedVerifier[] {
-  const { signer } = att;
-  return trust.verifiers.filter((v) =>
-    signer.kind === 'key'
-      ? v.keyId !== undefined && signer.trustedBy === `public-key:${v.keyId}`
-      : v.identity !== undefined && signer.identity === v.identity && signer.issuer === v.issuer,
-  );
-}
-
 /** The VSAs among these bytes that prove a level for the resource, and why the others do not. */
 export interface VsaEvaluation {
   evidence: AttestorEvidence[];
@@ -227,60 +240,32 @@ export function evaluateVsaInputs(
       ],
     };
   }
-  const { verified, rejected } = verifyAttestations(inputs, {
-    artifact,
-    trust: trust.material,
-  });
+  const wantUris = expectedResourceUris(resource);
+  const { accepted, rejected } = verifyAndJudgeVsas(
+    { artifact, attestations: inputs, trust: trust.material },
+    {
+      signers: trust.signers,
+      ...(wantUris === undefined ? {} : { resourceUris: wantUris }),
+      ...(resource.kind === 'git' ? { sourceRevision: { commit: resource.commit, ref: resource.ref } } : {}),
+    },
+  );
   for (const r of rejected) reasons.push(reasonOf(r.code, r.origin, r.message));
   const evidence: AttestorEvidence[] = [];
-  for (const att of verified) {
-    const judged = judgeVsa(att, resource, trust);
-    reasons.push(...judged.reasons);
-    if (judged.evidence !== undefined) evidence.push(judged.evidence);
+  for (const vsa of accepted) {
+    const proved = provenLevels(vsa, trust);
+    reasons.push(...proved.reasons);
+    evidence.push(proved.evidence);
   }
   return { evidence, reasons };
 }
 
-/** Checks 2–4 on one attestation whose signature verified. */
-function judgeVsa(
-  att: VerifiedAttestation,
-  resource: Resource,
+/** The levels a VSA the `vsa` guard accepted proves: each claimed level capped at what its verifier is trusted for. */
+function provenLevels(
+  { attestation: att, vsa }: AcceptedVsa,
   trust: VsaTrust,
-): { evidence?: AttestorEvidence; reasons: Reason[] } {
+): { evidence: AttestorEvidence; reasons: Reason[] } {
   const at = att.origin;
-  const bySigner = verifiersOfSigner(att, trust);
-  if (bySigner.length === 0) {
-    const who =
-      att.signer.kind === 'key'
-        ? `key ${att.signer.keyId ?? '?'}`
-        : `${att.signer.identity ?? '?'} (${att.signer.issuer ?? '?'})`;
-    return {
-      reasons: [reasonOf('UNTRUSTED_SIGNER', at, `signed by ${who}, which is no configured verifier`)],
-    };
-  }
-  const read = readVsa(att);
-  if ('code' in read) return { reasons: [reasonOf(read.code, at, read.message)] };
-  const vsa = read.vsa;
-  const statement = att.statement as Record<string, unknown>;
-  const verifiers = bySigner.filter((v) => v.id === vsa.verifier.id);
-  const wantUris = expectedResourceUris(resource);
-  const mismatch = vsaMismatches(vsa, {
-    verifierIds: bySigner.map((v) => v.id),
-    ...(wantUris === undefined ? {} : { resourceUris: wantUris }),
-  })[0];
-  if (mismatch !== undefined) return { reasons: [reasonOf(mismatch.code, at, mismatch.message)] };
-  if (resource.kind === 'git' && !sourceRefsOf(statement, resource.commit).includes(resource.ref)) {
-    return {
-      reasons: [
-        reasonOf(
-          'REF_MISMATCH',
-          at,
-          `source_refs of commit ${resource.commit} do not contain ${resource.ref}`,
-        ),
-      ],
-    };
-  }
-
+  const verifier = trust.verifiers.find((v) => v.id === vsa.verifier.id);
   const reasons: Reason[] = [];
   const { levels: claimed, malformed } = parseVerifiedLevels(vsa.verifiedLevels);
   for (const m of malformed)
@@ -294,8 +279,8 @@ function judgeVsa(
   ] as const) {
     const level = claimed[track];
     if (level === undefined) continue;
-    const max = Math.max(-1, ...verifiers.map((v) => v.tracks[key] ?? -1));
-    if (max < 0) {
+    const max = verifier?.tracks[key];
+    if (max === undefined) {
       reasons.push(
         reasonOf(
           'UNTRUSTED_SIGNER',

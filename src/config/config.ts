@@ -36,7 +36,7 @@ export const ConfigSchema = z.strictObject({
     .string()
     .regex(/^[^/\\. "$*<>:|?]{1,63}$/, 'not a MongoDB database name')
     .default('slsa_gate'),
-  /** CA bundle for the archive's TLS connection (driver option tlsCAFile). */
+  /** CA bundle for the archive's TLS connection (read under its cap, given to the driver as `ca`). */
   mongoTlsCAFile: z.string().min(1).optional(),
   /** JSON file of registry credentials per host (mode 0600), tried before Docker's config.json and the environment. */
   registryCredentialsFile: z.string().min(1).optional(),

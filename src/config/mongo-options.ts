@@ -4,10 +4,10 @@
  * SLSA_GATE_DB. A connection string can hold a password, so every message and error built
  * here shows the string redacted (`user:****@`), never as given.
  */
-import { accessSync, constants } from 'node:fs';
-import { MongoClient, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { MongoClient, MongoServerError, MongoServerSelectionError, type MongoClientOptions } from 'mongodb';
 import { openArchive, type Archive } from '../archive/archive.ts';
-import { GateError } from '../core/errors.ts';
+import { GateError, isGateError } from '../core/errors.ts';
+import { CERTIFICATE_FILE_LIMIT_BYTES, readFileCapped } from '../loaders/read-file-capped.ts';
 import type { Config } from './config.ts';
 
 // Connection-string options whose values are secrets (driver docs: connection options).
@@ -89,20 +89,53 @@ export function describeMongoTarget(uri: string, variable = 'MONGODB_URI'): Mong
   };
 }
 
-/** The driver's TLS options from the configuration; a CA file that cannot be read is CONFIG_INVALID. */
-export function mongoTlsOptions(config: Pick<Config, 'mongoTlsCAFile'>): { tls?: true; tlsCAFile?: string } {
-  if (config.mongoTlsCAFile === undefined) return {};
+/** The TLS options of the driver that name files, with what the driver is given instead: their bytes. */
+export type MongoTlsFiles = Pick<MongoClientOptions, 'tls' | 'ca' | 'crl' | 'cert' | 'key'>;
+
+function readTlsFile(path: string, what: string, detail: Record<string, string>): Buffer {
   try {
-    accessSync(config.mongoTlsCAFile, constants.R_OK);
-  } catch {
-    throw new GateError(
-      'CONFIG_INVALID',
-      `MONGODB_TLS_CA_FILE names ${config.mongoTlsCAFile}, which cannot be read`,
-      { detail: { variable: 'MONGODB_TLS_CA_FILE', path: config.mongoTlsCAFile } },
-    );
+    return readFileCapped(path, CERTIFICATE_FILE_LIMIT_BYTES, what, 'config');
+  } catch (err) {
+    if (!isGateError(err) || err.code !== 'CONFIG_INVALID') throw err;
+    throw new GateError('CONFIG_INVALID', `${what} names ${path}, which cannot be read`, {
+      detail: { ...detail, path },
+    });
   }
-  // A CA file only means something over TLS: turn it on rather than ignore the file.
-  return { tls: true, tlsCAFile: config.mongoTlsCAFile };
+}
+
+/**
+ * The driver's TLS files, read here under their cap (docs/security-model.md#file-size-caps)
+ * rather than by the driver, which reads them whole: MONGODB_TLS_CA_FILE, and the
+ * `tlsCAFile`, `tlsCRLFile` and `tlsCertificateKeyFile` of the connection string. A file that
+ * cannot be read is CONFIG_INVALID naming where it was named.
+ */
+export function mongoTlsOptions(
+  config: Pick<Config, 'mongoTlsCAFile'> & { mongoUri?: string },
+): MongoTlsFiles {
+  const out: MongoTlsFiles = {};
+  if (config.mongoUri !== undefined) {
+    const named = new MongoClient(config.mongoUri).options;
+    const inUri = (option: string) => ({ variable: 'MONGODB_URI', option });
+    if (named.tlsCAFile !== undefined)
+      out.ca = readTlsFile(named.tlsCAFile, 'tlsCAFile in MONGODB_URI', inUri('tlsCAFile'));
+    if (named.tlsCRLFile !== undefined)
+      out.crl = readTlsFile(named.tlsCRLFile, 'tlsCRLFile in MONGODB_URI', inUri('tlsCRLFile'));
+    if (named.tlsCertificateKeyFile !== undefined) {
+      const pem = readTlsFile(
+        named.tlsCertificateKeyFile,
+        'tlsCertificateKeyFile in MONGODB_URI',
+        inUri('tlsCertificateKeyFile'),
+      );
+      out.cert = pem;
+      out.key = pem;
+    }
+  }
+  if (config.mongoTlsCAFile !== undefined) {
+    out.ca = readTlsFile(config.mongoTlsCAFile, 'MONGODB_TLS_CA_FILE', { variable: 'MONGODB_TLS_CA_FILE' });
+    // A CA file only means something over TLS: turn it on rather than ignore the file.
+    out.tls = true;
+  }
+  return out;
 }
 
 /** MongoDB's AuthenticationFailed (18) and the errors of an auth mechanism the server refuses. */

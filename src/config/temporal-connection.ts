@@ -10,6 +10,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { inspect } from 'node:util';
 import type { ConnectionOptions } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/client';
@@ -22,7 +23,9 @@ import type { NativeConnectionOptions } from '@temporalio/worker';
 import { GateError } from '../core/errors.ts';
 import {
   CERTIFICATE_FILE_LIMIT_BYTES,
+  CONFIG_FILE_LIMIT_BYTES,
   KEY_FILE_LIMIT_BYTES,
+  readConfigText,
   readFileCapped,
 } from '../loaders/read-file-capped.ts';
 
@@ -186,6 +189,17 @@ function checkAddress(address: string): void {
   }
 }
 
+/** Where @temporalio/envconfig looks for `temporal.toml` when TEMPORAL_CONFIG_FILE is not set. */
+function defaultConfigFile(vars: Record<string, string>): string | undefined {
+  let dir: string | undefined;
+  if (process.platform === 'win32') dir = vars.APPDATA || undefined;
+  else if (process.platform === 'darwin')
+    dir = vars.HOME ? join(vars.HOME, 'Library', 'Application Support') : undefined;
+  else if (vars.XDG_CONFIG_HOME) dir = isAbsolute(vars.XDG_CONFIG_HOME) ? vars.XDG_CONFIG_HOME : undefined;
+  else dir = vars.HOME ? join(vars.HOME, '.config') : undefined;
+  return dir === undefined ? undefined : join(dir, 'temporalio', 'temporal.toml');
+}
+
 /**
  * Resolves the connection settings from a `temporal.toml` profile and the TEMPORAL_*
  * variables; every problem is a CONFIG_INVALID naming the setting and where it is read from.
@@ -202,9 +216,15 @@ export function resolveTemporalConnection(env: NodeJS.ProcessEnv = process.env):
   }
   if (vars.TEMPORAL_PROFILE === '') delete vars.TEMPORAL_PROFILE;
   const profileName = vars.TEMPORAL_PROFILE ?? 'default';
+  // Read here under its cap rather than by envconfig, which reads it whole (docs/security-model.md#file-size-caps).
+  const tomlFile = configFile ?? defaultConfigFile(vars);
+  const configSource =
+    tomlFile !== undefined && existsSync(tomlFile)
+      ? { data: readConfigText(tomlFile, CONFIG_FILE_LIMIT_BYTES, 'Temporal config file') }
+      : undefined;
   let profile: ClientConfigProfile;
   try {
-    profile = loadClientConfigProfile({ overrideEnvVars: vars });
+    profile = loadClientConfigProfile({ overrideEnvVars: vars, ...(configSource ? { configSource } : {}) });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new GateError(

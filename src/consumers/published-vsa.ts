@@ -13,14 +13,13 @@
 import { createHash } from 'node:crypto';
 import { GateError, isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
-import { checkVsa } from '../core/policy/guards/vsa.ts';
-import { readVsa } from '../core/vsa/verification-summary.ts';
+import { vsaRequirementOf } from '../core/policy/guards/vsa.ts';
+import { verifyAndJudgeVsas } from '../core/verify-and-evaluate.ts';
 import { ruleFromVerifierFlags } from '../core/policy/verifier-flags.ts';
 import { loadTrustMaterial } from '../loaders/trust-material-files.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
-import { verifyAttestations } from '../core/verify/verify-attestations.ts';
 import { SLSA_VSA_V1 } from '../core/formats/slsa/vsa-v1.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { findCosignAttestations } from '../registry/cosign-attestations.ts';
@@ -120,7 +119,7 @@ export function acceptedVsas(
   now?: Date,
 ): {
   accepted: VerifiedAttestation[];
-  revoked: VerifiedAttestation[];
+  revoked: PublishedVsaVerdict['ignored'];
   ignored: PublishedVsaVerdict['ignored'];
 } {
   if (expect.publicKeys.length === 0) {
@@ -129,41 +128,33 @@ export function acceptedVsas(
       'no gate public key: a VSA is accepted only when a configured key signed it',
     );
   }
+  // The flags' rule checks the expectation (INPUT_INVALID naming the flag): its signers are
+  // the configured keys, speaking for the one --verifier-id.
+  const requirement = vsaRequirementOf(
+    ruleFromVerifierFlags({
+      mode: 'vsa',
+      verifierId: expect.verifierId,
+      resourceUri: expect.resourceUri,
+      verifiedLevels: expect.verifiedLevels,
+    }),
+  )!;
   // Keys configured without an id apply to any key hint: the hint and the DSSE keyid are
   // unsigned, so the key that verifies the signature is what authenticates (DSSE protocol.md).
   const trust = loadTrustMaterial({ publicKeys: expect.publicKeys.map((pem) => ({ keyId: '', pem })) });
-  const result = verifyAttestations(inputs, { artifact, trust, ...(now ? { now } : {}) });
-  const ignored = [...result.rejected];
   // The trusted root loaded alongside would verify a keyless VSA from any Sigstore identity:
-  // only a signature by one of the configured keys counts.
-  const byGateKey = result.verified.filter((a) => {
-    const ok = a.signer.kind === 'key' && a.signer.trustedBy === 'public-key';
-    if (!ok)
-      ignored.push({ origin: a.origin, code: 'KEY_UNKNOWN', message: 'not signed by a configured gate key' });
-    return ok;
-  });
-  const rule = ruleFromVerifierFlags({
-    mode: 'vsa',
-    verifierId: expect.verifierId,
-    resourceUri: expect.resourceUri,
-    verifiedLevels: expect.verifiedLevels,
-  });
-  const accepted: VerifiedAttestation[] = [];
-  const revoked: VerifiedAttestation[] = [];
-  for (const att of byGateKey) {
-    // The gate signs FAILED only to revoke a digest (docs/consumers.md#revoked-images). It
-    // fails the image whichever verifier or resource it names and however old it is: a newer
-    // PASSED VSA cannot lift a revocation, and an older one is what it revokes.
-    const read = readVsa(att);
-    if (!('code' in read) && read.vsa.verificationResult === 'FAILED') {
-      revoked.push(att);
-      continue;
-    }
-    const check = checkVsa(rule, [att]);
-    if (check.result === 'PASS') accepted.push(att);
-    else ignored.push({ origin: att.origin, code: check.code ?? 'VSA_MISMATCH', message: check.reason });
-  }
-  return { accepted, revoked, ignored };
+  // only a signature by one of the gate keys counts, and those keys speak for the one
+  // verifier the consumer names. The gate signs FAILED only to revoke a digest
+  // (docs/consumers.md#revoked-images): it fails the image whichever verifier or resource it
+  // names and however old it is, so a newer PASSED VSA cannot lift a revocation.
+  const { accepted, rejected } = verifyAndJudgeVsas(
+    { artifact, attestations: inputs, trust, ...(now ? { now } : {}) },
+    { ...requirement, failedRevokes: true },
+  );
+  return {
+    accepted: accepted.map((a) => a.attestation),
+    revoked: rejected.filter((r) => r.code === 'REVOKED'),
+    ignored: rejected.filter((r) => r.code !== 'REVOKED'),
+  };
 }
 
 /** Pins `reference` (a tag is resolved once, a digest is checked) and verifies its VSA. */

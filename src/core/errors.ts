@@ -39,6 +39,8 @@ export const ERRORS = {
   LIMIT_EXCEEDED: { layer: 'input', retryable: false },
   POLICY_INVALID: { layer: 'input', retryable: false },
   POLICY_INCOMPLETE: { layer: 'input', retryable: false },
+  /** A policy rule pins something an unrelated project also satisfies (docs/policy.md#breadth-policy_too_broad). */
+  POLICY_TOO_BROAD: { layer: 'input', retryable: false },
   CONFIG_INVALID: { layer: 'input', retryable: false },
   /** A tag where only a digest may stand (past the first step, everything is pinned). */
   MUTABLE_REF: { layer: 'input', retryable: false },
@@ -57,6 +59,11 @@ export const ERRORS = {
   PREDICATE_TYPE: { layer: 'verification', retryable: false },
   SUBJECT_MISMATCH: { layer: 'verification', retryable: false },
   DIGEST_MISMATCH: { layer: 'verification', retryable: false },
+  /**
+   * A VSA signed by a configured key or identity that claims a verifier id that signer is not
+   * configured to speak for (docs/attestors.md#trust-in-attestors).
+   */
+  VSA_SIGNER_UNTRUSTED: { layer: 'verification', retryable: false },
 
   UNTRUSTED_SIGNER: { layer: 'policy', retryable: false },
   IDENTITY_MISMATCH: { layer: 'policy', retryable: false },

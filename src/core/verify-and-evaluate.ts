@@ -9,6 +9,8 @@
  * its own code instead of silently vanishing.
  */
 import type { ArtifactRef, EvaluatedAttestation, VerifiedAttestation } from './model.ts';
+import type { SlsaVsaV1 } from './formats/slsa/vsa-v1.ts';
+import { vsaJudgement, type VsaRequirement } from './policy/guards/vsa.ts';
 import { evaluate, type EvaluateInput, type Evaluation } from './policy/evaluate.ts';
 import type { LevelEvidence, PolicyRule } from './policy/policy-rule.ts';
 import type { TrustMap } from './policy/trust-map.ts';
@@ -131,4 +133,33 @@ export function evaluateVerified<A extends EvaluatedAttestation>(
 export function verifyAndEvaluate(input: VerifyAndEvaluateInput, rule: PolicyRule): VerifiedEvaluation {
   const allowV01WithoutInclusionProof = input.allowV01WithoutInclusionProof ?? rule.bundleV01 === 'accept';
   return evaluateVerified(verifyEvidence({ ...input, allowV01WithoutInclusionProof }), input, rule);
+}
+
+/** A VSA that verified and met the requirement. */
+export interface AcceptedVsa {
+  attestation: VerifiedAttestation;
+  vsa: SlsaVsaV1;
+}
+
+/**
+ * The VSA read of the attestors and of consumers at time of use: verify, then judge each
+ * verified attestation with the `vsa` guard alone. Pure and synchronous; an attestation
+ * that does not count is returned with its coded reason, never thrown.
+ */
+export function verifyAndJudgeVsas(
+  input: { artifact: ArtifactRef; attestations: AttestationInput[]; trust: TrustMaterial; now?: Date },
+  want: VsaRequirement,
+): { accepted: AcceptedVsa[]; rejected: RejectedAttestation[] } {
+  const { verified, rejected } = verifyAttestations(input.attestations, {
+    artifact: input.artifact,
+    trust: input.trust,
+    ...(input.now === undefined ? {} : { now: input.now }),
+  });
+  const accepted: AcceptedVsa[] = [];
+  for (const attestation of verified) {
+    const judged = vsaJudgement(attestation, want);
+    if ('vsa' in judged) accepted.push({ attestation, vsa: judged.vsa });
+    else rejected.push({ origin: attestation.origin, code: judged.code, message: judged.message });
+  }
+  return { accepted, rejected };
 }

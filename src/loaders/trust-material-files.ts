@@ -10,6 +10,7 @@ import { GateError } from '../core/errors.ts';
 import { buildTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
 import { packageFile } from './package-root.ts';
 import { KEY_FILE_LIMIT_BYTES, readFileCapped, TRUST_FILE_LIMIT_BYTES } from './read-file-capped.ts';
+import { applyVerifyCacheSwitch } from './verify-cache-switch.ts';
 
 /** The Sigstore public-good trusted root shipped with slsa-gate (from the @sigstore/tuf seeds; refresh with `slsa-gate trust refresh`). */
 export const DEFAULT_TRUSTED_ROOT = packageFile('assets/trust/sigstore-public-good-trusted_root.json');
@@ -70,6 +71,7 @@ export function readPublicKeyFile(path: string, what = 'public key'): string {
 
 /** Load and pin the trust material all verification runs against. Files that cannot be read or do not parse are CONFIG_INVALID. */
 export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
+  applyVerifyCacheSwitch();
   const rootPath = opts.trustedRoot ?? DEFAULT_TRUSTED_ROOT;
   const shipped = readFileCapped(DEFAULT_TRUSTED_ROOT, TRUST_FILE_LIMIT_BYTES, 'trusted root', 'config');
   const rootBytes =

@@ -25,10 +25,16 @@ export async function createActivityDeps(
         origin: config.policyFile,
       }
     : undefined;
-  // docs/checklist.md#row-10: a worker whose policy is invalid or incomplete does not start.
-  const startPolicyDigest = startPolicy
-    ? parsePolicy(startPolicy.text, startPolicy.origin, overrides.trustMap ?? trustMap).digest
+  // docs/checklist.md#row-10: a worker whose policy is invalid, incomplete or too broad does not start.
+  const checked = startPolicy
+    ? parsePolicy(startPolicy.text, startPolicy.origin, overrides.trustMap ?? trustMap)
     : undefined;
+  const startPolicyDigest = checked?.digest;
+  // Breadth a rule accepted (`allowBroad: true`) is said at every start, never silent.
+  for (const w of checked?.warnings ?? [])
+    console.error(
+      `slsa-gate worker: warning POLICY_TOO_BROAD: ${startPolicy?.origin}: ${w.path}: ${w.message}`,
+    );
   const identityKey =
     overrides.identityKey ??
     (process.env.SLSA_GATE_IDENTITY_KEY ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY) : undefined);

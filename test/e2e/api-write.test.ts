@@ -325,8 +325,13 @@ test('an admin credential loads the policy in force as `policy load` does; a pol
 
   // Attacker material, as an operator's mistake or a stolen admin token would send it: a YAML
   // policy with a key given twice (the second `minBuildLevel: 0` would win in a lax reader),
-  // and a rule with no identity (anyone's signature). `policy check` refuses both files.
+  // a rule with no identity (anyone's signature), and the loaded policy with its source widened
+  // to any repository of the owner (docs/policy.md#breadth-policy_too_broad). `policy check`
+  // refuses all three files.
+  const widened = JSON.parse(text) as { rules: Array<{ source: { repos: string[] } }> };
+  widened.rules[0]!.source.repos = ['github.com/example/*'];
   const refusedTexts = [
+    JSON.stringify(widened),
     `version: 1\nname: lax\nrules:\n  - name: app\n    artifacts: ['${h.registryHost}/${staging}']\n    identities: [{ keyId: ${h.builderKey.keyId} }]\n    minBuildLevel: 3\n    minBuildLevel: 0\n`,
     JSON.stringify({
       ...(JSON.parse(text) as object),
@@ -347,6 +352,7 @@ test('an admin credential loads the policy in force as `policy load` does; a pol
     };
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.equal(body.error.code, check.code, 'the same verdict as policy check');
+    if (refusedText === refusedTexts[0]) assert.equal(body.error.code, 'POLICY_TOO_BROAD');
     assert.equal(body.error.parameter, 'policy');
     assert.ok((body.error.problems ?? []).length > 0, 'every problem is listed');
   }

@@ -29,7 +29,8 @@ before(async () => {
     attestors,
     JSON.stringify({
       trust: {
-        verifiers: [{ id: VERIFIER, keyId: verifierKey.keyId, publicKeyFile: keyFile, tracks: { BUILD: 3 } }],
+        verifiers: [{ id: VERIFIER, tracks: { BUILD: 3 } }],
+        signers: [{ keyId: verifierKey.keyId, publicKeyFile: keyFile, verifierIds: [VERIFIER] }],
       },
       attestors: [{ kind: 'http-store', name: 'store', baseUrl: store.url, timeoutMs: 5000 }],
       resolve: { ttlSeconds: { notFound: 0 } },

@@ -11,13 +11,15 @@ import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { GateError } from '../../core/errors.ts';
 import { loadPolicyVersion } from '../../archive/load-policy-version.ts';
+import { printWarnings } from './policy.ts';
 import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import type { Command } from './command.ts';
 
 const LOAD_HELP = `Usage: slsa-gate policy load FILE [--trust-map FILE] [--mongodb-uri URI] [--db NAME] [--json]
 
 Makes FILE the policy in force: checked like \`policy check\` (against the trust map the worker
-uses: --trust-map or SLSA_GATE_TRUST_MAP), then stored as a new version with who loaded it,
+uses: --trust-map or SLSA_GATE_TRUST_MAP; breadth findings a rule accepts with
+\`allowBroad: true\` are printed as WARNINGs), then stored as a new version with who loaded it,
 when and from where. Loading the text already in force adds no version. The API does the same
 for a credential with the admin scope: POST /api/v1/policies.
 Exit 0 when loaded, 2 when the file is invalid or unreadable.`;
@@ -76,14 +78,16 @@ export const policyLoadCommand: Command = {
     // Read as `policy check` reads it: capped while reading.
     const text = readFileCapped(file, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
-    const { version, created, rules } = await withArchive(values, (archive) =>
+    const { version, created, rules, warnings } = await withArchive(values, (archive) =>
       loadPolicyVersion(archive, { text, origin: file, loadedBy: operatorName(), trustMap }),
     );
-    if (values.json) console.log(JSON.stringify({ ...version, created, rules }));
-    else
+    if (values.json) console.log(JSON.stringify({ ...version, created, rules, warnings }));
+    else {
       console.log(
         `${created ? 'LOADED' : 'UNCHANGED'}: policy version ${version.version} (${version.digest}, ${rules} rule(s)) is in force`,
       );
+      printWarnings(file, warnings);
+    }
     return 0;
   },
 };

@@ -15,6 +15,8 @@ const HELP = `Usage: slsa-gate policy check FILE [--trust-map FILE] [--json]
 Check a policy file (YAML or JSON): every problem is printed with its path.
 Builders are resolved against the trust map the worker and \`policy load\` use: --trust-map,
 else SLSA_GATE_TRUST_MAP, else the shipped one.
+A rule that an unrelated project could satisfy is refused (POLICY_TOO_BROAD) unless it says
+\`allowBroad: true\`; each such finding is then printed as a WARNING.
 Exit 0 when valid (prints its digest), 2 when invalid or unreadable.`;
 
 /** `slsa-gate policy check FILE`: validate a policy and print its digest, or every problem with its path. */
@@ -52,9 +54,13 @@ export const policyCheckCommand: Command = {
     const mapFile = values['trust-map'] ?? (process.env.SLSA_GATE_TRUST_MAP || undefined);
     try {
       const trustMap = mapFile === undefined ? defaultTrustMap() : parseTrustMap(readJson(mapFile), mapFile);
-      const { policy, digest } = parsePolicy(text, file, trustMap);
-      if (values.json) console.log(JSON.stringify({ valid: true, file, digest, rules: policy.rules.length }));
-      else console.log(`VALID: ${file}: ${policy.rules.length} rule(s), digest ${digest}`);
+      const { policy, digest, warnings } = parsePolicy(text, file, trustMap);
+      if (values.json)
+        console.log(JSON.stringify({ valid: true, file, digest, rules: policy.rules.length, warnings }));
+      else {
+        console.log(`VALID: ${file}: ${policy.rules.length} rule(s), digest ${digest}`);
+        printWarnings(file, warnings);
+      }
       return 0;
     } catch (err) {
       if (!isGateError(err)) throw err;
@@ -76,6 +82,11 @@ function report(json: boolean, file: string, code: string, problems: PolicyProbl
   }
   console.error(`INVALID: ${file}: ${code}: ${problems.length} problem(s)`);
   for (const p of problems) console.error(`  ${p.path}: ${p.message}`);
+}
+
+/** Breadth findings a rule accepted with `allowBroad: true`: printed, never silent. */
+export function printWarnings(file: string, warnings: PolicyProblem[]): void {
+  for (const w of warnings) console.error(`WARNING: ${file}: ${w.path}: ${w.message}`);
 }
 
 function readJson(file: string): unknown {

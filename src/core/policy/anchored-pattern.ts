@@ -23,6 +23,19 @@ export const AnchoredPatternSchema = z
     { message: 'pattern is not a valid regular expression' },
   );
 
+/**
+ * An exact value, or an anchored `^…$` pattern. A value that starts with `^` or ends with `$`
+ * is meant as a pattern, so it must be a whole one: `^pkg:npm/.*` would otherwise be compared
+ * as an exact name and silently match nothing.
+ */
+export const ExactOrAnchoredSchema = z
+  .string()
+  .min(1)
+  .refine(
+    (v) => !(v.startsWith('^') || v.endsWith('$')) || AnchoredPatternSchema.safeParse(v).success,
+    'pattern must be anchored: ^…$',
+  );
+
 const cache = new Map<string, RegExp>();
 
 /** Compile an anchored pattern so that it can only match the whole value. */

@@ -10,6 +10,7 @@ import { GateError } from '../errors.ts';
 import { listIssues } from '../formats/format-issues.ts';
 import { compileAnchored } from './anchored-pattern.ts';
 import { canonicalJson } from '../canonical-json.ts';
+import { breadthFindings } from './policy-breadth.ts';
 import { PolicyRuleSchema, type PolicyRule } from './policy-rule.ts';
 import { defaultTrustMap, type TrustMap, type TrustMapEntry } from './trust-map.ts';
 
@@ -25,10 +26,12 @@ export type Policy = z.infer<typeof PolicySchema>;
 export interface PolicyProblem {
   path: string;
   message: string;
+  /** Set on a breadth finding, so a list that mixes both kinds says which is which. */
+  code?: 'POLICY_TOO_BROAD';
 }
 
 function problemsError(
-  code: 'POLICY_INVALID' | 'POLICY_INCOMPLETE',
+  code: 'POLICY_INVALID' | 'POLICY_INCOMPLETE' | 'POLICY_TOO_BROAD',
   origin: string,
   problems: PolicyProblem[],
 ): GateError {
@@ -127,6 +130,13 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
         path: `${at}.vsa.identities`,
         message: 'name who may sign the VSA (verifier key or identity)',
       });
+    // The VSA signers speak for the verifier the rule names; with none named they would speak
+    // for any verifier id a VSA claims (docs/security-model.md#vsa-signers).
+    if (rule.vsa !== undefined && rule.vsa.verifierId === undefined)
+      problems.push({
+        path: `${at}.vsa.verifierId`,
+        message: 'name the verifier whose VSA counts',
+      });
     if (rule.identities.length > 0) return;
     if (!rule.requireProvenance || !rule.requireTrustedBuilder) {
       problems.push({
@@ -173,12 +183,38 @@ function policyValue(doc: ReturnType<typeof parseDocument>, origin: string): unk
   }
 }
 
-/** Parse and check a policy (YAML or JSON). Invalid → POLICY_INVALID, unsafe → POLICY_INCOMPLETE, each listing every problem. */
+/**
+ * Breadth findings of every rule (policy-breadth.ts), named after their rule: refused unless
+ * the rule says `allowBroad: true`, which makes them warnings.
+ */
+export function breadthProblems(
+  policy: Policy,
+  trustMap: TrustMap,
+): { refused: PolicyProblem[]; warnings: PolicyProblem[] } {
+  const refused: PolicyProblem[] = [];
+  const warnings: PolicyProblem[] = [];
+  policy.rules.forEach((rule, i) => {
+    const label = rule.name !== undefined ? `rule ${JSON.stringify(rule.name)}` : `rule ${i}`;
+    for (const f of breadthFindings(rule, `rules[${i}]`, trustMap)) {
+      const problem = { path: f.path, message: `${label}: ${f.message}`, code: 'POLICY_TOO_BROAD' as const };
+      if (rule.allowBroad === true)
+        warnings.push({ ...problem, message: `${problem.message} (accepted: allowBroad)` });
+      else refused.push(problem);
+    }
+  });
+  return { refused, warnings };
+}
+
+/**
+ * Parse and check a policy (YAML or JSON). Invalid → POLICY_INVALID; unsafe → POLICY_INCOMPLETE
+ * (with any breadth findings listed beside); else broad → POLICY_TOO_BROAD; each listing every
+ * problem. Breadth findings a rule accepts with `allowBroad: true` come back as warnings.
+ */
 export function parsePolicy(
   text: string,
   origin: string,
   trustMap: TrustMap = defaultTrustMap(),
-): { policy: Policy; digest: string } {
+): { policy: Policy; digest: string; warnings: PolicyProblem[] } {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     throw problemsError(
@@ -193,8 +229,10 @@ export function parsePolicy(
   const parsed = PolicySchema.safeParse(policyValue(doc, origin));
   if (!parsed.success) throw problemsError('POLICY_INVALID', origin, listIssues(parsed.error));
   const problems = completenessProblems(parsed.data, trustMap);
-  if (problems.length > 0) throw problemsError('POLICY_INCOMPLETE', origin, problems);
-  return { policy: parsed.data, digest: digestOfPolicy(parsed.data) };
+  const { refused, warnings } = breadthProblems(parsed.data, trustMap);
+  if (problems.length > 0) throw problemsError('POLICY_INCOMPLETE', origin, [...problems, ...refused]);
+  if (refused.length > 0) throw problemsError('POLICY_TOO_BROAD', origin, refused);
+  return { policy: parsed.data, digest: digestOfPolicy(parsed.data), warnings };
 }
 
 function digestOfPolicy(policy: Policy): string {

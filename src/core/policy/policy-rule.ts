@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { GateError } from '../errors.ts';
 import { GroupNameSchema } from '../identity.ts';
-import { AnchoredPatternSchema } from './anchored-pattern.ts';
+import { AnchoredPatternSchema, ExactOrAnchoredSchema } from './anchored-pattern.ts';
 
 /** ISO-8601 duration in days, hours, minutes and seconds (`P2D`, `PT24H`, `P1DT30M`): one parse for schema and seconds. */
 const ISO_DURATION = /^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
@@ -39,7 +39,7 @@ export type Identity = z.infer<typeof IdentitySchema>;
 /** A dependency that may stay below the minimum level, for a reason, until it expires. */
 export const DependencyExceptionSchema = z.strictObject({
   /** Exact dependency URI (or name), or an anchored `^…$` pattern over it. */
-  pattern: z.string().min(1),
+  pattern: ExactOrAnchoredSchema,
   reason: z.string().min(1),
   /** ISO-8601 time after which the exception no longer applies. */
   expires: z.iso.datetime({ offset: true }),
@@ -76,7 +76,7 @@ export const EntrypointExpectationSchema = z.strictObject({
 export const PolicyRuleSchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** Artifact names this rule covers: exact (`127.0.0.1:5000/team/app`, `pkg:npm/name`) or anchored `^…$`. */
-  artifacts: z.array(z.string().min(1)).default([]),
+  artifacts: z.array(ExactOrAnchoredSchema).default([]),
   /** Signers accepted (any-of). Empty: the builder trust map alone decides who may sign. */
   identities: z.array(IdentitySchema).default([]),
   /** A SLSA provenance must be present and pass every provenance check. */
@@ -86,7 +86,17 @@ export const PolicyRuleSchema = z.strictObject({
   /** The builder must be trusted by the trust map (else the rule must pin builders and identities). */
   requireTrustedBuilder: z.boolean().default(true),
   /** Expected builder ids (any-of), `name` or `name@version` (`@vX.Y.Z` and `@refs/tags/vX.Y.Z` are equal). */
-  builders: z.array(z.string().min(1)).default([]),
+  builders: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine(
+          (b) => !/[*^$]/.test(b),
+          'builder ids compare exactly: `*`, `^` and `$` are not wildcards here; name the builder',
+        ),
+    )
+    .default([]),
   /** A builder id must be named (slsa-verifier requires one for npm packages and GitHub attestations). */
   requireBuilderId: z.boolean().default(false),
   minBuildLevel: z.number().int().min(0).max(3).default(0),
@@ -124,18 +134,8 @@ export const PolicyRuleSchema = z.strictObject({
    */
   release: z
     .strictObject({
-      destinations: z
-        .array(
-          z
-            .string()
-            .min(1)
-            .refine(
-              (d) => !d.startsWith('^') || AnchoredPatternSchema.safeParse(d).success,
-              'pattern must be anchored: ^…$',
-            ),
-        )
-        .min(1),
-      tags: z.array(z.string().min(1)).default(['source-tag']),
+      destinations: z.array(ExactOrAnchoredSchema).min(1),
+      tags: z.array(ExactOrAnchoredSchema).default(['source-tag']),
     })
     .optional(),
   /** Even when every check passes, a person must approve (outcome NEEDS_APPROVAL). */
@@ -145,18 +145,7 @@ export const PolicyRuleSchema = z.strictObject({
    * (`token:<name>`, `<issuer>#<sub>`), exact or anchored `^…$`. Absent: any identity the
    * operator granted the `approve` scope.
    */
-  approvers: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .refine(
-          (a) => !a.startsWith('^') || AnchoredPatternSchema.safeParse(a).success,
-          'pattern must be anchored: ^…$',
-        ),
-    )
-    .min(1)
-    .optional(),
+  approvers: z.array(ExactOrAnchoredSchema).min(1).optional(),
   /**
    * Approval by a quorum (docs/security-model.md#approvals): `required` distinct verified
    * approvers, none of them the requester, each a member of one of the `from` groups (groups
@@ -171,6 +160,12 @@ export const PolicyRuleSchema = z.strictObject({
     .optional(),
   /** Approval by one verified approver other than the verified requester: `approvals: {required: 1}` without groups. */
   twoPersonRule: z.boolean().default(false),
+  /**
+   * Accept the pins policy-breadth.ts finds broad (an unrelated project could satisfy them):
+   * each is then a warning instead of POLICY_TOO_BROAD (docs/policy.md#breadth-policy_too_broad).
+   * No default, so policies without it keep their digest.
+   */
+  allowBroad: z.boolean().optional(),
   /** How long an approval may take (ISO-8601 duration, e.g. `PT24H`); then the request expires. */
   approvalDeadline: z.string().regex(ISO_DURATION, 'an ISO-8601 duration like PT24H or P2D').optional(),
 });

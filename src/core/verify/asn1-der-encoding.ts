@@ -16,7 +16,7 @@ import { ASN1Obj } from '@sigstore/core';
 export const libraryToDER: (this: ASN1Obj) => Buffer = ASN1Obj.prototype.toDER;
 
 /** X.690 §8.1.3: short form below 128, else 0x80 | count followed by the big-endian length octets. */
-function derLength(length: number): Buffer {
+export function derLength(length: number): Buffer {
   if (length < 0x80) return Buffer.of(length);
   const octets: number[] = [];
   for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n % 256);

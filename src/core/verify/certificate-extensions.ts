@@ -55,13 +55,22 @@ export function decodeDerUtf8String(bytes: Uint8Array): string {
  * value does not decode is CERTIFICATE_ERROR: identity facts must never be guessed.
  */
 export function fulcioExtensions(cert: X509Certificate): Record<string, string> {
+  // One pass over the extensions (X509Certificate.extension would scan them once per OID);
+  // the first extension of an OID counts, as X509Certificate.extension returns it.
+  const byOid = new Map<string, Buffer>();
+  for (const ext of cert.extensions) {
+    const oid = ext.subs[0]?.toOID();
+    // extnValue is the extension's last element (RFC 5280 §4.1: extnID, critical DEFAULT FALSE, extnValue).
+    const value = ext.subs[ext.subs.length - 1]?.value;
+    if (oid?.startsWith(FULCIO_OID_PREFIX) && value !== undefined && !byOid.has(oid)) byOid.set(oid, value);
+  }
   const out: Record<string, string> = {};
   for (const [suffix, { name, der }] of Object.entries(FULCIO_EXTENSIONS)) {
     const oid = `${FULCIO_OID_PREFIX}${suffix}`;
-    const ext = cert.extension(oid);
-    if (!ext) continue;
+    const value = byOid.get(oid);
+    if (!value) continue;
     try {
-      out[name] = der ? decodeDerUtf8String(ext.value) : utf8.decode(ext.value);
+      out[name] = der ? decodeDerUtf8String(value) : utf8.decode(value);
     } catch (cause) {
       throw new GateError(
         'CERTIFICATE_ERROR',

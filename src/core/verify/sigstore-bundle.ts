@@ -23,8 +23,10 @@ import { certificateIssuer, fulcioExtensions } from './certificate-extensions.ts
 import { checkCertificateChain } from './certificate-chain.ts';
 import { verifyPrehashed } from './prehashed-signature.ts';
 import { bindStatement, parseStatement } from './statement.ts';
-// sigstore-js re-encodes certificates through ASN1Obj.toDER: replace it with the fast encoder first.
+// sigstore-js re-encodes certificates through ASN1Obj.toDER: replace it with the fast encoder first,
+// and let it compare, verify and check SCTs over the DER it parsed (sigstore-fast-path.ts).
 import './asn1-der-encoding.ts';
+import { derOf } from './sigstore-fast-path.ts';
 
 /** What a bundle is verified against. */
 export interface BundleVerifyContext {
@@ -290,6 +292,27 @@ function checkIssuerKnown(leaf: X509Certificate, trust: TrustMaterial, origin: s
   }
 }
 
+/** Trust material → the DER of its CA certificates and its sigstore-js verifier, made on first use. */
+const perTrust = new WeakMap<TrustMaterial, { cas: Buffer[]; verifier: Verifier }>();
+
+function forTrust(trust: TrustMaterial): { cas: Buffer[]; verifier: Verifier } {
+  let made = perTrust.get(trust);
+  if (made === undefined) {
+    made = {
+      cas: trust.sigstore.certificateAuthorities.flatMap((ca) =>
+        ca.certChain.map((c) => derOf(c) ?? c.root.toDER()),
+      ),
+      // Instances without a transparency log or CT log (e.g. GitHub's) rely on RFC 3161 timestamps alone.
+      verifier: new Verifier(trust.sigstore, {
+        tlogThreshold: trust.sigstore.tlogs.length === 0 ? 0 : 1,
+        ctlogThreshold: trust.sigstore.ctlogs.length === 0 ? 0 : 1,
+      }),
+    };
+    perTrust.set(trust, made);
+  }
+  return made;
+}
+
 function transparencyOf(bundle: SigstoreBundleJson): VerifiedAttestation['transparency'] {
   const entries = bundle.verificationMaterial.tlogEntries ?? [];
   const signedTimestamps =
@@ -322,12 +345,7 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
   const { origin } = input;
   const { bundle, version } = checkShape(input.json, origin, ctx);
   const { trust } = ctx;
-  checkCertificateChain(
-    bundle,
-    version,
-    trust.sigstore.certificateAuthorities.flatMap((ca) => ca.certChain.map((c) => c.root.toDER())),
-    origin,
-  );
+  checkCertificateChain(bundle, version, forTrust(trust).cas, origin);
 
   let entity: ReturnType<typeof toSignedEntity>;
   try {
@@ -434,13 +452,8 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
     };
   }
 
-  // Instances without a transparency log or CT log (e.g. GitHub's) rely on RFC 3161 timestamps alone.
-  const verifier = new Verifier(trust.sigstore, {
-    tlogThreshold: trust.sigstore.tlogs.length === 0 ? 0 : 1,
-    ctlogThreshold: trust.sigstore.ctlogs.length === 0 ? 0 : 1,
-  });
   try {
-    verifier.verify(entity);
+    forTrust(trust).verifier.verify(entity);
   } catch (err) {
     throw mapSigstoreError(err, origin);
   }

@@ -1,7 +1,7 @@
 /**
  * Reading a verified VSA v1 (https://slsa.dev/spec/v1.0/verification_summary): its
- * predicate, its level strings and how it compares with what a reader expects. Used by
- * the `vsa` guard and by the attestors that accept VSAs as level evidence.
+ * predicate, its level strings and how it compares with what a reader expects. The `vsa`
+ * guard (src/core/policy/guards/vsa.ts) judges with these; the attestors parse levels.
  */
 import type { ErrorCode } from '../errors.ts';
 import { SLSA_VSA_V1, SlsaVsaV1Schema, type SlsaVsaV1 } from '../formats/slsa/vsa-v1.ts';

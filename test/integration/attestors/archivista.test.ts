@@ -17,7 +17,8 @@ const VERIFIER = 'https://witness.example/verifier';
 const key = makeKey('witness');
 const forger = makeKey('witness');
 const trust = createVsaTrust({
-  verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 3 } }],
+  verifiers: [{ id: VERIFIER, tracks: { BUILD: 3 } }],
+  signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
 });
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 const uri = (n: number) => `pkg:generic/tool-${n}@1.0`;

@@ -23,7 +23,8 @@ const VERIFIER = 'https://github.com/slsa-framework/source-tool';
 const key = makeKey('source-tool');
 const forger = makeKey('source-tool');
 const trust = createVsaTrust({
-  verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { SOURCE: 3 } }],
+  verifiers: [{ id: VERIFIER, tracks: { SOURCE: 3 } }],
+  signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
 });
 
 const root = mkdtempSync(join(tmpdir(), 'slsa-gate-git-notes-'));

@@ -21,8 +21,12 @@ const sourceKey = makeKey('source-key');
 const forger = makeKey('store-key');
 const trust = createVsaTrust({
   verifiers: [
-    { id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 3 } },
-    { id: SOURCE_VERIFIER, keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, tracks: { SOURCE: 3 } },
+    { id: VERIFIER, tracks: { BUILD: 3 } },
+    { id: SOURCE_VERIFIER, tracks: { SOURCE: 3 } },
+  ],
+  signers: [
+    { keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] },
+    { keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, verifierIds: [SOURCE_VERIFIER] },
   ],
 });
 
@@ -111,7 +115,8 @@ test('the store answers found, not-found, and ignores forged and FAILED VSAs wit
     name: 'store',
     baseUrl: server.url,
     trust: createVsaTrust({
-      verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 1 } }],
+      verifiers: [{ id: VERIFIER, tracks: { BUILD: 1 } }],
+      signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
     }),
   });
   const cappedLow = await low.lookup({ kind: 'artifact', ...dep(5) });
@@ -218,7 +223,8 @@ test('a warm cache answers without asking the store; another trust configuration
     name: 'store',
     baseUrl: server.url,
     trust: createVsaTrust({
-      verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 2 } }],
+      verifiers: [{ id: VERIFIER, tracks: { BUILD: 2 } }],
+      signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
     }),
   });
   const again = await resolveLevels(p, { attestors: [other], cache });
@@ -257,4 +263,21 @@ test('the attestations a level rests on come back with their bytes and prove it 
     const track = resolved.role === 'source' ? 'source' : 'build';
     assert.deepEqual(Math.max(...again.evidence.map((e) => e.proven[track] ?? 0)), resolved.level);
   }
+});
+
+test('a VSA signed with the source verifier key in the dependency verifier name proves nothing (VSA_SIGNER_UNTRUSTED)', async () => {
+  // Attacker material: the holder of sourceKey, which the trust configuration ties to
+  // SOURCE_VERIFIER only, signs (signBundle: ECDSA P-256 over the DSSE PAE) a dependency VSA
+  // that names VERIFIER and claims SLSA_BUILD_LEVEL_3, and serves it from the store.
+  server.put(`sha256:${hex(6)}`, [signBundle(depVsa(6), sourceKey)]);
+  const lent = await store.lookup({ kind: 'artifact', ...dep(6) });
+  assert.equal(lent.status, 'not-found');
+  assert.deepEqual(
+    lent.reasons.filter((r) => r.origin !== 'store').map((r) => r.code),
+    ['VSA_SIGNER_UNTRUSTED'],
+    lent.reasons.map((x) => JSON.stringify(x)).join('\n'),
+  );
+  const r = await resolveLevels(provenance([dep(6)]), { attestors: [store] });
+  assert.deepEqual(r.levels.dependencies, []);
+  assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_0: 1 });
 });

@@ -22,8 +22,12 @@ const depKey = makeKey('deps');
 const sourceKey = makeKey('source');
 const trust = createVsaTrust({
   verifiers: [
-    { id: DEP_VERIFIER, keyId: depKey.keyId, publicKey: depKey.publicKeyPem, tracks: { BUILD: 3 } },
-    { id: SOURCE_VERIFIER, keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, tracks: { SOURCE: 4 } },
+    { id: DEP_VERIFIER, tracks: { BUILD: 3 } },
+    { id: SOURCE_VERIFIER, tracks: { SOURCE: 4 } },
+  ],
+  signers: [
+    { keyId: depKey.keyId, publicKey: depKey.publicKeyPem, verifierIds: [DEP_VERIFIER] },
+    { keyId: sourceKey.keyId, publicKey: sourceKey.publicKeyPem, verifierIds: [SOURCE_VERIFIER] },
   ],
 });
 const REPO = 'git+https://github.com/acme/app';

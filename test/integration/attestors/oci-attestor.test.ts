@@ -19,7 +19,8 @@ const VERIFIER = 'https://images.example/verifier';
 const key = makeKey('images');
 const forger = makeKey('images');
 const trust = createVsaTrust({
-  verifiers: [{ id: VERIFIER, keyId: key.keyId, publicKey: key.publicKeyPem, tracks: { BUILD: 3 } }],
+  verifiers: [{ id: VERIFIER, tracks: { BUILD: 3 } }],
+  signers: [{ keyId: key.keyId, publicKey: key.publicKeyPem, verifierIds: [VERIFIER] }],
 });
 const VSA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 

@@ -76,3 +76,26 @@ test('policy load stores versions with who, when and where; an invalid file adds
     ],
   );
 });
+
+test('policy load refuses a rule an unrelated project satisfies (POLICY_TOO_BROAD) and stores nothing; allowBroad loads it with a warning', async () => {
+  ensureServices();
+  // Attacker-made: the policy above with its artifact opened to every name on every registry.
+  const rule = { ...JSON.parse(policy('x')).rules[0], artifacts: ['^.*$'] };
+  const broad = join(dir, 'broad.json');
+  writeFileSync(broad, JSON.stringify({ version: 1, rules: [rule] }));
+  const before = JSON.parse((await slsaGate('policy', 'history', '--json')).out) as unknown[];
+  const refused = await slsaGate('policy', 'load', broad);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.err, /POLICY_TOO_BROAD/);
+  assert.match(refused.err, /rules\[0\]\.artifacts\[0\]: rule "app": /);
+  assert.ok(!refused.err.includes('    at '), 'no stack trace');
+  const after = JSON.parse((await slsaGate('policy', 'history', '--json')).out) as unknown[];
+  assert.equal(after.length, before.length, 'nothing stored');
+
+  const allowed = join(dir, 'allowed.json');
+  writeFileSync(allowed, JSON.stringify({ version: 1, rules: [{ ...rule, allowBroad: true }] }));
+  const loaded = await slsaGate('policy', 'load', allowed);
+  assert.equal(loaded.code, 0, loaded.err);
+  assert.match(loaded.out, /^LOADED: /m);
+  assert.match(loaded.err, /^WARNING: .*: rules\[0\]\.artifacts\[0\]: rule "app": .*allowBroad/m);
+});

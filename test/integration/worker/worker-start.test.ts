@@ -55,6 +55,40 @@ test('the worker refuses to start with a policy file that does not parse', async
   );
 });
 
+/**
+ * "app image" of examples/policy.yaml with its source widened to any repository of the owner:
+ * attacker-made, an unrelated project's build of that owner satisfies it.
+ */
+function broadPolicy(dir: string, allowBroad: boolean): string {
+  const file = join(dir, 'broad-policy.json');
+  const rule = {
+    name: 'app image',
+    artifacts: ['127.0.0.1:5000/staging/app'],
+    builders: [
+      'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml',
+    ],
+    source: { repos: ['github.com/example-org/*'] },
+    ...(allowBroad ? { allowBroad: true } : {}),
+  };
+  writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));
+  return file;
+}
+
+// docs/policy.md#breadth-policy_too_broad: SLSA_GATE_POLICY is checked as `policy check` checks it.
+// Failing before: the worker started with it.
+test('the worker refuses to start with a policy whose rule an unrelated project satisfies', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
+  const config = loadConfig({
+    MONGODB_URI: services.mongoUri,
+    SLSA_GATE_POLICY: broadPolicy(dir, false),
+    SLSA_GATE_VSA_KEY: ensureDevSigningKey(join(dir, 'vsa.pem')),
+  });
+  await assert.rejects(
+    createActivityDeps(config),
+    (err: unknown) => isGateError(err) && err.code === 'POLICY_TOO_BROAD',
+  );
+});
+
 /** The worker entry point as a person runs it, with the archive out of reach: it stops after its start-up lines. */
 function startWorkerWithoutArchive(env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
@@ -93,4 +127,14 @@ test('a worker that accepts unverified approvals warns at start in one coded lin
     startWorkerWithoutArchive({ SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS: 'false' }),
   ];
   for (const run of quiet) assert.doesNotMatch(run.stderr, /UNVERIFIED_APPROVALS/);
+});
+
+// A breadth the operator accepted (`allowBroad: true`) is said at start, each finding on its line.
+test('a worker whose policy accepts a broad rule warns at start with the rule and the field', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-worker-'));
+  const run = startWorkerWithoutArchive({ SLSA_GATE_POLICY: broadPolicy(dir, true) });
+  assert.match(
+    run.stderr,
+    /^slsa-gate worker: warning POLICY_TOO_BROAD: .*: rules\[0\]\.source\.repos\[0\]: rule "app image": .*allowBroad/m,
+  );
 });

@@ -22,13 +22,16 @@ const GOOD = `
 trust:
   verifiers:
     - id: https://store.example/verifier
-      keyId: store
-      publicKeyFile: store.pem
       tracks: { BUILD: 3 }
     - id: https://github.com/slsa-framework/source-tool
-      identity: https://github.com/slsa-framework/source-actions/.github/workflows/compute_slsa_source.yml@refs/heads/main
-      issuer: https://token.actions.githubusercontent.com
       tracks: { SOURCE: 3 }
+  signers:
+    - keyId: store
+      publicKeyFile: store.pem
+      verifierIds: [https://store.example/verifier]
+    - identity: https://github.com/slsa-framework/source-actions/.github/workflows/compute_slsa_source.yml@refs/heads/main
+      issuer: https://token.actions.githubusercontent.com
+      verifierIds: [https://github.com/slsa-framework/source-tool]
 attestors:
   - { kind: http-store, name: store, baseUrl: "http://127.0.0.1:8080" }
   - { kind: archivista, name: archivista, baseUrl: "http://127.0.0.1:8082" }
@@ -52,6 +55,10 @@ test('the attestors file builds each attestor and the resolve options', () => {
     ttlMs: { found: 600_000, notFound: 60_000 },
   });
   assert.equal(trust.verifiers.length, 2);
+  assert.deepEqual(
+    trust.signers.map((x) => x.verifierIds),
+    [['https://store.example/verifier'], ['https://github.com/slsa-framework/source-tool']],
+  );
   assert.ok(attestors.every((a) => /^sha256:[0-9a-f]{64}$/.test(a.trustDigest)));
 });
 
@@ -61,6 +68,13 @@ test('a bad attestors file is CONFIG_INVALID', () => {
     GOOD.replace('name: archivista', 'name: store'),
     GOOD.replace('tracks: { BUILD: 3 }', 'tracks: { BUILD: 5 }'),
     GOOD.replace('publicKeyFile: store.pem', 'publicKeyFile: missing.pem'),
+    // A key with no verifier ids speaks for none: leaving them out is a mistake, not "all".
+    GOOD.replace('      verifierIds: [https://store.example/verifier]\n', ''),
+    GOOD.replace('verifierIds: [https://store.example/verifier]', 'verifierIds: []'),
+    GOOD.replace(
+      'verifierIds: [https://store.example/verifier]',
+      'verifierIds: [https://other.example/verifier]',
+    ),
     GOOD.replace('resolve: {', 'resolve: { retries: 3,'),
     GOOD.replace('  - { kind: static, file: levels.yaml }', '  - { kind: archive }'),
     GOOD.replace(
@@ -75,4 +89,14 @@ test('a bad attestors file is CONFIG_INVALID', () => {
       text,
     );
   }
+});
+
+test('a signer speaks for every configured verifier only when the file says `any`', () => {
+  const { trust } = loadAttestors(
+    write(GOOD.replace('verifierIds: [https://store.example/verifier]', 'verifierIds: any')),
+  );
+  assert.deepEqual(trust.signers[0]!.verifierIds, [
+    'https://store.example/verifier',
+    'https://github.com/slsa-framework/source-tool',
+  ]);
 });

@@ -17,18 +17,12 @@ const source = makeKey('source-key');
 const stranger = makeKey('store-key'); // same key id, another key: a forgery
 const trust = createVsaTrust({
   verifiers: [
-    {
-      id: 'https://store.example/verifier',
-      keyId: store.keyId,
-      publicKey: store.publicKeyPem,
-      tracks: { BUILD: 2 },
-    },
-    {
-      id: 'https://source.example/verifier',
-      keyId: source.keyId,
-      publicKey: source.publicKeyPem,
-      tracks: { SOURCE: 3 },
-    },
+    { id: 'https://store.example/verifier', tracks: { BUILD: 2 } },
+    { id: 'https://source.example/verifier', tracks: { SOURCE: 3 } },
+  ],
+  signers: [
+    { keyId: store.keyId, publicKey: store.publicKeyPem, verifierIds: ['https://store.example/verifier'] },
+    { keyId: source.keyId, publicKey: source.publicKeyPem, verifierIds: ['https://source.example/verifier'] },
   ],
 });
 
@@ -91,7 +85,7 @@ test('a self-signed VSA with an unknown key is ignored (KEY_UNKNOWN)', () => {
   assert.deepEqual(codes(r.reasons), ['KEY_UNKNOWN']);
 });
 
-test('a trusted key signing for another verifier id is VSA_MISMATCH', () => {
+test('a trusted key signing for another verifier id is VSA_SIGNER_UNTRUSTED', () => {
   const r = evaluateVsas(
     bytes(signBundle(depVsa({ verifierId: 'https://source.example/verifier' }), store)),
     'x',
@@ -99,7 +93,7 @@ test('a trusted key signing for another verifier id is VSA_MISMATCH', () => {
     trust,
   );
   assert.deepEqual(r.evidence, []);
-  assert.deepEqual(codes(r.reasons), ['VSA_MISMATCH']);
+  assert.deepEqual(codes(r.reasons), ['VSA_SIGNER_UNTRUSTED']);
 });
 
 test('wrong resourceUri, FAILED result and another subject digest prove nothing', () => {
@@ -195,13 +189,9 @@ test('cached evidence is re-checkable from its raw bytes; a changed trust config
   const { evidence } = evaluateVsas(bytes(signBundle(depVsa(), store)), 'x', dep, trust);
   assert.deepEqual(recheckEvidence(evidence, dep, trust).evidence[0]!.proven, { build: 2 });
   const lowered = createVsaTrust({
-    verifiers: [
-      {
-        id: 'https://store.example/verifier',
-        keyId: store.keyId,
-        publicKey: store.publicKeyPem,
-        tracks: { BUILD: 1 },
-      },
+    verifiers: [{ id: 'https://store.example/verifier', tracks: { BUILD: 1 } }],
+    signers: [
+      { keyId: store.keyId, publicKey: store.publicKeyPem, verifierIds: ['https://store.example/verifier'] },
     ],
   });
   assert.notEqual(lowered.digest, trust.digest);
@@ -211,15 +201,27 @@ test('cached evidence is re-checkable from its raw bytes; a changed trust config
 });
 
 test('the trust configuration is strict', () => {
+  const v = [{ id: 'v', tracks: {} }];
   for (const bad of [
-    { verifiers: [{ id: 'v', keyId: 'k', tracks: {} }] },
+    { verifiers: v, signers: [{ keyId: 'k', verifierIds: ['v'] }] },
     {
-      verifiers: [
-        { id: 'v', identity: 'i', issuer: 'x', keyId: 'k', publicKey: store.publicKeyPem, tracks: {} },
+      verifiers: v,
+      signers: [
+        { identity: 'i', issuer: 'x', keyId: 'k', publicKey: store.publicKeyPem, verifierIds: ['v'] },
       ],
     },
-    { verifiers: [{ id: 'v', identity: 'i', issuer: 'x', tracks: { BUILD: 5 } }] },
-    { verifiers: [{ id: 'v', identity: 'i', issuer: 'x', tracks: {}, extra: 1 }] },
+    { verifiers: [{ id: 'v', tracks: { BUILD: 5 } }], signers: [] },
+    { verifiers: v, signers: [{ identity: 'i', issuer: 'x', verifierIds: ['v'], extra: 1 }] },
+    // The old shape, a key inside its verifier, is refused rather than read half.
+    { verifiers: [{ id: 'v', keyId: 'k', publicKey: store.publicKeyPem, tracks: {} }], signers: [] },
+    { verifiers: [...v, ...v], signers: [] },
+    {
+      verifiers: v,
+      signers: [
+        { keyId: 'k', publicKey: store.publicKeyPem, verifierIds: ['v'] },
+        { keyId: 'k', publicKey: source.publicKeyPem, verifierIds: ['v'] },
+      ],
+    },
   ]) {
     assert.throws(
       () => createVsaTrust(bad),
@@ -269,7 +271,10 @@ test('a Fulcio-signed statement is judged by its certificate identity and issuer
         bytes,
         'gh',
         artifact,
-        createVsaTrust({ verifiers: [{ id: 'v', identity: id, issuer: iss, tracks: { BUILD: 3 } }] }),
+        createVsaTrust({
+          verifiers: [{ id: 'v', tracks: { BUILD: 3 } }],
+          signers: [{ identity: id, issuer: iss, verifierIds: ['v'] }],
+        }),
       ).reasons,
     );
   // The trusted identity gets past the signer check and stops at the predicate type.

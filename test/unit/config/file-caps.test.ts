@@ -25,6 +25,7 @@ import { auditReplayCommand } from '../../../src/cli/commands/audit-replay.ts';
 import { policyCheckCommand } from '../../../src/cli/commands/policy.ts';
 import { policyLoadCommand } from '../../../src/cli/commands/policy-versions.ts';
 import { loadConfig } from '../../../src/config/config.ts';
+import { connectArchive } from '../../../src/config/mongo-options.ts';
 import { loadRegistryCredentialsFile } from '../../../src/config/registry-credentials-file.ts';
 import { resolveTemporalConnection } from '../../../src/config/temporal-connection.ts';
 import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../../../src/config/trust.ts';
@@ -73,6 +74,9 @@ async function refusesOverCap(read: (file: string) => unknown, file: string, cap
   );
 }
 
+/** An archive nobody listens for: every file is refused before a connection is tried. */
+const ARCHIVE = { mongoUri: 'mongodb://127.0.0.1:9', database: 'file_caps' };
+
 interface Reader {
   name: string;
   cap: number;
@@ -95,13 +99,13 @@ const READERS: Reader[] = [
   },
   { name: 'attestors config', cap: CONFIG_FILE_LIMIT_BYTES, read: (f) => loadAttestors(f) },
   {
-    name: "attestors config's verifier key",
+    name: "attestors config's VSA signer key",
     cap: KEY_FILE_LIMIT_BYTES,
     read: (f) => {
       const file = join(dir, `attestors-${Math.random().toString(36).slice(2)}.yaml`);
       writeFileSync(
         file,
-        `trust:\n  verifiers:\n    - { id: https://v.example, keyId: v, publicKeyFile: "${f}", tracks: { BUILD: 3 } }\nattestors: []\n`,
+        `trust:\n  verifiers:\n    - { id: https://v.example, tracks: { BUILD: 3 } }\n  signers:\n    - { keyId: v, publicKeyFile: "${f}", verifierIds: [https://v.example] }\nattestors: []\n`,
       );
       return loadAttestors(file);
     },
@@ -154,6 +158,37 @@ const READERS: Reader[] = [
     cap: KEY_FILE_LIMIT_BYTES,
     read: (f) =>
       resolveTemporalConnection({ TEMPORAL_TLS_CLIENT_CERT_PATH: POLICY, TEMPORAL_TLS_CLIENT_KEY_PATH: f }),
+  },
+  {
+    name: 'Temporal config file (TEMPORAL_CONFIG_FILE)',
+    cap: CONFIG_FILE_LIMIT_BYTES,
+    read: (f) => resolveTemporalConnection({ TEMPORAL_CONFIG_FILE: f }),
+  },
+  {
+    name: 'MONGODB_TLS_CA_FILE',
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) => connectArchive({ ...ARCHIVE, mongoTlsCAFile: f }, { serverSelectionTimeoutMS: 1000 }),
+  },
+  {
+    name: "the connection string's tlsCAFile",
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) =>
+      connectArchive(
+        { ...ARCHIVE, mongoUri: `${ARCHIVE.mongoUri}/?tls=true&tlsCAFile=${encodeURIComponent(f)}` },
+        { serverSelectionTimeoutMS: 1000 },
+      ),
+  },
+  {
+    name: "the connection string's tlsCertificateKeyFile",
+    cap: CERTIFICATE_FILE_LIMIT_BYTES,
+    read: (f) =>
+      connectArchive(
+        {
+          ...ARCHIVE,
+          mongoUri: `${ARCHIVE.mongoUri}/?tls=true&tlsCertificateKeyFile=${encodeURIComponent(f)}`,
+        },
+        { serverSelectionTimeoutMS: 1000 },
+      ),
   },
   {
     name: 'Docker config.json',

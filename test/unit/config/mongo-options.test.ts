@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 import { isGateError } from '../../../src/core/errors.ts';
@@ -74,7 +75,7 @@ test('a connection string the driver refuses is CONFIG_INVALID, without the pass
 test('MONGODB_TLS_CA_FILE turns TLS on with the CA; an unreadable file is CONFIG_INVALID naming the variable', () => {
   assert.deepEqual(mongoTlsOptions({}), {});
   const here = new URL(import.meta.url).pathname;
-  assert.deepEqual(mongoTlsOptions({ mongoTlsCAFile: here }), { tls: true, tlsCAFile: here });
+  assert.deepEqual(mongoTlsOptions({ mongoTlsCAFile: here }), { tls: true, ca: readFileSync(here) });
   configInvalid(() => mongoTlsOptions({ mongoTlsCAFile: '/nonexistent/ca.pem' }), {
     variable: 'MONGODB_TLS_CA_FILE',
     path: '/nonexistent/ca.pem',

@@ -1,7 +1,7 @@
 /** `slsa-gate policy check FILE` through the real CLI entry point. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -78,4 +78,53 @@ test('policy check reads SLSA_GATE_TRUST_MAP as policy load and the worker do', 
   const shipped = new URL('../../../src/core/policy/default-trust-map.json', import.meta.url).pathname;
   const given = cliWith({ SLSA_GATE_TRUST_MAP: map }, 'policy', 'check', '--trust-map', shipped, EXAMPLE);
   assert.equal(given.status, 0, given.stderr);
+});
+
+test('policy check: a rule an unrelated project satisfies exits 2 with POLICY_TOO_BROAD; allowBroad warns and exits 0', () => {
+  // Attacker-made: examples/policy.yaml with the "app image" source repository widened to any
+  // repository of its owner (`github.com/example-org/app` → `github.com/example-org/*`).
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const broad = readFileSync(EXAMPLE, 'utf8').replace(
+    'repos: [github.com/example-org/app]',
+    'repos: [github.com/example-org/*]',
+  );
+  assert.notEqual(broad, readFileSync(EXAMPLE, 'utf8'));
+  const file = join(dir, 'broad.yaml');
+  writeFileSync(file, broad);
+  const r = cli('policy', 'check', file);
+  assert.equal(r.status, 2, r.stdout);
+  assert.match(r.stderr, /^INVALID: .*: POLICY_TOO_BROAD: 1 problem\(s\)$/m);
+  assert.match(
+    r.stderr,
+    /^ {2}rules\[0\]\.source\.repos\[0\]: rule "app image": .*any repository of example-org/m,
+  );
+  const json = JSON.parse(cli('policy', 'check', '--json', file).stdout) as {
+    code: string;
+    problems: Array<{ path: string; code?: string }>;
+  };
+  assert.equal(json.code, 'POLICY_TOO_BROAD');
+  assert.deepEqual(
+    json.problems.map((p) => [p.path, p.code]),
+    [['rules[0].source.repos[0]', 'POLICY_TOO_BROAD']],
+  );
+
+  // The operator accepts it explicitly on that rule: valid, and the finding is printed.
+  const allowed = join(dir, 'allowed.yaml');
+  writeFileSync(
+    allowed,
+    broad.replace('  - name: app image\n', '  - name: app image\n    allowBroad: true\n'),
+  );
+  const ok = cli('policy', 'check', allowed);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^VALID: /m);
+  assert.match(ok.stderr, /^WARNING: .*: rules\[0\]\.source\.repos\[0\]: rule "app image": .*allowBroad/m);
+  const okJson = JSON.parse(cli('policy', 'check', '--json', allowed).stdout) as {
+    valid: boolean;
+    warnings: Array<{ path: string }>;
+  };
+  assert.equal(okJson.valid, true);
+  assert.deepEqual(
+    okJson.warnings.map((w) => w.path),
+    ['rules[0].source.repos[0]'],
+  );
 });

@@ -152,6 +152,25 @@ rules:
   assert.deepEqual(paths(err), ['rules[0].vsa.identities']);
 });
 
+test('a rule that wants a VSA must name its verifier: its VSA signers speak for that one only', () => {
+  // Without vsa.verifierId, the VSA key named here would count for a VSA it signs in any
+  // verifier's name (docs/security-model.md#vsa-signers).
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    requireProvenance: false
+    identities: [{ keyId: verifier-a-key }]
+    vsa: { resourceUri: "oci://registry.example/app" }
+`;
+  const err = failure(() => parsePolicy(text, 'vsa.yaml'));
+  assert.equal(err.code, 'POLICY_INCOMPLETE');
+  assert.deepEqual(paths(err), ['rules[0].vsa.verifierId']);
+  parsePolicy(
+    text.replace('{ resourceUri:', '{ verifierId: "https://verifier-a.example", resourceUri:'),
+    'vsa.yaml',
+  );
+});
+
 test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
   const { policy } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
   assert.equal(selectRule(policy, '127.0.0.1:5000/staging/app').name, 'app image');
