@@ -171,6 +171,12 @@ export function coldSection(figures: ColdFigures): string[] {
     `| floor: 1 P-384 + 4 P-256 \`crypto.verify\` (node:crypto) | ${f(floor)} | ${us(floor)} | cold is ${toFloor.toFixed(2)}× the floor |`,
     '',
     `Acceptance (cold ≥ 1,000/s and ≥ 8× @sigstore/verify, or within 1.5× of the floor where the machine cannot reach 1,000/s): ${meets}.`,
+    '',
+    'The machine is shared and loaded: figures move by up to a third between runs; compare the ratios within one run.',
+    '',
+    "What a cold verification no longer does (src/core/verify/sigstore-fast-path.ts): re-encode certificates to compare them (sigstore-js compares the DER it parsed), re-encode the trusted CA certificates per bundle (once per trust material), verify the intermediate and the self-signed root again for every bundle and candidate CA (their signatures are cached per certificate and issuer DER, so a cold leaf costs one P-384), clone, re-parse and re-encode the leaf to check its SCT (the precertificate is cut out of the leaf's DER), decode the leaf's key a second time (node:crypto's, from the strict parse, is kept), look extensions up by decoding every OID once per lookup.",
+    '',
+    "What it still does beyond the floor (`node --cpu-prof` of 750 cold verifications: the signatures are about half of the CPU time): the bundle's strict JSON parse and shape schema, the leaf parsed twice (OpenSSL for the strict-DER check, sigstore-js's JavaScript ASN.1 reader for its own checks), the leaf's TBS re-encoded once for its signature, the SET's canonical JSON, the checkpoint note, the Merkle path, the log body, the statement's parse and subject binding.",
   ];
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@sigstore/verify';
 import * as z from 'zod';
 import { GateError } from '../errors.ts';
+import { cached, LruCache } from '../verify/verify-cache.ts';
 
 const PUBLIC_GOOD_NAME = 'sigstore-public-good';
 /** `Signer.trustedBy` prefix of a signature an npm registry key verified. */
@@ -227,8 +228,27 @@ export function findTrustedKey(
   );
 }
 
-/** Build and pin the trust material all verification runs against. Sources that do not parse are CONFIG_INVALID. */
+/** Trust material built from the same sources, for the life of the process (src/core/verify/verify-cache.ts). */
+const builtTrustMaterial = new LruCache<string, TrustMaterial>(16);
+
+/**
+ * Build and pin the trust material all verification runs against. Sources that do not parse
+ * are CONFIG_INVALID. The same sources (every byte and name of them) give the same object, so
+ * what verification keeps per trust material (CA certificates, the verifier, SCT results) is
+ * kept for every caller that loads it again, as the admission webhook does per review.
+ */
 export function buildTrustMaterial(opts: TrustSources): TrustMaterial {
+  const key = sha256(
+    JSON.stringify({
+      ...opts,
+      trustedRoot: [opts.trustedRoot.origin, sha256(opts.trustedRoot.bytes)],
+      npmKeys: opts.npmKeys && [opts.npmKeys.origin, sha256(opts.npmKeys.bytes)],
+    }),
+  );
+  return cached(builtTrustMaterial, key, () => buildTrustMaterialOnce(opts));
+}
+
+function buildTrustMaterialOnce(opts: TrustSources): TrustMaterial {
   const { bytes: rootBytes, origin: rootPath } = opts.trustedRoot;
   const rootDigest = sha256(rootBytes);
   const { root } = parseTrustedRoot(rootBytes, rootPath);

@@ -9,6 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { BundleVersion, SigstoreBundleJson } from '../formats/sigstore/bundle-v1.ts';
 import { GateError } from '../errors.ts';
+import { rememberCertificateKey } from './sigstore-fast-path.ts';
 
 /** DER bytes of the CA certificates the trusted root holds. */
 export type TrustedCaCertificates = ReadonlyArray<Uint8Array>;
@@ -54,7 +55,9 @@ export function checkCertificateChain(
   const vm = bundle.verificationMaterial;
   if (vm.certificate !== undefined) {
     const path = '$.verificationMaterial.certificate';
-    const cert = strictCertificate(Buffer.from(vm.certificate.rawBytes, 'base64'), origin, path);
+    const der = Buffer.from(vm.certificate.rawBytes, 'base64');
+    const cert = strictCertificate(der, origin, path);
+    rememberCertificateKey(der, cert.publicKey);
     if (selfSigned(cert)) {
       throw new GateError('CERTIFICATE_ERROR', `${origin}: the signing certificate is a self-signed root`, {
         detail: { origin, path },
@@ -65,7 +68,9 @@ export function checkCertificateChain(
   certificates.forEach((c, i) => {
     const path = `$.verificationMaterial.x509CertificateChain.certificates[${i}]`;
     const der = Buffer.from(c.rawBytes, 'base64');
-    if (!selfSigned(strictCertificate(der, origin, path))) return;
+    const cert = strictCertificate(der, origin, path);
+    if (i === 0) rememberCertificateKey(der, cert.publicKey);
+    if (!selfSigned(cert)) return;
     if (i === 0) {
       throw new GateError('CERTIFICATE_ERROR', `${origin}: the signing certificate is a self-signed root`, {
         detail: { origin, path },

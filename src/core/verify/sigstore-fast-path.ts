@@ -34,7 +34,7 @@ import sctModule from '@sigstore/verify/dist/key/sct.js';
 import checkpointModule from '@sigstore/verify/dist/tlog/checkpoint.js';
 import { VerificationError } from '@sigstore/verify';
 import { derLength } from './asn1-der-encoding.ts';
-import { cached, LruCache } from './verify-cache.ts';
+import { cached, LruCache, verifyCachesEnabled } from './verify-cache.ts';
 
 type Checkpoint = ReturnType<typeof checkpointModule.verifyCheckpoint>;
 type CheckpointEntry = Parameters<typeof checkpointModule.verifyCheckpoint>[0];
@@ -48,6 +48,7 @@ export const library = {
   verify: X509Certificate.prototype.verify,
   clone: X509Certificate.prototype.clone,
   toOID: ASN1Obj.prototype.toOID,
+  createPublicKey: coreCrypto.createPublicKey,
   verifySCTs: sctModule.verifySCTs,
   verifyCheckpoint: checkpointModule.verifyCheckpoint,
 };
@@ -140,6 +141,40 @@ X509Certificate.prototype.verify = function verify(
     ),
   );
 };
+
+// ---------------------------------------------------------------------------------------------
+// The signing certificate's key.
+
+/** SubjectPublicKeyInfo DER (as latin1 text) → the key object OpenSSL built when it parsed the certificate. */
+const certificateKeys = new LruCache<string, KeyObject>(64);
+
+/** The SubjectPublicKeyInfo element of a certificate's DER (RFC 5280 §4.1: after version, serial, signature, issuer, validity, subject). */
+function spkiOf(der: Buffer): Buffer | undefined {
+  const certificate = elementAt(der, 0, der.length);
+  const tbs = certificate && elementAt(der, certificate.contents, certificate.end);
+  const fields = tbs && childrenOf(der, tbs);
+  const spki = fields?.[fields[0]?.tag === 0xa0 ? 6 : 5];
+  return spki && der.subarray(spki.start, spki.end);
+}
+
+/**
+ * Keeps the key node:crypto parsed with a bundle certificate (certificate-chain.ts parses each
+ * one strictly), so that sigstore-js's `createPublicKey` of the same SubjectPublicKeyInfo bytes
+ * returns it instead of decoding them again.
+ */
+export function rememberCertificateKey(der: Buffer, key: KeyObject): void {
+  const spki = spkiOf(der);
+  if (spki !== undefined && verifyCachesEnabled()) certificateKeys.set(spki.toString('latin1'), key);
+}
+
+(coreCrypto as { createPublicKey: typeof library.createPublicKey }).createPublicKey =
+  function createPublicKey(key, type = 'spki') {
+    if (typeof key !== 'string' && type === 'spki' && verifyCachesEnabled()) {
+      const known = certificateKeys.get(key.toString('latin1'));
+      if (known !== undefined) return known;
+    }
+    return library.createPublicKey(key, type);
+  };
 
 // ---------------------------------------------------------------------------------------------
 // Signed certificate timestamps (RFC 6962 §3.2).

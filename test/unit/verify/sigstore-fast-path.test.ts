@@ -207,3 +207,16 @@ test('OIDs are read once per node, as the library reads them, for every OID of t
   for (const der of corpusDer()) visit(ASN1Obj.parseBuffer(der));
   assert.ok(oidsSeen > 100, `${oidsSeen} OIDs`);
 });
+
+test("the signing certificate's key is the one node:crypto parsed with it, equal to the library's", () => {
+  const bundle = copy(instance.issue(sha256));
+  assert.equal(verify(bundle).verified, 1);
+  const leaf = X509Certificate.parse(Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64'));
+  const key = coreCrypto.createPublicKey(leaf.publicKey);
+  assert.ok(key.equals(library.createPublicKey(leaf.publicKey)));
+  assert.equal(coreCrypto.createPublicKey(leaf.publicKey), key, 'the kept object, not a new decoding');
+  // With the caches off the library decodes the key itself: another object, the same key.
+  const decoded = withCaches(false, () => coreCrypto.createPublicKey(leaf.publicKey));
+  assert.notEqual(decoded, key);
+  assert.ok(decoded.equals(key));
+});

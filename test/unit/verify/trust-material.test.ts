@@ -99,3 +99,19 @@ test('unreadable or malformed trust material is CONFIG_INVALID', () => {
     'CONFIG_INVALID',
   );
 });
+
+test('the same sources give the same trust material for the life of the process; any changed input another', () => {
+  const root = join(tmp, 'reused-root.json');
+  writeFileSync(root, readFileSync(DEFAULT_TRUSTED_ROOT));
+  const first = loadTrustMaterial({ trustedRoot: root, publicKeys: [{ keyId: 'k', pem: KEY_1 }] });
+  assert.equal(loadTrustMaterial({ trustedRoot: root, publicKeys: [{ keyId: 'k', pem: KEY_1 }] }), first);
+  assert.notEqual(
+    loadTrustMaterial({ trustedRoot: root, publicKeys: [{ keyId: 'other', pem: KEY_1 }] }),
+    first,
+  );
+  // The file's bytes change under the same name: it is read and built again.
+  writeFileSync(root, `${readFileSync(DEFAULT_TRUSTED_ROOT, 'utf8')}\n`);
+  const edited = loadTrustMaterial({ trustedRoot: root, publicKeys: [{ keyId: 'k', pem: KEY_1 }] });
+  assert.notEqual(edited, first);
+  assert.notEqual(edited.digest, first.digest);
+});
