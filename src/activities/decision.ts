@@ -169,6 +169,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
             }
           : {}),
         attestationDigests: input.attestationDigests,
+        rejected: input.evaluation.rejected ?? [],
         decidedAt: input.decidedAt,
         ...(input.timings ? { timings: input.timings } : {}),
       });

@@ -2,14 +2,15 @@ import { Context } from '@temporalio/activity';
 import { GateError, isGateError, isRetryableError } from '../core/errors.ts';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
-import type { ArtifactRef, VerifiedAttestation } from '../core/model.ts';
+import type { ArtifactRef, EvaluatedAttestation, VerifiedAttestation } from '../core/model.ts';
 import { normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
 import { evidenceFactsOf, type EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { isProvenancePredicateType, type Provenance } from '../core/provenance/provenance.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
-import { verifyAttestations, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import type { RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
 import type { Candidate } from '../workflows/contract.ts';
@@ -23,6 +24,27 @@ export interface CollectedEvidence {
   /** Why each attestation that did not verify was set aside (visible in the run's history). */
   rejected: RejectedAttestation[];
   facts: EvidenceFacts;
+  /**
+   * What verified, as evaluatePolicy evaluates it: the one verification of this publish
+   * (docs/security-model.md#one-verification-per-publish). Absent when it is larger than
+   * MAX_CARRIED_BYTES: the run's history stays bounded, and the evaluation verifies again.
+   */
+  verified?: EvaluatedAttestation[];
+  /** The digest of the trust material every attestation was verified under. */
+  trustDigest: string;
+  /** Seconds the verification took (slsa_gate_verification_duration_seconds adds the evaluation's). */
+  verifySeconds: number;
+}
+
+/**
+ * The most JSON `verified` may take in a run's history, where it is recorded twice (this
+ * step's result, the evaluation's input): well under Temporal's 2 MiB limit per payload.
+ */
+export const MAX_CARRIED_BYTES = 256 * 1024;
+
+/** What evaluatePolicy needs of an attestation: the verified result without its bytes, which are archived. */
+function carriedOf({ raw: _raw, payload: _payload, ...carried }: VerifiedAttestation): EvaluatedAttestation {
+  return carried;
 }
 
 /** Referrer layers read as attestations: Sigstore bundles and bare DSSE envelopes. */
@@ -125,7 +147,10 @@ function provenanceOf(att: VerifiedAttestation): Provenance | undefined {
 
 export function createEvidenceActivities(deps: ActivityDeps) {
   return {
-    /** Fetches every attestation of the candidate, verifies each, and archives all of them (content-addressed). */
+    /**
+     * Fetches every attestation of the candidate, verifies each once, and archives all of them
+     * (content-addressed); what verified travels to evaluatePolicy.
+     */
     async collectEvidence(input: {
       candidate: Candidate;
       inline: Array<{ origin: string; raw: string }>;
@@ -146,10 +171,18 @@ export function createEvidenceActivities(deps: ActivityDeps) {
         );
       }
 
-      const { verified, rejected } = verifyAttestations(
-        fetched.map((f) => f.input),
-        { artifact: artifactOf(candidate), trust: deps.trust, allowV01WithoutInclusionProof: false },
-      );
+      // The one verification of this publish. It accepts v0.1 bundles without an inclusion
+      // proof so that the rule in force decides on them at evaluation (withinV01Stance);
+      // what this step derives (facts, archived metadata) is from what verifies without it.
+      const started = performance.now();
+      const evidence = verifyEvidence({
+        artifact: artifactOf(candidate),
+        attestations: fetched.map((f) => f.input),
+        trust: deps.trust,
+        allowV01WithoutInclusionProof: true,
+      });
+      const verifySeconds = (performance.now() - started) / 1000;
+      const { verified } = withinV01Stance(evidence, false);
       const byOrigin = new Map(verified.map((v) => [v.origin, v]));
       const fetchedAt = new Date().toISOString();
       const { digests } = await deps.archive.storeAttestations(
@@ -171,10 +204,15 @@ export function createEvidenceActivities(deps: ActivityDeps) {
           };
         }),
       );
+      const carried = evidence.verified.map(carriedOf);
+      const fits = Buffer.byteLength(JSON.stringify(carried), 'utf8') <= MAX_CARRIED_BYTES;
       return {
         digests,
-        rejected: [...skipped, ...rejected],
+        rejected: [...skipped, ...evidence.rejected],
         facts: factsOf(verified),
+        ...(fits ? { verified: carried } : {}),
+        trustDigest: deps.trust.digest,
+        verifySeconds,
       };
     },
   };

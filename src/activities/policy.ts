@@ -14,11 +14,13 @@ import {
 import { durationSeconds, type LevelEvidence, type PolicyRule } from '../core/policy/policy-rule.ts';
 import type { RequesterInput } from '../core/policy/guards/requester.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
-import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
+import type { RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import type { EvaluatedAttestation } from '../core/model.ts';
+import { evaluateVerified, verifyEvidence, type VerifiedEvidence } from '../core/verify-and-evaluate.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
-import { artifactOf } from './evidence.ts';
+import { artifactOf, type CollectedEvidence } from './evidence.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 
 const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
@@ -99,6 +101,46 @@ export function parsePolicyCoded(...args: Parameters<typeof parsePolicy>): Retur
   }
 }
 
+/**
+ * The evidence a publish's evaluation rests on: what collectEvidence verified, when it was
+ * verified under the trust material in force here. Otherwise (the worker's trust changed
+ * between the two steps, the result was too large to carry, or the run was recorded before
+ * it was carried) the archived attestations are verified again, under the trust in force,
+ * through the same front door (docs/security-model.md#one-verification-per-publish).
+ */
+async function evidenceToEvaluate(
+  deps: ActivityDeps,
+  input: {
+    candidate: Candidate;
+    attestationDigests: string[];
+    evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest' | 'verifySeconds'>;
+  },
+): Promise<{ evidence: VerifiedEvidence<EvaluatedAttestation>; verifySeconds: number }> {
+  const collected = input.evidence;
+  if (collected?.verified !== undefined && collected.trustDigest === deps.trust.digest)
+    return {
+      evidence: { verified: collected.verified, rejected: collected.rejected },
+      verifySeconds: collected.verifySeconds,
+    };
+  const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
+  const started = performance.now();
+  const again = verifyEvidence({
+    artifact: artifactOf(input.candidate),
+    attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
+    trust: deps.trust,
+    allowV01WithoutInclusionProof: true,
+  });
+  // What collection set aside without archiving it (a referrer that is no attestation) still counts as rejected.
+  const archived = new Set(records.map((r) => r.origin));
+  const notArchived: RejectedAttestation[] = (collected?.rejected ?? []).filter(
+    (r) => !archived.has(r.origin),
+  );
+  return {
+    evidence: { verified: again.verified, rejected: [...notArchived, ...again.rejected] },
+    verifySeconds: (performance.now() - started) / 1000,
+  };
+}
+
 export function createPolicyActivities(deps: ActivityDeps) {
   return {
     /** What the provenance asks the attestors about: its source revision and each dependency with a digest. */
@@ -151,10 +193,15 @@ export function createPolicyActivities(deps: ActivityDeps) {
       return mergeLevelResolutions(input.parts);
     },
 
-    /** Re-verifies the archived evidence and evaluates the policy rule for the candidate. */
+    /**
+     * Evaluates the policy rule for the candidate over what collectEvidence verified; checks
+     * no signature unless that verification cannot stand (see evidenceToEvaluate).
+     */
     async evaluatePolicy(input: {
       candidate: Candidate;
       attestationDigests: string[];
+      /** What collectEvidence verified and rejected (runs recorded before it: absent). */
+      evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest' | 'verifySeconds'>;
       levels: LevelEvidence;
       now: string;
       /** Where it will be published: `registry/repository` and the tag, for the rollback check. */
@@ -169,19 +216,19 @@ export function createPolicyActivities(deps: ActivityDeps) {
         `${input.candidate.registry}/${input.candidate.repository}`,
       );
 
-      const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
+      const { evidence, verifySeconds } = await evidenceToEvaluate(deps, input);
       const rollback = input.release?.tag
         ? await lastPublished(deps, input.release.repository, input.release.tag)
         : undefined;
-      // Timed alone: the reads above are I/O, this is the pure core (verification latency).
+      // Timed alone: the reads above are I/O, this is the pure core (with its verification).
       const started = performance.now();
+      const seconds = () => verifySeconds + (performance.now() - started) / 1000;
       let evaluation: Evaluation;
       try {
-        ({ evaluation } = verifyAndEvaluate(
+        ({ evaluation } = evaluateVerified(
+          evidence,
           {
             artifact: artifactOf(input.candidate),
-            attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
-            trust: deps.trust,
             trustMap: deps.trustMap,
             levels: input.levels,
             now: new Date(input.now),
@@ -199,10 +246,10 @@ export function createPolicyActivities(deps: ActivityDeps) {
           rule,
         ));
       } catch (err) {
-        deps.metrics?.verified('error', (performance.now() - started) / 1000);
+        deps.metrics?.verified('error', seconds());
         throw err;
       }
-      deps.metrics?.verified(evaluation.outcome, (performance.now() - started) / 1000);
+      deps.metrics?.verified(evaluation.outcome, seconds());
       return {
         evaluation,
         policyDigest: digest,

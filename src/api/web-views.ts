@@ -288,7 +288,7 @@ function rawHref(digest: string): string {
   return `/api/v1/attestations/${encodeURIComponent(digest)}/raw`;
 }
 
-/** Everything about one decision: checks, evidence (downloadable), VSAs, approvals, exceptions, events. */
+/** Everything about one decision: checks, rejected attestations, evidence (downloadable), VSAs, approvals, exceptions, events. */
 export function detailPage(detail: DecisionDetail, temporalUi: string | undefined): string {
   const d = detail.decision;
   const row = (label: string, value: Html | string) =>
@@ -304,6 +304,14 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
         <td>${c.code ?? ''}</td>
         <td>${c.level ?? ''}</td>
         <td class="wrap">${c.reason}</td>
+      </tr>`,
+  );
+  const rejected = (d.rejected ?? []).map(
+    (r) =>
+      html`<tr>
+        <td class="wrap">${r.origin}</td>
+        <td>${r.code}</td>
+        <td class="wrap">${r.reason}</td>
       </tr>`,
   );
   const attestations = detail.attestations.map(
@@ -397,6 +405,8 @@ export function detailPage(detail: DecisionDetail, temporalUi: string | undefine
       </table>
       <h2>Checks</h2>
       ${table(['Check', 'Result', 'Code', 'Level', 'Reason'], checks, 'No checks recorded.')}
+      <h2>Rejected attestations</h2>
+      ${table(['Origin', 'Code', 'Reason'], rejected, 'No rejected attestation recorded.')}
       <h2>Evidence</h2>
       ${list([...attestations, ...missing], 'No attestations.')}
       <h2>VSAs</h2>

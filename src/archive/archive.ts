@@ -1154,6 +1154,7 @@ export function buildDecisionRecord(input: DecisionInput): {
     builder: parsed.builder,
     source: parsed.source,
     attestationDigests: parsed.attestationDigests,
+    ...(parsed.rejected.length > 0 ? { rejected: parsed.rejected } : {}),
     evidenceDigest: computeEvidenceDigest(parsed.attestationDigests, parsed.policy.digest),
     exceptionCount: parsed.exceptions.length,
     requestedAt: parsed.requestedAt && new Date(parsed.requestedAt).toISOString(),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
+import { CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SafeKeySchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import { ExceptionInputSchema } from './exception-record.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';
@@ -45,6 +45,8 @@ export const DecisionInputSchema = z.strictObject({
   source: SourceSchema.optional(),
   /** Digests of every attestation (and consumed VSA) the decision was made on. */
   attestationDigests: z.array(Sha256DigestSchema),
+  /** Every attestation presented that did not count, with its code. */
+  rejected: z.array(RejectionSchema).default([]),
   exceptions: z.array(ExceptionInputSchema).default([]),
   requestedAt: z.iso.datetime({ offset: true }).optional(),
   decidedAt: z.iso.datetime({ offset: true }),
@@ -85,6 +87,11 @@ export const DecisionDocSchema = z.strictObject({
   builder: BuilderSchema.optional(),
   source: SourceSchema.optional(),
   attestationDigests: z.array(Sha256DigestSchema),
+  /**
+   * Every attestation presented that did not count, with its code; stored when there is one,
+   * so a decision without any (and every decision archived before the field) has none.
+   */
+  rejected: z.array(RejectionSchema).optional(),
   evidenceDigest: Sha256DigestSchema,
   exceptionCount: z.number().int().nonnegative(),
   requestedAt: IsoDateSchema.optional(),

@@ -23,7 +23,7 @@ import type { AuditFilters } from '../archive/audit-filters.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 import { listDecisions } from '../archive/queries.ts';
 import { isGateError, type ErrorCode, type GateError } from '../core/errors.ts';
-import type { ArtifactRef, CheckId, CheckResult, Outcome, VerifiedAttestation } from '../core/model.ts';
+import type { ArtifactRef, CheckId, CheckResult, Outcome, EvaluatedAttestation } from '../core/model.ts';
 import { outcomeOf, type Evaluation } from '../core/policy/evaluate.ts';
 import { parsePolicy, selectRule, type Policy } from '../core/policy/policy-file.ts';
 import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
@@ -292,7 +292,7 @@ async function loadEvidence(
  */
 export function archivedLevels(
   decision: DecisionRecord,
-  verified: VerifiedAttestation[],
+  verified: EvaluatedAttestation[],
   rule: PolicyRule,
 ): { levels: LevelEvidence; notes: LevelNote[] } {
   const levels: LevelEvidence = {};

@@ -101,6 +101,24 @@ export const VerifiedAttestationSchema = z.strictObject({
 });
 export type VerifiedAttestation = z.infer<typeof VerifiedAttestationSchema>;
 
+/**
+ * A verified attestation as policy evaluates it: everything the signature layer established,
+ * without the bytes (`raw`, `payload`) the archive keeps under `digest`. This is what a publish
+ * carries from its verification to its evaluation (docs/architecture.md#publish-pipeline).
+ */
+export type EvaluatedAttestation = Omit<VerifiedAttestation, 'raw' | 'payload'>;
+
+/**
+ * An attestation that did not count, as a decision records it: where it came from, the code
+ * of what was wrong, and the reason (without the origin, which is its own field).
+ */
+export const RejectionSchema = z.strictObject({
+  origin: z.string(),
+  code: ErrorCodeSchema,
+  reason: z.string(),
+});
+export type Rejection = z.infer<typeof RejectionSchema>;
+
 export const CheckIdSchema = z.enum([
   'payload-type', // the DSSE payloadType is an in-toto statement's
   'provenance', // an SLSA provenance is among the verified attestations and its predicate is readable

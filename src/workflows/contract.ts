@@ -4,7 +4,7 @@
  * and the activities validate with the schemas.
  */
 import * as z from 'zod';
-import { CheckResultSchema, OutcomeSchema } from '../core/model.ts';
+import { CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
@@ -113,6 +113,8 @@ export const PublishResultSchema = z.strictObject({
   code: z.string().optional(),
   reason: z.string(),
   checks: z.array(CheckResultSchema),
+  /** Every attestation presented that did not count, with its code (none: absent). */
+  rejected: z.array(RejectionSchema).optional(),
   policyDigest: z.string().optional(),
   policyVersion: z.number().int().positive().optional(),
   /** Set when the artifact was already published there: the first decision is returned, nothing is signed again. */

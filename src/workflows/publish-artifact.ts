@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
-import type { CheckResult, Outcome } from '../core/model.ts';
+import type { CheckResult, Outcome, Rejection } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
@@ -270,7 +270,10 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     { key: sa.PublishStatus, value: 'Resolving' },
   ]);
 
+  /** The attestations that did not count, once the evaluation has named them. */
+  let rejected: Rejection[] = [];
   const verdictFields = () => ({
+    ...(rejected.length > 0 ? { rejected } : {}),
     ...(verdict ? { approval: verdict } : {}),
     ...(progress.approvals ? { approvals: progress.approvals } : {}),
   });
@@ -374,6 +377,13 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       io.evaluatePolicy({
         candidate,
         attestationDigests: evidence.digests,
+        // What collectEvidence verified is what is evaluated: no signature is checked twice.
+        evidence: {
+          rejected: evidence.rejected,
+          trustDigest: evidence.trustDigest,
+          verifySeconds: evidence.verifySeconds,
+          ...(evidence.verified ? { verified: evidence.verified } : {}),
+        },
         levels,
         now: decidedAt,
         release: {
@@ -394,6 +404,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     const { evaluation, policyDigest, policyVersion } = evaluated;
     progress.outcome = evaluation.outcome;
     progress.checks = evaluation.checks;
+    rejected = evaluation.rejected ?? [];
 
     const decisionBase = {
       ...context(),

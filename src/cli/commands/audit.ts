@@ -263,6 +263,8 @@ const showCommand: Command = {
           ['CHECK', 'RESULT', 'CODE', 'LEVEL', 'REASON'],
           d.checks.map((c) => [c.id, c.result, c.code ?? '', c.level?.toString() ?? '', c.reason]),
         ),
+        `Rejected (${d.rejected?.length ?? 0})`,
+        ...(d.rejected ?? []).map((r) => `  ${r.code}  ${r.origin}: ${r.reason}`),
         '',
         `Attestations (${detail.attestations.length}${detail.missingAttestations.length ? `, ${detail.missingAttestations.length} MISSING` : ''}; raw bytes with --json)`,
         ...detail.attestations.map(

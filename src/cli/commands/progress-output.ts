@@ -24,6 +24,9 @@ export function printProgress(
     const code = check.code ? ` ${check.code}` : '';
     console.log(`  ${check.result.padEnd(7)} ${check.id.padEnd(13)}${code} ${check.reason}`);
   }
+  // Attestations that did not count, each once; the verdict line names only the first reason.
+  for (const r of progress.result?.rejected ?? [])
+    console.log(`  REJECTED ${r.code} ${r.origin}: ${r.reason}`);
   const approvals = progress.approvals ?? progress.result?.approvals;
   if (progress.approvalDeadline && progress.status === 'AwaitingApproval') {
     const count = approvals

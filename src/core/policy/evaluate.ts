@@ -4,15 +4,16 @@
  * passes every check is used, else the failures of the best candidate are reported.
  */
 import * as z from 'zod';
-import { isGateError, type ErrorCode } from '../errors.ts';
+import { isGateError } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../formats/intoto/statement.ts';
 import {
   CheckResultSchema,
   OutcomeSchema,
+  RejectionSchema,
   type ArtifactRef,
   type CheckResult,
   type Outcome,
-  type VerifiedAttestation,
+  type EvaluatedAttestation,
 } from '../model.ts';
 import { normaliseProvenance } from '../provenance/normalise-provenance.ts';
 import {
@@ -36,6 +37,7 @@ import { checkDestination } from './guards/destination.ts';
 import { checkRequester, type RequesterInput } from './guards/requester.ts';
 import { checkRollback, type PublishedRecord } from './guards/rollback.ts';
 import type { TrustMap } from './trust-map.ts';
+import { rejectionOf, type RejectedAttestation } from '../verify/verify-attestations.ts';
 
 export const EvaluationSchema = z.strictObject({
   outcome: OutcomeSchema,
@@ -44,12 +46,17 @@ export const EvaluationSchema = z.strictObject({
   provenance: ProvenanceSchema.optional(),
   /** Digest of the attestation that provenance came from. */
   attestationDigest: z.string().optional(),
+  /**
+   * Every attestation presented that did not count, with its code. Absent from evaluations
+   * recorded before it existed: none then.
+   */
+  rejected: z.array(RejectionSchema).optional(),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;
 
 export interface EvaluateInput {
   artifact: ArtifactRef;
-  attestations: VerifiedAttestation[];
+  attestations: EvaluatedAttestation[];
   rule: PolicyRule;
   trustMap: TrustMap;
   levels?: LevelEvidence;
@@ -58,7 +65,7 @@ export interface EvaluateInput {
    * Attestations that were presented and did not verify: when no provenance verified, the
    * denial names them instead of reporting that there was none (issue 11 class 11).
    */
-  rejected?: ReadonlyArray<{ origin: string; code: ErrorCode; message: string }>;
+  rejected?: readonly RejectedAttestation[];
   /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
   /** On the publish path: where it is to be published; the rule must name it (issue 12 §2). */
@@ -71,7 +78,7 @@ export interface EvaluateInput {
 }
 
 interface Candidate {
-  att: VerifiedAttestation;
+  att: EvaluatedAttestation;
   provenance?: Provenance;
   checks: CheckResult[];
 }
@@ -88,7 +95,7 @@ export function outcomeOf(checks: CheckResult[], rule: PolicyRule): Outcome {
   return 'PASSED';
 }
 
-function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Candidate {
+function evaluateCandidate(input: EvaluateInput, att: EvaluatedAttestation): Candidate {
   const { rule } = input;
   const identity = checkIdentity(rule, att);
   // DSSE payloadType binds the bytes to their meaning; the signature layer requires it too (docs/checklist.md#row-14).
@@ -130,8 +137,12 @@ function evaluateCandidate(input: EvaluateInput, att: VerifiedAttestation): Cand
 
 const PROVENANCE_CHECKS = ['builder', 'build-level', 'source', 'entrypoint', 'dependencies'] as const;
 
-/** Evaluate a rule over verified attestations for one artifact. */
+/** Evaluate a rule over verified attestations for one artifact; the rejections are carried into the result. */
 export function evaluate(input: EvaluateInput): Evaluation {
+  return { ...evaluateChecks(input), rejected: (input.rejected ?? []).map(rejectionOf) };
+}
+
+function evaluateChecks(input: EvaluateInput): Evaluation {
   const { rule, attestations } = input;
   const vsa = checkVsa(rule, attestations);
   const destination = (provenance?: Provenance) =>
@@ -181,9 +192,12 @@ export function evaluate(input: EvaluateInput): Evaluation {
     const kinds =
       [...new Set(attestations.map((a) => a.predicateType ?? a.payloadType))].join(', ') || 'none';
     const rejected = input.rejected ?? [];
+    const first = rejected[0] === undefined ? undefined : rejectionOf(rejected[0]);
     // A tampered provenance is not a missing one: the first rejection's code is what was wrong.
+    // It is named once here; every rejection is in the evaluation's `rejected`.
+    const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more rejected)` : '';
     const missing =
-      rejected[0] === undefined
+      first === undefined
         ? fail(
             'provenance',
             'NO_PROVENANCE',
@@ -192,10 +206,8 @@ export function evaluate(input: EvaluateInput): Evaluation {
           )
         : fail(
             'provenance',
-            rejected[0].code,
-            `no SLSA provenance verified among ${attestations.length} verified attestations (${kinds}); rejected: ${rejected
-              .map((r) => `${r.origin}: ${r.code}: ${r.message}`)
-              .join(' | ')}`,
+            first.code,
+            `no SLSA provenance verified among ${attestations.length} verified attestations (${kinds}); ${first.origin} was rejected: ${first.reason}${more}`,
             attestations.map((a) => a.digest),
           );
     const checks = [missing, checkPackage(rule, attestations, undefined), vsa, ...destination()];

@@ -11,7 +11,7 @@ import type { IntotoStatement } from '../formats/intoto/statement.ts';
 import { SLSA_PROVENANCE_V0_1, SlsaProvenanceV01Schema } from '../formats/slsa/provenance-v0.1.ts';
 import { SLSA_PROVENANCE_V0_2, SlsaProvenanceV02Schema } from '../formats/slsa/provenance-v0.2.ts';
 import { SLSA_PROVENANCE_V1, SlsaProvenanceV1Schema } from '../formats/slsa/provenance-v1.ts';
-import type { VerifiedAttestation } from '../model.ts';
+import type { EvaluatedAttestation } from '../model.ts';
 import { statementOf } from '../verify/statement.ts';
 import { crossCheckCertificate } from './certificate-cross-check.ts';
 import {
@@ -26,7 +26,7 @@ import { fromSlsaV02 } from './slsa/v0.2.ts';
 import { fromSlsaV1 } from './slsa/v1.0.ts';
 
 /** Normalise a verified SLSA provenance attestation and cross-check it against the signer's certificate. */
-export function normaliseProvenance(att: VerifiedAttestation): NormalisedProvenance {
+export function normaliseProvenance(att: EvaluatedAttestation): NormalisedProvenance {
   const statement = statementOf(att);
   const findings: ProvenanceFinding[] = [];
   const draft = fromPredicate(statement, att.origin, findings);

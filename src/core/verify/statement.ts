@@ -6,7 +6,7 @@ import {
   STATEMENT_TYPES,
   type IntotoStatement,
 } from '../formats/intoto/statement.ts';
-import type { ArtifactRef, DigestSet, VerifiedAttestation } from '../model.ts';
+import type { ArtifactRef, DigestSet, EvaluatedAttestation } from '../model.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 /** docs/checklist.md#row-25: more subjects than this is an attack on memory, not a build. */
@@ -182,7 +182,7 @@ function describe(artifact: ArtifactRef): string {
  * The statement the signature layer parsed from exactly the verified payload. It travels
  * with the attestation and is never parsed again; a message signature has none.
  */
-export function statementOf(att: VerifiedAttestation): IntotoStatement {
+export function statementOf(att: EvaluatedAttestation): IntotoStatement {
   if (att.statement === undefined)
     throw new GateError(
       'PAYLOAD_TYPE',

@@ -1,5 +1,6 @@
+import { channel } from 'node:diagnostics_channel';
 import { GateError, isGateError, type ErrorCode } from '../errors.ts';
-import type { ArtifactRef, VerifiedAttestation } from '../model.ts';
+import type { ArtifactRef, Rejection, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { verifyDsseEnvelope } from './dsse-envelope.ts';
@@ -25,6 +26,18 @@ export interface RejectedAttestation {
   origin: string;
   code: ErrorCode;
   message: string;
+}
+
+/** The longest reason a rejection carries into a decision (a message can quote attacker-chosen text). */
+const MAX_REJECTION_REASON = 1000;
+
+/** A rejection as a decision records it: the origin once, as its own field, and a bounded reason. */
+export function rejectionOf(rejected: RejectedAttestation): Rejection {
+  const prefix = `${rejected.origin}: `;
+  const reason = rejected.message.startsWith(prefix)
+    ? rejected.message.slice(prefix.length)
+    : rejected.message;
+  return { origin: rejected.origin, code: rejected.code, reason: reason.slice(0, MAX_REJECTION_REASON) };
 }
 
 /**
@@ -57,8 +70,16 @@ export function keyOnlyEnvelope(input: AttestationInput): AttestationInput {
   return { form: 'dsse', origin: input.origin, raw: input.raw, json: json.dsseEnvelope };
 }
 
+/**
+ * Published with `{ origin }` each time an attestation's signature is checked: instrumentation
+ * (a test counts the verifications of a publish, an operator may trace them), free when nothing
+ * subscribes (node:diagnostics_channel).
+ */
+export const signatureChecks = channel('slsa-gate:signature-check');
+
 /** Verify one attestation input of any form; throws a GateError when it does not verify. */
 export function verifyAttestation(given: AttestationInput, ctx: VerifyContext): VerifiedAttestation {
+  if (signatureChecks.hasSubscribers) signatureChecks.publish({ origin: given.origin });
   const input = keyOnlyEnvelope(given);
   switch (input.form) {
     case 'bundle':

@@ -6,7 +6,7 @@
 import type { ErrorCode } from '../errors.ts';
 import { SLSA_VSA_V1, SlsaVsaV1Schema, type SlsaVsaV1 } from '../formats/slsa/vsa-v1.ts';
 import { formatIssues } from '../formats/format-issues.ts';
-import type { VerifiedAttestation } from '../model.ts';
+import type { EvaluatedAttestation } from '../model.ts';
 
 const SLSA_LEVEL = /^SLSA_([A-Z]+)_LEVEL_(\d+)$/;
 
@@ -34,7 +34,9 @@ export function levelMet(expected: string, verified: readonly string[]): boolean
 }
 
 /** The VSA predicate of a verified attestation, or why it is not one. */
-export function readVsa(att: VerifiedAttestation): { vsa: SlsaVsaV1 } | { code: ErrorCode; message: string } {
+export function readVsa(
+  att: EvaluatedAttestation,
+): { vsa: SlsaVsaV1 } | { code: ErrorCode; message: string } {
   if (att.predicateType !== SLSA_VSA_V1 || att.statement === undefined)
     return { code: 'PREDICATE_TYPE', message: `${att.predicateType ?? 'no predicate'} is not a VSA v1` };
   const parsed = SlsaVsaV1Schema.safeParse(att.statement.predicate);

@@ -2,7 +2,7 @@
  * Check `build-level` (2): the level the trust map grants the builder that signed is at
  * least the rule's minimum (SLSA v1.0 build track levels).
  */
-import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
 import { fail, pass } from '../check-result.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import type { BuilderTrust } from '../trust-map.ts';
@@ -10,7 +10,7 @@ import type { BuilderTrust } from '../trust-map.ts';
 /** The build-level check: the trust map's level for this builder is at least the rule's minimum. */
 export function checkBuildLevel(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   trust: BuilderTrust,
 ): CheckResult {
   const evidence = [att.digest];

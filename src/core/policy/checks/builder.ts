@@ -3,7 +3,7 @@
  * for this signer; a workflow builder.id that is not the certificate's Build Signer URI,
  * found by normalisation, fails here (docs/checklist.md#row-19).
  */
-import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
 import type { Provenance, ProvenanceFinding } from '../../provenance/provenance.ts';
 import type { PolicyRule } from '../policy-rule.ts';
 import { builderTrust, type BuilderTrust, type TrustMap } from '../trust-map.ts';
@@ -21,7 +21,7 @@ export function builderIdMatches(expected: string, builder: Provenance['builder'
 /** The builder check and what the trust map said, for the build-level check. */
 export function checkBuilder(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   provenance: Provenance,
   findings: readonly ProvenanceFinding[],
   trustMap: TrustMap,

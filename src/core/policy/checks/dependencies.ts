@@ -4,7 +4,7 @@
  * Exceptions apply until they expire; one that needs approval makes the outcome
  * NEEDS_APPROVAL (docs/checklist.md#row-24).
  */
-import type { CheckResult, DigestSet, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, DigestSet, EvaluatedAttestation } from '../../model.ts';
 import { nonSourceDependencies } from '../../provenance/evidence-facts.ts';
 import type { Provenance } from '../../provenance/provenance.ts';
 import { compileAnchored } from '../anchored-pattern.ts';
@@ -28,7 +28,7 @@ function exceptionApplies(ex: DependencyException, name: string, now: Date): boo
 /** The dependencies check for one provenance. */
 export function checkDependencies(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   provenance: Provenance,
   levels: LevelEvidence | undefined,
   now: Date,

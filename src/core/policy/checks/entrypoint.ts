@@ -3,7 +3,7 @@
  * ones. Known buildTypes have strict parameter schemas; anything else is rejected unless the
  * rule allows unknown parameters (SLSA v1 §externalParameters, docs/checklist.md#row-23).
  */
-import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
 import {
   EXTERNAL_PARAMETER_SCHEMAS,
   isKnownBuildType,
@@ -23,7 +23,7 @@ function inputAsString(value: unknown): string | undefined {
 /** The entrypoint check for one provenance. */
 export function checkEntrypoint(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   provenance: Provenance,
 ): CheckResult {
   const evidence = [att.digest];

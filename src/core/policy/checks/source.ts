@@ -4,7 +4,7 @@
  * exactly (docs/checklist.md#row-20); refs exactly (row 21). A source the provenance contradicts
  * (trigger vs material, predicate vs certificate, found by normalisation) fails here.
  */
-import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
 import { branchOf, normaliseExpectedSourceUri, tagOf } from '../../provenance/git-uri.ts';
 import type { Provenance, ProvenanceFinding } from '../../provenance/provenance.ts';
 import type { LevelEvidence, PolicyRule } from '../policy-rule.ts';
@@ -54,7 +54,7 @@ export function versionedTagMatches(expected: string, tag: string): boolean {
 /** The source check for one provenance. */
 export function checkSource(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   provenance: Provenance,
   findings: readonly ProvenanceFinding[],
   levels: LevelEvidence | undefined,

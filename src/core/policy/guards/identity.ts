@@ -4,7 +4,7 @@
  * come from the Fulcio extensions, with their numeric ids to catch a re-created owner or
  * repository (row 13).
  */
-import type { CheckResult, Signer, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, Signer, EvaluatedAttestation } from '../../model.ts';
 import { matchesExactOrAnchored } from '../anchored-pattern.ts';
 import type { Identity, PolicyRule } from '../policy-rule.ts';
 import { fail, pass, skipped } from '../check-result.ts';
@@ -93,7 +93,7 @@ function describeSigner(signer: Signer): string {
 }
 
 /** The identity check for one attestation. */
-export function checkIdentity(rule: PolicyRule, att: VerifiedAttestation): CheckResult {
+export function checkIdentity(rule: PolicyRule, att: EvaluatedAttestation): CheckResult {
   const evidence = [att.digest];
   const bundle = bundleVersionProblem(rule, att);
   if (bundle !== undefined) return fail('identity', bundle.code, `${att.origin}: ${bundle.reason}`, evidence);
@@ -117,7 +117,7 @@ export function checkIdentity(rule: PolicyRule, att: VerifiedAttestation): Check
 /** Sigstore bundle v0.1 carries no inclusion proof unless the log returned one (issue 3 (e)). */
 function bundleVersionProblem(
   rule: PolicyRule,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
 ): { code: 'BUNDLE_MALFORMED' | 'TLOG_MISSING'; reason: string } | undefined {
   if (att.format !== 'sigstore-bundle-v0.1' || rule.bundleV01 === 'accept') return undefined;
   if (rule.bundleV01 === 'reject')

@@ -6,7 +6,7 @@
  * "signed by the npm registry"; slsa-verifier verifies them with the registry's keys):
  * one that verified under any other key or certificate says nothing about the package.
  */
-import type { CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
 import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../formats/npm/publish-v0.1.ts';
 import type { Provenance } from '../../provenance/provenance.ts';
 import { statementOf } from '../../verify/statement.ts';
@@ -28,14 +28,14 @@ export function parseNpmPurl(purl: string | undefined): { name: string; version:
 }
 
 /** Whether a configured npm registry key (trust material `npmKeys`) verified the signature. */
-function signedByNpmRegistry(att: VerifiedAttestation): boolean {
+function signedByNpmRegistry(att: EvaluatedAttestation): boolean {
   return att.signer.kind === 'key' && att.signer.trustedBy.startsWith(NPM_REGISTRY_TRUSTED_BY);
 }
 
 /** The package check, over the publish attestations and one provenance. */
 export function checkPackage(
   rule: PolicyRule,
-  attestations: VerifiedAttestation[],
+  attestations: EvaluatedAttestation[],
   provenance: Provenance | undefined,
 ): CheckResult {
   const want = rule.package;

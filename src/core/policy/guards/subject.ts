@@ -2,14 +2,14 @@
  * Check `subject`: the artifact is a subject of the provenance used. The signature layer
  * binds it already; policy checks again for the one provenance it decides on (docs/checklist.md#row-16).
  */
-import type { ArtifactRef, CheckResult, VerifiedAttestation } from '../../model.ts';
+import type { ArtifactRef, CheckResult, EvaluatedAttestation } from '../../model.ts';
 import type { Provenance } from '../../provenance/provenance.ts';
 import { fail, pass } from '../check-result.ts';
 
 /** The subject check for one provenance. */
 export function checkSubject(
   artifact: ArtifactRef,
-  att: VerifiedAttestation,
+  att: EvaluatedAttestation,
   provenance: Provenance,
 ): CheckResult {
   const { sha256, sha512 } = artifact.digests;

@@ -6,7 +6,7 @@
  * time-of-use check (src/consumers/published-vsa.ts) all judge through `vsaJudgement`.
  */
 import type { ErrorCode } from '../../errors.ts';
-import type { CheckResult, Signer, VerifiedAttestation } from '../../model.ts';
+import type { CheckResult, Signer, EvaluatedAttestation } from '../../model.ts';
 import type { SlsaVsaV1 } from '../../formats/slsa/vsa-v1.ts';
 import { SLSA_VSA_V1 } from '../../formats/slsa/vsa-v1.ts';
 import { readVsa, vsaMismatches } from '../../vsa/verification-summary.ts';
@@ -85,7 +85,7 @@ function sourceRefsOf(statement: Record<string, unknown>, commit: string): strin
  * VSA v1, naming a verifier that signer speaks for, and meeting the expectation. The
  * signature itself was verified by the caller (the front door, src/core/verify-and-evaluate.ts).
  */
-export function vsaJudgement(att: VerifiedAttestation, want: VsaRequirement): VsaJudgement {
+export function vsaJudgement(att: EvaluatedAttestation, want: VsaRequirement): VsaJudgement {
   const grants = want.signers.filter((s) => signedBy(s.who, att.signer));
   if (grants.length === 0)
     return {
@@ -149,7 +149,7 @@ export function vsaRequirementOf(rule: PolicyRule): VsaRequirement | undefined {
 }
 
 /** The VSA check over the attestations. */
-export function checkVsa(rule: PolicyRule, attestations: VerifiedAttestation[]): CheckResult {
+export function checkVsa(rule: PolicyRule, attestations: EvaluatedAttestation[]): CheckResult {
   const requirement = vsaRequirementOf(rule);
   if (requirement === undefined) return skipped('vsa', 'no VSA expectation');
   const vsas = attestations.filter((a) => a.predicateType === SLSA_VSA_V1);
