@@ -209,6 +209,29 @@ test("a signature-only rule pinned to a shared builder's signer is refused (iden
   assertBroad(gcbKey, 'rules[0].identities[0]', /builder's key in the trust map/);
 });
 
+test("a shared builder's signer hidden behind a non-ASCII group name is still read as that builder's (identities)", () => {
+  // The exact subject of the previous test written by hand as a pattern whose owner sits in a
+  // named group `(?<ñ>…)`: JavaScript accepts any Unicode identifier as a group name, and a
+  // lint that read the name as literal text saw a project no trust-map builder owns.
+  const rule = {
+    name: 'signed blobs',
+    artifacts: ['registry.example/team/app'],
+    requireProvenance: false,
+    identities: [
+      {
+        issuer: ISSUER,
+        subjectPattern:
+          '^https://github\\.com/(?<ñ>slsa-framework)/slsa-github-generator/\\.github/workflows/generator_generic_slsa3\\.yml@refs/tags/v2\\.1\\.0$',
+      },
+    ],
+  };
+  assertBroad(rule, 'rules[0].identities[0]', /builder's repository in the trust map/);
+  // Why: slsa-framework/example-package's real build satisfies it.
+  const unrelated = provenanceOf('slsa-verifier/gha-generic-v2.1.0-dispatch-valid');
+  const asWritten = parsePolicy(policyOf({ ...rule, allowBroad: true }), 'p.json').policy.rules[0]!;
+  assert.equal(checkIdentity(asWritten, unrelated).result, 'PASS');
+});
+
 test('a dependency exception matching every dependency of a type is refused (dependencies.exceptions)', () => {
   // docs/policy.md's `^pkg:docker/library/debian@.*$` with the image name widened to `.*`.
   const rule = exampleRule('app image', (r) => {
