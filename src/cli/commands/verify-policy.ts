@@ -32,7 +32,9 @@ export async function ruleForCli(input: {
     // The policy file's schemas and YAML parser load only for --policy (docs/benchmarks.md#cli).
     const { parsePolicy, selectRule } = await import('../../core/policy/policy-file.ts');
     const text = readFileCapped(input.policyFile, POLICY_FILE_LIMIT_BYTES, 'policy').toString('utf8');
-    const { policy } = parsePolicy(text, input.policyFile);
+    const { policy, warnings } = parsePolicy(text, input.policyFile);
+    // Breadth the policy accepts (`allowBroad: true`) is said here too, never silent.
+    if (warnings.length > 0) (await import('./policy.ts')).printWarnings(input.policyFile, warnings);
     return selectRule(policy, input.artifact.uri ?? '');
   }
   return ruleFromVerifierFlags(definedFlags(input.flags));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -56,21 +56,20 @@ test('the worker refuses to start with a policy file that does not parse', async
 });
 
 /**
- * "app image" of examples/policy.yaml with its source widened to any repository of the owner:
- * attacker-made, an unrelated project's build of that owner satisfies it.
+ * examples/policy.yaml with the "app image" source widened to any repository of the owner
+ * (`github.com/example-org/app` → `github.com/example-org/*`): attacker-made, an unrelated
+ * project's build of that owner satisfies it.
  */
 function broadPolicy(dir: string, allowBroad: boolean): string {
-  const file = join(dir, 'broad-policy.json');
-  const rule = {
-    name: 'app image',
-    artifacts: ['127.0.0.1:5000/staging/app'],
-    builders: [
-      'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml',
-    ],
-    source: { repos: ['github.com/example-org/*'] },
-    ...(allowBroad ? { allowBroad: true } : {}),
-  };
-  writeFileSync(file, JSON.stringify({ version: 1, rules: [rule] }));
+  const example = readFileSync(
+    fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url)),
+    'utf8',
+  );
+  let text = example.replace('repos: [github.com/example-org/app]', 'repos: [github.com/example-org/*]');
+  assert.notEqual(text, example);
+  if (allowBroad) text = text.replace('  - name: app image\n', '  - name: app image\n    allowBroad: true\n');
+  const file = join(dir, 'broad-policy.yaml');
+  writeFileSync(file, text);
   return file;
 }
 

@@ -128,3 +128,41 @@ test('policy check: a rule an unrelated project satisfies exits 2 with POLICY_TO
     ['rules[0].source.repos[0]'],
   );
 });
+
+test('verify --policy refuses a too-broad policy as policy check does, and prints what allowBroad accepts', () => {
+  // Real material: slsa-framework/example-package's corpus provenance and artifact. Attacker-made:
+  // a rule for that build whose artifacts cover every name on every registry (`^.*$`).
+  const corpus = new URL(
+    '../../fixtures/corpus/slsa-verifier/gha-generic-v2.1.0-dispatch-valid/',
+    import.meta.url,
+  ).pathname;
+  const rule = {
+    name: 'any artifact',
+    artifacts: ['^.*$'],
+    builders: [
+      'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml',
+    ],
+    source: { repos: ['github.com/slsa-framework/example-package'] },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+  const broad = join(dir, 'broad.json');
+  writeFileSync(broad, JSON.stringify({ version: 1, rules: [rule] }));
+  const verify = (policy: string) =>
+    cli(
+      'verify',
+      join(corpus, 'artifact'),
+      '--attestation',
+      join(corpus, 'provenance.intoto.jsonl'),
+      '--policy',
+      policy,
+    );
+  const refused = verify(broad);
+  assert.equal(refused.status, 2, refused.stdout);
+  assert.match(refused.stderr, /POLICY_TOO_BROAD: .*broad\.json/);
+  assert.match(refused.stderr, /rules\[0\]\.artifacts\[0\]: rule "any artifact": .*matches every name/);
+  const allowed = join(dir, 'allowed.json');
+  writeFileSync(allowed, JSON.stringify({ version: 1, rules: [{ ...rule, allowBroad: true }] }));
+  const passed = verify(allowed);
+  assert.equal(passed.status, 0, passed.stderr);
+  assert.match(passed.stderr, /^WARNING: .*allowed\.json: rules\[0\]\.artifacts\[0\]: .*allowBroad/m);
+});
