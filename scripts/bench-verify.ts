@@ -3,6 +3,8 @@
  * @sigstore/verify on the same bundles and against the crypto floor, measured in one run.
  * Prints the figures and writes them to the "verify" section of docs/benchmarks.md
  * (`--no-write`: print only; BENCH_VERIFY_ROUNDS and BENCH_VERIFY_BATCH size the run).
+ * Then bulk `audit verify` over BENCH_VERIFY_BULK (default 100,000) archived attestations on one
+ * and on all cores (scripts/bench-verify-bulk.ts; needs the store, MONGODB_URI).
  *
  * Cold: every verification is of a bundle never seen before in the process. The bundles come
  * from a self-made Sigstore instance (test/helpers/self-made-sigstore.ts) whose trusted root is
@@ -29,6 +31,7 @@ import { loadAttestations } from '../src/core/verify/load-attestations.ts';
 import { verifyAttestations } from '../src/core/verify/verify-attestations.ts';
 import { selfMadeSigstore } from '../test/helpers/self-made-sigstore.ts';
 import { loadAverage, median, reportSection } from './benchmarks-doc.ts';
+import { benchBulkVerify, bulkLines } from './bench-verify-bulk.ts';
 
 /** How a cold-verification run is sized. */
 export interface ColdOptions {
@@ -186,5 +189,20 @@ if (isMain) {
     rounds: Number(process.env.BENCH_VERIFY_ROUNDS ?? 9),
     batch: Number(process.env.BENCH_VERIFY_BATCH ?? 120),
   });
-  reportSection('verify', ['## verify', '', ...coldSection(figures)], !process.argv.includes('--no-write'));
+  // Bulk: BENCH_VERIFY_BULK attestations archived in the store (0: no bulk figure, no store needed).
+  const bulkCount = Number(process.env.BENCH_VERIFY_BULK ?? 100_000);
+  const bulk =
+    bulkCount > 0
+      ? bulkLines(
+          await benchBulkVerify({
+            mongoUri: process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/',
+            count: bulkCount,
+          }),
+        )
+      : [];
+  reportSection(
+    'verify',
+    ['## verify', '', ...coldSection(figures), ...(bulk.length > 0 ? ['', ...bulk] : [])],
+    !process.argv.includes('--no-write'),
+  );
 }

@@ -3,7 +3,7 @@
  * Builds the JavaScript the package runs, so nothing compiles TypeScript at start:
  *
  * - dist/cli/main.mjs and dist/chunks/: the CLI (every command, the worker, the API) bundled by
- *   esbuild from src/. Each command stays its own chunk, loaded only when it runs. Pure
+ *   esbuild from src/; dist/cli/verify-worker.mjs: the entry of the bulk runs' verification threads. Each command stays its own chunk, loaded only when it runs. Pure
  *   JavaScript libraries are bundled in (tree-shaken: zod's import alone costs ~80 ms of CPU for
  *   its locales); packages with native code or their own runtime loading stay external and are
  *   the package's `dependencies` (EXTERNAL below).
@@ -119,7 +119,8 @@ async function buildCli() {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: { 'cli/main': 'src/cli/main.ts' },
+    // The verification pool's threads start from their own entry (src/audit/verify-pool.ts finds it beside main.mjs).
+    entryPoints: { 'cli/main': 'src/cli/main.ts', 'cli/verify-worker': 'src/audit/verify-worker.ts' },
     outdir: 'dist',
     bundle: true,
     splitting: true,

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { DriftKind } from '../archive/drift-record.ts';
-import { verifyPublishedImage } from '../consumers/published-vsa.ts';
+import { createVerifyPool, inOrder, jobsOption, type VerifyPool } from '../audit/verify-pool.ts';
+import { verifyPublishedImage, type PublishedVsaItem } from '../consumers/published-vsa.ts';
 import { isGateError } from '../core/errors.ts';
 import { describeRevocation } from '../archive/revocation-record.ts';
 import { parseRepository } from '../registry/reference.ts';
@@ -9,6 +10,9 @@ import type { ActivityDeps } from './deps.ts';
 
 /** Tags checked by one activity call: the paging bound that keeps each call short and heartbeating. */
 export const MONITOR_PAGE_SIZE = 50;
+
+/** Tags of a page checked at once: registry reads and VSA verifications in flight. */
+const MONITOR_TAGS_IN_HAND = 8;
 
 /** Tags that attach artifacts to an image: the referrers tag schema and cosign's `.att`/`.sig`/`.sbom`. */
 const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(?:\.(?:att|sig|sbom))?$/;
@@ -48,7 +52,16 @@ export function createMonitorActivities(deps: ActivityDeps) {
       });
       const findings: MonitorPageResult['findings'] = [];
       let skipped = 0;
-      for (const tag of page.tags) {
+      // The VSAs of the page's tags are judged on verification threads (src/audit/verify-pool.ts),
+      // started when the first one is needed; tags are checked a window at a time and their
+      // findings archived in tag order, as a check one tag after the other would.
+      let pool: VerifyPool<'published-vsa'> | undefined;
+      const judge = (item: PublishedVsaItem) =>
+        (pool ??= createVerifyPool(
+          { kind: 'published-vsa', setup: {} },
+          { jobs: jobsOption(undefined) },
+        )).run(item);
+      const checkTag = async (tag: string) => {
         Context.current().heartbeat({ repository: input.repository, tag });
         const { digest } = await client.resolve(repo, tag);
         // An attachment-shaped tag is not a release only when it names the manifest the gate
@@ -58,8 +71,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
           ATTACHMENT_TAG.test(tag) &&
           (await deps.archive.attachmentTag(input.repository, tag))?.digest === digest
         ) {
-          skipped++;
-          continue;
+          return { tag, digest, skipped: true, found: [] };
         }
         const found: Array<{ kind: DriftKind; reason: string; expectedDigest?: string }> = [];
         const last = await deps.archive.lastRelease(input.repository, tag);
@@ -113,8 +125,10 @@ export function createMonitorActivities(deps: ActivityDeps) {
               resourceUri: `oci://${input.repository}`,
               verifiedLevels: [],
             },
+            { judge },
           ).catch((err: unknown) => {
-            if (!isGateError(err)) throw err;
+            // A fault of the gate (a verification thread that crashed) fails the page: it is no finding.
+            if (!isGateError(err) || err.layer === 'internal') throw err;
             return { outcome: 'FAILED' as const, failure: { code: err.code, reason: err.message } };
           });
           if (verdict.outcome !== 'PASSED') {
@@ -124,20 +138,32 @@ export function createMonitorActivities(deps: ActivityDeps) {
             });
           }
         }
-        for (const f of found) {
-          await deps.archive.recordDrift({
-            repository: input.repository,
-            tag,
-            digest,
-            kind: f.kind,
-            reason: f.reason,
-            ...(f.expectedDigest ? { expectedDigest: f.expectedDigest } : {}),
-            workflowId: input.workflowId,
-            runId: input.runId,
-            at: input.at,
-          });
-          findings.push({ tag, digest, kind: f.kind, reason: f.reason });
+        return { tag, digest, skipped: false, found };
+      };
+      try {
+        for await (const checked of inOrder(page.tags, checkTag, MONITOR_TAGS_IN_HAND)) {
+          if (checked.skipped) {
+            skipped++;
+            continue;
+          }
+          const { tag, digest, found } = checked;
+          for (const f of found) {
+            await deps.archive.recordDrift({
+              repository: input.repository,
+              tag,
+              digest,
+              kind: f.kind,
+              reason: f.reason,
+              ...(f.expectedDigest ? { expectedDigest: f.expectedDigest } : {}),
+              workflowId: input.workflowId,
+              runId: input.runId,
+              at: input.at,
+            });
+            findings.push({ tag, digest, kind: f.kind, reason: f.reason });
+          }
         }
+      } finally {
+        await pool?.close();
       }
       return { checked: page.tags.length - skipped, findings, ...(page.last ? { after: page.last } : {}) };
     },

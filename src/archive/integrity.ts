@@ -5,9 +5,16 @@
  */
 import { isGateError, type ErrorCode } from '../core/errors.ts';
 import { collectionsOf, decisionContentDigest, type Archive } from './archive.ts';
+import { inOrder } from '../audit/verify-pool.ts';
 import { SCAN_LIMIT, toRecord, type CollectionName } from './collections.ts';
 import type { DecisionRecord } from './decision-record.ts';
 import { computeEvidenceDigest, sha256Digest } from './digest.ts';
+
+/**
+ * Documents the driver fetches per round trip of a full scan: with the pool's window, the most
+ * archived documents a scan holds at once, whatever the size of the archive.
+ */
+export const SCAN_BATCH_SIZE = 100;
 
 /** A stored document that failed a check. */
 export interface IntegrityProblem {
@@ -40,6 +47,8 @@ export async function verifyIntegrity(
   options: {
     ref?: string;
     verifySignature?: SignatureCheck;
+    /** Signature checks in hand at once (the verification pool's window); default 1, one after the other. */
+    window?: number;
     /** Recomputes the policy layer's digest of a policy text; returns a problem, or undefined when it matches. */
     verifyPolicyDigest?: (text: string, digest: string) => Promise<string | undefined>;
   } = {},
@@ -47,17 +56,10 @@ export async function verifyIntegrity(
   const collections = collectionsOf(archive);
   const problems: IntegrityProblem[] = [];
   const checked = { decisions: 0, attestations: 0, vsas: 0, policies: 0 };
-  const report = (collection: CollectionName, id: unknown, problem: string, code?: ErrorCode) =>
-    problems.push({ collection, id: String(id), problem, ...(code === undefined ? {} : { code }) });
-  const read = <N extends CollectionName>(collection: N, doc: { _id: unknown }) => {
-    try {
-      return toRecord(collection, doc);
-    } catch (err) {
-      if (!isGateError(err)) throw err;
-      report(collection, doc._id, 'does not match its schema');
-      return undefined;
-    }
-  };
+  const report = (collection: CollectionName, id: unknown, text: string) =>
+    problems.push(problem(collection, id, text));
+  const read = <N extends CollectionName>(collection: N, doc: { _id: unknown }) =>
+    readInto(problems, collection, doc);
 
   const decisionQuery = options.ref === undefined ? {} : { _id: options.ref };
   const attestationIds = new Set<string>();
@@ -72,36 +74,55 @@ export async function verifyIntegrity(
   }
 
   const scoped = options.ref !== undefined;
+  // Signature checks run `window` at a time (on the verification pool's threads); each
+  // document's problems are reported in scan order all the same, so the report is the serial one.
+  const window = options.window ?? 1;
+  const scan = { ...SCAN_LIMIT, batchSize: SCAN_BATCH_SIZE };
   const attestationQuery = scoped ? { _id: { $in: [...attestationIds] } } : {};
   const seen = new Set<string>();
-  for await (const doc of collections.attestations.find(attestationQuery, SCAN_LIMIT)) {
-    checked.attestations++;
-    seen.add(doc._id);
-    const att = read('attestations', doc);
-    if (!att) continue;
-    const raw = Buffer.from(att.raw, 'base64');
-    if (sha256Digest(raw) !== att._id)
-      report('attestations', att._id, 'raw bytes do not hash to the document id');
-    if (raw.length !== att.size) report('attestations', att._id, 'size does not match the raw bytes');
-    const bad = await options.verifySignature?.({ collection: 'attestations', id: att._id, raw });
-    if (bad) report('attestations', att._id, bad.message, bad.code);
-  }
+  const attestationProblems = inOrder(
+    collections.attestations.find(attestationQuery, scan),
+    async (doc): Promise<IntegrityProblem[]> => {
+      checked.attestations++;
+      seen.add(doc._id);
+      const found: IntegrityProblem[] = [];
+      const att = readInto(found, 'attestations', doc);
+      if (!att) return found;
+      const raw = Buffer.from(att.raw, 'base64');
+      if (sha256Digest(raw) !== att._id)
+        found.push(problem('attestations', att._id, 'raw bytes do not hash to the document id'));
+      if (raw.length !== att.size)
+        found.push(problem('attestations', att._id, 'size does not match the raw bytes'));
+      const bad = await options.verifySignature?.({ collection: 'attestations', id: att._id, raw });
+      if (bad) found.push(problem('attestations', att._id, bad.message, bad.code));
+      return found;
+    },
+    window,
+  );
+  for await (const found of attestationProblems) problems.push(...found);
   // Evidence a decision names must still be there (deleting it is tampering too).
   for (const d of attestationIds)
     if (!seen.has(d)) report('attestations', d, 'named by a decision but not archived');
 
-  for await (const doc of collections.vsas.find(scoped ? { decisionId: options.ref } : {}, SCAN_LIMIT)) {
-    checked.vsas++;
-    const vsa = read('vsas', doc);
-    if (!vsa) continue;
-    const raw = Buffer.from(vsa.raw, 'base64');
-    if (sha256Digest(raw) !== vsa.digest)
-      report('vsas', vsa._id, 'raw bytes do not hash to the recorded digest');
-    if (vsa._id !== `${vsa.decisionId}|${vsa.direction}|${vsa.digest}`)
-      report('vsas', vsa._id, 'id does not match decision, direction and digest');
-    const bad = await options.verifySignature?.({ collection: 'vsas', id: vsa._id, raw });
-    if (bad) report('vsas', vsa._id, bad.message, bad.code);
-  }
+  const vsaProblems = inOrder(
+    collections.vsas.find(scoped ? { decisionId: options.ref } : {}, scan),
+    async (doc): Promise<IntegrityProblem[]> => {
+      checked.vsas++;
+      const found: IntegrityProblem[] = [];
+      const vsa = readInto(found, 'vsas', doc);
+      if (!vsa) return found;
+      const raw = Buffer.from(vsa.raw, 'base64');
+      if (sha256Digest(raw) !== vsa.digest)
+        found.push(problem('vsas', vsa._id, 'raw bytes do not hash to the recorded digest'));
+      if (vsa._id !== `${vsa.decisionId}|${vsa.direction}|${vsa.digest}`)
+        found.push(problem('vsas', vsa._id, 'id does not match decision, direction and digest'));
+      const bad = await options.verifySignature?.({ collection: 'vsas', id: vsa._id, raw });
+      if (bad) found.push(problem('vsas', vsa._id, bad.message, bad.code));
+      return found;
+    },
+    window,
+  );
+  for await (const found of vsaProblems) problems.push(...found);
 
   const policyQuery = scoped ? { digest: { $in: [...policyIds] } } : {};
   const policiesSeen = new Set<string>();
@@ -128,6 +149,21 @@ export async function verifyIntegrity(
     }
   }
   return { checked, problems };
+}
+
+function problem(collection: CollectionName, id: unknown, text: string, code?: ErrorCode): IntegrityProblem {
+  return { collection, id: String(id), problem: text, ...(code === undefined ? {} : { code }) };
+}
+
+/** The document as its record, or undefined with a problem added to `found` when it does not fit its schema. */
+function readInto<N extends CollectionName>(found: IntegrityProblem[], collection: N, doc: { _id: unknown }) {
+  try {
+    return toRecord(collection, doc);
+  } catch (err) {
+    if (!isGateError(err)) throw err;
+    found.push(problem(collection, doc._id, 'does not match its schema'));
+    return undefined;
+  }
 }
 
 function decisionProblems(decision: DecisionRecord): string[] {

@@ -5,12 +5,13 @@
  * the rejected ones kept as evidence of a denial) are not expected to verify.
  */
 import type { SignatureCheck } from '../archive/integrity.ts';
-import { isGateError } from '../core/errors.ts';
+import { isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef } from '../core/model.ts';
-import type { TrustMaterial } from '../core/trust/trust-material.ts';
+import { buildTrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { keyOnlyEnvelope, verifyAttestation } from '../core/verify/verify-attestations.ts';
+import type { VerifyPool } from './verify-pool.ts';
 
 /** The artifact the statement inside an envelope names first: a signature is checked, not re-bound. */
 function subjectArtifact(input: AttestationInput): ArtifactRef | undefined {
@@ -31,16 +32,36 @@ function subjectArtifact(input: AttestationInput): ArtifactRef | undefined {
   }
 }
 
-/** A signature check for verifyIntegrity: attestations with `trust`, issued VSAs with `vsaTrust` when given. */
-export function archivedSignatureCheck(opts: {
-  trust: TrustMaterial;
-  vsaTrust?: TrustMaterial;
-  reliedOn: ReadonlySet<string>;
-}): SignatureCheck {
-  return async ({ collection, id, raw }) => {
-    const trust = collection === 'vsas' ? opts.vsaTrust : opts.trust;
+/** The trust bytes a re-verification runs against: attestations with `trust`, issued VSAs with `vsaTrust` when given. */
+export interface ArchivedSignatureSetup {
+  trust: TrustSources;
+  vsaTrust?: TrustSources;
+}
+
+/** One archived document whose signature is re-verified. */
+export interface ArchivedSignatureItem {
+  collection: 'attestations' | 'vsas';
+  id: string;
+  raw: Uint8Array;
+}
+
+/** Why an archived signature does not verify. */
+export interface SignatureProblem {
+  code?: ErrorCode;
+  message: string;
+}
+
+/** Re-verifies one archived document (the verification pool's handler); undefined when it verifies. */
+export function archivedSignatureVerifier(
+  setup: ArchivedSignatureSetup,
+): (item: ArchivedSignatureItem) => SignatureProblem | undefined {
+  const trusts = {
+    attestations: buildTrustMaterial(setup.trust),
+    vsas: setup.vsaTrust === undefined ? undefined : buildTrustMaterial(setup.vsaTrust),
+  };
+  return ({ collection, id, raw }) => {
+    const trust = trusts[collection];
     if (trust === undefined) return undefined;
-    if (collection === 'attestations' && !opts.reliedOn.has(id)) return undefined;
     try {
       for (const loaded of loadAttestations(raw, `${collection}/${id}`)) {
         const input = keyOnlyEnvelope(loaded);
@@ -58,5 +79,20 @@ export function archivedSignatureCheck(opts: {
       const message = `signature does not verify: ${err instanceof Error ? err.message : String(err)}`;
       return isGateError(err) ? { code: err.code, message } : { message };
     }
+  };
+}
+
+/**
+ * A signature check for verifyIntegrity, run on `pool`: attestations a passing check relied
+ * on, and issued VSAs when the pool was set up with VSA trust.
+ */
+export function archivedSignatureCheck(opts: {
+  pool: VerifyPool<'archived-signature'>;
+  reliedOn: ReadonlySet<string>;
+  checkVsas: boolean;
+}): SignatureCheck {
+  return async (item) => {
+    if (item.collection === 'vsas' ? !opts.checkVsas : !opts.reliedOn.has(item.id)) return undefined;
+    return opts.pool.run(item);
   };
 }

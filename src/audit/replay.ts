@@ -30,9 +30,10 @@ import type { LevelEvidence, PolicyRule } from '../core/policy/policy-rule.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
 import { normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
 import { isProvenancePredicateType } from '../core/provenance/provenance.ts';
-import type { TrustMaterial } from '../core/trust/trust-material.ts';
+import { buildTrustMaterial, type TrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { verifyAndEvaluate } from '../core/verify-and-evaluate.ts';
+import { createVerifyPool, inOrder } from './verify-pool.ts';
 
 /** A check as archived (JSON input side: `evidence` may be absent). */
 type RecordedCheck = DecisionRecord['checks'][number];
@@ -94,7 +95,8 @@ export interface ReplayOptions {
   archive: Archive;
   /** The new policy (YAML or JSON) and where it came from. */
   policy: { text: string; origin: string };
-  trust: TrustMaterial;
+  /** The bytes of the trust material (read once, handed to every verification thread). */
+  trust: TrustSources;
   trustMap: TrustMap;
   filters?: AuditFilters;
   /** At most this many decisions, newest first (default 1000). */
@@ -102,32 +104,76 @@ export interface ReplayOptions {
   /** `decided` (default): exceptions and deadlines as of each decision; `now`: as of the replay. */
   at?: 'decided' | 'now';
   now?: Date;
+  /** Verification threads (src/audit/verify-pool.ts); default 1, in this thread. The report is the same for any number. */
+  jobs?: number;
 }
+
+/** What every verification thread of a replay is set up with (plain data). */
+export interface ReplaySetup {
+  policy: { text: string; origin: string };
+  trust: TrustSources;
+  trustMap: TrustMap;
+  at: 'decided' | 'now';
+  /** The time of the replay (ISO 8601), for `at: 'now'`. */
+  now: string;
+}
+
+/** One archived decision with its evidence as read from the archive, or why it could not be read. */
+export interface ReplayItem {
+  decision: DecisionRecord;
+  evidence: Evidence;
+}
+
+type Evidence = { records: Array<{ bytes: Uint8Array; origin: string }> } | { problem: string };
 
 /** Re-evaluates the matching archived decisions under `options.policy`; a bad policy is POLICY_INVALID/INCOMPLETE. */
 export async function replayDecisions(options: ReplayOptions): Promise<ReplayReport> {
-  const { policy, digest } = parsePolicy(options.policy.text, options.policy.origin, options.trustMap);
+  const { digest } = parsePolicy(options.policy.text, options.policy.origin, options.trustMap);
   const max = options.maxDecisions ?? 1000;
-  const decisions: ReplayedDecision[] = [];
-  let cursor: string | undefined;
+  const setup: ReplaySetup = {
+    policy: options.policy,
+    trust: options.trust,
+    trustMap: options.trustMap,
+    at: options.at ?? 'decided',
+    now: (options.now ?? new Date()).toISOString(),
+  };
+  const pool = createVerifyPool({ kind: 'replay', setup }, { jobs: options.jobs ?? 1 });
+  let listed = 0;
   let truncated = false;
-  do {
-    const page = await listDecisions(options.archive, options.filters ?? {}, {
-      limit: Math.min(200, max - decisions.length),
-      ...(cursor !== undefined ? { cursor } : {}),
-    });
-    for (const decision of page.items) decisions.push(await replayOne(options, policy, decision));
-    cursor = page.nextCursor;
-    if (cursor !== undefined && decisions.length >= max) {
-      truncated = true;
-      break;
-    }
-  } while (cursor !== undefined);
+  // Newest first, page by page: the decisions in hand are the page and the pool's window.
+  async function* matching(): AsyncGenerator<DecisionRecord> {
+    let cursor: string | undefined;
+    do {
+      const page = await listDecisions(options.archive, options.filters ?? {}, {
+        limit: Math.min(200, max - listed),
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      listed += page.items.length;
+      yield* page.items;
+      cursor = page.nextCursor;
+      if (cursor !== undefined && listed >= max) {
+        truncated = true;
+        return;
+      }
+    } while (cursor !== undefined);
+  }
+  const decisions: ReplayedDecision[] = [];
+  try {
+    const replayed = inOrder(
+      matching(),
+      async (decision) =>
+        pool.run({ decision, evidence: await loadEvidence(options.archive, decision.attestationDigests) }),
+      pool.window,
+    );
+    for await (const d of replayed) decisions.push(d);
+  } finally {
+    await pool.close();
+  }
   const notReplayable = decisions.filter((d) => d.notReplayable).length;
   const changed = decisions.filter((d) => d.changed).length;
   return {
     policy: { digest, origin: options.policy.origin },
-    at: options.at ?? 'decided',
+    at: setup.at,
     total: decisions.length,
     changed,
     unchanged: decisions.length - changed - notReplayable,
@@ -137,12 +183,32 @@ export async function replayDecisions(options: ReplayOptions): Promise<ReplayRep
   };
 }
 
-/** Replays one decision (exported for callers that already hold the record). */
-export async function replayOne(
-  options: ReplayOptions,
+/** The verification pool's handler: replays one decision from its archived evidence. */
+export function replayVerifier(setup: ReplaySetup): (item: ReplayItem) => ReplayedDecision {
+  const { policy } = parsePolicy(setup.policy.text, setup.policy.origin, setup.trustMap);
+  const context: ReplayContext = {
+    trust: buildTrustMaterial(setup.trust),
+    trustMap: setup.trustMap,
+    at: setup.at,
+    now: new Date(setup.now),
+  };
+  return ({ decision, evidence }) => replayOne(context, policy, decision, evidence);
+}
+
+interface ReplayContext {
+  trust: TrustMaterial;
+  trustMap: TrustMap;
+  at: 'decided' | 'now';
+  now: Date;
+}
+
+/** Replays one decision from its evidence: verification and evaluation only, nothing read or written. */
+function replayOne(
+  options: ReplayContext,
   policy: Policy,
   decision: DecisionRecord,
-): Promise<ReplayedDecision> {
+  loaded: Evidence,
+): ReplayedDecision {
   const base = {
     decisionId: decision._id,
     artifact: decision.artifact,
@@ -168,10 +234,9 @@ export async function replayOne(
       `the pipeline denied it before any policy was evaluated: ${pipeline.reason}`,
     );
 
-  const loaded = await loadEvidence(options.archive, decision.attestationDigests);
   if ('problem' in loaded) return notReplayable('ARCHIVE_ERROR', loaded.problem);
 
-  const now = options.at === 'now' ? (options.now ?? new Date()) : new Date(decision.decidedAt);
+  const now = options.at === 'now' ? options.now : new Date(decision.decidedAt);
   const after = (() => {
     // As the workflow does: a policy that covers no rule for the artifact denies in the pipeline.
     let rule: PolicyRule;
@@ -261,10 +326,8 @@ function pipelineFailure(err: GateError): CheckResult {
 }
 
 /** The archived raw bytes of each digest, re-hashed: missing or altered evidence is not replayed. */
-async function loadEvidence(
-  archive: Archive,
-  digests: string[],
-): Promise<{ records: Array<{ bytes: Buffer; origin: string }> } | { problem: string }> {
+async function loadEvidence(archive: Archive, digests: string[]): Promise<Evidence> {
+  if (digests.length === 0) return { records: [] };
   let byId;
   try {
     byId = await archive.getAttestations(digests);

@@ -5,16 +5,21 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { defaultTrustMap, parseTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
-import type { TrustMaterial } from '../core/trust/trust-material.ts';
+import { buildTrustMaterial, type TrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
 import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
-import { loadTrustMaterial, readPublicKeyFile } from '../loaders/trust-material-files.ts';
+import { readPublicKeyFile, readTrustSources } from '../loaders/trust-material-files.ts';
 import type { Config } from './config.ts';
 
 /** The trusted root and public keys of the configuration (SLSA_GATE_TRUSTED_ROOT, SLSA_GATE_PUBLIC_KEYS). */
 export function loadConfiguredTrustMaterial(
   config: Pick<Config, 'trustedRoot' | 'publicKeys'>,
 ): TrustMaterial {
-  return loadTrustMaterial({
+  return buildTrustMaterial(readConfiguredTrustSources(config));
+}
+
+/** The bytes of the configured trust material, for a bulk run's worker threads (src/audit/verify-pool.ts). */
+export function readConfiguredTrustSources(config: Pick<Config, 'trustedRoot' | 'publicKeys'>): TrustSources {
+  return readTrustSources({
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
     publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readPublicKeyFile(k.path) })),
   });

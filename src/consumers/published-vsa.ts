@@ -157,12 +157,36 @@ export function acceptedVsas(
   };
 }
 
-/** Pins `reference` (a tag is resolved once, a digest is checked) and verifies its VSA. */
+/** The VSAs collected for one digest, to be judged (the verification pool's input: plain data). */
+export interface PublishedVsaItem {
+  inputs: AttestationInput[];
+  artifact: ArtifactRef;
+  expect: PublishedVsaExpectation;
+  /** ISO 8601; absent: the time of the check. */
+  now?: string;
+}
+
+export type PublishedVsaJudgement = ReturnType<typeof acceptedVsas>;
+
+/** `acceptedVsas` over one item: the handler the drift monitor runs on its verification threads. */
+export function publishedVsaVerifier(): (item: PublishedVsaItem) => PublishedVsaJudgement {
+  return (item) =>
+    acceptedVsas(item.inputs, item.artifact, item.expect, item.now ? new Date(item.now) : undefined);
+}
+
+/**
+ * Pins `reference` (a tag is resolved once, a digest is checked) and verifies its VSA; `judge`
+ * runs the verification elsewhere (the drift monitor's verification threads), in this thread by default.
+ */
 export async function verifyPublishedImage(
   client: RegistryClient,
   image: { repository: string; tag?: string; digest?: string },
   expect: PublishedVsaExpectation,
-  opts: { isRevoked?: VsaRevocationCheck; now?: Date } = {},
+  opts: {
+    isRevoked?: VsaRevocationCheck;
+    now?: Date;
+    judge?: (item: PublishedVsaItem) => Promise<PublishedVsaJudgement>;
+  } = {},
 ): Promise<PublishedVsaVerdict> {
   const pinned = await client.resolve(image.repository, image.digest ?? image.tag ?? '');
   if (image.digest !== undefined && pinned.digest !== image.digest) {
@@ -190,7 +214,13 @@ export async function verifyPublishedImage(
   const archived = await opts.isRevoked?.(digest);
   if (archived !== undefined) return revokedVerdict(`the gate's archive: ${archived}`);
   const collected = await collectAttachedVsas(client, image.repository, digest);
-  const { accepted, revoked, ignored } = acceptedVsas(collected.inputs, artifact, expect, opts.now);
+  const item: PublishedVsaItem = {
+    inputs: collected.inputs,
+    artifact,
+    expect,
+    ...(opts.now ? { now: opts.now.toISOString() } : {}),
+  };
+  const { accepted, revoked, ignored } = opts.judge ? await opts.judge(item) : publishedVsaVerifier()(item);
   ignored.unshift(...collected.ignored);
   const [revocation] = revoked;
   if (revocation)

@@ -133,6 +133,11 @@ export const ERRORS = {
    * rather than retried without end.
    */
   INTERNAL_ERROR: { layer: 'internal', retryable: false },
+  /**
+   * A verification worker thread of a bulk run (`audit verify`, `audit replay`, the drift
+   * monitor) crashed or exited with work in hand: the run fails rather than drop that work.
+   */
+  VERIFY_WORKER_FAILED: { layer: 'internal', retryable: false },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GateError } from '../core/errors.ts';
-import { buildTrustMaterial, type TrustMaterial } from '../core/trust/trust-material.ts';
+import { buildTrustMaterial, type TrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
 import { packageFile } from './package-root.ts';
 import { KEY_FILE_LIMIT_BYTES, readFileCapped, TRUST_FILE_LIMIT_BYTES } from './read-file-capped.ts';
 import { applyVerifyCacheSwitch } from './verify-cache-switch.ts';
@@ -71,6 +71,14 @@ export function readPublicKeyFile(path: string, what = 'public key'): string {
 
 /** Load and pin the trust material all verification runs against. Files that cannot be read or do not parse are CONFIG_INVALID. */
 export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
+  return buildTrustMaterial(readTrustSources(opts));
+}
+
+/**
+ * The bytes `loadTrustMaterial` builds from, read once: a bulk run hands them to its worker
+ * threads (src/audit/verify-pool.ts), so every thread trusts exactly what was read here.
+ */
+export function readTrustSources(opts: TrustOptions = {}): TrustSources {
   applyVerifyCacheSwitch();
   const rootPath = opts.trustedRoot ?? DEFAULT_TRUSTED_ROOT;
   const shipped = readFileCapped(DEFAULT_TRUSTED_ROOT, TRUST_FILE_LIMIT_BYTES, 'trusted root', 'config');
@@ -78,7 +86,7 @@ export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
     rootPath === DEFAULT_TRUSTED_ROOT
       ? shipped
       : readFileCapped(rootPath, TRUST_FILE_LIMIT_BYTES, 'trusted root', 'config');
-  return buildTrustMaterial({
+  return {
     trustedRoot: { bytes: rootBytes, origin: rootPath },
     publicGoodRootDigest: createHash('sha256').update(shipped).digest('hex'),
     ...(opts.publicKeys ? { publicKeys: opts.publicKeys } : {}),
@@ -91,5 +99,5 @@ export function loadTrustMaterial(opts: TrustOptions = {}): TrustMaterial {
         }
       : {}),
     ...(opts.gcbKeysDir !== undefined ? { gcbKeys: readGcbKeys(opts.gcbKeysDir) } : {}),
-  });
+  };
 }

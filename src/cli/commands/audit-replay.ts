@@ -9,13 +9,14 @@ import { replayDecisions, type ReplayedDecision, type CheckChange } from '../../
 import { GateError } from '../../core/errors.ts';
 import { loadArchiveSettings, loadConfig } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
-import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../../config/trust.ts';
+import { loadConfiguredTrustMap, readConfiguredTrustSources } from '../../config/trust.ts';
+import { jobsOption } from '../../audit/verify-pool.ts';
 import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import { FILTER_OPTIONS, FILTER_USAGE, filtersOf, STORE_OPTIONS } from './audit.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate audit replay --policy NEW.yaml [filters] [--max N] [--at decided|now]
-                            [--trust-map FILE] [--all] [--json]
+                            [--trust-map FILE] [--all] [--json] [--jobs N]
 
 Re-evaluates archived decisions (newest first, at most --max, default 1000) under NEW.yaml:
 raw attestation bytes from the archive, re-verified offline with the configured trust
@@ -23,6 +24,7 @@ material, evaluated with the new policy's rule. Source and dependency levels are
 original decision recorded; a level that was not archived counts as L0 and is named.
   --at decided   evaluate exceptions as of each decision's time (default); now: as of today
   --all          list unchanged decisions too
+  --jobs N       verify on N worker threads (default: one per core); the report is the same for any N
 Exit status: 0 when no decision would change outcome, 1 when some would.
 
 ${FILTER_USAGE}`;
@@ -67,6 +69,7 @@ export const auditReplayCommand: Command = {
         at: { type: 'string', default: 'decided' },
         all: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        jobs: { type: 'string' },
       },
     });
     if (values.help) {
@@ -80,6 +83,7 @@ export const auditReplayCommand: Command = {
     if (values.at !== 'decided' && values.at !== 'now')
       throw new GateError('INPUT_INVALID', `--at must be decided or now, not ${values.at}`);
     const at = values.at;
+    const jobs = jobsOption(values.jobs);
 
     const config = loadConfig(process.env);
     const policy = {
@@ -87,7 +91,7 @@ export const auditReplayCommand: Command = {
       origin: values.policy,
     };
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? config.trustMapFile);
-    const trust = loadConfiguredTrustMaterial(config);
+    const trust = readConfiguredTrustSources(config);
     const archive = await connectArchive(
       loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db }),
       { serverSelectionTimeoutMS: 5000, createIndexes: false },
@@ -101,6 +105,7 @@ export const auditReplayCommand: Command = {
         filters: filtersOf(values),
         maxDecisions: max,
         at,
+        jobs,
       });
       if (values.json) console.log(JSON.stringify(report, null, 2));
       else {

@@ -17,6 +17,7 @@ import { requestFor, startPublishHarness, type PublishHarness } from '../../help
 import { services, uniqueName } from '../../helpers/services.ts';
 import { fakeDigest, makeAttestation, makeDecision, attestationDigest } from '../archive/make-records.ts';
 import { collectionsOf } from '../../../src/archive/archive.ts';
+import { readConfiguredTrustSources } from '../../../src/config/trust.ts';
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
@@ -40,13 +41,18 @@ function policyWith(edit: (rule: Record<string, unknown>) => void = () => {}): s
   return JSON.stringify(doc);
 }
 
-async function replay(text: string, filters = {}): Promise<ReplayReport> {
+async function replay(
+  text: string,
+  filters = {},
+  more: { jobs?: number; now?: Date } = {},
+): Promise<ReplayReport> {
   return replayDecisions({
     archive: h.deps.archive,
     policy: { text, origin: 'new-policy.json' },
-    trust: h.deps.trust,
+    trust: readConfiguredTrustSources(h.config),
     trustMap: h.deps.trustMap,
     filters,
+    ...more,
   });
 }
 
@@ -288,6 +294,17 @@ describe('replay under a new policy', () => {
     assert.deepEqual(d.after?.failingCodes, ['POLICY_INCOMPLETE']);
   });
 
+  test('on worker threads the report is the serial one, altered evidence included, in the same order', async () => {
+    const stricter = policyWith((rule) => (rule.minBuildLevel = 3));
+    const now = new Date();
+    const serial = await replay(stricter, {}, { jobs: 1, now });
+    const parallel = await replay(stricter, {}, { jobs: 2, now });
+    assert.deepEqual(parallel, serial);
+    assert.ok(serial.total >= 5, `${serial.total} decisions replayed`);
+    assert.equal(entry(serial, published.decisionId).changed, true);
+    assert.equal(entry(serial, `publish-${tampered}/run-1`).notReplayable?.code, 'ARCHIVE_ERROR');
+  });
+
   test('slsa-gate audit replay: table and --json, exit 1 when an outcome changes, 0 when none does', async () => {
     const policyFile = join(h.dir, 'stricter.json');
     writeFileSync(
@@ -304,7 +321,7 @@ describe('replay under a new policy', () => {
       SLSA_GATE_TRUST_MAP: trustMapFile,
     };
     const args = [cli, 'audit', 'replay', '--policy', policyFile];
-    const json = await run(process.execPath, [...args, '--json'], { env }).then(
+    const json = await run(process.execPath, [...args, '--json', '--jobs', '2'], { env }).then(
       () => assert.fail('a changed outcome exits 1'),
       (err: { code: number; stdout: string }) => err,
     );

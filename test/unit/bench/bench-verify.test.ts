@@ -1,7 +1,8 @@
 /**
  * Smoke run of `npm run bench:verify` at a tiny size: it completes and prints its three figures
  * (cold, plain @sigstore/verify, the crypto floor) and the acceptance line. Speed itself is
- * measured only by the bench (docs/benchmarks.md#verify); nothing here is timed.
+ * measured only by the bench (docs/benchmarks.md#verify); nothing here is timed. The bulk
+ * figure needs the store: its smoke run is test/integration/bench/bench-verify-bulk.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +16,10 @@ test('bench:verify runs at a tiny size and prints cold, plain and floor figures'
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', 'scripts/bench-verify.ts', '--no-write'],
-    { cwd: ROOT, env: { ...process.env, BENCH_VERIFY_ROUNDS: '1', BENCH_VERIFY_BATCH: '4' } },
+    {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_VERIFY_ROUNDS: '1', BENCH_VERIFY_BATCH: '4', BENCH_VERIFY_BULK: '0' },
+    },
   );
   const figure = (row: string) => new RegExp(`^\\| ${row}[^|]*\\| [\\d,]+ \\| \\d+ \\|`, 'm');
   assert.match(stdout, figure('cold verification'));
