@@ -14,6 +14,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { hashToken } from '../../src/api/api-tokens.ts';
+import { detailPage } from '../../src/api/web-views.ts';
+import { showDecision } from '../../src/archive/queries.ts';
 import { createPolicyActivities } from '../../src/activities/policy.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { signatureChecks } from '../../src/core/verify/verify-attestations.ts';
@@ -116,7 +118,7 @@ test('the evaluation uses what was verified under the trust in force, and verifi
   );
 });
 
-test('a denial from a tampered attestation names it, with its code, in the archive, status, the API and the verdict', async () => {
+test('a denial from a tampered attestation names it, with its code, in the archive, status, the API, the web view and the verdict', async () => {
   // Attacker material: the demo builder's real signed provenance for this image, with one byte
   // of the DSSE payload flipped after signing (the source commit's first 'a' becomes 'b'); the
   // signature no longer covers the payload.
@@ -149,6 +151,11 @@ test('a denial from a tampered attestation names it, with its code, in the archi
   assert.equal(res.status, 200);
   const detail = (await res.json()) as { decision: { rejected?: unknown } };
   expectRejected(detail.decision.rejected, 'the API');
+
+  const page = detailPage((await showDecision(h.deps.archive, result.decisionId))!, undefined);
+  const rejectedSection = page.slice(page.indexOf('Rejected attestations'));
+  assert.ok(rejectedSection.includes('SIGNATURE_ERROR'), 'the web view lists the rejection with its code');
+  assert.ok(rejectedSection.includes(`oci://${h.registryHost}/${staging}:`), 'and its origin');
 
   const env = {
     TEMPORAL_ADDRESS: services.temporalAddress,
