@@ -1,5 +1,5 @@
 /**
- * DER encoding of @sigstore/core's parsed ASN.1 objects, one concatenation per node.
+ * DER encoding of @sigstore/core's parsed ASN.1 objects, written into one buffer per encoding.
  *
  * sigstore-js compares and verifies certificates by re-encoding their parsed ASN.1 trees
  * (`X509Certificate.equals`, `tbsCertificate.toDER()`, chain building over every trusted CA).
@@ -23,10 +23,48 @@ export function derLength(length: number): Buffer {
   return Buffer.of(0x80 | octets.length, ...octets);
 }
 
-/** The DER bytes of `obj`: its tag, the length of its contents, and the contents (its sub-objects re-encoded, or its value). */
+/** The number of octets of a DER length field for `length` contents octets. */
+function lengthOctets(length: number): number {
+  if (length < 0x80) return 1;
+  let count = 1;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
+  return count;
+}
+
+/** Contents length of every node under `obj` (and `obj`), children first; returns `obj`'s whole encoded length. */
+function measure(obj: ASN1Obj, contents: Map<ASN1Obj, number>): number {
+  let length = 0;
+  if (obj.subs.length > 0) for (const sub of obj.subs) length += measure(sub, contents);
+  else length = obj.value.length;
+  contents.set(obj, length);
+  return 1 + lengthOctets(length) + length;
+}
+
+/** Writes `obj`'s encoding into `out` at `at`; returns where it ends. */
+function write(obj: ASN1Obj, contents: Map<ASN1Obj, number>, out: Buffer, at: number): number {
+  const length = contents.get(obj)!;
+  out[at++] = obj.tag.toDER();
+  if (length < 0x80) out[at++] = length;
+  else {
+    const octets = lengthOctets(length) - 1;
+    out[at++] = 0x80 | octets;
+    for (let i = octets - 1; i >= 0; i--) out[at++] = Math.floor(length / 256 ** i) % 256;
+  }
+  if (obj.subs.length === 0) return at + obj.value.copy(out, at);
+  for (const sub of obj.subs) at = write(sub, contents, out, at);
+  return at;
+}
+
+/**
+ * The DER bytes of `obj`: its tag, the length of its contents, and the contents (its
+ * sub-objects encoded, or its value). Lengths are measured first, then the whole encoding is
+ * written into one buffer: no intermediate buffer per node.
+ */
 export function encodeDER(this: ASN1Obj): Buffer {
-  const contents = this.subs.length > 0 ? Buffer.concat(this.subs.map((sub) => sub.toDER())) : this.value;
-  return Buffer.concat([Buffer.of(this.tag.toDER()), derLength(contents.length), contents]);
+  const contents = new Map<ASN1Obj, number>();
+  const out = Buffer.allocUnsafe(measure(this, contents));
+  write(this, contents, out, 0);
+  return out;
 }
 
 ASN1Obj.prototype.toDER = encodeDER;
