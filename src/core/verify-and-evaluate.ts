@@ -27,6 +27,8 @@ export interface VerifyEvidenceInput {
   artifactBytes?: Uint8Array;
   /** Accept v0.1 bundles with a signed entry timestamp but no inclusion proof (see `withinV01Stance`). */
   allowV01WithoutInclusionProof: boolean;
+  /** The verifier's clock: signed times in the future are refused (default: now). */
+  now?: Date;
 }
 
 /** What the signature layer established about a set of attestations. */
@@ -71,6 +73,7 @@ export function verifyEvidence(input: VerifyEvidenceInput): VerifiedEvidence {
     trust: input.trust,
     allowV01WithoutInclusionProof: input.allowV01WithoutInclusionProof,
     ...(input.artifactBytes === undefined ? {} : { artifactBytes: input.artifactBytes }),
+    ...(input.now === undefined ? {} : { now: input.now }),
   });
 }
 
@@ -142,19 +145,16 @@ export interface AcceptedVsa {
 }
 
 /**
- * The VSA read of the attestors and of consumers at time of use: verify, then judge each
- * verified attestation with the `vsa` guard alone. Pure and synchronous; an attestation
- * that does not count is returned with its coded reason, never thrown.
+ * The VSA read of the attestors and of consumers at time of use: the verify half, then each
+ * verified attestation judged by the `vsa` guard alone. A VSA needs an inclusion proof where
+ * it has a log entry (no v0.1 allowance). Pure and synchronous; an attestation that does not
+ * count is returned with its coded reason, never thrown.
  */
 export function verifyAndJudgeVsas(
-  input: { artifact: ArtifactRef; attestations: AttestationInput[]; trust: TrustMaterial; now?: Date },
+  input: Omit<VerifyEvidenceInput, 'allowV01WithoutInclusionProof' | 'artifactBytes'>,
   want: VsaRequirement,
 ): { accepted: AcceptedVsa[]; rejected: RejectedAttestation[] } {
-  const { verified, rejected } = verifyAttestations(input.attestations, {
-    artifact: input.artifact,
-    trust: input.trust,
-    ...(input.now === undefined ? {} : { now: input.now }),
-  });
+  const { verified, rejected } = verifyEvidence({ ...input, allowV01WithoutInclusionProof: false });
   const accepted: AcceptedVsa[] = [];
   for (const attestation of verified) {
     const judged = vsaJudgement(attestation, want);

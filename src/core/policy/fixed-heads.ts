@@ -78,7 +78,9 @@ function atom(src: string, i: number): { heads: FixedHead[]; end: number } {
   if (c === '[') return { heads: OPEN, end: classEnd(src, i) };
   if (c === '(') {
     const lookaround = /^\(\?(?:=|!|<=|<!)/.test(src.slice(i, i + 4));
-    const named = /^\(\?<[A-Za-z_$][\w$]*>/.exec(src.slice(i));
+    // Any group name JavaScript accepts (`(?<ñ>`, `(?<\u0061>`), not only ASCII ones: a name
+    // read as literal text would put characters in the head that no match starts with.
+    const named = lookaround ? null : /^\(\?<[^>]*>/.exec(src.slice(i));
     const open = named !== null ? named[0].length : src.startsWith('(?:', i) ? 3 : 1;
     const inner = alternatives(src, i + open);
     const end = inner.end + 1; // past `)`

@@ -176,37 +176,51 @@ test('a builder id with a wildcard owner is refused: builder ids compare exactly
   );
 });
 
-test("a signature-only rule pinned to a shared builder's signer is refused (identities)", () => {
-  // The signer slsa-github-generator gives every caller, as an exact subject: the class-6 pin
-  // (signerWorkflow alone) written another way.
-  const rule = {
-    name: 'signed blobs',
-    artifacts: ['registry.example/team/app'],
-    requireProvenance: false,
-    identities: [
-      {
-        issuer: ISSUER,
-        subject:
-          'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0',
-      },
-    ],
-  };
+/** A rule that needs no provenance, signed by `identity` alone. */
+const signatureOnly = (identity: Record<string, unknown>) => ({
+  name: 'signed blobs',
+  artifacts: ['registry.example/team/app'],
+  requireProvenance: false,
+  identities: [identity],
+});
+
+/** Refused as a builder's signer, and (why) slsa-framework/example-package's real build satisfies it. */
+function assertGeneratorSignerOnly(rule: Record<string, unknown>): void {
   assertBroad(rule, 'rules[0].identities[0]', /builder's repository in the trust map/);
-  // Why: slsa-framework/example-package's real build satisfies it.
   const unrelated = provenanceOf('slsa-verifier/gha-generic-v2.1.0-dispatch-valid');
   const asWritten = parsePolicy(policyOf({ ...rule, allowBroad: true }), 'p.json').policy.rules[0]!;
   assert.equal(checkIdentity(asWritten, unrelated).result, 'PASS');
+}
+
+test("a signature-only rule pinned to a shared builder's signer is refused (identities)", () => {
+  // The signer slsa-github-generator gives every caller, as an exact subject: the class-6 pin
+  // (signerWorkflow alone) written another way.
+  assertGeneratorSignerOnly(
+    signatureOnly({
+      issuer: ISSUER,
+      subject:
+        'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0',
+    }),
+  );
   // Cloud Build's provenance key signs for every project that builds there.
-  const gcbKey = {
-    ...rule,
-    identities: [
-      {
-        keyId:
-          'projects/verified-builder/locations/global/keyRings/attestor/cryptoKeys/provenanceSigner/cryptoKeyVersions/1',
-      },
-    ],
-  };
+  const gcbKey = signatureOnly({
+    keyId:
+      'projects/verified-builder/locations/global/keyRings/attestor/cryptoKeys/provenanceSigner/cryptoKeyVersions/1',
+  });
   assertBroad(gcbKey, 'rules[0].identities[0]', /builder's key in the trust map/);
+});
+
+test("a shared builder's signer hidden behind a non-ASCII group name is still read as that builder's (identities)", () => {
+  // The exact subject of the previous test written by hand as a pattern whose owner sits in a
+  // named group `(?<ñ>…)`: JavaScript accepts any Unicode identifier as a group name, and a
+  // lint that read the name as literal text saw a project no trust-map builder owns.
+  assertGeneratorSignerOnly(
+    signatureOnly({
+      issuer: ISSUER,
+      subjectPattern:
+        '^https://github\\.com/(?<ñ>slsa-framework)/slsa-github-generator/\\.github/workflows/generator_generic_slsa3\\.yml@refs/tags/v2\\.1\\.0$',
+    }),
+  );
 });
 
 test('a dependency exception matching every dependency of a type is refused (dependencies.exceptions)', () => {
