@@ -314,6 +314,9 @@ export async function resolveResources(
           };
       }
     }
+    // A revoked digest proves no level, whichever attestor still holds a VSA issued for it
+    // before: another store may serve a copy of that VSA (docs/security-model.md#revocation).
+    if (reasons.some((r) => r.code === 'REVOKED')) best = undefined;
     if (best === undefined)
       reasons.push(
         reasonOf(

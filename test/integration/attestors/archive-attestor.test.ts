@@ -7,7 +7,9 @@ import { MongoClient } from 'mongodb';
 import { after, before, test } from 'node:test';
 import { Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { createArchiveAttestor, selfVsaTrust } from '../../../src/attestors/archive-attestor.ts';
+import { reasonOf, type Attestor } from '../../../src/attestors/attestor.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
+import { answerOf, attestorTrustDigest, evaluateVsas } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import type { Provenance } from '../../../src/core/provenance/provenance.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -162,4 +164,68 @@ test('a revoked dependency proves no level: the PASSED VSA slsa-gate issued befo
   const revoked = await attestor.lookup(dep(5));
   assert.equal(revoked.status, 'not-found');
   assert.deepEqual(revoked.status === 'not-found' && revoked.reasons.map((r) => r.code), ['REVOKED']);
+});
+
+test('a revoked dependency proves no level through any other attestor either', async () => {
+  // Failing before: only the archive attestor knew of the revocation; resolveLevels took the
+  // highest level any attestor proved, so the PASSED VSA slsa-gate issued before the
+  // revocation, served by another store, still lent the revoked digest its level.
+  // Attacker material: a store the attacker runs, serving a copy of that PASSED VSA (genuine
+  // bytes signed by slsa-gate's key, kept from before the revocation).
+  const statement = vsaStatement({
+    name: RESOURCE,
+    digest: { sha256: hex(6) },
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    levels: ['SLSA_BUILD_LEVEL_3'],
+    result: 'PASSED',
+  });
+  const copy = Buffer.from(JSON.stringify(signBundle(statement, gateKey)));
+  await archive.storeVsa({
+    raw: copy.toString('base64'),
+    direction: 'issued',
+    decisionId: 'decision-6',
+    subjectDigest: `sha256:${hex(6)}`,
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+    at: new Date().toISOString(),
+  });
+  await archive.recordRevocation({
+    subjectDigest: `sha256:${hex(6)}`,
+    reason: 'built on a compromised runner',
+    by: 'token:admin',
+    verified: true,
+    at: new Date().toISOString(),
+    workflowId: `revoke:sha256:${hex(6)}`,
+    runId: 'run-1',
+  });
+  const attackerStore: Attestor = {
+    name: 'attacker-store',
+    trustDigest: attestorTrustDigest(trust, 'attacker-store'),
+    lookup: async (resource) =>
+      answerOf(
+        evaluateVsas(copy, 'https://store.example/vsa', resource, trust),
+        'vsa',
+        reasonOf('NO_ATTESTATION', 'attacker-store', 'none proves a level'),
+      ),
+  };
+  assert.equal((await attackerStore.lookup(dep(6))).status, 'found');
+  const provenance: Provenance = {
+    predicateType: 'https://slsa.dev/provenance/v1',
+    builder: { id: 'b', name: 'b' },
+    buildType: 't',
+    externalParameters: {},
+    resolvedDependencies: [{ uri: dep(6).uri, digest: dep(6).digest }],
+    subjects: [],
+  };
+  const r = await resolveLevels(provenance, {
+    attestors: [createArchiveAttestor({ archive, trust }), attackerStore],
+  });
+  assert.deepEqual(
+    r.resources.map((x) => [x.level, x.reasons.some((reason) => reason.code === 'REVOKED')]),
+    [[0, true]],
+  );
+  assert.deepEqual(r.levels.dependencies, []);
+  assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_0: 1 });
 });
