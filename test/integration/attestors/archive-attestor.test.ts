@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { createArchiveAttestor, selfVsaTrust } from '../../../src/attestors/archive-attestor.ts';
 import { reasonOf, type Attestor } from '../../../src/attestors/attestor.ts';
+import { MemoryLevelCache } from '../../../src/attestors/level-cache.ts';
 import { resolveLevels } from '../../../src/attestors/resolve-levels.ts';
 import { answerOf, attestorTrustDigest, evaluateVsas } from '../../../src/attestors/vsa-trust.ts';
 import { isGateError } from '../../../src/core/errors.ts';
@@ -228,4 +229,56 @@ test('a revoked dependency proves no level through any other attestor either', a
   );
   assert.deepEqual(r.levels.dependencies, []);
   assert.deepEqual(r.dependencyLevels, { SLSA_BUILD_LEVEL_0: 1 });
+});
+
+test('a revocation counts from the next resolution on, whatever the level cache holds', async () => {
+  // Failing before: the archive attestor's `found` answer stayed in the level cache for its TTL
+  // (an hour by default), so a digest revoked meanwhile still lent its level to new builds.
+  // Attacker material: none beyond timing; the dependency is a release of the attacker's that
+  // was resolved once before its revocation.
+  const statement = vsaStatement({
+    name: RESOURCE,
+    digest: { sha256: hex(7) },
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    levels: ['SLSA_BUILD_LEVEL_3'],
+    result: 'PASSED',
+  });
+  await archive.storeVsa({
+    raw: Buffer.from(JSON.stringify(signBundle(statement, gateKey))).toString('base64'),
+    direction: 'issued',
+    decisionId: 'decision-7',
+    subjectDigest: `sha256:${hex(7)}`,
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+    at: new Date().toISOString(),
+  });
+  const provenance: Provenance = {
+    predicateType: 'https://slsa.dev/provenance/v1',
+    builder: { id: 'b', name: 'b' },
+    buildType: 't',
+    externalParameters: {},
+    resolvedDependencies: [{ uri: dep(7).uri, digest: dep(7).digest }],
+    subjects: [],
+  };
+  const options = { attestors: [createArchiveAttestor({ archive, trust })], cache: new MemoryLevelCache() };
+  assert.deepEqual(
+    (await resolveLevels(provenance, options)).resources.map((x) => x.level),
+    [3],
+  );
+  await archive.recordRevocation({
+    subjectDigest: `sha256:${hex(7)}`,
+    reason: 'built on a compromised runner',
+    by: 'token:admin',
+    verified: true,
+    at: new Date().toISOString(),
+    workflowId: `revoke:sha256:${hex(7)}`,
+    runId: 'run-1',
+  });
+  const after = await resolveLevels(provenance, options);
+  assert.deepEqual(
+    after.resources.map((x) => [x.level, x.reasons.some((reason) => reason.code === 'REVOKED')]),
+    [[0, true]],
+  );
 });
