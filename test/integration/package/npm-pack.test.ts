@@ -77,6 +77,8 @@ test('the tarball holds built code, run-time assets, docs and the licence only',
     'LICENSE',
     'bin/slsa-gate.js',
     'dist/cli/main.mjs',
+    // The bulk runs' verification threads start from it (src/audit/verify-pool.ts).
+    'dist/cli/verify-worker.mjs',
     'dist/workflow-bundle.js',
     'dist/THIRD-PARTY-NOTICES.txt',
     'assets/trust/sigstore-public-good-trusted_root.json',
