@@ -123,45 +123,61 @@ test('the store down is a retryable ATTESTOR_UNAVAILABLE', async () => {
   }
 });
 
-test('a revoked dependency proves no level: the PASSED VSA slsa-gate issued before the revocation no longer counts', async () => {
-  // Failing before: the archive attestor read the issued VSAs only, so a digest revoked after
-  // its publish still lent its level to every later artifact built from it.
-  const raw = Buffer.from(
-    JSON.stringify(
-      signBundle(
-        vsaStatement({
-          name: RESOURCE,
-          digest: { sha256: hex(5) },
-          resourceUri: RESOURCE,
-          verifierId: VERIFIER,
-          levels: ['SLSA_BUILD_LEVEL_3'],
-          result: 'PASSED',
-        }),
-        gateKey,
-      ),
-    ),
-  ).toString('base64');
+/** A PASSED VSA slsa-gate issued for dependency n, stored in the archive; its signed bytes. */
+async function issuePassed(n: number): Promise<Buffer> {
+  const statement = vsaStatement({
+    name: RESOURCE,
+    digest: { sha256: hex(n) },
+    resourceUri: RESOURCE,
+    verifierId: VERIFIER,
+    levels: ['SLSA_BUILD_LEVEL_3'],
+    result: 'PASSED',
+  });
+  const raw = Buffer.from(JSON.stringify(signBundle(statement, gateKey)));
   await archive.storeVsa({
-    raw,
+    raw: raw.toString('base64'),
     direction: 'issued',
-    decisionId: 'decision-5',
-    subjectDigest: `sha256:${hex(5)}`,
+    decisionId: `decision-${n}`,
+    subjectDigest: `sha256:${hex(n)}`,
     resourceUri: RESOURCE,
     verifierId: VERIFIER,
     verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
     at: new Date().toISOString(),
   });
-  const attestor = createArchiveAttestor({ archive, trust });
-  assert.equal((await attestor.lookup(dep(5))).status, 'found');
+  return raw;
+}
+
+async function revoke(n: number): Promise<void> {
   await archive.recordRevocation({
-    subjectDigest: `sha256:${hex(5)}`,
+    subjectDigest: `sha256:${hex(n)}`,
     reason: 'built on a compromised runner',
     by: 'token:admin',
     verified: true,
     at: new Date().toISOString(),
-    workflowId: `revoke:sha256:${hex(5)}`,
+    workflowId: `revoke:sha256:${hex(n)}`,
     runId: 'run-1',
   });
+}
+
+/** A provenance whose one resolved dependency is dependency n. */
+function builtFrom(n: number): Provenance {
+  return {
+    predicateType: 'https://slsa.dev/provenance/v1',
+    builder: { id: 'b', name: 'b' },
+    buildType: 't',
+    externalParameters: {},
+    resolvedDependencies: [{ uri: dep(n).uri, digest: dep(n).digest }],
+    subjects: [],
+  };
+}
+
+test('a revoked dependency proves no level: the PASSED VSA slsa-gate issued before the revocation no longer counts', async () => {
+  // Failing before: the archive attestor read the issued VSAs only, so a digest revoked after
+  // its publish still lent its level to every later artifact built from it.
+  await issuePassed(5);
+  const attestor = createArchiveAttestor({ archive, trust });
+  assert.equal((await attestor.lookup(dep(5))).status, 'found');
+  await revoke(5);
   const revoked = await attestor.lookup(dep(5));
   assert.equal(revoked.status, 'not-found');
   assert.deepEqual(revoked.status === 'not-found' && revoked.reasons.map((r) => r.code), ['REVOKED']);
@@ -173,34 +189,8 @@ test('a revoked dependency proves no level through any other attestor either', a
   // revocation, served by another store, still lent the revoked digest its level.
   // Attacker material: a store the attacker runs, serving a copy of that PASSED VSA (genuine
   // bytes signed by slsa-gate's key, kept from before the revocation).
-  const statement = vsaStatement({
-    name: RESOURCE,
-    digest: { sha256: hex(6) },
-    resourceUri: RESOURCE,
-    verifierId: VERIFIER,
-    levels: ['SLSA_BUILD_LEVEL_3'],
-    result: 'PASSED',
-  });
-  const copy = Buffer.from(JSON.stringify(signBundle(statement, gateKey)));
-  await archive.storeVsa({
-    raw: copy.toString('base64'),
-    direction: 'issued',
-    decisionId: 'decision-6',
-    subjectDigest: `sha256:${hex(6)}`,
-    resourceUri: RESOURCE,
-    verifierId: VERIFIER,
-    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
-    at: new Date().toISOString(),
-  });
-  await archive.recordRevocation({
-    subjectDigest: `sha256:${hex(6)}`,
-    reason: 'built on a compromised runner',
-    by: 'token:admin',
-    verified: true,
-    at: new Date().toISOString(),
-    workflowId: `revoke:sha256:${hex(6)}`,
-    runId: 'run-1',
-  });
+  const copy = await issuePassed(6);
+  await revoke(6);
   const attackerStore: Attestor = {
     name: 'attacker-store',
     trustDigest: attestorTrustDigest(trust, 'attacker-store'),
@@ -212,15 +202,7 @@ test('a revoked dependency proves no level through any other attestor either', a
       ),
   };
   assert.equal((await attackerStore.lookup(dep(6))).status, 'found');
-  const provenance: Provenance = {
-    predicateType: 'https://slsa.dev/provenance/v1',
-    builder: { id: 'b', name: 'b' },
-    buildType: 't',
-    externalParameters: {},
-    resolvedDependencies: [{ uri: dep(6).uri, digest: dep(6).digest }],
-    subjects: [],
-  };
-  const r = await resolveLevels(provenance, {
+  const r = await resolveLevels(builtFrom(6), {
     attestors: [createArchiveAttestor({ archive, trust }), attackerStore],
   });
   assert.deepEqual(
@@ -236,47 +218,14 @@ test('a revocation counts from the next resolution on, whatever the level cache 
   // (an hour by default), so a digest revoked meanwhile still lent its level to new builds.
   // Attacker material: none beyond timing; the dependency is a release of the attacker's that
   // was resolved once before its revocation.
-  const statement = vsaStatement({
-    name: RESOURCE,
-    digest: { sha256: hex(7) },
-    resourceUri: RESOURCE,
-    verifierId: VERIFIER,
-    levels: ['SLSA_BUILD_LEVEL_3'],
-    result: 'PASSED',
-  });
-  await archive.storeVsa({
-    raw: Buffer.from(JSON.stringify(signBundle(statement, gateKey))).toString('base64'),
-    direction: 'issued',
-    decisionId: 'decision-7',
-    subjectDigest: `sha256:${hex(7)}`,
-    resourceUri: RESOURCE,
-    verifierId: VERIFIER,
-    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
-    at: new Date().toISOString(),
-  });
-  const provenance: Provenance = {
-    predicateType: 'https://slsa.dev/provenance/v1',
-    builder: { id: 'b', name: 'b' },
-    buildType: 't',
-    externalParameters: {},
-    resolvedDependencies: [{ uri: dep(7).uri, digest: dep(7).digest }],
-    subjects: [],
-  };
+  await issuePassed(7);
   const options = { attestors: [createArchiveAttestor({ archive, trust })], cache: new MemoryLevelCache() };
   assert.deepEqual(
-    (await resolveLevels(provenance, options)).resources.map((x) => x.level),
+    (await resolveLevels(builtFrom(7), options)).resources.map((x) => x.level),
     [3],
   );
-  await archive.recordRevocation({
-    subjectDigest: `sha256:${hex(7)}`,
-    reason: 'built on a compromised runner',
-    by: 'token:admin',
-    verified: true,
-    at: new Date().toISOString(),
-    workflowId: `revoke:sha256:${hex(7)}`,
-    runId: 'run-1',
-  });
-  const after = await resolveLevels(provenance, options);
+  await revoke(7);
+  const after = await resolveLevels(builtFrom(7), options);
   assert.deepEqual(
     after.resources.map((x) => [x.level, x.reasons.some((reason) => reason.code === 'REVOKED')]),
     [[0, true]],
