@@ -87,6 +87,12 @@ export const VerifiedAttestationSchema = z.strictObject({
     'npm-attestations',
     'oci-layout',
   ]),
+  /**
+   * The Sigstore bundle version that verified, whatever container it came in (`format` names
+   * the container: an npm attestations document or a cosign layer holds a bundle of any
+   * version). Absent for what is not a Sigstore bundle.
+   */
+  bundleVersion: z.enum(['v0.1', 'v0.2', 'v0.3']).optional(),
   /** DSSE payloadType, or `message-signature` for a bundle that signs an artifact directly. */
   payloadType: z.string(),
   /** base64 of the verified payload: the in-toto statement bytes over which the signature verified. */

@@ -463,6 +463,7 @@ export function verifySigstoreBundle(input: BundleInput, ctx: BundleVerifyContex
     digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`,
     origin,
     format: formatOf(input, version),
+    bundleVersion: version,
     signer,
     transparency: transparencyOf(bundle),
     raw: raw.toString('base64'),

@@ -30,14 +30,30 @@ export interface RejectedAttestation {
 
 /** The longest reason a rejection carries into a decision (a message can quote attacker-chosen text). */
 const MAX_REJECTION_REASON = 1000;
+/** The longest origin a rejection carries: an inline attestation's is the requester's (contract.ts caps it there too). */
+const MAX_REJECTION_ORIGIN = 1024;
 
-/** A rejection as a decision records it: the origin once, as its own field, and a bounded reason. */
+/**
+ * Text a requester or signer chose, as one line a terminal, a log or a page shows as written:
+ * control and format characters (escape sequences, carriage returns, newlines, bidirectional
+ * overrides) become spaces, so `status` and `audit show` print no line the gate did not write.
+ */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/[\p{Cc}\p{Cf}]/gu, ' ');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** A rejection as a decision records it: the origin once, as its own field, and a bounded reason, each one line. */
 export function rejectionOf(rejected: RejectedAttestation): Rejection {
   const prefix = `${rejected.origin}: `;
   const reason = rejected.message.startsWith(prefix)
     ? rejected.message.slice(prefix.length)
     : rejected.message;
-  return { origin: rejected.origin, code: rejected.code, reason: reason.slice(0, MAX_REJECTION_REASON) };
+  return {
+    origin: oneLine(rejected.origin, MAX_REJECTION_ORIGIN),
+    code: rejected.code,
+    reason: oneLine(reason, MAX_REJECTION_REASON),
+  };
 }
 
 /**

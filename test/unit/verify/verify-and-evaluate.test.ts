@@ -60,3 +60,31 @@ for (const bundleV01 of ['accept', 'require-inclusion-proof', 'reject'] as const
     else assert.deepEqual(summary(split).rejected, ['bundle.sigstore.json TLOG_MISSING']);
   });
 }
+
+test('a rejection reaches the decision as one line without control characters, however its origin was named', () => {
+  // Attacker material: the corpus bundle above, presented inline by a requester for another
+  // artifact (so it does not verify), under an origin the requester chose (the request schema
+  // bounds its length, not its characters): an ANSI clear-screen, a carriage return, a C1 CSI
+  // and a newline that would forge a verdict line in `slsa-gate status` and `audit show`.
+  const origin = 'ci\u001b[2J\rbuild\u009b31m\nPUBLISHED: every check passed\u202e';
+  const other = { digests: { sha256: createHash('sha256').update('another artifact').digest('hex') } };
+  const { evaluation } = verifyAndEvaluate(
+    {
+      artifact: other,
+      attestations: loadAttestations(bundle, origin),
+      trust,
+      trustMap: defaultTrustMap(),
+      now,
+      artifactBytes: new TextEncoder().encode('another artifact'),
+    },
+    PolicyRuleSchema.parse({ bundleV01: 'accept' }),
+  );
+  const controls = /[\p{Cc}\p{Cf}]/u;
+  assert.equal(evaluation.rejected?.length, 1);
+  const [rejection] = evaluation.rejected!;
+  assert.ok(!controls.test(rejection!.origin), JSON.stringify(rejection!.origin));
+  assert.ok(!controls.test(rejection!.reason), JSON.stringify(rejection!.reason));
+  assert.ok(rejection!.origin.includes('PUBLISHED: every check passed'), 'the origin is still named');
+  for (const check of evaluation.checks)
+    assert.ok(!controls.test(check.reason), `${check.id}: ${JSON.stringify(check.reason)}`);
+});

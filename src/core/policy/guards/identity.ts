@@ -114,12 +114,18 @@ export function checkIdentity(rule: PolicyRule, att: EvaluatedAttestation): Chec
   return fail('identity', 'IDENTITY_MISMATCH', `${att.origin}: ${problems.join(' | ')}`, evidence);
 }
 
-/** Sigstore bundle v0.1 carries no inclusion proof unless the log returned one (issue 3 (e)). */
+/**
+ * Sigstore bundle v0.1 carries no inclusion proof unless the log returned one (docs/policy.md, `bundleV01`).
+ * The bundle's own version decides, not the container it came in: a v0.1 bundle inside an
+ * npm attestations document or a cosign layer is a v0.1 bundle (`format` names the container;
+ * it alone names the version of what was verified before `bundleVersion` was recorded).
+ */
 function bundleVersionProblem(
   rule: PolicyRule,
   att: EvaluatedAttestation,
 ): { code: 'BUNDLE_MALFORMED' | 'TLOG_MISSING'; reason: string } | undefined {
-  if (att.format !== 'sigstore-bundle-v0.1' || rule.bundleV01 === 'accept') return undefined;
+  const v01 = att.bundleVersion === 'v0.1' || att.format === 'sigstore-bundle-v0.1';
+  if (!v01 || rule.bundleV01 === 'accept') return undefined;
   if (rule.bundleV01 === 'reject')
     return { code: 'BUNDLE_MALFORMED', reason: 'Sigstore bundle v0.1 is not accepted by this rule' };
   return att.transparency.inclusionProof
