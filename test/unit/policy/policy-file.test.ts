@@ -171,6 +171,25 @@ rules:
   );
 });
 
+test('an empty vsa.identities names nobody: it is refused, never every configured key', () => {
+  // Failing before: `vsa.identities: []` on a rule without provenance passed the policy check
+  // and made the vsa guard accept a VSA from any configured public key, so the holder of a key
+  // configured for a team's key-signed provenance could sign the VSA this rule wants.
+  // Attacker material: the holder of such a key signs a VSA in verifier-a's name; what decides
+  // is whether this policy is accepted, tested here.
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    requireProvenance: false
+    identities: [{ keyId: verifier-a-key }]
+    vsa: { verifierId: "https://verifier-a.example", resourceUri: "oci://registry.example/app", identities: [] }
+`;
+  const err = failure(() => parsePolicy(text, 'vsa.yaml'));
+  assert.equal(err.code, 'POLICY_INVALID');
+  assert.deepEqual(paths(err), ['rules[0].vsa.identities']);
+  parsePolicy(text.replace(', identities: [] }', ' }'), 'vsa.yaml');
+});
+
 test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
   const { policy } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
   assert.equal(selectRule(policy, '127.0.0.1:5000/staging/app').name, 'app image');
