@@ -31,7 +31,11 @@ const bits = (b: Buffer) => tlv(0x03, Buffer.of(0), b);
 const utf8 = (s: string) => tlv(0x0c, Buffer.from(s));
 const bool = (v: boolean) => tlv(0x01, Buffer.of(v ? 0xff : 0));
 function integer(value: Buffer): Buffer {
-  const trimmed = value[0] === 0 && value.length > 1 ? value.subarray(1) : value;
+  // X.690 §8.3.2: the minimal encoding, so every leading zero octet goes (a random serial
+  // starting with two zero octets, one in 65,536, was otherwise not DER).
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0) start++;
+  const trimmed = value.subarray(start);
   return tlv(0x02, trimmed[0]! & 0x80 ? Buffer.concat([Buffer.of(0), trimmed]) : trimmed);
 }
 function oid(dotted: string): Buffer {
