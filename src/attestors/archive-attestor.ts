@@ -95,5 +95,5 @@ export function createArchiveAttestor(opts: { name?: string; archive: Archive; t
   }
 
   const trustDigest = attestorTrustDigest(trust, archive.databaseName);
-  return { name, trustDigest, lookup };
+  return { name, trustDigest, uncached: true, lookup };
 }

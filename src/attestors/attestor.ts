@@ -112,6 +112,11 @@ export interface Attestor {
   readonly name: string;
   /** `sha256:<hex>` of everything that decides which answers this attestor trusts; part of the cache key. */
   readonly trustDigest: string;
+  /**
+   * Its answers are not kept in the level cache: the archive's, whose revocations count from
+   * the next lookup on (docs/security-model.md#revocation); a local read costs little.
+   */
+  readonly uncached?: true;
   lookup(resource: Resource, ctx?: LookupContext): Promise<AttestorAnswer>;
 }
 

@@ -226,7 +226,8 @@ export async function resolveResources(
     opts.signal?.throwIfAborted();
     const { resource } = targets[t]!;
     const key = levelCacheKey(resource, attestor);
-    let answer = await opts.cache?.get(key);
+    const cache = attestor.uncached ? undefined : opts.cache;
+    let answer = await cache?.get(key);
     if (answer !== undefined) {
       stats.cacheHits++;
       opts.onAnswer?.(attestor.name, 'cache-hit');
@@ -242,7 +243,7 @@ export async function resolveResources(
         );
         opts.onAnswer?.(attestor.name, answer.status);
         if (answer.status !== 'pending')
-          await opts.cache?.set(key, answer, answer.status === 'found' ? ttl.found : ttl.notFound);
+          await cache?.set(key, answer, answer.status === 'found' ? ttl.found : ttl.notFound);
       } catch (err) {
         if (opts.signal?.aborted || !isGateError(err)) throw err;
         opts.onAnswer?.(attestor.name, 'unavailable');
@@ -314,6 +315,9 @@ export async function resolveResources(
           };
       }
     }
+    // A revoked digest proves no level, whichever attestor still holds a VSA issued for it
+    // before: another store may serve a copy of that VSA (docs/security-model.md#revocation).
+    if (reasons.some((r) => r.code === 'REVOKED')) best = undefined;
     if (best === undefined)
       reasons.push(
         reasonOf(

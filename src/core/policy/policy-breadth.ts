@@ -4,9 +4,9 @@
  * compared with by a pattern or a wildcard is read for what it fixes: a signer pattern must fix
  * the host and the owner and repository (or be an exact list), an artifact or dependency
  * pattern the registry and owner (or the package type and name), a source repository must be
- * one repository. A rule that needs no provenance is pinned by its identities alone, so an
- * identity that is only a builder's signer (the builder signs for everyone it builds for) is
- * broad there. Cloud Build's hosted worker builds for every Google Cloud project and its
+ * one repository, a release destination pattern the registry and owner. A rule that needs no
+ * provenance is pinned by its identities alone, so an identity that is only a builder's signer
+ * (the builder signs for everyone it builds for) is broad there. Cloud Build's hosted worker builds for every Google Cloud project and its
  * provenance does not name the project, so a rule that names it cannot tell projects apart.
  *
  * Findings are refused as POLICY_TOO_BROAD unless the rule says `allowBroad: true`, which
@@ -187,6 +187,17 @@ export function breadthFindings(rule: PolicyRule, at: string, trustMap: TrustMap
         path: `${at}.builders[${k}]`,
         message:
           "Cloud Build's hosted worker builds for every Google Cloud project and its provenance does not name the project: the same source built in another project passes",
+      });
+  });
+  // The request chooses among the destinations (guards/destination.ts): a pattern open past the
+  // registry and owner lets a requester whose build passes this rule publish into another
+  // project's release repository.
+  (rule.release?.destinations ?? []).forEach((d, k) => {
+    const why = isPattern(d) ? patternReach(d, nameHeadReach) : undefined;
+    if (why !== undefined)
+      out.push({
+        path: `${at}.release.destinations[${k}]`,
+        message: `the rule publishes into other projects' repositories: ${why}`,
       });
   });
   (rule.dependencies?.exceptions ?? []).forEach((ex, k) => {

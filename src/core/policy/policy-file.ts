@@ -11,7 +11,7 @@ import { listIssues } from '../formats/format-issues.ts';
 import { compileAnchored } from './anchored-pattern.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { breadthFindings } from './policy-breadth.ts';
-import { PolicyRuleSchema, type PolicyRule } from './policy-rule.ts';
+import { PolicyRuleSchema, type Identity, type PolicyRule } from './policy-rule.ts';
 import { defaultTrustMap, type TrustMap, type TrustMapEntry } from './trust-map.ts';
 
 export const PolicySchema = z.strictObject({
@@ -66,6 +66,57 @@ export function trustMapCovers(trustMap: TrustMap, builderId: string): boolean {
   return trustMap.builders.some((entry) => versions.some((id) => covers(entry, id)));
 }
 
+/**
+ * Problems of signer identities (a rule's `identities` or its `vsa.identities`, at `at`): each
+ * names a signer, a certificate identity its issuer, and none admits a whole owner or every
+ * project of a shared workflow.
+ */
+function identityProblems(identities: readonly Identity[], at: string): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  identities.forEach((id, j) => {
+    const hasCert = CERT_FIELDS.some((f) => id[f] !== undefined);
+    if (!hasCert && id.keyId === undefined)
+      problems.push({
+        path: `${at}[${j}]`,
+        message: 'names no signer (subject, subjectPattern, owner, repo or keyId)',
+      });
+    if ((hasCert || id.keyId === undefined) && id.issuer === undefined)
+      problems.push({
+        path: `${at}[${j}].issuer`,
+        message: 'a certificate identity needs its OIDC issuer',
+      });
+    if (
+      id.subject === undefined &&
+      id.subjectPattern === undefined &&
+      hasCert &&
+      id.repo === undefined &&
+      id.repoId === undefined &&
+      id.signerWorkflow === undefined &&
+      id.signerRepo === undefined
+    )
+      problems.push({
+        path: `${at}[${j}]`,
+        message:
+          'an owner alone admits every workflow of every repository of that owner; add repo, subject or subjectPattern',
+      });
+    // signerRepo/signerWorkflow name the reusable workflow that signed, which
+    // any project's build may call (slsa-github-generator signs for everyone who uses it).
+    if (
+      (id.signerRepo !== undefined || id.signerWorkflow !== undefined) &&
+      id.subject === undefined &&
+      id.subjectPattern === undefined &&
+      id.repo === undefined &&
+      id.repoId === undefined
+    )
+      problems.push({
+        path: `${at}[${j}]`,
+        message:
+          "signerRepo/signerWorkflow name the workflow that signed, which an unrelated project's build also satisfies; add repo, repoId, subject or subjectPattern",
+      });
+  });
+  return problems;
+}
+
 /** Problems that make a schema-valid policy unsafe to run (docs/checklist.md#row-10). */
 export function completenessProblems(policy: Policy, trustMap: TrustMap): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
@@ -73,47 +124,8 @@ export function completenessProblems(policy: Policy, trustMap: TrustMap): Policy
     const at = `rules[${i}]`;
     if (rule.artifacts.length === 0)
       problems.push({ path: `${at}.artifacts`, message: 'the rule names no artifact' });
-    rule.identities.forEach((id, j) => {
-      const hasCert = CERT_FIELDS.some((f) => id[f] !== undefined);
-      if (!hasCert && id.keyId === undefined)
-        problems.push({
-          path: `${at}.identities[${j}]`,
-          message: 'names no signer (subject, subjectPattern, owner, repo or keyId)',
-        });
-      if ((hasCert || id.keyId === undefined) && id.issuer === undefined)
-        problems.push({
-          path: `${at}.identities[${j}].issuer`,
-          message: 'a certificate identity needs its OIDC issuer',
-        });
-      if (
-        id.subject === undefined &&
-        id.subjectPattern === undefined &&
-        hasCert &&
-        id.repo === undefined &&
-        id.repoId === undefined &&
-        id.signerWorkflow === undefined &&
-        id.signerRepo === undefined
-      )
-        problems.push({
-          path: `${at}.identities[${j}]`,
-          message:
-            'an owner alone admits every workflow of every repository of that owner; add repo, subject or subjectPattern',
-        });
-      // Issue 11 class 6: signerRepo/signerWorkflow name the reusable workflow that signed, which
-      // any project's build may call (slsa-github-generator signs for everyone who uses it).
-      if (
-        (id.signerRepo !== undefined || id.signerWorkflow !== undefined) &&
-        id.subject === undefined &&
-        id.subjectPattern === undefined &&
-        id.repo === undefined &&
-        id.repoId === undefined
-      )
-        problems.push({
-          path: `${at}.identities[${j}]`,
-          message:
-            "signerRepo/signerWorkflow name the workflow that signed, which an unrelated project's build also satisfies; add repo, repoId, subject or subjectPattern",
-        });
-    });
+    problems.push(...identityProblems(rule.identities, `${at}.identities`));
+    problems.push(...identityProblems(rule.vsa?.identities ?? [], `${at}.vsa.identities`));
     // Trusted builders build anyone's repository: without the source pinned, someone else's
     // build by the same builder would pass for this artifact.
     const sourcePinned =

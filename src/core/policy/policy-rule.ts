@@ -118,8 +118,11 @@ export const PolicyRuleSchema = z.strictObject({
       verifierId: z.string().min(1).optional(),
       resourceUri: z.string().min(1).optional(),
       verifiedLevels: z.array(z.string().min(1)).optional(),
-      /** Who may sign the VSA; defaults to the rule's identities when the rule needs no provenance. */
-      identities: z.array(IdentitySchema).optional(),
+      /**
+       * Who may sign the VSA; defaults to the rule's identities when the rule needs no provenance.
+       * An empty list names nobody and is refused: it never means every configured key.
+       */
+      identities: z.array(IdentitySchema).min(1).optional(),
     })
     .optional(),
   /**

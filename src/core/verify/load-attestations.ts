@@ -5,7 +5,7 @@ import { NpmAttestationsSchema } from '../formats/npm/attestations-v1.ts';
 import type { AttestationInput } from './attestation-input.ts';
 import { loadGcbProvenance } from './gcb-provenance.ts';
 import { npmBundleSpans } from './json-spans.ts';
-import { assertJsonWithinLimits, parseStrictJson } from './strict-json.ts';
+import { duplicateKeyError, parseStrictJson, scanJsonBytes } from './strict-json.ts';
 
 /** docs/checklist.md#row-25: caps checked before any per-attestation work. */
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
@@ -103,15 +103,19 @@ function classify(json: unknown, raw: Uint8Array, origin: string, container?: 'j
 export function loadAttestations(bytes: Uint8Array, origin: string): AttestationInput[] {
   if (bytes.length > MAX_INPUT_BYTES)
     limit(origin, `input is ${bytes.length} bytes, more than ${MAX_INPUT_BYTES}`);
-  // Depth and key count before the first JSON.parse below builds anything.
-  assertJsonWithinLimits(bytes, origin);
-  let whole = true;
+  // UTF-8, depth and key count before the JSON.parse below builds anything; the text is
+  // decoded and scanned once, and parsed once when it is one document.
+  const { text, duplicate } = scanJsonBytes(bytes, origin);
+  let whole: unknown;
   try {
-    JSON.parse(new TextDecoder().decode(bytes));
+    whole = JSON.parse(text);
   } catch {
-    whole = false;
+    whole = undefined;
   }
-  if (whole) return classify(parseStrictJson(bytes, origin), bytes, origin);
+  if (whole !== undefined) {
+    if (duplicate !== undefined) throw duplicateKeyError(origin, duplicate);
+    return classify(whole, bytes, origin);
+  }
 
   // JSON lines: one document per non-empty line.
   const lines: Array<{ start: number; end: number }> = [];

@@ -77,7 +77,18 @@ function digestOf(cert: X509Certificate, der: Buffer): string {
 }
 
 X509Certificate.parse = function parse(cert: Parameters<typeof library.parse>[0]): X509Certificate {
-  const parsed = library.parse(cert);
+  // The library's ASN.1 reader tries every OCTET STRING as nested DER and swallows the error
+  // when it is not (asn1/obj.js parseStream): an extension value such as the SCT list throws
+  // once per parse. Those errors are caught inside the parse and their stacks never read, so
+  // none is captured; an error that leaves the parse keeps its type and message.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let parsed: X509Certificate;
+  try {
+    parsed = library.parse(cert);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   if (typeof cert !== 'string') parsedDer.set(parsed, cert);
   return parsed;
 };

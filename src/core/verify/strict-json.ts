@@ -28,11 +28,21 @@ function decodeUtf8(bytes: Uint8Array, origin: string): string {
 }
 
 /**
- * Refuse JSON text (one document, or JSON lines) nested deeper than `maxDepth` or holding
- * more than `maxKeys` object keys, before it is parsed: LIMIT_EXCEEDED naming the path.
+ * The text of JSON bytes, checked before anything is parsed: invalid UTF-8 or a byte-order
+ * mark is BUNDLE_MALFORMED, nesting or key counts over JSON_LIMITS are LIMIT_EXCEEDED; with
+ * the JSON path of the first repeated key, if any (scanJson).
  */
-export function assertJsonWithinLimits(bytes: Uint8Array, origin: string): void {
-  scanJson(decodeUtf8(bytes, origin), origin);
+export function scanJsonBytes(bytes: Uint8Array, origin: string): { text: string; duplicate?: string } {
+  const text = decodeUtf8(bytes, origin);
+  const duplicate = scanJson(text, origin);
+  return duplicate === undefined ? { text } : { text, duplicate };
+}
+
+/** BUNDLE_MALFORMED for a repeated key at `path` (docs/checklist.md#row-17). */
+export function duplicateKeyError(origin: string, path: string): GateError {
+  return new GateError('BUNDLE_MALFORMED', `${origin}: duplicate JSON key at ${path}`, {
+    detail: { origin, path },
+  });
 }
 
 /**
@@ -42,8 +52,7 @@ export function assertJsonWithinLimits(bytes: Uint8Array, origin: string): void 
  * read two different documents).
  */
 export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
-  const text = decodeUtf8(bytes, origin);
-  const dup = scanJson(text, origin);
+  const { text, duplicate } = scanJsonBytes(bytes, origin);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -53,11 +62,7 @@ export function parseStrictJson(bytes: Uint8Array, origin: string): unknown {
       detail: { origin },
     });
   }
-  if (dup !== undefined) {
-    throw new GateError('BUNDLE_MALFORMED', `${origin}: duplicate JSON key at ${dup}`, {
-      detail: { origin, path: dup },
-    });
-  }
+  if (duplicate !== undefined) throw duplicateKeyError(origin, duplicate);
   return value;
 }
 

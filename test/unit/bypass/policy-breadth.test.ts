@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { isGateError, type GateError } from '../../../src/core/errors.ts';
+import { checkDestination } from '../../../src/core/policy/guards/destination.ts';
 import { checkIdentity } from '../../../src/core/policy/guards/identity.ts';
 import { sourceRepoMatches } from '../../../src/core/policy/checks/source.ts';
 import { parsePolicy, selectRule } from '../../../src/core/policy/policy-file.ts';
@@ -221,6 +222,25 @@ test("a shared builder's signer hidden behind a non-ASCII group name is still re
         '^https://github\\.com/(?<ñ>slsa-framework)/slsa-github-generator/\\.github/workflows/generator_generic_slsa3\\.yml@refs/tags/v2\\.1\\.0$',
     }),
   );
+});
+
+test("a release destination pattern open past the registry is refused: the requester would pick another team's repository (release.destinations)", () => {
+  // "release files" given a release by hand whose destination was widened from
+  // `127.0.0.1:5000/release/files` to every repository of the registry.
+  const rule = exampleRule('release files', (r) => {
+    r.release = { destinations: ['^127\\.0\\.0\\.1:5000/.*$'], tags: ['latest'] };
+  });
+  assertBroad(rule, 'rules[0].release.destinations[0]', /only "127\.0\.0\.1:5000\/" is fixed/);
+  // Why: a requester whose files pass this rule may publish over the app team's release.
+  const asWritten = parsePolicy(policyOf({ ...rule, allowBroad: true }), 'p.json').policy.rules[0]!;
+  const artifact = { uri: '127.0.0.1:5000/files/tool', digests: { sha256: 'ab'.repeat(32) } };
+  const other = { repository: '127.0.0.1:5000/release/app', tag: 'latest', artifact };
+  assert.equal(checkDestination(asWritten, other).result, 'PASS');
+  // A pattern fixing the registry and owner stays valid.
+  const fixed = exampleRule('release files', (r) => {
+    r.release = { destinations: ['^127\\.0\\.0\\.1:5000/release/files-[a-z]+$'] };
+  });
+  assert.deepEqual(parsePolicy(policyOf(fixed), 'fixed.json').warnings, []);
 });
 
 test('a dependency exception matching every dependency of a type is refused (dependencies.exceptions)', () => {

@@ -171,6 +171,62 @@ rules:
   );
 });
 
+test('an empty vsa.identities names nobody: it is refused, never every configured key', () => {
+  // Failing before: `vsa.identities: []` on a rule without provenance passed the policy check
+  // and made the vsa guard accept a VSA from any configured public key, so the holder of a key
+  // configured for a team's key-signed provenance could sign the VSA this rule wants.
+  // Attacker material: the holder of such a key signs a VSA in verifier-a's name; what decides
+  // is whether this policy is accepted, tested here.
+  const text = `version: 1
+rules:
+  - artifacts: [a]
+    requireProvenance: false
+    identities: [{ keyId: verifier-a-key }]
+    vsa: { verifierId: "https://verifier-a.example", resourceUri: "oci://registry.example/app", identities: [] }
+`;
+  const err = failure(() => parsePolicy(text, 'vsa.yaml'));
+  assert.equal(err.code, 'POLICY_INVALID');
+  assert.deepEqual(paths(err), ['rules[0].vsa.identities']);
+  parsePolicy(text.replace(', identities: [] }', ' }'), 'vsa.yaml');
+});
+
+test('a VSA signer identity is checked as a provenance signer identity is', () => {
+  // Failing before: only the rule's own identities were checked, so `vsa.identities` could
+  // name nobody (`{}` accepts every signer) or an issuer alone (every GitHub Actions
+  // workflow), and a VSA signed with the attacker's own Fulcio certificate in the verifier's
+  // name counted. Attacker material: such a certificate, from the attacker's own workflow.
+  const policy = (vsaIdentity: string) => `version: 1
+rules:
+  - artifacts: [a]
+    builders: [${GENERIC}]
+    source: { repos: [github.com/o/r] }
+    vsa:
+      verifierId: https://verifier.example
+      identities: [${vsaIdentity}]
+`;
+  const at = 'rules[0].vsa.identities[0]';
+  for (const [identity, found] of [
+    ['{}', [at, `${at}.issuer`]],
+    ['{ issuer: "https://token.actions.githubusercontent.com" }', [at]],
+    [
+      '{ subject: "https://github.com/o/verifier/.github/workflows/vsa.yml@refs/heads/main" }',
+      [`${at}.issuer`],
+    ],
+    ['{ issuer: "https://token.actions.githubusercontent.com", owner: o }', [at]],
+  ] as const) {
+    const err = failure(() => parsePolicy(policy(identity), 'vsa.yaml'));
+    assert.equal(err.code, 'POLICY_INCOMPLETE', identity);
+    assert.deepEqual(paths(err), found, identity);
+  }
+  parsePolicy(
+    policy(
+      '{ issuer: "https://token.actions.githubusercontent.com", subject: "https://github.com/o/verifier/.github/workflows/vsa.yml@refs/heads/main" }',
+    ),
+    'vsa.yaml',
+  );
+  parsePolicy(policy('{ keyId: verifier-key }'), 'vsa.yaml');
+});
+
 test('selectRule: exact names, anchored patterns, oci:// and @digest stripped; none → POLICY_INCOMPLETE', () => {
   const { policy } = parsePolicy(EXAMPLE, 'examples/policy.yaml');
   assert.equal(selectRule(policy, '127.0.0.1:5000/staging/app').name, 'app image');

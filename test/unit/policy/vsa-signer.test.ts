@@ -92,3 +92,25 @@ test('VSA mode: a VSA verified by a key the trust material ships for another pur
     assert.equal(ev.checks.find((c) => c.id === 'vsa')?.code, 'VSA_MISMATCH');
   }
 });
+
+test('a rule naming its VSA key by id counts that configured key only, not a shipped key of the same id', () => {
+  // Failing before: a `vsa.identities` entry `{ keyId }` was compared with the signer's key id
+  // alone, so a key of that id from the npm registry keys or the Cloud Build keys (trust
+  // material for provenance) stood in for the configured VSA key. The VSA is the real one,
+  // reported as verified by such a key, as in the test above.
+  const keyId = 'keystore://76574:prod:vsa_signing_public_key';
+  const rule = ruleFromVerifierFlags({
+    verifierId: VERIFIER,
+    resourceUri: RESOURCE,
+    verifiedLevels: ['SLSA_BUILD_LEVEL_2'],
+  });
+  rule.vsa = { ...rule.vsa!, identities: [{ keyId }] };
+  const outcome = (att: VerifiedAttestation) =>
+    evaluate({ artifact: ARTIFACT, attestations: [att], rule, trustMap: defaultTrustMap(), now: NOW });
+  assert.equal(outcome(realVsa(keyId)).outcome, 'PASSED');
+  for (const trustedBy of [`npm-registry:${keyId}`, 'gcb-kms:global']) {
+    const ev = outcome(withSigner(realVsa(keyId), (s) => void (s.trustedBy = trustedBy)));
+    assert.equal(ev.outcome, 'FAILED', trustedBy);
+    assert.equal(ev.checks.find((c) => c.id === 'vsa')?.code, 'VSA_MISMATCH');
+  }
+});

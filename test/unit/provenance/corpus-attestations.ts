@@ -212,9 +212,10 @@ function fromBundle(bundle: BundleJson, raw: string, origin: string): VerifiedAt
           kind: 'key',
           keyId,
           extensions: {},
-          // A hint naming one of the npm registry's attestation keys: reported as the signature
-          // layer reports a signature that key verified (this helper does not verify signatures).
-          trustedBy: NPM_ATTESTATION_KEY_IDS.has(keyId) ? `npm-registry:${keyId}` : 'test-fixture',
+          // A hint naming one of the npm registry's attestation keys, or any other key id:
+          // reported as the signature layer reports a signature that npm key, or the configured
+          // public key of that id, verified (this helper does not verify signatures).
+          trustedBy: NPM_ATTESTATION_KEY_IDS.has(keyId) ? `npm-registry:${keyId}` : configuredKey(keyId),
         };
   const version = /version=(0\.\d)|v(0\.\d)\+json/.exec(bundle.mediaType);
   const v = version?.[1] ?? version?.[2] ?? '0.3';
@@ -227,6 +228,11 @@ function fromBundle(bundle: BundleJson, raw: string, origin: string): VerifiedAt
   );
 }
 
+/** `Signer.trustedBy` of a signature the configured public key of this id verified (trust-material.ts). */
+function configuredKey(keyId: string): string {
+  return keyId === '' ? 'public-key' : `public-key:${keyId}`;
+}
+
 function fromEnvelope(
   env: Envelope,
   raw: string,
@@ -237,7 +243,7 @@ function fromEnvelope(
   const signer: Signer =
     sig?.cert !== undefined && sig.cert !== ''
       ? certificateSigner(new X509Certificate(sig.cert).raw)
-      : { kind: 'key', keyId: sig?.keyid ?? '', extensions: {}, trustedBy: 'test-fixture' };
+      : { kind: 'key', keyId: sig?.keyid ?? '', extensions: {}, trustedBy: configuredKey(sig?.keyid ?? '') };
   return attestation(env, signer, raw, origin, format);
 }
 

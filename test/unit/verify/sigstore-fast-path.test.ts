@@ -220,3 +220,32 @@ test("the signing certificate's key is the one node:crypto parsed with it, equal
   assert.notEqual(decoded, key);
   assert.ok(decoded.equals(key));
 });
+
+test('the leaf parse without error stacks reads what the library reads, and fails where it fails, for every corpus certificate', () => {
+  const limit = Error.stackTraceLimit;
+  let parsed = 0;
+  for (const der of corpusDer()) {
+    const ours = X509Certificate.parse(der);
+    assert.ok(ours.root.toDER().equals(library.parse(der).root.toDER()));
+    assert.equal(Error.stackTraceLimit, limit);
+    parsed++;
+    // Truncated and mis-tagged copies (made here by cutting the DER and by replacing its outer
+    // SEQUENCE tag): the same outcome, and the same error type and message when it throws.
+    const copies: Array<Buffer<ArrayBuffer>> = [
+      der.subarray(0, der.length >> 1),
+      Buffer.concat([Buffer.of(0x04), der.subarray(1)]),
+    ];
+    for (const broken of copies) {
+      const outcome = (parse: typeof library.parse): string => {
+        try {
+          return `parsed ${parse(broken).root.toDER().toString('base64')}`;
+        } catch (err) {
+          return `${(err as Error).name}: ${(err as Error).message}`;
+        }
+      };
+      assert.equal(outcome(X509Certificate.parse), outcome(library.parse));
+      assert.equal(Error.stackTraceLimit, limit, 'the stack limit is restored after a failed parse');
+    }
+  }
+  assert.ok(parsed > 10, `${parsed} certificates`);
+});

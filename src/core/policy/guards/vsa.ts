@@ -56,6 +56,9 @@ function signedBy(who: VsaSigner['who'], signer: Signer): boolean {
   if (who === 'configured-key') return isConfiguredKey(signer);
   if ('configuredKeyId' in who)
     return signer.kind === 'key' && signer.trustedBy === `public-key:${who.configuredKeyId}`;
+  // A rule's `{ keyId }` names a configured key too: an npm registry or Cloud Build key of
+  // that id verifies provenance, never a VSA.
+  if (who.keyId !== undefined && !isConfiguredKey(signer)) return false;
   return identityMismatches(who, signer).length === 0;
 }
 
