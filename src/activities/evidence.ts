@@ -9,7 +9,7 @@ import { isProvenancePredicateType, type Provenance } from '../core/provenance/p
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
-import type { RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import { boundedRejections, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
 import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
@@ -232,7 +232,7 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       const fits = Buffer.byteLength(JSON.stringify(carried), 'utf8') <= MAX_CARRIED_BYTES;
       return {
         digests,
-        rejected: [...skipped, ...evidence.rejected],
+        rejected: boundedRejections([...skipped, ...evidence.rejected]),
         facts: factsOf(verified),
         ...(fits ? { verified: carried } : {}),
         trustDigest: deps.trust.digest,

@@ -201,3 +201,28 @@ test('an attestation layer that does not load, attached by anyone who can push t
   assert.ok(rejected[0]!.origin.startsWith(`oci://${h.registryHost}/${staging}@`), rejected[0]!.origin);
   assert.equal(rejected[0]!.code, 'BUNDLE_MALFORMED');
 });
+
+test('a rejection quoting megabytes of what an attacker attached is recorded bounded, and does not block the publish', async () => {
+  const { staging, digest, request } = await stagedRequest('huge-reason');
+  // Attacker material: the image's referrers fallback tag overwritten, with plain registry
+  // writes, by an index naming the image's own manifest under a media type that is a 3 MiB
+  // string (the index is within the 4 MiB manifest limit). Its rejection quotes the media type.
+  const mediaType = `application/vnd.attacker.${'x'.repeat(3 * 1024 * 1024)}`;
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{ mediaType, digest, size: 2 }],
+  };
+  await h.registry.putManifest(
+    staging,
+    `sha256-${digest.slice(7)}`,
+    Buffer.from(JSON.stringify(index)),
+    'application/vnd.oci.image.index.v1+json',
+  );
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason.slice(0, 500)}`);
+  const rejected = result.rejected ?? [];
+  assert.equal(rejected.length, 1);
+  assert.equal(rejected[0]!.code, 'INPUT_INVALID');
+  assert.ok(rejected[0]!.reason.length <= 1001, `${rejected[0]!.reason.length} characters`);
+});
