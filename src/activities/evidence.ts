@@ -9,7 +9,7 @@ import { isProvenancePredicateType, type Provenance } from '../core/provenance/p
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
-import type { RejectedAttestation } from '../core/verify/verify-attestations.ts';
+import { boundedRejections, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
 import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
@@ -67,6 +67,27 @@ interface Fetched {
   archived: Uint8Array;
 }
 
+/**
+ * `load()` of an attached referrer or layer (fetched and read), or undefined when it cannot be:
+ * anyone who can push to the staging repository can attach one (oversized, missing, not JSON), so one that
+ * does not load is set aside as a rejection instead of failing the whole step, which would let
+ * it block every publish of the image (docs/checklist.md#row-18: one attestation failing does
+ * not taint another). A retryable failure (the registry is down) still fails the attempt.
+ */
+async function setAsideUnloadable<T>(
+  origin: string,
+  skipped: RejectedAttestation[],
+  load: () => T | Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await load();
+  } catch (err) {
+    if (!isGateError(err) || isRetryableError(err)) throw err;
+    skipped.push({ origin, code: err.code, message: err.message });
+    return undefined;
+  }
+}
+
 /** Attestations attached to the image: OCI referrers (API or tag fallback) and cosign `.att` tags. */
 async function fetchFromRegistry(
   client: RegistryClient,
@@ -91,28 +112,31 @@ async function fetchFromRegistry(
       });
       continue;
     }
-    let referrer;
-    try {
-      referrer = await getReferrer(client, repo, digest, descriptor);
-    } catch (err) {
-      if (!isGateError(err) || isRetryableError(err)) throw err;
-      skipped.push({ origin, code: err.code, message: err.message });
-      continue;
-    }
+    const referrer = await setAsideUnloadable(origin, skipped, () =>
+      getReferrer(client, repo, digest, descriptor),
+    );
+    if (referrer === undefined) continue;
     for (const layer of referrer.manifest.layers) {
       if (!ATTESTATION_LAYER_TYPES.has(layer.mediaType)) continue;
-      const bytes = await client.getAttestationLayer(repo, layer);
       const origin = `oci://${candidate.registry}/${repo}@${referrer.digest}/${layer.digest}`;
-      for (const input of loadAttestations(bytes, origin)) found.push({ input, archived: input.raw });
+      const inputs =
+        (await setAsideUnloadable(origin, skipped, async () =>
+          loadAttestations(await client.getAttestationLayer(repo, layer), origin),
+        )) ?? [];
+      for (const input of inputs) found.push({ input, archived: input.raw });
     }
   }
 
   const cosign = await findCosignAttestations(client, repo, digest);
   for (const layer of cosign?.layers ?? []) {
     heartbeat(`cosign layer ${layer.digest}`);
-    const bytes = Buffer.from(await client.getAttestationLayer(repo, layer));
     const origin = `oci://${candidate.registry}/${repo}:${cosign?.tag}/${layer.digest}`;
-    const input = cosignLayerToInput(bytes, layer.annotations ?? {}, origin);
+    const loaded = await setAsideUnloadable(origin, skipped, async () => {
+      const bytes = Buffer.from(await client.getAttestationLayer(repo, layer));
+      return { bytes, input: cosignLayerToInput(bytes, layer.annotations ?? {}, origin) };
+    });
+    if (loaded === undefined) continue;
+    const { bytes, input } = loaded;
     // A cosign layer's certificate and log entry live in annotations: archive the
     // assembled bundle so the stored bytes verify on their own.
     const archived = input.form === 'bundle' ? Buffer.from(JSON.stringify(input.json), 'utf8') : bytes;
@@ -208,7 +232,7 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       const fits = Buffer.byteLength(JSON.stringify(carried), 'utf8') <= MAX_CARRIED_BYTES;
       return {
         digests,
-        rejected: [...skipped, ...evidence.rejected],
+        rejected: boundedRejections([...skipped, ...evidence.rejected]),
         facts: factsOf(verified),
         ...(fits ? { verified: carried } : {}),
         trustDigest: deps.trust.digest,

@@ -18,6 +18,7 @@ import { detailPage } from '../../src/api/web-views.ts';
 import { showDecision } from '../../src/archive/queries.ts';
 import { createPolicyActivities } from '../../src/activities/policy.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
+import { attachReferrer } from '../../src/registry/referrers.ts';
 import { signatureChecks } from '../../src/core/verify/verify-attestations.ts';
 import { publishWorkflowId, type PublishProgress } from '../../src/workflows/contract.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
@@ -181,4 +182,47 @@ test('a denial from a tampered attestation names it, with its code, in the archi
     1,
     `the verdict names ${rejectedOrigin} once: ${verdict}`,
   );
+});
+
+test('an attestation layer that does not load, attached by anyone who can push to staging, is a rejection and does not block the publish', async () => {
+  const { staging, digest, request } = await stagedRequest('unloadable');
+  // Attacker material: a referrer of the image pushed with plain registry writes, whose one
+  // layer claims to be a Sigstore bundle (v0.3 media type) and holds truncated JSON.
+  await attachReferrer(h.registry, staging, digest, 'application/vnd.dev.sigstore.bundle.v0.3+json', [
+    {
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      bytes: Buffer.from('{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", '),
+    },
+  ]);
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const rejected = result.rejected ?? [];
+  assert.equal(rejected.length, 1, JSON.stringify(rejected));
+  assert.ok(rejected[0]!.origin.startsWith(`oci://${h.registryHost}/${staging}@`), rejected[0]!.origin);
+  assert.equal(rejected[0]!.code, 'BUNDLE_MALFORMED');
+});
+
+test('a rejection quoting megabytes of what an attacker attached is recorded bounded, and does not block the publish', async () => {
+  const { staging, digest, request } = await stagedRequest('huge-reason');
+  // Attacker material: the image's referrers fallback tag overwritten, with plain registry
+  // writes, by an index naming the image's own manifest under a media type that is a 3 MiB
+  // string (the index is within the 4 MiB manifest limit). Its rejection quotes the media type.
+  const mediaType = `application/vnd.attacker.${'x'.repeat(3 * 1024 * 1024)}`;
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{ mediaType, digest, size: 2 }],
+  };
+  await h.registry.putManifest(
+    staging,
+    `sha256-${digest.slice(7)}`,
+    Buffer.from(JSON.stringify(index)),
+    'application/vnd.oci.image.index.v1+json',
+  );
+  const result = await h.publish(request);
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason.slice(0, 500)}`);
+  const rejected = result.rejected ?? [];
+  assert.equal(rejected.length, 1);
+  assert.equal(rejected[0]!.code, 'INPUT_INVALID');
+  assert.ok(rejected[0]!.reason.length <= 1001, `${rejected[0]!.reason.length} characters`);
 });

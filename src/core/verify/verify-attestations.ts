@@ -43,6 +43,27 @@ function oneLine(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
+/** The most the reasons of one publish's rejections may take in its run's history (see `boundedRejections`). */
+const MAX_REJECTION_REASONS_BYTES = 256 * 1024;
+
+/**
+ * Rejections as a run's history carries them: each message at most the origin and the longest
+ * reason a decision keeps (`rejectionOf`), and past MAX_REJECTION_REASONS_BYTES of messages in
+ * all, the origin and code alone. A message can quote megabytes an attacker attached (a media
+ * type, a statement field); a result over Temporal's 2 MiB payload limit would fail its step on
+ * every attempt and so block every publish of the image.
+ */
+export function boundedRejections(rejected: readonly RejectedAttestation[]): RejectedAttestation[] {
+  let budget = MAX_REJECTION_REASONS_BYTES;
+  return rejected.map((r) => {
+    let message = r.message.slice(0, r.origin.length + 2 + MAX_REJECTION_REASON + 1);
+    budget -= Buffer.byteLength(message, 'utf8');
+    if (budget < 0)
+      message = `${r.origin}: (reason not kept: the rejections' reasons exceed ${MAX_REJECTION_REASONS_BYTES} bytes)`;
+    return { origin: r.origin, code: r.code, message };
+  });
+}
+
 /** A rejection as a decision records it: the origin once, as its own field, and a bounded reason, each one line. */
 export function rejectionOf(rejected: RejectedAttestation): Rejection {
   const prefix = `${rejected.origin}: `;
