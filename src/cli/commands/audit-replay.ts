@@ -13,6 +13,7 @@ import { loadConfiguredTrustMap, readConfiguredTrustSources } from '../../config
 import { jobsOption } from '../../audit/verify-pool.ts';
 import { POLICY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import { FILTER_OPTIONS, FILTER_USAGE, filtersOf, STORE_OPTIONS } from './audit.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate audit replay --policy NEW.yaml [filters] [--max N] [--at decided|now]
@@ -115,7 +116,7 @@ export const auditReplayCommand: Command = {
         const shown = report.decisions.filter(
           (d) => values.all || d.changed || d.notReplayable || d.checkChanges.length > 0,
         );
-        for (const d of shown) console.log(describeDecision(d).join('\n'));
+        for (const d of shown) console.log(describeDecision(d).map(terminalSafe).join('\n'));
         console.log(
           report.changed === 0
             ? `PASSED: no decision would change outcome (${report.unchanged} unchanged, ${report.notReplayable} not replayed)`

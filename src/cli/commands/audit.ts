@@ -27,6 +27,7 @@ import {
 import { GateError } from '../../core/errors.ts';
 import { runParquetExport } from './audit-read-model.ts';
 import { verdictSender } from './progress-output.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 /** Where the archive is (shared by every audit subcommand). */
@@ -117,9 +118,10 @@ function shortDigest(digest: string | undefined): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // Cells quote archived, signed text (builder ids, reasons): terminal-safe, so a row stays one line.
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => c.padEnd(widths[i]!))
+      .map((c, i) => terminalSafe(c).padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
@@ -259,10 +261,10 @@ const showCommand: Command = {
         `Timings    ${timingsText(d.timings) || '-'}${d.published?.timings ? `; after the decision: ${timingsText(d.published.timings)}` : ''}`,
         `Temporal   ${temporalUi}`,
         '',
-        table(
+        ...table(
           ['CHECK', 'RESULT', 'CODE', 'LEVEL', 'REASON'],
           d.checks.map((c) => [c.id, c.result, c.code ?? '', c.level?.toString() ?? '', c.reason]),
-        ),
+        ).split('\n'),
         `Rejected (${d.rejected?.length ?? 0})`,
         ...(d.rejected ?? []).map((r) => `  ${r.code}  ${r.origin}: ${r.reason}`),
         '',
@@ -290,7 +292,8 @@ const showCommand: Command = {
             `  ${e.at}  ${e.from ?? '(created)'} → ${e.to}${e.by ? `  by ${e.by}` : ''}${eventReason(e) ? `: ${JSON.stringify(eventReason(e))}` : ''}`,
         ),
       ];
-      console.log(out.join('\n'));
+      // Builder, source, origins, verifier ids and reasons are signed or requested text.
+      console.log(out.map(terminalSafe).join('\n'));
       return 0;
     });
   },

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
 import type { Duration } from '@temporalio/common';
+import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 const INSTALL_USAGE = `Usage: slsa-gate monitor install --repository HOST/REPO [--repository HOST/REPO]... [--every 1h]
@@ -100,7 +101,9 @@ export const auditDriftCommand: Command = {
       else if (drift.length === 0) console.log('no drift events');
       else
         for (const d of drift)
-          console.log(`${d.at}  ${d.kind.padEnd(18)} ${d.repository}:${d.tag}  ${d.digest}  ${d.reason}`);
+          console.log(
+            terminalSafe(`${d.at}  ${d.kind.padEnd(18)} ${d.repository}:${d.tag}  ${d.digest}  ${d.reason}`),
+          );
       return 0;
     } finally {
       await archive.close();

@@ -1,4 +1,5 @@
 import type { PublishProgress, Verdict } from '../../workflows/contract.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 
 /** How a verdict's sender was known: verified by the API (and its group), or a typed name. */
 export function verdictSender(v: Pick<Verdict, 'verified' | 'group'>): string {
@@ -19,28 +20,29 @@ export function printProgress(
     );
     return;
   }
-  console.log(`status: ${progress.status}${progress.outcome ? ` (policy outcome ${progress.outcome})` : ''}`);
+  // Reasons, origins and references quote signed or requested text: each line is printed terminal-safe.
+  const print = (line: string) => console.log(terminalSafe(line));
+  print(`status: ${progress.status}${progress.outcome ? ` (policy outcome ${progress.outcome})` : ''}`);
   for (const check of progress.checks) {
     const code = check.code ? ` ${check.code}` : '';
-    console.log(`  ${check.result.padEnd(7)} ${check.id.padEnd(13)}${code} ${check.reason}`);
+    print(`  ${check.result.padEnd(7)} ${check.id.padEnd(13)}${code} ${check.reason}`);
   }
   // Attestations that did not count, each once; the verdict line names only the first reason.
-  for (const r of progress.result?.rejected ?? [])
-    console.log(`  REJECTED ${r.code} ${r.origin}: ${r.reason}`);
+  for (const r of progress.result?.rejected ?? []) print(`  REJECTED ${r.code} ${r.origin}: ${r.reason}`);
   const approvals = progress.approvals ?? progress.result?.approvals;
   if (progress.approvalDeadline && progress.status === 'AwaitingApproval') {
     const count = approvals
       ? ` (${approvals.given.filter((g) => g.verdict === 'approve').length} of ${approvals.required})`
       : '';
-    console.log(`awaiting approval${count} until ${progress.approvalDeadline}`);
+    print(`awaiting approval${count} until ${progress.approvalDeadline}`);
   }
   for (const given of approvals?.given ?? []) {
     const verb = given.verdict === 'approve' ? 'approved' : 'rejected';
-    console.log(`  ${verb} by ${given.approver} (${verdictSender(given)}) at ${given.at}: ${given.reason}`);
+    print(`  ${verb} by ${given.approver} (${verdictSender(given)}) at ${given.at}: ${given.reason}`);
   }
   const result = progress.result;
   if (result?.status === 'PUBLISHED')
-    console.log(`PUBLISHED: ${result.published?.reference} (VSA ${result.published?.vsaDigest})`);
-  if (result?.status === 'DENIED') console.log(`DENIED: ${result.code}: ${result.reason}`);
-  console.log(`Temporal UI: ${opts.uiUrl}`);
+    print(`PUBLISHED: ${result.published?.reference} (VSA ${result.published?.vsaDigest})`);
+  if (result?.status === 'DENIED') print(`DENIED: ${result.code}: ${result.reason}`);
+  print(`Temporal UI: ${opts.uiUrl}`);
 }

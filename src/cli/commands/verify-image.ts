@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate verify-image REF --verifier-id ID --public-key FILE [--public-key FILE]...
@@ -101,7 +102,10 @@ export const verifyImageCommand: Command = {
       console.log(
         `PASSED: ${verdict.reference}: VSA by ${values['verifier-id']} verified ${verdict.accepted?.verifiedLevels.join(', ')}`,
       );
-    else console.log(`FAILED: ${verdict.failure?.code}: ${verdict.reference}: ${verdict.failure?.reason}`);
+    else
+      console.log(
+        terminalSafe(`FAILED: ${verdict.failure?.code}: ${verdict.reference}: ${verdict.failure?.reason}`),
+      );
     return verdict.outcome === 'PASSED' ? 0 : 1;
   },
 };

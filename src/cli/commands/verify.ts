@@ -6,6 +6,7 @@ import type { VerifierFlags } from '../../core/policy/verifier-flags.ts';
 import { hashFile } from '../../loaders/hash-file.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { readPublicKeyFile } from '../../loaders/trust-material-files.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate verify (FILE | --artifact FILE | --digest ALG:VALUE... | --bundle-only)
@@ -237,9 +238,9 @@ function printVerdict(
     );
     return;
   }
-  if (verdict.outcome === 'PASSED') console.log(`PASSED: ${extra.passText}`);
-  else if (verdict.failure)
-    console.log(`FAILED: ${verdict.failure.check}: ${verdict.failure.code}: ${verdict.failure.reason}`);
+  const f = verdict.failure;
+  if (verdict.outcome === 'PASSED') console.log(terminalSafe(`PASSED: ${extra.passText}`));
+  else if (f) console.log(terminalSafe(`FAILED: ${f.check}: ${f.code}: ${f.reason}`));
   else console.log(`${verdict.outcome}: see --json for the checks`);
 }
 

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { CONTROL_OR_FORMAT } from '../control-characters.ts';
 import { GateError, isGateError, type ErrorCode } from '../errors.ts';
 import type { ArtifactRef, Rejection, VerifiedAttestation } from '../model.ts';
 import type { TrustMaterial } from '../trust/trust-material.ts';
@@ -39,7 +40,7 @@ const MAX_REJECTION_ORIGIN = 1024;
  * overrides) become spaces, so `status` and `audit show` print no line the gate did not write.
  */
 function oneLine(text: string, max: number): string {
-  const line = text.replace(/[\p{Cc}\p{Cf}]/gu, ' ');
+  const line = text.replace(CONTROL_OR_FORMAT, ' ');
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
