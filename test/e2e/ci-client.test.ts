@@ -319,10 +319,16 @@ test('GitHub Action: the gate down is exit 4 with a coded line naming the addres
 test('GitHub Action: a token that expires while the publish awaits approval is replaced, and the step sees the verdict', async () => {
   const { staging, digest, release, to } = await stagedImage(undefined, { approvalRequired: true });
   const workflowId = publishWorkflowId(h.registryHost, release, digest);
-  // The first token lives 6 s (GitHub's live minutes); every later one the usual 5 minutes.
-  const firstExpiry = Math.floor(Date.now() / 1000) + 6;
+  // The first token lives 10 s from its minting (GitHub's live minutes); every later one the
+  // usual 5 minutes. Counted from the minting, not from here: a loaded machine can take
+  // seconds to start the step, and a token that expired before its first call is a refusal.
+  let firstExpiry = 0;
   const issuedBefore = tokenService.issued.length;
-  mintClaims = () => (tokenService.issued.length === issuedBefore ? { exp: firstExpiry } : {});
+  mintClaims = () => {
+    if (tokenService.issued.length !== issuedBefore) return {};
+    firstExpiry = Math.floor(Date.now() / 1000) + 10;
+    return { exp: firstExpiry };
+  };
   const job = githubJob();
   try {
     const running = job.runAction(
@@ -333,6 +339,7 @@ test('GitHub Action: a token that expires while the publish awaits approval is r
     const waiting = await pollProgress(handle, 'AwaitingApproval', { queryErrors: 'retry' });
     assert.equal(waiting?.status, 'AwaitingApproval');
     // The approval comes after the first token expired: the client's next call is refused.
+    assert.ok(firstExpiry > 0, 'the first token was minted');
     while (Date.now() / 1000 <= firstExpiry + 1) await sleep(250);
     const bound = await h.verdictBinding(handle);
     await handle.executeUpdate('approve', {
