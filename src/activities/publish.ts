@@ -3,7 +3,8 @@ import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { isRepositoryName, TAG } from '../registry/oci-names.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import { stagedFileOf } from './candidate-artifact.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 import { copyImage } from '../registry/copy-image.ts';
@@ -27,6 +28,9 @@ export function createPublishActivities(deps: ActivityDeps) {
   return {
     /** Checks that the candidate's manifest is there and hashes to its digest (nothing is trusted by tag). */
     async pinCandidate(candidate: Candidate): Promise<{ mediaType: string }> {
+      // A file artifact that is not one the gate would publish is refused before any evidence
+      // is fetched (ARTIFACT_INVALID, LIMIT_EXCEEDED: docs/policy.md#files).
+      if (artifactKindOf(candidate) === 'oci-blob') await stagedFileOf(deps, candidate);
       const manifest = await deps
         .registry(candidate.registry)
         .getManifest(candidate.repository, candidate.digest);
