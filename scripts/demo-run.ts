@@ -22,13 +22,7 @@ import type { DecisionRecord } from '../src/archive/decision-record.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { CheckResult } from '../src/core/model.ts';
 import { textTable } from '../src/cli/text-table.ts';
-import {
-  buildAndAttest,
-  createBuilderKey,
-  demoPolicy,
-  demoTrustMap,
-  type ProvenanceOptions,
-} from '../src/demo/demo-builder.ts';
+import { buildAndAttest, createBuilderKey, demoPolicy, demoTrustMap } from '../src/demo/demo-builder.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { listReferrers } from '../src/registry/referrers.ts';
 import { ensureDevSigningKey } from '../src/signing/signing-key.ts';
@@ -286,14 +280,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   attestSource(mainCommit, 'v1.0.0', 3);
   const hotfixCommit = commitOf(run, 'v1.1.0');
   attestSource(hotfixCommit, 'v1.1.0', 1);
-  const built = (
+  /** Builds candidate `name` from a tag of the demo repository, with `deps` resolved, and attests it. */
+  const stage = (
+    name: keyof typeof repos,
     deps: DemoDependency[],
-    tag = 'v1.0.0',
-    commit = mainCommit,
-  ): Partial<ProvenanceOptions> => ({
-    source: { repo: SOURCE_REPO, ref: `refs/tags/${tag}`, commit },
-    dependencies: deps.map((d) => ({ uri: d.uri, digest: digestOf(d.uri) })),
-  });
+    opts: { tag?: string; commit?: string; tamper?: (statement: Record<string, unknown>) => void } = {},
+  ) => {
+    const tag = opts.tag ?? 'v1.0.0';
+    return buildAndAttest(registry, repos[name], {
+      tag,
+      seed: `${run}-${name}`,
+      key,
+      provenance: {
+        source: { repo: SOURCE_REPO, ref: `refs/tags/${tag}`, commit: opts.commit ?? mainCommit },
+        dependencies: deps.map((d) => ({ uri: d.uri, digest: digestOf(d.uri) })),
+      },
+      ...(opts.tamper ? { tamper: opts.tamper } : {}),
+    });
+  };
 
   print('Serving Source VSAs and dependency VSAs from a loopback attestation store:');
   print(`  ${SOURCE_REPO}@refs/tags/v1.0.0 (${mainCommit}): SLSA_SOURCE_LEVEL_3`);
@@ -304,40 +308,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   );
   print('Building five images into the staging repository, with provenance signed by the demo builder…');
   const candidates = {
-    app: await buildAndAttest(registry, repos.app, {
-      tag: 'v1.0.0',
-      seed: `${run}-app`,
-      key,
-      provenance: built(DEPENDENCIES),
-    }),
-    tampered: await buildAndAttest(registry, repos.tampered, {
-      tag: 'v1.0.0',
-      seed: `${run}-tampered`,
-      key,
-      provenance: built(DEPENDENCIES),
+    app: await stage('app', DEPENDENCIES),
+    tampered: await stage('tampered', DEPENDENCIES, {
       tamper: (s) => {
         (s.predicate as { runDetails: { builder: { id: string } } }).runDetails.builder.id =
           'https://evil.example/builder@v1';
       },
     }),
-    gated: await buildAndAttest(registry, repos.gated, {
-      tag: 'v1.0.0',
-      seed: `${run}-gated`,
-      key,
-      provenance: built(DEPENDENCIES),
-    }),
-    lowDependency: await buildAndAttest(registry, repos.lowDependency, {
-      tag: 'v1.0.0',
-      seed: `${run}-low-dependency`,
-      key,
-      provenance: built([...DEPENDENCIES, LOW_DEPENDENCY]),
-    }),
-    unreviewedSource: await buildAndAttest(registry, repos.unreviewedSource, {
-      tag: 'v1.1.0',
-      seed: `${run}-unreviewed-source`,
-      key,
-      provenance: built(DEPENDENCIES, 'v1.1.0', hotfixCommit),
-    }),
+    gated: await stage('gated', DEPENDENCIES),
+    lowDependency: await stage('lowDependency', [...DEPENDENCIES, LOW_DEPENDENCY]),
+    unreviewedSource: await stage('unreviewedSource', DEPENDENCIES, { tag: 'v1.1.0', commit: hotfixCommit }),
   };
 
   const { worker, metricsUrl } = await startWorker();
