@@ -71,7 +71,7 @@ before(async () => {
   movedTag = `${h.registryHost}/${release}:v1.0.1`;
 
   server = createAdmissionServer({
-    tls: { cert: pki.serverCert, key: pki.serverKey },
+    tls: { certFile: pki.files.serverCert, keyFile: pki.files.serverKey },
     expect: {
       publicKeys: [h.deps.signer.publicKeyPem],
       verifierId: h.config.verifierId,
