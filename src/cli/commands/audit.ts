@@ -25,6 +25,7 @@ import {
   type Count,
 } from '../../archive/queries.ts';
 import { GateError } from '../../core/errors.ts';
+import { DEFAULT_ARTIFACT_KIND } from '../../core/model.ts';
 import { runParquetExport } from './audit-read-model.ts';
 import { verdictSender } from './progress-output.ts';
 import { terminalSafe } from '../terminal-safe.ts';
@@ -251,6 +252,7 @@ const showCommand: Command = {
         `Decision   ${d._id}`,
         `Outcome    ${d.outcome} (status ${d.status} since ${d.statusAt})`,
         `Artifact   ${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}@${d.artifact.digest}`,
+        `Kind       ${d.artifact.kind ?? DEFAULT_ARTIFACT_KIND}`,
         `Requester  ${d.requester}`,
         `Builder    ${d.builder ? `${d.builder.id}${d.builder.version ? ' ' + d.builder.version : ''}` : '(unknown)'}`,
         `Source     ${[d.source?.repo, d.source?.ref, d.source?.commit].filter(Boolean).join(' ') || '(unknown)'}`,
