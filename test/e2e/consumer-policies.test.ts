@@ -17,8 +17,9 @@
  * subject) passed the foreign image, the Build L1 image and, by the key alone, the revoked one.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SLSA_VSA_V1 } from '../../src/core/formats/slsa/vsa-v1.ts';
@@ -269,6 +270,42 @@ for (const kind of ['cue', 'rego'] as const) {
     assertFailed(verify(published.image, policyFile(kind, stale)), reasons[kind].freshness, published.image);
   });
 }
+
+/** The first `sh` block of a section of docs/consumers.md. */
+function documentedCommand(heading: string): string {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/consumers.md', import.meta.url)), 'utf8');
+  const section = doc.slice(doc.indexOf(`\n${heading}\n`));
+  const block = section.match(/```sh\n([\s\S]*?)```/);
+  assert.ok(block?.[1], `a sh block under ${heading}`);
+  return block[1];
+}
+
+test('docs/consumers.md#policies: the cosign command runs as written, with vsa.rego and with vsa.cue', () => {
+  const command = documentedCommand('## Policies');
+  for (const kind of ['rego', 'cue'] as const) {
+    // The consumer's directory: the gate's key, the edited policy, the empty trusted root.
+    const cwd = mkdtempSync(join(h.dir, 'consumer-'));
+    copyFileSync(gateKey, join(cwd, 'vsa.pub'));
+    copyFileSync(policyFile(kind, consumer()), join(cwd, `vsa.${kind}`));
+    copyFileSync(tools.emptyTrustedRoot, join(cwd, 'trusted_root.json'));
+    const run = (image: string) =>
+      spawnSync('bash', ['-euo', 'pipefail', '-c', command.replaceAll('vsa.rego', `vsa.${kind}`)], {
+        cwd,
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: {
+          PATH: `${dirname(tools.cosign)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+          HOME: cwd,
+          IMAGE: image,
+        },
+      });
+    const passed = run(published.image);
+    assert.equal(passed.status, 0, passed.stdout + passed.stderr);
+    const refused = run(foreign);
+    assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, reasons[kind].resourceUri);
+  }
+});
 
 test('after `slsa-gate revoke`, both policies fail the image on its FAILED VSA; a mirror fails once it copies again', async () => {
   const revoked = await runSlsaGate(
