@@ -2,7 +2,7 @@
 # Fetches the CustomResourceDefinitions the admission policies in deploy/policies are written
 # for (Kyverno's ClusterPolicy, Sigstore policy-controller's ClusterImagePolicy), pinned, from
 # the Go module proxy: each project's module holds its CRDs under config/. The tests validate
-# the policies against these schemas (test/e2e/consumer-policies.test.ts), offline.
+# the policies against these schemas (test/integration/deploy/policies.test.ts), offline.
 #
 # Idempotent and fast when cached: a CRD named after its version is extracted once into
 # .tools/policy-crds/ and reused. Prints the directory holding the CRDs.
