@@ -44,6 +44,11 @@ export const ERRORS = {
   CONFIG_INVALID: { layer: 'input', retryable: false },
   /** A tag where only a digest may stand (past the first step, everything is pinned). */
   MUTABLE_REF: { layer: 'input', retryable: false },
+  /**
+   * A staged file artifact is not what the gate publishes files as: another artifactType, a
+   * config, more than one layer, a subject, a file name that leaves the directory (docs/policy.md#files).
+   */
+  ARTIFACT_INVALID: { layer: 'input', retryable: false },
   /** The workflow, decision or record the request names does not exist. */
   NOT_FOUND: { layer: 'input', retryable: false },
 
