@@ -119,6 +119,8 @@ export const ERRORS = {
   /** The registry did not answer, or was overloaded (network error, 429, 5xx, a Retry-After too long to wait). */
   REGISTRY_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   REGISTRY_AUTH: { layer: 'infrastructure', retryable: false },
+  /** The drift notification receiver did not accept a notice (network error, non-2xx): retried durably. */
+  DRIFT_NOTICE_UNDELIVERED: { layer: 'infrastructure', retryable: true },
   /** An attestor answered with something unusable, or is configured wrongly. */
   ATTESTOR_ERROR: { layer: 'infrastructure', retryable: false },
   /** An attestor (attestation store, git remote, registry) did not answer. */
