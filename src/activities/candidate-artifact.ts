@@ -22,9 +22,8 @@ export async function stagedFileOf(deps: ActivityDeps, candidate: Candidate) {
  */
 export async function artifactOf(deps: ActivityDeps, candidate: Candidate): Promise<ArtifactRef> {
   const uri = `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`;
-  const digest =
-    artifactKindOf(candidate) === 'oci-blob'
-      ? (await stagedFileOf(deps, candidate)).digest
-      : candidate.digest;
-  return { digests: { sha256: digest.slice('sha256:'.length) }, uri };
+  if (artifactKindOf(candidate) !== 'oci-blob')
+    return { digests: { sha256: candidate.digest.slice('sha256:'.length) }, uri };
+  const file = await stagedFileOf(deps, candidate);
+  return { digests: { sha256: file.digest.slice('sha256:'.length) }, uri, file: { name: file.title } };
 }

@@ -45,6 +45,8 @@ export const ArtifactRefSchema = z.strictObject({
    * schema rejects the ref anywhere a real content digest is required (publish).
    */
   namedDigests: DigestSetSchema.optional(),
+  /** A file published as an OCI artifact: its name (the layer's `org.opencontainers.image.title`). */
+  file: z.strictObject({ name: z.string().min(1).max(255) }).optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
 
