@@ -27,6 +27,10 @@ install_kubernetes_validate() {
   "$venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 }
 
+# The cert-manager objects the webhook ships (deploy/kubernetes/webhook/cert-manager.yaml) are
+# validated against cert-manager's CRDs, fetched from the Go module proxy and cached in .tools.
+fetch_cert_manager_crds() { bash scripts/cert-manager-crds.sh >/dev/null; }
+
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
 # The verification caches (src/core/verify/verify-cache.ts) must never change an outcome: the
@@ -46,6 +50,7 @@ case "${1:-all}" in
     bash scripts/services.sh up
     build_interop_tools
     install_kubernetes_validate
+    fetch_cert_manager_crds
     run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
     ;;
   all)
@@ -54,6 +59,7 @@ case "${1:-all}" in
     bash scripts/services.sh up
     build_interop_tools
     install_kubernetes_validate
+    fetch_cert_manager_crds
     run_tests 'test/**/*.test.ts'
     caches_off
     ;;
