@@ -16,7 +16,8 @@ if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 build_interop_tools() { bash scripts/interop-tools.sh >/dev/null; }
 
 # The Kyverno and policy-controller CRDs the policies in deploy/policies are validated against
-# (test/integration/deploy/policies.test.ts), pinned, from the Go module proxy; cached in .tools/policy-crds.
+# (test/integration/deploy/policies.test.ts), and cert-manager's for the webhook's certificate
+# (deploy/kubernetes/webhook), pinned, from the Go module proxy; cached in .tools/policy-crds.
 fetch_policy_crds() { bash scripts/policy-crds.sh >/dev/null; }
 
 # The Kubernetes manifests (deploy/kubernetes) are validated against the API's schemas, which
@@ -30,10 +31,6 @@ install_kubernetes_validate() {
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 }
-
-# The cert-manager objects the webhook ships (deploy/kubernetes/webhook/cert-manager.yaml) are
-# validated against cert-manager's CRDs, fetched from the Go module proxy and cached in .tools.
-fetch_cert_manager_crds() { bash scripts/cert-manager-crds.sh >/dev/null; }
 
 run_tests() { node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "$@"; }
 
@@ -55,7 +52,6 @@ case "${1:-all}" in
     build_interop_tools
     fetch_policy_crds
     install_kubernetes_validate
-    fetch_cert_manager_crds
     run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
     ;;
   all)
@@ -65,7 +61,6 @@ case "${1:-all}" in
     build_interop_tools
     fetch_policy_crds
     install_kubernetes_validate
-    fetch_cert_manager_crds
     run_tests 'test/**/*.test.ts'
     caches_off
     ;;
