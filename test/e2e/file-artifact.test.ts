@@ -50,6 +50,7 @@ let release: string;
 let tarball: Buffer;
 let attestation: Buffer;
 let files: { tarball: string; attestation: string; other: string; gateKey: string };
+let policyText: string;
 /** What the CLI's publish answered. */
 let published: PublishProgress;
 
@@ -71,31 +72,30 @@ before(async () => {
   writeFileSync(files.attestation, attestation);
   writeFileSync(files.gateKey, h.deps.signer.publicKeyPem);
   // The operator's worked policy for release tarballs (docs/policy.md#files).
-  await h.loadPolicy(
-    JSON.stringify({
-      version: 1,
-      rules: [
-        {
-          name: 'rules_lint release tarballs',
-          artifacts: [`${h.registryHost}/${staging}`],
-          builders: ['https://github.com/bazel-contrib/.github/.github/workflows/release_ruleset.yaml'],
-          requireBuilderId: true,
-          minBuildLevel: 2,
-          source: { repos: ['github.com/aspect-build/rules_lint'] },
-          entrypoint: {
-            buildTypes: ['https://actions.github.io/buildtypes/workflow/v1'],
-            entryPoints: ['.github/workflows/release.yml'],
-          },
-          release: {
-            destinations: [`${h.registryHost}/${release}`],
-            // Built from a branch (refs/heads/publish-to-bcr), so never under a version tag
-            // (docs/checklist.md#row-21): the operator names the tags it may have.
-            tags: ['^bcr-[0-9]+\\.[0-9]+\\.[0-9]+$'],
-          },
+  policyText = JSON.stringify({
+    version: 1,
+    rules: [
+      {
+        name: 'rules_lint release tarballs',
+        artifacts: [`${h.registryHost}/${staging}`],
+        builders: ['https://github.com/bazel-contrib/.github/.github/workflows/release_ruleset.yaml'],
+        requireBuilderId: true,
+        minBuildLevel: 2,
+        source: { repos: ['github.com/aspect-build/rules_lint'] },
+        entrypoint: {
+          buildTypes: ['https://actions.github.io/buildtypes/workflow/v1'],
+          entryPoints: ['.github/workflows/release.yml'],
         },
-      ],
-    }),
-  );
+        release: {
+          destinations: [`${h.registryHost}/${release}`],
+          // Built from a branch (refs/heads/publish-to-bcr), so never under a version tag
+          // (docs/checklist.md#row-21): the operator names the tags it may have.
+          tags: ['^bcr-[0-9]+\\.[0-9]+\\.[0-9]+$'],
+        },
+      },
+    ],
+  });
+  await h.loadPolicy(policyText);
   env = {
     TEMPORAL_ADDRESS: services.temporalAddress,
     TEMPORAL_NAMESPACE: services.temporalNamespace,
@@ -256,4 +256,20 @@ test('verify-artifact passes the published file and refuses another local file a
   const around = await verify(`${h.registryHost}/${release}@${planted}`, '--file', files.tarball);
   assert.equal(around.exit, 1, around.stdout + around.stderr);
   assert.match(around.stdout, /^FAILED: /);
+});
+
+test('audit replay re-verifies the published decision against the file, not the manifest: unchanged', async () => {
+  const policyFile = join(h.dir, 'policy.json');
+  writeFileSync(policyFile, policyText);
+  const run = await runCli(['audit', 'replay', '--policy', policyFile, '--all', '--json', '--jobs', '1'], {
+    env,
+  });
+  const report = JSON.parse(run.stdout) as {
+    decisions: Array<{ decisionId: string; changed: boolean; notReplayable?: unknown }>;
+  };
+  const decision = report.decisions.find((d) => d.decisionId === published.result?.decisionId);
+  assert.ok(decision, `the published decision is replayed: ${run.stdout}${run.stderr}`);
+  // Replayed against the manifest digest, the real attestation would no longer match its subject.
+  assert.equal(decision.notReplayable, undefined, JSON.stringify(decision));
+  assert.equal(decision.changed, false, JSON.stringify(decision));
 });
