@@ -13,6 +13,7 @@ import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
+import { artifactOf } from './evidence.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
 
@@ -31,7 +32,7 @@ const artifactRecord = (c: Candidate) => ({
   repository: `${c.registry}/${c.repository}`,
   ...(c.tag ? { tag: c.tag } : {}),
   digest: c.digest,
-  uri: `oci://${c.registry}/${c.repository}@${c.digest}`,
+  uri: artifactOf(c).uri ?? `oci://${c.registry}/${c.repository}@${c.digest}`,
 });
 
 /**

@@ -13,7 +13,7 @@ import { boundedRejections, type RejectedAttestation } from '../core/verify/veri
 import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
 import { findCosignAttestations } from '../registry/cosign-attestations.ts';
@@ -55,6 +55,15 @@ const ATTESTATION_LAYER_TYPES = new Set<string>([
 
 /** The candidate as the core sees it. */
 export function artifactOf(candidate: Candidate): ArtifactRef {
+  // An npm package is known by its purl and both digests: npm's attestations bind the sha512.
+  if (candidate.package !== undefined) {
+    const { name, version, sha512 } = candidate.package;
+    return {
+      digests: { sha256: candidate.digest.slice('sha256:'.length), sha512 },
+      uri: `pkg:npm/${name.startsWith('@') ? `%40${name.slice(1)}` : name}@${version}`,
+      npmPackage: { name, version },
+    };
+  }
   return {
     digests: { sha256: candidate.digest.slice('sha256:'.length) },
     uri: `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`,
@@ -187,7 +196,9 @@ export function createEvidenceActivities(deps: ActivityDeps) {
           fetched.push({ input: loaded, archived: loaded.raw });
       }
       const skipped: RejectedAttestation[] = [];
-      fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate, skipped)));
+      // An npm registry holds no attestations of a third party: an npm package's come with the request.
+      if (artifactKindOf(candidate) !== 'npm-package')
+        fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate, skipped)));
       if (fetched.length > MAX_ATTESTATIONS) {
         throw new GateError(
           'LIMIT_EXCEEDED',

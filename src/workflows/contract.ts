@@ -13,7 +13,7 @@ import {
   type ArtifactKind,
 } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
-import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-tarball.ts';
+import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 
@@ -89,19 +89,32 @@ export const InlineAttestationSchema = z.strictObject({
   raw: z.string().min(1).max(MAX_INLINE_ATTESTATION_CHARS),
 });
 
-export const PublishRequestSchema = z.strictObject({
-  candidate: CandidateSchema,
-  /** Release repository on the release registry, e.g. `release/app`. */
-  releaseRegistry: registryHost,
-  releaseRepository: repositoryName,
-  /** Tag to give the published image (defaults to the candidate's tag). */
-  releaseTag: tagName.optional(),
-  /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
-  requester: DisplayNameSchema,
-  requesterIdentity: SealedIdentitySchema.optional(),
-  // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
-  attestations: z.array(InlineAttestationSchema).max(64).default([]),
-});
+export const PublishRequestSchema = z
+  .strictObject({
+    candidate: CandidateSchema,
+    /** Release repository on the release registry, e.g. `release/app`. */
+    releaseRegistry: registryHost,
+    releaseRepository: repositoryName,
+    /** Tag to give the published image (defaults to the candidate's tag). */
+    releaseTag: tagName.optional(),
+    /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
+    requester: DisplayNameSchema,
+    requesterIdentity: SealedIdentitySchema.optional(),
+    // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
+    attestations: z.array(InlineAttestationSchema).max(64).default([]),
+  })
+  .refine(
+    (r) =>
+      r.candidate.package === undefined ||
+      (r.releaseRepository === r.candidate.repository &&
+        (r.releaseTag === undefined || r.releaseTag === r.candidate.tag)),
+    {
+      // An npm package is published under its own name and version: the release registry is the
+      // only destination a request chooses (docs/policy.md#npm-packages).
+      message: 'an npm package is released under its own name and version',
+      path: ['releaseRepository'],
+    },
+  );
 export type PublishRequest = z.input<typeof PublishRequestSchema>;
 
 export const PublishStatusSchema = z.enum([

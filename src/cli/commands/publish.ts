@@ -6,7 +6,9 @@ import { parseReference, parseRepository } from '../../registry/reference.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { standingPublication } from '../../archive/standing-publication.ts';
-import { registryClients } from '../../config/registry-clients.ts';
+import { npmRegistryClients, registryClients } from '../../config/registry-clients.ts';
+import { npmRegistryUrl, type NpmRegistryClient } from '../../registry/npm-registry.ts';
+import { npmCandidate, npmTarget } from './npm-candidate.ts';
 import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
@@ -15,6 +17,7 @@ import {
   publicationOf,
   PublishRequestSchema,
   publishWorkflowId,
+  type Candidate,
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
@@ -27,9 +30,13 @@ import { secondsOption } from './seconds-option.ts';
 import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
+       slsa-gate publish --package <tarball | name@version> --to npm:<registry URL> [options]
 
   --image REF          candidate in the staging repository (tag or digest); a tag is resolved once, here
-  --to REPO            release repository, host[:port]/path
+  --package PKG        an npm package: a tarball file (put on the staging npm registry first) or
+                       name@version on it; the request pins its sha256 and sha512
+  --staging npm:URL    the staging npm registry (default: $SLSA_GATE_NPM_STAGING)
+  --to REPO            release repository, host[:port]/path; for a package, npm:<registry URL>
   --tag TAG            tag to give the published image (default: the candidate's tag)
   --attestation FILE   an attestation supplied with the request (repeatable)
   --requester NAME     who asks, for display (default: $SLSA_GATE_USER or $USER); a verified
@@ -53,6 +60,8 @@ export const publishCommand: Command = {
       args,
       options: {
         image: { type: 'string' },
+        package: { type: 'string' },
+        staging: { type: 'string' },
         to: { type: 'string' },
         tag: { type: 'string' },
         attestation: { type: 'string', multiple: true, default: [] },
@@ -67,8 +76,11 @@ export const publishCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    if (!values.image || !values.to)
-      throw new GateError('INPUT_INVALID', `--image and --to are required\n\n${USAGE}`);
+    if ((values.image === undefined) === (values.package === undefined) || !values.to)
+      throw new GateError(
+        'INPUT_INVALID',
+        `one of --image and --package, and --to, are required\n\n${USAGE}`,
+      );
     if (values.timeout !== undefined && !values.wait)
       throw new GateError('INPUT_INVALID', '--timeout bounds --wait: give both', {
         detail: { field: '--timeout' },
@@ -76,8 +88,24 @@ export const publishCommand: Command = {
     // Without --timeout, --wait lasts until the verdict (the approval deadline bounds it).
     const waitSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout, 1);
     const config = loadConfig();
-    const image = parseReference(values.image);
-    const release = parseRepository(values.to);
+    const npmTo = npmTarget(values.to);
+    if ((npmTo !== undefined) !== (values.package !== undefined))
+      throw new GateError(
+        'INPUT_INVALID',
+        '--package publishes to --to npm:<registry URL>, --image to a repository',
+        {
+          detail: { field: '--to' },
+        },
+      );
+    const stagingUrl = values.staging ?? process.env.SLSA_GATE_NPM_STAGING;
+    if (values.package !== undefined && (stagingUrl === undefined || npmTarget(stagingUrl) === undefined))
+      throw new GateError(
+        'INPUT_INVALID',
+        '--package needs the staging npm registry: --staging npm:<URL> or $SLSA_GATE_NPM_STAGING',
+        {
+          detail: { field: '--staging' },
+        },
+      );
     // Every input is read and checked before the first call out: a directory, a missing file
     // or one too large for the history is refused naming the file.
     const attestations = values.attestation.map((file) => ({
@@ -85,19 +113,19 @@ export const publishCommand: Command = {
       raw: readFileCapped(file, ATTESTATION_FILE_LIMIT_BYTES, 'attestation').toString('base64'),
     }));
 
-    // Resolve the tag once; from here on only the digest is used (docs/checklist.md#row-26).
-    const registry = registryClients(config)(image.registry);
-    const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
-    const resolved = await registry.resolve(image.repository, digest);
+    // Where to is checked before the candidate is read (a tarball is put on staging).
+    const releaseTo =
+      npmTo !== undefined ? { registry: npmClientFor(config, npmTo).host } : parseRepository(values.to);
+    const candidate =
+      values.package !== undefined && stagingUrl !== undefined
+        ? await npmCandidate(npmClientFor(config, npmTarget(stagingUrl) ?? ''), values.package)
+        : await imageCandidate(config, values.image ?? '');
+    const { digest } = candidate;
+    // An npm package is released under its own name at the registry `--to` names.
+    const release = { repository: candidate.repository, ...releaseTo };
 
     const request: PublishRequest = {
-      candidate: {
-        registry: image.registry,
-        repository: image.repository,
-        digest,
-        mediaType: resolved.mediaType,
-        ...(image.tag ? { tag: image.tag } : {}),
-      },
+      candidate,
       releaseRegistry: release.registry,
       releaseRepository: release.repository,
       ...(values.tag ? { releaseTag: values.tag } : {}),
@@ -148,7 +176,7 @@ export const publishCommand: Command = {
       const uiUrl = workflowUiUrl(config, workflowId, handle.firstExecutionRunId);
       if (!values.json)
         console.log(
-          `publish ${image.registry}/${image.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
+          `publish ${candidate.registry}/${candidate.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
         );
 
       const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
@@ -189,6 +217,26 @@ export const publishCommand: Command = {
 };
 
 /** The decision that already published the request's artifact there and still stands (standingPublication). */
+/** The candidate image, its tag resolved once: from here on only the digest is used (docs/checklist.md#row-26). */
+async function imageCandidate(config: Config, ref: string): Promise<Candidate> {
+  const image = parseReference(ref);
+  const registry = registryClients(config)(image.registry);
+  const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
+  const resolved = await registry.resolve(image.repository, digest);
+  return {
+    registry: image.registry,
+    repository: image.repository,
+    digest,
+    mediaType: resolved.mediaType,
+    ...(image.tag ? { tag: image.tag } : {}),
+  };
+}
+
+/** The configured npm registry at `url` (SLSA_GATE_NPM_REGISTRIES names the registries the gate talks to). */
+function npmClientFor(config: Config, url: string): NpmRegistryClient {
+  return npmRegistryClients(config)(npmRegistryUrl(url).host);
+}
+
 async function findPublished(
   config: Config,
   request: PublishRequest,

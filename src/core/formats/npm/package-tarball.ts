@@ -7,25 +7,13 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { GateError } from '../../errors.ts';
+import { NpmPackageNameSchema, NpmVersionSchema } from './package-name.ts';
 
 /** The largest package tarball the gate reads (npm's public registry refuses larger packages). */
 export const MAX_PACKAGE_TARBALL_BYTES = 64 * 1024 * 1024;
 /** The largest unpacked size read while looking for package.json. */
 const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
 const BLOCK = 512;
-
-// npm's package name rules (validate-npm-package-name): lowercase, URL-safe, at most 214
-// characters, optionally `@scope/`; no leading dot or underscore.
-export const NPM_PACKAGE_NAME = /^(?:@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
-// semver.org §2 and §9/§10, as npm stores versions (no leading `v`).
-export const NPM_VERSION =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
-
-export const NpmPackageNameSchema = z
-  .string()
-  .max(214)
-  .regex(NPM_PACKAGE_NAME, 'expected an npm package name (lowercase, optionally @scope/name)');
-export const NpmVersionSchema = z.string().max(256).regex(NPM_VERSION, 'expected a semver version');
 
 /** What the gate reads of package.json: upstream format, other fields ignored. */
 const PackageJsonSchema = z.looseObject({ name: NpmPackageNameSchema, version: NpmVersionSchema });
@@ -56,6 +44,12 @@ function headerString(block: Buffer, start: number, length: number): string {
 
 /** The name and version in the tarball's package.json; INPUT_INVALID when there is none or it is malformed. */
 export function readPackageManifest(tarball: Uint8Array): PackageManifest {
+  const { name, version } = readPackageJson(tarball);
+  return { name, version };
+}
+
+/** The tarball's package.json, whole: what `npm publish` sends as the version's metadata. */
+export function readPackageJson(tarball: Uint8Array): PackageManifest & Record<string, unknown> {
   if (tarball.length > MAX_PACKAGE_TARBALL_BYTES)
     throw new GateError('LIMIT_EXCEEDED', `package tarball is over ${MAX_PACKAGE_TARBALL_BYTES} bytes`);
   let tar: Buffer;
@@ -104,5 +98,5 @@ export function readPackageManifest(tarball: Uint8Array): PackageManifest {
   const parsed = PackageJsonSchema.safeParse(json);
   if (!parsed.success)
     throw new GateError('INPUT_INVALID', `package.json in the tarball: ${z.prettifyError(parsed.error)}`);
-  return { name: parsed.data.name, version: parsed.data.version };
+  return parsed.data;
 }
