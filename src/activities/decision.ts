@@ -11,9 +11,10 @@ import {
 } from '../core/policy/approval-quorum.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import { stagedFileOf } from './candidate-artifact.ts';
 import type { ActivityDeps } from './deps.ts';
-import { artifactOf } from './evidence.ts';
+import { artifactUriOf } from './candidate-artifact.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
 
@@ -32,7 +33,7 @@ const artifactRecord = (c: Candidate) => ({
   repository: `${c.registry}/${c.repository}`,
   ...(c.tag ? { tag: c.tag } : {}),
   digest: c.digest,
-  uri: artifactOf(c).uri ?? `oci://${c.registry}/${c.repository}@${c.digest}`,
+  uri: artifactUriOf(c),
 });
 
 /**
@@ -147,11 +148,16 @@ export function createDecisionActivities(deps: ActivityDeps) {
               'IDENTITY_UNVERIFIED',
             )
           : undefined);
+      // The evaluation read the file artifact's manifest already; its file is what was verified.
+      const file =
+        artifactKindOf(input.candidate) === 'oci-blob'
+          ? await stagedFileOf(deps, input.candidate)
+          : undefined;
       const recorded = await recordCounted(deps, {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
-        artifact: artifactRecord(input.candidate),
+        artifact: { ...artifactRecord(input.candidate), ...(file ? { fileDigest: file.digest } : {}) },
         requester: requester?.id ?? input.requester,
         checks: input.evaluation.checks,
         outcome: input.evaluation.outcome,

@@ -59,9 +59,12 @@ const longIo = proxyActivities<Activities>({
  * its own, so a run's history names what it published; a kind with no publisher here is
  * refused before the first side effect.
  */
-const PUBLISHERS: Partial<Record<ArtifactKind, 'publishImage' | 'publishNpmPackage'>> = {
+const PUBLISHERS: Partial<
+  Record<ArtifactKind, 'publishImage' | 'publishNpmPackage' | 'publishFileArtifact'>
+> = {
   'container-image': 'publishImage',
   'npm-package': 'publishNpmPackage',
+  'oci-blob': 'publishFileArtifact',
 };
 
 /** Runs recorded before revocations were enforced replay without the two revocation reads. */

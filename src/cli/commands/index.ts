@@ -16,6 +16,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Verify a published image's VSA from its registry (time of use)",
     load: async () => (await import('./verify-image.ts')).verifyImageCommand,
   },
+  'verify-artifact': {
+    summary: "Verify a file artifact's VSA, and the file, from its registry (time of use)",
+    load: async () => (await import('./verify-image.ts')).verifyArtifactCommand,
+  },
   'monitor install': {
     summary: 'Install the Temporal Schedule of the release drift monitor',
     load: async () => (await import('./monitor.ts')).monitorInstallCommand,
