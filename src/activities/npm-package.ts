@@ -4,7 +4,6 @@
  * is published to the release registry with the gate's credentials, byte for byte, so the
  * registry's `integrity` is the verified sha512 (docs/security-model.md#npm-packages).
  */
-import { createHash } from 'node:crypto';
 import { GateError } from '../core/errors.ts';
 import { npmIntegrity, readPackageJson, tarballDigests } from '../core/formats/npm/package-tarball.ts';
 import type { NpmRegistryClient } from '../registry/npm-registry.ts';
@@ -92,7 +91,6 @@ export function createNpmPackageActivities(deps: ActivityDeps) {
           version,
           tarball: bytes,
           sha512,
-          shasum: createHash('sha1').update(bytes).digest('hex'),
           distTag: DIST_TAG,
         });
       } else if (there.dist.integrity !== integrity) {

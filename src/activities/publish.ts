@@ -82,6 +82,39 @@ async function copyToRelease(deps: ActivityDeps, input: PublishInput): Promise<P
   };
 }
 
+/** The PASSED VSA of a publish decision for `resourceUri` (docs/consumers.md: what the gate signs). */
+function passedVsaStatement(
+  deps: ActivityDeps,
+  input: {
+    evaluation: Evaluation;
+    policyDigest: string;
+    attestationDigests: string[];
+    dependencyLevels: Record<string, number>;
+    decidedAt: string;
+  },
+  resourceUri: string,
+  subjectDigest: string,
+) {
+  return buildVsaStatement({
+    verifierId: deps.settings.verifierId,
+    resourceUri,
+    subjectDigest,
+    subjectName: resourceUri,
+    policy: {
+      uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
+      digest: input.policyDigest,
+    },
+    inputAttestations: input.attestationDigests.map((digest) => ({
+      uri: `urn:slsa-gate:attestation:${digest}`,
+      digest,
+    })),
+    verificationResult: 'PASSED',
+    verifiedLevels: verifiedLevels(input.evaluation),
+    dependencyLevels: input.dependencyLevels,
+    timeVerified: input.decidedAt,
+  });
+}
+
 export function createPublishActivities(deps: ActivityDeps) {
   /**
    * An npm package's VSA: signed and archived, where npm users fetch it (GET
@@ -104,24 +137,7 @@ export function createPublishActivities(deps: ActivityDeps) {
     const earlier = vsas.find((v) => v.decisionId === input.decisionId);
     if (earlier) return { vsaDigest: earlier.digest };
     const resourceUri = npmResourceUri(deps, candidate, input.releaseRegistry);
-    const statement = buildVsaStatement({
-      verifierId: deps.settings.verifierId,
-      resourceUri,
-      subjectDigest: candidate.digest,
-      subjectName: resourceUri,
-      policy: {
-        uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
-        digest: input.policyDigest,
-      },
-      inputAttestations: input.attestationDigests.map((digest) => ({
-        uri: `urn:slsa-gate:attestation:${digest}`,
-        digest,
-      })),
-      verificationResult: 'PASSED',
-      verifiedLevels: verifiedLevels(input.evaluation),
-      dependencyLevels: input.dependencyLevels,
-      timeVerified: input.decidedAt,
-    });
+    const statement = passedVsaStatement(deps, input, resourceUri, candidate.digest);
     const bytes = Buffer.from(JSON.stringify(await signStatementBundle(statement, deps.signer)), 'utf8');
     const { digest } = await deps.archive.storeVsa({
       raw: bytes.toString('base64'),
@@ -215,25 +231,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         subjectDigest: candidate.digest,
         marker: { key: DECISION_ANNOTATION, value: input.decisionId },
         verificationResult: 'PASSED',
-        statement: () =>
-          buildVsaStatement({
-            verifierId: deps.settings.verifierId,
-            resourceUri,
-            subjectDigest: candidate.digest,
-            subjectName: resourceUri,
-            policy: {
-              uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
-              digest: input.policyDigest,
-            },
-            inputAttestations: input.attestationDigests.map((digest) => ({
-              uri: `urn:slsa-gate:attestation:${digest}`,
-              digest,
-            })),
-            verificationResult: 'PASSED',
-            verifiedLevels: verifiedLevels(input.evaluation),
-            dependencyLevels: input.dependencyLevels,
-            timeVerified: input.decidedAt,
-          }),
+        statement: () => passedVsaStatement(deps, input, resourceUri, candidate.digest),
         record: {
           decisionId: input.decisionId,
           resourceUri,

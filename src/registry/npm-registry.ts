@@ -6,6 +6,7 @@
  * registry writes in its metadata is never followed, so the staging registry's content
  * cannot point the worker elsewhere.
  */
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { MAX_PACKAGE_TARBALL_BYTES, npmIntegrity } from '../core/formats/npm/package-tarball.ts';
@@ -155,7 +156,6 @@ export class NpmRegistryClient {
     version: string;
     tarball: Uint8Array;
     sha512: string;
-    shasum: string;
     distTag: string;
   }): Promise<void> {
     const what = `publish of ${input.name}@${input.version}`;
@@ -172,7 +172,8 @@ export class NpmRegistryClient {
           version: input.version,
           dist: {
             integrity: npmIntegrity(input.sha512),
-            shasum: input.shasum,
+            // npm's legacy `shasum`: the tarball's SHA-1, which old clients still check.
+            shasum: createHash('sha1').update(input.tarball).digest('hex'),
             tarball: new URL(`${npmNamePath(input.name)}/-/${encodeURIComponent(file)}`, this.base).href,
           },
         },

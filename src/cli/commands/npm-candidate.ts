@@ -5,7 +5,6 @@
  * the pins before anything else (docs/security-model.md#npm-packages). A tarball on disk is
  * put on the staging registry first, with the caller's staging credentials, as `npm publish` would.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { GateError } from '../../core/errors.ts';
 import { NPM_PACKAGE_NAME, NPM_VERSION } from '../../core/formats/npm/package-name.ts';
@@ -72,7 +71,6 @@ export async function npmCandidate(staging: NpmRegistryClient, pkg: string): Pro
       version,
       tarball: bytes,
       sha512,
-      shasum: createHash('sha1').update(bytes).digest('hex'),
       distTag: 'latest',
     });
   else if (there.dist.integrity !== npmIntegrity(sha512))
