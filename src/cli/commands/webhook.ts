@@ -11,7 +11,7 @@ A Kubernetes ValidatingAdmissionWebhook (POST /validate, admission.k8s.io/v1 Adm
 over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets,
 Jobs and CronJobs only if every container, init container and ephemeral container image has a
 VSA from the gate (as slsa-gate verify-image checks it, resource oci://<registry>/<repository>
-of the image). The manifest is deploy/kubernetes/validating-webhook-configuration.yaml;
+of the image). The manifests are deploy/kubernetes/webhook/ (docs/operations.md#kubernetes);
 namespace exemptions are its namespaceSelector (docs/consumers.md).
 
 --mode says what a workload that fails the check gets (docs/consumers.md#rolling-out-the-webhook):
