@@ -14,6 +14,7 @@ import * as z from 'zod';
 import { GateError, isGateError } from '../core/errors.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseReference } from '../registry/reference.ts';
+import { expectedResourceUri, type MirrorMap } from './mirror-map.ts';
 import {
   verifyPublishedImage,
   type PublishedVsaExpectation,
@@ -64,6 +65,8 @@ export interface AdmissionOptions {
   timeoutMs?: number;
   /** How long a verified digest is remembered (default 5 minutes). */
   cacheTtlMs?: number;
+  /** Mirror prefix → release prefix: a mirrored image is checked against its release repository's VSA. */
+  mirrors?: MirrorMap;
   /** The gate's archive, when the webhook may read it: a revoked digest is denied at once. */
   isRevoked?: VsaRevocationCheck;
   now?: () => number;
@@ -147,7 +150,7 @@ export function createAdmissionReviewer(opts: AdmissionOptions) {
     const verdict = await verifyPublishedImage(
       client,
       { repository: ref.repository, digest },
-      { ...opts.expect, resourceUri: `oci://${ref.registry}/${ref.repository}` },
+      { ...opts.expect, resourceUri: expectedResourceUri(opts.mirrors ?? {}, ref) },
     );
     if (verdict.outcome === 'PASSED') {
       cache.set(key, now() + ttl);

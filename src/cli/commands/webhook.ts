@@ -4,13 +4,15 @@ import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate webhook serve --tls-cert FILE --tls-key FILE --verifier-id ID --public-key FILE...
          [--listen HOST:PORT] [--verified-level L]... [--require-digest] [--timeout-ms N]
-         [--insecure-registry HOST:PORT]... [--mongodb-uri URI [--db NAME]]
+         [--insecure-registry HOST:PORT]... [--mirror MIRROR_PREFIX=RELEASE_PREFIX]...
+         [--mongodb-uri URI [--db NAME]]
 
 A Kubernetes ValidatingAdmissionWebhook (POST /validate, admission.k8s.io/v1 AdmissionReview
 over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets,
 Jobs and CronJobs only if every container, init container and ephemeral container image has a
 VSA from the gate (as slsa-gate verify-image checks it, resource oci://<registry>/<repository>
-of the image). The manifest is deploy/kubernetes/validating-webhook-configuration.yaml;
+of the image, or of the release repository it mirrors: SLSA_GATE_MIRRORS and each --mirror,
+docs/consumers.md#mirrors). The manifest is deploy/kubernetes/validating-webhook-configuration.yaml;
 namespace exemptions are its namespaceSelector (docs/consumers.md).
 
 Default listen address 0.0.0.0:8443; --timeout-ms (default 8000) bounds each review, after
@@ -29,6 +31,7 @@ const OPTIONS = {
   'require-digest': { type: 'boolean', default: false },
   'timeout-ms': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
+  mirror: { type: 'string', multiple: true },
   'mongodb-uri': { type: 'string' },
   db: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -64,6 +67,8 @@ export const webhookServeCommand: Command = {
       { CERTIFICATE_FILE_LIMIT_BYTES, KEY_FILE_LIMIT_BYTES, readConfigText },
       webhook,
       { connectRevocationCheck },
+      { loadMirrorMap },
+      { loadRegistrySettings },
     ] = await Promise.all([
       import('../../registry/client.ts'),
       import('../../registry/credentials.ts'),
@@ -72,14 +77,22 @@ export const webhookServeCommand: Command = {
       import('../../loaders/read-file-capped.ts'),
       import('../../consumers/admission-webhook.ts'),
       import('../../consumers/archive-revocation.ts'),
+      import('../../consumers/mirror-map.ts'),
+      import('../../config/config.ts'),
     ]);
+    // Plain http as every command reaches registries (SLSA_GATE_INSECURE_REGISTRIES), plus --insecure-registry.
+    const insecureHosts = [
+      ...loadRegistrySettings().insecureRegistries,
+      ...(values['insecure-registry'] ?? []),
+    ];
+    const mirrors = loadMirrorMap(process.env, values.mirror ?? []);
     const provider = credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials());
     const clients = new Map<string, InstanceType<typeof RegistryClient>>();
     const registry = (host: string) => {
       let client = clients.get(host);
       if (!client) {
         client = RegistryClient.forHost(host, {
-          insecureHosts: values['insecure-registry'] ?? [],
+          insecureHosts,
           credentials: provider,
           timeoutMs: timeoutMs ?? 8000,
           retry: { maxAttempts: 1 },
@@ -101,6 +114,7 @@ export const webhookServeCommand: Command = {
       },
       registry,
       requireDigest: values['require-digest'],
+      mirrors,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(archive ? { isRevoked: archive.isRevoked } : {}),
     });
