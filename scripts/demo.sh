@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: services, a worker (the built one), three publishes.
+# The main job, end to end on this machine: services, a worker (the built one), five publishes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/node-env.sh"
 source "$PROJECT_ROOT/scripts/deps.sh"

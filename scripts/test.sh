@@ -15,6 +15,10 @@ if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 # never belongs inside a test hook. Cached in .tools/interop: later runs return at once.
 build_interop_tools() { bash scripts/interop-tools.sh >/dev/null; }
 
+# The Kyverno and policy-controller CRDs the policies in deploy/policies are validated against
+# (test/e2e/consumer-policies.test.ts), pinned, from the Go module proxy; cached in .tools/policy-crds.
+fetch_policy_crds() { bash scripts/policy-crds.sh >/dev/null; }
+
 # The Kubernetes manifests (deploy/kubernetes) are validated against the API's schemas, which
 # the PyPI package kubernetes-validate ships (no network at test time): installed here, beside
 # the Temporal CLI in .tools/venv, never inside a test. A second run returns at once.
@@ -45,6 +49,7 @@ case "${1:-all}" in
   integration)
     bash scripts/services.sh up
     build_interop_tools
+    fetch_policy_crds
     install_kubernetes_validate
     run_tests 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
     ;;
@@ -53,6 +58,7 @@ case "${1:-all}" in
     npm run -s lint
     bash scripts/services.sh up
     build_interop_tools
+    fetch_policy_crds
     install_kubernetes_validate
     run_tests 'test/**/*.test.ts'
     caches_off

@@ -26,6 +26,8 @@ export interface DecisionContext {
 }
 
 const artifactRecord = (c: Candidate) => ({
+  // Only non-image kinds are stored, so an image's record is what it was before kinds existed.
+  ...(c.artifactKind && c.artifactKind !== 'container-image' ? { kind: c.artifactKind } : {}),
   repository: `${c.registry}/${c.repository}`,
   ...(c.tag ? { tag: c.tag } : {}),
   digest: c.digest,

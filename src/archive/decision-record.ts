@@ -1,10 +1,12 @@
 import * as z from 'zod';
-import { CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
+import { ArtifactKindSchema, CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SafeKeySchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import { ExceptionInputSchema } from './exception-record.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';
 
 const ArtifactSchema = z.strictObject({
+  /** Stored for every kind but a container image: records without one are images (src/core/model.ts). */
+  kind: ArtifactKindSchema.exclude(['container-image']).optional(),
   repository: NameSchema,
   tag: NameSchema.optional(),
   digest: Sha256DigestSchema,

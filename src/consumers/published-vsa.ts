@@ -103,6 +103,22 @@ export async function collectAttachedVsas(
   return { inputs, ignored };
 }
 
+/**
+ * What is attached to `repo@digest`, as a value that changes whenever an attestation is
+ * attached or removed: the referrers' manifest digests and the `.att` manifest's digest. A
+ * revocation attaches a FAILED VSA both ways, so it changes this value; a verdict remembered
+ * with the value it was reached on holds only while the value is the same.
+ */
+export async function attachmentsFingerprint(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+): Promise<string> {
+  const referrers = (await listReferrers(client, repo, digest)).map((d) => d.digest).sort();
+  const cosign = await findCosignAttestations(client, repo, digest);
+  return JSON.stringify({ referrers, cosign: cosign?.manifestDigest ?? null });
+}
+
 function payloadSha256(att: VerifiedAttestation): string {
   return `sha256:${createHash('sha256').update(Buffer.from(att.payload, 'base64')).digest('hex')}`;
 }

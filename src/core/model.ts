@@ -16,6 +16,16 @@ export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export const DigestSetSchema = z.record(z.string(), z.string());
 export type DigestSet = z.infer<typeof DigestSetSchema>;
 
+/**
+ * What kind of artifact a candidate is; it decides how the candidate is fetched and which
+ * publisher copies it. Requests and records without one are container images: that is all
+ * the gate published before kinds existed, so recorded histories and archived digests keep
+ * their meaning.
+ */
+export const ArtifactKindSchema = z.enum(['container-image', 'npm-package', 'oci-blob']);
+export type ArtifactKind = z.infer<typeof ArtifactKindSchema>;
+export const DEFAULT_ARTIFACT_KIND: ArtifactKind = 'container-image';
+
 /** The artifact under decision. `sha256` is always present; `sha512` when it was computed. */
 export const ArtifactRefSchema = z.strictObject({
   digests: z.strictObject({

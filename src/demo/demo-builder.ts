@@ -163,6 +163,9 @@ export function demoPolicy(
     twoPersonRule?: boolean;
     approvers?: string[];
     approvals?: { required: number; from?: string[] };
+    /** Check 3: the Source level the source revision must have (docs/attestors.md). */
+    minSourceLevel?: number;
+    /** Check 5: the Build level every resolved dependency must have. */
     minDependencyLevel?: number;
     /** Where the rule's images may go; by default each `…/staging/x` to `…/release/x`, tags from the source tag only. */
     release?: { destinations?: string[]; tags?: string[] };
@@ -176,7 +179,10 @@ export function demoPolicy(
     identities: [{ keyId: DEMO_BUILDER_KEY_ID }],
     builders: [DEMO_BUILDER_ID],
     minBuildLevel: DEMO_BUILDER_LEVEL,
-    source: { repos: ['github.com/example/app'] },
+    source: {
+      repos: ['github.com/example/app'],
+      ...(opts.minSourceLevel !== undefined ? { minLevel: opts.minSourceLevel } : {}),
+    },
     entrypoint: { buildTypes: [DEMO_BUILD_TYPE], allowUnknownParameters: true },
     ...(opts.approvalRequired ? { approvalRequired: true } : {}),
     ...(opts.approvalDeadline ? { approvalDeadline: opts.approvalDeadline } : {}),

@@ -14,7 +14,7 @@ import type { Credentials, CredentialsProvider } from './credentials.ts';
  */
 
 // docker/cli cli/config/configfile: an upstream format, unknown fields kept.
-const authEntrySchema = z.looseObject({
+export const authEntrySchema = z.looseObject({
   auth: z.string().optional(),
   username: z.string().optional(),
   password: z.string().optional(),
@@ -63,6 +63,30 @@ function fromAuthEntry(entry: AuthEntry, path: string, key: string): Credentials
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw configError(`auths["${key}"].auth is not base64 of user:password`, path);
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  return undefined;
+}
+
+/** Whether a config.json key (`host`, `https://host/v1/`, Docker Hub's index URL) names `host`. */
+function keyMatchesHost(key: string, host: string): boolean {
+  const names = DOCKER_HUB_HOSTS.includes(host) ? [host, DOCKER_HUB_KEY] : [host];
+  return names.includes(key) || names.includes(keyHost(key));
+}
+
+/**
+ * The credentials an `auths` map holds for `host` (config.json's, or a Kubernetes pull
+ * secret's `.dockerconfigjson`); `source` names where the map came from in errors, which
+ * never quote a credential.
+ */
+export function credentialsFromAuths(
+  auths: Record<string, AuthEntry>,
+  host: string,
+  source: string,
+): Credentials | undefined {
+  for (const [key, entry] of Object.entries(auths)) {
+    if (!keyMatchesHost(key, host)) continue;
+    const found = fromAuthEntry(entry, source, key);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
@@ -155,16 +179,10 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
     const parsed = dockerConfigSchema.safeParse(json);
     if (!parsed.success) throw configError(z.prettifyError(parsed.error), path);
     const config = parsed.data;
-    const names = DOCKER_HUB_HOSTS.includes(host) ? [host, DOCKER_HUB_KEY] : [host];
-    const matches = (key: string) => names.includes(key) || names.includes(keyHost(key));
-
-    const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => matches(key));
+    const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => keyMatchesHost(key, host));
     if (helper !== undefined) return runCredentialHelper(helper[1], helper[0], env, timeoutMs);
-    for (const [key, entry] of Object.entries(config.auths ?? {})) {
-      if (!matches(key)) continue;
-      const found = fromAuthEntry(entry, path, key);
-      if (found !== undefined) return found;
-    }
+    const found = credentialsFromAuths(config.auths ?? {}, host, path);
+    if (found !== undefined) return found;
     if (config.credsStore !== undefined) {
       const serverUrl = DOCKER_HUB_HOSTS.includes(host) ? DOCKER_HUB_KEY : host;
       return runCredentialHelper(config.credsStore, serverUrl, env, timeoutMs);

@@ -4,7 +4,14 @@
  * and the activities validate with the schemas.
  */
 import * as z from 'zod';
-import { CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
+import {
+  ArtifactKindSchema,
+  CheckResultSchema,
+  DEFAULT_ARTIFACT_KIND,
+  OutcomeSchema,
+  RejectionSchema,
+  type ArtifactKind,
+} from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
@@ -24,6 +31,8 @@ export const MAX_INLINE_ATTESTATION_CHARS = 2_000_000;
 
 /** A candidate pinned to its manifest digest: from here on only the digest is used. */
 export const CandidateSchema = z.strictObject({
+  /** Absent: a container image (requests made before kinds existed). */
+  artifactKind: ArtifactKindSchema.optional(),
   /** Registry host[:port] as given in the reference. */
   registry: registryHost,
   repository: repositoryName,
@@ -33,6 +42,11 @@ export const CandidateSchema = z.strictObject({
   tag: tagName.optional(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
+
+/** The candidate's kind, a container image when the request names none. */
+export function artifactKindOf(candidate: Pick<Candidate, 'artifactKind'>): ArtifactKind {
+  return candidate.artifactKind ?? DEFAULT_ARTIFACT_KIND;
+}
 
 export const InlineAttestationSchema = z.strictObject({
   origin: z.string().min(1).max(1024),

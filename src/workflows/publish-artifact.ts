@@ -15,12 +15,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
-import type { CheckResult, Outcome, Rejection } from '../core/model.ts';
+import type { ArtifactKind, CheckResult, Outcome, Rejection } from '../core/model.ts';
 import type { Identity } from '../core/identity.ts';
 import { verdictCounts, type ApprovalQuorum } from '../core/policy/approval-quorum.ts';
 import {
   alreadyPublishedResult,
   ApprovalSchema,
+  artifactKindOf,
   isEnd,
   publicationOf,
   PublishRequestSchema,
@@ -51,6 +52,16 @@ const longIo = proxyActivities<Activities>({
   heartbeatTimeout: '30s',
   retry,
 });
+
+/**
+ * The activity that publishes each kind of artifact: the one place that decides which
+ * publisher copies a candidate to its release destination. Each publisher is an activity of
+ * its own, so a run's history names what it published; a kind with no publisher here is
+ * refused before the first side effect.
+ */
+const PUBLISHERS: Partial<Record<ArtifactKind, 'publishImage'>> = {
+  'container-image': 'publishImage',
+};
 
 /** Runs recorded before revocations were enforced replay without the two revocation reads. */
 const REVOCATION_PATCH = 'deny-revoked-digest';
@@ -164,6 +175,7 @@ interface CountedVerdict {
 /** The durable publish pipeline: pin, fetch, verify, resolve levels, evaluate, approve, archive, publish, attest. */
 export async function publishArtifact(request: PublishRequest): Promise<PublishResult> {
   const { candidate } = request;
+  const kind = artifactKindOf(candidate);
   const decisionId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   const progress: PublishProgress = { status: 'Resolving', checks: [] };
   let approvalOpen = false;
@@ -248,7 +260,13 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     upsertSearchAttributes([{ key: sa.PublishStatus, value: status }]);
     // Every run that ends shows how in the Temporal UI's run view: a denial completes the run
     // as a workflow (a green COMPLETED), so the memo carries the verdict and its code.
-    if (isEnd(status) && patched('outcome-memo')) upsertMemo({ outcome: status, ...(code ? { code } : {}) });
+    // The kind is shown for every kind but an image, so recorded runs keep the memo they wrote.
+    if (isEnd(status) && patched('outcome-memo'))
+      upsertMemo({
+        outcome: status,
+        ...(code ? { code } : {}),
+        ...(kind === 'container-image' ? {} : { artifactKind: kind }),
+      });
     // Each end sets the result first; the worker logs and times the run's end from it.
     if (isEnd(status) && progress.result)
       publishSteps.publishEnded({
@@ -325,6 +343,8 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     if (patched('validate-request')) {
       const parsed = PublishRequestSchema.safeParse(request);
       if (!parsed.success) return await denyCoded('INPUT_INVALID', firstIssue(parsed.error));
+      if (PUBLISHERS[kind] === undefined)
+        return await denyCoded('INPUT_INVALID', `candidate.artifactKind: no publisher for ${kind}`);
       // One credential, one run (docs/security-model.md#one-credential-one-run): the request's
       // seal is checked and consumed before any step; runs recorded before admit as they did.
       if (patched('admit-request-seal')) {
@@ -552,10 +572,11 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
     // Once the copy starts it finishes: a cancellation now would leave a half-published image.
     return await CancellationScope.nonCancellable(async () => {
       setStatus('Publishing');
+      const publisher = PUBLISHERS[kind] ?? 'publishImage';
       const published = await step(
-        'publishImage',
+        publisher,
         () =>
-          longIo.publishImage({
+          longIo[publisher]({
             candidate,
             releaseRegistry: request.releaseRegistry,
             releaseRepository: request.releaseRepository,

@@ -25,9 +25,11 @@ import {
   type Count,
 } from '../../archive/queries.ts';
 import { GateError } from '../../core/errors.ts';
+import { DEFAULT_ARTIFACT_KIND } from '../../core/model.ts';
 import { runParquetExport } from './audit-read-model.ts';
 import { verdictSender } from './progress-output.ts';
 import { terminalSafe } from '../terminal-safe.ts';
+import { checksTable, textTable } from '../text-table.ts';
 import type { Command } from './command.ts';
 
 /** Where the archive is (shared by every audit subcommand). */
@@ -116,17 +118,6 @@ function shortDigest(digest: string | undefined): string {
   return digest === undefined ? '' : digest.slice(0, 19);
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  // Cells quote archived, signed text (builder ids, reasons): terminal-safe, so a row stays one line.
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => terminalSafe(c).padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
@@ -212,7 +203,7 @@ const listCommand: Command = {
           d._id,
         ]);
         console.log(
-          table(['DECIDED', 'OUTCOME', 'STATUS', 'ARTIFACT', 'DIGEST', 'BUILDER', 'FAILING', 'ID'], rows),
+          textTable(['DECIDED', 'OUTCOME', 'STATUS', 'ARTIFACT', 'DIGEST', 'BUILDER', 'FAILING', 'ID'], rows),
         );
         console.log(`${items.length} decision(s)${nextCursor ? `; next page: --cursor ${nextCursor}` : ''}`);
       }
@@ -251,6 +242,7 @@ const showCommand: Command = {
         `Decision   ${d._id}`,
         `Outcome    ${d.outcome} (status ${d.status} since ${d.statusAt})`,
         `Artifact   ${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}@${d.artifact.digest}`,
+        `Kind       ${d.artifact.kind ?? DEFAULT_ARTIFACT_KIND}`,
         `Requester  ${d.requester}`,
         `Builder    ${d.builder ? `${d.builder.id}${d.builder.version ? ' ' + d.builder.version : ''}` : '(unknown)'}`,
         `Source     ${[d.source?.repo, d.source?.ref, d.source?.commit].filter(Boolean).join(' ') || '(unknown)'}`,
@@ -261,10 +253,7 @@ const showCommand: Command = {
         `Timings    ${timingsText(d.timings) || '-'}${d.published?.timings ? `; after the decision: ${timingsText(d.published.timings)}` : ''}`,
         `Temporal   ${temporalUi}`,
         '',
-        ...table(
-          ['CHECK', 'RESULT', 'CODE', 'LEVEL', 'REASON'],
-          d.checks.map((c) => [c.id, c.result, c.code ?? '', c.level?.toString() ?? '', c.reason]),
-        ).split('\n'),
+        ...checksTable(d.checks).split('\n'),
         `Rejected (${d.rejected?.length ?? 0})`,
         ...(d.rejected ?? []).map((r) => `  ${r.code}  ${r.origin}: ${r.reason}`),
         '',

@@ -1,5 +1,6 @@
 import type { PublishProgress, Verdict } from '../../workflows/contract.ts';
 import { terminalSafe } from '../terminal-safe.ts';
+import { checksTable } from '../text-table.ts';
 
 /** How a verdict's sender was known: verified by the API (and its group), or a typed name. */
 export function verdictSender(v: Pick<Verdict, 'verified' | 'group'>): string {
@@ -23,10 +24,9 @@ export function printProgress(
   // Reasons, origins and references quote signed or requested text: each line is printed terminal-safe.
   const print = (line: string) => console.log(terminalSafe(line));
   print(`status: ${progress.status}${progress.outcome ? ` (policy outcome ${progress.outcome})` : ''}`);
-  for (const check of progress.checks) {
-    const code = check.code ? ` ${check.code}` : '';
-    print(`  ${check.result.padEnd(7)} ${check.id.padEnd(13)}${code} ${check.reason}`);
-  }
+  // The checks as `audit show` prints them: one renderer, one reading of a check.
+  if (progress.checks.length > 0)
+    for (const line of checksTable(progress.checks).split('\n')) print(`  ${line}`);
   // Attestations that did not count, each once; the verdict line names only the first reason.
   for (const r of progress.result?.rejected ?? []) print(`  REJECTED ${r.code} ${r.origin}: ${r.reason}`);
   const approvals = progress.approvals ?? progress.result?.approvals;

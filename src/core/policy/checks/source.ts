@@ -121,12 +121,12 @@ export function checkSource(
       candidates.length === 0
         ? 'no source level evidence for this repository'
         : matching.length === 0
-          ? `no source level evidence for commit ${src.commit ?? '?'} on ${ref ?? '?'}`
+          ? 'no source level evidence for this commit on this ref'
           : `source reaches L${level}`;
     return fail(
       'source',
       'SOURCE_LEVEL_INSUFFICIENT',
-      `${at} ${src.uri}: ${why}, the rule needs Source L${want.minLevel}`,
+      `${at} ${src.uri}@${ref ?? '?'} (${src.commit ?? 'no commit'}): ${why}, the rule needs Source L${want.minLevel}`,
       used,
       level,
     );
