@@ -5,17 +5,9 @@
  * `dev.cosignproject.cosign/signature`. What `cosign verify --key` reads.
  */
 import type { RegistryClient } from './client.ts';
-import { COSIGN_ANNOTATIONS } from './cosign-attestations.ts';
-import { sha256Digest } from './digest.ts';
-import {
-  IMAGE_MANIFEST_TYPES,
-  manifestBytes,
-  MEDIA_TYPES,
-  parseImageManifest,
-  type Descriptor,
-} from './oci-manifest.ts';
+import { COSIGN_ANNOTATIONS, readCosignManifest, writeCosignManifest } from './cosign-attestations.ts';
+import { manifestBytes, type Descriptor } from './oci-manifest.ts';
 import { referrersTag } from './referrers.ts';
-import { registryError } from './registry-error.ts';
 
 /** The layer media type of a simple-signing payload (SIGNATURE_SPEC.md §Payload). */
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -49,32 +41,15 @@ export async function findCosignSignatures(
   repo: string,
   digest: string,
 ): Promise<{ layers: Descriptor[]; signatures: CosignSignatureLayer[] }> {
-  const tag = cosignSignatureTag(digest);
-  const where = `cosign signatures ${repo}:${tag}`;
-  const fetched = await client.getManifestByTag(repo, tag);
-  if (fetched === undefined) return { layers: [], signatures: [] };
-  if (!IMAGE_MANIFEST_TYPES.includes(fetched.mediaType))
-    throw registryError('REGISTRY_ERROR', `${where}: is ${fetched.mediaType}, not an image manifest`, {
-      where,
-    });
-  const manifest = parseImageManifest(fetched.bytes, where);
-  if (manifest.layers.length > client.limits.maxReferrers)
-    throw registryError(
-      'LIMIT_EXCEEDED',
-      `${where}: ${manifest.layers.length} signatures, over ${client.limits.maxReferrers}`,
-      {
-        where,
-        limit: client.limits.maxReferrers,
-        count: manifest.layers.length,
-      },
-    );
+  const found = await readCosignManifest(client, repo, cosignSignatureTag(digest), 'signatures');
+  const layers = found?.layers ?? [];
   const signatures: CosignSignatureLayer[] = [];
-  for (const layer of manifest.layers) {
+  for (const layer of layers) {
     const signature = layer.annotations?.[COSIGN_ANNOTATIONS.signature];
     if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !signature) continue;
     signatures.push({ payload: await client.getBlob(repo, layer.digest, 64 * 1024), signature });
   }
-  return { layers: manifest.layers, signatures };
+  return { layers, signatures };
 }
 
 /**
@@ -98,21 +73,6 @@ export async function attachCosignSignature(
       annotations: { [COSIGN_ANNOTATIONS.signature]: signed.signature },
     },
   ];
-  // cosign's config lists the layers as the rootfs of an empty image.
-  const config = manifestBytes({
-    architecture: '',
-    os: '',
-    config: {},
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-  });
-  const configDigest = await client.pushBlob(repo, config);
-  const manifest = manifestBytes({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.byteLength },
-    layers,
-  });
   const tag = cosignSignatureTag(subjectDigest);
-  await client.putManifest(repo, tag, manifest, MEDIA_TYPES.ociManifest);
-  return { tag, digest: sha256Digest(manifest) };
+  return { tag, digest: await writeCosignManifest(client, repo, tag, layers) };
 }
