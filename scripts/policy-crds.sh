@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fetches the CustomResourceDefinitions the admission policies in deploy/policies are written
-# for (Kyverno's ClusterPolicy, Sigstore policy-controller's ClusterImagePolicy), pinned, from
-# the Go module proxy: each project's module holds its CRDs under config/. The tests validate
-# the policies against these schemas (test/e2e/consumer-policies.test.ts), offline.
+# for (Kyverno's ClusterPolicy, Sigstore policy-controller's ClusterImagePolicy) and those of
+# the cert-manager objects the webhook ships (deploy/kubernetes/webhook/cert-manager.yaml),
+# pinned, from the Go module proxy: each project's module holds its CRDs (config/, or
+# cert-manager's deploy/crds/). The tests validate against these schemas
+# (test/integration/deploy/policies.test.ts, kubernetes.test.ts), offline.
 #
 # Idempotent and fast when cached: a CRD named after its version is extracted once into
 # .tools/policy-crds/ and reused. Prints the directory holding the CRDs.
@@ -15,6 +17,8 @@ mkdir -p "$OUT"
 CRDS=(
   "kyverno-clusterpolicies github.com/kyverno/kyverno v1.19.1 h1:/MkgFii3/VlQfKR1JpC9tVwNNVNQTt2S4U6qCsafsTU= config/crds/kyverno/kyverno.io_clusterpolicies.yaml"
   "policy-controller-clusterimagepolicies github.com/sigstore/policy-controller v0.13.1 h1:Woy+6bQ7pT/0m3/PSO2RtDxSHKBZ/8iHpCZFcZJThM8= config/300-clusterimagepolicy.yaml"
+  "cert-manager-certificates github.com/cert-manager/cert-manager v1.21.2 h1:UWgoYM+KLNtRlqmoWOKjKBOBUPVHeepQ6/ac3ERJW68= deploy/crds/cert-manager.io_certificates.yaml"
+  "cert-manager-issuers github.com/cert-manager/cert-manager v1.21.2 h1:UWgoYM+KLNtRlqmoWOKjKBOBUPVHeepQ6/ac3ERJW68= deploy/crds/cert-manager.io_issuers.yaml"
 )
 
 command -v go >/dev/null || { echo "policy-crds: Go is required to fetch the CRDs from the module proxy" >&2; exit 1; }

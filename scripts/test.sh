@@ -16,7 +16,8 @@ if [ ! -x /usr/bin/chromium ]; then bash scripts/install-chromium.sh; fi
 build_interop_tools() { bash scripts/interop-tools.sh >/dev/null; }
 
 # The Kyverno and policy-controller CRDs the policies in deploy/policies are validated against
-# (test/e2e/consumer-policies.test.ts), pinned, from the Go module proxy; cached in .tools/policy-crds.
+# (test/integration/deploy/policies.test.ts), and cert-manager's for the webhook's certificate
+# (deploy/kubernetes/webhook), pinned, from the Go module proxy; cached in .tools/policy-crds.
 fetch_policy_crds() { bash scripts/policy-crds.sh >/dev/null; }
 
 # The Kubernetes manifests (deploy/kubernetes) are validated against the API's schemas, which

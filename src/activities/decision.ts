@@ -11,7 +11,8 @@ import {
 } from '../core/policy/approval-quorum.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import type { CheckResult } from '../core/model.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import { stagedFileOf } from './candidate-artifact.ts';
 import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
@@ -146,11 +147,16 @@ export function createDecisionActivities(deps: ActivityDeps) {
               'IDENTITY_UNVERIFIED',
             )
           : undefined);
+      // The evaluation read the file artifact's manifest already; its file is what was verified.
+      const file =
+        artifactKindOf(input.candidate) === 'oci-blob'
+          ? await stagedFileOf(deps, input.candidate)
+          : undefined;
       const recorded = await recordCounted(deps, {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
-        artifact: artifactRecord(input.candidate),
+        artifact: { ...artifactRecord(input.candidate), ...(file ? { fileDigest: file.digest } : {}) },
         requester: requester?.id ?? input.requester,
         checks: input.evaluation.checks,
         outcome: input.evaluation.outcome,

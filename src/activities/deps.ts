@@ -18,6 +18,11 @@ export interface ActivityDeps {
   /** The key the API seals verified identities with (SLSA_GATE_IDENTITY_KEY); none: no identity verifies. */
   identityKey?: Buffer;
   signer: AttestationSigner;
+  /**
+   * Where new drift findings are announced, and the secret their HMAC is keyed with
+   * (SLSA_GATE_DRIFT_WEBHOOK_URL, SLSA_GATE_DRIFT_WEBHOOK_SECRET); absent: none is sent.
+   */
+  driftWebhook?: { url: string; secret: Buffer };
   /** The worker's series (docs/operations.md#metrics); absent: nothing is counted. */
   metrics?: WorkerMetrics;
   /** Source and dependency levels of some resources, from the configured attestors. */

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { GateError, isGateError, isRetryableError } from '../core/errors.ts';
 import { DSSE_ENVELOPE_MEDIA_TYPE } from '../core/formats/dsse/envelope-v1.ts';
 import { BUNDLE_MEDIA_TYPES } from '../core/formats/sigstore/bundle-v1.ts';
-import type { ArtifactRef, EvaluatedAttestation, VerifiedAttestation } from '../core/model.ts';
+import type { EvaluatedAttestation, VerifiedAttestation } from '../core/model.ts';
 import { normaliseProvenance } from '../core/provenance/normalise-provenance.ts';
 import { evidenceFactsOf, type EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { isProvenancePredicateType, type Provenance } from '../core/provenance/provenance.ts';
@@ -14,6 +14,7 @@ import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts'
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
 import type { Candidate } from '../workflows/contract.ts';
+import { artifactOf } from './candidate-artifact.ts';
 import type { ActivityDeps } from './deps.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
 import { findCosignAttestations } from '../registry/cosign-attestations.ts';
@@ -52,14 +53,6 @@ const ATTESTATION_LAYER_TYPES = new Set<string>([
   ...Object.keys(BUNDLE_MEDIA_TYPES),
   DSSE_ENVELOPE_MEDIA_TYPE,
 ]);
-
-/** The candidate as the core sees it. */
-export function artifactOf(candidate: Candidate): ArtifactRef {
-  return {
-    digests: { sha256: candidate.digest.slice('sha256:'.length) },
-    uri: `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`,
-  };
-}
 
 interface Fetched {
   input: AttestationInput;
@@ -198,9 +191,10 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       // The one verification of this publish. It accepts v0.1 bundles without an inclusion
       // proof so that the rule in force decides on them at evaluation (withinV01Stance);
       // what this step derives (facts, archived metadata) is from what verifies without it.
+      const artifact = await artifactOf(deps, candidate);
       const started = performance.now();
       const evidence = verifyEvidence({
-        artifact: artifactOf(candidate),
+        artifact,
         attestations: fetched.map((f) => f.input),
         trust: deps.trust,
         allowV01WithoutInclusionProof: true,

@@ -15,12 +15,13 @@ import { durationSeconds, type LevelEvidence, type PolicyRule } from '../core/po
 import type { RequesterInput } from '../core/policy/guards/requester.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import type { RejectedAttestation } from '../core/verify/verify-attestations.ts';
-import type { EvaluatedAttestation } from '../core/model.ts';
+import type { ArtifactRef, EvaluatedAttestation } from '../core/model.ts';
 import { evaluateVerified, verifyEvidence, type VerifiedEvidence } from '../core/verify-and-evaluate.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
-import { artifactOf, type CollectedEvidence } from './evidence.ts';
+import { artifactOf } from './candidate-artifact.ts';
+import type { CollectedEvidence } from './evidence.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 
 const DEFAULT_APPROVAL_DEADLINE_SECONDS = 24 * 3600;
@@ -111,7 +112,7 @@ export function parsePolicyCoded(...args: Parameters<typeof parsePolicy>): Retur
 async function evidenceToEvaluate(
   deps: ActivityDeps,
   input: {
-    candidate: Candidate;
+    artifact: ArtifactRef;
     attestationDigests: string[];
     evidence?: Pick<CollectedEvidence, 'verified' | 'rejected' | 'trustDigest' | 'verifySeconds'>;
   },
@@ -125,7 +126,7 @@ async function evidenceToEvaluate(
   const records = await loadArchivedAttestations(deps.archive, input.attestationDigests);
   const started = performance.now();
   const again = verifyEvidence({
-    artifact: artifactOf(input.candidate),
+    artifact: input.artifact,
     attestations: records.flatMap((r) => loadAttestations(Buffer.from(r.raw, 'base64'), r.origin)),
     trust: deps.trust,
     allowV01WithoutInclusionProof: true,
@@ -216,7 +217,8 @@ export function createPolicyActivities(deps: ActivityDeps) {
         `${input.candidate.registry}/${input.candidate.repository}`,
       );
 
-      const { evidence, verifySeconds } = await evidenceToEvaluate(deps, input);
+      const artifact = await artifactOf(deps, input.candidate);
+      const { evidence, verifySeconds } = await evidenceToEvaluate(deps, { ...input, artifact });
       const rollback = input.release?.tag
         ? await lastPublished(deps, input.release.repository, input.release.tag)
         : undefined;
@@ -228,7 +230,7 @@ export function createPolicyActivities(deps: ActivityDeps) {
         ({ evaluation } = evaluateVerified(
           evidence,
           {
-            artifact: artifactOf(input.candidate),
+            artifact,
             trustMap: deps.trustMap,
             levels: input.levels,
             now: new Date(input.now),

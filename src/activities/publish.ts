@@ -3,7 +3,8 @@ import { GateError } from '../core/errors.ts';
 import type { Evaluation } from '../core/policy/evaluate.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { isRepositoryName, TAG } from '../registry/oci-names.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import { stagedFileOf } from './candidate-artifact.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 import { copyImage } from '../registry/copy-image.ts';
@@ -23,68 +24,88 @@ function verifiedLevels(evaluation: Evaluation): string[] {
   return levels;
 }
 
+interface PublishInput {
+  candidate: Candidate;
+  releaseRegistry: string;
+  releaseRepository: string;
+  releaseTag?: string;
+}
+
+interface Published {
+  reference: string;
+  digest: string;
+  tag?: string;
+}
+
+/**
+ * Copies the verified digest to the release repository and tags it; idempotent, so a
+ * retry after a crash re-puts the same bytes and publishes nothing new (docs/checklist.md#row-29).
+ */
+async function copyToRelease(deps: ActivityDeps, input: PublishInput): Promise<Published> {
+  const { candidate } = input;
+  // Everything about the destination is checked before the first registry write (issue 12 §5):
+  // a tag refused after the copy would leave the manifest in the release repository.
+  if (!isRepositoryName(input.releaseRepository))
+    throw new GateError('INPUT_INVALID', 'releaseRepository is not a repository name', {
+      detail: { field: 'releaseRepository' },
+    });
+  if (input.releaseTag !== undefined && !TAG.test(input.releaseTag))
+    throw new GateError('INPUT_INVALID', 'releaseTag is not a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})', {
+      detail: { field: 'releaseTag' },
+    });
+  const source = deps.registry(candidate.registry);
+  const target = deps.registry(input.releaseRegistry);
+  const copied = await copyImage(source, candidate.repository, input.releaseRepository, candidate.digest, {
+    target,
+    onProgress: (p) => Context.current().heartbeat(p),
+  });
+  if (copied.digest !== candidate.digest) {
+    throw new GateError('DIGEST_MISMATCH', `copied ${copied.digest}, verified ${candidate.digest}`);
+  }
+  if (input.releaseTag) await target.tag(input.releaseRepository, input.releaseTag, candidate.digest);
+  const resolved = await target.resolve(input.releaseRepository, input.releaseTag ?? candidate.digest);
+  if (resolved.digest !== candidate.digest) {
+    throw new GateError(
+      'DIGEST_MISMATCH',
+      `${input.releaseRegistry}/${input.releaseRepository}:${input.releaseTag} is ${resolved.digest}, verified ${candidate.digest}`,
+    );
+  }
+  const base = `${input.releaseRegistry}/${input.releaseRepository}`;
+  return {
+    reference: input.releaseTag
+      ? `${base}:${input.releaseTag}@${candidate.digest}`
+      : `${base}@${candidate.digest}`,
+    digest: candidate.digest,
+    ...(input.releaseTag ? { tag: input.releaseTag } : {}),
+  };
+}
+
 export function createPublishActivities(deps: ActivityDeps) {
   return {
     /** Checks that the candidate's manifest is there and hashes to its digest (nothing is trusted by tag). */
     async pinCandidate(candidate: Candidate): Promise<{ mediaType: string }> {
+      // A file artifact that is not one the gate would publish is refused before any evidence
+      // is fetched (ARTIFACT_INVALID, LIMIT_EXCEEDED: docs/policy.md#files).
+      if (artifactKindOf(candidate) === 'oci-blob') await stagedFileOf(deps, candidate);
       const manifest = await deps
         .registry(candidate.registry)
         .getManifest(candidate.repository, candidate.digest);
       return { mediaType: manifest.mediaType };
     },
 
+    /** Publishes a container image (copyToRelease). */
+    async publishImage(input: PublishInput): Promise<Published> {
+      return copyToRelease(deps, input);
+    },
+
     /**
-     * Copies the verified digest to the release repository and tags it; idempotent, so a
-     * retry after a crash re-puts the same bytes and publishes nothing new (docs/checklist.md#row-29).
+     * Publishes a file artifact (`oci-blob`): the same copy by digest as an image, after the
+     * staged manifest is held once more to the shape the gate publishes (fileLayerOf), so what
+     * lands in the release repository is the one verified file and nothing beside it.
      */
-    async publishImage(input: {
-      candidate: Candidate;
-      releaseRegistry: string;
-      releaseRepository: string;
-      releaseTag?: string;
-    }): Promise<{ reference: string; digest: string; tag?: string }> {
-      const { candidate } = input;
-      // Everything about the destination is checked before the first registry write (issue 12 §5):
-      // a tag refused after the copy would leave the manifest in the release repository.
-      if (!isRepositoryName(input.releaseRepository))
-        throw new GateError('INPUT_INVALID', 'releaseRepository is not a repository name', {
-          detail: { field: 'releaseRepository' },
-        });
-      if (input.releaseTag !== undefined && !TAG.test(input.releaseTag))
-        throw new GateError('INPUT_INVALID', 'releaseTag is not a tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})', {
-          detail: { field: 'releaseTag' },
-        });
-      const source = deps.registry(candidate.registry);
-      const target = deps.registry(input.releaseRegistry);
-      const copied = await copyImage(
-        source,
-        candidate.repository,
-        input.releaseRepository,
-        candidate.digest,
-        {
-          target,
-          onProgress: (p) => Context.current().heartbeat(p),
-        },
-      );
-      if (copied.digest !== candidate.digest) {
-        throw new GateError('DIGEST_MISMATCH', `copied ${copied.digest}, verified ${candidate.digest}`);
-      }
-      if (input.releaseTag) await target.tag(input.releaseRepository, input.releaseTag, candidate.digest);
-      const resolved = await target.resolve(input.releaseRepository, input.releaseTag ?? candidate.digest);
-      if (resolved.digest !== candidate.digest) {
-        throw new GateError(
-          'DIGEST_MISMATCH',
-          `${input.releaseRegistry}/${input.releaseRepository}:${input.releaseTag} is ${resolved.digest}, verified ${candidate.digest}`,
-        );
-      }
-      const base = `${input.releaseRegistry}/${input.releaseRepository}`;
-      return {
-        reference: input.releaseTag
-          ? `${base}:${input.releaseTag}@${candidate.digest}`
-          : `${base}@${candidate.digest}`,
-        digest: candidate.digest,
-        ...(input.releaseTag ? { tag: input.releaseTag } : {}),
-      };
+    async publishFileArtifact(input: PublishInput): Promise<Published> {
+      await stagedFileOf(deps, input.candidate);
+      return copyToRelease(deps, input);
     },
 
     /**

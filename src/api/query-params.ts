@@ -76,3 +76,23 @@ export function queryOf(filters: AuditFilters, extra: Record<string, string> = {
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
 }
+
+/** The drift list's parameters: `repository` (`host/repo`) and `limit` (1–1000, 50 by default). */
+export function parseDriftQuery(params: URLSearchParams): { repository?: string; limit: number } {
+  const given: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (name !== 'repository' && name !== 'limit')
+      throw new ParameterError(name, `unknown parameter ${JSON.stringify(name)}`);
+    if (name in given) throw new ParameterError(name, `parameter ${name} is given more than once`);
+    if (value !== '') given[name] = value;
+  }
+  let limit = 50;
+  if (given.limit !== undefined) {
+    limit = /^\d{1,4}$/.test(given.limit) ? Number(given.limit) : 0;
+    if (limit < 1 || limit > 1000)
+      throw new ParameterError('limit', 'limit must be an integer from 1 to 1000');
+  }
+  if (given.repository !== undefined && given.repository.length > 2048)
+    throw new ParameterError('repository', 'repository is longer than 2048 characters');
+  return { ...(given.repository !== undefined ? { repository: given.repository } : {}), limit };
+}

@@ -8,7 +8,8 @@
  *   GET /api/v1/decisions/:ref                     showDecision (raw bytes left out, linked)
  *   GET /api/v1/attestations/:digest/raw           archived bytes, digest re-checked first
  *   GET /api/v1/stats?<filters>                    decisionStats
- *   GET /  GET /decisions/:ref                     the web view (same auth, via a cookie)
+ *   GET /api/v1/drift?repository&limit             the release monitor's drift findings, last seen first
+ *   GET /  GET /decisions/:ref  GET /drift         the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
  *   POST /api/v1/policies                          load the policy in force (scope admin)
  *   POST /api/v1/revocations                       revoke a digest (scope admin, revocation-routes.ts)
@@ -50,7 +51,7 @@ import {
   startPublish,
   type PublishApiOptions,
 } from './publish-routes.ts';
-import { ParameterError, parseDecisionQuery } from './query-params.ts';
+import { ParameterError, parseDecisionQuery, parseDriftQuery } from './query-params.ts';
 import { startRevocation } from './revocation-routes.ts';
 import { vsaKeySetPem, type VsaKeySet } from '../signing/vsa-key-set.ts';
 import { readExportState } from '../audit/read-model/export-parquet.ts';
@@ -58,6 +59,7 @@ import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
 import {
   detailPage,
+  driftPage,
   listPage,
   loginPage,
   messagePage,
@@ -668,6 +670,8 @@ async function apiRoute(
     const { filters } = parseDecisionQuery(params, { page: false });
     return sendJson(res, 200, await decisionStats(archive, filters));
   }
+  if (path === '/api/v1/drift')
+    return sendJson(res, 200, { items: await archive.listDrift(parseDriftQuery(params)) });
   const raw = DIGEST_PATH.exec(decodePath(path));
   if (raw) {
     noParameters(params);
@@ -765,6 +769,10 @@ async function pageRoute(
     );
   }
   if (path === '/queries' || path.startsWith('/queries/')) return savedQueryRoute(options, path, params, res);
+  if (path === '/drift') {
+    const query = parseDriftQuery(params);
+    return sendHtml(res, 200, driftPage(await archive.listDrift(query), query.repository));
+  }
   const decision = /^\/decisions\/([^/]+)$/.exec(path);
   if (decision) {
     noParameters(params);

@@ -5,6 +5,7 @@
  */
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
+import type { DriftRecord } from '../archive/drift-record.ts';
 import { eventReason } from '../archive/event-record.ts';
 import { DecisionStatusSchema } from '../archive/lifecycle.ts';
 import type { DecisionDetail } from '../archive/queries.ts';
@@ -37,6 +38,7 @@ function layout(title: string, body: Html, options: { loggedIn: boolean } = { lo
       <body>
         <header>
           <a class="brand" href="/">slsa-gate audit</a>
+          ${options.loggedIn ? html`<a href="/drift">Drift</a>` : ''}
           ${options.loggedIn ? html`<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>` : ''}
         </header>
         <main>${body}</main>
@@ -455,6 +457,62 @@ ul.evidence .muted{display:block}
 section.summary{background:#fff;border:1px solid #e5e7eb;padding:8px 12px;margin-bottom:12px}
 svg.chart{max-width:100%;height:auto}
 `;
+
+/** The release monitor's drift findings, last seen first: each standing finding once, with its count. */
+export function driftPage(items: DriftRecord[], repository: string | undefined): string {
+  const where = (d: DriftRecord) =>
+    d.tag !== undefined
+      ? `${d.repository}:${d.tag}`
+      : d.digest !== undefined
+        ? `${d.repository}@`
+        : d.repository;
+  return layout(
+    'Drift',
+    html`<h1>Drift in release repositories</h1>
+      <form method="get" action="/drift" class="filters">
+        <label
+          >Repository <input name="repository" value="${repository ?? ''}" placeholder="host/repository"
+        /></label>
+        <button type="submit">Filter</button>
+      </form>
+      <p class="muted">
+        Findings of the release monitor (docs/consumers.md#the-drift-monitor), last seen first.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th>Last seen</th>
+            <th>Kind</th>
+            <th>Where</th>
+            <th>Digest or code</th>
+            <th>Runs</th>
+            <th>First seen</th>
+            <th>Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${
+            items.length > 0
+              ? items.map(
+                  (d) =>
+                    html`<tr>
+                      <td>${d.at}</td>
+                      <td><code>${d.kind}</code></td>
+                      <td>${where(d)}</td>
+                      <td><code>${d.digest ?? d.code ?? ''}</code></td>
+                      <td>${String(d.count ?? 1)}</td>
+                      <td>${d.firstSeen ?? d.at}</td>
+                      <td>${d.reason}</td>
+                    </tr>`,
+                )
+              : html`<tr>
+                  <td colspan="7" class="muted">No drift found.</td>
+                </tr>`
+          }
+        </tbody>
+      </table>`,
+  );
+}
 
 /** The saved-query page: every saved query, and how fresh the read model they run on is. */
 export function savedQueriesPage(

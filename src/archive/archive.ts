@@ -56,7 +56,7 @@ import { computeEvidenceDigest, sha256Digest } from './digest.ts';
 import { DecisionStatusSchema, transitionRefusal, type DecisionStatus } from './lifecycle.ts';
 import type { PolicyVersionRecord } from './policy-version-record.ts';
 import { attachmentTagId, type AttachmentTagRecord } from './attachment-tag-record.ts';
-import { driftId, type DriftRecord } from './drift-record.ts';
+import { driftId, type DriftRecord, type DriftSighting } from './drift-record.ts';
 import { publicationId, releaseId, type ReleaseRecord } from './release-record.ts';
 import type { RequestSealRecord } from './request-seal-record.ts';
 import { RevocationInputSchema, type RevocationInput, type RevocationRecord } from './revocation-record.ts';
@@ -991,11 +991,62 @@ export class Archive {
     return docs.map((doc) => toRecord('decisions', doc));
   }
 
-  /** Records a drift finding of the release monitor; recording the same finding again is a no-op. */
-  async recordDrift(record: Omit<DriftRecord, '_id' | 'schemaVersion'>): Promise<{ driftId: string }> {
-    const id = driftId(record.runId, record.repository, record.tag, record.kind);
-    await this.insertOnce('drift', { _id: id, schemaVersion: SCHEMA_VERSION, ...record });
-    return { driftId: id };
+  /**
+   * Records what a monitor run saw. The first sighting archives the finding; a later run moves
+   * its last-seen run and time and counts it, so a standing finding is one record however many
+   * runs see it; the same run recording it again (a retried activity) changes nothing. `isNew`:
+   * this run saw it first (also on that run's retry, so its notice is not lost). By `_id` only.
+   */
+  async recordDrift(
+    sighting: DriftSighting,
+    run: { workflowId: string; runId: string; at: string },
+  ): Promise<{ driftId: string; isNew: boolean; firstSeen: string }> {
+    const id = driftId(sighting);
+    const again = await this.#collections.drift.updateOne(
+      { _id: id, runId: { $ne: run.runId } },
+      {
+        $set: { workflowId: run.workflowId, runId: run.runId, at: new Date(run.at), reason: sighting.reason },
+        $inc: { count: 1 },
+      },
+    );
+    if (again.matchedCount === 0) {
+      await this.insertIfAbsent('drift', {
+        _id: id,
+        schemaVersion: SCHEMA_VERSION,
+        ...sighting,
+        ...run,
+        firstSeen: run.at,
+        firstRunId: run.runId,
+        count: 1,
+      });
+    }
+    const stored = await this.findById('drift', id);
+    if (!stored) throw new GateError('ARCHIVE_ERROR', `drift ${id} is not stored after its write`);
+    return {
+      driftId: id,
+      isNew: stored.firstRunId === run.runId,
+      firstSeen: new Date(stored.firstSeen ?? stored.at).toISOString(),
+    };
+  }
+
+  /**
+   * Digests this gate knows and does not vouch for, newest first, at most `limit` of each
+   * source: every revoked digest, and candidates whose publish ended without publishing
+   * (denied, rejected, expired). The drift monitor asks each release repository whether it
+   * serves them by digest: a registry lists no untagged manifests (docs/consumers.md#the-drift-monitor).
+   * Read through the `status` index and the small revocations collection.
+   */
+  async digestsNotVouchedFor(limit: number): Promise<string[]> {
+    const [revoked, refused] = await Promise.all([
+      this.#collections.revocations.find({}).sort({ at: -1, _id: -1 }).limit(limit).toArray(),
+      this.#collections.decisions
+        .find({ status: { $in: ['denied', 'rejected', 'expired'] } })
+        .sort({ decidedAt: -1 })
+        .limit(limit)
+        .project<{ artifact: { digest: string } }>({ 'artifact.digest': 1 })
+        .toArray(),
+    ]);
+    return [...new Set([...revoked.map((r) => r._id), ...refused.map((d) => d.artifact.digest)])];
   }
 
   /** Drift findings, newest first, at most `limit` (1–1000), of one repository (`host/repo`) or all. */

@@ -11,6 +11,11 @@ const ArtifactSchema = z.strictObject({
   tag: NameSchema.optional(),
   digest: Sha256DigestSchema,
   uri: NameSchema.optional(),
+  /**
+   * A file artifact's file: the layer sha256 its provenance subject was checked against, which
+   * `audit replay` checks it against again (the manifest `digest` is what was published).
+   */
+  fileDigest: Sha256DigestSchema.optional(),
 });
 
 const PolicyRefSchema = z.strictObject({

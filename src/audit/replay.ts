@@ -246,8 +246,10 @@ function replayOne(
       if (!isGateError(err)) throw err;
       return { checks: [pipelineFailure(err)], outcome: 'FAILED' as const, levels: [] };
     }
+    // A file artifact's provenance names the file, not the manifest (docs/policy.md#files).
+    const subject = decision.artifact.fileDigest ?? decision.artifact.digest;
     const artifact: ArtifactRef = {
-      digests: { sha256: decision.artifact.digest.slice('sha256:'.length) },
+      digests: { sha256: subject.slice('sha256:'.length) },
       uri: decision.artifact.uri ?? `oci://${decision.artifact.repository}@${decision.artifact.digest}`,
     };
     let evaluation: Evaluation;

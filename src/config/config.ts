@@ -65,6 +65,17 @@ export const ConfigSchema = z.strictObject({
   allowUnverifiedApprovals: z.stringbool().default(false),
   /** Where the worker serves `GET /healthz` for container probes (`HOST:PORT`); off when absent. */
   healthListen: ListenAddressSchema.optional(),
+  /**
+   * Where the drift monitor posts a signed notice of each new finding (docs/consumers.md#drift-notifications):
+   * https, or plain http to a loopback address only; off when absent.
+   */
+  driftWebhookUrl: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (url) => url.startsWith('https:') || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(url),
+      'expected an https URL (plain http to a loopback address only)',
+    )
+    .optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -102,6 +113,7 @@ const VARIABLES: Record<string, string> = {
   attestationDeadlineSeconds: 'SLSA_GATE_ATTESTATION_DEADLINE',
   allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
   healthListen: 'SLSA_GATE_HEALTH_LISTEN',
+  driftWebhookUrl: 'SLSA_GATE_DRIFT_WEBHOOK_URL',
 };
 
 /**
@@ -166,6 +178,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     policyUri: env.SLSA_GATE_POLICY_URI,
     allowUnverifiedApprovals: env.SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS,
     healthListen: env.SLSA_GATE_HEALTH_LISTEN,
+    driftWebhookUrl: env.SLSA_GATE_DRIFT_WEBHOOK_URL,
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(defined);

@@ -44,6 +44,11 @@ export const ERRORS = {
   CONFIG_INVALID: { layer: 'input', retryable: false },
   /** A tag where only a digest may stand (past the first step, everything is pinned). */
   MUTABLE_REF: { layer: 'input', retryable: false },
+  /**
+   * A staged file artifact is not what the gate publishes files as: another artifactType, a
+   * config, more than one layer, a subject, a file name that leaves the directory (docs/policy.md#files).
+   */
+  ARTIFACT_INVALID: { layer: 'input', retryable: false },
   /** The workflow, decision or record the request names does not exist. */
   NOT_FOUND: { layer: 'input', retryable: false },
 
@@ -114,6 +119,8 @@ export const ERRORS = {
   /** The registry did not answer, or was overloaded (network error, 429, 5xx, a Retry-After too long to wait). */
   REGISTRY_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   REGISTRY_AUTH: { layer: 'infrastructure', retryable: false },
+  /** The drift notification receiver did not accept a notice (network error, non-2xx): retried durably. */
+  DRIFT_NOTICE_UNDELIVERED: { layer: 'infrastructure', retryable: true },
   /** An attestor answered with something unusable, or is configured wrongly. */
   ATTESTOR_ERROR: { layer: 'infrastructure', retryable: false },
   /** An attestor (attestation store, git remote, registry) did not answer. */

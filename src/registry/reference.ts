@@ -74,6 +74,11 @@ export function assertRepositoryName(repository: string): void {
   checkRepositoryName(repository, repository);
 }
 
+/** `oci://host/repo…` and `host/repo…` name the same thing (ORAS and Helm write the scheme). */
+export function withoutOciScheme(reference: string): string {
+  return reference.startsWith('oci://') ? reference.slice('oci://'.length) : reference;
+}
+
 /** Parses `host[:port]/repo/path[:tag][@sha256:…]`; a tag or a digest is required. */
 export function parseReference(input: string): ImageReference {
   if (input !== input.trim() || input === '')

@@ -7,6 +7,7 @@ import { identityKeyOf } from '../core/identity-seal.ts';
 import { parsePolicy } from '../core/policy/policy-file.ts';
 import { loadSigningKey } from '../signing/signing-key.ts';
 import type { Config } from '../config/config.ts';
+import { GateError } from '../core/errors.ts';
 import { connectArchive } from '../config/mongo-options.ts';
 import { registryClients } from '../config/registry-clients.ts';
 import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../config/trust.ts';
@@ -38,6 +39,7 @@ export async function createActivityDeps(
   const identityKey =
     overrides.identityKey ??
     (process.env.SLSA_GATE_IDENTITY_KEY ? identityKeyOf(process.env.SLSA_GATE_IDENTITY_KEY) : undefined);
+  const driftWebhook = overrides.driftWebhook ?? driftWebhookOf(config, process.env);
   const signer =
     overrides.signer ??
     loadSigningKey({ keyId: config.vsaKeyId, ...(config.vsaKeyFile ? { keyFile: config.vsaKeyFile } : {}) });
@@ -75,6 +77,7 @@ export async function createActivityDeps(
     trust,
     trustMap,
     ...(identityKey ? { identityKey } : {}),
+    ...(driftWebhook ? { driftWebhook } : {}),
     signer,
     resolveLevels: (resources, opts) =>
       resolveResources(resources, {
@@ -90,4 +93,24 @@ export async function createActivityDeps(
     ...overrides,
     close: () => archive.close(),
   };
+}
+
+/** Bytes of HMAC key a drift notice is signed with, at least (RFC 2104 §3: no shorter than the hash output). */
+const DRIFT_SECRET_MIN_BYTES = 32;
+
+/**
+ * The drift notification receiver: its URL from the configuration, its secret from
+ * SLSA_GATE_DRIFT_WEBHOOK_SECRET (read here, in the worker, never handed to a workflow).
+ * A URL without a secret long enough fails the worker's start: an unsigned notice is forgeable.
+ */
+function driftWebhookOf(config: Config, env: NodeJS.ProcessEnv): ActivityDeps['driftWebhook'] {
+  if (config.driftWebhookUrl === undefined) return undefined;
+  const secret = Buffer.from(env.SLSA_GATE_DRIFT_WEBHOOK_SECRET ?? '', 'utf8');
+  if (secret.length < DRIFT_SECRET_MIN_BYTES)
+    throw new GateError(
+      'CONFIG_INVALID',
+      `invalid configuration: SLSA_GATE_DRIFT_WEBHOOK_SECRET: at least ${DRIFT_SECRET_MIN_BYTES} bytes are needed with SLSA_GATE_DRIFT_WEBHOOK_URL`,
+      { detail: { problems: ['SLSA_GATE_DRIFT_WEBHOOK_SECRET: too short'] } },
+    );
+  return { url: config.driftWebhookUrl, secret };
 }

@@ -3,3 +3,4 @@ export { approveUpdate, rejectUpdate, progressQuery } from './definitions.ts';
 export { monitorReleases } from './monitor-releases.ts';
 export { reapRunEnds } from './reap-run-ends.ts';
 export { revokeDigest } from './revoke-digest.ts';
+export { deliverDriftNotice } from './deliver-drift-notice.ts';

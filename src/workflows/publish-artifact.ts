@@ -59,8 +59,9 @@ const longIo = proxyActivities<Activities>({
  * its own, so a run's history names what it published; a kind with no publisher here is
  * refused before the first side effect.
  */
-const PUBLISHERS: Partial<Record<ArtifactKind, 'publishImage'>> = {
+const PUBLISHERS: Partial<Record<ArtifactKind, 'publishImage' | 'publishFileArtifact'>> = {
   'container-image': 'publishImage',
+  'oci-blob': 'publishFileArtifact',
 };
 
 /** Runs recorded before revocations were enforced replay without the two revocation reads. */

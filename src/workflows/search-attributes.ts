@@ -7,3 +7,7 @@ export const Repository = defineSearchAttributeKey('Repository', SearchAttribute
 export const PublishStatus = defineSearchAttributeKey('PublishStatus', SearchAttributeType.KEYWORD);
 export const BuilderId = defineSearchAttributeKey('BuilderId', SearchAttributeType.KEYWORD);
 export const SourceRepo = defineSearchAttributeKey('SourceRepo', SearchAttributeType.KEYWORD);
+/** Findings of a drift monitor run (standing ones included): `DriftFindings > 0` lists the runs that found drift. */
+export const DriftFindings = defineSearchAttributeKey('DriftFindings', SearchAttributeType.INT);
+/** The kinds of drift a monitor run found (`unreadable`, `revoked`, ...). */
+export const DriftKinds = defineSearchAttributeKey('DriftKinds', SearchAttributeType.KEYWORD_LIST);

@@ -297,7 +297,7 @@ test('a malformed AdmissionReview is a coded 400, and the server keeps answering
 test('the shipped ValidatingWebhookConfiguration fails closed and covers every kind the webhook reads', () => {
   const manifest = parse(
     readFileSync(
-      new URL('../../deploy/kubernetes/validating-webhook-configuration.yaml', import.meta.url),
+      new URL('../../deploy/kubernetes/webhook/base/validating-webhook-configuration.yaml', import.meta.url),
       'utf8',
     ),
   ) as { kind: string; webhooks: Json[] };

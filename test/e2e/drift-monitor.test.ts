@@ -2,16 +2,28 @@
  * The drift monitor on a real Temporal Schedule, a real Worker and the local registry: one
  * triggered run finds an image pushed directly into a release repository and a tag moved to
  * another digest, archives both as drift events, and finds nothing in a clean repository.
+ * With an unreadable repository among three, a run still reports the other two; images
+ * pushed by digest are found; each new finding reaches a loopback receiver once, signed.
  *
  * Failing before: there was no monitor; an image pushed around the gate stayed unnoticed.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DRIFT_EVENT_TYPE,
+  DRIFT_SIGNATURE_HEADER,
+  driftNoticeId,
+  driftNoticeSignatureValid,
+} from '../../src/consumers/drift-notice.ts';
 import { installMonitorSchedule } from '../../src/consumers/monitor-schedule.ts';
+import { copyImage } from '../../src/registry/copy-image.ts';
+import { DriftFindings, DriftKinds } from '../../src/workflows/search-attributes.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
@@ -22,10 +34,31 @@ import { uniqueName } from '../helpers/services.ts';
 let h: PublishHarness;
 const scheduleId = uniqueName('monitor');
 
+/** The operator's notification receiver: a loopback HTTP server keeping every notice it is sent. */
+const noticeSecret = randomBytes(32);
+const received: Array<{ body: Buffer; signature: string | undefined; contentType: string | undefined }> = [];
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    received.push({
+      body: Buffer.concat(chunks),
+      signature: req.headers[DRIFT_SIGNATURE_HEADER] as string | undefined,
+      contentType: req.headers['content-type'],
+    });
+    res.writeHead(204).end();
+  });
+});
+
 before(async () => {
-  h = await startPublishHarness();
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const { port } = receiver.address() as AddressInfo;
+  h = await startPublishHarness({
+    driftWebhook: { url: `http://127.0.0.1:${port}/drift`, secret: noticeSecret },
+  });
 });
 after(async () => {
+  receiver.close();
   await h?.client.schedule
     .getHandle(scheduleId)
     .delete()
@@ -205,4 +238,144 @@ test('an image under an attachment-shaped tag is reported unless it is the attac
   // tags (the .att and .sig of the second digest, the .att of the first, the referrers
   // fallback tags) were not.
   assert.equal(result.repositories[0]?.checked, 6);
+});
+
+test('with one unreadable repository among three, a run reports the other two, finds images pushed by digest, and announces each new finding once, signed', async () => {
+  const host = h.registryHost;
+  const one = await publish(`staging/${uniqueName('one')}`, 'v1.0.0');
+  const three = await publish(`staging/${uniqueName('three')}`, 'v1.0.0');
+  // Attacker material, with push access to the release repositories; every image built
+  // locally (buildImage, a seed of its own) and pushed with real PUTs:
+  // (1) into repository one, under a tag, an image the gate never saw;
+  const planted = await pushBuiltImage(
+    h.registry,
+    one.release,
+    buildImage({ seed: `${one.release}-planted` }),
+    {
+      tag: 'v6.6.6',
+    },
+  );
+  // (2) into repository three, by digest only (no tag names it), a candidate the gate refused:
+  //     pushed to staging without provenance and denied there first;
+  const refusedImage = buildImage({ seed: `${three.release}-refused` });
+  const refusedStaging = `staging/${uniqueName('refused')}`;
+  await pushBuiltImage(h.registry, refusedStaging, refusedImage, { tag: 'v1.0.0' });
+  const refused = await h.publish(requestFor(h, refusedStaging, refusedImage.digest, { tag: 'v1.0.0' }));
+  assert.equal(refused.status, 'DENIED');
+  await pushBuiltImage(h.registry, three.release, refusedImage);
+  // (3) into repository three, by digest only, a release of another repository that an
+  //     administrator revoked afterwards (copied by digest, as `crane cp repo@digest` does).
+  const revoked = await publish(`staging/${uniqueName('revoked')}`, 'v1.0.0');
+  await h.deps.archive.recordRevocation({
+    subjectDigest: revoked.digest,
+    reason: 'signed by a leaked key',
+    by: 'admin@example.com',
+    verified: false,
+    at: new Date().toISOString(),
+    workflowId: `revoke:${revoked.digest}`,
+    runId: 'test',
+  });
+  await copyImage(h.registry, revoked.release, three.release, revoked.digest);
+  // Repository two is named to the monitor but cannot be read: the registry has no such repository.
+  const missing = `${host}/release/${uniqueName('missing')}`;
+  const repositories = [`${host}/${one.release}`, missing, `${host}/${three.release}`];
+
+  // Failing before: the first unreadable repository failed the whole run (repository three
+  // was never checked), untagged digests were never asked for, every run archived every
+  // finding again, and nothing was counted on the run or sent to anyone.
+  const runMonitor = async (name: string) => {
+    const handle = await h.client.workflow.start('monitorReleases', {
+      taskQueue: h.config.taskQueue,
+      workflowId: uniqueName(name),
+      args: [{ repositories }],
+    });
+    return { handle, result: (await handle.result()) as MonitorReleasesResult };
+  };
+  const first = await runMonitor('monitor-three');
+  assert.deepEqual(
+    first.result.repositories.map((r) => [r.repository, r.findings, r.unreadable ?? null]),
+    [
+      [`${host}/${one.release}`, 1, null],
+      [missing, 1, 'REGISTRY_ERROR'],
+      [`${host}/${three.release}`, 2, null],
+    ],
+  );
+  assert.deepEqual(first.result.findingsByKind, { 'unpublished-digest': 2, unreadable: 1, revoked: 1 });
+  assert.equal(first.result.newFindings, 4);
+
+  const stored = async () =>
+    (
+      await Promise.all(
+        repositories.map((repository) => h.deps.archive.listDrift({ repository, limit: 100 })),
+      )
+    ).flat();
+  const findings = await stored();
+  assert.deepEqual(
+    findings.map((d) => `${d.repository} ${d.tag ?? '-'} ${d.kind} ${d.digest ?? d.code}`).sort(),
+    [
+      `${host}/${one.release} v6.6.6 unpublished-digest ${planted.digest}`,
+      `${missing} - unreadable REGISTRY_ERROR`,
+      `${host}/${three.release} - unpublished-digest ${refusedImage.digest}`,
+      `${host}/${three.release} - revoked ${revoked.digest}`,
+    ].sort(),
+  );
+
+  // The run shows its drift in the Temporal UI: search attributes and memo.
+  const described = await first.handle.describe();
+  assert.equal(described.typedSearchAttributes.get(DriftFindings), 4);
+  assert.deepEqual(described.typedSearchAttributes.get(DriftKinds), [
+    'revoked',
+    'unpublished-digest',
+    'unreadable',
+  ]);
+  assert.deepEqual(described.memo?.drift, {
+    findingsByKind: { 'unpublished-digest': 2, unreadable: 1, revoked: 1 },
+    newFindings: 4,
+  });
+
+  // Each new finding reaches the receiver as a CloudEvent signed over its exact body.
+  const mine = () =>
+    received
+      .map((r) => ({ ...r, event: JSON.parse(r.body.toString('utf8')) as Record<string, unknown> }))
+      .filter((r) => repositories.includes((r.event.data as { repository: string }).repository));
+  for (let i = 0; i < 600 && mine().length < 4; i++) await sleep(200);
+  const notices = mine();
+  assert.equal(notices.length, 4);
+  for (const n of notices) {
+    assert.ok(
+      driftNoticeSignatureValid(n.body, n.signature, noticeSecret),
+      'signed with the operator secret',
+    );
+    assert.equal(driftNoticeSignatureValid(n.body, n.signature, randomBytes(32)), false);
+    assert.match(n.contentType ?? '', /^application\/cloudevents\+json/);
+    assert.equal(n.event.specversion, '1.0');
+    assert.equal(n.event.type, DRIFT_EVENT_TYPE);
+  }
+  assert.deepEqual(
+    notices.map((n) => n.event.id).sort(),
+    findings.map((f) => driftNoticeId({ driftId: f._id, firstSeen: f.firstSeen! })).sort(),
+  );
+
+  // A second run sees the same drift: every finding stays one record, counted twice, and no
+  // notice is sent again.
+  const second = await runMonitor('monitor-three-again');
+  assert.deepEqual(second.result.findingsByKind, first.result.findingsByKind);
+  assert.equal(second.result.newFindings, 0);
+  const again = await stored();
+  assert.equal(again.length, 4);
+  const firstRunId = first.handle.firstExecutionRunId;
+  const secondRunId = second.handle.firstExecutionRunId;
+  for (const f of again) {
+    assert.equal(f.count, 2, f._id);
+    assert.equal(f.firstRunId, firstRunId);
+    assert.equal(f.runId, secondRunId);
+  }
+  // Each finding was delivered by one workflow named by its delivery id, which completed.
+  for (const f of again) {
+    const delivery = h.client.workflow.getHandle(
+      `drift-notice:${driftNoticeId({ driftId: f._id, firstSeen: f.firstSeen! })}`,
+    );
+    assert.equal((await delivery.describe()).status.name, 'COMPLETED');
+  }
+  assert.equal(mine().length, 4);
 });

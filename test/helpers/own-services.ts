@@ -21,6 +21,8 @@ const SEARCH_ATTRIBUTES = [
   'PublishStatus=Keyword',
   'BuilderId=Keyword',
   'SourceRepo=Keyword',
+  'DriftFindings=Int',
+  'DriftKinds=KeywordList',
 ];
 export const OWN_NAMESPACE = 'slsa-gate';
 

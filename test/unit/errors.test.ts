@@ -38,6 +38,7 @@ test('each code has one layer and one retryability, from the one table', () => {
   assert.deepEqual(retryable, [
     'ARCHIVE_UNAVAILABLE',
     'ATTESTOR_UNAVAILABLE',
+    'DRIFT_NOTICE_UNDELIVERED',
     'REGISTRY_UNAVAILABLE',
     'TEMPORAL_UNAVAILABLE',
     'TRUST_ROOT_UNAVAILABLE',

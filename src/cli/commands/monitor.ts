@@ -3,19 +3,29 @@ import { GateError } from '../../core/errors.ts';
 import type { Duration } from '@temporalio/common';
 import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
+import type { DriftRecord } from '../../archive/drift-record.ts';
 
 const INSTALL_USAGE = `Usage: slsa-gate monitor install --repository HOST/REPO [--repository HOST/REPO]... [--every 1h]
 
 Creates (or updates) the Temporal Schedule that runs the monitorReleases workflow on the
 worker's task queue: every release repository's tags are resolved and each tag naming a digest
-this gate did not publish there, a tag moved off what the gate last published under it, or a
-published digest without a valid VSA is archived as a drift event (slsa-gate audit drift).
+this gate did not publish there, a tag moved off what the gate last published under it, a
+published digest without a valid VSA, a revoked digest still served, a digest the gate refused
+or revoked served by digest, and a repository that cannot be read is archived as a drift
+finding (slsa-gate audit drift); each new one is announced to SLSA_GATE_DRIFT_WEBHOOK_URL.
 Connection settings as for slsa-gate publish (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...).`;
 
 const DRIFT_USAGE = `Usage: slsa-gate audit drift [--repository HOST/REPO] [--limit N] [--json]
          [--mongodb-uri URI] [--db NAME]
 
-Lists the drift events the release monitor archived, newest first (default limit 50).`;
+Lists the drift findings the release monitor archived, last seen first (default limit 50): each
+standing finding once, with how many runs saw it and since when.`;
+
+/** Where a finding is: `repo:tag digest`, `repo@digest` for a digest served untagged, or the repository and error code. */
+function driftPlace(d: DriftRecord): string {
+  if (d.tag !== undefined) return `${d.repository}:${d.tag}  ${d.digest ?? ''}`;
+  return d.digest !== undefined ? `${d.repository}@${d.digest}` : `${d.repository}  ${d.code ?? ''}`;
+}
 
 function usageError(usage: string, message: string): never {
   throw new GateError('INPUT_INVALID', `${message}\n\n${usage}`);
@@ -102,7 +112,9 @@ export const auditDriftCommand: Command = {
       else
         for (const d of drift)
           console.log(
-            terminalSafe(`${d.at}  ${d.kind.padEnd(18)} ${d.repository}:${d.tag}  ${d.digest}  ${d.reason}`),
+            terminalSafe(
+              `${d.at}  ${d.kind.padEnd(18)} ${driftPlace(d)}  x${d.count ?? 1} since ${d.firstSeen ?? d.at}  ${d.reason}`,
+            ),
           );
       return 0;
     } finally {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { GateError, isGateError } from '../../core/errors.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
-import { parseReference, parseRepository } from '../../registry/reference.ts';
+import { parseReference, parseRepository, withoutOciScheme } from '../../registry/reference.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { standingPublication } from '../../archive/standing-publication.ts';
@@ -18,7 +18,9 @@ import {
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type Candidate,
 } from '../../workflows/contract.ts';
+import { stagedArtifact, stageFile } from './file-candidate.ts';
 import type { publishArtifact } from '../../workflows/publish-artifact.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
@@ -27,9 +29,16 @@ import { secondsOption } from './seconds-option.ts';
 import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
+       slsa-gate publish --file <path> --staging <staging-repo> --to oci://<release-repo>[:tag] [options]
+       slsa-gate publish --artifact oci://<staging-ref> --to oci://<release-repo>[:tag] [options]
 
   --image REF          candidate in the staging repository (tag or digest); a tag is resolved once, here
-  --to REPO            release repository, host[:port]/path
+  --file PATH          a file (binary, tarball) to publish as an OCI artifact: pushed to --staging
+                       first, checked against its provenance subject by the worker
+  --staging REPO       with --file: the staging repository, host[:port]/path (default $SLSA_GATE_STAGING)
+  --media-type TYPE    with --file: the file layer's media type (default application/octet-stream)
+  --artifact REF       a file artifact already in the staging repository (tag or digest)
+  --to REPO            release repository, host[:port]/path (oci:// and a :tag may be written)
   --tag TAG            tag to give the published image (default: the candidate's tag)
   --attestation FILE   an attestation supplied with the request (repeatable)
   --requester NAME     who asks, for display (default: $SLSA_GATE_USER or $USER); a verified
@@ -53,6 +62,10 @@ export const publishCommand: Command = {
       args,
       options: {
         image: { type: 'string' },
+        file: { type: 'string' },
+        staging: { type: 'string' },
+        'media-type': { type: 'string' },
+        artifact: { type: 'string' },
         to: { type: 'string' },
         tag: { type: 'string' },
         attestation: { type: 'string', multiple: true, default: [] },
@@ -67,8 +80,12 @@ export const publishCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    if (!values.image || !values.to)
-      throw new GateError('INPUT_INVALID', `--image and --to are required\n\n${USAGE}`);
+    const candidates = [values.image, values.file, values.artifact].filter((c) => c !== undefined);
+    if (candidates.length !== 1 || !values.to)
+      throw new GateError(
+        'INPUT_INVALID',
+        `one of --image, --file or --artifact, and --to, are required\n\n${USAGE}`,
+      );
     if (values.timeout !== undefined && !values.wait)
       throw new GateError('INPUT_INVALID', '--timeout bounds --wait: give both', {
         detail: { field: '--timeout' },
@@ -76,8 +93,8 @@ export const publishCommand: Command = {
     // Without --timeout, --wait lasts until the verdict (the approval deadline bounds it).
     const waitSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout, 1);
     const config = loadConfig();
-    const image = parseReference(values.image);
-    const release = parseRepository(values.to);
+    const release = releaseOf(values.to);
+    const releaseTag = values.tag ?? release.tag;
     // Every input is read and checked before the first call out: a directory, a missing file
     // or one too large for the history is refused naming the file.
     const attestations = values.attestation.map((file) => ({
@@ -85,22 +102,21 @@ export const publishCommand: Command = {
       raw: readFileCapped(file, ATTESTATION_FILE_LIMIT_BYTES, 'attestation').toString('base64'),
     }));
 
-    // Resolve the tag once; from here on only the digest is used (docs/checklist.md#row-26).
-    const registry = registryClients(config)(image.registry);
-    const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
-    const resolved = await registry.resolve(image.repository, digest);
+    const candidate = values.file
+      ? await stageFile(config, values.file, {
+          staging: values.staging ?? process.env.SLSA_GATE_STAGING,
+          mediaType: values['media-type'],
+        })
+      : values.artifact
+        ? await stagedArtifact(config, values.artifact)
+        : await imageCandidate(config, values.image!);
+    const { digest } = candidate;
 
     const request: PublishRequest = {
-      candidate: {
-        registry: image.registry,
-        repository: image.repository,
-        digest,
-        mediaType: resolved.mediaType,
-        ...(image.tag ? { tag: image.tag } : {}),
-      },
+      candidate,
       releaseRegistry: release.registry,
       releaseRepository: release.repository,
-      ...(values.tag ? { releaseTag: values.tag } : {}),
+      ...(releaseTag ? { releaseTag } : {}),
       requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
       attestations,
     };
@@ -148,7 +164,7 @@ export const publishCommand: Command = {
       const uiUrl = workflowUiUrl(config, workflowId, handle.firstExecutionRunId);
       if (!values.json)
         console.log(
-          `publish ${image.registry}/${image.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
+          `publish ${candidate.registry}/${candidate.repository}@${digest} → ${values.to}\nTemporal UI: ${uiUrl}`,
         );
 
       const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
@@ -187,6 +203,30 @@ export const publishCommand: Command = {
     }
   },
 };
+
+/** An image candidate: the tag resolved once; from here on only the digest is used (docs/checklist.md#row-26). */
+async function imageCandidate(config: Config, reference: string): Promise<Candidate> {
+  const image = parseReference(reference);
+  const registry = registryClients(config)(image.registry);
+  const digest = image.digest ?? (await registry.resolve(image.repository, image.tag ?? 'latest')).digest;
+  const resolved = await registry.resolve(image.repository, digest);
+  return {
+    registry: image.registry,
+    repository: image.repository,
+    digest,
+    mediaType: resolved.mediaType,
+    ...(image.tag ? { tag: image.tag } : {}),
+  };
+}
+
+/** `--to`: `[oci://]host/repo[:tag]`; the destination is still the policy's to allow (guard `destination`). */
+function releaseOf(to: string): { registry: string; repository: string; tag?: string } {
+  const bare = withoutOciScheme(to);
+  const colon = bare.lastIndexOf(':');
+  const tagged = colon > bare.indexOf('/') && bare.indexOf('/') > 0;
+  const repository = parseRepository(tagged ? bare.slice(0, colon) : bare);
+  return tagged ? { ...repository, tag: bare.slice(colon + 1) } : repository;
+}
 
 /** The decision that already published the request's artifact there and still stands (standingPublication). */
 async function findPublished(

@@ -13,7 +13,7 @@ over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSet
 Jobs and CronJobs only if every container, init container and ephemeral container image has a
 VSA from the gate (as slsa-gate verify-image checks it, resource oci://<registry>/<repository>
 of the image, or of the release repository it mirrors: SLSA_GATE_MIRRORS and each --mirror,
-docs/consumers.md#mirrors). The manifest is deploy/kubernetes/validating-webhook-configuration.yaml;
+docs/consumers.md#mirrors). The manifests are deploy/kubernetes/webhook/ (docs/operations.md#kubernetes);
 namespace exemptions are its namespaceSelector (docs/consumers.md).
 
 --mode says what a workload that fails the check gets (docs/consumers.md#rolling-out-the-webhook):

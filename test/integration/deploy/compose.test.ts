@@ -113,28 +113,30 @@ test('every gate service runs a real entry point, sets only variables the code r
   }
 });
 
-test('the search attributes compose registers are the ones the workflows set', () => {
+test('the search attributes compose registers are the ones the workflows set, with their types', () => {
   const source = readFileSync(join(root, 'src/workflows/search-attributes.ts'), 'utf8');
-  const defined = [...source.matchAll(/defineSearchAttributeKey\('(\w+)', SearchAttributeType\.KEYWORD\)/g)]
-    .map((m) => m[1]!)
+  // The SDK's type names as the Temporal CLI spells them.
+  const cliType: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', KEYWORD_LIST: 'KeywordList' };
+  const defined = [...source.matchAll(/defineSearchAttributeKey\('(\w+)', SearchAttributeType\.(\w+)\)/g)]
+    .map((m) => `${m[1]!}=${cliType[m[2]!] ?? m[2]!}`)
     .sort();
-  assert.ok(defined.length >= 5);
+  assert.ok(defined.length >= 7);
   const dev = resolved(['dev']).services['temporal-dev']!.command!;
   assert.deepEqual(
     dev
       .filter((a) => a.startsWith('--search-attribute='))
-      .map((a) => a.slice('--search-attribute='.length).replace(/=Keyword$/, ''))
+      .map((a) => a.slice('--search-attribute='.length))
       .sort(),
     defined,
   );
   const production = resolved(['production']).services['temporal-search-attributes']!.command!;
-  assert.deepEqual(
-    production
-      .filter((a) => a.startsWith('--name='))
-      .map((a) => a.slice('--name='.length))
-      .sort(),
-    defined,
-  );
+  const names = production.filter((a) => a.startsWith('--name=')).map((a) => a.slice('--name='.length));
+  const types = production.filter((a) => a.startsWith('--type=')).map((a) => a.slice('--type='.length));
+  assert.deepEqual(names.map((name, i) => `${name}=${types[i]}`).sort(), defined);
+  // scripts/services.sh registers the same on the local dev server.
+  const services = readFileSync(join(root, 'scripts/services.sh'), 'utf8');
+  const listed = /^SEARCH_ATTRIBUTES=\(([^)]*)\)/m.exec(services)?.[1]?.split(/\s+/).filter(Boolean).sort();
+  assert.deepEqual(listed, defined);
 });
 
 /** A gate service's command and environment with the container's names mapped to this machine. */

@@ -1,0 +1,30 @@
+import type { ArtifactRef } from '../core/model.ts';
+import { fileLayerOf } from '../registry/file-artifact.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import type { ActivityDeps } from './deps.ts';
+
+/**
+ * The staged file a file artifact (`oci-blob`) candidate holds, read from the manifest the
+ * candidate's digest pins and held to the shape the gate publishes (fileLayerOf): never from
+ * the request, which anyone with a CI job writes.
+ */
+export async function stagedFileOf(deps: ActivityDeps, candidate: Candidate) {
+  const client = deps.registry(candidate.registry);
+  const manifest = await client.getManifest(candidate.repository, candidate.digest);
+  const where = `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`;
+  return fileLayerOf(manifest.bytes, manifest.mediaType, where, client.limits.maxBlobBytes);
+}
+
+/**
+ * The candidate as the core checks it against the provenance subjects: a container image is
+ * its manifest digest; a file artifact is the file, its layer's sha256, which is what a
+ * generic provenance (slsa-github-generator generic, `gh attestation`) names.
+ */
+export async function artifactOf(deps: ActivityDeps, candidate: Candidate): Promise<ArtifactRef> {
+  const uri = `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`;
+  const digest =
+    artifactKindOf(candidate) === 'oci-blob'
+      ? (await stagedFileOf(deps, candidate)).digest
+      : candidate.digest;
+  return { digests: { sha256: digest.slice('sha256:'.length) }, uri };
+}
