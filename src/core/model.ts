@@ -45,6 +45,12 @@ export const ArtifactRefSchema = z.strictObject({
    * schema rejects the ref anywhere a real content digest is required (publish).
    */
   namedDigests: DigestSetSchema.optional(),
+  /**
+   * An npm package candidate's name and version, as its tarball's package.json says (the
+   * worker read them from the pinned bytes): what the package guard holds the policy and
+   * the provenance to.
+   */
+  npmPackage: z.strictObject({ name: z.string(), version: z.string() }).optional(),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
 
