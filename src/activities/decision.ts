@@ -14,6 +14,7 @@ import type { CheckResult } from '../core/model.ts';
 import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
 import { stagedFileOf } from './candidate-artifact.ts';
 import type { ActivityDeps } from './deps.ts';
+import { artifactUriOf } from './candidate-artifact.ts';
 import type { EvidenceFacts } from '../core/provenance/evidence-facts.ts';
 import { policyRefOf } from './policy.ts';
 
@@ -32,7 +33,7 @@ const artifactRecord = (c: Candidate) => ({
   repository: `${c.registry}/${c.repository}`,
   ...(c.tag ? { tag: c.tag } : {}),
   digest: c.digest,
-  uri: `oci://${c.registry}/${c.repository}@${c.digest}`,
+  uri: artifactUriOf(c),
 });
 
 /**
@@ -156,7 +157,10 @@ export function createDecisionActivities(deps: ActivityDeps) {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
-        artifact: { ...artifactRecord(input.candidate), ...(file ? { fileDigest: file.digest } : {}) },
+        artifact: {
+          ...artifactRecord(input.candidate),
+          ...(file ? { file: { name: file.title, digest: file.digest } } : {}),
+        },
         requester: requester?.id ?? input.requester,
         checks: input.evaluation.checks,
         outcome: input.evaluation.outcome,

@@ -4,6 +4,7 @@ import type { TrustMap } from '../core/policy/trust-map.ts';
 import type { WorkerMetrics } from '../metrics/gate-metrics.ts';
 import type { TrustMaterial } from '../core/trust/trust-material.ts';
 import type { RegistryClient } from '../registry/client.ts';
+import type { NpmRegistryClient } from '../registry/npm-registry.ts';
 import type { AttestationSigner } from '../signing/signing-key.ts';
 
 /** What the activities need, built once per worker (src/workers/activity-deps.ts) or by a test. */
@@ -13,6 +14,8 @@ export interface ActivityDeps {
   archive: Archive;
   /** A client for a registry host, with the worker's credentials and transport settings. */
   registry(host: string): RegistryClient;
+  /** A client for a configured npm registry host (SLSA_GATE_NPM_REGISTRIES); absent: none is configured. */
+  npm?: (host: string) => NpmRegistryClient;
   trust: TrustMaterial;
   trustMap: TrustMap;
   /** The key the API seals verified identities with (SLSA_GATE_IDENTITY_KEY); none: no identity verifies. */

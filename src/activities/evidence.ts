@@ -13,7 +13,7 @@ import { boundedRejections, type RejectedAttestation } from '../core/verify/veri
 import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { IMAGE_MANIFEST_TYPES } from '../registry/oci-manifest.ts';
-import type { Candidate } from '../workflows/contract.ts';
+import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
 import { artifactOf } from './candidate-artifact.ts';
 import type { ActivityDeps } from './deps.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
@@ -180,7 +180,9 @@ export function createEvidenceActivities(deps: ActivityDeps) {
           fetched.push({ input: loaded, archived: loaded.raw });
       }
       const skipped: RejectedAttestation[] = [];
-      fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate, skipped)));
+      // An npm registry holds no attestations of a third party: an npm package's come with the request.
+      if (artifactKindOf(candidate) !== 'npm-package')
+        fetched.push(...(await fetchFromRegistry(deps.registry(candidate.registry), candidate, skipped)));
       if (fetched.length > MAX_ATTESTATIONS) {
         throw new GateError(
           'LIMIT_EXCEEDED',

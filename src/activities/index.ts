@@ -6,6 +6,7 @@ import { createMonitorActivities } from './monitor.ts';
 import { withFailureMapping } from './failures.ts';
 import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
+import { createNpmPackageActivities } from './npm-package.ts';
 import { createRevocationActivities } from './revocation.ts';
 import { createRunEndActivities } from './run-ends.ts';
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createAdmissionActivities(deps),
     ...createPublishActivities(deps),
+    ...createNpmPackageActivities(deps),
     ...createEvidenceActivities(deps),
     ...createPolicyActivities(deps),
     ...createDecisionActivities(deps),

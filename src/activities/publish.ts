@@ -4,6 +4,8 @@ import type { Evaluation } from '../core/policy/evaluate.ts';
 import { buildVsaStatement } from '../core/vsa/vsa-statement.ts';
 import { isRepositoryName, TAG } from '../registry/oci-names.ts';
 import { artifactKindOf, type Candidate } from '../workflows/contract.ts';
+import { signStatementBundle } from '../signing/sign-bundle.ts';
+import { npmResourceUri, pinNpmCandidate } from './npm-package.ts';
 import { stagedFileOf } from './candidate-artifact.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -80,10 +82,87 @@ async function copyToRelease(deps: ActivityDeps, input: PublishInput): Promise<P
   };
 }
 
+/** The PASSED VSA of a publish decision for `resourceUri` (docs/consumers.md: what the gate signs). */
+function passedVsaStatement(
+  deps: ActivityDeps,
+  input: {
+    evaluation: Evaluation;
+    policyDigest: string;
+    attestationDigests: string[];
+    dependencyLevels: Record<string, number>;
+    decidedAt: string;
+  },
+  resourceUri: string,
+  subjectDigest: string,
+) {
+  return buildVsaStatement({
+    verifierId: deps.settings.verifierId,
+    resourceUri,
+    subjectDigest,
+    subjectName: resourceUri,
+    policy: {
+      uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
+      digest: input.policyDigest,
+    },
+    inputAttestations: input.attestationDigests.map((digest) => ({
+      uri: `urn:slsa-gate:attestation:${digest}`,
+      digest,
+    })),
+    verificationResult: 'PASSED',
+    verifiedLevels: verifiedLevels(input.evaluation),
+    dependencyLevels: input.dependencyLevels,
+    timeVerified: input.decidedAt,
+  });
+}
+
 export function createPublishActivities(deps: ActivityDeps) {
+  /**
+   * An npm package's VSA: signed and archived, where npm users fetch it (GET
+   * /api/v1/vsas/sha256:<tarball digest>); an npm registry has no place for a third party's
+   * attestation (docs/consumers.md#npm-packages). A retry finds this decision's VSA archived
+   * and reuses it.
+   */
+  const issueNpmVsa = async (input: {
+    decisionId: string;
+    candidate: Candidate;
+    releaseRegistry: string;
+    evaluation: Evaluation;
+    policyDigest: string;
+    attestationDigests: string[];
+    dependencyLevels: Record<string, number>;
+    decidedAt: string;
+  }): Promise<{ vsaDigest: string }> => {
+    const { candidate } = input;
+    const { vsas } = await deps.archive.issuedVsas(candidate.digest, 16);
+    const earlier = vsas.find((v) => v.decisionId === input.decisionId);
+    if (earlier) return { vsaDigest: earlier.digest };
+    const resourceUri = npmResourceUri(deps, candidate, input.releaseRegistry);
+    const statement = passedVsaStatement(deps, input, resourceUri, candidate.digest);
+    const bytes = Buffer.from(JSON.stringify(await signStatementBundle(statement, deps.signer)), 'utf8');
+    const { digest } = await deps.archive.storeVsa({
+      raw: bytes.toString('base64'),
+      direction: 'issued',
+      decisionId: input.decisionId,
+      subjectDigest: candidate.digest,
+      resourceUri,
+      verifierId: deps.settings.verifierId,
+      verifiedLevels: statement.predicate.verifiedLevels,
+      policyDigest: input.policyDigest,
+      at: input.decidedAt,
+    });
+    return { vsaDigest: digest };
+  };
+
   return {
-    /** Checks that the candidate's manifest is there and hashes to its digest (nothing is trusted by tag). */
+    /**
+     * Checks that the candidate is there and hashes to its digest (nothing is trusted by tag):
+     * an image's manifest, an npm package's tarball (and the package its package.json names).
+     */
     async pinCandidate(candidate: Candidate): Promise<{ mediaType: string }> {
+      if (artifactKindOf(candidate) === 'npm-package') {
+        await pinNpmCandidate(deps, candidate);
+        return { mediaType: candidate.mediaType };
+      }
       // A file artifact that is not one the gate would publish is refused before any evidence
       // is fetched (ARTIFACT_INVALID, LIMIT_EXCEEDED: docs/policy.md#files).
       if (artifactKindOf(candidate) === 'oci-blob') await stagedFileOf(deps, candidate);
@@ -126,6 +205,7 @@ export function createPublishActivities(deps: ActivityDeps) {
       dependencyLevels: Record<string, number>;
       decidedAt: string;
     }): Promise<{ vsaDigest: string; provenanceReferrer?: string }> {
+      if (artifactKindOf(input.candidate) === 'npm-package') return await issueNpmVsa(input);
       const { candidate, releaseRepository: repo } = input;
       const target = deps.registry(input.releaseRegistry);
       const resourceUri = `oci://${input.releaseRegistry}/${repo}`;
@@ -151,25 +231,7 @@ export function createPublishActivities(deps: ActivityDeps) {
         subjectDigest: candidate.digest,
         marker: { key: DECISION_ANNOTATION, value: input.decisionId },
         verificationResult: 'PASSED',
-        statement: () =>
-          buildVsaStatement({
-            verifierId: deps.settings.verifierId,
-            resourceUri,
-            subjectDigest: candidate.digest,
-            subjectName: resourceUri,
-            policy: {
-              uri: deps.settings.policyUri ?? `urn:slsa-gate:policy:${input.policyDigest}`,
-              digest: input.policyDigest,
-            },
-            inputAttestations: input.attestationDigests.map((digest) => ({
-              uri: `urn:slsa-gate:attestation:${digest}`,
-              digest,
-            })),
-            verificationResult: 'PASSED',
-            verifiedLevels: verifiedLevels(input.evaluation),
-            dependencyLevels: input.dependencyLevels,
-            timeVerified: input.decidedAt,
-          }),
+        statement: () => passedVsaStatement(deps, input, resourceUri, candidate.digest),
         record: {
           decisionId: input.decisionId,
           resourceUri,

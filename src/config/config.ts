@@ -42,11 +42,18 @@ export const ConfigSchema = z.strictObject({
   registryCredentialsFile: z.string().min(1).optional(),
   /** Registry hosts reached over plain HTTP: loopback only (see registry/transport). */
   insecureRegistries: z.array(hostPort).default(['127.0.0.1:5000', 'localhost:5000']),
+  /**
+   * npm registries the gate reads candidates from and publishes to, by base URL (https, or
+   * http to loopback); their credentials are the registry credentials of their host.
+   */
+  npmRegistries: z.array(z.url()).default([]),
   /** Policy file loaded as a new policy version at worker start when it differs from the one in force. */
   policyFile: z.string().optional(),
   /** Trust map file (builder identities and levels); the shipped defaults when absent. */
   trustMapFile: z.string().optional(),
   trustedRoot: z.string().optional(),
+  /** The npm registry's attestation keys (npm's /-/npm/v1/keys document): who signs npm publish attestations. */
+  npmKeys: z.string().optional(),
   /** Attestors for source and dependency levels (docs/attestors.md); slsa-gate's own archive when absent. */
   attestorsFile: z.string().optional(),
   /** How long a publish waits for pending or unreachable attestors before missing levels count as 0. */
@@ -107,6 +114,8 @@ const VARIABLES: Record<string, string> = {
   mongoTlsCAFile: 'MONGODB_TLS_CA_FILE',
   registryCredentialsFile: 'SLSA_GATE_REGISTRY_CREDENTIALS',
   insecureRegistries: 'SLSA_GATE_INSECURE_REGISTRIES',
+  npmRegistries: 'SLSA_GATE_NPM_REGISTRIES',
+  npmKeys: 'SLSA_GATE_NPM_KEYS',
   publicKeys: 'SLSA_GATE_PUBLIC_KEYS',
   verifierId: 'SLSA_GATE_VERIFIER_ID',
   attestorsFile: 'SLSA_GATE_ATTESTORS',
@@ -163,9 +172,11 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     mongoTlsCAFile: env.MONGODB_TLS_CA_FILE,
     registryCredentialsFile: env.SLSA_GATE_REGISTRY_CREDENTIALS,
     insecureRegistries: list(env.SLSA_GATE_INSECURE_REGISTRIES),
+    npmRegistries: list(env.SLSA_GATE_NPM_REGISTRIES),
     policyFile: env.SLSA_GATE_POLICY,
     trustMapFile: env.SLSA_GATE_TRUST_MAP,
     trustedRoot: env.SLSA_GATE_TRUSTED_ROOT,
+    npmKeys: env.SLSA_GATE_NPM_KEYS,
     attestorsFile: env.SLSA_GATE_ATTESTORS,
     attestationDeadlineSeconds: env.SLSA_GATE_ATTESTATION_DEADLINE,
     publicKeys: list(env.SLSA_GATE_PUBLIC_KEYS)?.map((pair) => {
@@ -235,7 +246,11 @@ export function loadTemporalUiSettings(processEnv: NodeJS.ProcessEnv = process.e
   return parsed.data;
 }
 
-const RegistrySettingsSchema = ConfigSchema.pick({ insecureRegistries: true, registryCredentialsFile: true });
+const RegistrySettingsSchema = ConfigSchema.pick({
+  insecureRegistries: true,
+  registryCredentialsFile: true,
+  npmRegistries: true,
+});
 /** How the registries are reached: the part of the configuration a command that only reads a registry needs. */
 export type RegistrySettings = z.infer<typeof RegistrySettingsSchema>;
 
@@ -248,6 +263,7 @@ export function loadRegistrySettings(processEnv: NodeJS.ProcessEnv = process.env
   const raw = {
     insecureRegistries: list(env.SLSA_GATE_INSECURE_REGISTRIES),
     registryCredentialsFile: env.SLSA_GATE_REGISTRY_CREDENTIALS,
+    npmRegistries: list(env.SLSA_GATE_NPM_REGISTRIES),
   };
   const parsed = RegistrySettingsSchema.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),

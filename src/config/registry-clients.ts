@@ -3,7 +3,9 @@
  * reached over plain HTTP. The worker and the CLI build their clients here, so both talk
  * to a registry the same way; callers get clients, never the credentials themselves.
  */
+import { GateError } from '../core/errors.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { NpmRegistryClient, npmRegistryUrl } from '../registry/npm-registry.ts';
 import {
   envCredentials,
   firstCredentials,
@@ -37,6 +39,34 @@ export function registryClients(
       client = RegistryClient.forHost(host, { insecureHosts: config.insecureRegistries, credentials });
       clients.set(host, client);
     }
+    return client;
+  };
+}
+
+/**
+ * A client for each configured npm registry (SLSA_GATE_NPM_REGISTRIES), by host: a host the
+ * operator did not configure is refused, so a request cannot send the worker to a registry of
+ * its choosing.
+ */
+export function npmRegistryClients(
+  config: Pick<Config, 'registryCredentialsFile' | 'npmRegistries'>,
+): (host: string) => NpmRegistryClient {
+  const credentials = configuredCredentials(config);
+  const clients = new Map<string, NpmRegistryClient>();
+  for (const value of config.npmRegistries) {
+    const url = npmRegistryUrl(value);
+    clients.set(url.host, new NpmRegistryClient(url, credentials));
+  }
+  return (host) => {
+    const client = clients.get(host);
+    if (!client)
+      throw new GateError(
+        'INPUT_INVALID',
+        `${host} is not a configured npm registry (SLSA_GATE_NPM_REGISTRIES)`,
+        {
+          detail: { host },
+        },
+      );
     return client;
   };
 }

@@ -10,17 +10,20 @@ import { CONFIG_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-ca
 import { readPublicKeyFile, readTrustSources } from '../loaders/trust-material-files.ts';
 import type { Config } from './config.ts';
 
-/** The trusted root and public keys of the configuration (SLSA_GATE_TRUSTED_ROOT, SLSA_GATE_PUBLIC_KEYS). */
+/** The trusted root and keys of the configuration (SLSA_GATE_TRUSTED_ROOT, SLSA_GATE_PUBLIC_KEYS, SLSA_GATE_NPM_KEYS). */
 export function loadConfiguredTrustMaterial(
-  config: Pick<Config, 'trustedRoot' | 'publicKeys'>,
+  config: Pick<Config, 'trustedRoot' | 'publicKeys' | 'npmKeys'>,
 ): TrustMaterial {
   return buildTrustMaterial(readConfiguredTrustSources(config));
 }
 
 /** The bytes of the configured trust material, for a bulk run's worker threads (src/audit/verify-pool.ts). */
-export function readConfiguredTrustSources(config: Pick<Config, 'trustedRoot' | 'publicKeys'>): TrustSources {
+export function readConfiguredTrustSources(
+  config: Pick<Config, 'trustedRoot' | 'publicKeys' | 'npmKeys'>,
+): TrustSources {
   return readTrustSources({
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
+    ...(config.npmKeys ? { npmKeys: config.npmKeys } : {}),
     publicKeys: config.publicKeys.map((k) => ({ keyId: k.keyId, pem: readPublicKeyFile(k.path) })),
   });
 }

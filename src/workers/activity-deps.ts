@@ -9,7 +9,7 @@ import { loadSigningKey } from '../signing/signing-key.ts';
 import type { Config } from '../config/config.ts';
 import { GateError } from '../core/errors.ts';
 import { connectArchive } from '../config/mongo-options.ts';
-import { registryClients } from '../config/registry-clients.ts';
+import { npmRegistryClients, registryClients } from '../config/registry-clients.ts';
 import { loadConfiguredTrustMap, loadConfiguredTrustMaterial } from '../config/trust.ts';
 import { POLICY_FILE_LIMIT_BYTES, readConfigText } from '../loaders/read-file-capped.ts';
 
@@ -74,6 +74,7 @@ export async function createActivityDeps(
     },
     archive,
     registry,
+    npm: npmRegistryClients(config),
     trust,
     trustMap,
     ...(identityKey ? { identityKey } : {}),

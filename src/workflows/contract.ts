@@ -13,6 +13,7 @@ import {
   type ArtifactKind,
 } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
+import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 
@@ -29,19 +30,53 @@ export const DisplayNameSchema = z.string().trim().min(1).max(256);
 /** Attestations travel in the workflow history, whose payloads Temporal caps at 2 MiB. */
 export const MAX_INLINE_ATTESTATION_CHARS = 2_000_000;
 
-/** A candidate pinned to its manifest digest: from here on only the digest is used. */
-export const CandidateSchema = z.strictObject({
-  /** Absent: a container image (requests made before kinds existed). */
-  artifactKind: ArtifactKindSchema.optional(),
-  /** Registry host[:port] as given in the reference. */
-  registry: registryHost,
-  repository: repositoryName,
-  digest,
-  mediaType: z.string().max(255),
-  /** The tag the candidate was requested by, if any: kept for the record, never used to fetch. */
-  tag: tagName.optional(),
+/**
+ * An npm package candidate: the name and version it is fetched by from the staging registry,
+ * and its tarball's sha512 (npm's `integrity`), pinned with the sha256 `digest`.
+ */
+export const NpmCandidatePackageSchema = z.strictObject({
+  name: NpmPackageNameSchema,
+  version: NpmVersionSchema,
+  sha512: z.string().regex(/^[0-9a-f]{128}$/, 'expected 128 hex'),
 });
+
+/**
+ * A candidate pinned to its digest: from here on only the digest is used. For an npm package
+ * the digest is the tarball's sha256, `registry` the staging npm registry's host, `repository`
+ * the package name without its `@` and `tag` its version (docs/policy.md#npm-packages).
+ */
+export const CandidateSchema = z
+  .strictObject({
+    /** Absent: a container image (requests made before kinds existed). */
+    artifactKind: ArtifactKindSchema.optional(),
+    /** Registry host[:port] as given in the reference. */
+    registry: registryHost,
+    repository: repositoryName,
+    digest,
+    mediaType: z.string().max(255),
+    /** The tag the candidate was requested by, if any: kept for the record, never used to fetch. */
+    tag: tagName.optional(),
+    package: NpmCandidatePackageSchema.optional(),
+  })
+  .refine((c) => (c.artifactKind === 'npm-package') === (c.package !== undefined), {
+    message: 'an npm-package candidate names its package, and only it does',
+    path: ['package'],
+  })
+  .refine(
+    (c) =>
+      c.package === undefined ||
+      (c.repository === npmRepositoryName(c.package.name) && c.tag === c.package.version),
+    {
+      message: 'an npm package candidate is its package: repository = name without @, tag = version',
+      path: ['repository'],
+    },
+  );
 export type Candidate = z.infer<typeof CandidateSchema>;
+
+/** The repository an npm package is filed under (`@scope/name` → `scope/name`, as the decision records it). */
+export function npmRepositoryName(name: string): string {
+  return name.replace(/^@/, '');
+}
 
 /** The candidate's kind, a container image when the request names none. */
 export function artifactKindOf(candidate: Pick<Candidate, 'artifactKind'>): ArtifactKind {
@@ -54,19 +89,32 @@ export const InlineAttestationSchema = z.strictObject({
   raw: z.string().min(1).max(MAX_INLINE_ATTESTATION_CHARS),
 });
 
-export const PublishRequestSchema = z.strictObject({
-  candidate: CandidateSchema,
-  /** Release repository on the release registry, e.g. `release/app`. */
-  releaseRegistry: registryHost,
-  releaseRepository: repositoryName,
-  /** Tag to give the published image (defaults to the candidate's tag). */
-  releaseTag: tagName.optional(),
-  /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
-  requester: DisplayNameSchema,
-  requesterIdentity: SealedIdentitySchema.optional(),
-  // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
-  attestations: z.array(InlineAttestationSchema).max(64).default([]),
-});
+export const PublishRequestSchema = z
+  .strictObject({
+    candidate: CandidateSchema,
+    /** Release repository on the release registry, e.g. `release/app`. */
+    releaseRegistry: registryHost,
+    releaseRepository: repositoryName,
+    /** Tag to give the published image (defaults to the candidate's tag). */
+    releaseTag: tagName.optional(),
+    /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
+    requester: DisplayNameSchema,
+    requesterIdentity: SealedIdentitySchema.optional(),
+    // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
+    attestations: z.array(InlineAttestationSchema).max(64).default([]),
+  })
+  .refine(
+    (r) =>
+      r.candidate.package === undefined ||
+      (r.releaseRepository === r.candidate.repository &&
+        (r.releaseTag === undefined || r.releaseTag === r.candidate.tag)),
+    {
+      // An npm package is published under its own name and version: the release registry is the
+      // only destination a request chooses (docs/policy.md#npm-packages).
+      message: 'an npm package is released under its own name and version',
+      path: ['releaseRepository'],
+    },
+  );
 export type PublishRequest = z.input<typeof PublishRequestSchema>;
 
 export const PublishStatusSchema = z.enum([

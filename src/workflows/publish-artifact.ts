@@ -59,8 +59,11 @@ const longIo = proxyActivities<Activities>({
  * its own, so a run's history names what it published; a kind with no publisher here is
  * refused before the first side effect.
  */
-const PUBLISHERS: Partial<Record<ArtifactKind, 'publishImage' | 'publishFileArtifact'>> = {
+const PUBLISHERS: Partial<
+  Record<ArtifactKind, 'publishImage' | 'publishNpmPackage' | 'publishFileArtifact'>
+> = {
   'container-image': 'publishImage',
+  'npm-package': 'publishNpmPackage',
   'oci-blob': 'publishFileArtifact',
 };
 

@@ -263,7 +263,7 @@ test('the publish routes serve publish runs only: another workflow of the namesp
     workflowId,
     args: [{ repositories: [] }],
   });
-  assert.deepEqual(await monitor.result(), { repositories: [] });
+  assert.deepEqual(await monitor.result(), { repositories: [], findingsByKind: {}, newFindings: 0 });
   const path = `/api/v1/publishes/${encodeURIComponent(workflowId)}`;
   for (const token of [tokens.auditor, tokens.mallory, tokens.bob]) {
     const res = await call(path, { token });

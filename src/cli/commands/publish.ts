@@ -6,7 +6,9 @@ import { parseReference, parseRepository, withoutOciScheme } from '../../registr
 import { loadConfig, type Config } from '../../config/config.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { standingPublication } from '../../archive/standing-publication.ts';
-import { registryClients } from '../../config/registry-clients.ts';
+import { npmRegistryClients, registryClients } from '../../config/registry-clients.ts';
+import { npmRegistryUrl, type NpmRegistryClient } from '../../registry/npm-registry.ts';
+import { npmCandidate, npmTarget } from './npm-candidate.ts';
 import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
@@ -31,14 +33,19 @@ import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-pr
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
        slsa-gate publish --file <path> --staging <staging-repo> --to oci://<release-repo>[:tag] [options]
        slsa-gate publish --artifact oci://<staging-ref> --to oci://<release-repo>[:tag] [options]
+       slsa-gate publish --package <tarball | name@version> --to npm:<registry URL> [options]
 
   --image REF          candidate in the staging repository (tag or digest); a tag is resolved once, here
   --file PATH          a file (binary, tarball) to publish as an OCI artifact: pushed to --staging
                        first, checked against its provenance subject by the worker
-  --staging REPO       with --file: the staging repository, host[:port]/path (default $SLSA_GATE_STAGING)
+  --staging REPO       with --file: the staging repository, host[:port]/path (default $SLSA_GATE_STAGING);
+                       with --package: npm:<URL> of the staging npm registry (default $SLSA_GATE_NPM_STAGING)
   --media-type TYPE    with --file: the file layer's media type (default application/octet-stream)
   --artifact REF       a file artifact already in the staging repository (tag or digest)
-  --to REPO            release repository, host[:port]/path (oci:// and a :tag may be written)
+  --package PKG        an npm package: a tarball file (put on the staging npm registry first) or
+                       name@version on it; the request pins its sha256 and sha512
+  --to REPO            release repository, host[:port]/path (oci:// and a :tag may be written);
+                       for --package, npm:<registry URL> (released under the package's name)
   --tag TAG            tag to give the published image (default: the candidate's tag)
   --attestation FILE   an attestation supplied with the request (repeatable)
   --requester NAME     who asks, for display (default: $SLSA_GATE_USER or $USER); a verified
@@ -66,6 +73,7 @@ export const publishCommand: Command = {
         staging: { type: 'string' },
         'media-type': { type: 'string' },
         artifact: { type: 'string' },
+        package: { type: 'string' },
         to: { type: 'string' },
         tag: { type: 'string' },
         attestation: { type: 'string', multiple: true, default: [] },
@@ -80,11 +88,13 @@ export const publishCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    const candidates = [values.image, values.file, values.artifact].filter((c) => c !== undefined);
+    const candidates = [values.image, values.file, values.artifact, values.package].filter(
+      (c) => c !== undefined,
+    );
     if (candidates.length !== 1 || !values.to)
       throw new GateError(
         'INPUT_INVALID',
-        `one of --image, --file or --artifact, and --to, are required\n\n${USAGE}`,
+        `one of --image, --file, --artifact or --package, and --to, are required\n\n${USAGE}`,
       );
     if (values.timeout !== undefined && !values.wait)
       throw new GateError('INPUT_INVALID', '--timeout bounds --wait: give both', {
@@ -93,8 +103,23 @@ export const publishCommand: Command = {
     // Without --timeout, --wait lasts until the verdict (the approval deadline bounds it).
     const waitSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout, 1);
     const config = loadConfig();
-    const release = releaseOf(values.to);
-    const releaseTag = values.tag ?? release.tag;
+    const npmTo = npmTarget(values.to);
+    if ((npmTo !== undefined) !== (values.package !== undefined))
+      throw new GateError(
+        'INPUT_INVALID',
+        '--package publishes to --to npm:<registry URL>, and only it does',
+        {
+          detail: { field: '--to' },
+        },
+      );
+    const npmStaging = values.package === undefined ? undefined : npmStagingOf(config, values.staging);
+    // An npm package is released under its own name and version at the registry `--to` names
+    // (checked here, before a tarball is put on staging).
+    const release =
+      npmTo !== undefined
+        ? { registry: npmClientFor(config, npmTo).host, repository: '' }
+        : releaseOf(values.to);
+    const releaseTag = values.tag ?? ('tag' in release ? release.tag : undefined);
     // Every input is read and checked before the first call out: a directory, a missing file
     // or one too large for the history is refused naming the file.
     const attestations = values.attestation.map((file) => ({
@@ -102,20 +127,22 @@ export const publishCommand: Command = {
       raw: readFileCapped(file, ATTESTATION_FILE_LIMIT_BYTES, 'attestation').toString('base64'),
     }));
 
-    const candidate = values.file
-      ? await stageFile(config, values.file, {
-          staging: values.staging ?? process.env.SLSA_GATE_STAGING,
-          mediaType: values['media-type'],
-        })
-      : values.artifact
-        ? await stagedArtifact(config, values.artifact)
-        : await imageCandidate(config, values.image!);
+    const candidate = npmStaging
+      ? await npmCandidate(npmStaging, values.package!)
+      : values.file
+        ? await stageFile(config, values.file, {
+            staging: values.staging ?? process.env.SLSA_GATE_STAGING,
+            mediaType: values['media-type'],
+          })
+        : values.artifact
+          ? await stagedArtifact(config, values.artifact)
+          : await imageCandidate(config, values.image!);
     const { digest } = candidate;
 
     const request: PublishRequest = {
       candidate,
       releaseRegistry: release.registry,
-      releaseRepository: release.repository,
+      releaseRepository: npmTo !== undefined ? candidate.repository : release.repository,
       ...(releaseTag ? { releaseTag } : {}),
       requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
       attestations,
@@ -144,7 +171,7 @@ export const publishCommand: Command = {
       return EXIT.PUBLISHED;
     }
 
-    const workflowId = publishWorkflowId(release.registry, release.repository, digest);
+    const workflowId = publishWorkflowId(parsed.data.releaseRegistry, parsed.data.releaseRepository, digest);
     const session = await connectClient(config);
     try {
       // A second request for the same artifact joins the running workflow (docs/checklist.md#row-31).
@@ -156,7 +183,7 @@ export const publishCommand: Command = {
           workflowIdConflictPolicy: 'USE_EXISTING',
           typedSearchAttributes: [
             { key: sa.ArtifactDigest, value: digest },
-            { key: sa.Repository, value: `${release.registry}/${release.repository}` },
+            { key: sa.Repository, value: `${parsed.data.releaseRegistry}/${parsed.data.releaseRepository}` },
             { key: sa.PublishStatus, value: 'Resolving' },
           ],
         }),
@@ -205,6 +232,23 @@ export const publishCommand: Command = {
 };
 
 /** An image candidate: the tag resolved once; from here on only the digest is used (docs/checklist.md#row-26). */
+/** The configured npm registry at `url` (SLSA_GATE_NPM_REGISTRIES names the registries the gate talks to). */
+function npmClientFor(config: Config, url: string): NpmRegistryClient {
+  return npmRegistryClients(config)(npmRegistryUrl(url).host);
+}
+
+/** `--staging npm:<URL>` or SLSA_GATE_NPM_STAGING: where a CI job stages npm packages. */
+function npmStagingOf(config: Config, staging: string | undefined): NpmRegistryClient {
+  const url = npmTarget(staging ?? process.env.SLSA_GATE_NPM_STAGING ?? '');
+  if (url === undefined)
+    throw new GateError(
+      'INPUT_INVALID',
+      '--package needs the staging npm registry: --staging npm:<URL> or $SLSA_GATE_NPM_STAGING',
+      { detail: { field: '--staging' } },
+    );
+  return npmClientFor(config, url);
+}
+
 async function imageCandidate(config: Config, reference: string): Promise<Candidate> {
   const image = parseReference(reference);
   const registry = registryClients(config)(image.registry);

@@ -130,7 +130,7 @@ function evaluateCandidate(input: EvaluateInput, att: EvaluatedAttestation): Can
     checkSource(rule, att, provenance, findings, input.levels),
     checkEntrypoint(rule, att, provenance),
     checkDependencies(rule, att, provenance, input.levels, input.now),
-    checkPackage(rule, input.attestations, provenance),
+    checkPackage(rule, input.attestations, provenance, input.artifact.npmPackage),
   ];
   return { att, provenance, checks };
 }
@@ -176,7 +176,7 @@ function evaluateChecks(input: EvaluateInput): Evaluation {
     const checks = [
       identity,
       ...PROVENANCE_CHECKS.map((id) => skipped(id, 'the rule does not require SLSA provenance')),
-      checkPackage(rule, attestations, undefined),
+      checkPackage(rule, attestations, undefined, input.artifact.npmPackage),
       vsa,
       ...destination(),
     ];
@@ -210,7 +210,12 @@ function evaluateChecks(input: EvaluateInput): Evaluation {
             `no SLSA provenance verified among ${attestations.length} verified attestations (${kinds}); ${first.origin} was rejected: ${first.reason}${more}`,
             attestations.map((a) => a.digest),
           );
-    const checks = [missing, checkPackage(rule, attestations, undefined), vsa, ...destination()];
+    const checks = [
+      missing,
+      checkPackage(rule, attestations, undefined, input.artifact.npmPackage),
+      vsa,
+      ...destination(),
+    ];
     return { outcome: 'FAILED', checks };
   }
 

@@ -5,8 +5,16 @@
  * Only the registry signs publish attestations (npm/attestation specs/publish/v0.1:
  * "signed by the npm registry"; slsa-verifier verifies them with the registry's keys):
  * one that verified under any other key or certificate says nothing about the package.
+ *
+ * When the artifact is an npm package (the gate publishes it), its tarball's package.json
+ * is a third witness: the rule's expected name (and version, if it names one), the tarball's
+ * name and version, the publish attestation's subject and the provenance's `pkg:npm/` subject
+ * must all be one package. A provenance that binds these bytes under another package's name
+ * (generic builders let the signer choose subject names) vouches for a different release.
+ * A rule that names no package publishes no npm package: a missing expectation is not "any"
+ * (docs/security-model.md#npm-packages).
  */
-import type { CheckResult, EvaluatedAttestation } from '../../model.ts';
+import type { ArtifactRef, CheckResult, EvaluatedAttestation } from '../../model.ts';
 import { NPM_PUBLISH_V0_1, NpmPublishV01Schema } from '../../formats/npm/publish-v0.1.ts';
 import type { Provenance } from '../../provenance/provenance.ts';
 import { statementOf } from '../../verify/statement.ts';
@@ -32,13 +40,43 @@ function signedByNpmRegistry(att: EvaluatedAttestation): boolean {
   return att.signer.kind === 'key' && att.signer.trustedBy.startsWith(NPM_REGISTRY_TRUSTED_BY);
 }
 
-/** The package check, over the publish attestations and one provenance. */
+/**
+ * Why an npm candidate is not the package the rule and the provenance name, or undefined
+ * when it is: the rule must name the package, and the provenance must name it at this version.
+ */
+function candidateMismatch(
+  rule: PolicyRule,
+  provenance: Provenance | undefined,
+  candidate: { name: string; version: string },
+): string | undefined {
+  const id = `${candidate.name}@${candidate.version}`;
+  const want = rule.package;
+  if (want?.name === undefined)
+    return `rule ${rule.name ?? '(unnamed)'} names no package: the npm package ${id} is not one it publishes`;
+  if (candidate.name !== want.name)
+    return `the tarball's package.json names ${JSON.stringify(candidate.name)}, the rule expects ${JSON.stringify(want.name)}`;
+  if (want.version !== undefined && candidate.version !== want.version)
+    return `the tarball's package.json is version ${JSON.stringify(candidate.version)}, the rule expects ${JSON.stringify(want.version)}`;
+  if (provenance === undefined) return undefined; // a rule without provenance: the publish attestation decides
+  const named = provenance.subjects.map((s) => parseNpmPurl(s.name)).filter((p) => p !== undefined);
+  if (!named.some((p) => p.name === candidate.name && p.version === candidate.version))
+    return `the provenance names ${named.map((p) => `${p.name}@${p.version}`).join(', ') || 'no npm package'}, not the tarball's ${id}`;
+  return undefined;
+}
+
+/** The package check, over the publish attestations, one provenance and the npm candidate, if any. */
 export function checkPackage(
   rule: PolicyRule,
   attestations: EvaluatedAttestation[],
   provenance: Provenance | undefined,
+  npmPackage?: ArtifactRef['npmPackage'],
 ): CheckResult {
-  const want = rule.package;
+  if (npmPackage !== undefined) {
+    const denied = candidateMismatch(rule, provenance, npmPackage);
+    if (denied !== undefined) return fail('package', 'PACKAGE_MISMATCH', denied, []);
+  }
+  // An npm candidate is held to its own name and version; a rule's version, when set, agreed above.
+  const want = npmPackage ?? rule.package;
   if (want === undefined) return skipped('package', 'no package expectation');
   const published = attestations.filter((a) => a.predicateType === NPM_PUBLISH_V0_1);
   if (published.length === 0)

@@ -110,7 +110,9 @@ export function checkRollback(input: RollbackInput): CheckResult {
   const evidence =
     input.last?.attestationDigest === undefined ? [digest] : [digest, input.last.attestationDigest];
   const tag = targetTag(input.target);
-  const sourceTag = tagOf(input.provenance?.source?.ref);
+  // An npm package's version is its tag: the package guard binds it to the provenance's
+  // `pkg:npm/name@version` subject, which is what it was built as (docs/policy.md#npm-packages).
+  const sourceTag = input.artifact.npmPackage?.version ?? tagOf(input.provenance?.source?.ref);
   // Row 21: a version tag is published only from provenance built at that same tag.
   if (tag !== undefined && SEMVER.test(tag) && input.provenance !== undefined) {
     if (sourceTag === undefined || (sourceTag !== tag && sourceTag !== `v${tag}` && `v${sourceTag}` !== tag))
