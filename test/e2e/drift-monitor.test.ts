@@ -235,7 +235,8 @@ test('an image under an attachment-shaped tag is reported unless it is the attac
     ].sort(),
   );
   // The two release tags and the four planted tags were checked; the gate's own attachment
-  // tags (the .att of the first digest, the referrers fallback tags) were not.
+  // tags (the .att and .sig of the second digest, the .att of the first, the referrers
+  // fallback tags) were not.
   assert.equal(result.repositories[0]?.checked, 6);
 });
 
