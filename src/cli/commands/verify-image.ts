@@ -7,6 +7,7 @@ const USAGE = `Usage: slsa-gate verify-image REF --verifier-id ID --public-key F
          [--resource-uri URI] [--verified-level L]... [--mirror MIRROR_PREFIX=RELEASE_PREFIX]...
          [--insecure-registry HOST:PORT]... [--json]
          [--mongodb-uri URI [--db NAME]]
+       slsa-gate verify-artifact REF (the same options) [--file PATH]
 
 Time-of-use check of a published image: pins REF (host/repo:tag or host/repo@sha256:…) to a
 digest, reads the VSAs attached to it (OCI referrers, the referrers tag fallback, the cosign
