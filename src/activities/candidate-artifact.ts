@@ -39,9 +39,8 @@ export async function artifactOf(deps: ActivityDeps, candidate: Candidate): Prom
       npmPackage: { name, version },
     };
   }
-  const digest =
-    artifactKindOf(candidate) === 'oci-blob'
-      ? (await stagedFileOf(deps, candidate)).digest
-      : candidate.digest;
-  return { digests: { sha256: digest.slice('sha256:'.length) }, uri };
+  if (artifactKindOf(candidate) !== 'oci-blob')
+    return { digests: { sha256: candidate.digest.slice('sha256:'.length) }, uri };
+  const file = await stagedFileOf(deps, candidate);
+  return { digests: { sha256: file.digest.slice('sha256:'.length) }, uri, file: { name: file.title } };
 }

@@ -157,7 +157,10 @@ export function createDecisionActivities(deps: ActivityDeps) {
         decisionId: input.decisionId,
         workflowId: input.workflowId,
         runId: input.runId,
-        artifact: { ...artifactRecord(input.candidate), ...(file ? { fileDigest: file.digest } : {}) },
+        artifact: {
+          ...artifactRecord(input.candidate),
+          ...(file ? { file: { name: file.title, digest: file.digest } } : {}),
+        },
         requester: requester?.id ?? input.requester,
         checks: input.evaluation.checks,
         outcome: input.evaluation.outcome,

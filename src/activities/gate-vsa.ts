@@ -17,6 +17,11 @@ import {
   type AttachedForConsumers,
   type ConsumerAttestation,
 } from '../registry/consumer-attestations.ts';
+import {
+  attachCosignSignature,
+  findCosignSignatures,
+  simpleSigningPayload,
+} from '../registry/cosign-signatures.ts';
 import { getReferrer, listReferrers } from '../registry/referrers.ts';
 import { signStatementBundle } from '../signing/sign-bundle.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -57,6 +62,45 @@ export async function attachRecorded(
     new Date().toISOString(),
   );
   return attached;
+}
+
+/**
+ * Signs the published image with the VSA key as `cosign sign --key` would (docs/consumers.md#is-it-signed),
+ * once: a signature by this key over a payload naming this digest already under the `.sig` tag
+ * (an earlier attempt's) is kept, since ECDSA signatures differ on every signing. The tag is
+ * recorded like the other attachment tags (the drift monitor skips what the gate wrote).
+ */
+export async function signPublishedImage(
+  deps: ActivityDeps,
+  target: RegistryClient,
+  repo: string,
+  subjectDigest: string,
+): Promise<void> {
+  const key = createPublicKey(deps.signer.publicKeyPem);
+  const { layers, signatures } = await findCosignSignatures(target, repo, subjectDigest);
+  const signedHere = signatures.some((s) => {
+    let named: unknown;
+    try {
+      named = (
+        JSON.parse(Buffer.from(s.payload).toString('utf8')) as {
+          critical?: { image?: Record<string, unknown> };
+        }
+      ).critical?.image?.['docker-manifest-digest'];
+    } catch {
+      return false;
+    }
+    return named === subjectDigest && verifySignature(key, s.payload, Buffer.from(s.signature, 'base64'));
+  });
+  if (signedHere) return;
+  const payload = simpleSigningPayload(`${target.host}/${repo}`, subjectDigest);
+  const signature = Buffer.from(await deps.signer.sign(payload)).toString('base64');
+  const written = await attachCosignSignature(target, repo, subjectDigest, layers, { payload, signature });
+  await deps.archive.recordAttachmentTags(
+    `${target.host}/${repo}`,
+    subjectDigest,
+    [written],
+    new Date().toISOString(),
+  );
 }
 
 /** Attaches (or finds attached) the gate's VSA, archives it, and returns its digest. */

@@ -233,10 +233,11 @@ export function createMonitorActivities(deps: ActivityDeps) {
      * (revoked, refused: Archive.digestsNotVouchedFor), by digest: the distribution API lists
      * tags, never untagged manifests, so an image pushed by digest is found when the gate
      * has seen its digest. Each one served is judged as a tag's digest would be, unless a tag
-     * of the run already reported it (`reported`).
+     * of the run already reported it (`reported`). When the run read every tag page
+     * (`complete`), what it no longer sees in the repository is closed (closeDriftNotSeen).
      */
     async checkUntaggedDigests(
-      input: { repository: string; reported: string[] } & MonitorRun,
+      input: { repository: string; reported: string[]; complete?: boolean } & MonitorRun,
     ): Promise<MonitorPageResult> {
       const { registry: host, repository: repo } = parseRepository(input.repository);
       const client = deps.registry(host);
@@ -255,7 +256,9 @@ export function createMonitorActivities(deps: ActivityDeps) {
           for (const f of found) sightings.push({ repository: input.repository, digest, ...f });
       });
       const run = { workflowId: input.workflowId, runId: input.runId, at: input.at };
-      return { checked: known.length, findings: await record(sightings, run) };
+      const findings = await record(sightings, run);
+      if (input.complete) await deps.archive.closeDriftNotSeen(input.repository, run);
+      return { checked: known.length, findings };
     },
 
     /** Archives a release repository the run could not read as an `unreadable` finding with the failure's code. */

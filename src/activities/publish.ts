@@ -10,7 +10,7 @@ import { stagedFileOf } from './candidate-artifact.ts';
 import { loadArchivedAttestations } from './archived-attestations.ts';
 import type { ActivityDeps } from './deps.ts';
 import { copyImage } from '../registry/copy-image.ts';
-import { attachGateVsa, attachRecorded } from './gate-vsa.ts';
+import { attachGateVsa, attachRecorded, signPublishedImage } from './gate-vsa.ts';
 
 const DECISION_ANNOTATION = 'dev.slsa-gate.decision-id';
 
@@ -239,6 +239,8 @@ export function createPublishActivities(deps: ActivityDeps) {
           at: input.decidedAt,
         },
       });
+      // The image signature after the VSA: a signed image always has the VSA that says what was verified.
+      await signPublishedImage(deps, target, repo, candidate.digest);
       return { vsaDigest, ...(provenanceReferrer ? { provenanceReferrer } : {}) };
     },
   };

@@ -54,6 +54,7 @@ import {
 } from './publish-routes.ts';
 import { ParameterError, parseDecisionQuery, parseDriftQuery } from './query-params.ts';
 import { startRevocation } from './revocation-routes.ts';
+import { vsaKeySetPem, type VsaKeySet } from '../signing/vsa-key-set.ts';
 import { readExportState } from '../audit/read-model/export-parquet.ts';
 import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
@@ -138,6 +139,8 @@ export interface ApiServerOptions {
   trustMap?: TrustMap;
   /** The Parquet read model and the saved queries the web view's query page runs on it. */
   readModel?: { dir: string; queries: SavedQuery[] };
+  /** The gate's VSA public keys, served without a credential at /.well-known/slsa-gate/keys. */
+  vsaKeys?: VsaKeySet;
   /** Counts every request (served on the metrics listener, never on this server). */
   metrics?: ApiMetrics;
 }
@@ -318,7 +321,45 @@ async function route(
 }
 
 const HEALTH_PATH = '/healthz';
-const ANONYMOUS_PATHS = new Set(['/assets/style.css', '/login', '/logout']);
+/**
+ * The VSA key set (docs/consumers.md#the-gates-public-key): JSON, or PEM by extension or
+ * `Accept: application/x-pem-file`; `vsa.pub` is the current key alone, as `cosign --key` reads it.
+ */
+const KEYS_PATHS = {
+  '/.well-known/slsa-gate/keys': 'negotiated',
+  '/.well-known/slsa-gate/keys.json': 'json',
+  '/.well-known/slsa-gate/keys.pem': 'pem',
+  '/.well-known/slsa-gate/vsa.pub': 'current',
+} as const;
+const ANONYMOUS_PATHS = new Set<string>([
+  '/assets/style.css',
+  '/login',
+  '/logout',
+  ...Object.keys(KEYS_PATHS),
+]);
+
+function sendVsaKeys(
+  options: ApiServerOptions,
+  path: keyof typeof KEYS_PATHS,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  const set = options.vsaKeys;
+  if (!set)
+    throw new HttpError(404, 'NOT_FOUND', 'this server publishes no VSA key (SLSA_GATE_VSA_PUBLIC_KEY)');
+  let form: string = KEYS_PATHS[path];
+  if (form === 'negotiated') form = /application\/x-pem-file/.test(req.headers.accept ?? '') ? 'pem' : 'json';
+  if (form === 'json') return sendJson(res, 200, set, { 'Cache-Control': 'max-age=300' });
+  const text =
+    form === 'pem' ? vsaKeySetPem(set) : set.keys.find((k) => k.status === 'current')!.publicKeyPem;
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Cache-Control': 'max-age=300',
+    'Content-Type': 'application/x-pem-file',
+    'Content-Length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}
 
 async function anonymousRoute(
   options: ApiServerOptions,
@@ -332,6 +373,10 @@ async function anonymousRoute(
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/css; charset=utf-8' });
     res.end(STYLESHEET);
     return;
+  }
+  if (path in KEYS_PATHS) {
+    requireMethod(method, 'GET');
+    return sendVsaKeys(options, path as keyof typeof KEYS_PATHS, req, res);
   }
   if (path === '/login') return login(options, method, req, res);
   requireMethod(method, 'POST');

@@ -994,21 +994,33 @@ export class Archive {
   /**
    * Records what a monitor run saw. The first sighting archives the finding; a later run moves
    * its last-seen run and time and counts it, so a standing finding is one record however many
-   * runs see it; the same run recording it again (a retried activity) changes nothing. `isNew`:
-   * this run saw it first (also on that run's retry, so its notice is not lost). By `_id` only.
+   * runs see it; the same run recording it again (a retried activity) changes nothing. A
+   * finding a run closed (closeDriftNotSeen) and seen again starts anew: its `firstSeen` and
+   * `firstRunId` are this run's, so it is announced again. `isNew`: this run saw it first
+   * (also on that run's retry, so its notice is not lost). By `_id` only.
    */
   async recordDrift(
     sighting: DriftSighting,
     run: { workflowId: string; runId: string; at: string },
   ): Promise<{ driftId: string; isNew: boolean; firstSeen: string }> {
     const id = driftId(sighting);
-    const again = await this.#collections.drift.updateOne(
-      { _id: id, runId: { $ne: run.runId } },
+    const at = new Date(run.at);
+    const seen = { workflowId: run.workflowId, runId: run.runId, at, reason: sighting.reason };
+    const reopened = await this.#collections.drift.updateOne(
+      { _id: id, runId: { $ne: run.runId }, clearedAt: { $exists: true } },
       {
-        $set: { workflowId: run.workflowId, runId: run.runId, at: new Date(run.at), reason: sighting.reason },
+        $set: { ...seen, firstSeen: at, firstRunId: run.runId },
+        $unset: { clearedAt: '' },
         $inc: { count: 1 },
       },
     );
+    const again =
+      reopened.matchedCount === 1
+        ? reopened
+        : await this.#collections.drift.updateOne(
+            { _id: id, runId: { $ne: run.runId } },
+            { $set: seen, $inc: { count: 1 } },
+          );
     if (again.matchedCount === 0) {
       await this.insertIfAbsent('drift', {
         _id: id,
@@ -1027,6 +1039,19 @@ export class Archive {
       isNew: stored.firstRunId === run.runId,
       firstSeen: new Date(stored.firstSeen ?? stored.at).toISOString(),
     };
+  }
+
+  /**
+   * Closes the open findings of `repository` that `run` did not see, once the run has read the
+   * whole repository (every tag page and the digests asked for by digest): that drift is gone,
+   * and if it comes back, recordDrift announces it again. Returns how many were closed.
+   */
+  async closeDriftNotSeen(repository: string, run: { runId: string; at: string }): Promise<number> {
+    const closed = await this.#collections.drift.updateMany(
+      { repository, runId: { $ne: run.runId }, clearedAt: { $exists: false } },
+      { $set: { clearedAt: new Date(run.at) } },
+    );
+    return closed.modifiedCount;
   }
 
   /**

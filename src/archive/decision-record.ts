@@ -12,10 +12,10 @@ const ArtifactSchema = z.strictObject({
   digest: Sha256DigestSchema,
   uri: NameSchema.optional(),
   /**
-   * A file artifact's file: the layer sha256 its provenance subject was checked against, which
-   * `audit replay` checks it against again (the manifest `digest` is what was published).
+   * A file artifact's file: its name and the layer sha256 its provenance subject was checked
+   * against, which `audit replay` checks again (the manifest `digest` is what was published).
    */
-  fileDigest: Sha256DigestSchema.optional(),
+  file: z.strictObject({ name: NameSchema, digest: Sha256DigestSchema }).optional(),
 });
 
 const PolicyRefSchema = z.strictObject({

@@ -47,6 +47,12 @@ export const DriftDocSchema = z.strictObject({
   firstRunId: NameSchema.optional(),
   /** How many runs saw it. */
   count: z.number().int().positive().optional(),
+  /**
+   * When a run that read the whole repository no longer saw it: the finding is gone. Seen
+   * again later, it is new again (a new `firstSeen`, announced again), so drift that is undone
+   * and then redone is never taken for the standing finding.
+   */
+  clearedAt: IsoDateSchema.optional(),
 });
 /** A drift finding as plain JSON. */
 export type DriftRecord = z.input<typeof DriftDocSchema>;

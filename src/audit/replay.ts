@@ -247,9 +247,10 @@ function replayOne(
       return { checks: [pipelineFailure(err)], outcome: 'FAILED' as const, levels: [] };
     }
     // A file artifact's provenance names the file, not the manifest (docs/policy.md#files).
-    const subject = decision.artifact.fileDigest ?? decision.artifact.digest;
+    const file = decision.artifact.file;
     const artifact: ArtifactRef = {
-      digests: { sha256: subject.slice('sha256:'.length) },
+      digests: { sha256: (file?.digest ?? decision.artifact.digest).slice('sha256:'.length) },
+      ...(file ? { file: { name: file.name } } : {}),
       uri: decision.artifact.uri ?? `oci://${decision.artifact.repository}@${decision.artifact.digest}`,
     };
     let evaluation: Evaluation;

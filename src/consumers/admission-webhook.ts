@@ -26,6 +26,7 @@ import {
 import type { RegistryClient } from '../registry/client.ts';
 import { firstCredentials, type CredentialsProvider } from '../registry/credentials.ts';
 import { parseReference } from '../registry/reference.ts';
+import { expectedResourceUri, type MirrorMap } from './mirror-map.ts';
 import {
   attachmentsFingerprint,
   verifyPublishedImage,
@@ -91,6 +92,8 @@ export interface AdmissionOptions {
    * attaches a FAILED VSA, so it is seen at the next review.
    */
   cacheTtlMs?: number;
+  /** Mirror prefix → release prefix: a mirrored image is checked against its release repository's VSA. */
+  mirrors?: MirrorMap;
   /** The gate's archive, when the webhook may read it: a revoked digest is denied at once. */
   isRevoked?: VsaRevocationCheck;
   now?: () => number;
@@ -212,7 +215,7 @@ export function createAdmissionReviewer(opts: AdmissionOptions) {
     const verdict = await verifyPublishedImage(
       client,
       { repository: ref.repository, digest },
-      { ...opts.expect, resourceUri: `oci://${ref.registry}/${ref.repository}` },
+      { ...opts.expect, resourceUri: expectedResourceUri(opts.mirrors ?? {}, ref) },
     );
     if (verdict.outcome === 'PASSED') {
       cache.set(key, { until: now() + ttl, attachments });

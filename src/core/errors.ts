@@ -87,6 +87,11 @@ export const ERRORS = {
   NO_ATTESTATION: { layer: 'policy', retryable: false },
   /** The operator's configuration does not allow publishing to this destination. */
   DESTINATION_NOT_ALLOWED: { layer: 'policy', retryable: false },
+  /**
+   * A file the rule does not publish: the rule names no files, not this name, or the
+   * provenance names the file otherwise (docs/policy.md#files).
+   */
+  FILE_NOT_ALLOWED: { layer: 'policy', retryable: false },
   /** The verified requester's grants do not cover the verified source repository or the destination. */
   REQUESTER_NOT_ALLOWED: { layer: 'policy', retryable: false },
   /** An administrator revoked this artifact digest: it is never published again, under any tag. */

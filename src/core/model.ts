@@ -45,6 +45,8 @@ export const ArtifactRefSchema = z.strictObject({
    * schema rejects the ref anywhere a real content digest is required (publish).
    */
   namedDigests: DigestSetSchema.optional(),
+  /** A file published as an OCI artifact: its name (the layer's `org.opencontainers.image.title`). */
+  file: z.strictObject({ name: z.string().min(1).max(255) }).optional(),
   /**
    * An npm package candidate's name and version, as its tarball's package.json says (the
    * worker read them from the pinned bytes): what the package guard holds the policy and

@@ -43,14 +43,17 @@ export function cosignAttestationTag(digest: string): string {
   return `${referrersTag(digest)}.att`;
 }
 
-/** Reads the `sha256-<hex>.att` manifest; undefined when the image has none. */
-export async function findCosignAttestations(
+/**
+ * Reads a cosign manifest (`.att`, `.sig`): an image manifest of at most `maxReferrers`
+ * layers; undefined when there is no such tag.
+ */
+export async function readCosignManifest(
   client: RegistryClient,
   repo: string,
-  digest: string,
-): Promise<CosignAttestations | undefined> {
-  const tag = cosignAttestationTag(digest);
-  const where = `cosign attestations ${repo}:${tag}`;
+  tag: string,
+  what: string,
+): Promise<{ digest: string; layers: Descriptor[] } | undefined> {
+  const where = `cosign ${what} ${repo}:${tag}`;
   const fetched = await client.getManifestByTag(repo, tag);
   if (fetched === undefined) return undefined;
   if (!IMAGE_MANIFEST_TYPES.includes(fetched.mediaType)) {
@@ -62,7 +65,7 @@ export async function findCosignAttestations(
   if (manifest.layers.length > client.limits.maxReferrers) {
     throw registryError(
       'LIMIT_EXCEEDED',
-      `${where}: ${manifest.layers.length} attestations, over ${client.limits.maxReferrers}`,
+      `${where}: ${manifest.layers.length} ${what}, over ${client.limits.maxReferrers}`,
       {
         where,
         limit: client.limits.maxReferrers,
@@ -70,11 +73,48 @@ export async function findCosignAttestations(
       },
     );
   }
+  return { digest: fetched.digest, layers: manifest.layers };
+}
+
+/** Reads the `sha256-<hex>.att` manifest; undefined when the image has none. */
+export async function findCosignAttestations(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+): Promise<CosignAttestations | undefined> {
+  const tag = cosignAttestationTag(digest);
+  const found = await readCosignManifest(client, repo, tag, 'attestations');
+  if (found === undefined) return undefined;
   return {
     tag,
-    manifestDigest: fetched.digest,
-    layers: manifest.layers.filter((l) => l.mediaType === MEDIA_TYPES.dsseEnvelope),
+    manifestDigest: found.digest,
+    layers: found.layers.filter((l) => l.mediaType === MEDIA_TYPES.dsseEnvelope),
   };
+}
+
+/** Writes a cosign manifest of `layers` under `tag`; returns its digest. */
+export async function writeCosignManifest(
+  client: RegistryClient,
+  repo: string,
+  tag: string,
+  layers: Descriptor[],
+): Promise<string> {
+  // cosign's config lists the layers as the rootfs of an empty image.
+  const config = manifestBytes({
+    architecture: '',
+    os: '',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+  });
+  const configDigest = await client.pushBlob(repo, config);
+  const manifest = manifestBytes({
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.byteLength },
+    layers,
+  });
+  await client.putManifest(repo, tag, manifest, MEDIA_TYPES.ociManifest);
+  return sha256Digest(manifest);
 }
 
 /**
@@ -101,20 +141,5 @@ export async function attachCosignAttestations(
       annotations: { [COSIGN_ANNOTATIONS.signature]: '', ...att.annotations },
     });
   }
-  // cosign's config lists the layers as the rootfs of an empty image.
-  const config = manifestBytes({
-    architecture: '',
-    os: '',
-    config: {},
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-  });
-  const configDigest = await client.pushBlob(repo, config);
-  const manifest = manifestBytes({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.byteLength },
-    layers,
-  });
-  await client.putManifest(repo, cosignAttestationTag(subjectDigest), manifest, MEDIA_TYPES.ociManifest);
-  return sha256Digest(manifest);
+  return writeCosignManifest(client, repo, cosignAttestationTag(subjectDigest), layers);
 }

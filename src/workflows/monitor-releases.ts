@@ -102,11 +102,22 @@ export async function monitorReleases(input: MonitorReleasesInput): Promise<Moni
         after = page.after;
         pages++;
       } while (after !== undefined && pages < MAX_PAGES);
-      if (neverBlind)
+      if (neverBlind) {
+        // A run that read every tag page closes what it no longer sees; a truncated one cannot tell.
+        const complete = after === undefined;
         findings += note(
-          (await io.checkUntaggedDigests({ repository, reported: [...reported], workflowId, runId, at }))
-            .findings,
+          (
+            await io.checkUntaggedDigests({
+              repository,
+              reported: [...reported],
+              complete,
+              workflowId,
+              runId,
+              at,
+            })
+          ).findings,
         );
+      }
     } catch (err) {
       // docs/consumers.md#the-drift-monitor: one repository that cannot be read is a finding,
       // never a reason to leave the others unchecked.

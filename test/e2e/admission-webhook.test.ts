@@ -14,7 +14,9 @@
  * loopback proxy in front of the real registry (which runs without auth).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID, X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -26,6 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import {
@@ -44,6 +47,8 @@ import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
 import { attachForConsumers } from '../../src/registry/consumer-attestations.ts';
 import { getReferrer, listReferrers } from '../../src/registry/referrers.ts';
+import { hasStackTrace, runCli } from '../helpers/cli-process.ts';
+import { freePort, waitForOutput } from '../helpers/process-output.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { createTestPki, type TestPki } from '../helpers/test-pki.ts';
@@ -522,6 +527,49 @@ test('a renewed certificate is served from the next connection on, without a res
     assert.equal(await served(renewed.caCert), new X509Certificate(renewed.serverCert).fingerprint256);
   } finally {
     await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+test('slsa-gate webhook serve --mode=warn, as the Deployment runs it: a bad image is admitted with a warning; an unknown mode is refused', async () => {
+  const vsaKey = join(mkdtempSync(join(tmpdir(), 'slsa-gate-webhook-cli-')), 'vsa-key.pub');
+  writeFileSync(vsaKey, h.deps.signer.publicKeyPem);
+  const at = await freePort();
+  const args = (mode: string) => [
+    'webhook',
+    'serve',
+    `--listen=127.0.0.1:${at}`,
+    `--mode=${mode}`,
+    `--tls-cert=${pki.files.serverCert}`,
+    `--tls-key=${pki.files.serverKey}`,
+    `--verifier-id=${h.config.verifierId}`,
+    `--public-key=${vsaKey}`,
+    '--verified-level=SLSA_BUILD_LEVEL_2',
+    `--insecure-registry=${h.registryHost}`,
+  ];
+  const refused = await runCli(args('block'));
+  assert.equal(refused.exit, 2, refused.stderr);
+  assert.match(refused.stderr, /INPUT_INVALID: --mode block: expected warn, audit or enforce/);
+  assert.equal(hasStackTrace(refused), false);
+
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url)), ...args('warn')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    await waitForOutput(child, /listening on https:\/\/\S+ \(--mode warn\)/);
+    const warned = await post(review('Pod', pod(podSpec([aroundGate]))), at);
+    assert.equal(warned.status, 200);
+    assert.equal(warned.json.response.allowed, true);
+    assert.match(
+      warned.json.response.warnings[0],
+      /^slsa-gate would deny: containers\[c0\] \S+: VSA_MISMATCH: /,
+    );
+    const clean = await post(review('Pod', pod(podSpec([published]))), at);
+    assert.deepEqual(Object.keys(clean.json.response).sort(), ['allowed', 'uid']);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'close');
   }
 });
 

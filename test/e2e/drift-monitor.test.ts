@@ -235,7 +235,8 @@ test('an image under an attachment-shaped tag is reported unless it is the attac
     ].sort(),
   );
   // The two release tags and the four planted tags were checked; the gate's own attachment
-  // tags (the .att of the first digest, the referrers fallback tags) were not.
+  // tags (the .att and .sig of the second digest, the .att of the first, the referrers
+  // fallback tags) were not.
   assert.equal(result.repositories[0]?.checked, 6);
 });
 
@@ -377,4 +378,51 @@ test('with one unreadable repository among three, a run reports the other two, f
     assert.equal((await delivery.describe()).status.name, 'COMPLETED');
   }
   assert.equal(mine().length, 4);
+});
+
+test('drift that was gone and comes back is announced again: a run that reads the whole repository closes what it no longer sees', async () => {
+  const one = await publish(`staging/${uniqueName('returns')}`, 'v1.0.0');
+  const repository = `${h.registryHost}/${one.release}`;
+  // Attacker material, with push access to the release repository: an image built locally
+  // (buildImage, a seed of its own) that the gate never saw, pushed with real PUTs under v6.6.6.
+  const planted = await pushBuiltImage(
+    h.registry,
+    one.release,
+    buildImage({ seed: `${one.release}-returns` }),
+    { tag: 'v6.6.6' },
+  );
+  const runMonitor = async (name: string) =>
+    (await h.client.workflow.execute('monitorReleases', {
+      taskQueue: h.config.taskQueue,
+      workflowId: uniqueName(name),
+      args: [{ repositories: [repository] }],
+    })) as MonitorReleasesResult;
+  const noticesOf = () =>
+    received
+      .map((r) => JSON.parse(r.body.toString('utf8')) as { id: string; data: { repository: string } })
+      .filter((e) => e.data.repository === repository);
+
+  assert.equal((await runMonitor('monitor-returns-1')).newFindings, 1);
+  for (let i = 0; i < 600 && noticesOf().length < 1; i++) await sleep(200);
+  assert.equal(noticesOf().length, 1);
+
+  // The operator points v6.6.6 back at the release the gate published: the next run sees no drift.
+  await h.registry.tag(one.release, 'v6.6.6', one.digest);
+  const clean = await runMonitor('monitor-returns-2');
+  assert.deepEqual(clean.findingsByKind, {});
+  const [closed] = await h.deps.archive.listDrift({ repository, limit: 10 });
+
+  // Failing before: the attacker tags the same image again, and the finding (same place, digest
+  // and kind) was counted as the standing one: no run announced it, the operator heard nothing.
+  await h.registry.tag(one.release, 'v6.6.6', planted.digest);
+  const back = await runMonitor('monitor-returns-3');
+  assert.equal(back.newFindings, 1);
+  for (let i = 0; i < 600 && noticesOf().length < 2; i++) await sleep(200);
+  const notices = noticesOf();
+  assert.equal(notices.length, 2);
+  assert.notEqual(notices[0]!.id, notices[1]!.id, 'each return is its own delivery');
+  assert.ok(closed?.clearedAt, 'the finding the clean run no longer saw was closed by it');
+  const [reopened] = await h.deps.archive.listDrift({ repository, limit: 10 });
+  assert.equal(reopened?.clearedAt, undefined);
+  assert.equal(reopened?.digest, planted.digest);
 });

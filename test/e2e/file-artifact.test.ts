@@ -86,6 +86,7 @@ before(async () => {
           buildTypes: ['https://actions.github.io/buildtypes/workflow/v1'],
           entryPoints: ['.github/workflows/release.yml'],
         },
+        files: { names: [FILE_NAME] },
         release: {
           destinations: [`${h.registryHost}/${release}`],
           // Built from a branch (refs/heads/publish-to-bcr), so never under a version tag

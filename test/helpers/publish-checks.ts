@@ -11,6 +11,7 @@ import {
   cosignAttestationTag,
   findCosignAttestations,
 } from '../../src/registry/cosign-attestations.ts';
+import { cosignSignatureTag, findCosignSignatures } from '../../src/registry/cosign-signatures.ts';
 
 const VSA_PREDICATE = 'https://slsa.dev/verification_summary/v1';
 const PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
@@ -38,9 +39,9 @@ export async function assertNothingPublished(
 
 /**
  * One publish: the release repository holds the image under `tag` (→ the verified digest), the
- * referrers fallback tag and cosign's `.att` tag, and nothing else; one VSA referrer, for
+ * referrers fallback tag, cosign's `.att` and `.sig` tags, and nothing else; one VSA referrer, for
  * `decisionId`; one copy of the provenance, and in the `.att` manifest one VSA layer and one
- * provenance layer; one decision about the digest, `published` there, and one archived VSA.
+ * provenance layer; one image signature; one decision about the digest, `published` there, and one archived VSA.
  */
 export async function assertPublishedOnce(opts: {
   registry: RegistryClient;
@@ -54,7 +55,7 @@ export async function assertPublishedOnce(opts: {
   const fallbackTag = digest.replace(':', '-');
   assert.deepEqual(
     await listTags(registry.host, release),
-    [fallbackTag, cosignAttestationTag(digest), tag].sort(),
+    [fallbackTag, cosignAttestationTag(digest), cosignSignatureTag(digest), tag].sort(),
   );
   assert.equal((await registry.resolve(release, tag)).digest, digest);
 
@@ -76,6 +77,8 @@ export async function assertPublishedOnce(opts: {
     [PROVENANCE_PREDICATE, VSA_PREDICATE].sort(),
     'one VSA and one provenance in .att',
   );
+  const { layers: signatureLayers } = await findCosignSignatures(registry, release, digest);
+  assert.equal(signatureLayers.length, 1, 'one image signature in .sig');
 
   const decisions = await archive.findDecisionsByDigest(digest);
   assert.equal(decisions.length, 1, 'exactly one decision record');

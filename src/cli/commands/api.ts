@@ -47,7 +47,10 @@ With SLSA_GATE_IDENTITY_KEY (the key the workers share) the write routes are ser
 POST /api/v1/publishes, GET /api/v1/publishes/ID, POST /api/v1/publishes/ID/approve|reject.
 A credential with the admin scope loads the policy in force: POST /api/v1/policies.
 With SLSA_GATE_METRICS_LISTEN=HOST:PORT, GET /metrics (Prometheus) is served on that address
-only, never on --port (docs/operations.md#metrics).`;
+only, never on --port (docs/operations.md#metrics).
+With SLSA_GATE_VSA_PUBLIC_KEY (or SLSA_GATE_VSA_KEY) the gate's VSA public keys are served
+without a credential at /.well-known/slsa-gate/keys (JSON; PEM with .pem or
+Accept: application/x-pem-file) and the current one at /.well-known/slsa-gate/vsa.pub.`;
 
 export const apiServeCommand: Command = {
   async run(args) {
@@ -95,8 +98,16 @@ export const apiServeCommand: Command = {
       temporal = await connectClient(config);
       publishOptions = { client: temporal.client, taskQueue: config.taskQueue, identityKey, archive };
     }
+    // The VSA public keys served at /.well-known/slsa-gate/keys: a public key file is enough.
+    const vsaKeys =
+      process.env.SLSA_GATE_VSA_PUBLIC_KEY ||
+      process.env.SLSA_GATE_VSA_KEY ||
+      process.env.SLSA_GATE_VSA_KEY_PEM
+        ? (await import('../../signing/vsa-key-set.ts')).loadVsaKeySet()
+        : undefined;
     const server = createApiServer({
       archive,
+      ...(vsaKeys ? { vsaKeys } : {}),
       tokens,
       ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],

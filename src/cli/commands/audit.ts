@@ -391,6 +391,7 @@ const verifyCommand: Command = {
         'vsa-public-key': { type: 'string' },
         'vsa-key-id': { type: 'string' },
         'skip-signatures': { type: 'boolean', default: false },
+        'vsas-only': { type: 'boolean', default: false },
         jobs: { type: 'string' },
       },
     });
@@ -399,9 +400,11 @@ const verifyCommand: Command = {
         [
           'Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]',
           '         [--trusted-root FILE] [--public-key KEYID=FILE]... [--vsa-public-key FILE [--vsa-key-id ID]]',
-          '         [--skip-signatures] [--jobs N]',
+          '         [--skip-signatures | --vsas-only] [--jobs N]',
           'Signatures are re-verified offline with the pinned trusted root (or --trusted-root / SLSA_GATE_TRUSTED_ROOT)',
           'and the keys of --public-key / SLSA_GATE_PUBLIC_KEYS; issued VSAs with --vsa-public-key / SLSA_GATE_VSA_PUBLIC_KEY.',
+          '--vsas-only re-verifies the signatures of issued VSAs alone (with --vsa-public-key; no builder keys needed):',
+          'the check that a published gate key is the one that signed what the archive holds.',
           'Signatures are checked on --jobs worker threads (default: one per core); the report is the same for any N.',
         ].join('\n'),
       );
@@ -416,6 +419,11 @@ const verifyCommand: Command = {
           vsaPublicKey: values['vsa-public-key'] ?? process.env.SLSA_GATE_VSA_PUBLIC_KEY,
           vsaKeyId: values['vsa-key-id'] ?? process.env.SLSA_GATE_VSA_KEY_ID ?? 'slsa-gate-vsa',
         });
+    if (values['vsas-only'] && (values['skip-signatures'] || signatures?.vsaTrust === undefined))
+      throw new GateError(
+        'INPUT_INVALID',
+        '--vsas-only re-verifies the issued VSAs: give --vsa-public-key (or SLSA_GATE_VSA_PUBLIC_KEY), without --skip-signatures',
+      );
     const ref = positionals[0];
     if ((ref === undefined) === !values.all)
       throw new GateError('INPUT_INVALID', 'audit verify takes one decision reference or --all');
@@ -438,7 +446,10 @@ const verifyCommand: Command = {
             ? {
                 verifySignature: archivedSignatureCheck({
                   pool,
-                  reliedOn: await reliedOnAttestations(archive, decisionId),
+                  // --vsas-only: no attestation counts as relied on, so only the VSAs are re-verified.
+                  reliedOn: values['vsas-only']
+                    ? new Set<string>()
+                    : await reliedOnAttestations(archive, decisionId),
                   checkVsas: signatures.vsaTrust !== undefined,
                 }),
                 window: pool.window,
@@ -449,7 +460,9 @@ const verifyCommand: Command = {
         await pool?.close();
       }
       const signed = signatures
-        ? `signatures re-verified (attestations relied on by passing checks${signatures.vsaTrust ? ', issued VSAs' : ''})`
+        ? values['vsas-only']
+          ? 'signatures of issued VSAs re-verified'
+          : `signatures re-verified (attestations relied on by passing checks${signatures.vsaTrust ? ', issued VSAs' : ''})`
         : 'signatures not re-verified';
       if (values.json)
         console.log(JSON.stringify({ ...report, signaturesVerified: signatures !== undefined }, null, 2));

@@ -20,6 +20,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "Verify a file artifact's VSA, and the file, from its registry (time of use)",
     load: async () => (await import('./verify-image.ts')).verifyArtifactCommand,
   },
+  keys: {
+    summary: "Print the gate's VSA public keys with their ids, fingerprints and validity (JSON or PEM)",
+    load: async () => (await import('./keys.ts')).keysCommand,
+  },
   'monitor install': {
     summary: 'Install the Temporal Schedule of the release drift monitor',
     load: async () => (await import('./monitor.ts')).monitorInstallCommand,

@@ -4,17 +4,24 @@ import { terminalSafe } from '../terminal-safe.ts';
 import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate verify-image REF --verifier-id ID --public-key FILE [--public-key FILE]...
-         [--resource-uri URI] [--verified-level L]... [--insecure-registry HOST:PORT]... [--json]
+         [--resource-uri URI] [--verified-level L]... [--mirror MIRROR_PREFIX=RELEASE_PREFIX]...
+         [--insecure-registry HOST:PORT]... [--json]
          [--mongodb-uri URI [--db NAME]]
+       slsa-gate verify-artifact REF (the same options) [--file PATH]
 
 Time-of-use check of a published image: pins REF (host/repo:tag or host/repo@sha256:…) to a
 digest, reads the VSAs attached to it (OCI referrers, the referrers tag fallback, the cosign
 .att tag) and passes only if one is signed by a --public-key, is about that digest, names the
-verifier --verifier-id and the resource --resource-uri (default oci://host/repo of REF), says
+verifier --verifier-id and the resource --resource-uri (default oci://host/repo of REF, or of
+the release repository REF mirrors), says
 PASSED and verified every --verified-level (a higher level on the same track meets it).
 A VSA signed by a --public-key for that digest that says FAILED is the gate's revocation:
 the image fails (REVOKED) whatever else is attached. With --mongodb-uri (and --db, else
 SLSA_GATE_DB) the gate's archive is asked too: a digest revoked there fails (REVOKED).
+
+Mirrors: SLSA_GATE_MIRRORS (a JSON object {"mirror.example/release/": "registry.example/release/"})
+and each --mirror: an image under a mirror prefix is checked against the VSA of the release
+repository it copies, read from the mirror (docs/consumers.md#mirrors).
 
 Registry credentials: SLSA_GATE_REGISTRY_CREDENTIALS, ~/.docker/config.json (and its credential
 helpers), then SLSA_GATE_REGISTRY_HOST/USERNAME/PASSWORD. Plain http to a loopback host: the hosts in
@@ -32,6 +39,7 @@ const OPTIONS = {
   'resource-uri': { type: 'string' },
   'verified-level': { type: 'string', multiple: true },
   'insecure-registry': { type: 'string', multiple: true },
+  mirror: { type: 'string', multiple: true },
   'mongodb-uri': { type: 'string' },
   db: { type: 'string' },
   file: { type: 'string' },
@@ -75,6 +83,7 @@ async function verifyPublished(args: string[], kind: 'image' | 'file'): Promise<
     { publishedFileFailure },
     { readFileCapped },
     { DEFAULT_LIMITS },
+    { loadMirrorMap, expectedResourceUri },
   ] = await Promise.all([
     import('../../registry/reference.ts'),
     import('../../config/config.ts'),
@@ -85,7 +94,9 @@ async function verifyPublished(args: string[], kind: 'image' | 'file'): Promise<
     import('../../consumers/published-file.ts'),
     import('../../loaders/read-file-capped.ts'),
     import('../../registry/client.ts'),
+    import('../../consumers/mirror-map.ts'),
   ]);
+  const mirrors = loadMirrorMap(process.env, values.mirror ?? []);
   const localFile =
     values.file === undefined
       ? undefined
@@ -101,7 +112,7 @@ async function verifyPublished(args: string[], kind: 'image' | 'file'): Promise<
   const expect = {
     publicKeys: keyFiles.map((f) => readPublicKeyFile(f, '--public-key')),
     verifierId: values['verifier-id'],
-    resourceUri: values['resource-uri'] ?? `oci://${image.registry}/${image.repository}`,
+    resourceUri: values['resource-uri'] ?? expectedResourceUri(mirrors, image),
     verifiedLevels: values['verified-level'] ?? [],
   };
   const archive = await connectRevocationCheck({ mongoUri: values['mongodb-uri'], database: values.db });

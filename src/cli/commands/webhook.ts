@@ -5,13 +5,15 @@ import type { Command } from './command.ts';
 
 const USAGE = `Usage: slsa-gate webhook serve --tls-cert FILE --tls-key FILE --verifier-id ID --public-key FILE...
          [--listen HOST:PORT] [--mode warn|audit|enforce] [--verified-level L]... [--require-digest]
-         [--timeout-ms N] [--pull-secrets] [--insecure-registry HOST:PORT]... [--mongodb-uri URI [--db NAME]]
+         [--timeout-ms N] [--pull-secrets] [--insecure-registry HOST:PORT]...
+         [--mirror MIRROR_PREFIX=RELEASE_PREFIX]... [--mongodb-uri URI [--db NAME]]
 
 A Kubernetes ValidatingAdmissionWebhook (POST /validate, admission.k8s.io/v1 AdmissionReview
 over HTTPS; GET /healthz). It admits Pods, Deployments, ReplicaSets, StatefulSets, DaemonSets,
 Jobs and CronJobs only if every container, init container and ephemeral container image has a
 VSA from the gate (as slsa-gate verify-image checks it, resource oci://<registry>/<repository>
-of the image). The manifests are deploy/kubernetes/webhook/ (docs/operations.md#kubernetes);
+of the image, or of the release repository it mirrors: SLSA_GATE_MIRRORS and each --mirror,
+docs/consumers.md#mirrors). The manifests are deploy/kubernetes/webhook/ (docs/operations.md#kubernetes);
 namespace exemptions are its namespaceSelector (docs/consumers.md).
 
 --mode says what a workload that fails the check gets (docs/consumers.md#rolling-out-the-webhook):
@@ -42,6 +44,7 @@ const OPTIONS = {
   'require-digest': { type: 'boolean', default: false },
   'timeout-ms': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
+  mirror: { type: 'string', multiple: true },
   'mongodb-uri': { type: 'string' },
   db: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -80,6 +83,8 @@ export const webhookServeCommand: Command = {
       webhook,
       { connectRevocationCheck },
       { inClusterApi, kubernetesPullSecrets },
+      { loadMirrorMap },
+      { loadRegistrySettings },
     ] = await Promise.all([
       import('../../registry/client.ts'),
       import('../../registry/credentials.ts'),
@@ -88,12 +93,20 @@ export const webhookServeCommand: Command = {
       import('../../consumers/admission-webhook.ts'),
       import('../../consumers/archive-revocation.ts'),
       import('../../consumers/pull-secrets.ts'),
+      import('../../consumers/mirror-map.ts'),
+      import('../../config/config.ts'),
     ]);
+    // Plain http as every command reaches registries (SLSA_GATE_INSECURE_REGISTRIES), plus --insecure-registry.
+    const insecureHosts = [
+      ...loadRegistrySettings().insecureRegistries,
+      ...(values['insecure-registry'] ?? []),
+    ];
+    const mirrors = loadMirrorMap(process.env, values.mirror ?? []);
     const own = credentials.firstCredentials(dockerConfigCredentials(), credentials.envCredentials());
     const registry = webhook.webhookRegistryClients(
       (host, provider) =>
         RegistryClient.forHost(host, {
-          insecureHosts: values['insecure-registry'] ?? [],
+          insecureHosts,
           credentials: provider,
           timeoutMs: timeoutMs ?? 8000,
           retry: { maxAttempts: 1 },
@@ -113,6 +126,7 @@ export const webhookServeCommand: Command = {
       registry,
       ...(pullSecrets ? { pullSecrets } : {}),
       requireDigest: values['require-digest'],
+      mirrors,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(archive ? { isRevoked: archive.isRevoked } : {}),
     });

@@ -130,7 +130,7 @@ function evaluateCandidate(input: EvaluateInput, att: EvaluatedAttestation): Can
     checkSource(rule, att, provenance, findings, input.levels),
     checkEntrypoint(rule, att, provenance),
     checkDependencies(rule, att, provenance, input.levels, input.now),
-    checkPackage(rule, input.attestations, provenance, input.artifact.npmPackage),
+    checkPackage(rule, input.attestations, provenance, input.artifact),
   ];
   return { att, provenance, checks };
 }
@@ -176,7 +176,7 @@ function evaluateChecks(input: EvaluateInput): Evaluation {
     const checks = [
       identity,
       ...PROVENANCE_CHECKS.map((id) => skipped(id, 'the rule does not require SLSA provenance')),
-      checkPackage(rule, attestations, undefined, input.artifact.npmPackage),
+      checkPackage(rule, attestations, undefined, input.artifact),
       vsa,
       ...destination(),
     ];
@@ -212,7 +212,7 @@ function evaluateChecks(input: EvaluateInput): Evaluation {
           );
     const checks = [
       missing,
-      checkPackage(rule, attestations, undefined, input.artifact.npmPackage),
+      checkPackage(rule, attestations, undefined, input.artifact),
       vsa,
       ...destination(),
     ];

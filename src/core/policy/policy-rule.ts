@@ -141,6 +141,11 @@ export const PolicyRuleSchema = z.strictObject({
       tags: z.array(ExactOrAnchoredSchema).default(['source-tag']),
     })
     .optional(),
+  /**
+   * Files this rule publishes as OCI artifacts (docs/policy.md#files), by file name: exact or
+   * anchored `^…$`. No `files`: the rule publishes no file (a missing expectation is not "any").
+   */
+  files: z.strictObject({ names: z.array(ExactOrAnchoredSchema).min(1) }).optional(),
   /** Even when every check passes, a person must approve (outcome NEEDS_APPROVAL). */
   approvalRequired: z.boolean().default(false),
   /**

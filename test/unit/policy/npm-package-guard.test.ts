@@ -91,3 +91,24 @@ test('a provenance that binds the tarball under another package name is denied',
   assert.equal(packageCheck(ev).code, 'PACKAGE_MISMATCH');
   assert.equal(ev.outcome, 'FAILED');
 });
+
+test('the provenance must name the package in the subject that is the tarball, not in another subject', () => {
+  // Attacker material: the real provenance statement with the subject that binds the real
+  // tarball renamed to pkg:npm/sigstore-debug@2.3.1, and a second subject added that names
+  // pkg:npm/sigstore@2.3.1 with another tarball's digest (a builder that lets the signer choose
+  // subject names signs both): the tarball is vouched for only as another package.
+  const ev = evaluateNpm({ package: { name: 'sigstore' } }, readPackageManifest(TARBALL), (atts) =>
+    atts.map((a) =>
+      a.predicateType === PROVENANCE_V1
+        ? withStatement(a, (s) => {
+            const subjects = s.subject as Array<{ name: string; digest: Record<string, string> }>;
+            subjects[0]!.name = 'pkg:npm/sigstore-debug@2.3.1';
+            subjects.push({ name: 'pkg:npm/sigstore@2.3.1', digest: { sha512: 'e'.repeat(128) } });
+          })
+        : a,
+    ),
+  );
+  assert.equal(packageCheck(ev).code, 'PACKAGE_MISMATCH', packageCheck(ev).reason);
+  assert.match(packageCheck(ev).reason, /sigstore-debug@2\.3\.1/);
+  assert.equal(ev.outcome, 'FAILED');
+});

@@ -35,9 +35,36 @@ export interface DestinationInput {
   provenance?: Provenance;
 }
 
-/** The destination guard: DESTINATION_NOT_ALLOWED unless the rule names this repository and tag. */
+/**
+ * Why the rule may not publish this file, or undefined when it may: the rule names the file
+ * (`files.names`), and the provenance subject that is this file, if it names it, names it so.
+ * The name is the requester's (the staged manifest's title), so it counts only where the rule
+ * and the builder agree on it: a `tool-linux-amd64` is never published as `tool-darwin-arm64`.
+ */
+function fileRefusal(rule: PolicyRule, input: DestinationInput): string | undefined {
+  const file = input.artifact.file;
+  if (file === undefined) return undefined;
+  const names = rule.files?.names;
+  if (names === undefined)
+    return `rule ${rule.name ?? '(unnamed)'} names no files: the file ${JSON.stringify(file.name)} is not one it publishes`;
+  if (!names.some((n) => matches(n, file.name)))
+    return `the file ${JSON.stringify(file.name)} is not one rule ${rule.name ?? '(unnamed)'} publishes`;
+  const subject = input.provenance?.subjects.find(
+    (s) => s.digest.sha256?.toLowerCase() === input.artifact.digests.sha256,
+  );
+  if (subject?.name !== undefined && subject.name !== file.name)
+    return `the provenance names this file ${JSON.stringify(subject.name)}, not ${JSON.stringify(file.name)}`;
+  return undefined;
+}
+
+/**
+ * The destination guard: DESTINATION_NOT_ALLOWED unless the rule names this repository and
+ * tag; FILE_NOT_ALLOWED for a file the rule does not publish.
+ */
 export function checkDestination(rule: PolicyRule, input: DestinationInput): CheckResult {
   const evidence = [`sha256:${input.artifact.digests.sha256}`];
+  const refused = fileRefusal(rule, input);
+  if (refused !== undefined) return fail('destination', 'FILE_NOT_ALLOWED', refused, evidence);
   const release = rule.release;
   if (release === undefined)
     return fail(

@@ -40,13 +40,35 @@ function signedByNpmRegistry(att: EvaluatedAttestation): boolean {
   return att.signer.kind === 'key' && att.signer.trustedBy.startsWith(NPM_REGISTRY_TRUSTED_BY);
 }
 
+type PackageArtifact = Pick<ArtifactRef, 'digests' | 'npmPackage'>;
+
+/**
+ * The npm packages the provenance names the artifact as: the purls of the subjects whose
+ * digest is the artifact's. A provenance may list several subjects (a generic builder lets the
+ * signer name each); only the one that is these bytes says which package they are, as in
+ * slsa-verifier's npm.go, which takes the package name from the matching subject.
+ */
+function packagesNamedFor(provenance: Provenance, artifact: PackageArtifact) {
+  const { sha256, sha512 } = artifact.digests;
+  return provenance.subjects
+    .filter(
+      (s) =>
+        s.digest.sha256?.toLowerCase() === sha256 ||
+        (sha512 !== undefined && s.digest.sha512?.toLowerCase() === sha512),
+    )
+    .map((s) => parseNpmPurl(s.name))
+    .filter((p) => p !== undefined);
+}
+
 /**
  * Why an npm candidate is not the package the rule and the provenance name, or undefined
- * when it is: the rule must name the package, and the provenance must name it at this version.
+ * when it is: the rule must name the package, and the provenance subject that is the
+ * tarball must name it at this version.
  */
 function candidateMismatch(
   rule: PolicyRule,
   provenance: Provenance | undefined,
+  artifact: PackageArtifact,
   candidate: { name: string; version: string },
 ): string | undefined {
   const id = `${candidate.name}@${candidate.version}`;
@@ -58,21 +80,22 @@ function candidateMismatch(
   if (want.version !== undefined && candidate.version !== want.version)
     return `the tarball's package.json is version ${JSON.stringify(candidate.version)}, the rule expects ${JSON.stringify(want.version)}`;
   if (provenance === undefined) return undefined; // a rule without provenance: the publish attestation decides
-  const named = provenance.subjects.map((s) => parseNpmPurl(s.name)).filter((p) => p !== undefined);
+  const named = packagesNamedFor(provenance, artifact);
   if (!named.some((p) => p.name === candidate.name && p.version === candidate.version))
-    return `the provenance names ${named.map((p) => `${p.name}@${p.version}`).join(', ') || 'no npm package'}, not the tarball's ${id}`;
+    return `the provenance names the tarball ${named.map((p) => `${p.name}@${p.version}`).join(', ') || 'as no npm package'}, not the tarball's ${id}`;
   return undefined;
 }
 
-/** The package check, over the publish attestations, one provenance and the npm candidate, if any. */
+/** The package check, over the publish attestations, one provenance and the artifact (an npm candidate names its package). */
 export function checkPackage(
   rule: PolicyRule,
   attestations: EvaluatedAttestation[],
   provenance: Provenance | undefined,
-  npmPackage?: ArtifactRef['npmPackage'],
+  artifact: PackageArtifact,
 ): CheckResult {
+  const { npmPackage } = artifact;
   if (npmPackage !== undefined) {
-    const denied = candidateMismatch(rule, provenance, npmPackage);
+    const denied = candidateMismatch(rule, provenance, artifact, npmPackage);
     if (denied !== undefined) return fail('package', 'PACKAGE_MISMATCH', denied, []);
   }
   // An npm candidate is held to its own name and version; a rule's version, when set, agreed above.
@@ -122,7 +145,12 @@ export function checkPackage(
       continue;
     }
     if (provenance !== undefined) {
-      const named = provenance.subjects.map((s) => parseNpmPurl(s.name)).filter((p) => p !== undefined);
+      // The subject that is the artifact decides when it names a package; else any subject does.
+      const forArtifact = packagesNamedFor(provenance, artifact);
+      const named =
+        forArtifact.length > 0
+          ? forArtifact
+          : provenance.subjects.map((s) => parseNpmPurl(s.name)).filter((p) => p !== undefined);
       if (named.length > 0 && !named.some((p) => p.name === name && p.version === version)) {
         problems.push(`${att.origin}: the provenance subject names another package than ${name}@${version}`);
         continue;
