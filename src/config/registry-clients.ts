@@ -46,7 +46,9 @@ export function registryClients(
 /**
  * A client for each configured npm registry (SLSA_GATE_NPM_REGISTRIES), by host: a host the
  * operator did not configure is refused, so a request cannot send the worker to a registry of
- * its choosing.
+ * its choosing. Requests and decisions name an npm registry by its host, so two configured on
+ * one host (two paths of a repository manager) are refused: one would answer for both, and the
+ * candidate would be read from, or published to, the other.
  */
 export function npmRegistryClients(
   config: Pick<Config, 'registryCredentialsFile' | 'npmRegistries'>,
@@ -55,6 +57,12 @@ export function npmRegistryClients(
   const clients = new Map<string, NpmRegistryClient>();
   for (const value of config.npmRegistries) {
     const url = npmRegistryUrl(value);
+    const other = clients.get(url.host);
+    if (other)
+      throw new GateError(
+        'CONFIG_INVALID',
+        `SLSA_GATE_NPM_REGISTRIES names ${other.base.href} and ${url.href} on one host, ${url.host}: each npm registry needs a host of its own`,
+      );
     clients.set(url.host, new NpmRegistryClient(url, credentials));
   }
   return (host) => {
