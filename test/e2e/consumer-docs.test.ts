@@ -14,7 +14,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomUUID, verify } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -34,24 +33,29 @@ import { publicKeyFingerprint } from '../../src/signing/signing-key.ts';
 import { loadVsaKeySet, VsaKeySetSchema } from '../../src/signing/vsa-key-set.ts';
 import { interopTools, type InteropTools } from '../helpers/interop-tools.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
+import { consumerBlocks, runConsumerBlock, untaggedShBlocks } from '../helpers/consumer-doc.ts';
 import { uniqueName } from '../helpers/services.ts';
 import { createTestPki } from '../helpers/test-pki.ts';
 
-const DOC = fileURLToPath(new URL('../../docs/consumers.md', import.meta.url));
 const CLI = fileURLToPath(new URL('../../bin/slsa-gate.js', import.meta.url));
 const SERVER_NAME = 'slsa-gate-webhook.slsa-gate.svc';
 
-/** The tagged blocks of the page, in page order. */
-function consumerBlocks(): Array<{ id: string; script: string }> {
-  const text = readFileSync(DOC, 'utf8');
-  return [...text.matchAll(/^```sh consumer-test=([a-z0-9-]+)\n([\s\S]*?)^```$/gm)].map((m) => ({
-    id: m[1]!,
-    script: m[2]!,
-  }));
-}
+/**
+ * Blocks run by the end-to-end test of their area, which holds the state they need (a published
+ * file, an npm package and the API, a drift notice, the policy files): that test takes the block
+ * with `consumerBlock('<id>')`.
+ */
+const RUN_ELSEWHERE: Record<string, string> = {
+  'file-artifact': 'file-artifact.test.ts',
+  'npm-vsa': 'npm-package.test.ts',
+  'drift-search-attributes': 'drift-monitor.test.ts',
+  'drift-notice-hmac': 'drift-monitor.test.ts',
+  policy: 'consumer-policies.test.ts',
+};
 
-/** What each block must print (exit 0 for all but the server); a block without an entry fails the test. */
+/** What each block run here must print (exit 0 for all but the server); a block without an entry fails the test. */
 const EXPECTED: Record<string, RegExp[]> = {
+  variables: [],
   keys: [/^slsa-gate-vsa sha256:[0-9a-f]{64} current$/m],
   'fetch-key': [/^vsa\.pub is the pinned key sha256:[0-9a-f]{64}$/m],
   'archive-cross-check': [/^PASSED: archive intact$/m, /signatures of issued VSAs re-verified/],
@@ -157,23 +161,9 @@ after(async () => {
   await h?.close();
 });
 
-/**
- * Runs a script with bash, asynchronously: the API it may call serves from this process. Stdin
- * is closed, so bash does not take itself for a remote shell and read the system bashrc.
- */
-async function bash(script: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-    cwd: work,
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 300_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [status] = (await once(child, 'close')) as [number | null];
-  return { status, stdout, stderr };
+/** Runs a script with bash in the consumer's directory, with the page's variables and `extraEnv`. */
+function bash(script: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  return runConsumerBlock(script, work, { ...env, ...extraEnv });
 }
 
 async function verifyImage(ref: string, extra: string[] = []) {
@@ -264,13 +254,24 @@ async function runWebhookBlock(script: string, podImage: string) {
 }
 
 test('every sh consumer-test block of docs/consumers.md runs as written', async () => {
-  const blocks = consumerBlocks();
+  const blocks = consumerBlocks().filter((b) => !(b.id in RUN_ELSEWHERE));
   assert.deepEqual(
     blocks.map((b) => b.id),
     Object.keys(EXPECTED),
     'every tagged block has its expectations here, in page order',
   );
   for (const { id, script } of blocks) {
+    if (id === 'variables') {
+      // Given the four the reader sets, the block derives what the other blocks are run with here.
+      const r = await bash(`${script}\nprintf '%s\\n' "$DIGEST" "$RESOURCE" "$MIRRORED"`, {
+        DIGEST: '',
+        RESOURCE: '',
+        MIRRORED: '',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.stdout.split('\n').slice(0, 3), [digest, env.RESOURCE, mirrored]);
+      continue;
+    }
     if (id === 'webhook-serve') {
       const response = await runWebhookBlock(script, mirrored);
       assert.equal(response.allowed, true, `${id}: ${JSON.stringify(response)}`);
@@ -280,6 +281,17 @@ test('every sh consumer-test block of docs/consumers.md runs as written', async 
     assert.equal(r.status, 0, `${id} exited ${r.status}:\n${script}\n${r.stdout}\n${r.stderr}`);
     for (const pattern of EXPECTED[id]!)
       assert.match(r.stdout + r.stderr, pattern, `${id}: ${r.stdout}${r.stderr}`);
+  }
+});
+
+test('every sh block of docs/consumers.md is tagged, and each one tagged for another test is run there', () => {
+  assert.deepEqual(untaggedShBlocks(), [], 'lines of docs/consumers.md opening an untagged sh block');
+  const ids = consumerBlocks().map((b) => b.id);
+  assert.equal(new Set(ids).size, ids.length, `one block per id: ${ids.join(' ')}`);
+  for (const [id, file] of Object.entries(RUN_ELSEWHERE)) {
+    assert.ok(ids.includes(id), `docs/consumers.md has a block tagged ${id}`);
+    const source = readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8');
+    assert.ok(source.includes(`consumerBlock('${id}')`), `${file} runs the block ${id}`);
   }
 });
 

@@ -10,8 +10,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,13 +31,18 @@ import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
 import { listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
-import { uniqueName } from '../helpers/services.ts';
+import { consumerBlock, runConsumerBlock } from '../helpers/consumer-doc.ts';
+import { services, uniqueName } from '../helpers/services.ts';
 
 let h: PublishHarness;
 const scheduleId = uniqueName('monitor');
 
-/** The operator's notification receiver: a loopback HTTP server keeping every notice it is sent. */
-const noticeSecret = randomBytes(32);
+/**
+ * The operator's notification receiver: a loopback HTTP server keeping every notice it is sent.
+ * The secret as docs/consumers.md#drift-notifications makes it (`openssl rand -hex 32`): the
+ * worker keys the HMAC with the setting's UTF-8 bytes.
+ */
+const noticeSecret = Buffer.from(randomBytes(32).toString('hex'), 'utf8');
 const received: Array<{ body: Buffer; signature: string | undefined; contentType: string | undefined }> = [];
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -351,6 +358,21 @@ test('with one unreadable repository among three, a run reports the other two, f
     assert.equal(n.event.specversion, '1.0');
     assert.equal(n.event.type, DRIFT_EVENT_TYPE);
   }
+  // docs/consumers.md#drift-notifications as written: openssl over a received body computes the
+  // hex of its signature header under the operator's secret, and another hex under another one.
+  const hmac = async (body: Buffer, secret: string) => {
+    const cwd = mkdtempSync(join(h.dir, 'receiver-'));
+    writeFileSync(join(cwd, 'body.json'), body);
+    const r = await runConsumerBlock(consumerBlock('drift-notice-hmac'), cwd, {
+      PATH: '/usr/bin:/bin',
+      SLSA_GATE_DRIFT_WEBHOOK_SECRET: secret,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const [notice] = notices;
+  assert.equal(`sha256=${await hmac(notice!.body, noticeSecret.toString('utf8'))}`, notice!.signature);
+  assert.notEqual(`sha256=${await hmac(notice!.body, randomBytes(32).toString('hex'))}`, notice!.signature);
   assert.deepEqual(
     notices.map((n) => n.event.id).sort(),
     findings.map((f) => driftNoticeId({ driftId: f._id, firstSeen: f.firstSeen! })).sort(),
@@ -378,6 +400,41 @@ test('with one unreadable repository among three, a run reports the other two, f
     assert.equal((await delivery.describe()).status.name, 'COMPLETED');
   }
   assert.equal(mine().length, 4);
+});
+
+test('docs/consumers.md#drift-monitor: the search-attribute block registers both attributes on a new namespace, and again harmlessly', async () => {
+  const namespace = uniqueName('drift-attributes');
+  const temporal = (...args: string[]) =>
+    spawnSync(services.temporalCli, [...args, '--address', services.temporalAddress], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const created = temporal('operator', 'namespace', 'create', '--namespace', namespace);
+  assert.equal(created.status, 0, created.stderr);
+  /** The namespace's drift attributes and their types, as the server lists them. */
+  const driftAttributes = () => {
+    const r = temporal('operator', 'search-attribute', 'list', '--namespace', namespace, '--output', 'json');
+    assert.equal(r.status, 0, r.stderr);
+    const { customAttributes } = JSON.parse(r.stdout) as { customAttributes?: Record<string, string> };
+    return { DriftFindings: customAttributes?.DriftFindings, DriftKinds: customAttributes?.DriftKinds };
+  };
+  assert.deepEqual(driftAttributes(), { DriftFindings: undefined, DriftKinds: undefined });
+  const cwd = mkdtempSync(join(h.dir, 'operator-'));
+  const env = {
+    PATH: `${dirname(services.temporalCli)}:/usr/bin:/bin`,
+    HOME: cwd,
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+  };
+  for (const run of ['first', 'again']) {
+    const r = await runConsumerBlock(consumerBlock('drift-search-attributes'), cwd, env);
+    assert.equal(r.status, 0, `${run}: ${r.stdout}${r.stderr}`);
+    assert.deepEqual(
+      driftAttributes(),
+      { DriftFindings: 'INDEXED_VALUE_TYPE_INT', DriftKinds: 'INDEXED_VALUE_TYPE_KEYWORD_LIST' },
+      run,
+    );
+  }
 });
 
 test('drift that was gone and comes back is announced again: a run that reads the whole repository closes what it no longer sees', async () => {

@@ -16,7 +16,7 @@
  * - the published artifact checked against a local file that is not its layer.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SLSA_VSA_V1 } from '../../src/core/formats/slsa/vsa-v1.ts';
@@ -30,6 +30,7 @@ import {
 import { EMPTY_CONFIG, MEDIA_TYPES, parseImageManifest } from '../../src/registry/oci-manifest.ts';
 import type { PublishProgress, PublishRequest } from '../../src/workflows/contract.ts';
 import { runCli } from '../helpers/cli-process.ts';
+import { consumerBlock, consumerPath, runConsumerBlock } from '../helpers/consumer-doc.ts';
 import { interopTools, type InteropTools } from '../helpers/interop-tools.ts';
 import { startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services, uniqueName } from '../helpers/services.ts';
@@ -257,6 +258,22 @@ test('verify-artifact passes the published file and refuses another local file a
   const around = await verify(`${h.registryHost}/${release}@${planted}`, '--file', files.tarball);
   assert.equal(around.exit, 1, around.stdout + around.stderr);
   assert.match(around.stdout, /^FAILED: /);
+});
+
+test('docs/consumers.md#files: the crane and verify-artifact block runs as written on the published artifact', async () => {
+  // The consumer's directory: the gate's key and nothing of the file; the block fetches it.
+  const cwd = mkdtempSync(join(h.dir, 'consumer-'));
+  copyFileSync(files.gateKey, join(cwd, 'vsa.pub'));
+  const r = await runConsumerBlock(consumerBlock('file-artifact'), cwd, {
+    PATH: consumerPath(cwd, [tools.crane]),
+    HOME: cwd,
+    ARTIFACT: `${h.registryHost}/${release}@${published.result!.published!.digest}`,
+    VERIFIER: h.config.verifierId,
+    SLSA_GATE_INSECURE_REGISTRIES: h.registryHost,
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PASSED: /m);
+  assert.deepEqual(readFileSync(join(cwd, 'tool')), tarball, 'crane fetched the published file');
 });
 
 test('audit replay re-verifies the published decision against the file, not the manifest: unchanged', async () => {

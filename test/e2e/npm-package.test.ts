@@ -26,6 +26,7 @@ import type { PublishProgress } from '../../src/workflows/contract.ts';
 import { hashToken } from '../../src/api/api-tokens.ts';
 import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { runCli } from '../helpers/cli-process.ts';
+import { consumerBlock, consumerPath, runConsumerBlock } from '../helpers/consumer-doc.ts';
 import { startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services } from '../helpers/services.ts';
 
@@ -233,4 +234,17 @@ test('the API takes the same package with its attestations in the body: the firs
   assert.equal(statement.subject[0]?.digest.sha256, sha256);
   assert.equal(statement.predicate.verificationResult, 'PASSED');
   assert.match(statement.predicate.resourceUri, /^pkg:npm\/sigstore@2\.3\.1\?repository_url=/);
+  // docs/consumers.md#npm-packages as written: the real npm client and curl, against the
+  // release registry and this API.
+  const cwd = mkdtempSync(join(tmpdir(), 'slsa-gate-npm-doc-'));
+  const run = await runConsumerBlock(consumerBlock('npm-vsa'), cwd, {
+    PATH: consumerPath(cwd),
+    HOME: cwd,
+    npm_config_cache: join(cwd, 'cache'),
+    NPM_REGISTRY: services.npmReleaseUrl,
+    TOKEN: token,
+    GATE: api.base,
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.deepEqual(readFileSync(join(cwd, 'vsa.sigstore.json')), bytes, 'the block downloads the same VSA');
 });
