@@ -55,10 +55,10 @@ const RUN_ELSEWHERE: Record<string, string> = {
 
 /** What each block run here must print (exit 0 for all but the server); a block without an entry fails the test. */
 const EXPECTED: Record<string, RegExp[]> = {
-  variables: [],
   keys: [/^slsa-gate-vsa sha256:[0-9a-f]{64} current$/m],
   'fetch-key': [/^vsa\.pub is the pinned key sha256:[0-9a-f]{64}$/m],
   'archive-cross-check': [/^PASSED: archive intact$/m, /signatures of issued VSAs re-verified/],
+  variables: [],
   'verify-image': [/^PASSED: .*: VSA by .* verified SLSA_BUILD_LEVEL_2$/m],
   cosign: [/Attestations for an image tag: .*\.att/, /Signatures for an image tag: .*\.sig/],
   'slsa-verifier': [/PASSED/],
