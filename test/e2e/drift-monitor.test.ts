@@ -402,7 +402,7 @@ test('with one unreadable repository among three, a run reports the other two, f
   assert.equal(mine().length, 4);
 });
 
-test('docs/consumers.md#drift-monitor: the search-attribute block registers both attributes on a new namespace, and again harmlessly', async () => {
+test('docs/consumers.md#the-drift-monitor: the search-attribute block registers both attributes on a new namespace, and again harmlessly', async () => {
   const namespace = uniqueName('drift-attributes');
   const temporal = (...args: string[]) =>
     spawnSync(services.temporalCli, [...args, '--address', services.temporalAddress], {
