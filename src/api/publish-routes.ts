@@ -29,11 +29,15 @@ import { isGateError } from '../core/errors.ts';
 import { sealIdentity, sealRequester } from '../core/identity-seal.ts';
 import type { Identity } from '../core/identity.ts';
 import { mayPublishTo } from '../core/policy/guards/requester.ts';
+import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
+import { npmRegistryUrl } from '../registry/npm-registry.ts';
 import { parseReference, parseRepository } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
+  InlineAttestationSchema,
+  npmRepositoryName,
   publicationOf,
   PublishRequestSchema,
   PublishStatusSchema,
@@ -43,6 +47,7 @@ import {
   type PublishRequest,
   type PublishResult,
   type PublishStatus,
+  type Candidate,
 } from '../workflows/contract.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
@@ -69,15 +74,41 @@ export class ApiFailure extends Error {
   }
 }
 
-/** The JSON body of POST /api/v1/publishes. */
-export const StartPublishBodySchema = z.strictObject({
-  /** The candidate pinned by digest: `host/repo[:tag]@sha256:…` (a tag alone is never trusted here). */
-  image: z.string().min(1).max(1024),
-  /** Release repository `host[:port]/path`. */
-  to: z.string().min(1).max(512),
-  /** Tag to give the published image. */
-  tag: z.string().min(1).max(128).optional(),
+/**
+ * An npm package on the staging npm registry, pinned by its tarball's digests
+ * (docs/policy.md#npm-packages); `staging` is `npm:<registry URL>`, one the worker is configured for.
+ */
+const NpmPackageBodySchema = z.strictObject({
+  name: NpmPackageNameSchema,
+  version: NpmVersionSchema,
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'),
+  sha512: z.string().regex(/^[0-9a-f]{128}$/, 'expected 128 hex'),
+  staging: z.string().min(1).max(512),
 });
+
+/** The JSON body of POST /api/v1/publishes: an image, or an npm package with its attestations. */
+export const StartPublishBodySchema = z
+  .strictObject({
+    /** The candidate pinned by digest: `host/repo[:tag]@sha256:…` (a tag alone is never trusted here). */
+    image: z.string().min(1).max(1024).optional(),
+    package: NpmPackageBodySchema.optional(),
+    /** Release repository `host[:port]/path`; for a package, `npm:<registry URL>`. */
+    to: z.string().min(1).max(512),
+    /** Tag to give the published image. */
+    tag: z.string().min(1).max(128).optional(),
+    /** A package's attestations (npm's attestations document, Sigstore bundles): an npm registry holds none of the gate's reach. */
+    attestations: z.array(InlineAttestationSchema).max(64).optional(),
+  })
+  .refine((b) => (b.image === undefined) !== (b.package === undefined), {
+    message: 'name one candidate: image or package',
+    path: ['image'],
+  })
+  // An image's attestations are the registry's (referrers, cosign); a package's come with the
+  // request, and it is released under its own version.
+  .refine((b) => (b.package === undefined ? b.attestations === undefined : b.tag === undefined), {
+    message: 'attestations come with a package, a tag with an image',
+    path: ['attestations'],
+  });
 
 /** The JSON body of an approve or reject. */
 export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
@@ -155,11 +186,10 @@ export async function startPublish(
   requireScope(principal, 'publish');
   const parsed = StartPublishBodySchema.safeParse(body);
   if (!parsed.success) throw badBody(parsed.error);
-  const { image: imageRef, to, tag } = parsed.data;
-  const image = parseField(() => parseReference(imageRef), 'image');
-  if (!image.digest)
-    throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
-  const release = parseField(() => parseRepository(to), 'to');
+  const { to, tag } = parsed.data;
+  const { candidate, release } = parsed.data.package
+    ? npmCandidateOf(parsed.data.package, to)
+    : imageCandidateOf(parsed.data.image ?? '', to);
   // The grant's destinations answer at once; its sources wait for the verified provenance.
   if (!mayPublishTo(principal.mayPublish, `${release.registry}/${release.repository}`))
     throw new ApiFailure(
@@ -168,21 +198,14 @@ export async function startPublish(
       `to: this credential may not publish to ${release.registry}/${release.repository}`,
       'to',
     );
-  const workflowId = publishWorkflowId(release.registry, release.repository, image.digest);
+  const workflowId = publishWorkflowId(release.registry, release.repository, candidate.digest);
   const unsealed: PublishRequest = {
-    candidate: {
-      registry: image.registry,
-      repository: image.repository,
-      digest: image.digest,
-      // Not used to fetch: the worker pins the manifest by digest and hash-checks it.
-      mediaType: '',
-      ...(image.tag ? { tag: image.tag } : {}),
-    },
+    candidate,
     releaseRegistry: release.registry,
     releaseRepository: release.repository,
     ...(tag ? { releaseTag: tag } : {}),
     requester: principal.name.slice(0, 256),
-    attestations: [],
+    attestations: parsed.data.attestations ?? [],
   };
   // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
   const checked = PublishRequestSchema.safeParse(unsealed);
@@ -214,8 +237,8 @@ export async function startPublish(
       // A second request for the same artifact and destination joins the running workflow.
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
-        { key: sa.ArtifactDigest, value: image.digest },
-        { key: sa.Repository, value: `${image.registry}/${image.repository}` },
+        { key: sa.ArtifactDigest, value: candidate.digest },
+        { key: sa.Repository, value: `${candidate.registry}/${candidate.repository}` },
         { key: sa.PublishStatus, value: 'Resolving' },
       ],
     }),
@@ -228,6 +251,45 @@ export async function startPublish(
       progress: `/api/v1/publishes/${encodeURIComponent(workflowId)}`,
     },
   };
+}
+
+/** An image candidate pinned by digest, and the release repository `to` names. */
+function imageCandidateOf(imageRef: string, to: string) {
+  const image = parseField(() => parseReference(imageRef), 'image');
+  if (!image.digest)
+    throw new ApiFailure(400, 'INPUT_INVALID', 'image: pin the candidate by digest', 'image');
+  const candidate: Candidate = {
+    registry: image.registry,
+    repository: image.repository,
+    digest: image.digest,
+    // Not used to fetch: the worker pins the manifest by digest and hash-checks it.
+    mediaType: '',
+    ...(image.tag ? { tag: image.tag } : {}),
+  };
+  return { candidate, release: parseField(() => parseRepository(to), 'to') };
+}
+
+/** The host of `npm:<registry URL>`; which hosts the worker talks to is its configuration's. */
+function npmHost(value: string, field: string): string {
+  const url = value.startsWith('npm:') ? value.slice('npm:'.length) : undefined;
+  if (url === undefined)
+    throw new ApiFailure(400, 'INPUT_INVALID', `${field}: expected npm:<registry URL>`, field);
+  return parseField(() => npmRegistryUrl(url).host, field);
+}
+
+/** An npm package candidate, released under its own name at the registry `to` names. */
+function npmCandidateOf(pkg: z.infer<typeof NpmPackageBodySchema>, to: string) {
+  const repository = npmRepositoryName(pkg.name);
+  const candidate: Candidate = {
+    artifactKind: 'npm-package',
+    registry: npmHost(pkg.staging, 'package.staging'),
+    repository,
+    digest: pkg.digest,
+    mediaType: 'application/gzip',
+    tag: pkg.version,
+    package: { name: pkg.name, version: pkg.version, sha512: pkg.sha512 },
+  };
+  return { candidate, release: { registry: npmHost(to, 'to'), repository } };
 }
 
 function parseField<T>(parse: () => T, field: string): T {

@@ -7,6 +7,7 @@
  *   GET /api/v1/decisions?<filters>&cursor&limit   listDecisions
  *   GET /api/v1/decisions/:ref                     showDecision (raw bytes left out, linked)
  *   GET /api/v1/attestations/:digest/raw           archived bytes, digest re-checked first
+ *   GET /api/v1/vsas/:subject-digest               the newest VSA the gate issued for an artifact digest
  *   GET /api/v1/stats?<filters>                    decisionStats
  *   GET /api/v1/drift?repository&limit             the release monitor's drift findings, last seen first
  *   GET /  GET /decisions/:ref  GET /drift         the web view (same auth, via a cookie)
@@ -532,6 +533,8 @@ function readBody(
 const PUBLISHES_PATH = '/api/v1/publishes';
 const PUBLISH_PATH = /^\/api\/v1\/publishes\/([^/]+)(?:\/(approve|reject))?$/;
 const MAX_JSON_BYTES = 64 * 1024;
+/** A publish request may carry an npm package's attestations (a few tens of KiB each, base64). */
+const MAX_PUBLISH_BODY_BYTES = 512 * 1024;
 
 /** The write routes (publish-routes.ts); scopes are checked per route, after authentication. */
 async function publishRoute(
@@ -549,7 +552,11 @@ async function publishRoute(
   if (path === PUBLISHES_PATH) {
     requireMethod(method, 'POST');
     noParameters(params);
-    const answer = await startPublish(publish, principal, await readJson(req, options));
+    const answer = await startPublish(
+      publish,
+      principal,
+      await readJson(req, options, MAX_PUBLISH_BODY_BYTES),
+    );
     return sendJson(res, answer.status, withTemporalUi(options, answer.body));
   }
   const match = PUBLISH_PATH.exec(path);
@@ -654,6 +661,7 @@ async function readJson(
 
 const DIGEST_PATH = /^\/api\/v1\/attestations\/(sha256:[0-9a-f]{64})\/raw$/;
 const DECISION_PATH = /^\/api\/v1\/decisions\/([^/]+)$/;
+const VSA_PATH = /^\/api\/v1\/vsas\/(sha256:[0-9a-f]{64})$/;
 
 async function apiRoute(
   options: ApiServerOptions,
@@ -676,6 +684,16 @@ async function apiRoute(
   if (raw) {
     noParameters(params);
     return sendRaw(archive, raw[1]!, res);
+  }
+  // Where users of an artifact the gate published without a registry to attach to (an npm
+  // package) fetch its VSA: the newest issued, so a revocation's FAILED VSA replaces the PASSED one.
+  const vsa = VSA_PATH.exec(decodePath(path));
+  if (vsa) {
+    noParameters(params);
+    const { vsas } = await archive.issuedVsas(vsa[1]!, 1);
+    const newest = vsas[0];
+    if (!newest) throw new HttpError(404, 'NOT_FOUND', 'the gate issued no VSA for this digest');
+    return sendRaw(archive, newest.digest, res);
   }
   const decision = DECISION_PATH.exec(path);
   if (decision) {

@@ -138,13 +138,29 @@ function authsOf(secret: z.infer<typeof SecretSchema>, where: string) {
   return undefined;
 }
 
+/**
+ * Distinct pull secrets one workload may name. Whoever creates a pod writes its list, and each
+ * name costs an API call with the webhook's service account on every review: a pod naming
+ * thousands would have the webhook flood the API server and starve every other review's reads.
+ * Real workloads name a few (their own and their service account's).
+ */
+export const MAX_PULL_SECRETS = 64;
+
 /** Reads pull secrets through `api`; each review reads them again, so a rotated secret counts at once. */
 export function kubernetesPullSecrets(
   api: KubernetesApi,
   opts: { timeoutMs?: number } = {},
 ): PullSecretsReader {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  return async (namespace, names) => {
+  return async (namespace, listed) => {
+    // A name listed twice is one secret (the first listing keeps its place in the order).
+    const names = [...new Set(listed)];
+    if (names.length > MAX_PULL_SECRETS) {
+      throw new GateError(
+        'INPUT_INVALID',
+        `the workload names ${names.length} imagePullSecrets; at most ${MAX_PULL_SECRETS} are read`,
+      );
+    }
     const maps = await Promise.all(
       names.map(async (name) => {
         const where = `Kubernetes API: secret ${namespace}/${name}`;

@@ -54,6 +54,10 @@ function algorithmOf(pem: string): string {
 
 function readPublicKeyPem(path: string, where: string): string {
   const text = readConfigText(path, KEY_FILE_LIMIT_BYTES, where);
+  // Node derives a public key from a private one: a private key here would be published
+  // from a process that should never hold it.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+    throw new GateError('CONFIG_INVALID', `${where}: ${path} holds a private key; give the public key file`);
   try {
     return createPublicKey(text).export({ type: 'spki', format: 'pem' }).toString();
   } catch {

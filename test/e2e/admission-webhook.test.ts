@@ -573,6 +573,27 @@ test('slsa-gate webhook serve --mode=warn, as the Deployment runs it: a bad imag
   }
 });
 
+test('a digest verified a moment ago is denied when the registry cannot be read: the cache never answers alone', async () => {
+  // The same reviewer, first reaching the registry, then a port where nothing listens (the
+  // registry down); a free port is closed by the time it is used.
+  let registryDown = false;
+  const closed = `127.0.0.1:${await freePort()}`;
+  const down = new RegistryClient(`http://${closed}`, {
+    insecureHosts: [closed],
+    retry: { maxAttempts: 1 },
+  });
+  const reviewer = createAdmissionReviewer({
+    expect: expect(),
+    registry: () => (registryDown ? down : h.registry),
+  });
+  const podReview = review('Pod', pod(podSpec([published]))) as unknown as AdmissionReview;
+  assert.deepEqual(await reviewer(podReview), []);
+  registryDown = true;
+  const denied = await reviewer(podReview);
+  assert.equal(denied.length, 1);
+  assert.match(denied[0]!, /containers\[c0\] \S+: REGISTRY_UNAVAILABLE: /);
+});
+
 // Last: it revokes the published digest the tests above admit.
 test('a digest verified within the cache window is denied at its next review once the gate revokes it (registry alone)', async () => {
   // Verified and remembered: the cache window is 5 minutes.

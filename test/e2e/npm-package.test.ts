@@ -23,6 +23,8 @@ import { promisify } from 'node:util';
 import { defaultTrustMap } from '../../src/core/policy/trust-map.ts';
 import { npmIntegrity, tarballDigests } from '../../src/core/formats/npm/package-tarball.ts';
 import type { PublishProgress } from '../../src/workflows/contract.ts';
+import { hashToken } from '../../src/api/api-tokens.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { runCli } from '../helpers/cli-process.ts';
 import { startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
 import { services } from '../helpers/services.ts';
@@ -63,7 +65,9 @@ const POLICY = JSON.stringify({
 });
 
 let h: PublishHarness;
+let api: ApiRig;
 let env: Record<string, string>;
+const token = createHash('sha256').update(String(Math.random())).digest('hex');
 
 before(async () => {
   h = await startPublishHarness(
@@ -77,6 +81,16 @@ before(async () => {
     },
   );
   await h.loadPolicy(POLICY);
+  api = await startApi(h, {
+    tokens: [
+      {
+        name: 'release-job',
+        sha256: hashToken(token),
+        scopes: ['publish', 'audit:read'],
+        sources: ['github.com/sigstore/sigstore-js'],
+      },
+    ],
+  });
   // The CLI as a CI job runs it: staging credentials only.
   env = {
     TEMPORAL_ADDRESS: services.temporalAddress,
@@ -90,6 +104,7 @@ before(async () => {
   };
 });
 after(async () => {
+  await api?.close();
   await h?.close();
 });
 
@@ -171,4 +186,51 @@ test("another package's real tarball and provenance, requested under the policy 
   assert.equal(res.status, 404, 'nothing was published');
   const decision = await h.deps.archive.getDecision(result.decisionId);
   assert.equal(decision?.outcome, 'FAILED', 'the denial is archived');
+});
+
+test('the API takes the same package with its attestations in the body: the first decision answers, and its VSA downloads by the tarball digest', async () => {
+  const tarball = readFileSync(join(SIGSTORE, 'package.tgz'));
+  const { sha256, sha512 } = tarballDigests(tarball);
+  const res = await api.call('/api/v1/publishes', {
+    method: 'POST',
+    token,
+    body: {
+      package: {
+        name: 'sigstore',
+        version: '2.3.1',
+        digest: `sha256:${sha256}`,
+        sha512,
+        staging: `npm:${services.npmStagingUrl}`,
+      },
+      to: `npm:${services.npmReleaseUrl}`,
+      attestations: [
+        {
+          origin: 'attestations.json',
+          raw: readFileSync(join(SIGSTORE, 'attestations.json')).toString('base64'),
+        },
+      ],
+    },
+  });
+  const answer = (await res.json()) as {
+    alreadyPublished?: boolean;
+    decisionId: string;
+    published?: { vsaDigest?: string };
+  };
+  assert.equal(res.status, 200, JSON.stringify(answer));
+  assert.equal(answer.alreadyPublished, true, 'the request names the publication the CLI made');
+  const decision = await h.deps.archive.getDecision(answer.decisionId);
+  assert.equal(decision?.artifact.kind, 'npm-package');
+
+  const download = await api.call(`/api/v1/vsas/sha256:${sha256}`, { token });
+  assert.equal(download.status, 200);
+  const bytes = Buffer.from(await download.arrayBuffer());
+  assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, answer.published?.vsaDigest);
+  const bundle = JSON.parse(bytes.toString('utf8')) as { dsseEnvelope: { payload: string } };
+  const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as {
+    subject: Array<{ digest: { sha256: string } }>;
+    predicate: { verificationResult: string; resourceUri: string };
+  };
+  assert.equal(statement.subject[0]?.digest.sha256, sha256);
+  assert.equal(statement.predicate.verificationResult, 'PASSED');
+  assert.match(statement.predicate.resourceUri, /^pkg:npm\/sigstore@2\.3\.1\?repository_url=/);
 });
