@@ -500,7 +500,7 @@ export function driftPage(items: DriftRecord[], repository: string | undefined):
                       <td><code>${d.kind}</code></td>
                       <td>${where(d)}</td>
                       <td><code>${d.digest ?? d.code ?? ''}</code></td>
-                      <td>${String(d.count ?? 1)}</td>
+                      <td>${String(d.count ?? 1)}${d.clearedAt ? html`, gone since ${d.clearedAt}` : ''}</td>
                       <td>${d.firstSeen ?? d.at}</td>
                       <td>${d.reason}</td>
                     </tr>`,

@@ -113,7 +113,7 @@ export const auditDriftCommand: Command = {
         for (const d of drift)
           console.log(
             terminalSafe(
-              `${d.at}  ${d.kind.padEnd(18)} ${driftPlace(d)}  x${d.count ?? 1} since ${d.firstSeen ?? d.at}  ${d.reason}`,
+              `${d.at}  ${d.kind.padEnd(18)} ${driftPlace(d)}  x${d.count ?? 1} since ${d.firstSeen ?? d.at}${d.clearedAt ? ` gone since ${d.clearedAt}` : ''}  ${d.reason}`,
             ),
           );
       return 0;

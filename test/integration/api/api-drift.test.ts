@@ -58,6 +58,9 @@ before(async () => {
     },
     run(2),
   );
+  // Run 3 reads the repository that was unreadable, completely, and finds nothing: it closes
+  // that finding (a run that read it all, docs/consumers.md#standing-findings-counts-and-the-temporal-ui).
+  await archive.closeDriftNotSeen('reg.example/release/gone', run(3));
   server = createApiServer({
     archive,
     tokens: new TokenVerifier({
@@ -91,6 +94,8 @@ test('GET /api/v1/drift lists each standing finding once, last seen first, to th
     ],
   );
   assert.equal(items.find((d) => d.kind === 'unreadable')?.code, 'REGISTRY_ERROR');
+  assert.equal(items.find((d) => d.kind === 'unreadable')?.clearedAt, '2026-01-03T00:00:00.000Z');
+  assert.equal(items.find((d) => d.kind === 'unpublished-digest')?.clearedAt, undefined);
 
   const one = (await (await get('/api/v1/drift?repository=reg.example/release/app&limit=10')).json()) as {
     items: DriftRecord[];
@@ -113,6 +118,7 @@ test('the web view shows the findings on /drift, archived text escaped', async (
   assert.ok(page.includes('reg.example/release/app:v9.9.9'));
   assert.ok(page.includes(planted));
   assert.ok(page.includes('REGISTRY_ERROR'));
+  assert.ok(page.includes('gone since 2026-01-03T00:00:00.000Z'), 'a closed finding says so');
   assert.ok(!page.includes('<script>alert(1)'), 'the reason is escaped');
   assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
   assert.equal((await get('/drift', {})).status, 401);
