@@ -248,3 +248,15 @@ test('the API takes the same package with its attestations in the body: the firs
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.deepEqual(readFileSync(join(cwd, 'vsa.sigstore.json')), bytes, 'the block downloads the same VSA');
 });
+
+test('a package already staged is named by name@version: the CLI pins the staged bytes and the first decision answers', async () => {
+  const run = await runCli(
+    ['publish', '--package', 'sigstore@2.3.1', '--to', `npm:${services.npmReleaseUrl}`, '--json'],
+    { env, killAfterMs: 400_000 },
+  );
+  assert.equal(run.exit, 0, run.stdout + run.stderr);
+  const answer = JSON.parse(run.stdout) as PublishProgress;
+  assert.equal(answer.result?.alreadyPublished, true);
+  const { sha256 } = tarballDigests(readFileSync(join(SIGSTORE, 'package.tgz')));
+  assert.equal(answer.result.candidate.digest, `sha256:${sha256}`);
+});
