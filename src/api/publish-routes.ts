@@ -122,7 +122,7 @@ export const StartPublishBodySchema = z
       });
   })
   // An image's attestations are the registry's (referrers, cosign); a package's come with the
-  // request, and it is released under its own version.
+  // request, and it is released under its own version; a file artifact's may come either way.
   .refine(
     (b) =>
       (b.image === undefined || b.attestations === undefined) &&
