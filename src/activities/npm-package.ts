@@ -6,12 +6,23 @@
  */
 import { GateError } from '../core/errors.ts';
 import { npmIntegrity, readPackageJson, tarballDigests } from '../core/formats/npm/package-tarball.ts';
+import { compareSemver } from '../core/policy/guards/rollback.ts';
 import type { NpmRegistryClient } from '../registry/npm-registry.ts';
 import type { Candidate } from '../workflows/contract.ts';
 import type { ActivityDeps } from './deps.ts';
 
-/** The dist-tag a published version gets: npm's default for `npm publish`. */
+/** The dist-tag `npm install <name>` resolves: it names the newest released version. */
 const DIST_TAG = 'latest';
+
+/**
+ * What `latest` names once `version` is published: `version` when it is newer (SemVer §11
+ * precedence) than the version `latest` names now, or nothing does; else the version it names
+ * now. `npm publish` would move it to any version it publishes, so an older build, however well
+ * verified, would become what `npm install` resolves: a rollback no tag guard sees.
+ */
+function latestAfter(version: string, latest: string | undefined): string {
+  return latest === undefined || (compareSemver(version, latest) ?? -1) > 0 ? version : latest;
+}
 
 type NpmCandidate = Candidate & { package: NonNullable<Candidate['package']> };
 
@@ -82,7 +93,8 @@ export function createNpmPackageActivities(deps: ActivityDeps) {
         });
       const release = npmClient(deps, input.releaseRegistry);
       const integrity = npmIntegrity(sha512);
-      const there = (await release.packument(name))?.versions[version];
+      const packument = await release.packument(name);
+      const there = packument?.versions[version];
       if (there === undefined) {
         const { bytes, packageJson } = await fetchPinned(npmClient(deps, candidate.registry), candidate);
         await release.publish({
@@ -91,7 +103,7 @@ export function createNpmPackageActivities(deps: ActivityDeps) {
           version,
           tarball: bytes,
           sha512,
-          distTag: DIST_TAG,
+          distTags: { [DIST_TAG]: latestAfter(version, packument?.['dist-tags'][DIST_TAG]) },
         });
       } else if (there.dist.integrity !== integrity) {
         throw new GateError(

@@ -156,14 +156,15 @@ export class NpmRegistryClient {
     version: string;
     tarball: Uint8Array;
     sha512: string;
-    distTag: string;
+    /** The dist-tags to set (`npm publish --tag`): each names a version. */
+    distTags: Record<string, string>;
   }): Promise<void> {
     const what = `publish of ${input.name}@${input.version}`;
     const file = npmTarballFile(input.name, input.version);
     const body = {
       _id: input.name,
       name: input.name,
-      'dist-tags': { [input.distTag]: input.version },
+      'dist-tags': input.distTags,
       versions: {
         [input.version]: {
           ...input.manifest,

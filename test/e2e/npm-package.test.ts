@@ -234,3 +234,15 @@ test('the API takes the same package with its attestations in the body: the firs
   assert.equal(statement.predicate.verificationResult, 'PASSED');
   assert.match(statement.predicate.resourceUri, /^pkg:npm\/sigstore@2\.3\.1\?repository_url=/);
 });
+
+test('a package already staged is named by name@version: the CLI pins the staged bytes and the first decision answers', async () => {
+  const run = await runCli(
+    ['publish', '--package', 'sigstore@2.3.1', '--to', `npm:${services.npmReleaseUrl}`, '--json'],
+    { env, killAfterMs: 400_000 },
+  );
+  assert.equal(run.exit, 0, run.stdout + run.stderr);
+  const answer = JSON.parse(run.stdout) as PublishProgress;
+  assert.equal(answer.result?.alreadyPublished, true);
+  const { sha256 } = tarballDigests(readFileSync(join(SIGSTORE, 'package.tgz')));
+  assert.equal(answer.result.candidate.digest, `sha256:${sha256}`);
+});

@@ -71,7 +71,7 @@ export async function npmCandidate(staging: NpmRegistryClient, pkg: string): Pro
       version,
       tarball: bytes,
       sha512,
-      distTag: 'latest',
+      distTags: { latest: version },
     });
   else if (there.dist.integrity !== npmIntegrity(sha512))
     throw new GateError(
