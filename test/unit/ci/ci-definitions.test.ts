@@ -182,7 +182,8 @@ test('a job naming both an image and a file artifact, or neither, is an input er
   const job = githubJob();
   const before = tokenService.requests;
   const pinned = `127.0.0.1:5000/staging/app@${DIGEST}`;
-  for (const candidate of [{ image: pinned, artifact: `oci://${pinned}` }, {}]) {
+  const candidates: Array<Record<string, string>> = [{ image: pinned, artifact: `oci://${pinned}` }, {}];
+  for (const candidate of candidates) {
     const ran = await job.runAction(
       { 'gate-url': 'https://slsa-gate.example.com', ...candidate, to: 'x/y' },
       runner(),
