@@ -130,26 +130,37 @@ function gateUrl(text) {
 /** What to ask for, from the environment (docs/ci.md#configuration); nothing is sent before this passes. */
 export function readSettings(env) {
   const gate = gateUrl(required(env, 'SLSA_GATE_URL', 2048));
-  let image = required(env, 'SLSA_GATE_IMAGE', 1024);
+  // An image, or a file artifact the job staged itself (docs/ci.md#file-artifacts): one of them.
+  const image = variable(env, 'SLSA_GATE_IMAGE', 1024);
+  const artifact = variable(env, 'SLSA_GATE_ARTIFACT', 1024);
+  if ((image === undefined) === (artifact === undefined))
+    throw new Stop(
+      EXIT.INPUT,
+      'INPUT_INVALID',
+      'one of SLSA_GATE_IMAGE (an image) or SLSA_GATE_ARTIFACT (a staged file artifact) is required, not both',
+    );
+  const field = image === undefined ? 'artifact' : 'image';
+  const name = image === undefined ? 'SLSA_GATE_ARTIFACT' : 'SLSA_GATE_IMAGE';
+  let candidate = image ?? artifact;
   const digest = variable(env, 'SLSA_GATE_DIGEST', 71);
   if (digest !== undefined) {
     if (!DIGEST.test(digest))
       throw new Stop(EXIT.INPUT, 'INPUT_INVALID', 'SLSA_GATE_DIGEST: expected sha256:<64 hex>');
-    const at = image.lastIndexOf('@');
-    if (at < 0) image = `${image}@${digest}`;
-    else if (image.slice(at + 1) !== digest)
+    const at = candidate.lastIndexOf('@');
+    if (at < 0) candidate = `${candidate}@${digest}`;
+    else if (candidate.slice(at + 1) !== digest)
       throw new Stop(
         EXIT.INPUT,
         'INPUT_INVALID',
-        'SLSA_GATE_IMAGE is pinned to another digest than SLSA_GATE_DIGEST',
+        `${name} is pinned to another digest than SLSA_GATE_DIGEST`,
       );
   }
   // The gate pins the candidate by digest and never trusts a tag (docs/security-model.md).
-  if (!/@sha256:[0-9a-f]{64}$/.test(image))
+  if (!/@sha256:[0-9a-f]{64}$/.test(candidate))
     throw new Stop(
       EXIT.INPUT,
       'INPUT_INVALID',
-      'SLSA_GATE_IMAGE: pin the candidate by digest (host/repo[:tag]@sha256:…), or give SLSA_GATE_DIGEST',
+      `${name}: pin the candidate by digest (host/repo[:tag]@sha256:…), or give SLSA_GATE_DIGEST`,
     );
   const to = required(env, 'SLSA_GATE_TO', 512);
   const tag = variable(env, 'SLSA_GATE_TAG', 128);
@@ -163,7 +174,7 @@ export function readSettings(env) {
       `SLSA_GATE_WAIT_TIMEOUT: 0 to ${MAX_WAIT_TIMEOUT_SECONDS} seconds`,
     );
   const summaryFile = env.GITHUB_STEP_SUMMARY || env.SLSA_GATE_SUMMARY_FILE || undefined;
-  return { gate, image, to, tag, audience, waitTimeout, summaryFile };
+  return { gate, field, candidate, to, tag, audience, waitTimeout, summaryFile };
 }
 
 /** Where the job's ID token comes from: GitLab's `id_tokens` variable, or GitHub's token service. */
@@ -388,8 +399,8 @@ const log = (line) => console.log(`slsa-gate: ${line}`);
 
 /** POST /api/v1/publishes, asked again while the gate is down or busy (a start is idempotent: one run per destination and digest). */
 async function requestPublish(s) {
-  const { image, to, tag } = s.settings;
-  const body = { image, to, ...(tag ? { tag } : {}) };
+  const { field, candidate, to, tag } = s.settings;
+  const body = { [field]: candidate, to, ...(tag ? { tag } : {}) };
   for (let attempt = 1; ; attempt++) {
     let answer;
     try {
@@ -518,10 +529,10 @@ function httpUrl(value) {
 }
 
 /** The job summary: the verdict, links, and the five checks as a table (GitHub-flavoured Markdown). */
-export function summaryMarkdown({ verdict, detail, image, checks, audit, temporalUi }) {
+export function summaryMarkdown({ verdict, detail, candidate, checks, audit, temporalUi }) {
   const lines = [`## slsa-gate: ${markdownText(verdict, 64)}`, ''];
   if (detail) lines.push(markdownText(detail, 1000), '');
-  lines.push(`Candidate: ${markdownText(image, 1100)}`, '');
+  lines.push(`Candidate: ${markdownText(candidate, 1100)}`, '');
   if (checks !== undefined) {
     const byId = new Map(checks.map((c) => [c.id, c]));
     lines.push('| # | Check | Result | Code | Reason |', '| - | ----- | ------ | ---- | ------ |');
@@ -570,7 +581,7 @@ function writeSummary(settings, summary) {
 
 /** Ends with the verdict of a finished publish. */
 function finish(s, result, links) {
-  const { gate, image } = s.settings;
+  const { gate, candidate } = s.settings;
   const audit = auditLink(gate, result.decisionId);
   const code = result.code ? `${oneLine(result.code, 64)}: ` : '';
   let exit;
@@ -594,7 +605,7 @@ function finish(s, result, links) {
   if (audit) log(`audit: ${audit}`);
   if (links.temporalUi) log(`Temporal UI: ${links.temporalUi}`);
   const checks = Array.isArray(result.checks) ? result.checks : undefined;
-  writeSummary(s.settings, { verdict, detail, image, checks, audit, temporalUi: links.temporalUi });
+  writeSummary(s.settings, { verdict, detail, candidate, checks, audit, temporalUi: links.temporalUi });
   return exit;
 }
 
@@ -606,7 +617,7 @@ export async function main(env = process.env) {
     const s = gateClient(settings, idTokenSource(env, settings.audience));
     const token = await s.token();
     log(
-      `asking ${settings.gate} to publish ${settings.image} to ${settings.to}${settings.tag ? `:${settings.tag}` : ''}`,
+      `asking ${settings.gate} to publish ${settings.candidate} to ${settings.to}${settings.tag ? `:${settings.tag}` : ''}`,
     );
     log(`as ${describeToken(token)}, token from ${s.source.from}`);
     const started = await requestPublish(s);
@@ -648,7 +659,7 @@ export async function main(env = process.env) {
     writeSummary(settings, {
       verdict: awaiting ? 'AWAITING APPROVAL' : 'STILL RUNNING',
       detail,
-      image: settings.image,
+      candidate: settings.candidate,
       checks: progress.checks,
       audit,
       temporalUi: links.temporalUi,
@@ -664,7 +675,8 @@ export async function main(env = process.env) {
             `unexpected failure: ${oneLine(err?.message ?? err, 300)}`,
           );
     console.error(`slsa-gate: ${stop.code}: ${oneLine(stop.message, 1000)}`);
-    if (settings) writeSummary(settings, { verdict: stop.code, detail: stop.message, image: settings.image });
+    if (settings)
+      writeSummary(settings, { verdict: stop.code, detail: stop.message, candidate: settings.candidate });
     return stop.exit;
   }
 }

@@ -1,4 +1,5 @@
 import type { Archive } from '../archive/archive.ts';
+import type { MirrorMap } from '../consumers/mirror-map.ts';
 import type { ProvenanceResources, LevelResolution } from '../attestors/resolve-levels.ts';
 import type { TrustMap } from '../core/policy/trust-map.ts';
 import type { WorkerMetrics } from '../metrics/gate-metrics.ts';
@@ -45,4 +46,9 @@ export interface ActivitySettings {
   attestationDeadlineSeconds: number;
   /** Accept verdicts without an identity sealed by the API (SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS). */
   allowUnverifiedApprovals?: boolean;
+  /**
+   * The operator's mirror map (SLSA_GATE_MIRRORS): a mirror repository the drift monitor reads
+   * is judged against the release repository it copies (docs/consumers.md#mirrors).
+   */
+  mirrors?: MirrorMap;
 }

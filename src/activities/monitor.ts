@@ -16,6 +16,7 @@ import {
 } from '../consumers/drift-notice.ts';
 import { GateError, isGateError } from '../core/errors.ts';
 import { describeRevocation } from '../archive/revocation-record.ts';
+import { releaseReferenceOf } from '../consumers/mirror-map.ts';
 import { parseRepository } from '../registry/reference.ts';
 import { revocationNotice } from '../registry/revocation-notice.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -73,9 +74,19 @@ type Judge = (item: PublishedVsaItem) => Promise<PublishedVsaJudgement>;
 
 export function createMonitorActivities(deps: ActivityDeps) {
   /**
-   * Judges what a release repository serves, under a tag or (no tag) by digest: the digest must
-   * be one this gate published there and did not revoke, the one it last published under that
-   * tag, and carry a VSA its key signed. A tag the gate moved to a revocation notice is `revoked`.
+   * The release repository `repository` copies under the operator's mirror map
+   * (docs/consumers.md#mirrors), or `repository` itself: what the gate published there is
+   * what the repository must serve. Never from a request: the map is the worker's configuration.
+   */
+  const releaseOf = (repository: string): string =>
+    releaseReferenceOf(deps.settings.mirrors ?? {}, repository);
+
+  /**
+   * Judges what a release repository, or a mirror of one, serves, under a tag or (no tag) by
+   * digest: the digest must be one this gate published to the release repository and did not
+   * revoke, the one it last published there under that tag, and carry a VSA its key signed for
+   * that release repository, read where it is served. A tag the gate moved to a revocation
+   * notice is `revoked`.
    */
   const judgeServed = async (
     repository: string,
@@ -83,10 +94,11 @@ export function createMonitorActivities(deps: ActivityDeps) {
     judge: Judge,
   ): Promise<Found[]> => {
     const { registry: host, repository: repo } = parseRepository(repository);
+    const release = releaseOf(repository);
     const { tag, digest } = served;
     const where = tag === undefined ? `${repository}@${digest}` : `${repository}:${tag}`;
     const found: Found[] = [];
-    const last = tag === undefined ? null : await deps.archive.lastRelease(repository, tag);
+    const last = tag === undefined ? null : await deps.archive.lastRelease(release, tag);
     // A revoked digest is reported wherever it is served, whoever tagged it and whatever was
     // published since (docs/consumers.md#the-drift-monitor).
     const revocation = await deps.archive.revocationOf(digest);
@@ -112,18 +124,18 @@ export function createMonitorActivities(deps: ActivityDeps) {
       revocation || notice
         ? []
         : (await deps.archive.findDecisionsByDigest(digest)).filter(
-            (d) => d.status === 'published' && d.published?.repository === repository,
+            (d) => d.status === 'published' && d.published?.repository === release,
           );
     if (!revocation && !notice && publishedHere.length === 0) {
       found.push({
         kind: 'unpublished-digest',
-        reason: `${where}: no decision of this gate published ${digest} to ${repository}`,
+        reason: `${where}: no decision of this gate published ${digest} to ${release}`,
       });
     }
     if (last && last.digest !== digest && !notice) {
       found.push({
         kind: 'tag-moved',
-        reason: `${where} names ${digest}; the gate last published ${last.digest} there`,
+        reason: `${where} names ${digest}; the gate last published ${last.digest} ${release === repository ? 'there' : `as ${release}:${tag}`}`,
         expectedDigest: last.digest,
       });
     }
@@ -134,7 +146,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         {
           publicKeys: [deps.signer.publicKeyPem],
           verifierId: deps.settings.verifierId,
-          resourceUri: `oci://${repository}`,
+          resourceUri: `oci://${release}`,
           verifiedLevels: [],
         },
         { judge },
@@ -200,11 +212,12 @@ export function createMonitorActivities(deps: ActivityDeps) {
           Context.current().heartbeat({ repository: input.repository, tag });
           const { digest } = await client.resolve(repo, tag);
           // An attachment-shaped tag is not a release only when it names the manifest the gate
-          // wrote there (the `.att` manifest, the referrers fallback index); anything else under
-          // such a tag (an image pushed as `sha256-<hex>.sig`) is checked like any other tag.
+          // wrote there (the `.att` manifest, the referrers fallback index), or in a mirror, to the
+          // release repository it copies (a copy keeps the digest); anything else under such a
+          // tag (an image pushed as `sha256-<hex>.sig`) is checked like any other tag.
           if (
             ATTACHMENT_TAG.test(tag) &&
-            (await deps.archive.attachmentTag(input.repository, tag))?.digest === digest
+            (await deps.archive.attachmentTag(releaseOf(input.repository), tag))?.digest === digest
           ) {
             return { tag, digest, skipped: true, found: [] };
           }

@@ -31,11 +31,12 @@ import type { Identity } from '../core/identity.ts';
 import { mayPublishTo } from '../core/policy/guards/requester.ts';
 import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
 import { npmRegistryUrl } from '../registry/npm-registry.ts';
-import { parseReference, parseRepository } from '../registry/reference.ts';
+import { parseReference, parseRepository, withoutOciScheme } from '../registry/reference.ts';
 import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
+  fileArtifactCandidate,
   InlineAttestationSchema,
   npmRepositoryName,
   publicationOf,
@@ -86,29 +87,51 @@ const NpmPackageBodySchema = z.strictObject({
   staging: z.string().min(1).max(512),
 });
 
-/** The JSON body of POST /api/v1/publishes: an image, or an npm package with its attestations. */
+/**
+ * The JSON body of POST /api/v1/publishes: an image, an npm package with its attestations, or a
+ * file artifact the CI job staged (docs/ci.md#file-artifacts).
+ */
 export const StartPublishBodySchema = z
   .strictObject({
     /** The candidate pinned by digest: `host/repo[:tag]@sha256:…` (a tag alone is never trusted here). */
     image: z.string().min(1).max(1024).optional(),
     package: NpmPackageBodySchema.optional(),
+    /**
+     * A file artifact already in the staging repository, pinned by digest:
+     * `oci://host/repo[:tag]@sha256:…`. The API never takes the file's bytes (docs/policy.md#files).
+     */
+    artifact: z.string().min(1).max(1024).optional(),
     /** Release repository `host[:port]/path`; for a package, `npm:<registry URL>`. */
     to: z.string().min(1).max(512),
-    /** Tag to give the published image. */
+    /** Tag to give the published image or file artifact. */
     tag: z.string().min(1).max(128).optional(),
-    /** A package's attestations (npm's attestations document, Sigstore bundles): an npm registry holds none of the gate's reach. */
+    /**
+     * Attestations sent with the request (npm's attestations document, Sigstore bundles): a
+     * package's, which no npm registry holds, or a file's (a GitHub artifact attestation).
+     */
     attestations: z.array(InlineAttestationSchema).max(64).optional(),
   })
-  .refine((b) => (b.image === undefined) !== (b.package === undefined), {
-    message: 'name one candidate: image or package',
-    path: ['image'],
+  .superRefine((b, ctx) => {
+    const named = (['image', 'package', 'artifact'] as const).filter((field) => b[field] !== undefined);
+    // One request, one candidate: a second one would be published under the first one's checks.
+    if (named.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `name one candidate: image, package or artifact${named.length > 1 ? ` (got ${named.join(' and ')})` : ''}`,
+        path: [named[1] ?? 'image'],
+      });
   })
   // An image's attestations are the registry's (referrers, cosign); a package's come with the
-  // request, and it is released under its own version.
-  .refine((b) => (b.package === undefined ? b.attestations === undefined : b.tag === undefined), {
-    message: 'attestations come with a package, a tag with an image',
-    path: ['attestations'],
-  });
+  // request, and it is released under its own version; a file artifact's may come either way.
+  .refine(
+    (b) =>
+      (b.image === undefined || b.attestations === undefined) &&
+      (b.package === undefined || b.tag === undefined),
+    {
+      message: 'attestations come with a package or a file artifact, a tag with an image or a file artifact',
+      path: ['attestations'],
+    },
+  );
 
 /** The JSON body of an approve or reject. */
 export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
@@ -189,7 +212,9 @@ export async function startPublish(
   const { to, tag } = parsed.data;
   const { candidate, release } = parsed.data.package
     ? npmCandidateOf(parsed.data.package, to)
-    : imageCandidateOf(parsed.data.image ?? '', to);
+    : parsed.data.artifact !== undefined
+      ? fileCandidateOf(parsed.data.artifact, to)
+      : imageCandidateOf(parsed.data.image ?? '', to);
   // The grant's destinations answer at once; its sources wait for the verified provenance.
   if (!mayPublishTo(principal.mayPublish, `${release.registry}/${release.repository}`))
     throw new ApiFailure(
@@ -266,6 +291,19 @@ function imageCandidateOf(imageRef: string, to: string) {
     mediaType: '',
     ...(image.tag ? { tag: image.tag } : {}),
   };
+  return { candidate, release: parseField(() => parseRepository(to), 'to') };
+}
+
+/**
+ * A file artifact candidate, as `publish --artifact` names it (fileArtifactCandidate), pinned by
+ * digest: the API resolves no tag. Which release repository it may go to is the policy's.
+ */
+function fileCandidateOf(reference: string, to: string) {
+  const staged = parseField(() => parseReference(withoutOciScheme(reference)), 'artifact');
+  if (!staged.digest)
+    throw new ApiFailure(400, 'INPUT_INVALID', 'artifact: pin the file artifact by digest', 'artifact');
+  // Not used to fetch: the worker pins the manifest by digest and holds it to the file shape.
+  const candidate = fileArtifactCandidate(staged, staged.digest, '');
   return { candidate, release: parseField(() => parseRepository(to), 'to') };
 }
 

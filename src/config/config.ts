@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { GateError } from '../core/errors.ts';
 import { TASK_QUEUE } from '../workflows/contract.ts';
+import { loadMirrorMap, MirrorMapSchema } from '../consumers/mirror-map.ts';
 import {
   DEFAULT_TEMPORAL_ADDRESS,
   DEFAULT_TEMPORAL_NAMESPACE,
@@ -83,6 +84,11 @@ export const ConfigSchema = z.strictObject({
       'expected an https URL (plain http to a loopback address only)',
     )
     .optional(),
+  /**
+   * The operator's mirror map (docs/consumers.md#mirrors): the drift monitor judges a mirror
+   * repository against what the gate published to the release repository it copies.
+   */
+  mirrors: MirrorMapSchema.optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -123,6 +129,7 @@ const VARIABLES: Record<string, string> = {
   allowUnverifiedApprovals: 'SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS',
   healthListen: 'SLSA_GATE_HEALTH_LISTEN',
   driftWebhookUrl: 'SLSA_GATE_DRIFT_WEBHOOK_URL',
+  mirrors: 'SLSA_GATE_MIRRORS',
 };
 
 /**
@@ -190,6 +197,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     allowUnverifiedApprovals: env.SLSA_GATE_ALLOW_UNVERIFIED_APPROVALS,
     healthListen: env.SLSA_GATE_HEALTH_LISTEN,
     driftWebhookUrl: env.SLSA_GATE_DRIFT_WEBHOOK_URL,
+    // Parsed by its own loader, which names SLSA_GATE_MIRRORS in its CONFIG_INVALID.
+    mirrors: env.SLSA_GATE_MIRRORS?.trim() ? loadMirrorMap(env) : undefined,
   };
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(defined);

@@ -71,6 +71,7 @@ export async function createActivityDeps(
       policyUri: config.policyUri,
       attestationDeadlineSeconds: config.attestationDeadlineSeconds,
       allowUnverifiedApprovals: config.allowUnverifiedApprovals,
+      ...(config.mirrors ? { mirrors: config.mirrors } : {}),
     },
     archive,
     registry,

@@ -67,6 +67,26 @@ export const CandidateSchema = z
   );
 export type Candidate = z.infer<typeof CandidateSchema>;
 
+/**
+ * A file artifact candidate (`oci-blob`): the OCI artifact in the staging repository, by digest.
+ * `publish --file`, `publish --artifact` and the API's `artifact` all name theirs this way; the
+ * worker holds the staged manifest to the shape the gate publishes (docs/policy.md#files).
+ */
+export function fileArtifactCandidate(
+  staged: { registry: string; repository: string; tag?: string | undefined },
+  digest: string,
+  mediaType: string,
+): Candidate {
+  return {
+    artifactKind: 'oci-blob',
+    registry: staged.registry,
+    repository: staged.repository,
+    digest,
+    mediaType,
+    ...(staged.tag ? { tag: staged.tag } : {}),
+  };
+}
+
 /** The repository an npm package is filed under (`@scope/name` → `scope/name`, as the decision records it). */
 export function npmRepositoryName(name: string): string {
   return name.replace(/^@/, '');

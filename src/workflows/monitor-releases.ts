@@ -27,7 +27,10 @@ const MAX_PAGES = 200;
  */
 const NEVER_BLIND_PATCH = 'monitor-never-blind';
 
-/** What the release monitor is asked to check: release repositories as `host/repository`. */
+/**
+ * What the release monitor is asked to check: release repositories as `host/repository`, or
+ * mirrors of them, judged against the release repository the worker's mirror map names.
+ */
 export interface MonitorReleasesInput {
   repositories: string[];
 }

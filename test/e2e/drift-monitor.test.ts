@@ -4,6 +4,7 @@
  * another digest, archives both as drift events, and finds nothing in a clean repository.
  * With an unreadable repository among three, a run still reports the other two; images
  * pushed by digest are found; each new finding reaches a loopback receiver once, signed.
+ * A mirror repository is judged against the release repository it copies (SLSA_GATE_MIRRORS).
  *
  * Failing before: there was no monitor; an image pushed around the gate stayed unnoticed.
  */
@@ -29,7 +30,8 @@ import { buildImage, pushBuiltImage } from '../../src/registry/build-image.ts';
 import type { MonitorReleasesResult } from '../../src/workflows/monitor-releases.ts';
 import { listTags } from '../helpers/publish-checks.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
-import { uniqueName } from '../helpers/services.ts';
+import { interopTools } from '../helpers/interop-tools.ts';
+import { services, uniqueName } from '../helpers/services.ts';
 
 let h: PublishHarness;
 const scheduleId = uniqueName('monitor');
@@ -53,9 +55,12 @@ const receiver = createServer((req, res) => {
 before(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const { port } = receiver.address() as AddressInfo;
-  h = await startPublishHarness({
-    driftWebhook: { url: `http://127.0.0.1:${port}/drift`, secret: noticeSecret },
-  });
+  // The operator's mirror map, in the worker's environment: `mirror/…` copies `release/…`.
+  const host = new URL(services.registryUrl).host;
+  h = await startPublishHarness(
+    { driftWebhook: { url: `http://127.0.0.1:${port}/drift`, secret: noticeSecret } },
+    { SLSA_GATE_MIRRORS: JSON.stringify({ [`${host}/mirror/`]: `${host}/release/` }) },
+  );
 });
 after(async () => {
   receiver.close();
@@ -425,4 +430,61 @@ test('drift that was gone and comes back is announced again: a run that reads th
   const [reopened] = await h.deps.archive.listDrift({ repository, limit: 10 });
   assert.equal(reopened?.clearedAt, undefined);
   assert.equal(reopened?.digest, planted.digest);
+});
+
+test('a mirror repository is judged against what the gate published to the release repository it copies', async () => {
+  const host = h.registryHost;
+  const published = await publish(`staging/${uniqueName('mirrored')}`, 'v1.0.0');
+  const elsewhere = await publish(`staging/${uniqueName('elsewhere')}`, 'v1.0.0');
+  const name = published.release.slice('release/'.length);
+  // Under the worker's mirror prefix (`mirror/` copies `release/`), and under no prefix.
+  const mirror = `${host}/mirror/${name}`;
+  const unmapped = `${host}/copies/${name}`;
+  const att = `sha256-${published.digest.slice('sha256:'.length)}.att`;
+  const tools = interopTools();
+  const crane = (from: string, to: string) => {
+    const r = tools.run(tools.crane, ['copy', '--insecure', from, to]);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  // A tag-copying mirror: the image and its `.att` (the VSA), copied by crane, digests kept.
+  for (const copy of [mirror, unmapped]) {
+    crane(`${host}/${published.release}:v1.0.0`, `${copy}:v1.0.0`);
+    crane(`${host}/${published.release}:${att}`, `${copy}:${att}`);
+  }
+  // Attacker material, with push access to the mirror: (1) an image built locally (buildImage,
+  // a seed of its own) pushed under v6.6.6; (2) a release the gate published to another
+  // release repository, copied in by digest under v2.0.0 (it was never published for this one).
+  const planted = await pushBuiltImage(h.registry, `mirror/${name}`, buildImage({ seed: `${name}-mirror` }), {
+    tag: 'v6.6.6',
+  });
+  crane(`${host}/${elsewhere.release}@${elsewhere.digest}`, `${mirror}:v2.0.0`);
+
+  // Failing before: the monitor compared a mirror with the gate's record of the mirror itself,
+  // where it published nothing: the faithful copy (v1.0.0 and its `.att`) was reported as
+  // `unpublished-digest` like the planted images.
+  const workflowId = uniqueName('monitor-mirror');
+  const result: MonitorReleasesResult = await h.client.workflow.execute('monitorReleases', {
+    taskQueue: h.config.taskQueue,
+    workflowId,
+    args: [{ repositories: [mirror, unmapped] }],
+  });
+  const findingsOf = async (repository: string) =>
+    (await h.deps.archive.listDrift({ repository, limit: 100 }))
+      .filter((d) => d.workflowId === workflowId)
+      .map((d) => `${d.tag} ${d.kind} ${d.digest}`)
+      .sort();
+  // The copy is clean (its `.att` is the attachment the gate wrote, not a release); the two
+  // planted tags are reported under the mirror's repository.
+  assert.deepEqual(
+    await findingsOf(mirror),
+    [`v2.0.0 unpublished-digest ${elsewhere.digest}`, `v6.6.6 unpublished-digest ${planted.digest}`].sort(),
+  );
+  assert.equal(result.repositories[0]?.checked, 3);
+  // Without the map (a copy under no mirror prefix), the monitor judges the copy against the
+  // gate's record of that repository: the image and its `.att` are `unpublished-digest`.
+  const attDigest = (await h.registry.resolve(published.release, att)).digest;
+  assert.deepEqual(
+    await findingsOf(unmapped),
+    [`v1.0.0 unpublished-digest ${published.digest}`, `${att} unpublished-digest ${attDigest}`].sort(),
+  );
 });

@@ -13,12 +13,18 @@
  * - the gate's own staged manifest of the real file with a second layer (a shell script)
  *   appended: its first layer is the verified file, the second would ride along unverified;
  * - a file artifact pushed straight into the release repository, never through the gate;
- * - the published artifact checked against a local file that is not its layer.
+ * - the published artifact checked against a local file that is not its layer;
+ * - an API request body naming an image and the staged file artifact at once.
+ *
+ * The same staged artifact is also published through the write API (`POST /api/v1/publishes`
+ * with `artifact`), as a CI job that staged the file itself asks for it (docs/ci.md#file-artifacts).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { hashToken } from '../../src/api/api-tokens.ts';
 import { SLSA_VSA_V1 } from '../../src/core/formats/slsa/vsa-v1.ts';
 import { sha256Digest } from '../../src/registry/digest.ts';
 import {
@@ -28,7 +34,13 @@ import {
   TITLE_ANNOTATION,
 } from '../../src/registry/file-artifact.ts';
 import { EMPTY_CONFIG, MEDIA_TYPES, parseImageManifest } from '../../src/registry/oci-manifest.ts';
-import type { PublishProgress, PublishRequest } from '../../src/workflows/contract.ts';
+import {
+  publishWorkflowId,
+  type PublishProgress,
+  type PublishRequest,
+  type PublishResult,
+} from '../../src/workflows/contract.ts';
+import { startApi, type ApiRig } from '../helpers/api-rig.ts';
 import { runCli } from '../helpers/cli-process.ts';
 import { interopTools, type InteropTools } from '../helpers/interop-tools.ts';
 import { startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -53,6 +65,9 @@ let files: { tarball: string; attestation: string; other: string; gateKey: strin
 let policyText: string;
 /** What the CLI's publish answered. */
 let published: PublishProgress;
+let api: ApiRig;
+/** A CI job's credential, allowed to publish builds of rules_lint. */
+const ciToken = randomBytes(32).toString('hex');
 
 before(async () => {
   tools = interopTools();
@@ -122,9 +137,20 @@ before(async () => {
   );
   assert.equal(run.exit, 0, run.stdout + run.stderr);
   published = JSON.parse(run.stdout) as PublishProgress;
+  api = await startApi(h, {
+    tokens: [
+      {
+        name: 'ci',
+        sha256: hashToken(ciToken),
+        scopes: ['publish'],
+        sources: ['github.com/aspect-build/rules_lint'],
+      },
+    ],
+  });
 });
 
 after(async () => {
+  await api?.close();
   await h?.close();
 });
 
@@ -171,6 +197,50 @@ test("cosign verify-attestation --key accepts the gate's VSA on the published ar
     assert.equal(s.predicate.verificationResult, 'PASSED');
     assert.equal(s.subject[0].digest.sha256, digest.slice('sha256:'.length));
   }
+});
+
+test('a file artifact staged by the CI job and named in an API request ends published', async () => {
+  // The artifact `publish --file` staged above, published once more under another release tag.
+  const staged = published.result!.candidate.digest;
+  const { handle } = await api.requestPublish(ciToken, {
+    artifact: `oci://${h.registryHost}/${staging}@${staged}`,
+    to: `${h.registryHost}/${release}`,
+    tag: 'bcr-1.3.2',
+    attestations: [{ origin: 'attestation.sigstore.json', raw: attestation.toString('base64') }],
+  });
+  const result = (await handle.result()) as PublishResult;
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  assert.equal(result.candidate.artifactKind, 'oci-blob');
+  assert.equal(result.candidate.digest, staged);
+  // The archived decision names the credential the API verified as the one who asked.
+  assert.equal((await h.deps.archive.getDecision(result.decisionId))?.requester, 'token:ci');
+  assert.equal((await h.registry.resolve(release, 'bcr-1.3.2')).digest, result.published!.digest);
+});
+
+test('an API request naming an image and a file artifact is a coded 400, and nothing is started', async () => {
+  const staged = published.result!.candidate.digest;
+  const latestRun = h.client.workflow.getHandle(publishWorkflowId(h.registryHost, release, staged));
+  const before = (await latestRun.describe()).runId;
+  // Mallory's body: the staged file artifact plus an image, so that one of them would be
+  // published under the checks of the other if the API took the first it found.
+  const res = await api.call('/api/v1/publishes', {
+    method: 'POST',
+    token: ciToken,
+    body: {
+      image: `${h.registryHost}/${staging}@${staged}`,
+      artifact: `oci://${h.registryHost}/${staging}@${staged}`,
+      to: `${h.registryHost}/${release}`,
+      tag: 'bcr-1.3.3',
+    },
+  });
+  const text = await res.text();
+  assert.equal(res.status, 400, text);
+  const { error } = JSON.parse(text) as { error: { code: string; parameter?: string; message: string } };
+  assert.equal(error.code, 'INPUT_INVALID');
+  assert.equal(error.parameter, 'artifact');
+  assert.match(error.message, /name one candidate/);
+  assert.equal((await latestRun.describe()).runId, before, 'no run was started');
+  await assert.rejects(h.registry.resolve(release, 'bcr-1.3.3'), 'nothing was published at the tag');
 });
 
 /** A request for a file artifact staged by the attacker, with the real attestation. */

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TokenVerifier, type ApiTokensConfig } from '../../src/api/api-tokens.ts';
+import type * as z from 'zod';
+import type { StartPublishBodySchema } from '../../src/api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
 import type { PublishHarness } from './publish-harness.ts';
 
@@ -15,7 +17,7 @@ export interface ApiRig {
   /** POST /api/v1/publishes with `token`; asserts it started (202) and returns the run. */
   requestPublish(
     token: string,
-    body: { image: string; to: string; tag?: string },
+    body: z.input<typeof StartPublishBodySchema>,
   ): Promise<{ workflowId: string; runId: string; handle: WorkflowHandle }>;
   close(): Promise<void>;
 }

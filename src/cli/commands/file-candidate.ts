@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from '../../registry/client.ts';
 import { buildFileArtifact, pushFileArtifact } from '../../registry/file-artifact.ts';
 import { MEDIA_TYPES } from '../../registry/oci-manifest.ts';
 import { parseReference, parseRepository, withoutOciScheme } from '../../registry/reference.ts';
-import type { Candidate } from '../../workflows/contract.ts';
+import { fileArtifactCandidate, type Candidate } from '../../workflows/contract.ts';
 
 /**
  * The candidate of `publish --file`: the file pushed as an OCI file artifact
@@ -34,13 +34,7 @@ export async function stageFile(
   });
   const client = registryClients(config)(staging.registry);
   const digest = await pushFileArtifact(client, staging.repository, artifact);
-  return {
-    artifactKind: 'oci-blob',
-    registry: staging.registry,
-    repository: staging.repository,
-    digest,
-    mediaType: MEDIA_TYPES.ociManifest,
-  };
+  return fileArtifactCandidate(staging, digest, MEDIA_TYPES.ociManifest);
 }
 
 /** The candidate of `publish --artifact`: a file artifact already staged, its tag resolved once, here. */
@@ -49,12 +43,5 @@ export async function stagedArtifact(config: Config, reference: string): Promise
   const client = registryClients(config)(ref.registry);
   const digest = ref.digest ?? (await client.resolve(ref.repository, ref.tag ?? 'latest')).digest;
   const resolved = await client.resolve(ref.repository, digest);
-  return {
-    artifactKind: 'oci-blob',
-    registry: ref.registry,
-    repository: ref.repository,
-    digest,
-    mediaType: resolved.mediaType,
-    ...(ref.tag ? { tag: ref.tag } : {}),
-  };
+  return fileArtifactCandidate(ref, digest, resolved.mediaType);
 }

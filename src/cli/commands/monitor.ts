@@ -13,6 +13,8 @@ this gate did not publish there, a tag moved off what the gate last published un
 published digest without a valid VSA, a revoked digest still served, a digest the gate refused
 or revoked served by digest, and a repository that cannot be read is archived as a drift
 finding (slsa-gate audit drift); each new one is announced to SLSA_GATE_DRIFT_WEBHOOK_URL.
+A repository under a prefix of the worker's SLSA_GATE_MIRRORS is judged against the release
+repository it copies (docs/consumers.md#mirrors).
 Connection settings as for slsa-gate publish (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...).`;
 
 const DRIFT_USAGE = `Usage: slsa-gate audit drift [--repository HOST/REPO] [--limit N] [--json]

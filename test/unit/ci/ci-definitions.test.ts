@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +32,7 @@ interface ClientModule {
   summaryMarkdown(summary: {
     verdict: string;
     detail?: string;
-    image: string;
+    candidate: string;
     checks?: Array<{ id: string; result: string; code?: string; reason: string }>;
     audit?: string;
     temporalUi?: string;
@@ -58,8 +59,9 @@ const runner = () => ({
 test('action.yml is a composite action whose one step runs the client with the inputs as environment variables', () => {
   const action = readAction();
   assert.ok(action.name && action.description);
-  for (const name of ['gate-url', 'image', 'to']) assert.equal(action.inputs[name]?.required, true, name);
-  for (const name of ['digest', 'tag', 'audience', 'wait-timeout']) {
+  for (const name of ['gate-url', 'to']) assert.equal(action.inputs[name]?.required, true, name);
+  // One of `image` and `artifact`: the client refuses neither and both (below).
+  for (const name of ['image', 'artifact', 'digest', 'tag', 'audience', 'wait-timeout']) {
     assert.equal(action.inputs[name]?.required, false, name);
     assert.equal(typeof action.inputs[name]?.default, 'string', `${name} has a default`);
   }
@@ -176,6 +178,64 @@ test('a candidate not pinned by digest is an input error, nothing asked', async 
   assert.equal(tokenService.requests, before);
 });
 
+test('a job naming both an image and a file artifact, or neither, is an input error, nothing asked', async () => {
+  const job = githubJob();
+  const before = tokenService.requests;
+  const pinned = `127.0.0.1:5000/staging/app@${DIGEST}`;
+  const candidates: Array<Record<string, string>> = [{ image: pinned, artifact: `oci://${pinned}` }, {}];
+  for (const candidate of candidates) {
+    const ran = await job.runAction(
+      { 'gate-url': 'https://slsa-gate.example.com', ...candidate, to: 'x/y' },
+      runner(),
+    );
+    assert.equal(ran.code, client.EXIT.INPUT, ran.stderr);
+    assert.match(ran.stderr, /^slsa-gate: INPUT_INVALID: one of SLSA_GATE_IMAGE .* or SLSA_GATE_ARTIFACT/m);
+  }
+  assert.equal(tokenService.requests, before, 'no ID token was minted');
+});
+
+test('a file artifact is asked for as the API body `artifact`, pinned by `digest` when it carries none', async () => {
+  // A stand-in for the gate that records the one body it is sent and refuses it; the real
+  // gate publishing a file artifact through the API: test/e2e/file-artifact.test.ts.
+  const bodies: unknown[] = [];
+  const gate = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(JSON.parse(text));
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { code: 'INPUT_INVALID', message: 'recorded', parameter: 'artifact' } }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = gate.address() as { port: number };
+    const ran = await githubJob().runAction(
+      {
+        'gate-url': `http://127.0.0.1:${port}`,
+        artifact: 'oci://127.0.0.1:5000/staging/tool:v1',
+        digest: DIGEST,
+        to: '127.0.0.1:5000/release/tool',
+        tag: 'v1',
+      },
+      runner(),
+    );
+    assert.equal(ran.code, client.EXIT.INPUT, ran.stderr);
+    assert.deepEqual(bodies, [
+      {
+        artifact: `oci://127.0.0.1:5000/staging/tool:v1@${DIGEST}`,
+        to: '127.0.0.1:5000/release/tool',
+        tag: 'v1',
+      },
+    ]);
+  } finally {
+    gate.closeAllConnections();
+    await new Promise<void>((resolve) => gate.close(() => resolve()));
+  }
+});
+
 test('a job without `id-token: write` gets an input error that says so', async () => {
   const job = githubJob();
   // GitHub sets no ACTIONS_ID_TOKEN_REQUEST_* variables without the permission.
@@ -224,7 +284,7 @@ test('text from the gate is one inert line in the log and plain text in the summ
   assert.ok(!line.split('\n').some((l) => l.trimStart().startsWith('::')));
   const summary = client.summaryMarkdown({
     verdict: 'DENIED',
-    image: 'h/r@sha256:…',
+    candidate: 'h/r@sha256:…',
     checks: [{ id: 'builder', result: 'FAIL', code: 'BUILDER_UNTRUSTED', reason }],
   });
   const row = summary.split('\n').find((l) => l.startsWith('| 1 | builder |'))!;
