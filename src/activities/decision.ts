@@ -34,6 +34,7 @@ const artifactRecord = (c: Candidate) => ({
   ...(c.tag ? { tag: c.tag } : {}),
   digest: c.digest,
   uri: artifactUriOf(c),
+  ...(c.package ? { package: c.package } : {}),
 });
 
 /**

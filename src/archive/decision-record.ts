@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { NpmPinnedPackageSchema } from '../core/formats/npm/package-name.ts';
 import { ArtifactKindSchema, CheckResultSchema, OutcomeSchema, RejectionSchema } from '../core/model.ts';
 import { IsoDateSchema, NameSchema, SafeKeySchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import { ExceptionInputSchema } from './exception-record.ts';
@@ -16,6 +17,12 @@ const ArtifactSchema = z.strictObject({
    * against, which `audit replay` checks again (the manifest `digest` is what was published).
    */
   file: z.strictObject({ name: NameSchema, digest: Sha256DigestSchema }).optional(),
+  /**
+   * An npm package's name, version and tarball sha512: what its provenance and npm publish
+   * attestation bind and the package guard holds them to, which `audit replay` checks again.
+   * Stored only for npm packages, so every other record (and its content digest) is unchanged.
+   */
+  package: NpmPinnedPackageSchema.optional(),
 });
 
 const PolicyRefSchema = z.strictObject({

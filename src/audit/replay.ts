@@ -235,6 +235,22 @@ function replayOne(
     );
 
   if ('problem' in loaded) return notReplayable('ARCHIVE_ERROR', loaded.problem);
+  // An npm package is bound by its tarball's sha512 and name (docs/security-model.md#npm-packages),
+  // and only the registry's keys vouch for its publish attestation: without either, the package
+  // guard would fail for want of an input, not for anything the new policy says.
+  const npmPackage = decision.artifact.package;
+  if (decision.artifact.kind === 'npm-package') {
+    if (npmPackage === undefined)
+      return notReplayable(
+        'ARCHIVE_ERROR',
+        'the decision record keeps no npm package name, version and sha512 (archived before they were kept): its attestations cannot be bound to the tarball again',
+      );
+    if (options.trust.npmKeys.length === 0)
+      return notReplayable(
+        'CONFIG_INVALID',
+        'no npm registry keys are configured (SLSA_GATE_NPM_KEYS, as for the worker): the npm publish attestation cannot be verified',
+      );
+  }
 
   const now = options.at === 'now' ? options.now : new Date(decision.decidedAt);
   const after = (() => {
@@ -249,8 +265,12 @@ function replayOne(
     // A file artifact's provenance names the file, not the manifest (docs/policy.md#files).
     const file = decision.artifact.file;
     const artifact: ArtifactRef = {
-      digests: { sha256: (file?.digest ?? decision.artifact.digest).slice('sha256:'.length) },
+      digests: {
+        sha256: (file?.digest ?? decision.artifact.digest).slice('sha256:'.length),
+        ...(npmPackage ? { sha512: npmPackage.sha512 } : {}),
+      },
       ...(file ? { file: { name: file.name } } : {}),
+      ...(npmPackage ? { npmPackage: { name: npmPackage.name, version: npmPackage.version } } : {}),
       uri: decision.artifact.uri ?? `oci://${decision.artifact.repository}@${decision.artifact.digest}`,
     };
     let evaluation: Evaluation;

@@ -13,7 +13,7 @@ import {
   type ArtifactKind,
 } from '../core/model.ts';
 import { SealedIdentitySchema } from '../core/identity.ts';
-import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
+import { NpmPinnedPackageSchema } from '../core/formats/npm/package-name.ts';
 import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 
@@ -31,16 +31,6 @@ export const DisplayNameSchema = z.string().trim().min(1).max(256);
 export const MAX_INLINE_ATTESTATION_CHARS = 2_000_000;
 
 /**
- * An npm package candidate: the name and version it is fetched by from the staging registry,
- * and its tarball's sha512 (npm's `integrity`), pinned with the sha256 `digest`.
- */
-export const NpmCandidatePackageSchema = z.strictObject({
-  name: NpmPackageNameSchema,
-  version: NpmVersionSchema,
-  sha512: z.string().regex(/^[0-9a-f]{128}$/, 'expected 128 hex'),
-});
-
-/**
  * A candidate pinned to its digest: from here on only the digest is used. For an npm package
  * the digest is the tarball's sha256, `registry` the staging npm registry's host, `repository`
  * the package name without its `@` and `tag` its version (docs/policy.md#npm-packages).
@@ -56,7 +46,11 @@ export const CandidateSchema = z
     mediaType: z.string().max(255),
     /** The tag the candidate was requested by, if any: kept for the record, never used to fetch. */
     tag: tagName.optional(),
-    package: NpmCandidatePackageSchema.optional(),
+    /**
+     * An npm package candidate: the name and version it is fetched by from the staging
+     * registry, and its tarball's sha512 (npm's `integrity`), pinned with the sha256 `digest`.
+     */
+    package: NpmPinnedPackageSchema.optional(),
   })
   .refine((c) => (c.artifactKind === 'npm-package') === (c.package !== undefined), {
     message: 'an npm-package candidate names its package, and only it does',

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -65,7 +65,43 @@ const POLICY = JSON.stringify({
   ],
 });
 
+/**
+ * The rule the operator adds to release `@trishankatdatadog/supreme-goggles` from its own
+ * repository (identity, builder and source as its certificate and provenance name them; the
+ * corpus expected.json). It goes first: rules are matched in order (policy-file.ts selectRule).
+ */
+const SUPREME_GOGGLES_RULE = {
+  name: 'supreme-goggles releases',
+  artifacts: [`^${stagingHost.replace(/\./g, '\\.')}/trishankatdatadog/supreme-goggles$`],
+  identities: [
+    {
+      issuer: 'https://token.actions.githubusercontent.com',
+      subject:
+        'https://github.com/trishankatdatadog/supreme-goggles/.github/workflows/npm-publish.yml@refs/tags/v1.0.5',
+    },
+  ],
+  builders: ['https://github.com/actions/runner/github-hosted'],
+  minBuildLevel: 2,
+  source: { repos: ['github.com/trishankatdatadog/supreme-goggles'] },
+  entrypoint: { allowUnknownParameters: true },
+  package: { name: '@trishankatdatadog/supreme-goggles' },
+  // Its bundles are v0.1 with a signed entry timestamp and no inclusion proof (the corpus
+  // expected.json tlog_evidence), as npm published them then: the operator accepts that here.
+  bundleV01: 'accept',
+  release: {
+    destinations: [`${releaseHost}/trishankatdatadog/supreme-goggles`],
+    tags: ['^[0-9]+\\.[0-9]+\\.[0-9]+$'],
+  },
+};
+const POLICY_WITH_SUPREME_GOGGLES = JSON.stringify({
+  ...(JSON.parse(POLICY) as { rules: unknown[] }),
+  rules: [SUPREME_GOGGLES_RULE, ...(JSON.parse(POLICY) as { rules: unknown[] }).rules],
+});
+
 let h: PublishHarness;
+/** The published decisions, replayed from the archive at the end. */
+let sigstoreDecisionId = '';
+let supremeGogglesDecisionId = '';
 let api: ApiRig;
 let env: Record<string, string>;
 const token = createHash('sha256').update(String(Math.random())).digest('hex');
@@ -104,9 +140,30 @@ before(async () => {
     SLSA_GATE_NPM_STAGING: `npm:${services.npmStagingUrl}`,
   };
 });
+/**
+ * Takes a package off the release registry with the gate's credentials (the registry's
+ * unpublish route, as `npm unpublish --force` calls it), so that the denial above, which
+ * asserts the release registry never had the package, holds again on the next run against
+ * the same registries.
+ */
+async function unpublishFromRelease(name: string): Promise<void> {
+  const credentials = JSON.parse(readFileSync(services.npmGateCredentials, 'utf8')) as Record<
+    string,
+    { username: string; password: string }
+  >;
+  const { username, password } = credentials[releaseHost]!;
+  const res = await fetch(`${services.npmReleaseUrl}/${name.replace('/', '%2f')}/-rev/any`, {
+    method: 'DELETE',
+    headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+  });
+  await res.body?.cancel();
+  assert.ok(res.status === 201 || res.status === 404, `unpublish ${name}: HTTP ${res.status}`);
+}
+
 after(async () => {
   await api?.close();
   await h?.close();
+  await unpublishFromRelease('@trishankatdatadog/supreme-goggles');
 });
 
 async function publishPackage(dir: string, tarball: string): Promise<PublishProgress> {
@@ -142,6 +199,7 @@ test('the real sigstore 2.3.1 tarball with its real provenance is published to t
   const decision = await h.deps.archive.getDecision(result.decisionId);
   assert.equal(decision?.artifact.kind, 'npm-package');
   assert.equal(decision?.status, 'published');
+  sigstoreDecisionId = result.decisionId;
   const { vsas } = await h.deps.archive.issuedVsas(`sha256:${verified.sha256}`, 16);
   const vsa = vsas.find((v) => v.decisionId === result.decisionId);
   assert.ok(vsa, 'the gate VSA is archived under the tarball digest');
@@ -187,6 +245,93 @@ test("another package's real tarball and provenance, requested under the policy 
   assert.equal(res.status, 404, 'nothing was published');
   const decision = await h.deps.archive.getDecision(result.decisionId);
   assert.equal(decision?.outcome, 'FAILED', 'the denial is archived');
+});
+
+test('a package with no dependencies, under its own rule, is published and `npm install` from the release registry installs it with the integrity the gate verified', async () => {
+  // After the denial above: the operator now releases this package under a rule of its own.
+  await h.loadPolicy(POLICY_WITH_SUPREME_GOGGLES);
+  const tarball = readFileSync(join(OTHER, 'package.tgz'));
+  const answer = await publishPackage(OTHER, 'package.tgz');
+  const result = answer.result;
+  assert.equal(result?.status, 'PUBLISHED', `${result?.code}: ${result?.reason}`);
+  assert.equal(result.checks.find((c) => c.id === 'package')?.result, 'PASS');
+  const decision = await h.deps.archive.getDecision(result.decisionId);
+  assert.equal(decision?.status, 'published');
+  supremeGogglesDecisionId = result.decisionId;
+  // The sha512 the gate verified, as the decision keeps it: the provenance and publish
+  // attestation bound it, and the release registry served it back before "published".
+  const verifiedSha512 = decision.artifact.package?.sha512;
+  assert.equal(verifiedSha512, tarballDigests(tarball).sha512);
+
+  // The real npm client installs from the release registry only (loopback; nothing else is
+  // configured, so it cannot reach the internet): the package has no dependencies to resolve.
+  const project = mkdtempSync(join(tmpdir(), 'slsa-gate-npm-install-'));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+  );
+  await promisify(execFile)(
+    'npm',
+    [
+      'install',
+      '@trishankatdatadog/supreme-goggles@1.0.5',
+      '--registry',
+      services.npmReleaseUrl,
+      '--no-audit',
+      '--no-fund',
+    ],
+    {
+      cwd: project,
+      env: {
+        ...process.env,
+        npm_config_cache: join(project, '.cache'),
+        npm_config_userconfig: join(project, '.npmrc'),
+      },
+    },
+  );
+  const installed = JSON.parse(
+    readFileSync(join(project, 'node_modules/@trishankatdatadog/supreme-goggles/package.json'), 'utf8'),
+  ) as { name: string; version: string };
+  assert.deepEqual([installed.name, installed.version], ['@trishankatdatadog/supreme-goggles', '1.0.5']);
+  const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { integrity?: string; resolved?: string }>;
+  };
+  const locked = lock.packages['node_modules/@trishankatdatadog/supreme-goggles'];
+  assert.equal(locked?.integrity, npmIntegrity(verifiedSha512), 'npm installed the verified sha512');
+  assert.ok(locked.resolved?.startsWith(services.npmReleaseUrl), `resolved from ${locked.resolved}`);
+});
+
+test('audit replay re-verifies the published npm decisions from the archive: unchanged, and it names the npm keys it needs', async () => {
+  assert.ok(sigstoreDecisionId && supremeGogglesDecisionId, 'the publishes above ran');
+  const policyFile = join(mkdtempSync(join(tmpdir(), 'slsa-gate-npm-replay-')), 'policy.json');
+  writeFileSync(policyFile, POLICY_WITH_SUPREME_GOGGLES);
+  const trust = { SLSA_GATE_TRUSTED_ROOT: join(CORPUS, '_trust/sigstore-public-good-trusted_root.json') };
+  const replay = async (extra: Record<string, string>) => {
+    const run = await runCli(['audit', 'replay', '--policy', policyFile, '--all', '--json', '--jobs', '1'], {
+      env: { ...env, ...trust, ...extra },
+      killAfterMs: 400_000,
+    });
+    const report = JSON.parse(run.stdout) as {
+      decisions: Array<{ decisionId: string; changed: boolean; notReplayable?: { code: string } }>;
+    };
+    return (id: string) => {
+      const found = report.decisions.find((d) => d.decisionId === id);
+      assert.ok(found, `decision ${id} is replayed: ${run.stdout}${run.stderr}`);
+      return found;
+    };
+  };
+  // The worker's npm keys (SLSA_GATE_NPM_KEYS): both published packages replay as decided.
+  const withKeys = await replay({ SLSA_GATE_NPM_KEYS: join(CORPUS, '_trust/npm-registry-keys.json') });
+  for (const id of [sigstoreDecisionId, supremeGogglesDecisionId]) {
+    const d = withKeys(id);
+    assert.equal(d.notReplayable, undefined, JSON.stringify(d));
+    assert.equal(d.changed, false, JSON.stringify(d));
+  }
+  // Without them the publish attestation cannot be verified: the replay says so, not "changed".
+  const withoutKeys = await replay({ SLSA_GATE_NPM_KEYS: '' });
+  const d = withoutKeys(supremeGogglesDecisionId);
+  assert.equal(d.notReplayable?.code, 'CONFIG_INVALID', JSON.stringify(d));
+  assert.equal(d.changed, false);
 });
 
 test('the API takes the same package with its attestations in the body: the first decision answers, and its VSA downloads by the tarball digest', async () => {

@@ -16,3 +16,14 @@ export const NpmPackageNameSchema = z
   .max(214)
   .regex(NPM_PACKAGE_NAME, 'expected an npm package name (lowercase, optionally @scope/name)');
 export const NpmVersionSchema = z.string().max(256).regex(NPM_VERSION, 'expected a semver version');
+
+/**
+ * An npm package pinned to its tarball: name, version and the tarball's sha512 (hex), the
+ * digest npm's attestations bind and its `integrity` names. The candidate a request names and
+ * the decision record keep it in this one shape.
+ */
+export const NpmPinnedPackageSchema = z.strictObject({
+  name: NpmPackageNameSchema,
+  version: NpmVersionSchema,
+  sha512: z.string().regex(/^[0-9a-f]{128}$/, 'expected 128 hex'),
+});
