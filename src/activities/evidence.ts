@@ -8,6 +8,7 @@ import { evidenceFactsOf, type EvidenceFacts } from '../core/provenance/evidence
 import { isProvenancePredicateType, type Provenance } from '../core/provenance/provenance.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations, MAX_ATTESTATIONS } from '../core/verify/load-attestations.ts';
+import { contentDigest } from '../core/verify/dsse-envelope.ts';
 import { cosignLayerToInput } from '../core/verify/oci-layout.ts';
 import { boundedRejections, type RejectedAttestation } from '../core/verify/verify-attestations.ts';
 import { verifyEvidence, withinV01Stance } from '../core/verify-and-evaluate.ts';
@@ -203,11 +204,14 @@ export function createEvidenceActivities(deps: ActivityDeps) {
       });
       const verifySeconds = (performance.now() - started) / 1000;
       const { verified } = withinV01Stance(evidence, false);
-      const byOrigin = new Map(verified.map((v) => [v.origin, v]));
+      // By origin and content: an origin is the requester's to write for an attestation it
+      // sends, so one that repeats another's never lends it its verification.
+      const verifiedAs = (origin: string, digest: string) => `${digest} ${origin}`;
+      const byOrigin = new Map(verified.map((v) => [verifiedAs(v.origin, v.digest), v]));
       const fetchedAt = new Date().toISOString();
       const { digests } = await deps.archive.storeAttestations(
         fetched.map(({ input: att, archived }) => {
-          const v = byOrigin.get(att.origin);
+          const v = byOrigin.get(verifiedAs(att.origin, contentDigest(att.raw)));
           const provenance = v === undefined ? undefined : provenanceOf(v);
           const subjects = v?.statement?.subject ?? [];
           return {
