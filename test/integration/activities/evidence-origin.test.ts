@@ -77,10 +77,14 @@ test("an inline attestation naming a referrer's origin does not lend it its veri
   const referrerOrigin = `oci://${registryHost}/${repo}@${referrer}/${sha256Digest(unsigned)}`;
   const signed = signEnvelope(demoProvenance({ imageName: repo, digest }), builderKey);
 
-  const collected = await new MockActivityEnvironment().run(createEvidenceActivities(deps).collectEvidence, {
-    candidate: { registry: registryHost, repository: repo, digest, mediaType: '' },
-    inline: [{ origin: referrerOrigin, raw: Buffer.from(signed).toString('base64') }],
-  });
+  const { collectEvidence } = createEvidenceActivities(deps);
+  const collected: Awaited<ReturnType<typeof collectEvidence>> = await new MockActivityEnvironment().run(
+    collectEvidence,
+    {
+      candidate: { registry: registryHost, repository: repo, digest, mediaType: '' },
+      inline: [{ origin: referrerOrigin, raw: Buffer.from(signed).toString('base64') }],
+    },
+  );
   assert.equal(collected.verified?.length, 1, 'the signed provenance verified');
 
   const records = await deps.archive.getAttestations([sha256Digest(signed), sha256Digest(unsigned)]);
@@ -93,5 +97,5 @@ test("an inline attestation naming a referrer's origin does not lend it its veri
   assert.equal(unsignedRecord.builderId, undefined);
   assert.equal(unsignedRecord.predicateType, undefined);
   assert.equal(unsignedRecord.signerIdentity, undefined);
-  assert.deepEqual(unsignedRecord.subjects ?? [], []);
+  assert.deepEqual(unsignedRecord.subjectDigests, []);
 });
