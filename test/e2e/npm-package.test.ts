@@ -215,11 +215,7 @@ test('the real sigstore 2.3.1 tarball with its real provenance is published to t
     ['pack', 'sigstore@2.3.1', '--registry', services.npmReleaseUrl, '--json', '--pack-destination', out],
     {
       cwd: out,
-      env: {
-        ...process.env,
-        npm_config_cache: join(out, 'cache'),
-        npm_config_userconfig: join(out, 'npmrc'),
-      },
+      env: npmClientEnv(out),
     },
   );
   const [packed] = JSON.parse(stdout) as Array<{ integrity: string; filename: string }>;
@@ -282,11 +278,7 @@ test('a package with no dependencies, under its own rule, is published and `npm 
     ],
     {
       cwd: project,
-      env: {
-        ...process.env,
-        npm_config_cache: join(project, '.cache'),
-        npm_config_userconfig: join(project, '.npmrc'),
-      },
+      env: npmClientEnv(project),
     },
   );
   const installed = JSON.parse(
@@ -405,3 +397,21 @@ test('a package already staged is named by name@version: the CLI pins the staged
   const { sha256 } = tarballDigests(readFileSync(join(SIGSTORE, 'package.tgz')));
   assert.equal(answer.result.candidate.digest, `sha256:${sha256}`);
 });
+
+/**
+ * The environment for the real npm client: nothing of the machine's npm configuration. `npm test`
+ * hands its children its whole configuration as `npm_config_*` variables (a machine's
+ * `omit-lockfile-registry-resolved` among them), and a user or global npmrc could redirect the
+ * registry; the command line's `--registry` is the only setting that counts here.
+ */
+function npmClientEnv(dir: string): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_config_')),
+  );
+  return {
+    ...env,
+    npm_config_cache: join(dir, 'npm-cache'),
+    npm_config_userconfig: join(dir, 'user-npmrc'),
+    npm_config_globalconfig: join(dir, 'global-npmrc'),
+  };
+}
