@@ -476,18 +476,14 @@ export async function impactOf(
   const total = Number(matched.rows[0]?.total ?? 0);
   const pageRows = matched.rows.slice(0, limit);
   if (pageRows.length === 0) return { columns: IMPACT_COLUMNS, rows: [], total };
-  // Where each decision on the page was published: by id, the page's few rows only.
-  const ids: Record<string, string> = {};
-  pageRows.forEach((r, i) => (ids[`id${i}`] = String(r.decision_id)));
-  const idList = Object.keys(ids)
-    .map((k) => `$${k}`)
-    .join(', ');
+  // Where each decision on the page was published: the page's ids as constants, so that the
+  // decisions are read through their index and publications by a filter in the scan.
+  const idList = pageRows.map((r) => `'${String(r.decision_id).replaceAll("'", "''")}'`).join(', ');
   const details = await model.query(
     `SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,
        coalesce(p.digest, d.artifact_digest) AS digest, d.decision_id, d.outcome, p.published_at
      FROM decisions d LEFT JOIN (SELECT * FROM publications WHERE decision_id IN (${idList})) p USING (decision_id)
      WHERE d.decision_id IN (${idList})`,
-    ids,
   );
   const byId = new Map<string, Array<Record<string, unknown>>>();
   for (const r of details.rows)
