@@ -27,7 +27,13 @@ import {
 import { toDoc } from '../src/archive/collections.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
 import { buildAndAttest } from '../src/demo/demo-builder.ts';
-import { requestFor, startPublishHarness, type PublishHarness } from '../test/helpers/publish-harness.ts';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import {
+  requestFor,
+  startPublishHarness,
+  WORKFLOWS_PATH,
+  type PublishHarness,
+} from '../test/helpers/publish-harness.ts';
 import { services, uniqueName } from '../test/helpers/services.ts';
 import { loadAverage, median, reportSection } from './benchmarks-doc.ts';
 
@@ -178,12 +184,17 @@ async function publishOne(side: Side, version: number, timed: boolean): Promise<
 
 const sides: Side[] = [];
 try {
+  // Both Workers run the same workflow code: bundled once, not at each Worker's start.
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
   for (const name of ['empty', 'full'] as const) {
     const archive = await openArchive(
       services.mongoUri,
       uniqueName(`bench_publish_${name}`).replaceAll('-', '_'),
     );
-    const h = await startPublishHarness({ archive });
+    const h = await startPublishHarness({ archive }, {}, workflowBundle);
     const staging = `staging/${uniqueName(`bench-${name}`)}`;
     sides.push({ name, h, staging, release: staging.replace(/^staging\//, 'release/'), times: [] });
   }
