@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
+import { parseAuditTime } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
 import { exportParquet } from '../../audit/read-model/export-parquet.ts';
 import { impactOf, type ImpactQuery } from '../../audit/read-model/impact.ts';
@@ -141,11 +142,11 @@ export const auditImpactCommand: Command = {
     if (values.help) {
       console.log(`Usage: slsa-gate audit impact --dependency <purl|uri>[@sha256:…] | --builder <id>[@version]
          | --source <repo>[@commit] | --signer <identity> | --policy <sha256:…>
-         [--status S]... [--since YYYY-MM-DD|ISO-8601] [--limit N] [--cursor C | --all]
-         --dir DIR [--json|--csv]
+         [--status S]... [--since TIME] [--limit N] [--cursor C | --all] --dir DIR [--json|--csv]
 Lists the releases (default: --status published) that relied on it, directly or through
 artifacts published here that they depend on, newest first: how many in all, and one page
-(--limit, default 100; the next with --cursor, every page with --all).`);
+(--limit, default 100; the next with --cursor, every page with --all). TIME: YYYY-MM-DD (the
+start of that UTC day) or an ISO-8601 instant with offset (2026-11-30T10:00:00Z).`);
       return 0;
     }
     // `--status a,b` and `--status a --status b` both work.
@@ -161,6 +162,7 @@ artifacts published here that they depend on, newest first: how many in all, and
     const limit = Number(values.limit);
     if (!Number.isInteger(limit))
       throw new GateError('INPUT_INVALID', `--limit must be an integer, not ${values.limit}`);
+    const since = values.since === undefined ? undefined : parseAuditTime('--since', values.since);
     const format = formatOf(values);
     const query: ImpactQuery = {
       ...(values.dependency ? { dependency: values.dependency } : {}),
@@ -169,7 +171,7 @@ artifacts published here that they depend on, newest first: how many in all, and
       ...(values.signer ? { signer: values.signer } : {}),
       ...(values.policy ? { policy: values.policy } : {}),
       ...(status ? { status: status as never } : {}),
-      ...(values.since ? { since: values.since } : {}),
+      ...(since !== undefined ? { since } : {}),
     };
     const model = await openReadModel(dirOf(values));
     try {
