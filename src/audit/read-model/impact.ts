@@ -466,14 +466,23 @@ export async function impactOf(
   const total = Number(matched.rows[0]?.total ?? 0);
   const pageRows = matched.rows.slice(0, limit);
   if (pageRows.length === 0) return { columns: IMPACT_COLUMNS, rows: [], total };
-  // Where each decision on the page was published: the page's ids as constants, so that the
-  // decisions are read through their index and publications by a filter in the scan.
-  const idList = pageRows.map((r) => `'${String(r.decision_id).replaceAll("'", "''")}'`).join(', ');
+  // Where each decision on the page was published: the page's ids as constants in the scans,
+  // and its time range, so that the row groups of other times are skipped (decisions are
+  // loaded in `decided_at` order, publications in event order; a publication is stamped after
+  // its decision, a day's margin for clocks that disagree).
+  const literal = (value: unknown) => `'${String(value).replaceAll("'", "''")}'`;
+  const idList = pageRows.map((r) => literal(r.decision_id)).join(', ');
   const details = await model.query(
     `SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,
        coalesce(p.digest, d.artifact_digest) AS digest, d.decision_id, d.outcome, p.published_at
-     FROM decisions d LEFT JOIN (SELECT * FROM publications WHERE decision_id IN (${idList})) p USING (decision_id)
-     WHERE d.decision_id IN (${idList})`,
+     FROM decisions d LEFT JOIN (
+       SELECT * FROM publications
+       WHERE day >= strftime(CAST(${literal(pageRows.at(-1)!.decided_at)} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' - INTERVAL 1 DAY, '%Y-%m-%d')
+         AND decision_id IN (${idList})
+     ) p USING (decision_id)
+     WHERE d.decided_at BETWEEN CAST(${literal(pageRows.at(-1)!.decided_at)} AS TIMESTAMPTZ)
+         AND CAST(${literal(pageRows[0]!.decided_at)} AS TIMESTAMPTZ)
+       AND d.decision_id IN (${idList})`,
   );
   const byId = new Map<string, Array<Record<string, unknown>>>();
   for (const r of details.rows)
