@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, DefaultLogger, type InjectedSinks } from '@temporalio/worker';
+import type { Sinks } from '@temporalio/workflow';
 import { createActivities } from '../../src/activities/index.ts';
 import type { ActivityDeps } from '../../src/activities/deps.ts';
 import {
@@ -76,9 +77,16 @@ export interface PublishHarness {
   close(): Promise<void>;
 }
 
+/** More for the harness's Worker: workflow interceptor modules and the sinks they call. */
+export interface HarnessWorkerOptions {
+  workflowInterceptorModules?: string[];
+  sinks?: InjectedSinks<Sinks>;
+}
+
 export async function startPublishHarness(
   overrides: Partial<ActivityDeps> = {},
   env: Record<string, string> = {},
+  workerOptions: HarnessWorkerOptions = {},
 ): Promise<PublishHarness> {
   ensureServices();
   if (!runtimeInstalled) {
@@ -114,7 +122,13 @@ export async function startPublishHarness(
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
     activities: createActivities(deps),
-    sinks: publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
+    sinks: {
+      ...publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
+      ...workerOptions.sinks,
+    },
+    ...(workerOptions.workflowInterceptorModules
+      ? { interceptors: { workflowModules: workerOptions.workflowInterceptorModules } }
+      : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporalAddress });
