@@ -41,23 +41,19 @@ const credentials = {
 };
 
 before(async () => {
-  h = await startPublishHarness(
-    {},
-    {},
-    {
-      workflowInterceptorModules: [QUERY_COUNTER],
-      sinks: {
-        queries: {
-          handled: {
-            fn: (_info, workflowId: string, queryName: string) => {
-              handled.push({ workflowId, queryName });
-            },
-            callDuringReplay: true,
+  h = await startPublishHarness({}, {}, undefined, {
+    workflowInterceptorModules: [QUERY_COUNTER],
+    sinks: {
+      queries: {
+        handled: {
+          fn: (_info, workflowId: string, queryName: string) => {
+            handled.push({ workflowId, queryName });
           },
+          callDuringReplay: true,
         },
       },
     },
-  );
+  });
   api = await startApi(h, credentials);
 });
 
