@@ -7,7 +7,7 @@
  * decisions are generated in this process as the archive records the publish path writes
  * (scripts/generated-archive.ts: a seeded generator, the same archive every run) and fed to
  * the export itself
- * (`exportParquet`, through its `recordsSince` source) instead of read from the store. The
+ * (`exportParquet`, through its `exportBatches` source) instead of read from the store. The
  * export from the real store is then measured separately on `--archive-n` decisions loaded
  * into FerretDB (full run, then an incremental run with nothing new), and its rate printed.
  * The queries run on the read model loaded into memory, as a long-lived API process holds it.
@@ -90,7 +90,7 @@ async function exportFromStore(): Promise<string> {
     const loadBegan = performance.now();
     for (const collection of ['decisions', 'attestations', 'events'] as const) {
       let batch: unknown[] = [];
-      for await (const record of source.recordsSince(collection)) {
+      for await (const record of source.recordsOf(collection)) {
         batch.push(toDoc(collection, record as never));
         if (batch.length === 1000) {
           await c[collection].insertMany(batch as never[], { ordered: false });

@@ -5,7 +5,12 @@
  * seeded generator (the same archive every run), fed to the export through its
  * `recordsSince` source instead of read from the store.
  */
-import { buildDecisionRecord, type ExportedCollection } from '../src/archive/archive.ts';
+import {
+  buildDecisionRecord,
+  EXPORTED_COLLECTIONS,
+  type ExportBatch,
+  type ExportedCollection,
+} from '../src/archive/archive.ts';
 import type { DecisionRecord } from '../src/archive/decision-record.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
 import type { ExportSource } from '../src/audit/read-model/export-parquet.ts';
@@ -111,141 +116,110 @@ function envelopeOf(i: number, artifact: string): string {
   });
 }
 
-/** The generated archive as the export reads it. */
-export function generatedSource(total: number): ExportSource {
-  async function* records(collection: ExportedCollection): AsyncIterable<unknown> {
-    if (collection === 'policies') {
-      for (const [k, digest] of policies.entries()) {
-        yield {
-          _id: `${digest}|${sha256Digest(`text ${k}`)}`,
-          schemaVersion: 1,
-          digest,
-          textDigest: sha256Digest(`text ${k}`),
-          text: `version: 1 # ${k}`,
-          firstStoredAt: new Date(start).toISOString(),
-        };
-      }
-      return;
-    }
-    for (let i = 0; i < total; i++) {
-      const g = decisionAt(i, total, collection === 'decisions' || collection === 'attestations');
-      const decisionId = `bench-${i}/run-1`;
-      const repository = pickOf(repositories, i, 6);
-      switch (collection) {
-        case 'decisions': {
-          const { record } = buildDecisionRecord({
-            decisionId,
-            workflowId: `bench-${i}`,
-            runId: 'run-1',
-            artifact: {
-              repository: repository.replace('/release/', '/staging/'),
-              tag: `v${i % 100}`,
-              digest: g.artifact,
-            },
-            requester: 'ci@acme.example',
-            checks: g.checks,
-            outcome: g.outcome,
-            policy: { digest: pickOf(policies, i, 7) },
-            builder: { id: pickOf(builders, i, 2), version: pickOf(versions, i, 8) },
-            source: {
-              repo: pickOf(sourceRepos, i, 9),
-              commit: sha256Digest(`commit ${i}`).slice(7, 47),
-              ref: 'refs/heads/main',
-            },
-            attestationDigests: [g.attestation],
-            exceptions:
-              rand(i, 11) < 0.01
-                ? [
-                    {
-                      check: 'dependencies',
-                      subject: pickOf(packages, i, 10),
-                      grantedBy: 'sec@acme.example',
-                      reason: 'reviewed',
-                      grantedAt: g.decidedAt,
-                    },
-                  ]
-                : [],
-            decidedAt: g.decidedAt,
-          });
-          yield record;
-          break;
+/** The policy records of the generated archive. */
+function policyRecords(): unknown[] {
+  return policies.map((digest, k) => ({
+    _id: `${digest}|${sha256Digest(`text ${k}`)}`,
+    schemaVersion: 1,
+    digest,
+    textDigest: sha256Digest(`text ${k}`),
+    text: `version: 1 # ${k}`,
+    firstStoredAt: new Date(start).toISOString(),
+  }));
+}
+
+/** Every record decision i left in the archive, per collection (policies apart). */
+function recordsOfDecision(i: number, total: number): Record<ExportedCollection, unknown[]> {
+  const g = decisionAt(i, total, true);
+  const decisionId = `bench-${i}/run-1`;
+  const repository = pickOf(repositories, i, 6);
+  const exception =
+    rand(i, 11) < 0.01
+      ? {
+          check: 'dependencies' as const,
+          subject: pickOf(packages, i, 10),
+          grantedBy: 'sec@acme.example',
+          reason: 'reviewed',
+          grantedAt: g.decidedAt,
         }
-        case 'attestations':
-          yield {
-            _id: g.attestation,
-            schemaVersion: 1,
-            raw: Buffer.from(g.envelope).toString('base64'),
-            size: g.envelope.length,
-            predicateType: 'https://slsa.dev/provenance/v1',
-            subjectNames: ['app'],
-            subjectDigests: [g.artifact],
-            signerIdentity: `https://github.com/acme/repo${i % 500}/.github/workflows/release.yml@refs/heads/main`,
-            builderId: pickOf(builders, i, 2),
-            origin: `oci://registry.example/staging/app@${g.artifact}`,
-            fetchedAt: g.decidedAt,
-          };
-          break;
-        case 'events': {
-          yield {
-            _id: `${decisionId}|created`,
-            schemaVersion: 1,
-            decisionId,
-            from: null,
-            to: 'decided',
-            at: g.decidedAt,
-            by: 'ci@acme.example',
-          };
-          if (g.outcome === 'NEEDS_APPROVAL') {
-            yield {
-              _id: `${decisionId}|from:decided`,
+      : undefined;
+  const { record: decision } = buildDecisionRecord({
+    decisionId,
+    workflowId: `bench-${i}`,
+    runId: 'run-1',
+    artifact: {
+      repository: repository.replace('/release/', '/staging/'),
+      tag: `v${i % 100}`,
+      digest: g.artifact,
+    },
+    requester: 'ci@acme.example',
+    checks: g.checks,
+    outcome: g.outcome,
+    policy: { digest: pickOf(policies, i, 7) },
+    builder: { id: pickOf(builders, i, 2), version: pickOf(versions, i, 8) },
+    source: {
+      repo: pickOf(sourceRepos, i, 9),
+      commit: sha256Digest(`commit ${i}`).slice(7, 47),
+      ref: 'refs/heads/main',
+    },
+    attestationDigests: [g.attestation],
+    exceptions: exception ? [exception] : [],
+    decidedAt: g.decidedAt,
+  });
+  const attestation = {
+    _id: g.attestation,
+    schemaVersion: 1,
+    raw: Buffer.from(g.envelope).toString('base64'),
+    size: g.envelope.length,
+    predicateType: 'https://slsa.dev/provenance/v1',
+    subjectNames: ['app'],
+    subjectDigests: [g.artifact],
+    signerIdentity: `https://github.com/acme/repo${i % 500}/.github/workflows/release.yml@refs/heads/main`,
+    builderId: pickOf(builders, i, 2),
+    origin: `oci://registry.example/staging/app@${g.artifact}`,
+    fetchedAt: g.decidedAt,
+  };
+  const event = (id: string, from: string | null, to: string, extra: Record<string, string>) => ({
+    _id: `${decisionId}|${id}`,
+    schemaVersion: 1,
+    decisionId,
+    from,
+    to,
+    at: g.decidedAt,
+    ...extra,
+  });
+  const events = [event('created', null, 'decided', { by: 'ci@acme.example' })];
+  if (g.outcome === 'NEEDS_APPROVAL') {
+    events.push(
+      event('from:decided', 'decided', 'awaiting-approval', { by: 'slsa-gate' }),
+      event('from:awaiting-approval', 'awaiting-approval', g.approved ? 'approved' : 'rejected', {
+        by: g.approver,
+      }),
+    );
+  }
+  const from = g.outcome === 'NEEDS_APPROVAL' ? 'approved' : 'decided';
+  if (g.status === 'published') {
+    events.push(
+      event(`from:${from}`, from, 'published', {
+        data: JSON.stringify({ at: g.decidedAt, digest: g.artifact, repository, tag: 'latest' }),
+      }),
+    );
+  } else if (g.status === 'denied') {
+    events.push(event('from:decided', 'decided', 'denied', { by: 'slsa-gate' }));
+  }
+  const vsaDigest = sha256Digest(`vsa ${i}`);
+  return {
+    decisions: [decision],
+    attestations: [attestation],
+    events,
+    vsas:
+      g.status === 'published'
+        ? [
+            {
+              _id: `${decisionId}|issued|${vsaDigest}`,
               schemaVersion: 1,
-              decisionId,
-              from: 'decided',
-              to: 'awaiting-approval',
-              at: g.decidedAt,
-              by: 'slsa-gate',
-            };
-            yield {
-              _id: `${decisionId}|from:awaiting-approval`,
-              schemaVersion: 1,
-              decisionId,
-              from: 'awaiting-approval',
-              to: g.approved ? 'approved' : 'rejected',
-              at: g.decidedAt,
-              by: g.approver,
-            };
-          }
-          const from = g.outcome === 'NEEDS_APPROVAL' ? 'approved' : 'decided';
-          if (g.status === 'published') {
-            yield {
-              _id: `${decisionId}|from:${from}`,
-              schemaVersion: 1,
-              decisionId,
-              from,
-              to: 'published',
-              at: g.decidedAt,
-              data: JSON.stringify({ at: g.decidedAt, digest: g.artifact, repository, tag: 'latest' }),
-            };
-          } else if (g.status === 'denied') {
-            yield {
-              _id: `${decisionId}|from:decided`,
-              schemaVersion: 1,
-              decisionId,
-              from: 'decided',
-              to: 'denied',
-              at: g.decidedAt,
-              by: 'slsa-gate',
-            };
-          }
-          break;
-        }
-        case 'vsas':
-          if (g.status === 'published') {
-            const digest = sha256Digest(`vsa ${i}`);
-            yield {
-              _id: `${decisionId}|issued|${digest}`,
-              schemaVersion: 1,
-              digest,
+              digest: vsaDigest,
+              raw: Buffer.from(`vsa ${i}`).toString('base64'),
               direction: 'issued',
               decisionId,
               subjectDigest: g.artifact,
@@ -253,12 +227,13 @@ export function generatedSource(total: number): ExportSource {
               verifierId: 'https://slsa-gate.example/verifier',
               verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
               at: g.decidedAt,
-            };
-          }
-          break;
-        case 'approvals':
-          if (g.outcome === 'NEEDS_APPROVAL') {
-            yield {
+            },
+          ]
+        : [],
+    approvals:
+      g.outcome === 'NEEDS_APPROVAL'
+        ? [
+            {
               _id: `${decisionId}|${g.approver}`,
               schemaVersion: 1,
               decisionId,
@@ -266,28 +241,52 @@ export function generatedSource(total: number): ExportSource {
               verdict: g.approved ? 'approve' : 'reject',
               reason: 'generated',
               at: g.decidedAt,
-            };
-          }
-          break;
-        case 'exceptions':
-          if (rand(i, 11) < 0.01) {
-            yield {
-              _id: `${decisionId}#0`,
-              schemaVersion: 1,
-              decisionId,
-              check: 'dependencies',
-              subject: pickOf(packages, i, 10),
-              grantedBy: 'sec@acme.example',
-              reason: 'reviewed',
-              grantedAt: g.decidedAt,
-            };
-          }
-          break;
+            },
+          ]
+        : [],
+    exceptions: exception
+      ? [{ _id: `${decisionId}#0`, schemaVersion: 1, decisionId, ...exception }]
+      : [],
+    policies: [],
+  };
+}
+
+/** The records of the generated archive per collection, in batches of `size`, decision by decision. */
+async function* generatedBatches(total: number, size = 2000): AsyncIterable<ExportBatch> {
+  yield { collection: 'policies', records: policyRecords() } as ExportBatch;
+  const pending = Object.fromEntries(EXPORTED_COLLECTIONS.map((c) => [c, [] as unknown[]])) as Record<
+    ExportedCollection,
+    unknown[]
+  >;
+  for (let i = 0; i < total; i++) {
+    const records = recordsOfDecision(i, total);
+    for (const collection of EXPORTED_COLLECTIONS) {
+      const list = pending[collection];
+      list.push(...records[collection]);
+      if (list.length >= size) {
+        yield { collection, records: list.splice(0) } as ExportBatch;
       }
     }
   }
+  for (const collection of EXPORTED_COLLECTIONS) {
+    if (pending[collection].length > 0) yield { collection, records: pending[collection] } as ExportBatch;
+  }
+}
+
+/**
+ * The generated archive of `total` decisions as the export scans it, and (`recordsOf`) one
+ * collection's records, to load them into a store.
+ */
+export function generatedSource(
+  total: number,
+): ExportSource & { recordsOf(collection: ExportedCollection): AsyncIterable<unknown> } {
   return {
     databaseName: `generated-${total}`,
-    recordsSince: ((collection: ExportedCollection) => records(collection)) as ExportSource['recordsSince'],
+    exportBatches: () => generatedBatches(total),
+    async *recordsOf(collection) {
+      for await (const batch of generatedBatches(total)) {
+        if (batch.collection === collection) yield* batch.records;
+      }
+    },
   };
 }
