@@ -244,9 +244,7 @@ function recordsOfDecision(i: number, total: number): Record<ExportedCollection,
             },
           ]
         : [],
-    exceptions: exception
-      ? [{ _id: `${decisionId}#0`, schemaVersion: 1, decisionId, ...exception }]
-      : [],
+    exceptions: exception ? [{ _id: `${decisionId}#0`, schemaVersion: 1, decisionId, ...exception }] : [],
     policies: [],
   };
 }

@@ -1385,7 +1385,11 @@ function exportRecord(collection: ExportedCollection, doc: unknown): unknown {
 }
 
 /** Runs `work` over `items`, at most `limit` at once. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await work(items[next++]!);
@@ -1397,7 +1401,11 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
 async function* mergeAsync<T>(sources: Array<AsyncIterable<T>>): AsyncIterable<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<{ i: number; result: IteratorResult<T> }>>();
-  const pull = (i: number) => pending.set(i, iterators[i]!.next().then((result) => ({ i, result })));
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iterators[i]!.next().then((result) => ({ i, result })),
+    );
   iterators.forEach((_, i) => pull(i));
   try {
     while (pending.size > 0) {

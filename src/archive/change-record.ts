@@ -14,7 +14,9 @@ export const CHANGED_COLLECTIONS = [
 export type ChangedCollection = (typeof CHANGED_COLLECTIONS)[number];
 
 /** `YYYY-MM-DDTHH:MM`: the UTC minute a change bucket collects. */
-export const ChangeMinuteSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/, 'expected YYYY-MM-DDTHH:MM');
+export const ChangeMinuteSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/, 'expected YYYY-MM-DDTHH:MM');
 
 /** The UTC minute of an instant, as a change bucket's `_id`. */
 export function changeMinute(at: Date): string {

@@ -20,15 +20,7 @@
  * before is discarded and read again. A day holding more than COMPACT_AT files is compacted
  * into one sorted file holding the same rows.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as z from 'zod';
@@ -147,7 +139,11 @@ export function parquetGlob(dir: string, table: TableName): string {
 
 /** The Parquet files of one day partition (`day=…` directory), by name. */
 function parquetFiles(partition: string): string[] {
-  return existsSync(partition) ? readdirSync(partition).filter((f) => f.endsWith('.parquet')).sort() : [];
+  return existsSync(partition)
+    ? readdirSync(partition)
+        .filter((f) => f.endsWith('.parquet'))
+        .sort()
+    : [];
 }
 
 export function hasParquet(dir: string, table: TableName): boolean {
