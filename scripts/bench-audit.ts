@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { collectionsOf, databaseOf, openArchive, type Archive } from '../src/archive/archive.ts';
-import { toDoc } from '../src/archive/collections.ts';
+import { databaseOf, openArchive, type Archive } from '../src/archive/archive.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
 import { decisionStatsRows, listDecisionRows } from '../src/audit/read-model/audit-queries.ts';
 import { exportParquet } from '../src/audit/read-model/export-parquet.ts';
@@ -29,6 +28,7 @@ import {
   builders,
   failures,
   generatedSource,
+  loadGenerated,
   packages,
   policies,
   sourceRepos,
@@ -85,20 +85,8 @@ async function exportFromStore(): Promise<string> {
   );
   const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-bench-export-'));
   try {
-    const source = generatedSource(archiveN);
-    const c = collectionsOf(archive);
     const loadBegan = performance.now();
-    for (const collection of ['decisions', 'attestations', 'events'] as const) {
-      let batch: unknown[] = [];
-      for await (const record of source.recordsOf(collection)) {
-        batch.push(toDoc(collection, record as never));
-        if (batch.length === 1000) {
-          await c[collection].insertMany(batch as never[], { ordered: false });
-          batch = [];
-        }
-      }
-      if (batch.length) await c[collection].insertMany(batch as never[], { ordered: false });
-    }
+    await loadGenerated(archive, archiveN, ['decisions', 'attestations', 'events']);
     console.log(
       `store: loaded ${archiveN} decisions with their attestations and events in ${((performance.now() - loadBegan) / 1000).toFixed(1)} s`,
     );

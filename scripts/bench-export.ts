@@ -20,9 +20,8 @@ import {
   openArchive,
   type Archive,
 } from '../src/archive/archive.ts';
-import { toDoc } from '../src/archive/collections.ts';
 import { exportParquet } from '../src/audit/read-model/export-parquet.ts';
-import { generatedSource } from './generated-archive.ts';
+import { generatedSource, loadGenerated } from './generated-archive.ts';
 
 const { values } = parseArgs({
   options: {
@@ -90,20 +89,8 @@ async function fromStore(): Promise<void> {
   });
   const dir = mkdtempSync(join(tmpdir(), 'slsa-gate-bench-export-store-'));
   try {
-    const c = collectionsOf(archive);
     const loadBegan = performance.now();
-    const source = generatedSource(storeN);
-    for (const collection of EXPORTED_COLLECTIONS) {
-      let batch: unknown[] = [];
-      for await (const record of source.recordsOf(collection)) {
-        batch.push(toDoc(collection, record as never));
-        if (batch.length === 1000) {
-          await c[collection].insertMany(batch as never[], { ordered: false });
-          batch = [];
-        }
-      }
-      if (batch.length) await c[collection].insertMany(batch as never[], { ordered: false });
-    }
+    await loadGenerated(archive, storeN);
     console.log(
       `store: loaded ${storeN} decisions with every record they left in ${seconds(loadBegan).toFixed(1)} s`,
     );
