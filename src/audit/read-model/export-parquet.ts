@@ -24,7 +24,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, wri
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as z from 'zod';
-import type { Archive, ExportBatch, ExportedCollection } from '../../archive/archive.ts';
+import {
+  EXPORTED_COLLECTIONS,
+  type Archive,
+  type ExportBatch,
+  type ExportedCollection,
+} from '../../archive/archive.ts';
 import { GateError } from '../../core/errors.ts';
 import { CONFIG_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
 import {
@@ -382,6 +387,29 @@ export interface ExportSource {
   exportBatches(): AsyncIterable<ExportBatch>;
 }
 
+/** A source over one stream of records per collection (records made by a test or a bench), read in batches. */
+export function exportSourceOf(
+  databaseName: string,
+  recordsOf: (collection: ExportedCollection) => AsyncIterable<unknown>,
+): ExportSource {
+  return {
+    databaseName,
+    async *exportBatches() {
+      for (const collection of EXPORTED_COLLECTIONS) {
+        let records: unknown[] = [];
+        for await (const record of recordsOf(collection)) {
+          records.push(record);
+          if (records.length === 2000) {
+            yield { collection, records } as ExportBatch;
+            records = [];
+          }
+        }
+        if (records.length > 0) yield { collection, records } as ExportBatch;
+      }
+    },
+  };
+}
+
 /** A source that keeps the change feed (the archive): incremental runs read by key. */
 export type ChangeFeedSource = ExportSource &
   Pick<Archive, 'changeFeedStart' | 'changesBetween' | 'exportRecordsByKey'>;
@@ -470,9 +498,10 @@ export async function stageExport(
     mode === 'feed'
       ? feed!.exportRecordsByKey(await feed!.changesBetween(from!, startedAt))
       : source.exportBatches();
-  const read = Object.fromEntries(
-    ['decisions', 'attestations', 'vsas', 'approvals', 'events', 'policies', 'exceptions'].map((c) => [c, 0]),
-  ) as Record<ExportedCollection, number>;
+  const read = Object.fromEntries(EXPORTED_COLLECTIONS.map((c) => [c, 0])) as Record<
+    ExportedCollection,
+    number
+  >;
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const db = await instance.connect();
   try {
