@@ -134,6 +134,12 @@ export const ERRORS = {
   ARCHIVE_ERROR: { layer: 'infrastructure', retryable: false },
   /** No archive server reachable. (Driver errors mid-call are rethrown as they are and stay retryable.) */
   ARCHIVE_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
+  /**
+   * The audit read model (the Parquet export the audit queries answer from) is not there or
+   * holds no export yet: `slsa-gate audit export --format parquet --out DIR` creates it, the
+   * export schedule keeps it fresh (docs/audit.md#the-read-model).
+   */
+  READ_MODEL_MISSING: { layer: 'infrastructure', retryable: false },
   /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */
   TRUST_ROOT_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   /** Temporal, or the worker that should take a query or an Update, did not answer in time. */
