@@ -35,7 +35,7 @@ import {
 import { openExportedReadModel } from '../../audit/read-model/served-model.ts';
 import { GateError } from '../../core/errors.ts';
 import { DEFAULT_ARTIFACT_KIND } from '../../core/model.ts';
-import { runParquetExport } from './audit-read-model.ts';
+import { installExportSchedule, runParquetExport } from './audit-read-model.ts';
 import { verdictSender } from './progress-output.ts';
 import { terminalSafe } from '../terminal-safe.ts';
 import { checksTable, textTable } from '../text-table.ts';
@@ -420,17 +420,24 @@ const exportCommand: Command = {
         out: { type: 'string' },
         full: { type: 'boolean', default: false },
         'overlap-hours': { type: 'string' },
+        schedule: { type: 'boolean', default: false },
+        every: { type: 'string' },
       },
     });
     if (values.help) {
       console.log(`Usage: slsa-gate audit export --since ISO --until ISO [--inline] [filters] > file.jsonl
-       slsa-gate audit export --format parquet --out DIR [--full] [--overlap-hours H]\n
+       slsa-gate audit export --format parquet --out DIR [--full] [--overlap-hours H]
+       slsa-gate audit export --schedule [--every 5s]\n
 --inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.
 --format parquet writes the whole archive as the read model's Parquet tables, partitioned by day;
 a second run into the same DIR writes only what is new (records stamped up to H hours, default 24,
-before the previous run are read again; --full rewrites everything).\n\n${FILTER_USAGE}`);
+before the previous run are read again; --full rewrites everything).
+--schedule creates (or updates) the Temporal Schedule that runs the Parquet export every --every
+on the worker's task queue, into the workers' SLSA_GATE_READ_MODEL: the directory \`api serve\`
+reads (docs/audit.md#keeping-it-fresh).\n\n${FILTER_USAGE}`);
       return 0;
     }
+    if (values.schedule) return installExportSchedule(values);
     if (values.format === 'parquet') {
       return runParquetExport(values, (use) => withArchive(values, use));
     }
