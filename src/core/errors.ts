@@ -137,7 +137,7 @@ export const ERRORS = {
   /**
    * The audit read model (the Parquet export the audit queries answer from) is not there or
    * holds no export yet: `slsa-gate audit export --format parquet --out DIR` creates it, the
-   * export schedule keeps it fresh (docs/audit.md#the-read-model).
+   * export schedule keeps it fresh (docs/audit.md#keeping-it-fresh).
    */
   READ_MODEL_MISSING: { layer: 'infrastructure', retryable: false },
   /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */

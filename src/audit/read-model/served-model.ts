@@ -5,7 +5,7 @@
  * (`refresh()`), or is reopened and swapped in, while the old one finishes the queries it is
  * running. Nothing exported yet is READ_MODEL_MISSING, never an empty answer.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
 import { EXPORT_STATE_FILE, readExportState } from './export-parquet.ts';
@@ -15,7 +15,7 @@ import { openReadModel, type ReadModel } from './read-model.ts';
 export function readModelMissing(dir: string, why: string): GateError {
   return new GateError(
     'READ_MODEL_MISSING',
-    `${why}: create it with \`slsa-gate audit export --format parquet --out ${dir}\`, or keep it fresh with \`slsa-gate audit export --schedule\` (docs/audit.md#the-read-model)`,
+    `${why}: create it with \`slsa-gate audit export --format parquet --out ${dir}\`, or keep it fresh with \`slsa-gate audit export --schedule\` (docs/audit.md#keeping-it-fresh)`,
     { detail: { dir } },
   );
 }
@@ -52,9 +52,18 @@ export interface ServedReadModel {
   close(): void;
 }
 
+/** The export's Parquet files, sorted: a run that found nothing new leaves them as they were. */
+function parquetFiles(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.parquet'))
+    .sort()
+    .join('\n');
+}
+
 interface Held {
   model: ReadModel;
   exportedAt: string;
+  files: string;
   running: number;
   retired: boolean;
 }
@@ -81,11 +90,19 @@ export function serveReadModel(
   const load = async (): Promise<{ changed: boolean }> => {
     const exportedAt = exportedAtOf(dir);
     if (held && held.exportedAt === exportedAt) return { changed: false };
+    const files = parquetFiles(dir);
+    if (held && held.files === files) {
+      // Nothing new was written: the model in hand holds the same rows. Its asOf stays that
+      // of the run it was loaded at, which understates its freshness but never overstates it.
+      held.exportedAt = exportedAt;
+      return { changed: false };
+    }
     const inPlace = held?.model as
       (ReadModel & { refresh?: () => Promise<{ changed: boolean }> }) | undefined;
     if (held && inPlace?.refresh) {
       await inPlace.refresh();
       held.exportedAt = exportedAt;
+      held.files = files;
       return { changed: true };
     }
     const model = await openReadModel(dir, { load: true });
@@ -95,7 +112,7 @@ export function serveReadModel(
     }
     const old = held;
     // The state the model read at open, which a run finishing meanwhile may have passed.
-    held = { model, exportedAt: model.state?.exportedAt ?? exportedAt, running: 0, retired: false };
+    held = { model, exportedAt: model.state?.exportedAt ?? exportedAt, files, running: 0, retired: false };
     if (old) {
       old.retired = true;
       if (old.running === 0) old.model.close();

@@ -1,7 +1,7 @@
 /**
  * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered without
  * Temporal or a registry. `list` and `stats` read the read model (`--dir` or
- * SLSA_GATE_READ_MODEL, docs/audit.md#the-read-model) and say how fresh it is; `--from-store`
+ * SLSA_GATE_READ_MODEL, docs/audit.md#which-views-use-the-read-model) and say how fresh it is; `--from-store`
  * scans the store instead (small archives only). `show`, `export` and `verify` read the store:
  * `--mongodb-uri` or MONGODB_URI, database `--db` or SLSA_GATE_DB (default `slsa_gate`).
  */
