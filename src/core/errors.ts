@@ -51,6 +51,11 @@ export const ERRORS = {
   ARTIFACT_INVALID: { layer: 'input', retryable: false },
   /** The workflow, decision or record the request names does not exist. */
   NOT_FOUND: { layer: 'input', retryable: false },
+  /**
+   * No read model where one is named: the directory does not exist or holds no export
+   * (`audit export --format parquet --out DIR` makes one; docs/audit.md#no-read-model-no-answer).
+   */
+  READ_MODEL_MISSING: { layer: 'input', retryable: false },
 
   SIGNATURE_ERROR: { layer: 'verification', retryable: false },
   CERTIFICATE_ERROR: { layer: 'verification', retryable: false },
@@ -134,12 +139,6 @@ export const ERRORS = {
   ARCHIVE_ERROR: { layer: 'infrastructure', retryable: false },
   /** No archive server reachable. (Driver errors mid-call are rethrown as they are and stay retryable.) */
   ARCHIVE_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
-  /**
-   * The audit read model (the Parquet export the audit queries answer from) is not there or
-   * holds no export yet: `slsa-gate audit export --format parquet --out DIR` creates it, the
-   * export schedule keeps it fresh (docs/audit.md#keeping-it-fresh).
-   */
-  READ_MODEL_MISSING: { layer: 'infrastructure', retryable: false },
   /** The TUF mirror for the Sigstore trusted root could not be reached or refreshed. */
   TRUST_ROOT_UNAVAILABLE: { layer: 'infrastructure', retryable: true },
   /** Temporal, or the worker that should take a query or an Update, did not answer in time. */

@@ -139,13 +139,13 @@ async function waitForDecisions(count: number, what: string): Promise<void> {
   assert.fail(`${what}: the read model did not reach ${count} decisions; last answer ${last}`);
 }
 
-test('before any export the API says READ_MODEL_MISSING naming the directory, never an empty list', async () => {
+test('before any export the API says READ_MODEL_MISSING, never an empty list', async () => {
   const res = await fetch(`${base}/api/v1/decisions`, { headers: { Authorization: `Bearer ${reader}` } });
   assert.equal(res.status, 503);
+  assert.equal(res.headers.get('retry-after'), '5');
   const body = (await res.json()) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'READ_MODEL_MISSING');
-  assert.ok(body.error.message.includes(dir), body.error.message);
-  assert.match(body.error.message, /slsa-gate audit export/);
+  assert.ok(!body.error.message.includes(dir), 'the answer does not show the server file system');
 });
 
 test('the export schedule fills the read model; API, web view and CLI answer the named queries as the store does', async () => {
@@ -171,7 +171,10 @@ test('the export schedule fills the read model; API, web view and CLI answer the
       Object.entries(scoped).map(([k, v]): [string, string] => [k, String(v)]),
     ).toString();
     const store = await listDecisions(archive, scoped, { limit: 50 });
-    const expected = { items: store.items.map(summaryOf), nextCursor: store.nextCursor };
+    const expected = {
+      items: store.items.map(summaryOf),
+      ...(store.nextCursor !== undefined ? { nextCursor: store.nextCursor } : {}),
+    };
     assert.ok(expected.items.length > 0, `${name}: the generated archive has matches`);
 
     const { asOf, ...api } = await getJson<ListAnswer>(`/api/v1/decisions?${query}&limit=50`);

@@ -6,40 +6,19 @@
  * running. Nothing exported yet is READ_MODEL_MISSING, never an empty answer.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
-import { EXPORT_STATE_FILE, readExportState } from './export-parquet.ts';
-import { openReadModel, type ReadModel } from './read-model.ts';
-
-/** READ_MODEL_MISSING for `dir`, saying how it is made. */
-export function readModelMissing(dir: string, why: string): GateError {
-  return new GateError(
-    'READ_MODEL_MISSING',
-    `${why}: create it with \`slsa-gate audit export --format parquet --out ${dir}\`, or keep it fresh with \`slsa-gate audit export --schedule\` (docs/audit.md#keeping-it-fresh)`,
-    { detail: { dir } },
-  );
-}
-
-/** The export time of `dir`'s last run; READ_MODEL_MISSING when nothing was exported there. */
-export function exportedAtOf(dir: string): string {
-  if (!existsSync(dir)) throw readModelMissing(dir, `the read model directory ${dir} does not exist`);
-  const state = readExportState(dir);
-  if (!state) throw readModelMissing(dir, `${dir} holds no export (no ${EXPORT_STATE_FILE})`);
-  return state.exportedAt;
-}
+import { EXPORT_STATE_FILE } from './export-parquet.ts';
+import { exportedState, openReadModel, type ReadModel } from './read-model.ts';
 
 /** How fresh a model is: the export time of the last run it holds. */
 export function asOfOf(model: ReadModel): string {
   const asOf = (model as ReadModel & { asOf?: string }).asOf ?? model.state?.exportedAt;
-  if (asOf === undefined) throw readModelMissing(model.dir, `${model.dir} holds no export`);
+  if (asOf === undefined)
+    throw new GateError('READ_MODEL_MISSING', `no read model at ${model.dir}`, {
+      detail: { dir: model.dir },
+    });
   return asOf;
-}
-
-/** Opens `dir`'s read model for one command (views over the files); READ_MODEL_MISSING when nothing was exported. */
-export async function openExportedReadModel(dirArg: string): Promise<ReadModel> {
-  const dir = resolve(dirArg);
-  exportedAtOf(dir);
-  return openReadModel(dir);
 }
 
 /** One loaded read model, shared by every request of a process. */
@@ -88,7 +67,7 @@ export function serveReadModel(
   };
 
   const load = async (): Promise<{ changed: boolean }> => {
-    const exportedAt = exportedAtOf(dir);
+    const { exportedAt } = exportedState(dir);
     if (held && held.exportedAt === exportedAt) return { changed: false };
     const files = parquetFiles(dir);
     if (held && held.files === files) {
@@ -143,9 +122,16 @@ export function serveReadModel(
     dir,
     async use(query) {
       if (closed) throw new GateError('INTERNAL_ERROR', 'the read model is closed');
+      // An export taken away (the directory removed, a volume unmounted) is not served from
+      // memory as if it were still there: the request is READ_MODEL_MISSING.
+      if (held && !existsSync(join(dir, EXPORT_STATE_FILE))) {
+        held.retired = true;
+        if (held.running === 0) held.model.close();
+        held = undefined;
+      }
       if (!held) await refresh();
       const h = held;
-      if (!h) throw readModelMissing(dir, `${dir} holds no export`);
+      if (!h) throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}`, { detail: { dir } });
       h.running++;
       try {
         return await query(h.model);

@@ -22,6 +22,7 @@ import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
+import { exportedState } from '../../audit/read-model/read-model.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
 import { serveReadModel } from '../../audit/read-model/served-model.ts';
 import { ApiMetrics } from '../../metrics/api-metrics.ts';
@@ -81,19 +82,18 @@ export const apiServeCommand: Command = {
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
     const readModelDir = values['read-model'] ?? process.env.SLSA_GATE_READ_MODEL;
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
+    // A read model named but not there would answer every saved query with nothing.
+    if (readModelDir !== undefined) exportedState(readModelDir);
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
     const { metricsListen } = loadObservability();
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
     const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
-    // One loaded read model for the whole process, loaded at start when an export is there
-    // already, else at the first export run (until then the audit lists answer READ_MODEL_MISSING).
+    // One loaded read model for the whole process, loaded at start and refreshed as export runs finish.
     const readModel = readModelDir
       ? { served: serveReadModel(readModelDir), queries: loadSavedQueries(values['saved-queries']) }
       : undefined;
-    await readModel?.served.refresh().catch((err: unknown) => {
-      console.error(`slsa-gate api: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    await readModel?.served.refresh();
     // Metrics on a listener of their own (SLSA_GATE_METRICS_LISTEN), never on the public port.
     const metrics = metricsListen ? new ApiMetrics() : undefined;
     if (metrics) registerApprovalGauges(metrics.registry, archive);

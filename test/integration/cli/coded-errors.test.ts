@@ -123,15 +123,15 @@ test('a database name the store refuses is CONFIG_INVALID naming it (exit 2)', a
   assertCoded(run, 'CONFIG_INVALID', EXIT.INPUT, /audit\+2026/);
 });
 
-test('audit list and stats without a read model are READ_MODEL_MISSING naming the directory and the export (exit 4)', async () => {
+test('audit list and stats without a read model are READ_MODEL_MISSING naming the directory and the export (exit 2)', async () => {
   // Before: `--dir` was an unknown option and the lists scanned the store.
   const missing = join(tmpdir(), uniqueName('no-read-model'));
   for (const command of ['list', 'stats']) {
     const run = await runCli(['audit', command, '--dir', missing], { env });
-    assertCoded(run, 'READ_MODEL_MISSING', EXIT.UNAVAILABLE, new RegExp(`${missing}.*audit export`));
+    assertCoded(run, 'READ_MODEL_MISSING', EXIT.INPUT, new RegExp(`${missing}.*audit export`));
   }
   // No --dir and no SLSA_GATE_READ_MODEL: the error says where to give it; the store is not scanned instead.
-  assertCoded(await runCli(['audit', 'list'], { env }), 'READ_MODEL_MISSING', EXIT.UNAVAILABLE, /--dir/);
+  assertCoded(await runCli(['audit', 'list'], { env }), 'READ_MODEL_MISSING', EXIT.INPUT, /--dir/);
 });
 
 test('a store that refuses or never answers is ARCHIVE_UNAVAILABLE (exit 4, unavailable), within the connect timeout', async () => {
