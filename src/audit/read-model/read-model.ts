@@ -16,6 +16,7 @@ import {
   readExportState,
   type ExportState,
 } from './export-parquet.ts';
+import { createImpactTables } from './impact.ts';
 import { TABLES, TABLE_NAMES } from './tables.ts';
 
 /** Views derived from the tables, defined once here for every consumer of the read model. */
@@ -147,6 +148,7 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
       // Point lookups (show, by digest) by index instead of a scan of every decision.
       await db.run('CREATE INDEX decisions_id ON decisions (decision_id)');
       await db.run('CREATE INDEX decisions_digest ON decisions (artifact_digest)');
+      await createImpactTables((sql, params) => run(db, sql, params));
     }
     // From here on only the export directory (and the private spill directory) is readable,
     // and nothing may change that.
