@@ -11,10 +11,13 @@
  * Signatures run on the verification pool (src/audit/verify-pool.ts); `inOrder` keeps the
  * report the serial one, in scan order, whatever the number of threads.
  */
-import { collectionsOf, type Archive } from '../archive/archive.ts';
-import { SCAN_LIMIT, toRecord } from '../archive/collections.ts';
-import { SCAN_BATCH_SIZE } from '../archive/integrity.ts';
-import { isGateError, type ErrorCode } from '../core/errors.ts';
+import type { Archive } from '../archive/archive.ts';
+import {
+  issuedVsaSignedRecords,
+  reliedOnSignedRecords,
+  type SignedRecord,
+} from '../archive/signed-records.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import { inOrder, type VerifyPool } from './verify-pool.ts';
 
 /** An archived signature that does not verify under today's trust material. */
@@ -24,8 +27,13 @@ export interface ReverifyFinding {
   /** The verifier's code (KEY_UNKNOWN for a key id today's trust lacks, SIGNATURE_ERROR, CERT_…). */
   code?: ErrorCode;
   message: string;
-  /** The key ids the archived signatures name: the key a rotation replaced. */
+  /** The key ids the archived signatures name (signer-chosen hints; often none). */
   keyIds: string[];
+  /**
+   * Who verified as the signer when it was archived: the configured key id, else the
+   * certificate identity. The key or identity a rotation or revocation retired.
+   */
+  archivedSigner?: string;
 }
 
 /** What `reverifyArchive` re-verified and what differs under today's trust. */
@@ -48,44 +56,23 @@ export async function reverifyArchive(
     ref?: string;
   },
 ): Promise<ReverifyReport> {
-  const collections = collectionsOf(archive);
   const checked = { attestations: 0, vsas: 0 };
   const findings: ReverifyFinding[] = [];
-  const scan = { ...SCAN_LIMIT, batchSize: SCAN_BATCH_SIZE };
-  const run = async <N extends ReverifyFinding['collection']>(
-    collection: N,
-    doc: { _id: unknown },
-  ): Promise<ReverifyFinding | undefined> => {
+  const run = async (record: SignedRecord): Promise<ReverifyFinding | undefined> => {
+    const { collection, id } = record;
     checked[collection]++;
-    const id = String(doc._id);
-    let raw: Uint8Array;
-    try {
-      raw = Buffer.from(toRecord(collection, doc).raw, 'base64');
-    } catch (err) {
-      // Not this report's question, but nothing to re-verify either: `audit verify` names it.
-      if (!isGateError(err)) throw err;
-      return { collection, id, code: err.code, message: 'does not match its schema', keyIds: [] };
-    }
-    const found = await opts.pool.run({ collection, id, raw });
-    return found === undefined ? undefined : { collection, id, ...found };
+    if ('unreadable' in record)
+      return { collection, id, code: record.unreadable, message: 'does not match its schema', keyIds: [] };
+    const found = await opts.pool.run({ collection, id, raw: record.raw });
+    if (found === undefined) return undefined;
+    const { archivedSigner } = record;
+    return { collection, id, ...found, ...(archivedSigner === undefined ? {} : { archivedSigner }) };
   };
-
-  const attestationQuery = opts.ref === undefined ? {} : { _id: { $in: [...opts.reliedOn] } };
-  const attestations = async function* () {
-    for await (const doc of collections.attestations.find(attestationQuery, scan))
-      if (opts.reliedOn.has(doc._id)) yield doc;
-  };
-  for await (const finding of inOrder(attestations(), (doc) => run('attestations', doc), opts.pool.window))
-    if (finding) findings.push(finding);
-
-  if (opts.checkVsas) {
-    const vsaQuery = { direction: 'issued' as const, ...(opts.ref === undefined ? {} : { decisionId: opts.ref }) };
-    for await (const finding of inOrder(
-      collections.vsas.find(vsaQuery, scan),
-      (doc) => run('vsas', doc),
-      opts.pool.window,
-    ))
-      if (finding) findings.push(finding);
-  }
+  const sources = [
+    reliedOnSignedRecords(archive, opts.reliedOn, opts.ref !== undefined),
+    ...(opts.checkVsas ? [issuedVsaSignedRecords(archive, opts.ref)] : []),
+  ];
+  for (const records of sources)
+    for await (const finding of inOrder(records, run, opts.pool.window)) if (finding) findings.push(finding);
   return { checked, findings };
 }

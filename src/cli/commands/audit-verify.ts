@@ -170,7 +170,11 @@ const reverifyCommand: Command = {
           `Re-verified under today's trust: ${report.checked.attestations} attestation(s) relied on by passing checks, ${report.checked.vsas} issued VSA(s)`,
         );
         for (const f of report.findings) {
-          const keys = f.keyIds.length > 0 ? `signed by key ${f.keyIds.join(', ')}: ` : '';
+          const signer = [
+            ...(f.archivedSigner === undefined ? [] : [`verified at archiving as ${f.archivedSigner}`]),
+            ...(f.keyIds.length === 0 ? [] : [`envelope key id ${f.keyIds.join(', ')}`]),
+          ];
+          const keys = signer.length === 0 ? '' : `${signer.join('; ')}: `;
           console.log(
             terminalSafe(
               `FINDING ${f.collection} ${f.id}: ${keys}${f.message}${f.code === undefined ? '' : ` (${f.code})`}`,
