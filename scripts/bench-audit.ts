@@ -71,6 +71,8 @@ const sourceRepos = Array.from({ length: 500 }, (_, i) => `git+https://github.co
 const policies = Array.from({ length: 10 }, (_, i) => sha256Digest(`policy ${i}`));
 const approvers = Array.from({ length: 10 }, (_, i) => `approver${i}@acme.example`);
 const packages = Array.from({ length: 5000 }, (_, i) => `pkg:npm/dep${i}@1.${i % 7}.0`);
+/** The dependency one decision in a hundred records. */
+const SHARED_DEPENDENCY = 'pkg:npm/shared-dep@1.0.0';
 const failures = [
   ['builder', 'BUILDER_UNTRUSTED'],
   ['build-level', 'BUILD_LEVEL_INSUFFICIENT'],
@@ -128,6 +130,10 @@ function envelopeOf(i: number, artifact: string): string {
     const uri = pickOf(packages, i, 10 + k);
     return { uri, digest: { sha256: sha256Digest(uri).slice(7) } };
   });
+  // One decision in a hundred also records one shared dependency: `audit impact` on a
+  // dependency used by 1 % of releases (the acceptance's case).
+  if (rand(i, 22) < 0.01)
+    deps.push({ uri: SHARED_DEPENDENCY, digest: { sha256: sha256Digest(SHARED_DEPENDENCY).slice(7) } });
   if (i > 100 && rand(i, 20) < 0.01) {
     const earlier = Math.floor(rand(i, 21) * i);
     deps.push({

@@ -28,6 +28,7 @@ import {
   showDecision,
   type DecisionDetail,
 } from '../archive/queries.ts';
+import { transientTemporalError } from '../config/coded-error.ts';
 import { isGateError } from '../core/errors.ts';
 import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import { parseStrictJson } from '../core/verify/strict-json.ts';
@@ -94,6 +95,7 @@ export const ApiErrorCodeSchema = z.enum([
   'TEMPORAL_UNAVAILABLE',
   'BUSY',
   'REQUEST_TIMEOUT',
+  'READ_MODEL_MISSING',
   'POLICY_INVALID',
   'POLICY_INCOMPLETE',
   'POLICY_TOO_BROAD',
@@ -196,6 +198,14 @@ export function createApiServer(options: ApiServerOptions): Server {
         return sendError(res, req, new HttpError(503, 'ARCHIVE_UNAVAILABLE', 'the archive is unreachable'), {
           'Retry-After': '5',
         });
+      // Temporal unreachable, too slow or rate limiting: asking again may succeed, so never a 500.
+      if (transientTemporalError(err))
+        return sendError(
+          res,
+          req,
+          new HttpError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal did not answer; ask again'),
+          { 'Retry-After': '5' },
+        );
       const code: ApiErrorCode =
         isGateError(err) && err.code === 'ARCHIVE_ERROR' ? 'ARCHIVE_ERROR' : 'INTERNAL_ERROR';
       sendError(res, req, new HttpError(500, code, 'the request could not be completed'));
@@ -259,6 +269,16 @@ async function handle(
     if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
       return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
     if (err instanceof HttpError) return sendError(res, req, err);
+    // The server's read model is missing: the log names its directory and how to make it; the
+    // answer does not show the server's file system to a client.
+    if (isGateError(err) && err.code === 'READ_MODEL_MISSING') {
+      (options.log ?? console.error)(`api: ${req.method} ${pathOf(req)}: ${err.message}`);
+      return sendError(
+        res,
+        req,
+        new HttpError(503, 'READ_MODEL_MISSING', 'no read model has been exported for this server yet'),
+      );
+    }
     if (err instanceof ApiFailure)
       return sendError(
         res,
@@ -570,7 +590,10 @@ async function publishRoute(
     return sendJson(res, answer.status, answer.body);
   }
   requireMethod(method, 'GET');
-  const answer = await publishProgress(publish, principal, workflowId, params);
+  // A caller that hangs up ends its wait: nothing is left polling Temporal for nobody.
+  const hungUp = new AbortController();
+  res.once('close', () => hungUp.abort());
+  const answer = await publishProgress(publish, principal, workflowId, params, hungUp.signal);
   return sendJson(res, answer.status, withTemporalUi(options, answer.body));
 }
 
@@ -920,7 +943,14 @@ function sendError(
   }
   if (err.status === 401) return sendHtml(res, 401, loginPage(), headers);
   const titles: Record<number, string> = {
-    503: err.code === 'BUSY' ? 'Busy' : 'Archive unavailable',
+    503:
+      err.code === 'BUSY'
+        ? 'Busy'
+        : err.code === 'TEMPORAL_UNAVAILABLE'
+          ? 'Temporal unavailable'
+          : err.code === 'READ_MODEL_MISSING'
+            ? 'No read model'
+            : 'Archive unavailable',
     408: 'Too slow',
     400: 'Bad request',
     403: 'Forbidden',

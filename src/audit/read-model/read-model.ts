@@ -5,11 +5,18 @@
  * many queries, and the bench). The same files load into a warehouse unchanged.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
-import { hasParquet, parquetGlob, readExportState, type ExportState } from './export-parquet.ts';
+import {
+  EXPORT_STATE_FILE,
+  hasParquet,
+  parquetGlob,
+  readExportState,
+  type ExportState,
+} from './export-parquet.ts';
+import { createImpactTables } from './impact.ts';
 import { TABLES, TABLE_NAMES } from './tables.ts';
 
 /** Views derived from the tables, defined once here for every consumer of the read model. */
@@ -77,10 +84,33 @@ export interface ReadModel {
   close(): void;
 }
 
-/** Opens the read model of `dir`; `load` copies the tables into memory. */
+/**
+ * The export state of the read model in `dir`; READ_MODEL_MISSING, naming the directory and how
+ * to make one, when the directory does not exist or no export was written there. A model with
+ * no export would answer every query with nothing, as if the archive were empty.
+ */
+export function exportedState(dir: string): ExportState {
+  const make = `make it with: slsa-gate audit export --format parquet --out ${dir}`;
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}: no such directory; ${make}`, {
+      detail: { dir },
+    });
+  }
+  const state = readExportState(dir);
+  if (state === undefined) {
+    throw new GateError(
+      'READ_MODEL_MISSING',
+      `no read model at ${dir}: nothing was exported there (no ${EXPORT_STATE_FILE}); ${make}`,
+      { detail: { dir } },
+    );
+  }
+  return state;
+}
+
+/** Opens the read model of `dir` (READ_MODEL_MISSING when there is none); `load` copies the tables into memory. */
 export async function openReadModel(dirArg: string, options: { load?: boolean } = {}): Promise<ReadModel> {
   const dir = resolve(dirArg);
-  const state = readExportState(dir);
+  const state = exportedState(dir);
   // DuckDB lets every query read its temp directory whatever allowed_directories says, and an
   // in-memory database's default is `.tmp` under the working directory, where anything may lie.
   // Its own directory (mode 0700, made here) holds nothing but what DuckDB spills into it.
@@ -116,6 +146,7 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
       // Point lookups (show, by digest) by index instead of a scan of every decision.
       await db.run('CREATE INDEX decisions_id ON decisions (decision_id)');
       await db.run('CREATE INDEX decisions_digest ON decisions (artifact_digest)');
+      await createImpactTables((sql, params) => run(db, sql, params));
     }
     // From here on only the export directory (and the private spill directory) is readable,
     // and nothing may change that.
