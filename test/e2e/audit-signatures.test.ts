@@ -54,20 +54,22 @@ function audit(command: 'verify' | 'reverify', args: string[], env: Record<strin
   );
 }
 
+/** A real release: built, signed with the builder key, published through the gate. */
+async function publishNew(
+  name: string,
+  tag: string,
+): Promise<{ decisionId: string; digest: string; staging: string }> {
+  const staging = `staging/${uniqueName(name)}`;
+  const { digest } = await buildAndAttest(h.registry, staging, { tag, seed: staging, key: h.builderKey });
+  const result = await h.publish(requestFor(h, staging, digest, { tag }));
+  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  return { decisionId: result.decisionId, digest, staging };
+}
+
 /** One real release, published once and shared by the tests that only read or restore it. */
 let release: Promise<{ decisionId: string }> | undefined;
 function publishRelease(): Promise<{ decisionId: string }> {
-  release ??= (async () => {
-    const staging = `staging/${uniqueName('rotated')}`;
-    const { digest } = await buildAndAttest(h.registry, staging, {
-      tag: 'v2.0.0',
-      seed: staging,
-      key: h.builderKey,
-    });
-    const result = await h.publish(requestFor(h, staging, digest, { tag: 'v2.0.0' }));
-    assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
-    return { decisionId: result.decisionId };
-  })();
+  release ??= publishNew('rotated', 'v2.0.0');
   return release;
 }
 
@@ -178,14 +180,8 @@ test('edits made directly in the store are TAMPERED, each naming the record and 
 });
 
 test('a provenance swapped for a forged one, with every digest recomputed, is caught only by the signatures', async () => {
-  const staging = `staging/${uniqueName('app')}`;
-  const { digest } = await buildAndAttest(h.registry, staging, {
-    tag: 'v1.0.0',
-    seed: staging,
-    key: h.builderKey,
-  });
-  const result = await h.publish(requestFor(h, staging, digest, { tag: 'v1.0.0' }));
-  assert.equal(result.status, 'PUBLISHED', `${result.code}: ${result.reason}`);
+  const result = await publishNew('app', 'v1.0.0');
+  const { digest, staging } = result;
 
   const builderKeyFile = join(h.dir, 'builder.pub');
   const vsaKeyFile = join(h.dir, 'vsa.pub');

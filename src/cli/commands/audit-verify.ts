@@ -9,7 +9,7 @@
  *   difference (a rotated key, an expired root) is a FINDING about today's trust, not
  *   tampering. Exit 1 when there is one, as `audit replay` exits 1 when a decision would change.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
 import { reliedOnAttestations, showDecision } from '../../archive/queries.ts';
@@ -33,6 +33,13 @@ const TRUST_FLAGS = [
   '--vsas-only',
   '--skip-signatures',
 ];
+
+/** The store, one decision reference or `--all`, and `--json`: what both commands take. */
+const REFERENCE_OPTIONS = {
+  ...STORE_OPTIONS,
+  all: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
 
 const VERIFY_USAGE = `Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]
 
@@ -80,11 +87,7 @@ const verifyCommand: Command = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        ...STORE_OPTIONS,
-        all: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
+      options: REFERENCE_OPTIONS,
     });
     if (values.help) {
       console.log(VERIFY_USAGE);
@@ -117,9 +120,7 @@ const reverifyCommand: Command = {
       args,
       allowPositionals: true,
       options: {
-        ...STORE_OPTIONS,
-        all: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
+        ...REFERENCE_OPTIONS,
         'trusted-root': { type: 'string' },
         'public-key': { type: 'string', multiple: true },
         'vsa-public-key': { type: 'string' },
