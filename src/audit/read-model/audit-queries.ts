@@ -86,7 +86,7 @@ export async function listDecisionRows(
 
 const startOfDay = (iso: string | undefined) => iso === undefined || /T00:00:00(\.0+)?(Z|\+00:00)$/.test(iso);
 
-/** Counts of the matching decisions by outcome, builder, failing code and day (server-side GROUP BY). */
+/** Counts of the matching decisions by outcome, builder, failing code, failing check and day (server-side GROUP BY). */
 export async function decisionStatsRows(model: ReadModel, filters: AuditFilters): Promise<QueryResult> {
   const { where, params } = filterSql(filters);
   // Whole days and no other filter: summed from the per-day counts instead of every decision.
@@ -115,6 +115,7 @@ export async function decisionStatsRows(model: ReadModel, filters: AuditFilters)
      SELECT 'outcome' AS dimension, outcome AS key, count(*) AS count FROM m GROUP BY ALL
      UNION ALL SELECT 'builder', builder_id || coalesce('@' || builder_version, ''), count(*) FROM m GROUP BY ALL
      UNION ALL SELECT 'failing_code', code, count(*) FROM (SELECT unnest(failing_codes) AS code FROM m) GROUP BY ALL
+     UNION ALL SELECT 'failing_check', check_id, count(*) FROM (SELECT unnest(failing_checks) AS check_id FROM m) GROUP BY ALL
      UNION ALL SELECT 'day', day, count(*) FROM m GROUP BY ALL
      ORDER BY dimension, count DESC, key`,
     params,

@@ -44,11 +44,13 @@ const DERIVED_VIEWS = {
    */
   dependency_edges: `SELECT p.decision_id AS upstream, d.decision_id AS downstream, p.digest
     FROM publications p JOIN decision_dependencies d ON d.sha256 = p.digest`,
-  /** Decision counts per day and dimension (outcome, builder, failing code): day-range statistics. */
+  /** Decision counts per day and dimension (outcome, builder, failing code, failing check): day-range statistics. */
   daily_counts: `SELECT 'outcome' AS dimension, outcome AS key, day, count(*) AS count FROM decisions GROUP BY ALL
     UNION ALL SELECT 'builder', builder_id || coalesce('@' || builder_version, ''), day, count(*) FROM decisions GROUP BY ALL
     UNION ALL SELECT 'failing_code', code, day, count(*)
-      FROM (SELECT unnest(failing_codes) AS code, day FROM decisions) GROUP BY ALL`,
+      FROM (SELECT unnest(failing_codes) AS code, day FROM decisions) GROUP BY ALL
+    UNION ALL SELECT 'failing_check', check_id, day, count(*)
+      FROM (SELECT unnest(failing_checks) AS check_id, day FROM decisions) GROUP BY ALL`,
   /**
    * The current status of each decision: the target of its newest event; of events stamped
    * alike, the later in the lifecycle (the lifecycle in src/archive/README.md).
