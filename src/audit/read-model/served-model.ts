@@ -11,9 +11,17 @@ import { GateError } from '../../core/errors.ts';
 import { EXPORT_STATE_FILE } from './export-parquet.ts';
 import { exportedState, openReadModel, type ReadModel } from './read-model.ts';
 
-/** How fresh a model is: the export time of the last run it holds. */
+/**
+ * The time the last export run finished reading the store, for each model a served model
+ * holds: a run that found nothing new leaves the files as they were but still moves this on
+ * (docs/audit.md#how-fresh-an-answer-is).
+ */
+const servedAsOf = new WeakMap<ReadModel, string>();
+
+/** How fresh a model is: the export time of the last run it holds or, served, the last run seen. */
 export function asOfOf(model: ReadModel): string {
-  const asOf = (model as ReadModel & { asOf?: string }).asOf ?? model.state?.exportedAt;
+  const asOf =
+    servedAsOf.get(model) ?? (model as ReadModel & { asOf?: string }).asOf ?? model.state?.exportedAt;
   if (asOf === undefined)
     throw new GateError('READ_MODEL_MISSING', `no read model at ${model.dir}`, {
       detail: { dir: model.dir },
@@ -71,8 +79,7 @@ export function serveReadModel(
     if (held && held.exportedAt === exportedAt) return { changed: false };
     const files = parquetFiles(dir);
     if (held && held.files === files) {
-      // Nothing new was written: the model in hand holds the same rows. Its asOf stays that
-      // of the run it was loaded at, which understates its freshness but never overstates it.
+      // Nothing new was written: the model in hand holds the same rows, as of this run.
       held.exportedAt = exportedAt;
       return { changed: false };
     }
@@ -132,6 +139,7 @@ export function serveReadModel(
       if (!held) await refresh();
       const h = held;
       if (!h) throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}`, { detail: { dir } });
+      servedAsOf.set(h.model, h.exportedAt);
       h.running++;
       try {
         return await query(h.model);
