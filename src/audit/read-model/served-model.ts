@@ -5,7 +5,7 @@
  * (`refresh()`), or is reopened and swapped in, while the old one finishes the queries it is
  * running. Nothing exported yet is READ_MODEL_MISSING, never an empty answer.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
 import { EXPORT_STATE_FILE } from './export-parquet.ts';
@@ -27,6 +27,37 @@ export function asOfOf(model: ReadModel): string {
       detail: { dir: model.dir },
     });
   return asOf;
+}
+
+/**
+ * Checks that `dir` is a directory a server can read a read model from once one is exported
+ * there: READ_MODEL_MISSING (naming it and the command that makes one) when it does not exist,
+ * is not a directory, or is not readable. An empty directory passes: the first export is yet
+ * to come (docs/audit.md#no-read-model-no-answer).
+ */
+export function readModelDirectory(dir: string): void {
+  const make = `make it with: slsa-gate audit export --format parquet --out ${dir}`;
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  const unusable = !stat
+    ? 'no such directory'
+    : !stat.isDirectory()
+      ? 'not a directory'
+      : !readable(dir)
+        ? 'the directory is not readable'
+        : undefined;
+  if (unusable)
+    throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}: ${unusable}; ${make}`, {
+      detail: { dir },
+    });
+}
+
+function readable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** One loaded read model, shared by every request of a process. */
