@@ -10,7 +10,8 @@
  * and writes only rows whose key no file of their day holds yet. Nothing new costs one lookup
  * per minute since the last run. A first run, `--rebuild`, a directory exported before the
  * feed, or an archive whose feed started after the last run read it, scan every collection
- * instead (the store is the source of truth) and skip the rows already written.
+ * instead (the store is the source of truth) and skip the rows already written; `--rebuild`
+ * keeps every row and replaces the tables whole once staged.
  *
  * Rows go into DuckDB in batches (JSON lines, several MB per statement, parsed by DuckDB with
  * the table's column types), are sorted by the table's common filters and time, and written as
@@ -265,13 +266,15 @@ async function stageTable(
   outDir: string,
   stagingDir: string,
   runId: string,
+  rebuild: boolean,
 ): Promise<number> {
   const spec = TABLES[table];
   const fresh = `fresh_${table}`;
   const days = (await db.runAndReadAll(`SELECT DISTINCT day FROM ${fresh}`))
     .getRowObjectsJson()
     .map((r) => String(r.day));
-  const written = days.flatMap((day) => {
+  // A rebuild replaces the tables whole (publishStaged): it keeps every row it read.
+  const written = (rebuild ? [] : days).flatMap((day) => {
     const partition = join(outDir, table, `day=${day}`);
     return parquetFiles(partition).map((f) => join(partition, f));
   });
@@ -291,13 +294,29 @@ async function stageTable(
   return count;
 }
 
-/** Moves a complete staged run into place (one atomic rename per file), then writes its state. */
+/**
+ * In a staged run: the run is a rebuild, whose tables replace the directory's whole. Each table
+ * it staged is a directory (empty when the store holds no such rows) until it is renamed into
+ * place, so that a crash half-way through publishing is finished by the next run.
+ */
+const REBUILD_MARKER = '_rebuild';
+
+/**
+ * Moves a complete staged run into place (one atomic rename per file; a rebuild's, one per
+ * table, replacing what was there), then writes its state.
+ */
 function publishStaged(stagingDir: string, outDir: string): ExportState {
   const state = readExportState(stagingDir);
   if (!state) throw new GateError('INPUT_INVALID', `${stagingDir} holds no complete staged run`);
+  const rebuild = existsSync(join(stagingDir, REBUILD_MARKER));
   for (const table of TABLE_NAMES) {
     const root = join(stagingDir, table);
     if (!existsSync(root)) continue;
+    if (rebuild) {
+      rmSync(join(outDir, table), { recursive: true, force: true });
+      renameSync(root, join(outDir, table));
+      continue;
+    }
     for (const partition of readdirSync(root)) {
       const target = join(outDir, table, partition);
       mkdirSync(target, { recursive: true });
@@ -429,7 +448,7 @@ export const DEFAULT_OVERLAP_MS = 10 * 60 * 1000;
 
 /**
  * Exports the archive into `dir` (created if needed): incremental through the change feed
- * when it can be, a scan otherwise; `rebuild` empties the tables first and scans.
+ * when it can be, a scan otherwise; `rebuild` scans and replaces the tables whole once it is staged.
  */
 export async function exportParquet(
   source: ExportSource,
@@ -487,9 +506,6 @@ export async function stageExport(
       `${dir} holds an export of archive ${previous.database}, not ${database}: choose another --out`,
     );
   }
-  if (options.rebuild) {
-    for (const table of TABLE_NAMES) rmSync(join(dir, table), { recursive: true, force: true });
-  }
   const startedAt = new Date();
   const runId = startedAt.toISOString().replace(/[-:.]/g, '');
   const stagingDir = join(dir, `.staging-${runId}`);
@@ -522,7 +538,13 @@ export async function stageExport(
     const written = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>;
     for (const table of TABLE_NAMES) {
       if (rows.counts[table] === 0) continue;
-      written[table] = await stageTable(db, table, dir, stagingDir, runId);
+      written[table] = await stageTable(db, table, dir, stagingDir, runId, options.rebuild);
+    }
+    if (options.rebuild) {
+      // The old tables stay served until the rebuilt ones replace them: a rebuild that fails
+      // half-way (the store gone mid-scan) leaves the read model as it was.
+      for (const table of TABLE_NAMES) mkdirSync(join(stagingDir, table), { recursive: true });
+      writeFileSync(join(stagingDir, REBUILD_MARKER), '');
     }
     const state: ExportState = {
       version: 2,

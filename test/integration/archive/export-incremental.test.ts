@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { GateError } from '../../../src/core/errors.ts';
 import { exportParquet, stageExport } from '../../../src/audit/read-model/export-parquet.ts';
 import { openReadModel } from '../../../src/audit/read-model/read-model.ts';
 import { TABLES, TABLE_NAMES } from '../../../src/audit/read-model/tables.ts';
@@ -184,6 +185,36 @@ describe('incremental export through the change feed', () => {
     const run = await exportParquet(archive, rebuilt, { rebuild: true });
     assert.equal(run.mode, 'scan');
     assert.deepEqual(await contentOf(rebuilt), await contentOf(dir));
+  });
+
+  test('a rebuild that fails half-way leaves the read model whole; one that succeeds replaces it row for row', async () => {
+    const before = await contentOf(dir);
+    assert.ok(before.decisions!.length >= 3, 'the model holds the decisions written so far');
+    // The attacker-free failure every operator meets: the store goes away in the middle of
+    // the rebuild's scan. Made here by a source over the real archive whose scan yields its
+    // first batch and then fails as the driver does when the connection drops.
+    const storeLostMidScan = {
+      databaseName: archive.databaseName,
+      async *exportBatches() {
+        for await (const batch of archive.exportBatches()) {
+          yield batch;
+          throw new GateError('ARCHIVE_UNAVAILABLE', 'archive: MongoNetworkError: connection closed');
+        }
+      },
+    };
+    await assert.rejects(exportParquet(storeLostMidScan, dir, { rebuild: true }), {
+      code: 'ARCHIVE_UNAVAILABLE',
+    });
+    assert.deepEqual(await contentOf(dir), before, 'the failed rebuild removed nothing');
+    const next = await exportParquet(archive, dir);
+    assert.equal(next.written.decisions, 0);
+    assert.deepEqual(await contentOf(dir), before, 'the next run serves every decision');
+
+    const rebuilt = await exportParquet(archive, dir, { rebuild: true });
+    assert.equal(rebuilt.mode, 'scan');
+    assert.equal(rebuilt.written.decisions, before.decisions!.length, 'every decision rewritten');
+    assert.deepEqual(await contentOf(dir), before, 'the rebuilt model holds each row once');
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.staging-')), 'no staging left');
   });
 
   test('a day of many small files is compacted into one file holding the same rows', async () => {
