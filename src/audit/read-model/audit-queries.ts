@@ -83,6 +83,10 @@ const COUNTED_FILTERS = {
 } as const satisfies Partial<Record<keyof AuditFilters, string>>;
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** The columns of a listed decision. */
+const LIST_COLUMNS = `d.decided_at, d.outcome, d.repository, d.tag, d.artifact_digest, d.builder_id,
+  d.builder_version, d.failing_codes, d.decision_id`;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
 
@@ -166,13 +170,20 @@ export async function listDecisionRows(
   const oldestDay = f.since === undefined ? undefined : dayOf(Date.parse(f.since));
   const select = (window: string[]) =>
     model.query(
-      `SELECT d.decided_at, d.outcome, d.repository, d.tag, d.artifact_digest, d.builder_id, d.builder_version,
-         d.failing_codes, d.decision_id
+      `SELECT ${LIST_COLUMNS}
        FROM decisions d WHERE ${[...conditions, ...window].join(' AND ') || 'true'}
        ORDER BY d.decided_at DESC, d.decision_id DESC LIMIT ${limit}`,
       params,
     );
-  if (f.artifactDigest !== undefined) return select([]);
+  if (f.artifactDigest !== undefined) {
+    // Materialised first, so that the top-N's filter on decided_at does not reach the scan,
+    // which then looks the digest up in its index.
+    return model.query(
+      `WITH m AS MATERIALIZED (SELECT * FROM decisions d WHERE ${conditions.join(' AND ')})
+       SELECT ${LIST_COLUMNS.replaceAll('d.', '')} FROM m ORDER BY decided_at DESC, decision_id DESC LIMIT ${limit}`,
+      params,
+    );
+  }
   const days = await candidateDays(model, f, oldestDay, newestDay);
   if (days.length === 0) return select(['false']);
   // The window's bounds come from `day` (the UTC day of decided_at); a day of slack either

@@ -24,12 +24,28 @@ type From = (table: string) => string;
  */
 interface DerivedView {
   inputs: readonly string[];
-  sql: (from: From) => string;
+  /** The view's SQL; several parts are its UNION ALL (a part's new rows come from the inputs it reads). */
+  sql: (from: From) => string | string[];
   /** A DISTINCT view: new rows it already holds are not added again. */
   distinct?: true;
   /** A grouping view: the groups (by this column of its one input) new rows touch are recomputed. */
   regroupBy?: string;
 }
+
+/** The `daily_counts` dimensions of one value per decision: name, value, rows counted. */
+const DECISION_COUNTS = [
+  ['all', "''", ''],
+  ['outcome', 'outcome', ''],
+  ['builder', "builder_id || coalesce('@' || builder_version, '')", ''],
+  ['builder_id', 'builder_id', ''],
+  ['builder_version', 'builder_version', 'WHERE builder_version IS NOT NULL'],
+  ['source_repo', 'source_repo', 'WHERE source_repo IS NOT NULL'],
+  ['repository', 'repository', ''],
+  ['policy_digest', 'policy_digest', ''],
+] as const;
+
+/** The UNION ALL parts of a view's SQL. */
+const partsOf = (view: DerivedView, from: From): string[] => [view.sql(from)].flat();
 
 const DERIVED_VIEWS: Record<string, DerivedView> = {
   /** One row per publish: where the decision's artifact was published (from its `published` event). */
@@ -79,22 +95,18 @@ const DERIVED_VIEWS: Record<string, DerivedView> = {
    */
   daily_counts: {
     inputs: ['decisions', 'approvals'],
-    sql: (
-      from,
-    ) => `SELECT 'all' AS dimension, '' AS key, day, count(*) AS count FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'outcome', outcome, day, count(*) FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'builder', builder_id || coalesce('@' || builder_version, ''), day, count(*) FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'builder_id', builder_id, day, count(*) FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'builder_version', builder_version, day, count(*) FROM ${from('decisions')} WHERE builder_version IS NOT NULL GROUP BY ALL
-    UNION ALL SELECT 'source_repo', source_repo, day, count(*) FROM ${from('decisions')} WHERE source_repo IS NOT NULL GROUP BY ALL
-    UNION ALL SELECT 'repository', repository, day, count(*) FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'policy_digest', policy_digest, day, count(*) FROM ${from('decisions')} GROUP BY ALL
-    UNION ALL SELECT 'failing_code', code, day, count(*)
-      FROM (SELECT unnest(failing_codes) AS code, day FROM ${from('decisions')}) GROUP BY ALL
-    UNION ALL SELECT 'failing_check', check_id, day, count(*)
-      FROM (SELECT unnest(failing_checks) AS check_id, day FROM ${from('decisions')}) GROUP BY ALL
-    UNION ALL SELECT 'approver', a.approver, d.day, count(*)
-      FROM ${from('approvals')} a JOIN ${from('decisions')} d USING (decision_id) GROUP BY ALL`,
+    sql: (from) => [
+      ...DECISION_COUNTS.map(
+        ([dimension, key, where]) =>
+          `SELECT '${dimension}' AS dimension, ${key} AS key, day, count(*) AS count FROM ${from('decisions')} ${where} GROUP BY ALL`,
+      ),
+      `SELECT 'failing_code', code, day, count(*)
+        FROM (SELECT unnest(failing_codes) AS code, day FROM ${from('decisions')}) GROUP BY ALL`,
+      `SELECT 'failing_check', check_id, day, count(*)
+        FROM (SELECT unnest(failing_checks) AS check_id, day FROM ${from('decisions')}) GROUP BY ALL`,
+      `SELECT 'approver', a.approver, d.day, count(*)
+        FROM ${from('approvals')} a JOIN ${from('decisions')} d USING (decision_id) GROUP BY ALL`,
+    ],
   },
   /**
    * The current status of each decision: the target of its newest event; of events stamped
@@ -231,7 +243,7 @@ async function openLoaded(dir: string, load: boolean): Promise<Loaded> {
       }
     }
     for (const [name, view] of Object.entries(DERIVED_VIEWS)) {
-      const sql = view.sql((t) => t);
+      const sql = partsOf(view, (t) => t).join(' UNION ALL ');
       await db.run(load ? `CREATE TABLE ${name} AS ${sql}` : `CREATE VIEW ${name} AS ${sql}`);
     }
     if (load) {
@@ -280,13 +292,16 @@ async function addFiles(l: Loaded, added: Record<TableName, string[]>): Promise<
         regroup.push(name);
         continue;
       }
-      const terms = changed.map((input) => {
+      // Per part, and per changed input that part reads: that input's delta term.
+      const marked = partsOf(view, (t) => `<${t}>`);
+      const terms = changed.flatMap((input) => {
         const at = view.inputs.indexOf(input);
-        return view.sql((t) => {
+        const delta = partsOf(view, (t) => {
           const i = view.inputs.indexOf(t);
           if (i === at) return `delta_${t}`;
           return i < at && deltas.has(t) ? withDelta(t) : t;
         });
+        return delta.filter((_, p) => marked[p]!.includes(`<${input}>`));
       });
       await db.run(`CREATE TEMP TABLE delta_${name} AS ${terms.join(' UNION ALL ')}`);
       if (view.distinct) {
@@ -303,7 +318,7 @@ async function addFiles(l: Loaded, added: Record<TableName, string[]>): Promise<
       const touched = `SELECT ${key} FROM delta_${input}`;
       await db.run(`DELETE FROM ${name} WHERE ${key} IN (${touched})`);
       await db.run(
-        `INSERT INTO ${name} ${view.sql((t) => `(SELECT * FROM ${t} WHERE ${key} IN (${touched}))`)}`,
+        `INSERT INTO ${name} ${partsOf(view, (t) => `(SELECT * FROM ${t} WHERE ${key} IN (${touched}))`).join(' UNION ALL ')}`,
       );
     }
     await db.run('COMMIT');
