@@ -105,7 +105,10 @@ async function startOnce(argv: string[]): Promise<{ readyMs: number; cpuMs: numb
 }
 
 const variants: Array<{ label: string; argv: string[] }> = [
-  { label: '`slsa-gate worker` (installed package, prebuilt workflow bundle)', argv: [cli, 'worker'] },
+  {
+    label: `\`slsa-gate worker\` (${values.cli === undefined ? 'installed package' : `\`${values.cli}\``}, prebuilt workflow bundle)`,
+    argv: [cli, 'worker'],
+  },
 ];
 if (values['compare-sources']) {
   variants.push({

@@ -94,6 +94,7 @@ export const ApiErrorCodeSchema = z.enum([
   'TEMPORAL_UNAVAILABLE',
   'BUSY',
   'REQUEST_TIMEOUT',
+  'READ_MODEL_MISSING',
   'POLICY_INVALID',
   'POLICY_INCOMPLETE',
   'POLICY_TOO_BROAD',
@@ -259,6 +260,16 @@ async function handle(
     if (isGateError(err) && err.code === 'INPUT_INVALID' && err.detail?.cursor !== undefined)
       return sendError(res, req, new HttpError(400, 'INPUT_INVALID', 'invalid page cursor', 'cursor'));
     if (err instanceof HttpError) return sendError(res, req, err);
+    // The server's read model is missing: the log names its directory and how to make it; the
+    // answer does not show the server's file system to a client.
+    if (isGateError(err) && err.code === 'READ_MODEL_MISSING') {
+      (options.log ?? console.error)(`api: ${req.method} ${pathOf(req)}: ${err.message}`);
+      return sendError(
+        res,
+        req,
+        new HttpError(503, 'READ_MODEL_MISSING', 'no read model has been exported for this server yet'),
+      );
+    }
     if (err instanceof ApiFailure)
       return sendError(
         res,
@@ -920,7 +931,12 @@ function sendError(
   }
   if (err.status === 401) return sendHtml(res, 401, loginPage(), headers);
   const titles: Record<number, string> = {
-    503: err.code === 'BUSY' ? 'Busy' : 'Archive unavailable',
+    503:
+      err.code === 'BUSY'
+        ? 'Busy'
+        : err.code === 'READ_MODEL_MISSING'
+          ? 'No read model'
+          : 'Archive unavailable',
     408: 'Too slow',
     400: 'Bad request',
     403: 'Forbidden',

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CheckIdSchema, ErrorCodeSchema, OutcomeSchema } from '../core/model.ts';
+import { AuditTimeSchema } from './audit-time.ts';
 import { NameSchema, Sha256DigestSchema } from './codecs.ts';
 import { DecisionStatusSchema } from './lifecycle.ts';
 
@@ -23,10 +24,10 @@ export const AuditFiltersSchema = z.strictObject({
   withException: z.boolean().optional(),
   /** Decisions on which this approver gave a verdict. */
   approver: NameSchema.optional(),
-  /** Decided at or after (inclusive). */
-  since: z.iso.datetime({ offset: true }).optional(),
-  /** Decided before (exclusive). */
-  until: z.iso.datetime({ offset: true }).optional(),
+  /** Decided at or after (inclusive): a date (that UTC day's start) or an instant (audit-time.ts). */
+  since: AuditTimeSchema.optional(),
+  /** Decided before (exclusive): a date (that UTC day's start) or an instant (audit-time.ts). */
+  until: AuditTimeSchema.optional(),
 });
 export type AuditFilters = z.input<typeof AuditFiltersSchema>;
 

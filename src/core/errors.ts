@@ -51,6 +51,11 @@ export const ERRORS = {
   ARTIFACT_INVALID: { layer: 'input', retryable: false },
   /** The workflow, decision or record the request names does not exist. */
   NOT_FOUND: { layer: 'input', retryable: false },
+  /**
+   * No read model where one is named: the directory does not exist or holds no export
+   * (`audit export --format parquet --out DIR` makes one; docs/audit.md#no-read-model-no-answer).
+   */
+  READ_MODEL_MISSING: { layer: 'input', retryable: false },
 
   SIGNATURE_ERROR: { layer: 'verification', retryable: false },
   CERTIFICATE_ERROR: { layer: 'verification', retryable: false },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.ts';
 import type { ActivityDeps } from '../../src/activities/deps.ts';
 import {
@@ -76,9 +76,17 @@ export interface PublishHarness {
   close(): Promise<void>;
 }
 
+/** The workflow code the harness's Worker runs: the sources, bundled at its start unless a bundle is given. */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
+
+/**
+ * `workflowBundle`: the sources already bundled (`bundleWorkflowCode` over WORKFLOWS_PATH), for
+ * a process that starts several harnesses and need not bundle the same code for each.
+ */
 export async function startPublishHarness(
   overrides: Partial<ActivityDeps> = {},
   env: Record<string, string> = {},
+  workflowBundle?: WorkflowBundle,
 ): Promise<PublishHarness> {
   ensureServices();
   if (!runtimeInstalled) {
@@ -112,7 +120,7 @@ export async function startPublishHarness(
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps),
     sinks: publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
   });

@@ -8,11 +8,12 @@
  * Inputs are normalised the way the policy compares them: `github.com/o/r`,
  * `https://github.com/o/r` and `git+https://github.com/o/r` are one repository
  * (slsa-verifier NormalizeGitURI); `builder@v1` is id and version, and a version matches
- * `v1` or `refs/tags/v1` (slsa-verifier MatchesLoose); a date-only `--since` is that UTC day.
+ * `v1` or `refs/tags/v1` (slsa-verifier MatchesLoose); `--since` is read as everywhere (archive/audit-time.ts).
  */
 import * as z from 'zod';
 import { GateError } from '../../core/errors.ts';
 import { gitUriFromHttps, normaliseExpectedSourceUri } from '../../core/provenance/git-uri.ts';
+import { AuditTimeSchema } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
 import type { QueryResult, ReadModel } from './read-model.ts';
 
@@ -28,7 +29,8 @@ export const ImpactQuerySchema = z
       .optional(),
     /** Decision statuses to list; default: published releases only. */
     status: z.array(DecisionStatusSchema).min(1).default(['published']),
-    since: z.string().optional(),
+    /** Decided at or after: a date (that UTC day's start) or an instant (archive/audit-time.ts). */
+    since: AuditTimeSchema.optional(),
   })
   .refine(
     (q) =>
@@ -36,15 +38,6 @@ export const ImpactQuerySchema = z
     'give exactly one of dependency, builder, source, signer, policy',
   );
 export type ImpactQuery = z.input<typeof ImpactQuerySchema>;
-
-/** `2026-03-01` → `2026-03-01T00:00:00.000Z`; a full ISO-8601 instant as it is. */
-export function normaliseSince(value: string): string {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
-  const ms = Date.parse(date);
-  if (Number.isNaN(ms))
-    throw new GateError('INPUT_INVALID', `--since ${value} is not a date or ISO-8601 instant`);
-  return new Date(ms).toISOString();
-}
 
 /** A source repository as the policy compares it, and the commit after `@`, if any. */
 export function normaliseSource(value: string): { repo: string; commit?: string } {
@@ -156,7 +149,7 @@ export async function impact(model: ReadModel, query: ImpactQuery): Promise<Quer
   });
   let since = '';
   if (q.since) {
-    params.since = normaliseSince(q.since);
+    params.since = q.since;
     since = 'AND d.decided_at >= CAST($since AS TIMESTAMPTZ)';
   }
   // Affected decisions: the direct ones, then every decision with a dependency whose digest is

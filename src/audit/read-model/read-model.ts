@@ -5,11 +5,17 @@
  * many queries, and the bench). The same files load into a warehouse unchanged.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
-import { hasParquet, parquetGlob, readExportState, type ExportState } from './export-parquet.ts';
+import {
+  EXPORT_STATE_FILE,
+  hasParquet,
+  parquetGlob,
+  readExportState,
+  type ExportState,
+} from './export-parquet.ts';
 import { TABLES, TABLE_NAMES, type TableName } from './tables.ts';
 
 /** Names a table in a derived view's SQL (the table itself, its new rows, or both). */
@@ -149,9 +155,9 @@ export interface QueryResult {
 export interface ReadModel {
   dir: string;
   /** The export's state when the model last read it: `exportedAt` is how fresh the model is. */
-  readonly state: ExportState | undefined;
+  readonly state: ExportState;
   /** The export time the answers are as of (the state's `exportedAt`). */
-  readonly asOf: string | undefined;
+  readonly asOf: string;
   /** Runs SQL the caller wrote (internal queries; user SQL goes through `readOnlySql`). */
   query(sql: string, params?: Record<string, string | number | boolean | null>): Promise<QueryResult>;
   /** The type of each statement in `sql`, bound against the model (INPUT_INVALID when it does not parse or bind). */
@@ -164,6 +170,29 @@ export interface ReadModel {
    */
   refresh(): Promise<{ changed: boolean }>;
   close(): void;
+}
+
+/**
+ * The export state of the read model in `dir`; READ_MODEL_MISSING, naming the directory and how
+ * to make one, when the directory does not exist or no export was written there. A model with
+ * no export would answer every query with nothing, as if the archive were empty.
+ */
+export function exportedState(dir: string): ExportState {
+  const make = `make it with: slsa-gate audit export --format parquet --out ${dir}`;
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}: no such directory; ${make}`, {
+      detail: { dir },
+    });
+  }
+  const state = readExportState(dir);
+  if (state === undefined) {
+    throw new GateError(
+      'READ_MODEL_MISSING',
+      `no read model at ${dir}: nothing was exported there (no ${EXPORT_STATE_FILE}); ${make}`,
+      { detail: { dir } },
+    );
+  }
+  return state;
 }
 
 /** The Parquet files of each table, by path. */
@@ -331,13 +360,13 @@ async function addFiles(l: Loaded, added: Record<TableName, string[]>): Promise<
   for (const table of TABLE_NAMES) for (const file of added[table]) l.files[table].add(file);
 }
 
-/** Opens the read model of `dir`; `load` copies the tables into memory. */
+/** Opens the read model of `dir` (READ_MODEL_MISSING when there is none); `load` copies the tables into memory. */
 export async function openReadModel(dirArg: string, options: { load?: boolean } = {}): Promise<ReadModel> {
   const dir = resolve(dirArg);
   const load = options.load === true;
   // The state is read before the files are listed: the export writes it after its files, so
   // the model holds at least what that state describes.
-  let state = readExportState(dir);
+  let state: ExportState = exportedState(dir);
   let current = await openLoaded(dir, load);
   let refreshing: Promise<{ changed: boolean }> | undefined;
 
@@ -353,8 +382,8 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
   }
 
   async function catchUp(): Promise<{ changed: boolean }> {
-    const nextState = readExportState(dir);
-    const changedState = nextState?.exportedAt !== state?.exportedAt || nextState?.runs !== state?.runs;
+    const nextState = exportedState(dir);
+    const changedState = nextState.exportedAt !== state.exportedAt || nextState.runs !== state.runs;
     if (!load) {
       state = nextState;
       return { changed: changedState };

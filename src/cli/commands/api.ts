@@ -22,6 +22,7 @@ import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
+import { exportedState } from '../../audit/read-model/read-model.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
 import { ApiMetrics } from '../../metrics/api-metrics.ts';
 import { registerApprovalGauges } from '../../metrics/gate-metrics.ts';
@@ -79,6 +80,8 @@ export const apiServeCommand: Command = {
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
     const readModelDir = values['read-model'] ?? process.env.SLSA_GATE_READ_MODEL;
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
+    // A read model named but not there would answer every saved query with nothing.
+    if (readModelDir !== undefined) exportedState(readModelDir);
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
     const { metricsListen } = loadObservability();

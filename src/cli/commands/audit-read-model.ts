@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
+import { parseAuditTime } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
 import { exportParquet } from '../../audit/read-model/export-parquet.ts';
 import { impact } from '../../audit/read-model/impact.ts';
@@ -138,9 +139,10 @@ export const auditImpactCommand: Command = {
     if (values.help) {
       console.log(`Usage: slsa-gate audit impact --dependency <purl|uri>[@sha256:…] | --builder <id>[@version]
          | --source <repo>[@commit] | --signer <identity> | --policy <sha256:…>
-         [--status S]... [--since DATE|ISO] --dir DIR [--json|--csv]
+         [--status S]... [--since TIME] --dir DIR [--json|--csv]
 Lists the releases (default: --status published) that relied on it, directly or through
-artifacts published here that they depend on.`);
+artifacts published here that they depend on. TIME: YYYY-MM-DD (the start of that UTC day) or an
+ISO-8601 instant with offset (2026-11-30T10:00:00Z).`);
       return 0;
     }
     // `--status a,b` and `--status a --status b` both work.
@@ -153,6 +155,7 @@ artifacts published here that they depend on.`);
         );
       }
     }
+    const since = values.since === undefined ? undefined : parseAuditTime('--since', values.since);
     const format = formatOf(values);
     const model = await openReadModel(dirOf(values));
     try {
@@ -164,7 +167,7 @@ artifacts published here that they depend on.`);
         ...(values.signer ? { signer: values.signer } : {}),
         ...(values.policy ? { policy: values.policy } : {}),
         ...(status ? { status: status as never } : {}),
-        ...(values.since ? { since: values.since } : {}),
+        ...(since !== undefined ? { since } : {}),
       });
       printResult(result, format);
       return 0;

@@ -9,6 +9,7 @@ import { loadArchiveSettings, loadTemporalUiSettings } from '../../config/config
 import { connectArchive } from '../../config/mongo-options.ts';
 import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
+import { parseAuditTime } from '../../archive/audit-time.ts';
 import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { eventReason } from '../../archive/event-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
@@ -63,7 +64,8 @@ export const FILTER_USAGE = `Filters (all given must match):
   --digest sha256:…  --repository R  --tag T  --builder ID  --builder-version V
   --source-repo URI  --source-commit SHA  --outcome PASSED|FAILED|NEEDS_APPROVAL
   --status S  --failing-code CODE  --failing-check ID  --policy-digest sha256:…
-  --approver WHO  --with-exception  --since ISO-8601 (inclusive)  --until ISO-8601 (exclusive)
+  --approver WHO  --with-exception  --since TIME (inclusive)  --until TIME (exclusive)
+  TIME: YYYY-MM-DD (the start of that UTC day) or an ISO-8601 instant with offset (…T10:00:00Z)
 Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default slsa_gate)`;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -73,6 +75,11 @@ export function filtersOf(values: Values): AuditFilters {
   const str = (name: string) => {
     const value = values[name];
     return typeof value === 'string' ? value : undefined;
+  };
+  // Read here rather than by the schema so that a bad value is named by its flag.
+  const timeFlag = (name: 'since' | 'until') => {
+    const value = str(name);
+    return value === undefined ? undefined : parseAuditTime(`--${name}`, value);
   };
   const filters: Record<string, unknown> = {
     artifactDigest: str('digest'),
@@ -89,8 +96,8 @@ export function filtersOf(values: Values): AuditFilters {
     policyDigest: str('policy-digest'),
     approver: str('approver'),
     withException: values['with-exception'] === true ? true : undefined,
-    since: str('since'),
-    until: str('until'),
+    since: timeFlag('since'),
+    until: timeFlag('until'),
   };
   // Unset flags are absent, not undefined members, so the strict schema sees only what was given.
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters;
@@ -343,7 +350,7 @@ const exportCommand: Command = {
       },
     });
     if (values.help) {
-      console.log(`Usage: slsa-gate audit export --since ISO --until ISO [--inline] [filters] > file.jsonl
+      console.log(`Usage: slsa-gate audit export --since TIME --until TIME [--inline] [filters] > file.jsonl
        slsa-gate audit export --format parquet --out DIR [--full] [--overlap-hours H]\n
 --inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.
 --format parquet writes the whole archive as the read model's Parquet tables, partitioned by day;

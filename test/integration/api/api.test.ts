@@ -17,6 +17,7 @@ import {
   openArchive,
 } from '../../../src/archive/archive.ts';
 import type { AuditFilters } from '../../../src/archive/audit-filters.ts';
+import { TIME_FORMS } from '../../../src/archive/audit-time.ts';
 import { toDoc } from '../../../src/archive/collections.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { decisionStats, listDecisions } from '../../../src/archive/queries.ts';
@@ -220,6 +221,18 @@ describe('decisions: every filter over HTTP', () => {
       { since: '2026-03-03T00:00:00Z', until: '2026-03-04T00:00:00Z' },
       () => [id('d3'), id('d4')],
     ],
+    // Before: a date was a 400 here while `audit impact --since` accepted it.
+    [
+      'since+until as dates (UTC day starts)',
+      { since: '2026-03-03', until: '2026-03-04' },
+      () => [id('d3'), id('d4')],
+    ],
+    // 11:00 at +01:00 is 10:00Z, when d3 was decided (inclusive); read without its offset it would miss d3.
+    [
+      'since as an instant with an offset',
+      { since: '2026-03-03T11:00:00+01:00', until: '2026-03-04' },
+      () => [id('d3'), id('d4')],
+    ],
     [
       'builder of the real publish',
       { builderId: 'https://slsa-gate.dev/demo-builder' },
@@ -258,6 +271,18 @@ describe('decisions: every filter over HTTP', () => {
       const body = (await res.json()) as { error: { code: string; parameter: string } };
       assert.equal(body.error.code, 'INPUT_INVALID', query);
       assert.equal(body.error.parameter, parameter, query);
+    }
+    for (const [parameter, value] of [
+      ['since', '2026-02-30'],
+      ['until', '2026-03-04T10:00:00'],
+    ]) {
+      const res = await get(`/api/v1/decisions?${parameter}=${value}`);
+      const body = (await res.json()) as { error: { code: string; message: string; parameter: string } };
+      assert.deepEqual(body.error, {
+        code: 'INPUT_INVALID',
+        message: `${parameter}: "${value}" is not ${TIME_FORMS}`,
+        parameter,
+      });
     }
     const stats = await get('/api/v1/stats?cursor=x');
     assert.equal(stats.status, 400, 'stats has no pages');

@@ -88,6 +88,41 @@ test('audit list rejects a bad filter with the usage exit code', async () => {
   assert.match(out.stderr, /INPUT_INVALID/);
 });
 
+test('audit list and export read a date as the start of that UTC day, --until exclusive', async () => {
+  // Before: `--since 2026-04-02` was INPUT_INVALID here while `audit impact` accepted it.
+  const ids = async (...args: string[]) => {
+    const out = await run('list', '--json', ...args);
+    assert.equal(out.code, 0, out.stderr);
+    return (JSON.parse(out.stdout) as { items: Array<{ _id: string }> }).items.map((d) => d._id);
+  };
+  assert.deepEqual(await ids('--since', '2026-04-02'), [failed.decisionId]);
+  assert.deepEqual(await ids('--until', '2026-04-02'), [passed.decisionId]);
+  assert.deepEqual(await ids('--since', '2026-04-01', '--until', '2026-04-02'), [passed.decisionId]);
+  // 12:00 at +02:00 is 10:00Z, the moment the failed decision was taken (inclusive).
+  assert.deepEqual(await ids('--since', '2026-04-02T12:00:00+02:00'), [failed.decisionId]);
+  assert.deepEqual(await ids('--since', '2026-04-02T12:00:01+02:00'), []);
+  const exported = await run('export', '--since', '2026-04-02', '--until', '2026-04-03');
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(
+    exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { _id: string })._id),
+    [failed.decisionId],
+  );
+});
+
+test('a time bound that is no date or instant is INPUT_INVALID naming the flag and the value', async () => {
+  for (const [flag, value] of [
+    ['--since', '2026-04-31'],
+    ['--until', '2026-04-02T10:00:00'],
+  ] as const) {
+    const out = await run('list', flag, value);
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, new RegExp(`^slsa-gate: INPUT_INVALID: ${flag} "${value}" is not a date`, 'm'));
+  }
+});
+
 test('audit show: by workflow id, with raw attestations and the Temporal UI link; unknown is NOT_FOUND, exit 2', async () => {
   const out = await run('show', passed.workflowId, '--json');
   assert.equal(out.code, 0, out.stderr);

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
 import { runCli } from '../../helpers/cli-process.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'slsa-gate-audit-sql-'));
@@ -22,7 +23,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const auditSql = (sql: string) => runCli(['audit', 'sql', sql, '--dir', 'export', '--json'], { cwd: work });
 
 test("a file under the working directory's .tmp/ cannot be read through audit sql", async () => {
-  mkdirSync(join(work, 'export'));
+  // A real export, of an archive with nothing in it: a directory without one is no read model.
+  await exportParquet({ databaseName: 'empty', recordsSince: async function* () {} }, join(work, 'export'));
   mkdirSync(join(work, '.tmp'));
   writeFileSync(join(work, '.tmp', 'secret.csv'), 'name,value\ndeploy_token,s3cr3t-planted\n');
   // The export directory stays readable: the model opens and answers a query over its tables.
