@@ -35,7 +35,7 @@ import {
   showDecisionRow,
 } from '../src/audit/read-model/audit-queries.ts';
 import { exportParquet, readExportState, type ExportSource } from '../src/audit/read-model/export-parquet.ts';
-import { impact } from '../src/audit/read-model/impact.ts';
+import { impactOf } from '../src/audit/read-model/impact.ts';
 import { openReadModel } from '../src/audit/read-model/read-model.ts';
 import {
   auditBenchQueries,
@@ -84,6 +84,8 @@ const sourceRepos = Array.from({ length: 500 }, (_, i) => `git+https://github.co
 const policies = Array.from({ length: 10 }, (_, i) => sha256Digest(`policy ${i}`));
 const approvers = Array.from({ length: 10 }, (_, i) => `approver${i}@acme.example`);
 const packages = Array.from({ length: 5000 }, (_, i) => `pkg:npm/dep${i}@1.${i % 7}.0`);
+/** The dependency one decision in a hundred records. */
+const SHARED_DEPENDENCY = 'pkg:npm/shared-dep@1.0.0';
 const failures = [
   ['builder', 'BUILDER_UNTRUSTED'],
   ['build-level', 'BUILD_LEVEL_INSUFFICIENT'],
@@ -141,6 +143,10 @@ function envelopeOf(i: number, artifact: string): string {
     const uri = pickOf(packages, i, 10 + k);
     return { uri, digest: { sha256: sha256Digest(uri).slice(7) } };
   });
+  // One decision in a hundred also records one shared dependency: `audit impact` on a
+  // dependency used by 1 % of releases (the acceptance's case).
+  if (rand(i, 22) < 0.01)
+    deps.push({ uri: SHARED_DEPENDENCY, digest: { sha256: sha256Digest(SHARED_DEPENDENCY).slice(7) } });
   if (i > 100 && rand(i, 20) < 0.01) {
     const earlier = Math.floor(rand(i, 21) * i);
     deps.push({
@@ -419,7 +425,8 @@ try {
       },
       show: (id) => showDecisionRow(model, id),
       stats: (filters) => decisionStatsRows(model, filters),
-      impact: (query) => impact(model, query),
+      // `audit impact`'s answer: the count of affected releases and their first page.
+      impact: (query) => impactOf(model, query),
     };
     results = await measureQueries(
       auditBenchQueries({
@@ -433,6 +440,7 @@ try {
         packages,
         policies,
         start,
+        sharedDependency: SHARED_DEPENDENCY,
       }),
       target,
       runs,

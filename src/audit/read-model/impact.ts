@@ -81,94 +81,445 @@ export function normaliseDependency(value: string): { uri?: string; digest?: str
   return digest ? { uri, digest } : { uri };
 }
 
-/** The SQL that selects the decisions relying on the subject directly: one `decision_id` column. */
-function directSql(q: z.output<typeof ImpactQuerySchema>): { sql: string; params: Record<string, string> } {
-  if (q.policy)
-    return {
-      sql: 'SELECT decision_id FROM decisions WHERE policy_digest = $policy',
-      params: { policy: q.policy },
-    };
+/** Runs SQL on the read model's connection (`ReadModel.query`, or the loader's own). */
+export type RunSql = (sql: string, params?: Record<string, string | number>) => Promise<QueryResult>;
+
+/**
+ * The side tables impact analysis answers from, compact and numbered so that a query joins
+ * small integers instead of decision ids (docs/audit.md#impact-side-tables):
+ *
+ * - `impact_decisions`: one row per decision, `decision_no` in `decided_at` order, its current
+ *   status (from `decision_status`), and its policy, builder and source as `impact_subjects`
+ *   numbers (plus the source commit);
+ * - `impact_subjects`: each distinct policy digest, builder (id, version), source repository
+ *   and signing identity, numbered;
+ * - `impact_signer_uses`: signer subject → decision whose attestations it signed;
+ * - `impact_dependencies`: each distinct recorded dependency (uri, digests), numbered;
+ * - `impact_dependency_keys`: every string `--dependency` may name a dependency by (its uri,
+ *   the uri up to each `@`, each digest) → dependency; the exact match is then checked on
+ *   `impact_dependencies` with the same predicate as the recorded rows;
+ * - `impact_dependency_uses`: dependency → decision that recorded it;
+ * - `impact_edges`: decision → decision through an artifact slsa-gate published (`digest`)
+ *   that the downstream decision recorded as a dependency;
+ * - `impact_marks`: how many rows of each base table the side tables cover, so that
+ *   `refreshImpactTables` reads only rows appended since.
+ */
+const SIDE_TABLES = {
+  impact_decisions: `decision_no INTEGER, decision_id VARCHAR, decided_at TIMESTAMPTZ, status VARCHAR,
+    policy_no INTEGER, builder_no INTEGER, source_no INTEGER, source_commit VARCHAR`,
+  impact_subjects: 'subject_no INTEGER, kind VARCHAR, value VARCHAR, version VARCHAR',
+  impact_signer_uses: 'subject_no INTEGER, decision_no INTEGER',
+  impact_dependencies: 'dependency_no INTEGER, uri VARCHAR, digests VARCHAR[], sha256 VARCHAR',
+  impact_dependency_keys: 'key VARCHAR, dependency_no INTEGER',
+  impact_dependency_uses: 'dependency_no INTEGER, decision_no INTEGER',
+  impact_edges: 'upstream_no INTEGER, downstream_no INTEGER, digest VARCHAR',
+  impact_marks: 'base_table VARCHAR, covered BIGINT',
+} as const;
+
+/** The base tables the side tables are made from; rows are appended, never changed. */
+const BASE_TABLES = ['decisions', 'attestations', 'dependencies', 'events'] as const;
+
+/**
+ * Builds the side tables from everything loaded (the read-model loader calls this once the
+ * tables and derived views are loaded; `impactOf` calls it on a model opened without them).
+ */
+export async function createImpactTables(sql: RunSql): Promise<void> {
+  for (const [name, columns] of Object.entries(SIDE_TABLES)) await sql(`CREATE TABLE ${name} (${columns})`);
+  for (const table of BASE_TABLES) await sql(`INSERT INTO impact_marks VALUES ('${table}', 0)`);
+  await addRows(sql, false);
+}
+
+/**
+ * Brings the side tables up to date with rows appended to the base tables since they were
+ * built or last refreshed (a loaded model's `refresh()` calls this after appending the new
+ * files' rows and bringing `decision_status` and `publications` up to date; a model reloaded
+ * from scratch calls `createImpactTables` instead).
+ */
+export async function refreshImpactTables(sql: RunSql): Promise<void> {
+  await addRows(sql, true);
+}
+
+async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
+  const covered = Object.fromEntries(
+    (await sql('SELECT base_table, covered FROM impact_marks')).rows.map((r) => [
+      r.base_table,
+      Number(r.covered),
+    ]),
+  );
+  // The rows of a base table the side tables do not cover yet (append-only: by rowid).
+  const fresh = (table: (typeof BASE_TABLES)[number]) =>
+    refresh ? `(SELECT * FROM ${table} WHERE rowid >= ${covered[table]})` : table;
+  const next = (column: string, table: string) => `(SELECT coalesce(max(${column}), 0) FROM ${table})`;
+
+  if (refresh) {
+    // A status changes with each new event of an earlier decision.
+    await sql(`UPDATE impact_decisions SET status = s.status FROM decision_status s
+      WHERE impact_decisions.decision_id = s.decision_id
+        AND s.decision_id IN (SELECT decision_id FROM ${fresh('events')})`);
+  }
+  await sql(`INSERT INTO impact_subjects
+    SELECT ${next('subject_no', 'impact_subjects')} + row_number() OVER (ORDER BY kind, value, version), *
+    FROM (
+      SELECT 'policy' AS kind, policy_digest AS value, NULL::VARCHAR AS version FROM ${fresh('decisions')} WHERE policy_digest IS NOT NULL
+      UNION SELECT 'builder', builder_id, builder_version FROM ${fresh('decisions')} WHERE builder_id IS NOT NULL
+      UNION SELECT 'source', source_repo, NULL FROM ${fresh('decisions')} WHERE source_repo IS NOT NULL
+      UNION SELECT 'signer', signer_identity, NULL FROM ${fresh('attestations')} WHERE signer_identity IS NOT NULL
+    ) n
+    WHERE NOT EXISTS (SELECT 1 FROM impact_subjects s
+      WHERE s.kind = n.kind AND s.value = n.value AND s.version IS NOT DISTINCT FROM n.version)`);
+  await sql(`INSERT INTO impact_decisions
+    SELECT ${next('decision_no', 'impact_decisions')} + row_number() OVER (ORDER BY d.decided_at, d.decision_id),
+      d.decision_id, d.decided_at, st.status, p.subject_no, b.subject_no, s.subject_no, d.source_commit
+    FROM ${fresh('decisions')} d
+    LEFT JOIN decision_status st USING (decision_id)
+    LEFT JOIN impact_subjects p ON p.kind = 'policy' AND p.value = d.policy_digest
+    LEFT JOIN impact_subjects b ON b.kind = 'builder' AND b.value = d.builder_id
+      AND b.version IS NOT DISTINCT FROM d.builder_version
+    LEFT JOIN impact_subjects s ON s.kind = 'source' AND s.value = d.source_repo
+    ORDER BY d.decided_at, d.decision_id`);
+
+  // Decision → attestation pairs not covered yet: new decisions, and earlier decisions that
+  // name an attestation exported after them.
+  const newPairs = `(
+    SELECT decision_id, unnest(attestation_digests) AS attestation_digest FROM ${fresh('decisions')}
+    ${
+      refresh
+        ? `UNION SELECT decision_id, attestation_digest
+             FROM (SELECT decision_id, unnest(attestation_digests) AS attestation_digest FROM decisions)
+             WHERE attestation_digest IN (SELECT digest FROM ${fresh('attestations')})`
+        : ''
+    })`;
+  await sql(`INSERT INTO impact_signer_uses
+    SELECT DISTINCT s.subject_no, d.decision_no
+    FROM ${newPairs} u
+    JOIN attestations a ON a.digest = u.attestation_digest
+    JOIN impact_subjects s ON s.kind = 'signer' AND s.value = a.signer_identity
+    JOIN impact_decisions d ON d.decision_id = u.decision_id
+    ORDER BY s.subject_no, d.decision_no`);
+
+  const firstNewDependency = Number(
+    (await sql('SELECT coalesce(max(dependency_no), 0) + 1 AS n FROM impact_dependencies')).rows[0]!.n,
+  );
+  await sql(`INSERT INTO impact_dependencies
+    SELECT ${firstNewDependency - 1} + row_number() OVER (ORDER BY uri, digests), *
+    FROM (SELECT DISTINCT uri, digests, sha256 FROM ${fresh('dependencies')}) n
+    WHERE NOT EXISTS (SELECT 1 FROM impact_dependencies x
+      WHERE x.uri IS NOT DISTINCT FROM n.uri AND x.digests = n.digests)`);
+  // `--dependency U` matches a recorded uri equal to U or starting with `U@` (a version or
+  // ref after `@`): so each uri is looked up by itself and by its text before each `@`.
+  await sql(`INSERT INTO impact_dependency_keys
+    SELECT DISTINCT key, dependency_no FROM (
+      SELECT uri AS key, dependency_no FROM impact_dependencies WHERE uri IS NOT NULL
+      UNION ALL SELECT unnest(list_transform(range(1, len(string_split(uri, '@'))),
+          i -> array_to_string(string_split(uri, '@')[1:i], '@'))), dependency_no
+        FROM impact_dependencies WHERE uri IS NOT NULL
+      UNION ALL SELECT unnest(digests), dependency_no FROM impact_dependencies
+    ) WHERE dependency_no >= ${firstNewDependency}
+    ORDER BY key`);
+  const firstNewUse = Number((await sql('SELECT count(*) AS n FROM impact_dependency_uses')).rows[0]!.n);
+  const newDependencyRows = refresh
+    ? `SELECT attestation_digest, uri, digests FROM ${fresh('dependencies')}`
+    : 'SELECT NULL AS attestation_digest, NULL AS uri, NULL AS digests WHERE false';
+  await sql(`INSERT INTO impact_dependency_uses
+    SELECT DISTINCT x.dependency_no, d.decision_no FROM (
+      SELECT u.decision_id, dep.uri, dep.digests FROM ${newPairs} u
+        JOIN dependencies dep ON dep.attestation_digest = u.attestation_digest
+      UNION ALL SELECT u.decision_id, dep.uri, dep.digests
+        FROM (SELECT decision_id, unnest(attestation_digests) AS attestation_digest FROM decisions) u
+        JOIN (${newDependencyRows}) dep ON dep.attestation_digest = u.attestation_digest
+    ) n
+    JOIN impact_dependencies x ON x.uri IS NOT DISTINCT FROM n.uri AND x.digests = n.digests
+    JOIN impact_decisions d ON d.decision_id = n.decision_id
+    ORDER BY x.dependency_no, d.decision_no`);
+
+  // Edges through a publication: new publications against every use of their digest, and
+  // every publication against the new uses.
+  const newPublications = refresh
+    ? `(SELECT decision_id, digest FROM publications
+         WHERE decision_id IN (SELECT decision_id FROM ${fresh('events')} WHERE to_status = 'published')
+            OR decision_id IN (SELECT decision_id FROM ${fresh('decisions')}))`
+    : '(SELECT decision_id, digest FROM publications)';
+  await sql(`INSERT INTO impact_edges
+    SELECT DISTINCT up.decision_no, u.decision_no, p.digest FROM ${newPublications} p
+      JOIN impact_decisions up USING (decision_id)
+      JOIN impact_dependencies x ON x.sha256 = p.digest
+      JOIN impact_dependency_uses u USING (dependency_no)
+    UNION
+    SELECT up.decision_no, u.decision_no, p.digest
+      FROM (SELECT * FROM impact_dependency_uses WHERE rowid >= ${firstNewUse}) u
+      JOIN impact_dependencies x USING (dependency_no)
+      JOIN publications p ON p.digest = x.sha256
+      JOIN impact_decisions up ON up.decision_id = p.decision_id`);
+
+  for (const table of BASE_TABLES)
+    await sql(
+      `UPDATE impact_marks SET covered = (SELECT count(*) FROM ${table}) WHERE base_table = '${table}'`,
+    );
+}
+
+/** Whether the side tables exist (a model opened as views builds them on first use). */
+async function hasImpactTables(model: ReadModel): Promise<boolean> {
+  const found = await model.query(
+    `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'impact_marks' AND NOT temporary`,
+  );
+  return Number(found.rows[0]!.n) > 0;
+}
+
+const intList = (values: number[]) => values.map((v) => String(Math.trunc(v))).join(', ');
+
+/** The numbers of `subjects` of one kind matched by `where` (over `impact_subjects`). */
+async function subjectNumbers(
+  model: ReadModel,
+  where: string,
+  params: Record<string, string>,
+): Promise<number[]> {
+  const found = await model.query(`SELECT subject_no FROM impact_subjects WHERE ${where}`, params);
+  return found.rows.map((r) => Number(r.subject_no));
+}
+
+/**
+ * The query that selects the numbers of the decisions relying on the subject directly (one
+ * `decision_no` column), or null when nothing can match. The subject is first resolved to
+ * its few numbers, so that the big tables are filtered by a constant list in their scan.
+ */
+async function directDecisions(
+  model: ReadModel,
+  q: z.output<typeof ImpactQuerySchema>,
+): Promise<{ sql: string; params: Record<string, string> } | null> {
+  const inList = (column: string, numbers: number[]) =>
+    numbers.length ? `${column} IN (${intList(numbers)})` : null;
+  if (q.policy) {
+    const where = inList(
+      'policy_no',
+      await subjectNumbers(model, `kind = 'policy' AND value = $policy`, { policy: q.policy }),
+    );
+    return where === null
+      ? null
+      : { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} };
+  }
   if (q.builder) {
     const b = normaliseBuilder(q.builder);
-    return b.version
-      ? {
-          sql: `SELECT decision_id FROM decisions WHERE builder_id = $id
-                AND (builder_version = $version OR builder_version = 'refs/tags/' || $version)`,
-          params: { id: b.id, version: b.version },
-        }
-      : { sql: 'SELECT decision_id FROM decisions WHERE builder_id = $id', params: { id: b.id } };
+    const numbers = b.version
+      ? await subjectNumbers(
+          model,
+          `kind = 'builder' AND value = $id AND (version = $version OR version = 'refs/tags/' || $version)`,
+          { id: b.id, version: b.version },
+        )
+      : await subjectNumbers(model, `kind = 'builder' AND value = $id`, { id: b.id });
+    const where = inList('builder_no', numbers);
+    return where === null
+      ? null
+      : { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} };
   }
   if (q.source) {
     const s = normaliseSource(q.source);
-    return s.commit
-      ? {
-          sql: 'SELECT decision_id FROM source_refs WHERE source_repo = $repo AND source_commit = $commit',
-          params: { repo: s.repo, commit: s.commit },
-        }
-      : { sql: 'SELECT decision_id FROM source_refs WHERE source_repo = $repo', params: { repo: s.repo } };
+    const where = inList(
+      'source_no',
+      await subjectNumbers(model, `kind = 'source' AND value = $repo`, { repo: s.repo }),
+    );
+    if (!where) return null;
+    return s.commit === undefined
+      ? { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} }
+      : {
+          sql: `SELECT decision_no FROM impact_decisions WHERE ${where} AND source_commit = $commit`,
+          params: { commit: s.commit },
+        };
   }
   if (q.signer) {
-    return {
-      sql: 'SELECT decision_id FROM decision_signers WHERE signer_identity = $signer',
-      params: { signer: q.signer },
-    };
+    const where = inList(
+      'subject_no',
+      await subjectNumbers(model, `kind = 'signer' AND value = $signer`, { signer: q.signer }),
+    );
+    return where === null
+      ? null
+      : { sql: `SELECT decision_no FROM impact_signer_uses WHERE ${where}`, params: {} };
   }
   const dep = normaliseDependency(q.dependency!);
   const where: string[] = [];
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = { key: dep.uri ?? dep.digest! };
   if (dep.uri !== undefined) {
     // A recorded URI may carry a ref or version after `@` (`git+https://…@refs/heads/main`, `pkg:npm/x@1.0.0`).
-    where.push(`(dep.uri = $uri OR starts_with(dep.uri, $uri || '@'))`);
+    where.push(`(x.uri = $uri OR starts_with(x.uri, $uri || '@'))`);
     params.uri = dep.uri;
   }
   if (dep.digest !== undefined) {
-    where.push('list_contains(dep.digests, $digest)');
+    where.push('list_contains(x.digests, $digest)');
     params.digest = dep.digest;
   }
-  return {
-    sql: `SELECT DISTINCT decision_id FROM decision_dependencies dep WHERE ${where.join(' AND ')}`,
+  const found = await model.query(
+    `SELECT DISTINCT x.dependency_no FROM impact_dependency_keys k JOIN impact_dependencies x USING (dependency_no)
+     WHERE k.key = $key AND ${where.join(' AND ')}`,
     params,
-  };
+  );
+  const numbers = found.rows.map((r) => Number(r.dependency_no));
+  const inUses = inList('dependency_no', numbers);
+  return inUses === null
+    ? null
+    : { sql: `SELECT decision_no FROM impact_dependency_uses WHERE ${inUses}`, params: {} };
+}
+
+/** Page size and position; `cursor` is the `nextCursor` of the previous page. */
+export const ImpactPageSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional(),
+});
+export type ImpactPage = z.input<typeof ImpactPageSchema>;
+
+/** One page of an impact answer: `total` affected releases, `rows` of this page (newest first). */
+export interface ImpactResult extends QueryResult {
+  total: number;
+  nextCursor?: string;
+}
+
+const IMPACT_COLUMNS = [
+  'repository',
+  'tag',
+  'digest',
+  'decision_id',
+  'status',
+  'outcome',
+  'decided_at',
+  'published_at',
+  'via',
+];
+
+/** The keyset position after a row: its `decided_at` as the read model returns it and its id. */
+const CursorSchema = z.tuple([
+  z.string().regex(/^\d{4}-\d{2}-\d{2}[ T][0-9:.]+(Z|[+-]\d{2}(:?\d{2})?)?$/),
+  z.string(),
+]);
+
+function encodeCursor(decidedAt: string, decisionId: string): string {
+  return Buffer.from(JSON.stringify([decidedAt, decisionId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    return CursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new GateError('INPUT_INVALID', 'invalid impact page cursor', { detail: { cursor } });
+  }
 }
 
 /**
  * The releases (decisions in the given statuses) that relied on the subject, directly or
- * through artifacts slsa-gate published that they depend on, newest first. `via` is the
- * artifact digest an indirect one depended on (null for direct).
+ * through artifacts slsa-gate published that they depend on, newest first (then by decision
+ * id), one page at a time: `total` counts every affected decision. `via` is the artifact
+ * digest an indirect one depended on (null for direct). Answered from the side tables
+ * (`createImpactTables`), built on first use when the model was opened without them.
  */
-export async function impact(model: ReadModel, query: ImpactQuery): Promise<QueryResult> {
+export async function impactOf(
+  model: ReadModel,
+  query: ImpactQuery,
+  page: ImpactPage = {},
+): Promise<ImpactResult> {
   const parsed = ImpactQuerySchema.safeParse(query);
   if (!parsed.success)
     throw new GateError('INPUT_INVALID', `invalid impact query:\n${z.prettifyError(parsed.error)}`);
+  const pageParsed = ImpactPageSchema.safeParse(page);
+  if (!pageParsed.success)
+    throw new GateError('INPUT_INVALID', `invalid impact page:\n${z.prettifyError(pageParsed.error)}`);
   const q = parsed.data;
-  const direct = directSql(q);
+  const { limit, cursor } = pageParsed.data;
+  const since = q.since;
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  if (!(await hasImpactTables(model))) await createImpactTables((sql, params) => model.query(sql, params));
+
+  const direct = await directDecisions(model, q);
+  if (direct === null) return { columns: IMPACT_COLUMNS, rows: [], total: 0 };
   const params: Record<string, string> = { ...direct.params };
   const statuses = q.status.map((s, i) => {
     params[`status${i}`] = s;
     return `$status${i}`;
   });
-  let since = '';
-  if (q.since) {
-    params.since = q.since;
-    since = 'AND d.decided_at >= CAST($since AS TIMESTAMPTZ)';
+  const where = [`d.status IN (${statuses.join(', ')})`];
+  if (since !== undefined) {
+    where.push('d.decided_at >= CAST($since AS TIMESTAMPTZ)');
+    params.since = since;
+  }
+  let keyset = '';
+  if (after !== undefined) {
+    keyset = `WHERE decided_at < CAST($afterAt AS TIMESTAMPTZ)
+      OR (decided_at = CAST($afterAt AS TIMESTAMPTZ) AND decision_id > $afterId)`;
+    params.afterAt = after[0];
+    params.afterId = after[1];
   }
   // Affected decisions: the direct ones, then every decision with a dependency whose digest is
-  // the artifact of an affected decision that was published (and so carries our VSA).
-  const sql = `
-    WITH RECURSIVE affected(decision_id, via) AS (
-      SELECT decision_id, NULL::VARCHAR FROM (${direct.sql})
-      UNION
-      SELECT e.downstream, e.digest FROM affected a JOIN dependency_edges e ON e.upstream = a.decision_id
-    ),
-    first_path AS (SELECT decision_id, min(via) AS via FROM affected GROUP BY decision_id)
-    SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,
-      coalesce(p.digest, d.artifact_digest) AS digest, d.decision_id, s.status, d.outcome,
-      d.decided_at, p.published_at, f.via
-    FROM first_path f
-    JOIN decisions d USING (decision_id)
-    JOIN decision_status s USING (decision_id)
-    LEFT JOIN publications p USING (decision_id)
-    WHERE s.status IN (${statuses.join(', ')}) ${since}
-    ORDER BY d.decided_at DESC, d.decision_id`;
-  return model.query(sql, params);
+  // the artifact of an affected decision that was published (and so carries our VSA). UNION
+  // keeps each (decision, via) once, so a cycle of dependencies ends.
+  const matched = await model.query(
+    `WITH RECURSIVE affected(decision_no, via) AS (
+       SELECT decision_no, NULL::VARCHAR FROM (${direct.sql})
+       UNION
+       SELECT e.downstream_no, e.digest FROM affected a JOIN impact_edges e ON e.upstream_no = a.decision_no
+     ),
+     matched AS (
+       SELECT d.decision_id, d.decided_at, d.status, min(a.via) AS via, count(*) OVER () AS total
+       FROM affected a JOIN impact_decisions d USING (decision_no)
+       WHERE ${where.join(' AND ')}
+       GROUP BY d.decision_id, d.decided_at, d.status
+     )
+     SELECT * FROM matched ${keyset}
+     ORDER BY decided_at DESC, decision_id LIMIT ${limit + 1}`,
+    params,
+  );
+  const total = Number(matched.rows[0]?.total ?? 0);
+  const pageRows = matched.rows.slice(0, limit);
+  if (pageRows.length === 0) return { columns: IMPACT_COLUMNS, rows: [], total };
+  // Where each decision on the page was published: the page's ids as constants in the scans,
+  // and its time range, so that the row groups of other times are skipped (decisions are
+  // loaded in `decided_at` order, publications in event order; a publication is stamped after
+  // its decision, a day's margin for clocks that disagree).
+  const literal = (value: unknown) => `'${String(value).replaceAll("'", "''")}'`;
+  const idList = pageRows.map((r) => literal(r.decision_id)).join(', ');
+  const details = await model.query(
+    `SELECT coalesce(p.repository, d.repository) AS repository, coalesce(p.tag, d.tag) AS tag,
+       coalesce(p.digest, d.artifact_digest) AS digest, d.decision_id, d.outcome, p.published_at
+     FROM decisions d LEFT JOIN (
+       SELECT * FROM publications
+       WHERE day >= strftime(CAST(${literal(pageRows.at(-1)!.decided_at)} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' - INTERVAL 1 DAY, '%Y-%m-%d')
+         AND decision_id IN (${idList})
+     ) p USING (decision_id)
+     WHERE d.decided_at BETWEEN CAST(${literal(pageRows.at(-1)!.decided_at)} AS TIMESTAMPTZ)
+         AND CAST(${literal(pageRows[0]!.decided_at)} AS TIMESTAMPTZ)
+       AND d.decision_id IN (${idList})`,
+  );
+  const byId = new Map<string, Array<Record<string, unknown>>>();
+  for (const r of details.rows)
+    byId.set(String(r.decision_id), [...(byId.get(String(r.decision_id)) ?? []), r]);
+  const rows = pageRows.flatMap((m) =>
+    (byId.get(String(m.decision_id)) ?? []).map((r) => ({
+      repository: r.repository,
+      tag: r.tag,
+      digest: r.digest,
+      decision_id: m.decision_id,
+      status: m.status,
+      outcome: r.outcome,
+      decided_at: m.decided_at,
+      published_at: r.published_at,
+      via: m.via,
+    })),
+  );
+  const last = pageRows.at(-1)!;
+  return matched.rows.length > limit
+    ? {
+        columns: IMPACT_COLUMNS,
+        rows,
+        total,
+        nextCursor: encodeCursor(String(last.decided_at), String(last.decision_id)),
+      }
+    : { columns: IMPACT_COLUMNS, rows, total };
+}
+
+/** Every page of `impactOf`, as one answer. */
+export async function impact(model: ReadModel, query: ImpactQuery): Promise<ImpactResult> {
+  const first = await impactOf(model, query, { limit: 1000 });
+  const rows = [...first.rows];
+  let cursor = first.nextCursor;
+  while (cursor !== undefined) {
+    const next = await impactOf(model, query, { limit: 1000, cursor });
+    rows.push(...next.rows);
+    cursor = next.nextCursor;
+  }
+  return { columns: first.columns, rows, total: first.total };
 }

@@ -16,6 +16,7 @@ import {
   readExportState,
   type ExportState,
 } from './export-parquet.ts';
+import { createImpactTables, refreshImpactTables } from './impact.ts';
 import { TABLES, TABLE_NAMES, type TableName } from './tables.ts';
 
 /** Names a table in a derived view's SQL (the table itself, its new rows, or both). */
@@ -280,6 +281,7 @@ async function openLoaded(dir: string, load: boolean): Promise<Loaded> {
       await db.run('CREATE INDEX decisions_id ON decisions (decision_id)');
       await db.run('CREATE INDEX decisions_digest ON decisions (artifact_digest)');
       await db.run('CREATE INDEX decision_status_id ON decision_status (decision_id)');
+      await createImpactTables((sql, params) => run(db, sql, params));
     }
     // From here on only the export directory (and the private spill directory) is readable,
     // and nothing may change that.
@@ -350,6 +352,8 @@ async function addFiles(l: Loaded, added: Record<TableName, string[]>): Promise<
         `INSERT INTO ${name} ${partsOf(view, (t) => `(SELECT * FROM ${t} WHERE ${key} IN (${touched}))`).join(' UNION ALL ')}`,
       );
     }
+    // Impact's side tables from the rows just appended (src/audit/read-model/impact.ts).
+    await refreshImpactTables((sql, params) => run(db, sql, params));
     await db.run('COMMIT');
   } catch (err) {
     await db.run('ROLLBACK').catch(() => undefined);

@@ -7,7 +7,7 @@ import type { Archive } from '../../archive/archive.ts';
 import { parseAuditTime } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
 import { exportParquet } from '../../audit/read-model/export-parquet.ts';
-import { impact } from '../../audit/read-model/impact.ts';
+import { impactOf, type ImpactQuery } from '../../audit/read-model/impact.ts';
 import { openReadModel, readOnlySql, type QueryResult } from '../../audit/read-model/read-model.ts';
 import { GateError } from '../../core/errors.ts';
 import type { Command } from './command.ts';
@@ -134,15 +134,19 @@ export const auditImpactCommand: Command = {
         policy: { type: 'string' },
         status: { type: 'string', multiple: true },
         since: { type: 'string' },
+        limit: { type: 'string', default: '100' },
+        cursor: { type: 'string' },
+        all: { type: 'boolean', default: false },
       },
     });
     if (values.help) {
       console.log(`Usage: slsa-gate audit impact --dependency <purl|uri>[@sha256:…] | --builder <id>[@version]
          | --source <repo>[@commit] | --signer <identity> | --policy <sha256:…>
-         [--status S]... [--since TIME] --dir DIR [--json|--csv]
+         [--status S]... [--since TIME] [--limit N] [--cursor C | --all] --dir DIR [--json|--csv]
 Lists the releases (default: --status published) that relied on it, directly or through
-artifacts published here that they depend on. TIME: YYYY-MM-DD (the start of that UTC day) or an
-ISO-8601 instant with offset (2026-11-30T10:00:00Z).`);
+artifacts published here that they depend on, newest first: how many in all, and one page
+(--limit, default 100; the next with --cursor, every page with --all). TIME: YYYY-MM-DD (the
+start of that UTC day) or an ISO-8601 instant with offset (2026-11-30T10:00:00Z).`);
       return 0;
     }
     // `--status a,b` and `--status a --status b` both work.
@@ -155,21 +159,41 @@ ISO-8601 instant with offset (2026-11-30T10:00:00Z).`);
         );
       }
     }
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit))
+      throw new GateError('INPUT_INVALID', `--limit must be an integer, not ${values.limit}`);
     const since = values.since === undefined ? undefined : parseAuditTime('--since', values.since);
     const format = formatOf(values);
+    const query: ImpactQuery = {
+      ...(values.dependency ? { dependency: values.dependency } : {}),
+      ...(values.builder ? { builder: values.builder } : {}),
+      ...(values.source ? { source: values.source } : {}),
+      ...(values.signer ? { signer: values.signer } : {}),
+      ...(values.policy ? { policy: values.policy } : {}),
+      ...(status ? { status: status as never } : {}),
+      ...(since !== undefined ? { since } : {}),
+    };
     const model = await openReadModel(dirOf(values));
     try {
       freshness(model.state?.exportedAt);
-      const result = await impact(model, {
-        ...(values.dependency ? { dependency: values.dependency } : {}),
-        ...(values.builder ? { builder: values.builder } : {}),
-        ...(values.source ? { source: values.source } : {}),
-        ...(values.signer ? { signer: values.signer } : {}),
-        ...(values.policy ? { policy: values.policy } : {}),
-        ...(status ? { status: status as never } : {}),
-        ...(since !== undefined ? { since } : {}),
+      let page = await impactOf(model, query, {
+        limit,
+        ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
       });
-      printResult(result, format);
+      const rows = [...page.rows];
+      while (values.all && page.nextCursor !== undefined) {
+        page = await impactOf(model, query, { limit, cursor: page.nextCursor });
+        rows.push(...page.rows);
+      }
+      const { total, nextCursor } = page;
+      if (format === 'json') {
+        console.log(JSON.stringify({ total, rows, ...(nextCursor ? { nextCursor } : {}) }, null, 2));
+        return 0;
+      }
+      printResult({ columns: page.columns, rows }, format);
+      const more = nextCursor ? `; next page: --cursor ${nextCursor}` : '';
+      // CSV stays rows only: the count and cursor go to stderr there.
+      (format === 'csv' ? console.error : console.log)(`${total} affected release(s)${more}`);
       return 0;
     } finally {
       model.close();
