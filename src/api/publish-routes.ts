@@ -6,21 +6,14 @@
  *
  *   POST /api/v1/publishes                       start a publish          (scope publish)
  *   GET  /api/v1/publishes/:workflowId?wait=S[&since=STATUS]
- *                                                progress, waiting ≤ 60 s (publish, approve or audit:read)
+ *                                                progress, waiting ≤ 900 s (publish, approve or audit:read)
  *   POST /api/v1/publishes/:workflowId/approve   approve                  (scope approve)
  *   POST /api/v1/publishes/:workflowId/reject    reject                   (scope approve)
  *
  * Every request body is validated whole before anything starts; nothing is started on a
  * rejected request. Temporal that does not answer in time is a 503, never a hang.
  */
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateStage,
-  type Client,
-  type WorkflowExecutionDescription,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import * as z from 'zod';
 import type { Archive, DecisionRecord } from '../archive/archive.ts';
@@ -32,7 +25,7 @@ import { mayPublishTo } from '../core/policy/guards/requester.ts';
 import { NpmPackageNameSchema, NpmVersionSchema } from '../core/formats/npm/package-name.ts';
 import { npmRegistryUrl } from '../registry/npm-registry.ts';
 import { parseReference, parseRepository, withoutOciScheme } from '../registry/reference.ts';
-import { approveUpdate, progressQuery, rejectUpdate } from '../workflows/definitions.ts';
+import { approveUpdate, rejectUpdate } from '../workflows/definitions.ts';
 import type { publishArtifact } from '../workflows/publish-artifact.ts';
 import * as sa from '../workflows/search-attributes.ts';
 import {
@@ -46,10 +39,11 @@ import {
   publishWorkflowId,
   type PublishProgress,
   type PublishRequest,
-  type PublishResult,
+  type PublishMemo,
   type PublishStatus,
   type Candidate,
 } from '../workflows/contract.ts';
+import { PUBLISH_WORKFLOW_TYPE, readPublishRun, waitForPublish } from '../config/publish-progress.ts';
 import type { ApiPrincipal, ApiScope } from './api-tokens.ts';
 
 /** What the write routes need: a Temporal client, the seal key shared with the workers, the archive. */
@@ -136,9 +130,12 @@ export const StartPublishBodySchema = z
 /** The JSON body of an approve or reject. */
 export const VerdictBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(4096) });
 
-const MAX_WAIT_SECONDS = 60;
-/** The workflow type these routes start, read and signal (src/workflows/publish-artifact.ts). */
-const PUBLISH_WORKFLOW_TYPE = 'publishArtifact';
+/**
+ * The longest `?wait=`: a pipeline follows a publish through an approval with a few calls and
+ * no loop of its own; the answer still comes before common proxy and load-balancer idle limits
+ * of 15 minutes and more (docs/security-model.md#waiting-for-a-publish).
+ */
+export const MAX_WAIT_SECONDS = 900;
 
 /** 403 unless the credential has one of `scopes`. */
 export function requireScope(principal: ApiPrincipal, ...scopes: ApiScope[]): void {
@@ -352,20 +349,23 @@ function alreadyPublished(decision: DecisionRecord) {
 /**
  * The progress of a publish; with `wait`, until it has a result or `wait` seconds passed, and
  * with `since` (the status the caller last saw) also as soon as the status is another one, so
- * that a client follows every step with one bounded long poll after another (ci/slsa-gate-request.mjs).
+ * that a client follows every step with one long poll after another (ci/slsa-gate-request.mjs).
+ * The wait is Temporal's long poll on the run's history, ended by `wait` or by the caller
+ * closing the connection (`signal`); no Query reaches a worker (docs/security-model.md#waiting-for-a-publish).
  */
 export async function publishProgress(
   options: PublishApiOptions,
   principal: ApiPrincipal,
   workflowId: string,
   params: URLSearchParams,
+  signal?: AbortSignal,
 ): Promise<{ status: number; body: unknown }> {
   requireScope(principal, 'publish', 'approve', 'audit:read');
   let waitSeconds = 0;
   let since: PublishStatus | undefined;
   for (const [name, value] of params) {
     if (name === 'wait') {
-      if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
+      if (!/^\d{1,4}$/.test(value) || Number(value) > MAX_WAIT_SECONDS)
         throw new ApiFailure(400, 'INPUT_INVALID', `wait: 0 to ${MAX_WAIT_SECONDS} seconds`, 'wait');
       waitSeconds = Number(value);
     } else if (name === 'since') {
@@ -380,59 +380,44 @@ export async function publishProgress(
       since = parsed.data;
     } else throw new ApiFailure(400, 'INPUT_INVALID', `unknown parameter ${name}`, name);
   }
-  const handle = options.client.workflow.getHandle(workflowId);
-  const until = Date.now() + waitSeconds * 1000;
-  for (;;) {
-    const progress = await currentProgress(options, handle);
-    const changed = since !== undefined && progress.status !== since;
-    if (progress.result || changed || Date.now() >= until)
-      return { status: 200, body: { workflowId, ...progress } };
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const first = await readPublish(options, workflowId);
+  const settled =
+    first.progress.result !== undefined || (since !== undefined && first.progress.status !== since);
+  if (waitSeconds === 0 || settled) return { status: 200, body: { workflowId, ...first.progress } };
+  const waitOver = AbortSignal.timeout(waitSeconds * 1000);
+  await waitForPublish(
+    options.client,
+    workflowId,
+    first.runId,
+    since,
+    signal ? AbortSignal.any([waitOver, signal]) : waitOver,
+  );
+  const now = await readPublish(options, workflowId);
+  return { status: 200, body: { workflowId, ...now.progress } };
 }
 
 /**
- * The run behind a workflow id, when it is a publish: any other workflow of the namespace (a
- * drift-monitor run, a revocation) is "no such publish", so these routes read and signal
- * publishes only, whatever the caller's scope.
+ * A publish's progress (publish-progress.ts), every Temporal call within the time limit. Any
+ * other workflow of the namespace (a drift-monitor run, a revocation) is "no such publish", so
+ * these routes read and signal publishes only, whatever the caller's scope.
  */
-async function describePublish(
+async function readPublish(
   options: PublishApiOptions,
-  handle: WorkflowHandle,
-): Promise<WorkflowExecutionDescription> {
-  let described: WorkflowExecutionDescription;
-  try {
-    described = await withinTime(
-      options.temporalTimeoutMs ?? 10_000,
-      'reading the publish',
-      handle.describe(),
-    );
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
-    throw err;
-  }
-  if (described.type !== PUBLISH_WORKFLOW_TYPE) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
-  return described;
-}
-
-async function currentProgress(options: PublishApiOptions, handle: WorkflowHandle): Promise<PublishProgress> {
+  workflowId: string,
+): Promise<{ runId: string; memo: PublishMemo; progress: PublishProgress }> {
   const timeout = options.temporalTimeoutMs ?? 10_000;
-  const described = await describePublish(options, handle);
-  const state = described.status.name;
-  if (state === 'COMPLETED') {
-    const result = (await withinTime(timeout, 'reading the result', handle.result())) as PublishResult;
-    return {
-      status: result.status === 'PUBLISHED' ? 'Published' : 'Denied',
-      outcome: result.outcome,
-      checks: result.checks,
-      decisionId: result.decisionId,
-      result,
-    };
-  }
-  if (state === 'RUNNING' || state === 'CANCELLED')
-    return await withinTime(timeout, 'querying the publish', handle.query(progressQuery));
-  // Terminated, timed out or failed: no workflow code ran to say so; the archive keeps the decision.
-  throw new ApiFailure(409, state === 'TERMINATED' ? 'CANCELLED' : 'CLOSED', `the publish is ${state}`);
+  const run = await readPublishRun(options.client, options.archive, workflowId, (what, call) =>
+    withinTime(timeout, what, call()),
+  );
+  if (!run) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
+  if ('closed' in run)
+    // Terminated, timed out or failed: no workflow code ran to say so; the archive keeps the decision.
+    throw new ApiFailure(
+      409,
+      run.closed === 'CANCELLED' || run.closed === 'TERMINATED' ? 'CANCELLED' : 'CLOSED',
+      `the publish is ${run.closed}`,
+    );
+  return run;
 }
 
 /** Sends an approve or reject with the caller's sealed identity; the workflow decides whether it counts. */
@@ -446,28 +431,17 @@ export async function sendVerdict(
   requireScope(principal, 'approve');
   const parsed = VerdictBodySchema.safeParse(body);
   if (!parsed.success) throw badBody(parsed.error);
-  const handle = options.client.workflow.getHandle(workflowId);
   const timeout = options.temporalTimeoutMs ?? 10_000;
-  const described = await describePublish(options, handle);
-  const state = described.status.name;
-  const runId = described.runId;
-  if (state !== 'RUNNING')
+  const { runId, memo, progress } = await readPublish(options, workflowId);
+  if (progress.result)
     throw new ApiFailure(
       409,
-      state === 'CANCELLED' || state === 'TERMINATED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
-      `the publish is ${state}`,
+      progress.result.status === 'CANCELLED' ? 'CANCELLED' : 'NOT_AWAITING_APPROVAL',
+      `the publish is ${progress.status}`,
     );
-  // The verdict is sealed for this run and the request it admitted; a run recorded before
-  // admission names no request digest, and its run id binds it.
-  // No worker to answer: a 503 at `timeout`; the query itself ends a little later at its own
-  // deadline, never left pending until the connection closes.
-  const { requestDigest } = await withinTime(
-    timeout,
-    'reading the publish',
-    options.client.withDeadline(Date.now() + timeout + 5000, () =>
-      options.client.workflow.getHandle(workflowId, runId).query(progressQuery),
-    ),
-  );
+  // The verdict is sealed for this run and the request it admitted, whose digest the run wrote
+  // into its memo with AwaitingApproval; a run recorded before that names none, and its run id binds it.
+  const { requestDigest } = memo;
   const approval = {
     approver: principal.name.slice(0, 256),
     reason: parsed.data.reason,

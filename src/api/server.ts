@@ -28,6 +28,7 @@ import {
   showDecision,
   type DecisionDetail,
 } from '../archive/queries.ts';
+import { transientTemporalError } from '../config/coded-error.ts';
 import { isGateError } from '../core/errors.ts';
 import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
 import { parseStrictJson } from '../core/verify/strict-json.ts';
@@ -197,6 +198,14 @@ export function createApiServer(options: ApiServerOptions): Server {
         return sendError(res, req, new HttpError(503, 'ARCHIVE_UNAVAILABLE', 'the archive is unreachable'), {
           'Retry-After': '5',
         });
+      // Temporal unreachable, too slow or rate limiting: asking again may succeed, so never a 500.
+      if (transientTemporalError(err))
+        return sendError(
+          res,
+          req,
+          new HttpError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal did not answer; ask again'),
+          { 'Retry-After': '5' },
+        );
       const code: ApiErrorCode =
         isGateError(err) && err.code === 'ARCHIVE_ERROR' ? 'ARCHIVE_ERROR' : 'INTERNAL_ERROR';
       sendError(res, req, new HttpError(500, code, 'the request could not be completed'));
@@ -581,7 +590,10 @@ async function publishRoute(
     return sendJson(res, answer.status, answer.body);
   }
   requireMethod(method, 'GET');
-  const answer = await publishProgress(publish, principal, workflowId, params);
+  // A caller that hangs up ends its wait: nothing is left polling Temporal for nobody.
+  const hungUp = new AbortController();
+  res.once('close', () => hungUp.abort());
+  const answer = await publishProgress(publish, principal, workflowId, params, hungUp.signal);
   return sendJson(res, answer.status, withTemporalUi(options, answer.body));
 }
 
@@ -934,9 +946,11 @@ function sendError(
     503:
       err.code === 'BUSY'
         ? 'Busy'
-        : err.code === 'READ_MODEL_MISSING'
-          ? 'No read model'
-          : 'Archive unavailable',
+        : err.code === 'TEMPORAL_UNAVAILABLE'
+          ? 'Temporal unavailable'
+          : err.code === 'READ_MODEL_MISSING'
+            ? 'No read model'
+            : 'Archive unavailable',
     408: 'Too slow',
     400: 'Bad request',
     403: 'Forbidden',

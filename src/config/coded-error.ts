@@ -9,10 +9,37 @@ import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@tempor
 import { archiveDriverError } from '../archive/archive.ts';
 import { boundedLine, GateError, internalError, isGateError } from '../core/errors.ts';
 
+/**
+ * gRPC status codes (grpc.io/docs/guides/status-codes) of a Temporal call that may succeed when
+ * asked again: the server unreachable (UNAVAILABLE), too slow for the call's deadline
+ * (DEADLINE_EXCEEDED), or over its rate limits (RESOURCE_EXHAUSTED).
+ */
+const TRANSIENT_GRPC_CODES: ReadonlySet<number> = new Set([
+  14, // UNAVAILABLE
+  4, // DEADLINE_EXCEEDED
+  8, // RESOURCE_EXHAUSTED
+]);
+
+/**
+ * A Temporal call that failed for a reason that passes (the server down, slow or overloaded) as
+ * TEMPORAL_UNAVAILABLE; undefined for anything else. The one place that decides it: the API
+ * answers it `503` with `Retry-After` (src/api/server.ts), the CLI exits 4.
+ */
+export function transientTemporalError(err: unknown): GateError<'TEMPORAL_UNAVAILABLE'> | undefined {
+  // The client wraps the gRPC error in a ServiceError whose cause is the gRPC error.
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e) && TRANSIENT_GRPC_CODES.has(e.code))
+      return new GateError('TEMPORAL_UNAVAILABLE', `Temporal: ${boundedLine(e.details || e.message)}`);
+  }
+  return undefined;
+}
+
 /** Temporal's client errors as ours; undefined for anything else. */
 function temporalClientError(err: unknown): GateError | undefined {
   if (err instanceof WorkflowNotFoundError)
     return new GateError('NOT_FOUND', `no workflow ${boundedLine(err.workflowId, 1024)}`);
+  const transient = transientTemporalError(err);
+  if (transient) return transient;
   if (err instanceof ServiceError || isGrpcServiceError(err))
     return new GateError('TEMPORAL_UNAVAILABLE', `Temporal: ${boundedLine(err.message)}`);
   return undefined;

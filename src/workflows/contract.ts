@@ -216,6 +216,21 @@ export const PublishProgressSchema = z.strictObject({
 export type PublishProgress = z.infer<typeof PublishProgressSchema>;
 
 /**
+ * The publish run's memo, which clients read with the run's description (no worker involved):
+ * how the run ended, and while it awaits approval the deadline, the quorum and the request
+ * digest a verdict's seal binds (docs/security-model.md#waiting-for-a-publish).
+ */
+export const PublishMemoSchema = z.looseObject({
+  outcome: PublishStatusSchema.optional(),
+  code: z.string().optional(),
+  artifactKind: ArtifactKindSchema.optional(),
+  approvalDeadline: z.string().optional(),
+  approvalsRequired: z.number().int().positive().optional(),
+  requestDigest: digest.optional(),
+});
+export type PublishMemo = z.infer<typeof PublishMemoSchema>;
+
+/**
  * What a request publishes, as the `publications` record keys it: the release repository
  * (`registry/repository`), the candidate's digest and the tag it is published under (the
  * release tag, else the candidate's; none: an untagged publish). One publish per key: the

@@ -29,6 +29,7 @@ import {
   type PublishProgress,
   type PublishRequest,
   type PublishResult,
+  type PublishMemo,
   type PublishStatus,
   type Verdict,
 } from './contract.ts';
@@ -474,6 +475,15 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       quorum = quorumOf(evaluated.approval);
       progress.approvalDeadline = new Date(deadlineMs).toISOString();
       progress.approvals = { required: quorum.required, given: [] };
+      // Written with the status, in the same workflow task: a client that sees AwaitingApproval
+      // reads the deadline, the quorum and the digest a verdict's seal binds from the run's
+      // description, without a Query to a worker (docs/security-model.md#waiting-for-a-publish).
+      if (patched('approval-memo'))
+        upsertMemo({
+          approvalDeadline: progress.approvalDeadline,
+          approvalsRequired: quorum.required,
+          ...(admitted ? { requestDigest: admitted.requestDigest } : {}),
+        } satisfies PublishMemo);
       setStatus('AwaitingApproval');
       approvalOpen = true;
       const waitStarted = Date.now();

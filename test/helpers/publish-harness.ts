@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  DefaultLogger,
+  type InjectedSinks,
+  type WorkflowBundle,
+} from '@temporalio/worker';
+import type { Sinks } from '@temporalio/workflow';
 import { createActivities } from '../../src/activities/index.ts';
 import type { ActivityDeps } from '../../src/activities/deps.ts';
 import {
@@ -76,6 +84,12 @@ export interface PublishHarness {
   close(): Promise<void>;
 }
 
+/** More for the harness's Worker: workflow interceptor modules (bundled with the sources) and the sinks they call. */
+export interface HarnessWorkerOptions {
+  workflowInterceptorModules?: string[];
+  sinks?: InjectedSinks<Sinks>;
+}
+
 /** The workflow code the harness's Worker runs: the sources, bundled at its start unless a bundle is given. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
@@ -87,6 +101,7 @@ export async function startPublishHarness(
   overrides: Partial<ActivityDeps> = {},
   env: Record<string, string> = {},
   workflowBundle?: WorkflowBundle,
+  workerOptions: HarnessWorkerOptions = {},
 ): Promise<PublishHarness> {
   ensureServices();
   if (!runtimeInstalled) {
@@ -122,7 +137,13 @@ export async function startPublishHarness(
     taskQueue: config.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps),
-    sinks: publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
+    sinks: {
+      ...publishStepSinks({ logger: Runtime.instance().logger, metrics: deps.metrics }),
+      ...workerOptions.sinks,
+    },
+    ...(workerOptions.workflowInterceptorModules
+      ? { interceptors: { workflowModules: workerOptions.workflowInterceptorModules } }
+      : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporalAddress });

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { GateError, isGateError } from '../../core/errors.ts';
+import { GateError } from '../../core/errors.ts';
 import { readFileCapped } from '../../loaders/read-file-capped.ts';
 import { parseReference, parseRepository, withoutOciScheme } from '../../registry/reference.ts';
 import { loadConfig, type Config } from '../../config/config.ts';
@@ -9,7 +8,7 @@ import { standingPublication } from '../../archive/standing-publication.ts';
 import { npmRegistryClients, registryClients } from '../../config/registry-clients.ts';
 import { npmRegistryUrl, type NpmRegistryClient } from '../../registry/npm-registry.ts';
 import { npmCandidate, npmTarget } from './npm-candidate.ts';
-import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import * as sa from '../../workflows/search-attributes.ts';
 import {
   alreadyPublishedResult,
@@ -17,8 +16,8 @@ import {
   publicationOf,
   PublishRequestSchema,
   publishWorkflowId,
-  type PublishProgress,
   type PublishRequest,
+  type PublishStatus,
   type PublishResult,
   type Candidate,
 } from '../../workflows/contract.ts';
@@ -28,7 +27,8 @@ import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
 import { secondsOption } from './seconds-option.ts';
-import { DEFAULT_QUERY_SECONDS, progressOfResult, readProgress } from './read-progress.ts';
+import { DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
+import { progressOfResult, waitForPublish } from '../../config/publish-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
        slsa-gate publish --file <path> --staging <staging-repo> --to oci://<release-repo>[:tag] [options]
@@ -59,6 +59,9 @@ To see whether an image would pass under another policy: slsa-gate verify, or au
 
 Exit: 0 published, 1 denied, 2 input error, 3 awaiting approval (without --wait) or the
 --timeout passed before a verdict, 4 Temporal, registry or store unavailable, 5 cancelled.`;
+
+/** One long poll of `--wait` at most; the next one starts from where the run then stands. */
+const LONG_POLL_MS = 10 * 60 * 1000;
 
 /** The largest attestation file whose base64 fits an inline attestation of the request. */
 const ATTESTATION_FILE_LIMIT_BYTES = (MAX_INLINE_ATTESTATION_CHARS / 4) * 3;
@@ -195,35 +198,39 @@ export const publishCommand: Command = {
         );
 
       const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
-      let last = '';
-      let progress: PublishProgress | undefined;
-      for (;;) {
-        if (Date.now() >= waitEnds) {
-          // The wait is over, not the run: say where it stands and how to follow it (exit 3).
-          if (progress) printProgress(progress, { json: values.json, uiUrl, workflowId });
-          else if (values.json)
-            console.log(JSON.stringify({ workflowId, status: 'Unknown', temporalUi: uiUrl }));
-          console.error(
-            `slsa-gate: the wait ended after ${waitSeconds} s before a verdict; the run goes on: slsa-gate status '${workflowId}'`,
-          );
-          return EXIT.PENDING;
-        }
-        progress = (await currentProgress(session, workflowId)) ?? progress;
-        if (!progress) {
-          await sleep(300);
-          continue;
-        }
-        if (!values.json && progress.status !== last) {
-          console.log(`… ${progress.status}`);
+      const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+      try {
+        let last: PublishStatus | undefined;
+        for (;;) {
+          const { progress, runId } = await readProgress(session, archive, workflowId, DEFAULT_QUERY_SECONDS);
+          if (!values.json && progress.status !== last) console.log(`… ${progress.status}`);
           last = progress.status;
+          if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
+            printProgress(progress, { json: values.json, uiUrl, workflowId });
+            if (progress.result) return exitCodeOfResult(progress.result);
+            if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
+            return EXIT.PENDING;
+          }
+          const left = waitEnds - Date.now();
+          if (left <= 0) {
+            // The wait is over, not the run: say where it stands and how to follow it (exit 3).
+            printProgress(progress, { json: values.json, uiUrl, workflowId });
+            console.error(
+              `slsa-gate: the wait ended after ${waitSeconds} s before a verdict; the run goes on: slsa-gate status '${workflowId}'`,
+            );
+            return EXIT.PENDING;
+          }
+          // Until the next step: Temporal's long poll on the run's history, no Query to a worker.
+          await waitForPublish(
+            session.client,
+            workflowId,
+            runId,
+            progress.status,
+            AbortSignal.timeout(Math.min(left, LONG_POLL_MS)),
+          );
         }
-        if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {
-          printProgress(progress, { json: values.json, uiUrl, workflowId });
-          if (progress.result) return exitCodeOfResult(progress.result);
-          if (!values.json) console.log(`approve with: slsa-gate approve '${workflowId}' --reason …`);
-          return EXIT.PENDING;
-        }
-        await sleep(300);
+      } finally {
+        await archive.close();
       }
     } finally {
       await session.close();
@@ -288,21 +295,5 @@ async function findPublished(
     };
   } finally {
     await archive.close();
-  }
-}
-
-/**
- * The run's progress while the CLI waits on it; undefined while the worker has not answered yet
- * (its first task has not run, or it is busy): the loop asks again.
- */
-async function currentProgress(
-  session: TemporalClientSession,
-  workflowId: string,
-): Promise<PublishProgress | undefined> {
-  try {
-    return (await readProgress(session, workflowId, DEFAULT_QUERY_SECONDS)).progress;
-  } catch (err) {
-    if (isGateError(err) && err.code === 'TEMPORAL_UNAVAILABLE') return undefined;
-    throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
@@ -10,11 +11,11 @@ import { secondsOption } from './seconds-option.ts';
 
 const USAGE = `Usage: slsa-gate status <workflow-id> [--timeout SECONDS] [--json]
 
-A finished publish is read from its result in Temporal's history (no worker needed); a running
-one is asked through its worker, which must answer within --timeout (default ${DEFAULT_QUERY_SECONDS} s),
-else TEMPORAL_UNAVAILABLE.
+A finished publish is read from its result in Temporal's history, a running one from its
+description (status, memo) and the archived decision: no worker needed. Temporal must answer
+within --timeout (default ${DEFAULT_QUERY_SECONDS} s), else TEMPORAL_UNAVAILABLE.
 Exit: ${EXIT.PUBLISHED} published or in progress, ${EXIT.DENIED} denied, ${EXIT.INPUT} input error, ${EXIT.PENDING} awaiting approval,
-      ${EXIT.UNAVAILABLE} no answer (Temporal, the worker), ${EXIT.CANCELLED} cancelled or terminated.`;
+      ${EXIT.UNAVAILABLE} no answer (Temporal, the store), ${EXIT.CANCELLED} cancelled or terminated.`;
 
 export const statusCommand: Command = {
   async run(args) {
@@ -37,8 +38,9 @@ export const statusCommand: Command = {
     const seconds = secondsOption(values.timeout, DEFAULT_QUERY_SECONDS);
     const config = loadConfig();
     const session = await connectClient(config);
+    const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
     try {
-      const { progress, runId } = await readProgress(session, workflowId, seconds);
+      const { progress, runId } = await readProgress(session, archive, workflowId, seconds);
       printProgress(progress, {
         json: values.json,
         uiUrl: workflowUiUrl(config, workflowId, runId),
@@ -47,6 +49,7 @@ export const statusCommand: Command = {
       if (progress.result) return exitCodeOfResult(progress.result);
       return progress.status === 'AwaitingApproval' ? EXIT.PENDING : EXIT.PUBLISHED;
     } finally {
+      await archive.close();
       await session.close();
     }
   },
