@@ -31,6 +31,7 @@ import {
   type AttestationRecord,
 } from './attestation-record.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
+import { CHANGED_COLLECTIONS, changeMinute, type ChangedCollection } from './change-record.ts';
 import { NameSchema, SCHEMA_VERSION, Sha256DigestSchema } from './codecs.ts';
 import {
   collectionsIn,
@@ -140,7 +141,9 @@ export async function openArchive(
   const key = `${uri}\u0000${dbName}`;
   let ready = indexesReady.get(key);
   if (!ready) {
-    ready = ensureIndexes(db).then(() => archive.backfillKeyedRecords());
+    ready = ensureIndexes(db)
+      .then(() => archive.backfillKeyedRecords())
+      .then(() => archive.markChangeFeedStart());
     indexesReady.set(key, ready);
     ready.catch(() => indexesReady.delete(key));
   }
@@ -170,21 +173,29 @@ async function serverOf(db: Db): Promise<ArchiveServer> {
   return ferret ? { kind: 'ferretdb', lookupsByIdOnly: true } : { kind: 'mongodb', lookupsByIdOnly: false };
 }
 
-/** The collections the read model is exported from, with the time field an incremental export follows. */
-export const EXPORT_TIME_FIELDS = {
-  decisions: 'decidedAt',
-  attestations: 'fetchedAt',
-  vsas: 'at',
-  approvals: 'at',
-  events: 'at',
-  policies: 'firstStoredAt',
-  // Granted before the decision that cites them, often long before: read whole every time (few).
-  exceptions: undefined,
-} as const satisfies Partial<Record<CollectionName, string | undefined>>;
-export type ExportedCollection = keyof typeof EXPORT_TIME_FIELDS;
+/** The collections the read model is exported from (the ones the change feed names). */
+export type ExportedCollection = ChangedCollection;
+export const EXPORTED_COLLECTIONS: readonly ExportedCollection[] = CHANGED_COLLECTIONS;
+/** A record as the export reads it (VSAs without their raw bytes). */
+export type ExportRecordOf<N extends ExportedCollection> = N extends 'vsas'
+  ? Omit<VsaRecord, 'raw'>
+  : RecordOf<N>;
+/** Records of one collection, read together. */
+export type ExportBatch = {
+  [N in ExportedCollection]: { collection: N; records: Array<ExportRecordOf<N>> };
+}[ExportedCollection];
+/** What the change feed names, per collection. */
+export type ChangedKeys = Record<ExportedCollection, string[]>;
+
+/** The records of one export batch: the driver fetches this many documents per round trip. */
+const EXPORT_BATCH = 2000;
+/** Lookups by key an export keeps in flight at once. */
+const EXPORT_LOOKUPS_IN_FLIGHT = 16;
 
 /** The archive's one-off migrations, each recorded in `migrations` once done. */
 const KEYED_RECORDS_MIGRATION = 'keyed-records-v2';
+/** Records when this archive's writers began keeping the change feed (`changes`). */
+const CHANGE_FEED_MIGRATION = 'change-feed-v1';
 
 /** The store cannot be reached (down, failing over, connection closed): worth retrying. */
 export function isArchiveUnavailable(err: unknown): boolean {
@@ -267,12 +278,21 @@ export class Archive {
     field: 'issued' | 'approvals',
     value: string,
   ): Promise<void> {
+    await this.upsertByKey(collection, id, { $addToSet: { [field]: value } });
+  }
+
+  /** One upsert of the keyed document `id` (created with the schema version when absent). */
+  private async upsertByKey(
+    collection: 'subjectVsas' | 'approvalSets' | 'changes',
+    id: string,
+    update: Record<string, unknown>,
+  ): Promise<void> {
     const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
     for (let attempt = 0; ; attempt++) {
       try {
         await col.updateOne(
           { _id: id },
-          { $addToSet: { [field]: value }, $setOnInsert: { schemaVersion: SCHEMA_VERSION } } as never,
+          { ...update, $setOnInsert: { schemaVersion: SCHEMA_VERSION } } as never,
           { upsert: true },
         );
         return;
@@ -281,6 +301,99 @@ export class Archive {
         if (!(err instanceof MongoServerError && err.code === 11000) || attempt >= 2) throw err;
       }
     }
+  }
+
+  /**
+   * Names the records just written in the change feed: one upsert of this minute's bucket,
+   * after the records themselves, so the feed never names a record the archive does not hold
+   * (a crash in between is retried by the activity, which rewrites both).
+   */
+  private async noteChanges(changes: Partial<Record<ExportedCollection, readonly string[]>>): Promise<void> {
+    const addToSet: Record<string, unknown> = {};
+    for (const [collection, ids] of Object.entries(changes)) {
+      if (ids.length > 0) addToSet[collection] = { $each: [...new Set(ids)] };
+    }
+    if (Object.keys(addToSet).length === 0) return;
+    await this.upsertByKey('changes', changeMinute(new Date()), { $addToSet: addToSet });
+  }
+
+  /** Records, once, that this archive's writers keep the change feed from now on. */
+  async markChangeFeedStart(): Promise<void> {
+    const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
+    if (await migrations.findOne({ _id: CHANGE_FEED_MIGRATION }, READ_LIMIT)) return;
+    try {
+      await migrations.insertOne({ _id: CHANGE_FEED_MIGRATION, at: new Date() });
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    }
+  }
+
+  /** Since when every write the read model exports is named in the change feed; undefined: not kept. */
+  async changeFeedStart(): Promise<Date | undefined> {
+    const migrations = this.#db.collection<{ _id: string; at: Date }>('migrations');
+    const mark = await migrations.findOne({ _id: CHANGE_FEED_MIGRATION }, READ_LIMIT);
+    return mark?.at;
+  }
+
+  /**
+   * What the change feed names from the minute of `from` to the minute of `to`, both included:
+   * each minute's bucket read by key (an empty minute has none), never a search.
+   */
+  async changesBetween(from: Date, to: Date): Promise<ChangedKeys> {
+    const minutes: string[] = [];
+    for (let t = Math.floor(from.getTime() / 60_000) * 60_000; t <= to.getTime(); t += 60_000) {
+      minutes.push(changeMinute(new Date(t)));
+    }
+    const out = Object.fromEntries(EXPORTED_COLLECTIONS.map((c) => [c, new Set<string>()])) as Record<
+      ExportedCollection,
+      Set<string>
+    >;
+    await inParallel(minutes, EXPORT_LOOKUPS_IN_FLIGHT, async (minute) => {
+      const bucket = await this.findById('changes', minute);
+      for (const collection of EXPORTED_COLLECTIONS) {
+        for (const id of bucket?.[collection] ?? []) out[collection].add(id);
+      }
+    });
+    return Object.fromEntries(EXPORTED_COLLECTIONS.map((c) => [c, [...out[c]]])) as ChangedKeys;
+  }
+
+  /** The records named, each read by key (absent ones left out), in batches per collection. */
+  async *exportRecordsByKey(keys: Partial<ChangedKeys>): AsyncIterable<ExportBatch> {
+    for (const collection of EXPORTED_COLLECTIONS) {
+      const ids = keys[collection] ?? [];
+      for (let at = 0; at < ids.length; at += EXPORT_BATCH) {
+        const records: unknown[] = [];
+        const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
+        await inParallel(ids.slice(at, at + EXPORT_BATCH), EXPORT_LOOKUPS_IN_FLIGHT, async (id) => {
+          const doc = await col.findOne({ _id: id }, { projection: EXPORT_PROJECTION[collection] });
+          if (doc) records.push(exportRecord(collection, doc));
+        });
+        if (records.length > 0) yield { collection, records } as ExportBatch;
+      }
+    }
+  }
+
+  /**
+   * Every record of the exported collections, in batches, the collections read at once (a
+   * scan of each: the full export, `audit export --rebuild`). VSAs come without their raw bytes.
+   */
+  async *exportBatches(): AsyncIterable<ExportBatch> {
+    const scan = async function* (this: Archive, collection: ExportedCollection): AsyncIterable<ExportBatch> {
+      const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
+      const cursor = col
+        .find({}, { ...SCAN_LIMIT, projection: EXPORT_PROJECTION[collection] })
+        .batchSize(EXPORT_BATCH);
+      let records: unknown[] = [];
+      for await (const doc of cursor) {
+        records.push(exportRecord(collection, doc));
+        if (records.length === EXPORT_BATCH) {
+          yield { collection, records } as ExportBatch;
+          records = [];
+        }
+      }
+      if (records.length > 0) yield { collection, records } as ExportBatch;
+    };
+    yield* mergeAsync(EXPORTED_COLLECTIONS.map((c) => scan.call(this, c)));
   }
 
   /**
@@ -447,40 +560,6 @@ export class Archive {
     return { vsas, unreadable };
   }
 
-  /**
-   * Every record of `collection` whose time field is at or after `since` (all of them
-   * without), oldest first, for the read-model export. VSAs come without their raw bytes.
-   * A scan on FerretDB; on MongoDB served by the time-field index where one exists.
-   */
-  async *recordsSince<N extends ExportedCollection>(
-    collection: N,
-    since?: Date,
-  ): AsyncIterable<N extends 'vsas' ? Omit<VsaRecord, 'raw'> : RecordOf<N>> {
-    const field = EXPORT_TIME_FIELDS[collection];
-    const col = this.#collections[collection] as unknown as Collection<{ _id: string }>;
-    const filter = field && since ? { [field]: { $gte: since } } : {};
-    const projection = collection === 'vsas' ? { raw: 0 } : {};
-    const cursor = col.find(filter as never, { ...SCAN_LIMIT, projection }).batchSize(2000);
-    const withoutRaw = VsaDocSchema.omit({ raw: true });
-    for await (const doc of cursor) {
-      if (collection !== 'vsas') {
-        yield toRecord(collection, doc) as never;
-        continue;
-      }
-      const result = z.safeEncode(withoutRaw, doc as never);
-      if (!result.success) {
-        throw new GateError(
-          'ARCHIVE_ERROR',
-          `stored vsas document ${String(doc._id)} does not match its schema`,
-          {
-            detail: { collection, id: doc._id },
-          },
-        );
-      }
-      yield result.data as never;
-    }
-  }
-
   /** Archived attestations by content digest, each looked up by key; absent ones are left out. */
   async getAttestations(digests: readonly string[]): Promise<Map<string, AttestationRecord>> {
     const out = new Map<string, AttestationRecord>();
@@ -527,6 +606,11 @@ export class Archive {
       },
       () => true, // the decision itself was compared above
     );
+    await this.noteChanges({
+      decisions: [parsed.decisionId],
+      exceptions: parsed.exceptions.map((_, i) => `${parsed.decisionId}#${i}`),
+      events: [`${parsed.decisionId}|created`],
+    });
     return { decisionId: parsed.decisionId, created: insertion === 'inserted' };
   }
 
@@ -578,6 +662,7 @@ export class Archive {
       });
       digests.push(digest);
     }
+    await this.noteChanges({ attestations: digests });
     return { digests };
   }
 
@@ -585,10 +670,11 @@ export class Archive {
   async storePolicy(digest: string, text: string): Promise<{ digest: string }> {
     parseInput(Sha256DigestSchema, digest, 'policy digest');
     const textDigest = sha256Digest(text);
+    const id = `${digest}|${textDigest}`;
     await this.insertOnce(
       'policies',
       {
-        _id: `${digest}|${textDigest}`,
+        _id: id,
         schemaVersion: SCHEMA_VERSION,
         digest,
         textDigest,
@@ -598,6 +684,7 @@ export class Archive {
       undefined,
       ['firstStoredAt'],
     );
+    await this.noteChanges({ policies: [id] });
     return { digest };
   }
 
@@ -733,6 +820,7 @@ export class Archive {
     if (parsed.direction === 'issued') {
       await this.appendToKeyedList('subjectVsas', parsed.subjectDigest, 'issued', id);
     }
+    await this.noteChanges({ vsas: [id] });
     return { digest };
   }
 
@@ -797,10 +885,12 @@ export class Archive {
         );
       }
       await this.appendToKeyedList('approvalSets', decisionId, 'approvals', record._id);
+      await this.noteChanges({ approvals: [record._id] });
       return { approvalId: record._id };
     }
     await this.insertOnce('approvals', record);
     await this.appendToKeyedList('approvalSets', decisionId, 'approvals', record._id);
+    await this.noteChanges({ approvals: [record._id] });
     return { approvalId: record._id };
   }
 
@@ -942,6 +1032,7 @@ export class Archive {
       data,
     };
     await this.insertOnce('events', event, (stored) => stored.to === to && stored.data === data);
+    await this.noteChanges({ events: [eventId] });
     const result = await this.#collections.decisions.updateOne(
       this.byKey(decisionId, { status: from }) as never,
       { $set: { ...options.set, status: to, statusAt: options.statusAt ?? new Date(now) } },
@@ -1266,6 +1357,69 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string
     });
   }
   return result.data;
+}
+
+/** What the export reads of each collection: everything but a VSA's raw bytes. */
+const EXPORT_PROJECTION: Record<ExportedCollection, Record<string, 0>> = {
+  decisions: {},
+  attestations: {},
+  vsas: { raw: 0 },
+  approvals: {},
+  events: {},
+  policies: {},
+  exceptions: {},
+};
+const VsaWithoutRawSchema = VsaDocSchema.omit({ raw: true });
+
+/** A stored document as the export reads it, validated by its codec (ARCHIVE_ERROR when it does not fit). */
+function exportRecord(collection: ExportedCollection, doc: unknown): unknown {
+  if (collection !== 'vsas') return toRecord(collection, doc);
+  const result = z.safeEncode(VsaWithoutRawSchema, doc as never);
+  if (!result.success) {
+    const id = (doc as { _id?: unknown })._id;
+    throw new GateError('ARCHIVE_ERROR', `stored vsas document ${String(id)} does not match its schema`, {
+      detail: { collection, id },
+    });
+  }
+  return result.data;
+}
+
+/** Runs `work` over `items`, at most `limit` at once. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** The values of several async iterables as each produces them (reads run concurrently). */
+async function* mergeAsync<T>(sources: Array<AsyncIterable<T>>): AsyncIterable<T> {
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  const pending = new Map<number, Promise<{ i: number; result: IteratorResult<T> }>>();
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iterators[i]!.next().then((result) => ({ i, result })),
+    );
+  iterators.forEach((_, i) => pull(i));
+  try {
+    while (pending.size > 0) {
+      const { i, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(i);
+        continue;
+      }
+      pull(i);
+      yield result.value;
+    }
+  } finally {
+    await Promise.allSettled([...pending.keys()].map((i) => iterators[i]!.return?.()));
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { ApprovalDocSchema } from './approval-record.ts';
 import { ApprovalSetDocSchema } from './approval-set-record.ts';
 import { AttachmentTagDocSchema } from './attachment-tag-record.ts';
 import { AttestationDocSchema, SightingDocSchema } from './attestation-record.ts';
+import { ChangeDocSchema } from './change-record.ts';
 import { DecisionDocSchema } from './decision-record.ts';
 import { DriftDocSchema } from './drift-record.ts';
 import { EventDocSchema } from './event-record.ts';
@@ -47,6 +48,8 @@ export const SCHEMAS = {
   attachmentTags: AttachmentTagDocSchema,
   // Request seals consumed, each by the one run it admitted.
   requestSeals: RequestSealDocSchema,
+  // The change feed: per UTC minute, the `_id`s written that the read model exports.
+  changes: ChangeDocSchema,
 } as const;
 
 export type CollectionName = keyof typeof SCHEMAS;
@@ -75,7 +78,6 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
     { name: 'subject_digests', key: { subjectDigests: 1 } },
     { name: 'builder_id', key: { builderId: 1 } },
     { name: 'source', key: { sourceRepo: 1, sourceCommit: 1 } },
-    // The read-model export reads each collection from a time on (EXPORT_TIME_FIELDS).
     { name: 'fetched_at', key: { fetchedAt: 1 } },
   ],
   sightings: [{ name: 'digest', key: { digest: 1, fetchedAt: 1 } }],
@@ -115,6 +117,8 @@ export const INDEXES: Record<CollectionName, IndexDescription[]> = {
   // Read by `_id` (the nonce) only.
   requestSeals: [],
   attachmentTags: [],
+  // Read by `_id` (the minute) only.
+  changes: [],
 };
 
 /** Typed handles on every collection of one archive database. */

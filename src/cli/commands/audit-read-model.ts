@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
 import { parseAuditTime } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
-import { exportParquet } from '../../audit/read-model/export-parquet.ts';
+import { DEFAULT_OVERLAP_MS, exportParquet } from '../../audit/read-model/export-parquet.ts';
 import { impactOf, type ImpactQuery } from '../../audit/read-model/impact.ts';
 import { openReadModel, readOnlySql, type QueryResult } from '../../audit/read-model/read-model.ts';
 import { GateError } from '../../core/errors.ts';
@@ -14,12 +14,13 @@ import type { Command } from './command.ts';
 
 /** Writes the Parquet export; `withArchive` is the audit commands' connection helper. */
 export async function runParquetExport(
-  values: { out?: string; full?: boolean; 'overlap-hours'?: string },
+  values: { out?: string; full?: boolean; rebuild?: boolean; 'overlap-hours'?: string },
   withArchive: <T>(use: (archive: Archive) => Promise<T>) => Promise<T>,
 ): Promise<number> {
   if (values.out === undefined)
     throw new GateError('INPUT_INVALID', 'audit export --format parquet needs --out DIR');
-  const hours = values['overlap-hours'] === undefined ? 24 : Number(values['overlap-hours']);
+  const hours =
+    values['overlap-hours'] === undefined ? DEFAULT_OVERLAP_MS / 3600_000 : Number(values['overlap-hours']);
   if (!Number.isFinite(hours) || hours < 0) {
     throw new GateError(
       'INPUT_INVALID',
@@ -30,7 +31,7 @@ export async function runParquetExport(
   return withArchive(async (archive) => {
     const report = await exportParquet(archive, out, {
       overlapMs: hours * 3600 * 1000,
-      full: values.full === true,
+      rebuild: values.full === true || values.rebuild === true,
     });
     const written = Object.entries(report.written)
       .filter(([, n]) => n > 0)

@@ -346,16 +346,18 @@ const exportCommand: Command = {
         format: { type: 'string', default: 'jsonl' },
         out: { type: 'string' },
         full: { type: 'boolean', default: false },
+        rebuild: { type: 'boolean', default: false },
         'overlap-hours': { type: 'string' },
       },
     });
     if (values.help) {
       console.log(`Usage: slsa-gate audit export --since TIME --until TIME [--inline] [filters] > file.jsonl
-       slsa-gate audit export --format parquet --out DIR [--full] [--overlap-hours H]\n
+       slsa-gate audit export --format parquet --out DIR [--rebuild] [--overlap-hours H]\n
 --inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.
 --format parquet writes the whole archive as the read model's Parquet tables, partitioned by day;
-a second run into the same DIR writes only what is new (records stamped up to H hours, default 24,
-before the previous run are read again; --full rewrites everything).\n\n${FILTER_USAGE}`);
+a second run into the same DIR writes only what is new, read through the archive's change feed
+(writes up to H hours, default 1/6, before the previous run are looked at again); --rebuild
+(or --full) rewrites everything from a scan of the archive.\n\n${FILTER_USAGE}`);
       return 0;
     }
     if (values.format === 'parquet') {

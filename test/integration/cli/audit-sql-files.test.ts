@@ -24,7 +24,7 @@ const auditSql = (sql: string) => runCli(['audit', 'sql', sql, '--dir', 'export'
 
 test("a file under the working directory's .tmp/ cannot be read through audit sql", async () => {
   // A real export, of an archive with nothing in it: a directory without one is no read model.
-  await exportParquet({ databaseName: 'empty', recordsSince: async function* () {} }, join(work, 'export'));
+  await exportParquet({ databaseName: 'empty', exportBatches: async function* () {} }, join(work, 'export'));
   mkdirSync(join(work, '.tmp'));
   writeFileSync(join(work, '.tmp', 'secret.csv'), 'name,value\ndeploy_token,s3cr3t-planted\n');
   // The export directory stays readable: the model opens and answers a query over its tables.

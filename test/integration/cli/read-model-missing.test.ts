@@ -67,7 +67,7 @@ test('audit sql and audit impact refuse a read model that is not there: READ_MOD
 
 test('an export of an empty archive is a read model: it answers, with no rows', async () => {
   const dir = join(work, 'exported-empty');
-  await exportParquet({ databaseName: 'empty', recordsSince: async function* () {} }, dir);
+  await exportParquet({ databaseName: 'empty', exportBatches: async function* () {} }, dir);
   const run = await runCli(['audit', 'sql', 'SELECT count(*) AS n FROM decisions', '--dir', dir, '--json']);
   assert.equal(run.exit, 0, run.stderr);
   assert.deepEqual(JSON.parse(run.stdout), [{ n: '0' }]);

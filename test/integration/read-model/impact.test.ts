@@ -22,7 +22,11 @@ import { buildDecisionRecord, type ExportedCollection } from '../../../src/archi
 import type { DecisionRecord } from '../../../src/archive/decision-record.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { isGateError } from '../../../src/core/errors.ts';
-import { exportParquet, type ExportSource } from '../../../src/audit/read-model/export-parquet.ts';
+import {
+  exportParquet,
+  exportSourceOf,
+  type ExportSource,
+} from '../../../src/audit/read-model/export-parquet.ts';
 import { impact, impactOf, type ImpactQuery } from '../../../src/audit/read-model/impact.ts';
 import { openReadModel, type ReadModel } from '../../../src/audit/read-model/read-model.ts';
 
@@ -215,10 +219,7 @@ function sourceOf(releases: Release[]): ExportSource {
       }
     }
   }
-  return {
-    databaseName: 'impact-test',
-    recordsSince: ((collection: ExportedCollection) => records(collection)) as ExportSource['recordsSince'],
-  };
+  return exportSourceOf('impact-test', records);
 }
 
 /**

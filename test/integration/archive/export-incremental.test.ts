@@ -1,0 +1,217 @@
+/**
+ * The read-model export against the real store (FerretDB): incremental runs read the archive's
+ * change feed and each record it names by key (on FerretDB any other filter scans the whole
+ * collection), a crashed run is completed by the next, a rebuild from a scan writes the same
+ * rows, and a day of many small files is compacted into one. Records are written through the
+ * archive's own write methods, as the publish path writes them (inputs from make-records.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { exportParquet, stageExport } from '../../../src/audit/read-model/export-parquet.ts';
+import { openReadModel } from '../../../src/audit/read-model/read-model.ts';
+import { TABLES, TABLE_NAMES } from '../../../src/audit/read-model/tables.ts';
+import { assertReadsByKey, filtersOf, readRecorder } from '../../helpers/explain-by-key.ts';
+import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
+import { fakeDigest, makeAttestation, makeDecision } from './make-records.ts';
+
+let archive: Archive;
+let dir: string;
+const recorder = readRecorder();
+
+before(async () => {
+  ensureServices();
+  archive = await openArchive(services.mongoUri, uniqueName('export_feed').replaceAll('-', '_'), {
+    onCommand: recorder.onCommand,
+  });
+  dir = mkdtempSync(join(tmpdir(), 'slsa-gate-export-feed-'));
+});
+after(async () => {
+  await databaseOf(archive).dropDatabase();
+  await archive.close();
+});
+
+const REPOSITORY = '127.0.0.1:5000/release/app';
+
+/** A decision that needs approval, written as the publish path writes it, up to awaiting approval. */
+async function decideNeedingApproval(label: string) {
+  const now = new Date().toISOString();
+  await archive.storeAttestations([makeAttestation(label, { fetchedAt: now })]);
+  await archive.storePolicy(fakeDigest('policy-1'), 'apiVersion: v1\n');
+  const decision = makeDecision(label, { outcome: 'NEEDS_APPROVAL', decidedAt: now, requestedAt: now });
+  await archive.recordDecision(decision);
+  await archive.transition(decision.decisionId, 'decided', 'awaiting-approval', 'slsa-gate');
+  return decision;
+}
+
+/** The approval, the VSA and the publish of a decision awaiting approval. */
+async function approveAndPublish(decision: ReturnType<typeof makeDecision>) {
+  const now = new Date().toISOString();
+  await archive.recordApproval(decision.decisionId, {
+    approver: 'lead@acme.example',
+    verdict: 'approve',
+    reason: 'reviewed',
+    at: now,
+    verified: true,
+  });
+  await archive.transition(decision.decisionId, 'awaiting-approval', 'approved', 'lead@acme.example');
+  await archive.storeVsa({
+    raw: Buffer.from(`vsa-${decision.decisionId}`).toString('base64'),
+    direction: 'issued',
+    decisionId: decision.decisionId,
+    subjectDigest: decision.artifact.digest,
+    resourceUri: `oci://${REPOSITORY}`,
+    verifierId: 'https://slsa-gate.example/verifier',
+    verifiedLevels: ['SLSA_BUILD_LEVEL_3'],
+    at: now,
+  });
+  await archive.markPublished(decision.decisionId, {
+    repository: REPOSITORY,
+    digest: decision.artifact.digest,
+    tag: decision.artifact.tag,
+    at: now,
+  });
+}
+
+/** Every row of every table in `at`, each table ordered by its key (the model's content). */
+async function contentOf(at: string): Promise<Record<string, unknown[]>> {
+  const model = await openReadModel(at);
+  try {
+    const out: Record<string, unknown[]> = {};
+    for (const table of TABLE_NAMES) {
+      out[table] = (await model.query(`SELECT * FROM ${table} ORDER BY ${TABLES[table].key}`)).rows;
+    }
+    return out;
+  } finally {
+    model.close();
+  }
+}
+
+async function rowsOf(sql: string): Promise<Array<Record<string, unknown>>> {
+  const model = await openReadModel(dir);
+  try {
+    return (await model.query(sql)).rows;
+  } finally {
+    model.close();
+  }
+}
+
+describe('incremental export through the change feed', () => {
+  test('the change feed costs one upsert by key per write the read model exports', async () => {
+    recorder.reads.length = 0;
+    recorder.recording = true;
+    const decision = await decideNeedingApproval('feed-cost');
+    await approveAndPublish(decision);
+    recorder.recording = false;
+    const feedWrites = recorder.reads.flatMap(filtersOf).filter((f) => f.collection === 'changes');
+    // storeAttestations, storePolicy, recordDecision, two transitions, recordApproval, storeVsa, markPublished.
+    assert.equal(feedWrites.length, 8, JSON.stringify(feedWrites));
+    for (const { filter } of feedWrites) assert.deepEqual(Object.keys(filter), ['_id']);
+  });
+
+  test('a run picks up a decision, its approval and its publish written after the previous run, by key only', async () => {
+    const first = await exportParquet(archive, dir);
+    assert.equal(first.mode, 'scan', 'the first run scans');
+    assert.equal(first.written.decisions, 1);
+
+    const decision = await decideNeedingApproval('feed-late');
+    await approveAndPublish(decision);
+    recorder.reads.length = 0;
+    recorder.recording = true;
+    const second = await exportParquet(archive, dir);
+    recorder.recording = false;
+    assert.equal(second.mode, 'feed');
+    assert.equal(second.written.decisions, 1, JSON.stringify(second.written));
+    assert.equal(second.written.approvals, 1);
+    assert.equal(second.written.vsas, 1);
+    assert.equal(second.written.events, 4, 'created, awaiting-approval, approved, published');
+    assert.equal(second.written.attestations, 1);
+    await assertReadsByKey(archive, recorder.reads);
+
+    const approvals = await rowsOf(
+      `SELECT approver, verdict FROM approvals WHERE decision_id = '${decision.decisionId}'`,
+    );
+    assert.deepEqual(approvals, [{ approver: 'lead@acme.example', verdict: 'approve' }]);
+    const published = await rowsOf(
+      `SELECT repository, digest FROM publications WHERE decision_id = '${decision.decisionId}'`,
+    );
+    assert.deepEqual(published, [{ repository: REPOSITORY, digest: decision.artifact.digest }]);
+    const count = await rowsOf('SELECT count(*) AS n FROM decisions');
+    assert.equal(count[0]!.n, '2', 'no row written twice');
+  });
+
+  test('a run with nothing new reads the feed by key and no collection by scan', async () => {
+    recorder.reads.length = 0;
+    recorder.recording = true;
+    const run = await exportParquet(archive, dir);
+    recorder.recording = false;
+    assert.equal(run.mode, 'feed');
+    assert.deepEqual(
+      Object.values(run.written).filter((n) => n > 0),
+      [],
+    );
+    const collections = new Set(recorder.reads.flatMap(filtersOf).map((f) => f.collection));
+    assert.ok(collections.has('changes'), 'the feed was read');
+    // Records written within the overlap are looked up again, by key; nothing is searched.
+    await assertReadsByKey(archive, recorder.reads);
+  });
+
+  test('a run that crashed between staging and renaming is completed by the next', async () => {
+    const decision = await decideNeedingApproval('feed-crash');
+    // The crash: the run staged its files and state but never renamed them into place.
+    const staged = await stageExport(archive, dir, { overlapMs: 10 * 60_000, rebuild: false });
+    assert.equal(staged.written.decisions, 1);
+    assert.deepEqual(
+      await rowsOf(`SELECT decision_id FROM decisions WHERE decision_id = '${decision.decisionId}'`),
+      [],
+      'nothing staged is visible',
+    );
+    const next = await exportParquet(archive, dir);
+    assert.equal(next.written.decisions, 0, 'the staged run was published, not read again');
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.staging-')), 'no staging left');
+    assert.deepEqual(
+      await rowsOf(`SELECT decision_id FROM decisions WHERE decision_id = '${decision.decisionId}'`),
+      [{ decision_id: decision.decisionId }],
+    );
+    assert.equal((await rowsOf('SELECT count(*) AS n FROM decisions'))[0]!.n, '3');
+  });
+
+  test('a rebuild from a scan of the store writes the same rows as the incremental runs', async () => {
+    const rebuilt = mkdtempSync(join(tmpdir(), 'slsa-gate-export-rebuild-'));
+    const run = await exportParquet(archive, rebuilt, { rebuild: true });
+    assert.equal(run.mode, 'scan');
+    assert.deepEqual(await contentOf(rebuilt), await contentOf(dir));
+  });
+
+  test('a day of many small files is compacted into one file holding the same rows', async () => {
+    for (const label of ['compact-1', 'compact-2', 'compact-3']) {
+      await decideNeedingApproval(label);
+      await exportParquet(archive, dir);
+    }
+    const before = await contentOf(dir);
+    const today = `day=${new Date().toISOString().slice(0, 10)}`;
+    const partition = join(dir, 'events', today);
+    assert.ok(readdirSync(partition).length > 3, `several files in ${partition}`);
+    const run = await exportParquet(archive, dir, { compactAt: 3 });
+    assert.ok(run.compacted.includes(`events/${today}`), JSON.stringify(run.compacted));
+    assert.equal(readdirSync(partition).length, 1);
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.compaction-')));
+    assert.deepEqual(await contentOf(dir), before);
+    // The compacted file is sorted as a run's: by the common filters, then time.
+    const model = await openReadModel(dir);
+    try {
+      const file = join(partition, readdirSync(partition)[0]!);
+      const order = await model.query(
+        `SELECT to_status, occurred_at FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`,
+      );
+      const keys = order.rows.map((r) => `${String(r.to_status)} ${String(r.occurred_at)}`);
+      assert.deepEqual(keys, [...keys].sort());
+    } finally {
+      model.close();
+    }
+    assert.ok(existsSync(join(dir, '_export.json')));
+  });
+});
