@@ -182,7 +182,7 @@ class RowBatches {
     }
   }
 
-  async add(table: TableName, row: Row): Promise<void> {
+  add(table: TableName, row: Row): void {
     let pending = this.lines.get(table);
     if (!pending) {
       pending = { parts: [], chars: 0 };
@@ -192,7 +192,13 @@ class RowBatches {
     pending.parts.push(line);
     pending.chars += line.length;
     this.counts[table]++;
-    if (pending.chars >= BATCH_CHARS) await this.flush(table);
+  }
+
+  /** Hands DuckDB each table whose pending lines reached BATCH_CHARS. */
+  async flushFull(): Promise<void> {
+    for (const [table, pending] of this.lines) {
+      if (pending.chars >= BATCH_CHARS) await this.flush(table);
+    }
   }
 
   async flush(table: TableName): Promise<void> {
@@ -214,37 +220,37 @@ class RowBatches {
 }
 
 /** The rows of each exported record, into `rows`. */
-async function addRows(rows: RowBatches, batch: ExportBatch): Promise<void> {
+function addRows(rows: RowBatches, batch: ExportBatch): void {
   switch (batch.collection) {
     case 'decisions':
       for (const record of batch.records) {
         const built = decisionRows(record);
-        await rows.add('decisions', built.decisions);
-        for (const row of built.checks) await rows.add('checks', row);
-        for (const row of built.source_refs) await rows.add('source_refs', row);
+        rows.add('decisions', built.decisions);
+        for (const row of built.checks) rows.add('checks', row);
+        for (const row of built.source_refs) rows.add('source_refs', row);
       }
       return;
     case 'attestations':
       for (const record of batch.records) {
         const built = attestationRows(record);
-        await rows.add('attestations', built.attestations);
-        for (const row of built.dependencies) await rows.add('dependencies', row);
+        rows.add('attestations', built.attestations);
+        for (const row of built.dependencies) rows.add('dependencies', row);
       }
       return;
     case 'vsas':
-      for (const record of batch.records) await rows.add('vsas', vsaRow(record));
+      for (const record of batch.records) rows.add('vsas', vsaRow(record));
       return;
     case 'approvals':
-      for (const record of batch.records) await rows.add('approvals', approvalRow(record));
+      for (const record of batch.records) rows.add('approvals', approvalRow(record));
       return;
     case 'events':
-      for (const record of batch.records) await rows.add('events', eventRow(record));
+      for (const record of batch.records) rows.add('events', eventRow(record));
       return;
     case 'policies':
-      for (const record of batch.records) await rows.add('policies', policyRow(record));
+      for (const record of batch.records) rows.add('policies', policyRow(record));
       return;
     case 'exceptions':
-      for (const record of batch.records) await rows.add('exceptions', exceptionRow(record));
+      for (const record of batch.records) rows.add('exceptions', exceptionRow(record));
       return;
   }
 }
@@ -509,7 +515,8 @@ export async function stageExport(
     await rows.create();
     for await (const batch of batches) {
       read[batch.collection] += batch.records.length;
-      await addRows(rows, batch);
+      addRows(rows, batch);
+      await rows.flushFull();
     }
     await rows.flushAll();
     const written = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>;

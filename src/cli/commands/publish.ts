@@ -27,7 +27,7 @@ import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
 import { secondsOption } from './seconds-option.ts';
-import { DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
+import { archiveOnFirstUse, DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
 import { progressOfResult, waitForPublish } from '../../config/publish-progress.ts';
 
 const USAGE = `Usage: slsa-gate publish --image <staging-ref> --to <release-repo> [options]
@@ -198,7 +198,7 @@ export const publishCommand: Command = {
         );
 
       const waitEnds = waitSeconds === undefined ? Infinity : Date.now() + waitSeconds * 1000;
-      const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+      const archive = archiveOnFirstUse(config);
       try {
         let last: PublishStatus | undefined;
         for (;;) {

@@ -1,10 +1,31 @@
+import type { Archive } from '../../archive/archive.ts';
 import { GateError } from '../../core/errors.ts';
+import type { Config } from '../../config/config.ts';
+import { connectArchive } from '../../config/mongo-options.ts';
 import type { TemporalClientSession } from '../../config/temporal-client.ts';
 import { readPublishRun, type ProgressArchive } from '../../config/publish-progress.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
 
 /** How long the CLI waits for Temporal to answer one call, by default. */
 export const DEFAULT_QUERY_SECONDS = 10;
+
+/**
+ * The archive for a running publish's decision, connected on first use: a finished run's
+ * progress is its result in Temporal's history and needs no store.
+ */
+export function archiveOnFirstUse(
+  config: Pick<Config, 'mongoUri' | 'database' | 'mongoTlsCAFile'>,
+): ProgressArchive & { close(): Promise<void> } {
+  let opened: Promise<Archive> | undefined;
+  const archive = () =>
+    (opened ??= connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false }));
+  return {
+    getDecision: async (decisionId) => (await archive()).getDecision(decisionId),
+    listApprovals: async (decisionId) => (await archive()).listApprovals(decisionId),
+    // One that failed to connect has nothing to close; its failure was already reported.
+    close: async () => (await opened?.catch(() => undefined))?.close(),
+  };
+}
 
 /** What the CLI knows of a publish run. */
 export interface RunProgress {

@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { GateError } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
-import { connectArchive } from '../../config/mongo-options.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
-import { DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
+import { archiveOnFirstUse, DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
 import { secondsOption } from './seconds-option.ts';
 
 const USAGE = `Usage: slsa-gate status <workflow-id> [--timeout SECONDS] [--json]
@@ -38,7 +37,7 @@ export const statusCommand: Command = {
     const seconds = secondsOption(values.timeout, DEFAULT_QUERY_SECONDS);
     const config = loadConfig();
     const session = await connectClient(config);
-    const archive = await connectArchive(config, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+    const archive = archiveOnFirstUse(config);
     try {
       const { progress, runId } = await readProgress(session, archive, workflowId, seconds);
       printProgress(progress, {
