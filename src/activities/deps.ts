@@ -51,4 +51,6 @@ export interface ActivitySettings {
    * is judged against the release repository it copies (docs/consumers.md#mirrors).
    */
   mirrors?: MirrorMap;
+  /** The read model directory the export schedule writes (SLSA_GATE_READ_MODEL); absent: none. */
+  readModelDir?: string;
 }

@@ -8,9 +8,10 @@ import { createPolicyActivities } from './policy.ts';
 import { createPublishActivities } from './publish.ts';
 import { createNpmPackageActivities } from './npm-package.ts';
 import { createRevocationActivities } from './revocation.ts';
+import { createReadModelExportActivities } from './read-model-export.ts';
 import { createRunEndActivities } from './run-ends.ts';
 
-/** Every activity of the workflows (publish, monitor, revoke, reaper), with their errors mapped to Temporal failures in one place. */
+/** Every activity of the workflows (publish, monitor, revoke, reaper, read model export), with their errors mapped to Temporal failures in one place. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createAdmissionActivities(deps),
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitorActivities(deps),
     ...createRevocationActivities(deps),
     ...createRunEndActivities(deps),
+    ...createReadModelExportActivities(deps),
   });
 }
 

@@ -1,14 +1,16 @@
 /**
- * The audit API and web view, on `node:http`: GET routes over the archive's audit queries
- * (scope `audit:read`), server-rendered pages for people, the write routes of publish-routes.ts
+ * The audit API and web view, on `node:http`: GET routes over the auditors' queries
+ * (scope `audit:read`), answered from the loaded read model (lists, statistics, saved queries;
+ * every answer says how fresh: `asOf`) or read by key from the archive (one decision, raw
+ * bytes, VSAs, drift), server-rendered pages for people, the write routes of publish-routes.ts
  * and the admin route of policy-routes.ts. Each request is admitted to a pool first
  * (admission.ts) and read within deadlines.
  *
- *   GET /api/v1/decisions?<filters>&cursor&limit   listDecisions
+ *   GET /api/v1/decisions?<filters>&cursor&limit   listDecisionPage (read model)
  *   GET /api/v1/decisions/:ref                     showDecision (raw bytes left out, linked)
  *   GET /api/v1/attestations/:digest/raw           archived bytes, digest re-checked first
  *   GET /api/v1/vsas/:subject-digest               the newest VSA the gate issued for an artifact digest
- *   GET /api/v1/stats?<filters>                    decisionStats
+ *   GET /api/v1/stats?<filters>                    decisionStatsAnswer (read model)
  *   GET /api/v1/drift?repository&limit             the release monitor's drift findings, last seen first
  *   GET /  GET /decisions/:ref  GET /drift         the web view (same auth, via a cookie)
  *   GET /login  POST /login  POST /logout          the cookie holding the token
@@ -21,13 +23,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import * as z from 'zod';
 import { isArchiveUnavailable, type Archive } from '../archive/archive.ts';
 import type { AuditFilters } from '../archive/audit-filters.ts';
-import {
-  decisionStats,
-  findArchivedBytes,
-  listDecisions,
-  showDecision,
-  type DecisionDetail,
-} from '../archive/queries.ts';
+import { findArchivedBytes, showDecision, type DecisionDetail } from '../archive/queries.ts';
+import { decisionStatsAnswer, listDecisionPage } from '../audit/read-model/audit-answers.ts';
 import { transientTemporalError } from '../config/coded-error.ts';
 import { isGateError } from '../core/errors.ts';
 import { defaultTrustMap, type TrustMap } from '../core/policy/trust-map.ts';
@@ -56,8 +53,8 @@ import {
 import { ParameterError, parseDecisionQuery, parseDriftQuery } from './query-params.ts';
 import { startRevocation } from './revocation-routes.ts';
 import { vsaKeySetPem, type VsaKeySet } from '../signing/vsa-key-set.ts';
-import { readExportState } from '../audit/read-model/export-parquet.ts';
-import { openReadModel, readOnlySql } from '../audit/read-model/read-model.ts';
+import { readOnlySql, type ReadModel } from '../audit/read-model/read-model.ts';
+import { asOfOf, type ServedReadModel } from '../audit/read-model/served-model.ts';
 import type { SavedQuery } from '../audit/read-model/saved-queries.ts';
 import {
   detailPage,
@@ -139,8 +136,11 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** The trust map the workers use, which a policy loaded through the API is checked against (default: the shipped one). */
   trustMap?: TrustMap;
-  /** The Parquet read model and the saved queries the web view's query page runs on it. */
-  readModel?: { dir: string; queries: SavedQuery[] };
+  /**
+   * The loaded read model the lists, statistics and saved queries answer from, and the saved
+   * queries of the web view's query page. Absent: those routes answer 503 READ_MODEL_MISSING.
+   */
+  readModel?: { served: ServedReadModel; queries: SavedQuery[] };
   /** The gate's VSA public keys, served without a credential at /.well-known/slsa-gate/keys. */
   vsaKeys?: VsaKeySet;
   /** Counts every request (served on the metrics listener, never on this server). */
@@ -277,6 +277,8 @@ async function handle(
         res,
         req,
         new HttpError(503, 'READ_MODEL_MISSING', 'no read model has been exported for this server yet'),
+        // The export schedule writes it within seconds of its first run.
+        { 'Retry-After': '5' },
       );
     }
     if (err instanceof ApiFailure)
@@ -695,11 +697,15 @@ async function apiRoute(
   const { archive } = options;
   if (path === '/api/v1/decisions') {
     const { filters, page } = parseDecisionQuery(params, { page: true });
-    return sendJson(res, 200, await listDecisions(archive, filters, page));
+    return sendJson(
+      res,
+      200,
+      await fromReadModel(options, (model) => listDecisionPage(model, filters, page)),
+    );
   }
   if (path === '/api/v1/stats') {
     const { filters } = parseDecisionQuery(params, { page: false });
-    return sendJson(res, 200, await decisionStats(archive, filters));
+    return sendJson(res, 200, await fromReadModel(options, (model) => decisionStatsAnswer(model, filters)));
   }
   if (path === '/api/v1/drift')
     return sendJson(res, 200, { items: await archive.listDrift(parseDriftQuery(params)) });
@@ -726,6 +732,18 @@ async function apiRoute(
     return sendJson(res, 200, detailJson(detail, options));
   }
   throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+}
+
+/** Runs `query` on the served read model; READ_MODEL_MISSING when the server has none. */
+function fromReadModel<T>(options: ApiServerOptions, query: (model: ReadModel) => Promise<T>): Promise<T> {
+  const readModel = options.readModel;
+  if (!readModel)
+    throw new HttpError(
+      503,
+      'READ_MODEL_MISSING',
+      'this server has no read model: api serve --read-model DIR (or SLSA_GATE_READ_MODEL), the directory the export schedule writes',
+    );
+  return readModel.served.use(query);
 }
 
 function noParameters(params: URLSearchParams): void {
@@ -792,10 +810,10 @@ async function pageRoute(
   const { archive } = options;
   if (path === '/') {
     const { filters, page } = parseDecisionQuery(params, { page: true });
-    const [list, days] = await Promise.all([
-      listDecisions(archive, filters, page),
-      outcomesPerDay(archive, filters),
-    ]);
+    // One model for the list and the chart, so both are as of the same export.
+    const [list, days] = await fromReadModel(options, (model) =>
+      Promise.all([listDecisionPage(model, filters, page), outcomesPerDay(model, filters)]),
+    );
     return sendHtml(
       res,
       200,
@@ -806,6 +824,7 @@ async function pageRoute(
         ...(page.limit !== undefined ? { limit: page.limit } : {}),
         total: days.total,
         days: days.days,
+        asOf: list.asOf,
       }),
     );
   }
@@ -833,41 +852,34 @@ async function savedQueryRoute(
   res: ServerResponse,
 ): Promise<void> {
   noParameters(params);
-  const readModel = options.readModel;
-  if (!readModel)
-    throw new HttpError(404, 'NOT_FOUND', 'no read model configured (api serve --read-model DIR)');
+  const queries = options.readModel?.queries ?? [];
   if (path === '/queries') {
-    return sendHtml(
-      res,
-      200,
-      savedQueriesPage(readModel.queries, readExportState(readModel.dir)?.exportedAt),
-    );
+    const asOf = await fromReadModel(options, async (model) => asOfOf(model));
+    return sendHtml(res, 200, savedQueriesPage(queries, asOf));
   }
   const name = decodeSegment(path.slice('/queries/'.length));
-  const query = readModel.queries.find((q) => q.name === name);
+  const query = queries.find((q) => q.name === name);
   if (!query) throw new HttpError(404, 'NOT_FOUND', 'no saved query of that name');
-  const model = await openReadModel(readModel.dir);
-  try {
-    const result = await readOnlySql(model, query.sql);
-    return sendHtml(res, 200, savedQueryResultPage(query, result, model.state?.exportedAt));
-  } finally {
-    model.close();
-  }
+  const [result, asOf] = await fromReadModel(
+    options,
+    async (model) => [await readOnlySql(model, query.sql), asOfOf(model)] as const,
+  );
+  return sendHtml(res, 200, savedQueryResultPage(query, result, asOf));
 }
 
 /** Outcome counts per day for the chart: one stats pass per outcome present. */
 async function outcomesPerDay(
-  archive: Archive,
+  model: ReadModel,
   filters: AuditFilters,
 ): Promise<{ total: number; days: DayOutcomes[] }> {
-  const all = await decisionStats(archive, filters);
+  const all = await decisionStatsAnswer(model, filters);
   const byDay = new Map<string, DayOutcomes>();
   const outcomes = all.byOutcome
     .map((c) => OutcomeSchema.safeParse(c.key))
     .flatMap((r) => (r.success ? [r.data] : []));
   const perOutcome = await Promise.all(
     outcomes.map(async (outcome) =>
-      filters.outcome === outcome ? all : decisionStats(archive, { ...filters, outcome }),
+      filters.outcome === outcome ? all : decisionStatsAnswer(model, { ...filters, outcome }),
     ),
   );
   outcomes.forEach((outcome, i) => {

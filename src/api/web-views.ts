@@ -5,6 +5,7 @@
  */
 import type { AuditFilters } from '../archive/audit-filters.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
+import type { DecisionSummary } from '../audit/read-model/audit-answers.ts';
 import type { DriftRecord } from '../archive/drift-record.ts';
 import { eventReason } from '../archive/event-record.ts';
 import { DecisionStatusSchema } from '../archive/lifecycle.ts';
@@ -213,18 +214,20 @@ function decisionHref(id: string): string {
   return `/decisions/${encodeURIComponent(id)}`;
 }
 
-function artifactName(d: DecisionRecord): string {
+function artifactName(d: Pick<DecisionRecord, 'artifact'>): string {
   return `${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}`;
 }
 
 /** The list of decisions with the filter form, the chart and the next-page link. */
 export function listPage(input: {
   filters: AuditFilters;
-  items: DecisionRecord[];
+  items: DecisionSummary[];
   nextCursor?: string;
   limit?: number;
   total: number;
   days: DayOutcomes[];
+  /** The export time of the read model the list comes from. */
+  asOf: string;
 }): string {
   const { filters, items } = input;
   const rows = items.map(
@@ -254,6 +257,7 @@ export function listPage(input: {
     'Decisions',
     html`<h1>Decisions</h1>
       ${filterForm(filters)}
+      <p class="muted as-of">${freshnessLine(input.asOf)}</p>
       <section class="summary">
         <h2>Outcomes per day</h2>
         <p class="muted">${input.total} matching decision(s).</p>
@@ -517,7 +521,7 @@ export function driftPage(items: DriftRecord[], repository: string | undefined):
 /** The saved-query page: every saved query, and how fresh the read model they run on is. */
 export function savedQueriesPage(
   queries: Array<{ name: string; title: string }>,
-  exportedAt: string | undefined,
+  exportedAt: string,
 ): string {
   return layout(
     'Saved queries',
@@ -533,7 +537,7 @@ export function savedQueriesPage(
 export function savedQueryResultPage(
   query: { title: string; sql: string },
   result: { columns: string[]; rows: Array<Record<string, unknown>> },
-  exportedAt: string | undefined,
+  exportedAt: string,
 ): string {
   const cell = (v: unknown) =>
     v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -569,8 +573,7 @@ export function savedQueryResultPage(
   );
 }
 
-function freshnessLine(exportedAt: string | undefined): string {
-  return exportedAt
-    ? `From the Parquet read model as exported at ${exportedAt} (audit export --format parquet).`
-    : 'The read model has not been exported yet (audit export --format parquet).';
+/** How fresh a page from the read model is: the export time of the run it holds. */
+function freshnessLine(exportedAt: string): string {
+  return `From the read model as exported at ${exportedAt} (its asOf: the last export run it holds).`;
 }

@@ -365,11 +365,13 @@ async function resolveFilters(archive: Archive, filters: AuditFilters): Promise<
   return decisionFilter(parsed, approvedIds);
 }
 
-function encodeCursor(decidedAt: string, id: string): string {
+/** The page cursor after the decision `id` decided at `decidedAt` (the list's keyset position). */
+export function encodeCursor(decidedAt: string, id: string): string {
   return Buffer.from(JSON.stringify([decidedAt, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [Date, string] {
+/** The position a cursor names; INPUT_INVALID (detail `cursor`) when it is not one. */
+export function decodeCursor(cursor: string): [Date, string] {
   try {
     const [at, id] = z
       .tuple([z.iso.datetime(), z.string()])

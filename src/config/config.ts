@@ -52,6 +52,11 @@ export const ConfigSchema = z.strictObject({
   policyFile: z.string().optional(),
   /** Trust map file (builder identities and levels); the shipped defaults when absent. */
   trustMapFile: z.string().optional(),
+  /**
+   * The audit read model's directory, which the export schedule writes and the API reads
+   * (docs/audit.md#keeping-it-fresh); absent: this worker exports nothing.
+   */
+  readModelDir: z.string().min(1).optional(),
   trustedRoot: z.string().optional(),
   /** The npm registry's attestation keys (npm's /-/npm/v1/keys document): who signs npm publish attestations. */
   npmKeys: z.string().optional(),
@@ -130,6 +135,7 @@ const VARIABLES: Record<string, string> = {
   healthListen: 'SLSA_GATE_HEALTH_LISTEN',
   driftWebhookUrl: 'SLSA_GATE_DRIFT_WEBHOOK_URL',
   mirrors: 'SLSA_GATE_MIRRORS',
+  readModelDir: 'SLSA_GATE_READ_MODEL',
 };
 
 /**
@@ -182,6 +188,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     npmRegistries: list(env.SLSA_GATE_NPM_REGISTRIES),
     policyFile: env.SLSA_GATE_POLICY,
     trustMapFile: env.SLSA_GATE_TRUST_MAP,
+    readModelDir: env.SLSA_GATE_READ_MODEL,
     trustedRoot: env.SLSA_GATE_TRUSTED_ROOT,
     npmKeys: env.SLSA_GATE_NPM_KEYS,
     attestorsFile: env.SLSA_GATE_ATTESTORS,

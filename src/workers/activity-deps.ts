@@ -72,6 +72,7 @@ export async function createActivityDeps(
       attestationDeadlineSeconds: config.attestationDeadlineSeconds,
       allowUnverifiedApprovals: config.allowUnverifiedApprovals,
       ...(config.mirrors ? { mirrors: config.mirrors } : {}),
+      ...(config.readModelDir ? { readModelDir: config.readModelDir } : {}),
     },
     archive,
     registry,

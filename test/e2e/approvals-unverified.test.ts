@@ -118,6 +118,7 @@ test('an approval typed at the CLI is archived verified:false and shown as unver
     [['unverified:token:alice', false]],
   );
   // The approver filter for the verified id does not find the typed name.
+  await api.exportReadModel();
   const byApprover = async (approver: string) =>
     (
       (await (await readApi(`/api/v1/decisions?approver=${encodeURIComponent(approver)}`)).json()) as {

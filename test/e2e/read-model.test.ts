@@ -22,6 +22,7 @@ import { exportParquet } from '../../src/audit/read-model/export-parquet.ts';
 import { DEFAULT_SAVED_QUERIES } from '../../src/audit/read-model/saved-queries.ts';
 import { impact } from '../../src/audit/read-model/impact.ts';
 import { openReadModel, readOnlySql, type ReadModel } from '../../src/audit/read-model/read-model.ts';
+import { serveReadModel } from '../../src/audit/read-model/served-model.ts';
 import { buildAndAttest, DEMO_BUILDER_ID } from '../../src/demo/demo-builder.ts';
 import { isGateError } from '../../src/core/errors.ts';
 import { requestFor, startPublishHarness, type PublishHarness } from '../helpers/publish-harness.ts';
@@ -219,12 +220,13 @@ test('impact: a dependency shared by two of three releases finds exactly those t
 test('the web view runs saved queries on the read model, for a logged-in auditor only', async () => {
   await exportParquet(h.deps.archive, dir);
   const reader = randomBytes(32).toString('hex');
+  const served = serveReadModel(dir);
   const server = createApiServer({
     archive: h.deps.archive,
     tokens: new TokenVerifier({
       tokens: [{ name: 'auditor', sha256: hashToken(reader), scopes: ['audit:read'] }],
     }),
-    readModel: { dir, queries: DEFAULT_SAVED_QUERIES },
+    readModel: { served, queries: DEFAULT_SAVED_QUERIES },
     log: () => {},
   });
   const base = (await listenApi(server, 0)).url;
@@ -248,6 +250,7 @@ test('the web view runs saved queries on the read model, for a logged-in auditor
     assert.equal((await get('/queries/no-such-query')).status, 404);
     assert.notEqual((await get('/queries/releases-by-builder', null)).status, 200);
   } finally {
+    served.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }

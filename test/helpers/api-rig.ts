@@ -1,10 +1,15 @@
 /** The API (`slsa-gate api serve`) in front of a publish harness, on a loopback port, for the write-route tests. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TokenVerifier, type ApiTokensConfig } from '../../src/api/api-tokens.ts';
 import type * as z from 'zod';
 import type { StartPublishBodySchema } from '../../src/api/publish-routes.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { exportParquet } from '../../src/audit/read-model/export-parquet.ts';
+import { serveReadModel } from '../../src/audit/read-model/served-model.ts';
 import type { PublishHarness } from './publish-harness.ts';
 
 export interface ApiRig {
@@ -19,6 +24,8 @@ export interface ApiRig {
     token: string,
     body: z.input<typeof StartPublishBodySchema>,
   ): Promise<{ workflowId: string; runId: string; handle: WorkflowHandle }>;
+  /** One export run of the harness's archive into the read model the API serves (as the export schedule runs it), then the API takes it in. */
+  exportReadModel(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,9 +35,12 @@ export async function startApi(
   tokens: ApiTokensConfig,
   options: { temporalTimeoutMs?: number } = {},
 ): Promise<ApiRig> {
+  const readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-api-rig-read-model-'));
+  const served = serveReadModel(readModelDir);
   const server = createApiServer({
     archive: h.deps.archive,
     tokens: new TokenVerifier(tokens),
+    readModel: { served, queries: [] },
     publish: {
       client: h.client,
       taskQueue: h.config.taskQueue,
@@ -66,9 +76,15 @@ export async function startApi(
       const { workflowId, runId } = JSON.parse(text) as { workflowId: string; runId: string };
       return { workflowId, runId, handle: h.client.workflow.getHandle(workflowId, runId) };
     },
+    async exportReadModel() {
+      await exportParquet(h.deps.archive, readModelDir);
+      await served.refresh();
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      served.close();
+      rmSync(readModelDir, { recursive: true, force: true });
     },
   };
 }

@@ -208,7 +208,7 @@ export async function showDecisionRow(model: ReadModel, decisionId: string): Pro
 
 const startOfDay = (iso: string | undefined) => iso === undefined || /T00:00:00(\.0+)?(Z|\+00:00)$/.test(iso);
 
-/** Counts of the matching decisions by outcome, builder, failing code and day (server-side GROUP BY). */
+/** Counts of the matching decisions by outcome, builder, failing code, failing check and day (server-side GROUP BY). */
 export async function decisionStatsRows(model: ReadModel, filters: AuditFilters): Promise<QueryResult> {
   const { where, params } = filterSql(filters);
   // Whole days and no other filter: summed from the per-day counts instead of every decision.
@@ -227,7 +227,7 @@ export async function decisionStatsRows(model: ReadModel, filters: AuditFilters)
     const inDays = days.map((d) => `AND ${d}`).join(' ');
     return model.query(
       `SELECT dimension, key, sum(count) AS count FROM daily_counts
-         WHERE dimension IN ('outcome', 'builder', 'failing_code') ${inDays} GROUP BY ALL
+         WHERE dimension IN ('outcome', 'builder', 'failing_code', 'failing_check') ${inDays} GROUP BY ALL
        UNION ALL SELECT 'day', day, sum(count) FROM daily_counts WHERE dimension = 'all' ${inDays} GROUP BY ALL
        ORDER BY dimension, count DESC, key`,
       dayParams,
@@ -238,6 +238,7 @@ export async function decisionStatsRows(model: ReadModel, filters: AuditFilters)
      SELECT 'outcome' AS dimension, outcome AS key, count(*) AS count FROM m GROUP BY ALL
      UNION ALL SELECT 'builder', builder_id || coalesce('@' || builder_version, ''), count(*) FROM m GROUP BY ALL
      UNION ALL SELECT 'failing_code', code, count(*) FROM (SELECT unnest(failing_codes) AS code FROM m) GROUP BY ALL
+     UNION ALL SELECT 'failing_check', check_id, count(*) FROM (SELECT unnest(failing_checks) AS check_id FROM m) GROUP BY ALL
      UNION ALL SELECT 'day', day, count(*) FROM m GROUP BY ALL
      ORDER BY dimension, count DESC, key`,
     params,

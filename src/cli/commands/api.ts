@@ -24,6 +24,7 @@ import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import { exportedState } from '../../audit/read-model/read-model.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
+import { serveReadModel } from '../../audit/read-model/served-model.ts';
 import { ApiMetrics } from '../../metrics/api-metrics.ts';
 import { registerApprovalGauges } from '../../metrics/gate-metrics.ts';
 import { startOpsListeners, type OpsListener } from '../../metrics/ops-listener.ts';
@@ -37,8 +38,9 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
   --host           address to listen on (default 127.0.0.1)
   --tokens-file    token hashes (JSON or YAML); else SLSA_GATE_API_TOKENS_FILE or SLSA_GATE_API_TOKENS
   --secure-cookie  mark the web view's session cookie Secure (serve it over TLS)
-  --read-model     a directory of \`audit export --format parquet\` (or SLSA_GATE_READ_MODEL): the
-                   web view's saved-query page (/queries) runs on it
+  --read-model     the read model directory the export schedule writes (or SLSA_GATE_READ_MODEL):
+                   loaded once, refreshed when an export run finishes; the decision list, the
+                   statistics, the web view's list and saved queries (/queries) answer from it
   --saved-queries  more saved queries (YAML or JSON: {queries: [{name, title, sql}]})
   --trust-map      the trust map the workers use (else SLSA_GATE_TRUST_MAP, else the shipped one):
                    a policy loaded through POST /api/v1/policies is checked against it
@@ -87,6 +89,11 @@ export const apiServeCommand: Command = {
     const { metricsListen } = loadObservability();
     const trustMap = loadConfiguredTrustMap(values['trust-map'] ?? process.env.SLSA_GATE_TRUST_MAP);
     const archive = await connectArchive(settings, { serverSelectionTimeoutMS: 5000, createIndexes: false });
+    // One loaded read model for the whole process, loaded at start and refreshed as export runs finish.
+    const readModel = readModelDir
+      ? { served: serveReadModel(readModelDir), queries: loadSavedQueries(values['saved-queries']) }
+      : undefined;
+    await readModel?.served.refresh();
     // Metrics on a listener of their own (SLSA_GATE_METRICS_LISTEN), never on the public port.
     const metrics = metricsListen ? new ApiMetrics() : undefined;
     if (metrics) registerApprovalGauges(metrics.registry, archive);
@@ -115,9 +122,7 @@ export const apiServeCommand: Command = {
       ...(publishOptions ? { publish: publishOptions } : {}),
       secureCookie: values['secure-cookie'],
       trustMap,
-      ...(readModelDir
-        ? { readModel: { dir: readModelDir, queries: loadSavedQueries(values['saved-queries']) } }
-        : {}),
+      ...(readModel ? { readModel } : {}),
       temporalUi: (workflowId, runId) => workflowUiUrl(temporalUi, workflowId, runId),
       ...(metrics ? { metrics } : {}),
     });
@@ -143,6 +148,7 @@ export const apiServeCommand: Command = {
       for (const l of served) l.server.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      readModel?.served.close();
       await archive.close();
       await temporal?.close();
     }

@@ -3,6 +3,7 @@
  * (src/audit/read-model) from the command line.
  */
 import { parseArgs } from 'node:util';
+import type { Duration } from '@temporalio/common';
 import type { Archive } from '../../archive/archive.ts';
 import { parseAuditTime } from '../../archive/audit-time.ts';
 import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
@@ -42,6 +43,40 @@ export async function runParquetExport(
     );
     return 0;
   });
+}
+
+/**
+ * `audit export --schedule [--every 5s]`: creates (or updates) the Temporal Schedule that runs
+ * the export on the worker's task queue into the worker's SLSA_GATE_READ_MODEL.
+ */
+export async function installExportSchedule(values: { every?: string; out?: string }): Promise<number> {
+  const every = values.every ?? '5s';
+  if (!/^\d+(s|m|h)$/.test(every) || Number.parseInt(every, 10) < 1)
+    throw new GateError('INPUT_INVALID', `--every ${every}: a duration such as 5s, 1m`);
+  if (values.out !== undefined)
+    throw new GateError(
+      'INPUT_INVALID',
+      "--schedule exports into the worker's SLSA_GATE_READ_MODEL, not --out: the worker decides where it writes",
+    );
+  const [{ loadConfig }, { connectClient }, { installReadModelSchedule }] = await Promise.all([
+    import('../../config/config.ts'),
+    import('../../config/temporal-client.ts'),
+    import('../../consumers/read-model-schedule.ts'),
+  ]);
+  const config = loadConfig();
+  const { client, close } = await connectClient(config);
+  try {
+    const installed = await installReadModelSchedule(client, {
+      taskQueue: config.taskQueue,
+      every: every as Duration,
+    });
+    console.log(
+      `${installed.created ? 'created' : 'updated'} schedule ${installed.scheduleId}: exportReadModel every ${every} on task queue ${config.taskQueue}, into the workers' SLSA_GATE_READ_MODEL`,
+    );
+    return 0;
+  } finally {
+    await close();
+  }
 }
 
 function cell(value: unknown): string {

@@ -1,7 +1,9 @@
 /**
- * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered from
- * the archive alone (no Temporal, no registry). Store: `--mongodb-uri` or MONGODB_URI,
- * database `--db` or SLSA_GATE_DB (default `slsa_gate`).
+ * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered without
+ * Temporal or a registry. `list` and `stats` read the read model (`--dir` or
+ * SLSA_GATE_READ_MODEL, docs/audit.md#which-views-use-the-read-model) and say how fresh it is; `--from-store`
+ * scans the store instead (small archives only). `show`, `export` and `verify` read the store:
+ * `--mongodb-uri` or MONGODB_URI, database `--db` or SLSA_GATE_DB (default `slsa_gate`).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Archive } from '../../archive/archive.ts';
@@ -10,7 +12,6 @@ import { connectArchive } from '../../config/mongo-options.ts';
 import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import { parseAuditTime } from '../../archive/audit-time.ts';
-import type { DecisionRecord } from '../../archive/decision-record.ts';
 import { eventReason } from '../../archive/event-record.ts';
 import { verifyIntegrity } from '../../archive/integrity.ts';
 import { archivedSignatureCheck, type ArchivedSignatureSetup } from '../../audit/archived-signatures.ts';
@@ -24,13 +25,21 @@ import {
   reliedOnAttestations,
   showDecision,
   type Count,
+  type DecisionStats,
 } from '../../archive/queries.ts';
+import {
+  decisionStatsAnswer,
+  listDecisionPage,
+  summaryOf,
+  type DecisionSummary,
+} from '../../audit/read-model/audit-answers.ts';
 import { GateError } from '../../core/errors.ts';
 import { DEFAULT_ARTIFACT_KIND } from '../../core/model.ts';
-import { runParquetExport } from './audit-read-model.ts';
+import { installExportSchedule, runParquetExport } from './audit-read-model.ts';
 import { verdictSender } from './progress-output.ts';
 import { terminalSafe } from '../terminal-safe.ts';
 import { checksTable, textTable } from '../text-table.ts';
+import { openReadModel, type ReadModel } from '../../audit/read-model/read-model.ts';
 import type { Command } from './command.ts';
 
 /** Where the archive is (shared by every audit subcommand). */
@@ -67,6 +76,42 @@ export const FILTER_USAGE = `Filters (all given must match):
   --approver WHO  --with-exception  --since TIME (inclusive)  --until TIME (exclusive)
   TIME: YYYY-MM-DD (the start of that UTC day) or an ISO-8601 instant with offset (…T10:00:00Z)
 Store: --mongodb-uri URI (or MONGODB_URI)  --db NAME (or SLSA_GATE_DB, default slsa_gate)`;
+
+/** Where `list` and `stats` read: the read model, or the store when asked to. */
+const SOURCE_OPTIONS = {
+  dir: { type: 'string' },
+  'from-store': { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+const SOURCE_USAGE = `Source: --dir DIR (or SLSA_GATE_READ_MODEL): the read model the export schedule keeps fresh;
+  --from-store: scan the store instead (every query reads every decision: small archives only)`;
+
+/**
+ * Runs `fromModel` on the read model of `--dir` (or SLSA_GATE_READ_MODEL), or `fromStore` on
+ * the store with `--from-store`: the store is read only when asked, never as a fallback.
+ */
+async function fromSource<T>(
+  values: Values,
+  fromModel: (model: ReadModel) => Promise<T>,
+  fromStore: (archive: Archive) => Promise<T>,
+): Promise<T> {
+  if (values['from-store'] === true) {
+    if (values.dir !== undefined) throw new GateError('INPUT_INVALID', 'choose one of --dir, --from-store');
+    return withArchive(values, fromStore);
+  }
+  const dir = (values.dir as string | undefined) ?? process.env.SLSA_GATE_READ_MODEL;
+  if (!dir)
+    throw new GateError(
+      'READ_MODEL_MISSING',
+      'where is the read model? --dir DIR (or SLSA_GATE_READ_MODEL), as written by `slsa-gate audit export --format parquet --out DIR`; --from-store scans the store instead',
+    );
+  const model = await openReadModel(dir);
+  try {
+    return await fromModel(model);
+  } finally {
+    model.close();
+  }
+}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -129,7 +174,7 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-const CSV_COLUMNS: Array<[string, (d: DecisionRecord) => string | undefined]> = [
+const CSV_COLUMNS: Array<[string, (d: DecisionSummary) => string | undefined]> = [
   ['decisionId', (d) => d._id],
   ['decidedAt', (d) => d.decidedAt],
   ['outcome', (d) => d.outcome],
@@ -144,7 +189,6 @@ const CSV_COLUMNS: Array<[string, (d: DecisionRecord) => string | undefined]> = 
   ['failingCodes', (d) => d.failingCodes.join(' ')],
   ['policyDigest', (d) => d.policy.digest],
   ['requester', (d) => d.requester],
-  ['publishedTo', (d) => d.published?.repository],
   ['workflowId', (d) => d.workflowId],
   ['runId', (d) => d.runId],
   ['evidenceDigest', (d) => d.evidenceDigest],
@@ -162,6 +206,7 @@ const listCommand: Command = {
       args,
       options: {
         ...STORE_OPTIONS,
+        ...SOURCE_OPTIONS,
         ...FILTER_OPTIONS,
         limit: { type: 'string', default: '50' },
         cursor: { type: 'string' },
@@ -173,7 +218,7 @@ const listCommand: Command = {
     });
     if (values.help) {
       console.log(
-        `Usage: slsa-gate audit list [filters] [--limit N] [--cursor C | --all] [--json|--jsonl|--csv]\n\n${FILTER_USAGE}`,
+        `Usage: slsa-gate audit list [filters] [--limit N] [--cursor C | --all] [--json|--jsonl|--csv]\n\n${FILTER_USAGE}\n${SOURCE_USAGE}`,
       );
       return 0;
     }
@@ -181,43 +226,68 @@ const listCommand: Command = {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit))
       throw new GateError('INPUT_INVALID', `--limit must be an integer, not ${values.limit}`);
-    return withArchive(values, async (archive) => {
-      const filters = filtersOf(values);
-      const items: DecisionRecord[] = [];
+    const filters = filtersOf(values);
+    // Every page from the same source (one read model, one export run).
+    const collect = async (
+      listPage: (page: { limit: number; cursor: string | undefined }) => Promise<ListedPage>,
+    ) => {
+      const items: DecisionSummary[] = [];
       let cursor = values.cursor;
-      let nextCursor: string | undefined;
+      let page: ListedPage;
       do {
-        const page = await listDecisions(archive, filters, { limit, cursor });
+        page = await listPage({ limit, cursor });
         items.push(...page.items);
         if (format === 'jsonl') for (const item of page.items) console.log(JSON.stringify(item));
-        nextCursor = page.nextCursor;
-        cursor = nextCursor;
+        cursor = page.nextCursor;
       } while (values.all && cursor !== undefined);
-      if (format === 'json') console.log(JSON.stringify({ items, nextCursor }, null, 2));
-      if (format === 'csv') {
-        console.log(CSV_COLUMNS.map(([name]) => name).join(','));
-        for (const d of items) console.log(CSV_COLUMNS.map(([, get]) => csvCell(get(d) ?? '')).join(','));
-      }
-      if (format === 'table') {
-        const rows = items.map((d) => [
-          d.decidedAt.slice(0, 19) + 'Z',
-          d.outcome,
-          d.status,
-          `${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}`,
-          shortDigest(d.artifact.digest),
-          `${d.builder?.id ?? ''}${d.builder?.version ? '@' + d.builder.version : ''}`,
-          d.failingCodes.join(' '),
-          d._id,
-        ]);
-        console.log(
-          textTable(['DECIDED', 'OUTCOME', 'STATUS', 'ARTIFACT', 'DIGEST', 'BUILDER', 'FAILING', 'ID'], rows),
-        );
-        console.log(`${items.length} decision(s)${nextCursor ? `; next page: --cursor ${nextCursor}` : ''}`);
-      }
-      return 0;
-    });
+      return { items, nextCursor: page.nextCursor, asOf: page.asOf };
+    };
+    const { items, nextCursor, asOf } = await fromSource(
+      values,
+      (model) => collect((page) => listDecisionPage(model, filters, page)),
+      (archive) =>
+        collect(async (page) => {
+          const listed = await listDecisions(archive, filters, page);
+          return { items: listed.items.map(summaryOf), nextCursor: listed.nextCursor };
+        }),
+    );
+    freshness(asOf);
+    if (format === 'json') console.log(JSON.stringify({ items, nextCursor, asOf }, null, 2));
+    if (format === 'csv') {
+      console.log(CSV_COLUMNS.map(([name]) => name).join(','));
+      for (const d of items) console.log(CSV_COLUMNS.map(([, get]) => csvCell(get(d) ?? '')).join(','));
+    }
+    if (format === 'table') {
+      const rows = items.map((d) => [
+        d.decidedAt.slice(0, 19) + 'Z',
+        d.outcome,
+        d.status,
+        `${d.artifact.repository}${d.artifact.tag ? ':' + d.artifact.tag : ''}`,
+        shortDigest(d.artifact.digest),
+        `${d.builder?.id ?? ''}${d.builder?.version ? '@' + d.builder.version : ''}`,
+        d.failingCodes.join(' '),
+        d._id,
+      ]);
+      console.log(
+        textTable(['DECIDED', 'OUTCOME', 'STATUS', 'ARTIFACT', 'DIGEST', 'BUILDER', 'FAILING', 'ID'], rows),
+      );
+      console.log(`${items.length} decision(s)${nextCursor ? `; next page: --cursor ${nextCursor}` : ''}`);
+    }
+    return 0;
   },
 };
+
+/** A page of the list; `asOf` only when it came from the read model. */
+interface ListedPage {
+  items: DecisionSummary[];
+  nextCursor?: string | undefined;
+  asOf?: string;
+}
+
+/** Says on stderr how fresh a read-model answer is (JSON carries `asOf`; CSV and JSONL stay clean). */
+function freshness(asOf: string | undefined): void {
+  console.error(asOf ? `read model as of ${asOf}` : 'from the store (--from-store)');
+}
 
 const showCommand: Command = {
   async run(args) {
@@ -306,32 +376,41 @@ const statsCommand: Command = {
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { ...STORE_OPTIONS, ...FILTER_OPTIONS, json: { type: 'boolean', default: false } },
+      options: {
+        ...STORE_OPTIONS,
+        ...SOURCE_OPTIONS,
+        ...FILTER_OPTIONS,
+        json: { type: 'boolean', default: false },
+      },
     });
     if (values.help) {
-      console.log(`Usage: slsa-gate audit stats [filters] [--json]\n\n${FILTER_USAGE}`);
+      console.log(`Usage: slsa-gate audit stats [filters] [--json]\n\n${FILTER_USAGE}\n${SOURCE_USAGE}`);
       return 0;
     }
-    return withArchive(values, async (archive) => {
-      const stats = await decisionStats(archive, filtersOf(values));
-      if (values.json) {
-        console.log(JSON.stringify(stats, null, 2));
-        return 0;
-      }
-      const section = (title: string, counts: Count[]) =>
-        [title, ...counts.map((c) => `  ${String(c.count).padStart(8)}  ${c.key}`)].join('\n');
-      console.log(
-        [
-          `Decisions: ${stats.total}`,
-          section('By outcome', stats.byOutcome),
-          section('By builder', stats.byBuilder),
-          section('By failing check', stats.byFailingCheck),
-          section('By failing code', stats.byFailingCode),
-          section('By day', stats.byDay),
-        ].join('\n'),
-      );
+    const filters = filtersOf(values);
+    const stats: DecisionStats & { asOf?: string } = await fromSource(
+      values,
+      (model) => decisionStatsAnswer(model, filters),
+      (archive) => decisionStats(archive, filters),
+    );
+    freshness(stats.asOf);
+    if (values.json) {
+      console.log(JSON.stringify(stats, null, 2));
       return 0;
-    });
+    }
+    const section = (title: string, counts: Count[]) =>
+      [title, ...counts.map((c) => `  ${String(c.count).padStart(8)}  ${c.key}`)].join('\n');
+    console.log(
+      [
+        `Decisions: ${stats.total}`,
+        section('By outcome', stats.byOutcome),
+        section('By builder', stats.byBuilder),
+        section('By failing check', stats.byFailingCheck),
+        section('By failing code', stats.byFailingCode),
+        section('By day', stats.byDay),
+      ].join('\n'),
+    );
+    return 0;
   },
 };
 
@@ -348,18 +427,25 @@ const exportCommand: Command = {
         full: { type: 'boolean', default: false },
         rebuild: { type: 'boolean', default: false },
         'overlap-hours': { type: 'string' },
+        schedule: { type: 'boolean', default: false },
+        every: { type: 'string' },
       },
     });
     if (values.help) {
       console.log(`Usage: slsa-gate audit export --since TIME --until TIME [--inline] [filters] > file.jsonl
-       slsa-gate audit export --format parquet --out DIR [--rebuild] [--overlap-hours H]\n
+       slsa-gate audit export --format parquet --out DIR [--rebuild] [--overlap-hours H]
+       slsa-gate audit export --schedule [--every 5s]\n
 --inline includes the raw attestation and VSA bytes (base64); otherwise they are referenced by digest.
 --format parquet writes the whole archive as the read model's Parquet tables, partitioned by day;
 a second run into the same DIR writes only what is new, read through the archive's change feed
 (writes up to H hours, default 1/6, before the previous run are looked at again); --rebuild
-(or --full) rewrites everything from a scan of the archive.\n\n${FILTER_USAGE}`);
+(or --full) rewrites everything from a scan of the archive.
+--schedule creates (or updates) the Temporal Schedule that runs the Parquet export every --every
+on the worker's task queue, into the workers' SLSA_GATE_READ_MODEL: the directory \`api serve\`
+reads (docs/audit.md#keeping-it-fresh).\n\n${FILTER_USAGE}`);
       return 0;
     }
+    if (values.schedule) return installExportSchedule(values);
     if (values.format === 'parquet') {
       return runParquetExport(values, (use) => withArchive(values, use));
     }

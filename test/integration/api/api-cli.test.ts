@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { makeAttestation, makeDecision } from '../archive/make-records.ts';
 
@@ -14,15 +17,20 @@ const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
 const db = uniqueName('api_cli').replaceAll('-', '_');
 let archive: Archive;
+let readModelDir: string;
 
 before(async () => {
   ensureServices();
   archive = await openArchive(services.mongoUri, db);
   await archive.storeAttestations([makeAttestation('cli1')]);
   await archive.recordDecision(makeDecision('cli1'));
+  // The list answers from the read model the export writes.
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-api-cli-read-model-'));
+  await exportParquet(archive, readModelDir);
 });
 
 after(async () => {
+  if (readModelDir) rmSync(readModelDir, { recursive: true, force: true });
   if (archive) await databaseOf(archive).dropDatabase();
   await archive?.close();
 });
@@ -45,7 +53,8 @@ test('hash-token prints an entry; serve answers with it, 401 without it, and sto
   assert.match(entry.sha256, /^sha256:[0-9a-f]{64}$/);
   assert.deepEqual(entry.scopes, ['audit:read']);
 
-  const child = spawn(process.execPath, [cli, 'api', 'serve', '--port', '0', '--db', db], {
+  const serve = ['api', 'serve', '--port', '0', '--db', db, '--read-model', readModelDir];
+  const child = spawn(process.execPath, [cli, ...serve], {
     env: {
       ...process.env,
       MONGODB_URI: services.mongoUri,

@@ -8,10 +8,13 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { hashToken } from '../../../src/api/api-tokens.ts';
 import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
 import { parseExposition } from '../../helpers/prometheus-text.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { makeDecision } from '../archive/make-records.ts';
@@ -23,6 +26,7 @@ let archive: Archive;
 let child: ChildProcessByStdio<null, Readable, Readable>;
 let api: string;
 let metrics: string;
+let readModelDir: string;
 
 before(async () => {
   ensureServices();
@@ -32,7 +36,11 @@ before(async () => {
     await archive.transition(`publish-${label}/run-1`, 'decided', 'awaiting-approval');
   }
   await archive.transition('publish-done/run-1', 'awaiting-approval', 'expired');
-  child = spawn(process.execPath, [cli, 'api', 'serve', '--port', '0', '--db', db], {
+  // The list answers from the read model the export writes.
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-api-metrics-read-model-'));
+  await exportParquet(archive, readModelDir);
+  const serve = ['api', 'serve', '--port', '0', '--db', db, '--read-model', readModelDir];
+  child = spawn(process.execPath, [cli, ...serve], {
     env: {
       ...process.env,
       MONGODB_URI: services.mongoUri,
@@ -60,6 +68,7 @@ after(async () => {
     child.kill('SIGTERM');
     await once(child, 'exit');
   }
+  if (readModelDir) rmSync(readModelDir, { recursive: true, force: true });
   if (archive) await databaseOf(archive).dropDatabase();
   await archive?.close();
 });

@@ -1,11 +1,16 @@
 /**
  * The audit API over HTTP against the real store: one decision made by a real publish workflow
  * (publish harness: real Worker, Temporal, registry, store) plus generated ones with a known
- * answer for every filter, and a bulk load for pagination. Every database is dropped at the end.
+ * answer for every filter, and a bulk load for pagination. Lists and statistics come from the
+ * read model exported from that store (as the export schedule would), one decision and its
+ * bytes from the store. Every database is dropped at the end.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Binary } from 'mongodb';
 import { hashToken, loadApiTokens, TokenVerifier } from '../../../src/api/api-tokens.ts';
@@ -21,6 +26,8 @@ import { TIME_FORMS } from '../../../src/archive/audit-time.ts';
 import { toDoc } from '../../../src/archive/collections.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
 import { decisionStats, listDecisions } from '../../../src/archive/queries.ts';
+import { exportParquet, readExportState } from '../../../src/audit/read-model/export-parquet.ts';
+import { serveReadModel, type ServedReadModel } from '../../../src/audit/read-model/served-model.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import { buildAndAttest } from '../../../src/demo/demo-builder.ts';
 import type { PublishResult } from '../../../src/workflows/contract.ts';
@@ -44,6 +51,8 @@ let archive: Archive;
 let real: PublishResult;
 let server: Server;
 let base: string;
+let readModelDir: string;
+let served: ServedReadModel;
 
 async function get(path: string, token: string | null = reader, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}${path}`, {
@@ -102,13 +111,19 @@ before(async () => {
       { name: 'robot', sha256: hashToken(writerOnly), scopes: ['publish'], sources: ['github.com/acme/app'] },
     ],
   });
-  server = createApiServer({ archive, tokens, log: () => {} });
+  // Everything above reaches the read model by an export run, as the export schedule runs it.
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-api-read-model-'));
+  await exportParquet(archive, readModelDir);
+  served = serveReadModel(readModelDir);
+  server = createApiServer({ archive, tokens, readModel: { served, queries: [] }, log: () => {} });
   base = (await listenApi(server, 0)).url;
 });
 
 after(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
+  served?.close();
+  if (readModelDir) rmSync(readModelDir, { recursive: true, force: true });
   await h?.close();
 });
 
@@ -374,9 +389,11 @@ describe('one decision, its evidence and the stats', () => {
   });
 
   test('stats match decisionStats for the same filters', async () => {
-    const body = await getJson('/api/v1/stats?repository=reg%2Frelease%2Fapp');
+    const { asOf, ...body } = await getJson('/api/v1/stats?repository=reg%2Frelease%2Fapp');
     assert.deepEqual(body, await decisionStats(archive, { repository: 'reg/release/app' }));
     assert.equal(body.total, 3);
+    // How fresh: the export run the served model holds.
+    assert.equal(asOf, readExportState(readModelDir)?.exportedAt);
   });
 
   test('bytes changed in the store are refused, never served under their digest', async () => {
@@ -403,11 +420,14 @@ describe('the store out of reach', () => {
     const down = createApiServer({ archive: lost, tokens, log: () => {} });
     const { url } = await listenApi(down, 0);
     try {
-      const res = await fetch(`${url}/api/v1/decisions`, { headers: { Authorization: `Bearer ${reader}` } });
+      // One decision is read from the store (the lists come from the read model).
+      const res = await fetch(`${url}/api/v1/decisions/${encodeURIComponent(real.decisionId)}`, {
+        headers: { Authorization: `Bearer ${reader}` },
+      });
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('retry-after'), '5');
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ARCHIVE_UNAVAILABLE');
-      const anonymous = await fetch(`${url}/api/v1/decisions`);
+      const anonymous = await fetch(`${url}/api/v1/decisions/${encodeURIComponent(real.decisionId)}`);
       assert.equal(anonymous.status, 401, 'authentication comes first, even with the store down');
     } finally {
       down.closeAllConnections();

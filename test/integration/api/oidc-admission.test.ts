@@ -5,12 +5,17 @@
  * loopback issuer; the slow issuer is a loopback socket that accepts and never answers.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hashToken, TokenVerifier } from '../../../src/api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../../src/api/server.ts';
 import { type Archive, openArchive } from '../../../src/archive/archive.ts';
+import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
+import { serveReadModel, type ServedReadModel } from '../../../src/audit/read-model/served-model.ts';
 import { rsaKey, signJwt, startIssuer, type LoopbackIssuer } from '../../helpers/oidc-issuer.ts';
 import { services, uniqueName } from '../../helpers/services.ts';
 
@@ -21,6 +26,8 @@ let healthy: LoopbackIssuer;
 let silent: NetServer;
 let silentIssuer: string;
 let silentConnections = 0;
+let readModelDir: string;
+let served: ServedReadModel;
 
 before(async () => {
   archive = await openArchive(services.mongoUri, uniqueName('oidc_admission').replaceAll('-', '_'));
@@ -31,8 +38,14 @@ before(async () => {
   const address = silent.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   silentIssuer = `http://127.0.0.1:${address.port}`;
+  // The list the callers ask for answers from the read model (here of an empty archive).
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-oidc-read-model-'));
+  await exportParquet(archive, readModelDir);
+  served = serveReadModel(readModelDir);
 });
 after(async () => {
+  served?.close();
+  if (readModelDir) rmSync(readModelDir, { recursive: true, force: true });
   await archive?.close();
   await healthy?.close();
   silent?.close();
@@ -55,6 +68,7 @@ function claims(iss: string): Record<string, unknown> {
 test('junk tokens waiting on a silent issuer do not stop hashed tokens or cached OIDC keys from being checked', async () => {
   const server = createApiServer({
     archive,
+    readModel: { served, queries: [] },
     tokens: new TokenVerifier({
       tokens: [{ name: 'auditor', sha256: hashToken(AUDITOR), scopes: ['audit:read'] }],
       oidc: [

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Binary } from 'mongodb';
 import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
+import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, makeAttestation, makeDecision } from './make-records.ts';
 
@@ -26,6 +30,7 @@ const failed = makeDecision('cli-2', {
 });
 
 let archive: Archive;
+let readModelDir: string;
 before(async () => {
   ensureServices();
   archive = await openArchive(services.mongoUri, dbName);
@@ -33,8 +38,12 @@ before(async () => {
   await archive.storeAttestations([makeAttestation('cli-1'), makeAttestation('cli-2')]);
   await archive.recordDecision(passed);
   await archive.recordDecision(failed);
+  // `list` and `stats` answer from the read model the export writes (SLSA_GATE_READ_MODEL).
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-audit-cli-read-model-'));
+  await exportParquet(archive, readModelDir);
 });
 after(async () => {
+  rmSync(readModelDir, { recursive: true, force: true });
   await databaseOf(archive).dropDatabase();
   await archive.close();
 });
@@ -45,7 +54,12 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
       process.execPath,
       [cli, 'audit', ...args, '--db', dbName],
       {
-        env: { ...process.env, MONGODB_URI: services.mongoUri, TEMPORAL_UI_URL: 'http://ui.example' },
+        env: {
+          ...process.env,
+          MONGODB_URI: services.mongoUri,
+          TEMPORAL_UI_URL: 'http://ui.example',
+          SLSA_GATE_READ_MODEL: readModelDir,
+        },
       },
     );
     return { code: 0, stdout, stderr };
@@ -80,6 +94,17 @@ test('audit list: table, --json with filters, --jsonl, --csv', async () => {
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /^decisionId,decidedAt,outcome,status,/);
   assert.ok(lines[1]!.startsWith(`${failed.decisionId},2026-04-02T10:00:00.000Z,FAILED,decided,`));
+
+  // How fresh: `asOf` in JSON, a line on stderr; the store only when asked, with the same items.
+  const asOf = (JSON.parse(json.stdout) as { asOf: string }).asOf;
+  assert.match(asOf, /^\d{4}-\d{2}-\d{2}T/);
+  assert.match(tableOut.stderr, new RegExp(`read model as of ${asOf}`));
+  const fromStore = await run('list', '--from-store', '--json');
+  const fromModel = await run('list', '--json');
+  assert.deepEqual(
+    (JSON.parse(fromStore.stdout) as { items: unknown[] }).items,
+    (JSON.parse(fromModel.stdout) as { items: unknown[] }).items,
+  );
 });
 
 test('audit list rejects a bad filter with the usage exit code', async () => {

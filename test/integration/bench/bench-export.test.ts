@@ -5,26 +5,33 @@
  * by the bench (docs/audit.md#measured); nothing here is timed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { NUMBER, runBench } from '../../helpers/bench-smoke.ts';
 import { ensureServices, services } from '../../helpers/services.ts';
-
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 test('bench:export runs at a tiny size and prints the generated, raw-scan, store and incremental figures', async () => {
   ensureServices();
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/bench-export.ts', '--n', '200', '--store-n', '50'],
-    { cwd: ROOT, env: { ...process.env, MONGODB_URI: services.mongoUri } },
-  );
-  assert.match(stdout, /^generated: 200 decisions exported in [\d.]+ s \([\d,]+ decisions\/s, \d+ rows/m);
-  assert.match(stdout, /^store: raw scan of the exported collections: \d+ documents in [\d.]+ s/m);
-  assert.match(stdout, /^store: full export \(scan\) of 50 decisions in [\d.]+ s/m);
+  const stdout = await runBench('scripts/bench-export.ts', ['--n', '200', '--store-n', '50'], {
+    MONGODB_URI: services.mongoUri,
+  });
+  const n = NUMBER;
   assert.match(
     stdout,
-    /^store: incremental run \(feed\) with nothing new in [\d.]+ s, \d+ store commands, 0 rows written$/m,
+    new RegExp(
+      `^generated: 200 decisions exported in ${n} s \\(${n} decisions/s, ${n} rows, ${n} s CPU`,
+      'm',
+    ),
+  );
+  assert.match(
+    stdout,
+    new RegExp(`^store: raw scan of the exported collections: ${n} documents in ${n} s`, 'm'),
+  );
+  assert.match(stdout, new RegExp(`^store: full export \\(scan\\) of 50 decisions in ${n} s`, 'm'));
+  assert.match(
+    stdout,
+    new RegExp(
+      `^store: incremental run \\(feed\\) with nothing new in ${n} s, ${n} store commands, 0 rows written$`,
+      'm',
+    ),
   );
 });

@@ -118,9 +118,20 @@ test('audit show and audit verify of a decision id that names nothing are NOT_FO
 
 test('a database name the store refuses is CONFIG_INVALID naming it (exit 2)', async () => {
   // Operator material: `+` is a legal MongoDB database name character that FerretDB refuses.
-  const run = await runCli(['audit', 'list', '--db', 'audit+2026'], { env });
+  const run = await runCli(['audit', 'list', '--from-store', '--db', 'audit+2026'], { env });
   // Before: "slsa-gate: unexpected error in audit list: Invalid namespace specified 'audit+2026.decisions'", exit 1.
   assertCoded(run, 'CONFIG_INVALID', EXIT.INPUT, /audit\+2026/);
+});
+
+test('audit list and stats without a read model are READ_MODEL_MISSING naming the directory and the export (exit 2)', async () => {
+  // Before: `--dir` was an unknown option and the lists scanned the store.
+  const missing = join(tmpdir(), uniqueName('no-read-model'));
+  for (const command of ['list', 'stats']) {
+    const run = await runCli(['audit', command, '--dir', missing], { env });
+    assertCoded(run, 'READ_MODEL_MISSING', EXIT.INPUT, new RegExp(`${missing}.*audit export`));
+  }
+  // No --dir and no SLSA_GATE_READ_MODEL: the error says where to give it; the store is not scanned instead.
+  assertCoded(await runCli(['audit', 'list'], { env }), 'READ_MODEL_MISSING', EXIT.INPUT, /--dir/);
 });
 
 test('a store that refuses or never answers is ARCHIVE_UNAVAILABLE (exit 4, unavailable), within the connect timeout', async () => {
@@ -128,7 +139,10 @@ test('a store that refuses or never answers is ARCHIVE_UNAVAILABLE (exit 4, unav
     const uri = `mongodb://127.0.0.1:${await port(kind)}/`;
     // Before, for the silent port: the answer came after the 5 s server selection and then the
     // driver's 30 s connect timeout, past this kill bound; now after twice the 5 s.
-    const run = await runCli(['audit', 'list', '--mongodb-uri', uri], { env, killAfterMs: 30_000 });
+    const run = await runCli(['audit', 'list', '--from-store', '--mongodb-uri', uri], {
+      env,
+      killAfterMs: 30_000,
+    });
     assertCoded(run, 'ARCHIVE_UNAVAILABLE', EXIT.UNAVAILABLE, /127\.0\.0\.1/);
   }
 });

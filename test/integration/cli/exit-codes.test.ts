@@ -30,7 +30,7 @@ function portsOnly(ports: Record<string, string>): NodeJS.ProcessEnv {
 
 test('store down: audit list exits 4 naming the address MONGO_PORT gives', { timeout: 120_000 }, async () => {
   const port = String(await freePort());
-  const res = await runSlsaGate(portsOnly({ MONGO_PORT: port }), 'audit', 'list');
+  const res = await runSlsaGate(portsOnly({ MONGO_PORT: port }), 'audit', 'list', '--from-store');
   assert.equal(res.code, 4, res.err);
   assert.match(res.err, new RegExp(`^slsa-gate: ARCHIVE_UNAVAILABLE: .*127\\.0\\.0\\.1:${port}`, 'm'));
   assert.doesNotMatch(res.err, /\n\s+at /, 'no stack trace');

@@ -18,6 +18,7 @@ import { createApiServer, listenApi } from '../../../src/api/server.ts';
 import { databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { exportParquet } from '../../../src/audit/read-model/export-parquet.ts';
 import { DEFAULT_SAVED_QUERIES } from '../../../src/audit/read-model/saved-queries.ts';
+import { serveReadModel } from '../../../src/audit/read-model/served-model.ts';
 import { EXIT } from '../../../src/cli/exit-codes.ts';
 import { hasStackTrace, runCli } from '../../helpers/cli-process.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -94,12 +95,13 @@ test("a saved query on a read model gone since the server started is 503 READ_MO
   await exportParquet(archive, dir);
   const reader = randomBytes(32).toString('hex');
   const logged: string[] = [];
+  const served = serveReadModel(dir);
   const server = createApiServer({
     archive,
     tokens: new TokenVerifier({
       tokens: [{ name: 'auditor', sha256: hashToken(reader), scopes: ['audit:read'] }],
     }),
-    readModel: { dir, queries: DEFAULT_SAVED_QUERIES },
+    readModel: { served, queries: DEFAULT_SAVED_QUERIES },
     log: (line) => logged.push(line),
   });
   const base = (await listenApi(server, 0)).url;
@@ -123,6 +125,7 @@ test("a saved query on a read model gone since the server started is 503 READ_MO
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    served.close();
     await databaseOf(archive).dropDatabase();
     await archive.close();
   }
