@@ -162,7 +162,6 @@ try {
       sourceRepos,
       approvers,
       failingCodes: failures.map(([, code]) => code),
-      packages: [],
       policies,
       start,
     }),

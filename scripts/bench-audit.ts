@@ -35,14 +35,13 @@ import {
   type Measured,
 } from './audit-bench-queries.ts';
 import {
-  SHARED_DEPENDENCY,
   approvers,
   builders,
   failures,
   generatedSource,
   loadGenerated,
-  packages,
   policies,
+  SHARED_DEPENDENCY,
   sourceRepos,
   start,
 } from './generated-archive.ts';
@@ -128,7 +127,7 @@ try {
       show: (id) => showDecisionRow(model, id),
       stats: (filters) => decisionStatsRows(model, filters),
       // `audit impact`'s answer: the count of affected releases and their first page.
-      impact: (query) => impactOf(model, query),
+      impact: (query) => impactOf(model, query, { limit: 50 }),
     };
     results = await measureQueries(
       auditBenchQueries({
@@ -139,10 +138,12 @@ try {
         sourceRepos,
         approvers,
         failingCodes: failures.map(([, code]) => code),
-        packages,
         policies,
         start,
         sharedDependency: SHARED_DEPENDENCY,
+        signers: sourceRepos.map(
+          (repo) => `${repo.replace(/^git\+/, '')}/.github/workflows/release.yml@refs/heads/main`,
+        ),
       }),
       target,
       runs,

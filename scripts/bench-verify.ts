@@ -3,7 +3,7 @@
  * @sigstore/verify on the same bundles and against the crypto floor, measured in one run.
  * Prints the figures and writes them to the "verify" section of docs/benchmarks.md
  * (`--no-write`: print only; BENCH_VERIFY_ROUNDS and BENCH_VERIFY_BATCH size the run).
- * Then bulk `audit verify` over BENCH_VERIFY_BULK (default 100,000) archived attestations on one
+ * Then bulk `audit reverify` over BENCH_VERIFY_BULK (default 100,000) archived attestations on one
  * and on all cores (scripts/bench-verify-bulk.ts; needs the store, MONGODB_URI).
  *
  * Cold: every verification is of a bundle never seen before in the process. The bundles come

@@ -220,6 +220,7 @@ export function createEvidenceActivities(deps: ActivityDeps) {
             subjects: subjects.map((s) => ({ ...(s.name ? { name: s.name } : {}), digest: s.digest })),
             ...(v?.signer.identity ? { signerIdentity: v.signer.identity } : {}),
             ...(v?.signer.issuer ? { signerIssuer: v.signer.issuer } : {}),
+            ...(v?.signer.keyId ? { signerKeyId: v.signer.keyId } : {}),
             ...(provenance ? { builderId: provenance.builder.id } : {}),
             ...(provenance?.source?.uri ? { sourceRepo: provenance.source.uri } : {}),
             ...(provenance?.source?.commit ? { sourceCommit: provenance.source.commit } : {}),

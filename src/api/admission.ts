@@ -10,17 +10,26 @@
  *   more is read from the client; the fetch is bounded by its own timeout). A check that needs
  *   no I/O takes no slot, so neither stalled logins nor junk tokens naming a slow issuer can
  *   stop a hashed token or a token of a cached key from being checked;
- * - `authenticated`: requests with a verified credential.
+ * - `authenticated`: requests with a verified credential;
+ * - `waiting`: a verified caller's progress call that waits (`?wait=` above 0), for up to 900 s.
+ *   Waits have their own slots so that callers waiting on a publish never turn away the
+ *   approve, reject or start that the waits are for.
  */
 
 /** How many requests of each kind are handled at once. */
 export interface AdmissionLimits {
   authenticated: number;
+  waiting: number;
   anonymous: number;
   verifying: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionLimits = { authenticated: 64, anonymous: 16, verifying: 16 };
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  authenticated: 64,
+  waiting: 64,
+  anonymous: 16,
+  verifying: 16,
+};
 
 /** How long a client has to send each phase of its request before it is cut (`408`). */
 export interface ReadDeadlines {
@@ -60,6 +69,7 @@ export function createAdmission(limits: Partial<AdmissionLimits> = {}): Admissio
   const l = { ...DEFAULT_ADMISSION, ...limits };
   return {
     authenticated: new AdmissionPool(l.authenticated),
+    waiting: new AdmissionPool(l.waiting),
     anonymous: new AdmissionPool(l.anonymous),
     verifying: new AdmissionPool(l.verifying),
   };

@@ -329,7 +329,9 @@ async function route(
   // cannot stop any other credential from being checked.
   const principal = await authenticate(options.tokens, req, admission.verifying);
   if (!principal) throw UNAUTHENTICATED();
-  admit(admission.authenticated, res);
+  // A progress call that waits holds its slot up to 900 s: waits take their own pool, so callers
+  // waiting on a publish never turn away the approval they wait for (docs/security-model.md#admission-and-read-deadlines).
+  admit(isProgressWait(method, path, url.searchParams) ? admission.waiting : admission.authenticated, res);
   if (path === PUBLISHES_PATH || path.startsWith(`${PUBLISHES_PATH}/`))
     return publishRoute(options, principal, method, path, url.searchParams, req, res);
   if (path === POLICIES_PATH) return policyRoute(options, principal, method, url.searchParams, req, res);
@@ -557,6 +559,17 @@ const PUBLISH_PATH = /^\/api\/v1\/publishes\/([^/]+)(?:\/(approve|reject))?$/;
 const MAX_JSON_BYTES = 64 * 1024;
 /** A publish request may carry an npm package's attestations (a few tens of KiB each, base64). */
 const MAX_PUBLISH_BODY_BYTES = 512 * 1024;
+
+/** `GET /api/v1/publishes/:workflowId?wait=S` with `S` above 0: a call that may hold its slot for `S` seconds. */
+function isProgressWait(method: string, path: string, params: URLSearchParams): boolean {
+  const match = PUBLISH_PATH.exec(path);
+  return (
+    method === 'GET' &&
+    match !== null &&
+    match[2] === undefined &&
+    params.getAll('wait').some((w) => Number(w) > 0)
+  );
+}
 
 /** The write routes (publish-routes.ts); scopes are checked per route, after authentication. */
 async function publishRoute(

@@ -643,6 +643,7 @@ export class Archive {
         ),
         signerIdentity: parsed.signerIdentity,
         signerIssuer: parsed.signerIssuer,
+        signerKeyId: parsed.signerKeyId,
         builderId: parsed.builderId,
         sourceRepo: parsed.sourceRepo,
         sourceCommit: parsed.sourceCommit,

@@ -11,6 +11,11 @@ export const AttestationInputSchema = z.strictObject({
   subjects: z.array(z.strictObject({ name: z.string().optional(), digest: DigestSetSchema })).default([]),
   signerIdentity: NameSchema.optional(),
   signerIssuer: NameSchema.optional(),
+  /**
+   * The id of the configured public key that verified it (key-signed evidence), never the
+   * signer-chosen keyid: what `audit reverify` names when a rotation retired that key.
+   */
+  signerKeyId: NameSchema.optional(),
   builderId: NameSchema.optional(),
   sourceRepo: NameSchema.optional(),
   sourceCommit: NameSchema.optional(),
@@ -36,6 +41,8 @@ export const AttestationDocSchema = z.strictObject({
   subjectDigests: z.array(z.string()),
   signerIdentity: NameSchema.optional(),
   signerIssuer: NameSchema.optional(),
+  /** The configured key id that verified it; absent for keyless evidence and on records archived before the field. */
+  signerKeyId: NameSchema.optional(),
   builderId: NameSchema.optional(),
   sourceRepo: NameSchema.optional(),
   sourceCommit: NameSchema.optional(),

@@ -1,17 +1,14 @@
 /**
- * Offline re-verification of archived signatures for `audit verify`: each attestation a
- * passing check relied on, and each VSA slsa-gate issued, must still verify against the
- * configured trust material. Attestations that no passing check relied on (for instance
- * the rejected ones kept as evidence of a denial) are not expected to verify.
+ * Offline re-verification of one archived signature for `audit reverify`: does an attestation
+ * (or a VSA slsa-gate issued) verify against today's trust material? A "no" is a finding about
+ * today's trust (a rotated key, an expired root), not tampering: integrity is `audit verify`.
  */
-import type { SignatureCheck } from '../archive/integrity.ts';
 import { isGateError, type ErrorCode } from '../core/errors.ts';
 import type { ArtifactRef } from '../core/model.ts';
 import { buildTrustMaterial, type TrustSources } from '../core/trust/trust-material.ts';
 import type { AttestationInput } from '../core/verify/attestation-input.ts';
 import { loadAttestations } from '../core/verify/load-attestations.ts';
 import { keyOnlyEnvelope, verifyAttestation } from '../core/verify/verify-attestations.ts';
-import type { VerifyPool } from './verify-pool.ts';
 
 /** The artifact the statement inside an envelope names first: a signature is checked, not re-bound. */
 function subjectArtifact(input: AttestationInput): ArtifactRef | undefined {
@@ -45,10 +42,26 @@ export interface ArchivedSignatureItem {
   raw: Uint8Array;
 }
 
-/** Why an archived signature does not verify. */
+/** Why an archived signature does not verify under today's trust, and the keys it names. */
 export interface SignatureProblem {
   code?: ErrorCode;
   message: string;
+  /** The key ids the archived signatures name (DSSE `keyid`, a bundle's public-key hint); empty when none. */
+  keyIds: string[];
+}
+
+/** The key ids an attestation's signatures name: what a rotated key is recognised by. */
+function namedKeyIds(input: AttestationInput): string[] {
+  const json = input.json as {
+    signatures?: Array<{ keyid?: unknown }>;
+    dsseEnvelope?: { signatures?: Array<{ keyid?: unknown }> };
+    verificationMaterial?: { publicKey?: { hint?: unknown } };
+  };
+  const ids = [
+    ...(json.signatures ?? json.dsseEnvelope?.signatures ?? []).map((s) => s.keyid),
+    json.verificationMaterial?.publicKey?.hint,
+  ];
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
 }
 
 /** Re-verifies one archived document (the verification pool's handler); undefined when it verifies. */
@@ -62,8 +75,10 @@ export function archivedSignatureVerifier(
   return ({ collection, id, raw }) => {
     const trust = trusts[collection];
     if (trust === undefined) return undefined;
+    const keyIds: string[] = [];
     try {
       for (const loaded of loadAttestations(raw, `${collection}/${id}`)) {
+        keyIds.push(...namedKeyIds(loaded));
         const input = keyOnlyEnvelope(loaded);
         const artifact = subjectArtifact(input);
         verifyAttestation(input, {
@@ -77,22 +92,7 @@ export function archivedSignatureVerifier(
       return undefined;
     } catch (err) {
       const message = `signature does not verify: ${err instanceof Error ? err.message : String(err)}`;
-      return isGateError(err) ? { code: err.code, message } : { message };
+      return isGateError(err) ? { code: err.code, message, keyIds } : { message, keyIds };
     }
-  };
-}
-
-/**
- * A signature check for verifyIntegrity, run on `pool`: attestations a passing check relied
- * on, and issued VSAs when the pool was set up with VSA trust.
- */
-export function archivedSignatureCheck(opts: {
-  pool: VerifyPool<'archived-signature'>;
-  reliedOn: ReadonlySet<string>;
-  checkVsas: boolean;
-}): SignatureCheck {
-  return async (item) => {
-    if (item.collection === 'vsas' ? !opts.checkVsas : !opts.reliedOn.has(item.id)) return undefined;
-    return opts.pool.run(item);
   };
 }

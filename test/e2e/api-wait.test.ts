@@ -212,3 +212,54 @@ test('Temporal unreachable: the progress and the start routes answer 503 with Re
     await connection.close();
   }
 });
+
+test('waiters holding every request slot do not turn away the approval that ends their wait', async () => {
+  const path = await requestPublish({ approvalRequired: true });
+  let progress = await progressAt(path);
+  while (progress.status !== 'AwaitingApproval' && !progress.result)
+    progress = await progressAt(`${path}?wait=900&since=${progress.status}`);
+  assert.equal(progress.status, 'AwaitingApproval');
+
+  // An API with one slot for authenticated requests; the waiting call is what a pipeline (or
+  // anyone with a token) sends: real material, nothing forged.
+  const server = createApiServer({
+    archive: h.deps.archive,
+    tokens: new TokenVerifier(credentials),
+    publish: {
+      client: h.client,
+      taskQueue: h.config.taskQueue,
+      identityKey: h.identityKey,
+      archive: h.deps.archive,
+    },
+    admission: { authenticated: 1 },
+    log: () => {},
+  });
+  const base = (await listenApi(server, 0)).url;
+  try {
+    // The waiter's request has been received and admitted (authentication needs no I/O here)
+    // once the server saw it and the pending callbacks ran.
+    const received = new Promise<void>((resolve) => server.once('request', () => resolve()));
+    const waiting = fetch(`${base}${path}?wait=900`, {
+      headers: { Authorization: `Bearer ${tokens.auditor}` },
+    });
+    // Settled below; kept from being an unhandled rejection if an assertion ends the test first.
+    waiting.catch(() => {});
+    await received;
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Before: 503 BUSY while the wait held the only slot, until the deadline expired the approval.
+    const approved = await fetch(`${base}${path}/approve`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens.bob}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'reviewed' }),
+    });
+    assert.equal(approved.status, 200, await approved.text());
+    const answered = await waiting;
+    const text = await answered.text();
+    assert.equal(answered.status, 200, text);
+    assert.equal((JSON.parse(text) as Progress).result?.status, 'PUBLISHED');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

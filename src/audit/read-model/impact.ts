@@ -85,35 +85,47 @@ export function normaliseDependency(value: string): { uri?: string; digest?: str
 export type RunSql = (sql: string, params?: Record<string, string | number>) => Promise<QueryResult>;
 
 /**
- * The side tables impact analysis answers from, compact and numbered so that a query joins
- * small integers instead of decision ids (docs/audit.md#impact-side-tables):
+ * The side tables impact analysis answers from, compact and numbered so that a question reads
+ * only the rows of its subject (docs/audit.md#impact-side-tables). Each "uses" row carries its
+ * decision's `decided_at` and current `status`, so that counting, filtering and ordering the
+ * affected decisions touches no per-decision table of a million rows:
  *
- * - `impact_decisions`: one row per decision, `decision_no` in `decided_at` order, its current
- *   status (from `decision_status`), and its policy, builder and source as `impact_subjects`
- *   numbers (plus the source commit);
+ * - `impact_decisions`: one row per decision, `decision_no` in (`decided_at`, `decision_id`)
+ *   order, and its current status (from `decision_status`);
  * - `impact_subjects`: each distinct policy digest, builder (id, version), source repository
  *   and signing identity, numbered;
- * - `impact_signer_uses`: signer subject → decision whose attestations it signed;
+ * - `impact_subject_uses`: subject → decision (its policy, builder, source with the commit,
+ *   and each identity that signed an attestation it rests on);
  * - `impact_dependencies`: each distinct recorded dependency (uri, digests), numbered;
  * - `impact_dependency_keys`: every string `--dependency` may name a dependency by (its uri,
  *   the uri up to each `@`, each digest) → dependency; the exact match is then checked on
  *   `impact_dependencies` with the same predicate as the recorded rows;
  * - `impact_dependency_uses`: dependency → decision that recorded it;
  * - `impact_edges`: decision → decision through an artifact slsa-gate published (`digest`)
- *   that the downstream decision recorded as a dependency;
+ *   that the downstream decision recorded as a dependency (with the downstream's time and status);
  * - `impact_marks`: how many rows of each base table the side tables cover, so that
  *   `refreshImpactTables` reads only rows appended since.
  */
 const SIDE_TABLES = {
-  impact_decisions: `decision_no INTEGER, decision_id VARCHAR, decided_at TIMESTAMPTZ, status VARCHAR,
-    policy_no INTEGER, builder_no INTEGER, source_no INTEGER, source_commit VARCHAR`,
+  impact_decisions: 'decision_no INTEGER, decision_id VARCHAR, decided_at TIMESTAMPTZ, status VARCHAR',
   impact_subjects: 'subject_no INTEGER, kind VARCHAR, value VARCHAR, version VARCHAR',
-  impact_signer_uses: 'subject_no INTEGER, decision_no INTEGER',
+  impact_subject_uses: `subject_no INTEGER, decision_no INTEGER, decided_at TIMESTAMPTZ, status VARCHAR,
+    source_commit VARCHAR`,
   impact_dependencies: 'dependency_no INTEGER, uri VARCHAR, digests VARCHAR[], sha256 VARCHAR',
   impact_dependency_keys: 'key VARCHAR, dependency_no INTEGER',
-  impact_dependency_uses: 'dependency_no INTEGER, decision_no INTEGER',
-  impact_edges: 'upstream_no INTEGER, downstream_no INTEGER, digest VARCHAR',
+  impact_dependency_uses:
+    'dependency_no INTEGER, decision_no INTEGER, decided_at TIMESTAMPTZ, status VARCHAR',
+  impact_edges: `upstream_no INTEGER, downstream_no INTEGER, digest VARCHAR, decided_at TIMESTAMPTZ,
+    status VARCHAR`,
   impact_marks: 'base_table VARCHAR, covered BIGINT',
+} as const;
+
+/** The side tables that carry each decision's status, by the column holding its number. */
+const STATUS_CARRIERS = {
+  impact_decisions: 'decision_no',
+  impact_subject_uses: 'decision_no',
+  impact_dependency_uses: 'decision_no',
+  impact_edges: 'downstream_no',
 } as const;
 
 /** The base tables the side tables are made from; rows are appended, never changed. */
@@ -152,10 +164,16 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
   const next = (column: string, table: string) => `(SELECT coalesce(max(${column}), 0) FROM ${table})`;
 
   if (refresh) {
-    // A status changes with each new event of an earlier decision.
-    await sql(`UPDATE impact_decisions SET status = s.status FROM decision_status s
-      WHERE impact_decisions.decision_id = s.decision_id
-        AND s.decision_id IN (SELECT decision_id FROM ${fresh('events')})`);
+    // A status changes with each new event of an earlier decision: every copy of it follows.
+    await sql(`CREATE OR REPLACE TEMP TABLE impact_changed AS
+      SELECT d.decision_no, s.status FROM impact_decisions d JOIN decision_status s USING (decision_id)
+      WHERE d.decision_id IN (SELECT decision_id FROM ${fresh('events')}) AND s.status IS DISTINCT FROM d.status`);
+    for (const [table, column] of Object.entries(STATUS_CARRIERS)) {
+      await sql(
+        `UPDATE ${table} SET status = c.status FROM impact_changed c WHERE ${table}.${column} = c.decision_no`,
+      );
+    }
+    await sql('DROP TABLE impact_changed');
   }
   await sql(`INSERT INTO impact_subjects
     SELECT ${next('subject_no', 'impact_subjects')} + row_number() OVER (ORDER BY kind, value, version), *
@@ -167,16 +185,15 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
     ) n
     WHERE NOT EXISTS (SELECT 1 FROM impact_subjects s
       WHERE s.kind = n.kind AND s.value = n.value AND s.version IS NOT DISTINCT FROM n.version)`);
+  const firstNewDecision = Number(
+    (await sql('SELECT coalesce(max(decision_no), 0) + 1 AS n FROM impact_decisions')).rows[0]!.n,
+  );
   await sql(`INSERT INTO impact_decisions
-    SELECT ${next('decision_no', 'impact_decisions')} + row_number() OVER (ORDER BY d.decided_at, d.decision_id),
-      d.decision_id, d.decided_at, st.status, p.subject_no, b.subject_no, s.subject_no, d.source_commit
-    FROM ${fresh('decisions')} d
-    LEFT JOIN decision_status st USING (decision_id)
-    LEFT JOIN impact_subjects p ON p.kind = 'policy' AND p.value = d.policy_digest
-    LEFT JOIN impact_subjects b ON b.kind = 'builder' AND b.value = d.builder_id
-      AND b.version IS NOT DISTINCT FROM d.builder_version
-    LEFT JOIN impact_subjects s ON s.kind = 'source' AND s.value = d.source_repo
+    SELECT ${firstNewDecision - 1} + row_number() OVER (ORDER BY d.decided_at, d.decision_id),
+      d.decision_id, d.decided_at, st.status
+    FROM ${fresh('decisions')} d LEFT JOIN decision_status st USING (decision_id)
     ORDER BY d.decided_at, d.decision_id`);
+  const newDecisions = `(SELECT * FROM impact_decisions WHERE decision_no >= ${firstNewDecision})`;
 
   // Decision → attestation pairs not covered yet: new decisions, and earlier decisions that
   // name an attestation exported after them.
@@ -189,13 +206,24 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
              WHERE attestation_digest IN (SELECT digest FROM ${fresh('attestations')})`
         : ''
     })`;
-  await sql(`INSERT INTO impact_signer_uses
-    SELECT DISTINCT s.subject_no, d.decision_no
+  await sql(`INSERT INTO impact_subject_uses
+    SELECT s.subject_no, d.decision_no, d.decided_at, d.status, NULL FROM (
+      SELECT decision_id, 'policy' AS kind, policy_digest AS value, NULL AS version FROM ${fresh('decisions')}
+      UNION ALL SELECT decision_id, 'builder', builder_id, builder_version FROM ${fresh('decisions')}
+    ) n
+    JOIN impact_subjects s ON s.kind = n.kind AND s.value = n.value AND s.version IS NOT DISTINCT FROM n.version
+    JOIN ${newDecisions} d USING (decision_id)
+    UNION ALL
+    SELECT s.subject_no, d.decision_no, d.decided_at, d.status, n.source_commit FROM ${fresh('decisions')} n
+    JOIN impact_subjects s ON s.kind = 'source' AND s.value = n.source_repo
+    JOIN ${newDecisions} d USING (decision_id)
+    UNION ALL
+    SELECT DISTINCT s.subject_no, d.decision_no, d.decided_at, d.status, NULL
     FROM ${newPairs} u
     JOIN attestations a ON a.digest = u.attestation_digest
     JOIN impact_subjects s ON s.kind = 'signer' AND s.value = a.signer_identity
     JOIN impact_decisions d ON d.decision_id = u.decision_id
-    ORDER BY s.subject_no, d.decision_no`);
+    ORDER BY 1, 2`);
 
   const firstNewDependency = Number(
     (await sql('SELECT coalesce(max(dependency_no), 0) + 1 AS n FROM impact_dependencies')).rows[0]!.n,
@@ -221,7 +249,7 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
     ? `SELECT attestation_digest, uri, digests FROM ${fresh('dependencies')}`
     : 'SELECT NULL AS attestation_digest, NULL AS uri, NULL AS digests WHERE false';
   await sql(`INSERT INTO impact_dependency_uses
-    SELECT DISTINCT x.dependency_no, d.decision_no FROM (
+    SELECT DISTINCT x.dependency_no, d.decision_no, d.decided_at, d.status FROM (
       SELECT u.decision_id, dep.uri, dep.digests FROM ${newPairs} u
         JOIN dependencies dep ON dep.attestation_digest = u.attestation_digest
       UNION ALL SELECT u.decision_id, dep.uri, dep.digests
@@ -240,12 +268,12 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
             OR decision_id IN (SELECT decision_id FROM ${fresh('decisions')}))`
     : '(SELECT decision_id, digest FROM publications)';
   await sql(`INSERT INTO impact_edges
-    SELECT DISTINCT up.decision_no, u.decision_no, p.digest FROM ${newPublications} p
+    SELECT DISTINCT up.decision_no, u.decision_no, p.digest, u.decided_at, u.status FROM ${newPublications} p
       JOIN impact_decisions up USING (decision_id)
       JOIN impact_dependencies x ON x.sha256 = p.digest
       JOIN impact_dependency_uses u USING (dependency_no)
     UNION
-    SELECT up.decision_no, u.decision_no, p.digest
+    SELECT up.decision_no, u.decision_no, p.digest, u.decided_at, u.status
       FROM (SELECT * FROM impact_dependency_uses WHERE rowid >= ${firstNewUse}) u
       JOIN impact_dependencies x USING (dependency_no)
       JOIN publications p ON p.digest = x.sha256
@@ -257,12 +285,17 @@ async function addRows(sql: RunSql, refresh: boolean): Promise<void> {
     );
 }
 
-/** Whether the side tables exist (a model opened as views builds them on first use). */
-async function hasImpactTables(model: ReadModel): Promise<boolean> {
+/** Models known to hold the side tables: the check is a catalog query, made once per model. */
+const withSideTables = new WeakSet<ReadModel>();
+
+/** Builds the side tables on a model that lacks them (one opened as views over the files). */
+async function ensureImpactTables(model: ReadModel): Promise<void> {
+  if (withSideTables.has(model)) return;
   const found = await model.query(
     `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'impact_marks' AND NOT temporary`,
   );
-  return Number(found.rows[0]!.n) > 0;
+  if (Number(found.rows[0]!.n) === 0) await createImpactTables((sql, params) => model.query(sql, params));
+  withSideTables.add(model);
 }
 
 const intList = (values: number[]) => values.map((v) => String(Math.trunc(v))).join(', ');
@@ -278,62 +311,42 @@ async function subjectNumbers(
 }
 
 /**
- * The query that selects the numbers of the decisions relying on the subject directly (one
- * `decision_no` column), or null when nothing can match. The subject is first resolved to
- * its few numbers, so that the big tables are filtered by a constant list in their scan.
+ * The query that selects the decisions relying on the subject directly (`decision_no`,
+ * `decided_at`, `status`), or null when nothing can match. The subject is first resolved to
+ * its few numbers, so that the uses tables (sorted by them) are read by a constant filter.
  */
 async function directDecisions(
   model: ReadModel,
   q: z.output<typeof ImpactQuerySchema>,
 ): Promise<{ sql: string; params: Record<string, string> } | null> {
-  const inList = (column: string, numbers: number[]) =>
-    numbers.length ? `${column} IN (${intList(numbers)})` : null;
-  if (q.policy) {
-    const where = inList(
-      'policy_no',
-      await subjectNumbers(model, `kind = 'policy' AND value = $policy`, { policy: q.policy }),
-    );
-    return where === null
+  const uses = (table: string, column: string, numbers: number[], extra = '') =>
+    numbers.length === 0
       ? null
-      : { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} };
-  }
+      : `SELECT decision_no, decided_at, status FROM ${table} WHERE ${column} IN (${intList(numbers)})${extra}`;
+  const subjects = async (where: string, params: Record<string, string>, extra = '') => {
+    const sql = uses('impact_subject_uses', 'subject_no', await subjectNumbers(model, where, params), extra);
+    return sql === null ? null : { sql, params: {} };
+  };
+  if (q.policy) return subjects(`kind = 'policy' AND value = $policy`, { policy: q.policy });
   if (q.builder) {
     const b = normaliseBuilder(q.builder);
-    const numbers = b.version
-      ? await subjectNumbers(
-          model,
+    return b.version
+      ? subjects(
           `kind = 'builder' AND value = $id AND (version = $version OR version = 'refs/tags/' || $version)`,
           { id: b.id, version: b.version },
         )
-      : await subjectNumbers(model, `kind = 'builder' AND value = $id`, { id: b.id });
-    const where = inList('builder_no', numbers);
-    return where === null
-      ? null
-      : { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} };
+      : subjects(`kind = 'builder' AND value = $id`, { id: b.id });
   }
   if (q.source) {
     const s = normaliseSource(q.source);
-    const where = inList(
-      'source_no',
-      await subjectNumbers(model, `kind = 'source' AND value = $repo`, { repo: s.repo }),
+    const found = await subjects(
+      `kind = 'source' AND value = $repo`,
+      { repo: s.repo },
+      s.commit === undefined ? '' : ' AND source_commit = $commit',
     );
-    if (!where) return null;
-    return s.commit === undefined
-      ? { sql: `SELECT decision_no FROM impact_decisions WHERE ${where}`, params: {} }
-      : {
-          sql: `SELECT decision_no FROM impact_decisions WHERE ${where} AND source_commit = $commit`,
-          params: { commit: s.commit },
-        };
+    return found === null || s.commit === undefined ? found : { ...found, params: { commit: s.commit } };
   }
-  if (q.signer) {
-    const where = inList(
-      'subject_no',
-      await subjectNumbers(model, `kind = 'signer' AND value = $signer`, { signer: q.signer }),
-    );
-    return where === null
-      ? null
-      : { sql: `SELECT decision_no FROM impact_signer_uses WHERE ${where}`, params: {} };
-  }
+  if (q.signer) return subjects(`kind = 'signer' AND value = $signer`, { signer: q.signer });
   const dep = normaliseDependency(q.dependency!);
   const where: string[] = [];
   const params: Record<string, string> = { key: dep.uri ?? dep.digest! };
@@ -351,11 +364,12 @@ async function directDecisions(
      WHERE k.key = $key AND ${where.join(' AND ')}`,
     params,
   );
-  const numbers = found.rows.map((r) => Number(r.dependency_no));
-  const inUses = inList('dependency_no', numbers);
-  return inUses === null
-    ? null
-    : { sql: `SELECT decision_no FROM impact_dependency_uses WHERE ${inUses}`, params: {} };
+  const sql = uses(
+    'impact_dependency_uses',
+    'dependency_no',
+    found.rows.map((r) => Number(r.dependency_no)),
+  );
+  return sql === null ? null : { sql, params: {} };
 }
 
 /** Page size and position; `cursor` is the `nextCursor` of the previous page. */
@@ -383,17 +397,20 @@ const IMPACT_COLUMNS = [
   'via',
 ];
 
-/** The keyset position after a row: its `decided_at` as the read model returns it and its id. */
+/**
+ * The keyset position after a row: its `decided_at` as the read model returns it and its
+ * decision number (which follows the decision ids among decisions decided at one instant).
+ */
 const CursorSchema = z.tuple([
   z.string().regex(/^\d{4}-\d{2}-\d{2}[ T][0-9:.]+(Z|[+-]\d{2}(:?\d{2})?)?$/),
-  z.string(),
+  z.number().int().min(1),
 ]);
 
-function encodeCursor(decidedAt: string, decisionId: string): string {
-  return Buffer.from(JSON.stringify([decidedAt, decisionId])).toString('base64url');
+function encodeCursor(decidedAt: string, decisionNo: number): string {
+  return Buffer.from(JSON.stringify([decidedAt, decisionNo])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string, string] {
+function decodeCursor(cursor: string): [string, number] {
   try {
     return CursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
@@ -423,44 +440,52 @@ export async function impactOf(
   const { limit, cursor } = pageParsed.data;
   const since = q.since;
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  if (!(await hasImpactTables(model))) await createImpactTables((sql, params) => model.query(sql, params));
+  await ensureImpactTables(model);
 
   const direct = await directDecisions(model, q);
   if (direct === null) return { columns: IMPACT_COLUMNS, rows: [], total: 0 };
-  const params: Record<string, string> = { ...direct.params };
+  const params: Record<string, string | number> = { ...direct.params };
   const statuses = q.status.map((s, i) => {
     params[`status${i}`] = s;
     return `$status${i}`;
   });
-  const where = [`d.status IN (${statuses.join(', ')})`];
+  const where = [`status IN (${statuses.join(', ')})`];
   if (since !== undefined) {
-    where.push('d.decided_at >= CAST($since AS TIMESTAMPTZ)');
+    where.push('decided_at >= CAST($since AS TIMESTAMPTZ)');
     params.since = since;
   }
   let keyset = '';
   if (after !== undefined) {
     keyset = `WHERE decided_at < CAST($afterAt AS TIMESTAMPTZ)
-      OR (decided_at = CAST($afterAt AS TIMESTAMPTZ) AND decision_id > $afterId)`;
+      OR (decided_at = CAST($afterAt AS TIMESTAMPTZ) AND decision_no > $afterNo)`;
     params.afterAt = after[0];
-    params.afterId = after[1];
+    params.afterNo = after[1];
   }
   // Affected decisions: the direct ones, then every decision with a dependency whose digest is
-  // the artifact of an affected decision that was published (and so carries our VSA). UNION
-  // keeps each (decision, via) once, so a cycle of dependencies ends.
+  // the artifact of an affected decision that was published (and so carries our VSA). Only the
+  // direct decisions with an edge out start the recursion; UNION keeps each (decision, via)
+  // once, so a loop of dependencies ends. `via`: the least artifact a decision was reached
+  // through (null when only direct).
   const matched = await model.query(
-    `WITH RECURSIVE affected(decision_no, via) AS (
-       SELECT decision_no, NULL::VARCHAR FROM (${direct.sql})
-       UNION
-       SELECT e.downstream_no, e.digest FROM affected a JOIN impact_edges e ON e.upstream_no = a.decision_no
-     ),
-     matched AS (
-       SELECT d.decision_id, d.decided_at, d.status, min(a.via) AS via, count(*) OVER () AS total
-       FROM affected a JOIN impact_decisions d USING (decision_no)
-       WHERE ${where.join(' AND ')}
-       GROUP BY d.decision_id, d.decided_at, d.status
-     )
-     SELECT * FROM matched ${keyset}
-     ORDER BY decided_at DESC, decision_id LIMIT ${limit + 1}`,
+    `WITH RECURSIVE
+       direct AS MATERIALIZED (${direct.sql}),
+       reached(decision_no, via, decided_at, status) AS (
+         SELECT downstream_no, digest, decided_at, status FROM impact_edges
+         WHERE upstream_no IN (SELECT decision_no FROM direct)
+         UNION
+         SELECT e.downstream_no, e.digest, e.decided_at, e.status
+         FROM reached r JOIN impact_edges e ON e.upstream_no = r.decision_no
+       ),
+       affected AS (
+         SELECT decision_no, decided_at, status, min(via) AS via FROM (
+           SELECT decision_no, NULL::VARCHAR AS via, decided_at, status FROM direct
+           UNION ALL SELECT decision_no, via, decided_at, status FROM reached
+         ) GROUP BY decision_no, decided_at, status
+       ),
+       matched AS (SELECT *, count(*) OVER () AS total FROM affected WHERE ${where.join(' AND ')}),
+       page AS (SELECT * FROM matched ${keyset} ORDER BY decided_at DESC, decision_no LIMIT ${limit + 1})
+     SELECT page.*, i.decision_id FROM page JOIN impact_decisions i USING (decision_no)
+     ORDER BY decided_at DESC, decision_no`,
     params,
   );
   const total = Number(matched.rows[0]?.total ?? 0);
@@ -506,7 +531,7 @@ export async function impactOf(
         columns: IMPACT_COLUMNS,
         rows,
         total,
-        nextCursor: encodeCursor(String(last.decided_at), String(last.decision_id)),
+        nextCursor: encodeCursor(String(last.decided_at), Number(last.decision_no)),
       }
     : { columns: IMPACT_COLUMNS, rows, total };
 }

@@ -1,8 +1,8 @@
 /**
- * `slsa-gate audit list|show|stats|export|verify`: the auditors' questions, answered without
+ * `slsa-gate audit list|show|stats|export`: the auditors' questions, answered without
  * Temporal or a registry. `list` and `stats` read the read model (`--dir` or
  * SLSA_GATE_READ_MODEL, docs/audit.md#which-views-use-the-read-model) and say how fresh it is; `--from-store`
- * scans the store instead (small archives only). `show`, `export` and `verify` read the store:
+ * scans the store instead (small archives only). `show` and `export` read the store:
  * `--mongodb-uri` or MONGODB_URI, database `--db` or SLSA_GATE_DB (default `slsa_gate`).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -13,16 +13,10 @@ import { workflowUiUrl } from '../../config/temporal-client.ts';
 import type { AuditFilters } from '../../archive/audit-filters.ts';
 import { parseAuditTime } from '../../archive/audit-time.ts';
 import { eventReason } from '../../archive/event-record.ts';
-import { verifyIntegrity } from '../../archive/integrity.ts';
-import { archivedSignatureCheck, type ArchivedSignatureSetup } from '../../audit/archived-signatures.ts';
-import { createVerifyPool, jobsOption } from '../../audit/verify-pool.ts';
-import { KEY_FILE_LIMIT_BYTES, readFileCapped } from '../../loaders/read-file-capped.ts';
-import { readTrustSources } from '../../loaders/trust-material-files.ts';
 import {
   decisionStats,
   exportDecisions,
   listDecisions,
-  reliedOnAttestations,
   showDecision,
   type Count,
   type DecisionStats,
@@ -148,7 +142,8 @@ export function filtersOf(values: Values): AuditFilters {
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as AuditFilters;
 }
 
-async function withArchive<T>(values: Values, use: (archive: Archive) => Promise<T>): Promise<T> {
+/** Runs `use` on the archive the store flags name, closed afterwards. */
+export async function withArchive<T>(values: Values, use: (archive: Archive) => Promise<T>): Promise<T> {
   // Same settings and connection handling as the worker: TLS CA file, coded errors without the password.
   const settings = loadArchiveSettings({
     mongoUri: values['mongodb-uri'] as string | undefined,
@@ -162,7 +157,8 @@ async function withArchive<T>(values: Values, use: (archive: Archive) => Promise
   }
 }
 
-function noDecision(ref: string): GateError {
+/** The coded error for a reference that names no archived decision. */
+export function noDecision(ref: string): GateError {
   return new GateError('NOT_FOUND', `no archived decision matches ${ref}`, { detail: { ref } });
 }
 
@@ -472,145 +468,10 @@ reads (docs/audit.md#keeping-it-fresh).\n\n${FILTER_USAGE}`);
   },
 };
 
-const verifyCommand: Command = {
-  async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...STORE_OPTIONS,
-        all: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        'trusted-root': { type: 'string' },
-        'public-key': { type: 'string', multiple: true },
-        'vsa-public-key': { type: 'string' },
-        'vsa-key-id': { type: 'string' },
-        'skip-signatures': { type: 'boolean', default: false },
-        'vsas-only': { type: 'boolean', default: false },
-        jobs: { type: 'string' },
-      },
-    });
-    if (values.help) {
-      console.log(
-        [
-          'Usage: slsa-gate audit verify <decision-id | sha256:digest | workflow-id> | --all [--json]',
-          '         [--trusted-root FILE] [--public-key KEYID=FILE]... [--vsa-public-key FILE [--vsa-key-id ID]]',
-          '         [--skip-signatures | --vsas-only] [--jobs N]',
-          'Signatures are re-verified offline with the pinned trusted root (or --trusted-root / SLSA_GATE_TRUSTED_ROOT)',
-          'and the keys of --public-key / SLSA_GATE_PUBLIC_KEYS; issued VSAs with --vsa-public-key / SLSA_GATE_VSA_PUBLIC_KEY.',
-          '--vsas-only re-verifies the signatures of issued VSAs alone (with --vsa-public-key; no builder keys needed):',
-          'the check that a published gate key is the one that signed what the archive holds.',
-          'Signatures are checked on --jobs worker threads (default: one per core); the report is the same for any N.',
-        ].join('\n'),
-      );
-      return 0;
-    }
-    const signatures = values['skip-signatures']
-      ? undefined
-      : signatureTrust({
-          trustedRoot: values['trusted-root'] ?? process.env.SLSA_GATE_TRUSTED_ROOT,
-          publicKeys:
-            values['public-key'] ?? process.env.SLSA_GATE_PUBLIC_KEYS?.split(',').filter(Boolean) ?? [],
-          vsaPublicKey: values['vsa-public-key'] ?? process.env.SLSA_GATE_VSA_PUBLIC_KEY,
-          vsaKeyId: values['vsa-key-id'] ?? process.env.SLSA_GATE_VSA_KEY_ID ?? 'slsa-gate-vsa',
-        });
-    if (values['vsas-only'] && (values['skip-signatures'] || signatures?.vsaTrust === undefined))
-      throw new GateError(
-        'INPUT_INVALID',
-        '--vsas-only re-verifies the issued VSAs: give --vsa-public-key (or SLSA_GATE_VSA_PUBLIC_KEY), without --skip-signatures',
-      );
-    const ref = positionals[0];
-    if ((ref === undefined) === !values.all)
-      throw new GateError('INPUT_INVALID', 'audit verify takes one decision reference or --all');
-    const jobs = jobsOption(values.jobs);
-    return withArchive(values, async (archive) => {
-      let decisionId: string | undefined;
-      if (ref !== undefined) {
-        const detail = await showDecision(archive, ref);
-        if (!detail) throw noDecision(ref);
-        decisionId = detail.decision._id;
-      }
-      const pool = signatures
-        ? createVerifyPool({ kind: 'archived-signature', setup: signatures }, { jobs })
-        : undefined;
-      let report;
-      try {
-        report = await verifyIntegrity(archive, {
-          ref: decisionId,
-          ...(signatures && pool
-            ? {
-                verifySignature: archivedSignatureCheck({
-                  pool,
-                  // --vsas-only: no attestation counts as relied on, so only the VSAs are re-verified.
-                  reliedOn: values['vsas-only']
-                    ? new Set<string>()
-                    : await reliedOnAttestations(archive, decisionId),
-                  checkVsas: signatures.vsaTrust !== undefined,
-                }),
-                window: pool.window,
-              }
-            : {}),
-        });
-      } finally {
-        await pool?.close();
-      }
-      const signed = signatures
-        ? values['vsas-only']
-          ? 'signatures of issued VSAs re-verified'
-          : `signatures re-verified (attestations relied on by passing checks${signatures.vsaTrust ? ', issued VSAs' : ''})`
-        : 'signatures not re-verified';
-      if (values.json)
-        console.log(JSON.stringify({ ...report, signaturesVerified: signatures !== undefined }, null, 2));
-      else {
-        const c = report.checked;
-        console.log(
-          `Checked ${c.decisions} decision(s), ${c.attestations} attestation(s), ${c.vsas} VSA(s), ${c.policies} polic(ies); ${signed}`,
-        );
-        for (const p of report.problems)
-          console.log(
-            `TAMPERED ${p.collection} ${p.id}: ${p.problem}${p.code === undefined ? '' : ` (${p.code})`}`,
-          );
-        console.log(
-          report.problems.length === 0
-            ? 'PASSED: archive intact'
-            : `FAILED: ${report.problems.length} problem(s)`,
-        );
-      }
-      return report.problems.length === 0 ? 0 : 1;
-    });
-  },
-};
-
-/** Trust material for re-verifying archived signatures; a key given as KEYID=FILE. */
-function signatureTrust(opts: {
-  trustedRoot: string | undefined;
-  publicKeys: string[];
-  vsaPublicKey: string | undefined;
-  vsaKeyId: string;
-}): ArchivedSignatureSetup {
-  const read = (path: string, what: string) =>
-    readFileCapped(path, KEY_FILE_LIMIT_BYTES, what).toString('utf8');
-  const publicKeys = opts.publicKeys.map((pair) => {
-    const [keyId, path] = pair.split('=', 2);
-    if (!keyId || !path) throw new GateError('INPUT_INVALID', `--public-key ${pair}: expected KEYID=FILE`);
-    return { keyId, pem: read(path, '--public-key') };
-  });
-  const trust = readTrustSources({
-    ...(opts.trustedRoot ? { trustedRoot: opts.trustedRoot } : {}),
-    publicKeys,
-  });
-  if (!opts.vsaPublicKey) return { trust };
-  const vsaTrust = readTrustSources({
-    publicKeys: [{ keyId: opts.vsaKeyId, pem: read(opts.vsaPublicKey, '--vsa-public-key') }],
-  });
-  return { trust, vsaTrust };
-}
-
 /** The `audit …` subcommands, by the words that invoke them. */
 export const auditCommands: Record<string, Command> = {
   'audit list': listCommand,
   'audit show': showCommand,
   'audit stats': statsCommand,
   'audit export': exportCommand,
-  'audit verify': verifyCommand,
 };

@@ -104,8 +104,14 @@ export const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./audit.ts')).auditCommands['audit export']!,
   },
   'audit verify': {
-    summary: 'Check the archive for tampering: raw-byte digests, evidence and content digests',
-    load: async () => (await import('./audit.ts')).auditCommands['audit verify']!,
+    summary:
+      'Check the archive for tampering: raw-byte digests, evidence and content digests, event chains (no trust material)',
+    load: async () => (await import('./audit-verify.ts')).auditVerifyCommands['audit verify']!,
+  },
+  'audit reverify': {
+    summary:
+      "Re-verify archived signatures under today's trust material; differences (rotated keys, expired roots) are findings",
+    load: async () => (await import('./audit-verify.ts')).auditVerifyCommands['audit reverify']!,
   },
   'audit sql': {
     summary: 'Run one read-only SQL SELECT over the Parquet read model (audit export --format parquet)',

@@ -182,7 +182,7 @@ test('audit stats and export', async () => {
 // The generated attestations here are not signed statements: this test is about the digest
 // chain; signatures are re-verified on real publishes in test/e2e/audit-signatures.test.ts.
 test('audit verify: intact is exit 0; a changed byte is reported with the document id and exit 1', async () => {
-  const clean = await run('verify', '--all', '--skip-signatures');
+  const clean = await run('verify', '--all');
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
   assert.match(clean.stdout, /^PASSED/m);
 
@@ -192,12 +192,12 @@ test('audit verify: intact is exit 0; a changed byte is reported with the docume
   bytes[0] = bytes[0]! ^ 0x20;
   await collectionsOf(archive).attestations.updateOne({ _id: id }, { $set: { raw: new Binary(bytes) } });
 
-  const all = await run('verify', '--all', '--skip-signatures');
+  const all = await run('verify', '--all');
   assert.equal(all.code, 1);
   assert.match(all.stdout, new RegExp(`TAMPERED attestations ${id}`));
   // Scoped to the untouched decision, nothing is wrong.
-  assert.equal((await run('verify', passed.decisionId, '--skip-signatures')).code, 0);
-  const scoped = await run('verify', failed.workflowId, '--json', '--skip-signatures');
+  assert.equal((await run('verify', passed.decisionId)).code, 0);
+  const scoped = await run('verify', failed.workflowId, '--json');
   assert.equal(scoped.code, 1);
   assert.deepEqual(
     (JSON.parse(scoped.stdout) as { problems: Array<{ id: string }> }).problems.map((p) => p.id),

@@ -1,8 +1,9 @@
 /**
- * `audit verify` on the verification pool (src/audit/verify-pool.ts): over a real archive in
+ * `audit reverify` on the verification pool (src/audit/verify-pool.ts): over a real archive in
  * the store, with attestations signed by a real key, some of them tampered with, a run on
  * worker threads reports exactly what the serial run reports, in the same order; a thread that
  * crashes fails the run with a code; the attestations in hand stay within the pool's window.
+ * `audit verify` over the same archive names the flipped bytes and reads no key at all.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,9 +17,9 @@ import { promisify } from 'node:util';
 import { Binary } from 'mongodb';
 import { type Archive, collectionsOf, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { sha256Digest } from '../../../src/archive/digest.ts';
-import { verifyIntegrity, type IntegrityReport } from '../../../src/archive/integrity.ts';
+import { verifyIntegrity } from '../../../src/archive/integrity.ts';
 import { reliedOnAttestations } from '../../../src/archive/queries.ts';
-import { archivedSignatureCheck } from '../../../src/audit/archived-signatures.ts';
+import { reverifyArchive, type ReverifyReport } from '../../../src/audit/reverify.ts';
 import { createVerifyPool, IN_FLIGHT_PER_JOB } from '../../../src/audit/verify-pool.ts';
 import { isGateError } from '../../../src/core/errors.ts';
 import { createBuilderKey, demoProvenance, signEnvelope } from '../../../src/demo/demo-builder.ts';
@@ -106,19 +107,16 @@ after(async () => {
   await archive.close();
 });
 
-async function verifyWith(jobs: number, script?: URL): Promise<{ report: IntegrityReport; peak: number }> {
+async function verifyWith(jobs: number, script?: URL): Promise<{ report: ReverifyReport; peak: number }> {
   const pool = createVerifyPool(
     { kind: 'archived-signature', setup },
     { jobs, ...(script ? { script } : {}) },
   );
   try {
-    const report = await verifyIntegrity(archive, {
-      verifySignature: archivedSignatureCheck({
-        pool,
-        reliedOn: await reliedOnAttestations(archive),
-        checkVsas: false,
-      }),
-      window: pool.window,
+    const report = await reverifyArchive(archive, {
+      pool,
+      reliedOn: await reliedOnAttestations(archive),
+      checkVsas: false,
     });
     return { report, peak: pool.peakInFlight };
   } finally {
@@ -131,30 +129,37 @@ test('worker threads report the same problems as the serial run, in the same ord
   const parallel = await verifyWith(2);
   assert.deepEqual(parallel.report, serial.report);
   assert.equal(serial.report.checked.attestations, COUNT);
-  // The report names every tampered attestation, and only those.
-  const named = [...new Set(serial.report.problems.map((p) => p.id))].sort();
+  // The report names every attestation whose signature does not verify, and only those.
+  const named = serial.report.findings.map((f) => f.id).sort();
   assert.deepEqual(named, [...flipped, forged].sort());
-  const forgedProblems = serial.report.problems.filter((p) => p.id === forged);
+  const forgedFindings = serial.report.findings.filter((f) => f.id === forged);
   assert.deepEqual(
-    forgedProblems.map((p) => p.code),
+    forgedFindings.map((f) => f.code),
     ['SIGNATURE_ERROR'],
   );
   for (const id of flipped) {
-    const problems = serial.report.problems.filter((p) => p.id === id);
-    assert.match(problems[0]!.problem, /raw bytes do not hash to the document id/);
-    assert.match(problems[1]!.problem, /^signature does not verify/);
-    assert.ok(problems[1]!.code, 'the signature failure is coded');
+    const [finding] = serial.report.findings.filter((f) => f.id === id);
+    assert.match(finding!.message, /^signature does not verify/);
+    assert.ok(finding!.code, 'the signature failure is coded');
   }
 });
 
-async function auditVerifyAll(jobs: string): Promise<{ code: number; stdout: string; stderr: string }> {
+test('audit verify names the flipped bytes, not the forged signature: it reads no trust material', async () => {
+  const { problems } = await verifyIntegrity(archive);
+  assert.deepEqual(
+    problems.map((p) => [p.id, p.reason]),
+    flipped.map((id) => [id, 'CONTENT_ADDRESS_MISMATCH']),
+  );
+});
+
+async function auditReverifyAll(jobs: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       [
         cli,
         'audit',
-        'verify',
+        'reverify',
         '--all',
         '--db',
         dbName,
@@ -172,15 +177,15 @@ async function auditVerifyAll(jobs: string): Promise<{ code: number; stdout: str
   }
 }
 
-test('the built CLI: audit verify --all prints the same report with --jobs 1 and --jobs 2', async () => {
-  const serial = await auditVerifyAll('1');
-  const parallel = await auditVerifyAll('2');
+test('the built CLI: audit reverify --all prints the same report with --jobs 1 and --jobs 2', async () => {
+  const serial = await auditReverifyAll('1');
+  const parallel = await auditReverifyAll('2');
   assert.equal(serial.code, 1, serial.stderr);
   assert.equal(parallel.code, 1, parallel.stderr);
   assert.equal(parallel.stdout, serial.stdout);
-  assert.match(serial.stdout, new RegExp(`^TAMPERED attestations ${forged}: signature does not verify`, 'm'));
-  for (const id of flipped) assert.match(serial.stdout, new RegExp(`^TAMPERED attestations ${id}: `, 'm'));
-  const badJobs = await auditVerifyAll('0');
+  assert.match(serial.stdout, new RegExp(`^FINDING attestations ${forged}: signature does not verify`, 'm'));
+  for (const id of flipped) assert.match(serial.stdout, new RegExp(`^FINDING attestations ${id}: `, 'm'));
+  const badJobs = await auditReverifyAll('0');
   assert.equal(badJobs.code, 2, badJobs.stdout);
   assert.match(badJobs.stderr, /INPUT_INVALID/);
 });

@@ -231,11 +231,79 @@ describe('exportDecisions', () => {
 });
 
 describe('verifyIntegrity', () => {
-  // Runs last: it tampers with the stored documents.
+  test('the records chained to a decision: a deleted event or approval, a stray event and a missing issued VSA are reported', async () => {
+    const events = collectionsOf(archive).events;
+    // d3 went decided → awaiting-approval → approved on alice's approval (test/helpers/audit-decisions.ts).
+    const d3 = id('d3');
+    assert.deepEqual((await verifyIntegrity(archive, { ref: d3 })).problems, []);
+
+    // Attacker edit: the event of the move from awaiting-approval deleted with deleteOne.
+    const approvedEvent = await events.findOne({ _id: `${d3}|from:awaiting-approval` });
+    assert.ok(approvedEvent);
+    await events.deleteOne({ _id: approvedEvent._id });
+    assert.deepEqual(
+      (await verifyIntegrity(archive, { ref: d3 })).problems.map((p) => [p.collection, p.id, p.reason]),
+      [['events', `${d3}|from:awaiting-approval`, 'RECORD_MISSING']],
+    );
+    await events.insertOne(approvedEvent);
+
+    // Attacker edit: an event inserted for a move the decision never made (out of rejected).
+    await events.insertOne({
+      ...approvedEvent,
+      _id: `${d3}|from:rejected`,
+      from: 'rejected',
+      to: 'published',
+    });
+    assert.deepEqual(
+      (await verifyIntegrity(archive, { ref: d3 })).problems.map((p) => [p.collection, p.id, p.reason]),
+      [['events', `${d3}|from:rejected`, 'CHAIN_BROKEN']],
+    );
+    await events.deleteOne({ _id: `${d3}|from:rejected` });
+
+    // Attacker edit: the approval the move to approved rested on deleted with deleteOne.
+    const approval = await collectionsOf(archive).approvals.findOne({ decisionId: d3 });
+    assert.ok(approval);
+    await collectionsOf(archive).approvals.deleteOne({ _id: approval._id });
+    assert.deepEqual(
+      (await verifyIntegrity(archive, { ref: d3 })).problems
+        .map((p) => [p.collection, p.id, p.reason])
+        .sort(),
+      [
+        ['approvals', approval._id, 'RECORD_MISSING'],
+        ['decisions', d3, 'CHAIN_BROKEN'],
+      ],
+    );
+    await collectionsOf(archive).approvals.insertOne(approval);
+
+    // Attacker edit: the VSA a published decision names deleted from the vsas collection.
+    const d1 = id('d1');
+    const vsa = await collectionsOf(archive).vsas.findOne({ decisionId: d1, direction: 'issued' });
+    assert.ok(vsa);
+    await collectionsOf(archive).decisions.updateOne(
+      { _id: d1 },
+      { $set: { 'published.vsaDigest': vsa.digest } },
+    );
+    assert.deepEqual((await verifyIntegrity(archive, { ref: d1 })).problems, []);
+    await collectionsOf(archive).vsas.deleteOne({ _id: vsa._id });
+    assert.deepEqual(
+      (await verifyIntegrity(archive, { ref: d1 })).problems.map((p) => [p.collection, p.id, p.reason]),
+      [['vsas', vsa._id, 'RECORD_MISSING']],
+    );
+    await collectionsOf(archive).vsas.insertOne(vsa);
+    await collectionsOf(archive).decisions.updateOne({ _id: d1 }, { $unset: { 'published.vsaDigest': '' } });
+    assert.deepEqual((await verifyIntegrity(archive)).problems, []);
+  }); // Runs last: it tampers with the stored documents.
   test('a clean archive has no problems; a changed byte, an edited decision and a deleted attestation are reported by id', async () => {
     const clean = await verifyIntegrity(archive);
     assert.deepEqual(clean.problems, []);
-    assert.deepEqual(clean.checked, { decisions: 5, attestations: 5, vsas: 1, policies: 2 });
+    assert.deepEqual(clean.checked, {
+      decisions: 5,
+      attestations: 5,
+      vsas: 1,
+      policies: 2,
+      events: 12,
+      approvals: 2,
+    });
 
     const target = attestationDigest('q2');
     const stored = await collectionsOf(archive).attestations.findOne({ _id: target });
@@ -268,23 +336,5 @@ describe('verifyIntegrity', () => {
       `policies:${sha256Digest(policyB)}|${sha256Digest(policyB)}`,
     ]);
     assert.equal(scoped.checked.decisions, 1);
-  });
-
-  test('a signature check callback sees every raw document and its verdicts are reported', async () => {
-    const seen: string[] = [];
-    const { problems } = await verifyIntegrity(archive, {
-      ref: id('d1'),
-      verifySignature: async ({ collection, id: docId }) => {
-        seen.push(`${collection}:${docId}`);
-        return collection === 'vsas'
-          ? { code: 'SIGNATURE_ERROR', message: 'signature does not verify' }
-          : undefined;
-      },
-    });
-    assert.equal(seen.length, 2);
-    assert.deepEqual(
-      problems.map((p) => [p.collection, p.problem, p.code]),
-      [['vsas', 'signature does not verify', 'SIGNATURE_ERROR']],
-    );
   });
 });

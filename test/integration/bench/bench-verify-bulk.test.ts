@@ -29,7 +29,7 @@ test('bench:verify runs its bulk part at a tiny size and prints one-job and all-
       },
     },
   );
-  assert.match(stdout, /^Bulk `audit verify` over 24 archived attestations/m);
+  assert.match(stdout, /^Bulk `audit reverify` over 24 archived attestations/m);
   assert.match(stdout, /^\| 1 \(in the thread that reads the store\) \| [\d,]+ \| 1 \|$/m);
   assert.match(stdout, /^\| \d+ \(worker threads\) \| [\d,]+ \| \d+\.\d\d× \|$/m);
   assert.match(stdout, /^At most \d+ attestations were in hand at once/m);

@@ -107,13 +107,26 @@ test('status and approve of a workflow id that names nothing are NOT_FOUND (exit
   assertCoded(await runCli(['approve', unknown, '--reason', 'ok'], { env }), 'NOT_FOUND', EXIT.INPUT);
 });
 
-test('audit show and audit verify of a decision id that names nothing are NOT_FOUND (exit 2)', async () => {
+test('audit show, verify and reverify of a decision id that names nothing are NOT_FOUND (exit 2)', async () => {
   // Before: "slsa-gate: no archived decision matches …" with no code, exit 1.
   for (const args of [
     ['audit', 'show', 'no-such-decision'],
-    ['audit', 'verify', 'no-such-decision', '--skip-signatures'],
+    ['audit', 'verify', 'no-such-decision'],
+    ['audit', 'reverify', 'no-such-decision'],
   ])
     assertCoded(await runCli(args, { env }), 'NOT_FOUND', EXIT.INPUT, /no-such-decision/);
+});
+
+test('audit verify refuses trust material rather than ignore it (INPUT_INVALID, exit 2)', async () => {
+  // Integrity reads no keys (docs/audit.md#integrity-and-re-verification): a key given to it
+  // would look checked while it is not.
+  for (const flag of ['--public-key', '--trusted-root', '--vsa-public-key'])
+    assertCoded(
+      await runCli(['audit', 'verify', '--all', flag, 'x'], { env }),
+      'INPUT_INVALID',
+      EXIT.INPUT,
+      /audit verify reads no trust material.*audit reverify/,
+    );
 });
 
 test('a database name the store refuses is CONFIG_INVALID naming it (exit 2)', async () => {

@@ -132,7 +132,7 @@ function envelopeOf(r: Release): string {
 }
 
 /** The releases as the archive holds them, for the export. */
-function sourceOf(releases: Release[]): ExportSource {
+function sourceOf(releases: Release[], unpublished: ReadonlySet<string> = new Set()): ExportSource {
   async function* records(collection: ExportedCollection): AsyncIterable<unknown> {
     for (const r of releases) {
       const decisionId = `impact-${r.name}/run-1`;
@@ -192,6 +192,7 @@ function sourceOf(releases: Release[]): ExportSource {
           at: decidedAt,
           by: 'ci',
         };
+        if (unpublished.has(r.name)) continue;
         yield outcome === 'PASSED'
           ? {
               _id: `${decisionId}|from:decided`,
@@ -458,28 +459,28 @@ test('the queries impact issues read the side tables with the lookup pushed into
       { builder: `${BUILDER}@v1` },
       [
         ['impact_subjects', /kind='builder'/],
-        ['impact_decisions', /builder_no/],
+        ['impact_subject_uses', /subject_no/],
       ],
     ],
     [
       { source: 'github.com/acme/lib' },
       [
         ['impact_subjects', /kind='source'/],
-        ['impact_decisions', /source_no/],
+        ['impact_subject_uses', /subject_no/],
       ],
     ],
     [
       { signer: SIGNER },
       [
         ['impact_subjects', /kind='signer'/],
-        ['impact_signer_uses', /subject_no/],
+        ['impact_subject_uses', /subject_no/],
       ],
     ],
     [
       { policy: POLICY },
       [
         ['impact_subjects', /kind='policy'/],
-        ['impact_decisions', /policy_no/],
+        ['impact_subject_uses', /subject_no/],
       ],
     ],
   ];

@@ -20,8 +20,8 @@ import { loadAttestors } from '../../../src/attestors/attestors-config.ts';
 import { loadApiTokens } from '../../../src/api/api-tokens.ts';
 import { EXPORT_STATE_FILE, readExportState } from '../../../src/audit/read-model/export-parquet.ts';
 import { loadSavedQueries } from '../../../src/audit/read-model/saved-queries.ts';
-import { auditCommands } from '../../../src/cli/commands/audit.ts';
 import { auditReplayCommand } from '../../../src/cli/commands/audit-replay.ts';
+import { auditVerifyCommands } from '../../../src/cli/commands/audit-verify.ts';
 import { policyCheckCommand } from '../../../src/cli/commands/policy.ts';
 import { policyLoadCommand } from '../../../src/cli/commands/policy-versions.ts';
 import { loadConfig } from '../../../src/config/config.ts';
@@ -127,9 +127,9 @@ const READERS: Reader[] = [
     read: (f) => policyLoadCommand.run([POLICY, '--trust-map', f]),
   },
   {
-    name: "audit verify's --public-key",
+    name: "audit reverify's --public-key",
     cap: KEY_FILE_LIMIT_BYTES,
-    read: (f) => auditCommands['audit verify']!.run(['--all', '--public-key', `k=${f}`]),
+    read: (f) => auditVerifyCommands['audit reverify']!.run(['--all', '--public-key', `k=${f}`]),
   },
   {
     name: "the worker's policy (SLSA_GATE_POLICY)",
