@@ -10,7 +10,8 @@
  * and writes only rows whose key no file of their day holds yet. Nothing new costs one lookup
  * per minute since the last run. A first run, `--rebuild`, a directory exported before the
  * feed, or an archive whose feed started after the last run read it, scan every collection
- * instead (the store is the source of truth) and skip the rows already written.
+ * instead (the store is the source of truth) and skip the rows already written; `--rebuild`
+ * keeps every row and replaces the tables whole once staged.
  *
  * Rows go into DuckDB in batches (JSON lines, several MB per statement, parsed by DuckDB with
  * the table's column types), are sorted by the table's common filters and time, and written as
@@ -20,8 +21,20 @@
  * before is discarded and read again. A day holding more than COMPACT_AT files is compacted
  * into one sorted file holding the same rows.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as z from 'zod';
 import {
@@ -265,13 +278,15 @@ async function stageTable(
   outDir: string,
   stagingDir: string,
   runId: string,
+  rebuild: boolean,
 ): Promise<number> {
   const spec = TABLES[table];
   const fresh = `fresh_${table}`;
   const days = (await db.runAndReadAll(`SELECT DISTINCT day FROM ${fresh}`))
     .getRowObjectsJson()
     .map((r) => String(r.day));
-  const written = days.flatMap((day) => {
+  // A rebuild replaces the tables whole (publishStaged): it keeps every row it read.
+  const written = (rebuild ? [] : days).flatMap((day) => {
     const partition = join(outDir, table, `day=${day}`);
     return parquetFiles(partition).map((f) => join(partition, f));
   });
@@ -291,13 +306,29 @@ async function stageTable(
   return count;
 }
 
-/** Moves a complete staged run into place (one atomic rename per file), then writes its state. */
+/**
+ * In a staged run: the run is a rebuild, whose tables replace the directory's whole. Each table
+ * it staged is a directory (empty when the store holds no such rows) until it is renamed into
+ * place, so that a crash half-way through publishing is finished by the next run.
+ */
+const REBUILD_MARKER = '_rebuild';
+
+/**
+ * Moves a complete staged run into place (one atomic rename per file; a rebuild's, one per
+ * table, replacing what was there), then writes its state.
+ */
 function publishStaged(stagingDir: string, outDir: string): ExportState {
   const state = readExportState(stagingDir);
   if (!state) throw new GateError('INPUT_INVALID', `${stagingDir} holds no complete staged run`);
+  const rebuild = existsSync(join(stagingDir, REBUILD_MARKER));
   for (const table of TABLE_NAMES) {
     const root = join(stagingDir, table);
     if (!existsSync(root)) continue;
+    if (rebuild) {
+      rmSync(join(outDir, table), { recursive: true, force: true });
+      renameSync(root, join(outDir, table));
+      continue;
+    }
     for (const partition of readdirSync(root)) {
       const target = join(outDir, table, partition);
       mkdirSync(target, { recursive: true });
@@ -427,18 +458,73 @@ function keepsChangeFeed(source: ExportSource): source is ChangeFeedSource {
 /** The default overlap of incremental runs: writers' clocks and late writes within it are read again. */
 export const DEFAULT_OVERLAP_MS = 10 * 60 * 1000;
 
+/** Held by the run writing a directory: `DIR/.export.lock`, its mtime renewed while the run lasts. */
+const LOCK_FILE = '.export.lock';
+const LOCK_RENEW_MS = 5_000;
+/** A lock not renewed for this long was left by a run that died: the next run takes it over. */
+const LOCK_STALE_MS = 60_000;
+const LOCK_POLL_MS = 200;
+
+/**
+ * Runs `run` holding the directory's export lock, waiting while another live run holds it.
+ * Two runs at once would each take the other's staging directory for a crashed run's and
+ * remove it, or both stage and publish the same new rows (a key written twice). The
+ * schedule never overlaps its runs, but a retried activity attempt, a second workflow on the
+ * task queue or an operator's `audit export --out` into the same directory would.
+ */
+async function withExportLock<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  const path = join(dir, LOCK_FILE);
+  for (;;) {
+    try {
+      writeFileSync(path, JSON.stringify({ host: hostname(), pid: process.pid, at: new Date() }), {
+        flag: 'wx',
+      });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const held = statSync(path, { throwIfNoEntry: false });
+    if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) rmSync(path, { force: true });
+    else await sleep(LOCK_POLL_MS);
+  }
+  const renew = setInterval(() => {
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch {
+      // Renewal is best effort: a missing lock only lets the next run start sooner.
+    }
+  }, LOCK_RENEW_MS);
+  renew.unref();
+  try {
+    return await run();
+  } finally {
+    clearInterval(renew);
+    rmSync(path, { force: true });
+  }
+}
+
 /**
  * Exports the archive into `dir` (created if needed): incremental through the change feed
- * when it can be, a scan otherwise; `rebuild` empties the tables first and scans.
+ * when it can be, a scan otherwise; `rebuild` scans and replaces the tables whole once it is staged.
+ * One run writes a directory at a time (withExportLock).
  */
 export async function exportParquet(
   source: ExportSource,
   dir: string,
   options: { overlapMs?: number; rebuild?: boolean; compactAt?: number } = {},
 ): Promise<ExportReport> {
+  mkdirSync(dir, { recursive: true });
+  return withExportLock(dir, () => exportLocked(source, dir, options));
+}
+
+async function exportLocked(
+  source: ExportSource,
+  dir: string,
+  options: { overlapMs?: number; rebuild?: boolean; compactAt?: number },
+): Promise<ExportReport> {
   const began = performance.now();
   const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
-  mkdirSync(dir, { recursive: true });
   recoverCrashedRuns(dir);
   const staged = await stageExport(source, dir, { overlapMs, rebuild: options.rebuild === true });
   const state = publishStaged(staged.stagingDir, dir);
@@ -487,9 +573,6 @@ export async function stageExport(
       `${dir} holds an export of archive ${previous.database}, not ${database}: choose another --out`,
     );
   }
-  if (options.rebuild) {
-    for (const table of TABLE_NAMES) rmSync(join(dir, table), { recursive: true, force: true });
-  }
   const startedAt = new Date();
   const runId = startedAt.toISOString().replace(/[-:.]/g, '');
   const stagingDir = join(dir, `.staging-${runId}`);
@@ -522,7 +605,13 @@ export async function stageExport(
     const written = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>;
     for (const table of TABLE_NAMES) {
       if (rows.counts[table] === 0) continue;
-      written[table] = await stageTable(db, table, dir, stagingDir, runId);
+      written[table] = await stageTable(db, table, dir, stagingDir, runId, options.rebuild);
+    }
+    if (options.rebuild) {
+      // The old tables stay served until the rebuilt ones replace them: a rebuild that fails
+      // half-way (the store gone mid-scan) leaves the read model as it was.
+      for (const table of TABLE_NAMES) mkdirSync(join(stagingDir, table), { recursive: true });
+      writeFileSync(join(stagingDir, REBUILD_MARKER), '');
     }
     const state: ExportState = {
       version: 2,

@@ -5,20 +5,59 @@
  * (`refresh()`), or is reopened and swapped in, while the old one finishes the queries it is
  * running. Nothing exported yet is READ_MODEL_MISSING, never an empty answer.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GateError } from '../../core/errors.ts';
 import { EXPORT_STATE_FILE } from './export-parquet.ts';
 import { exportedState, openReadModel, type ReadModel } from './read-model.ts';
 
-/** How fresh a model is: the export time of the last run it holds. */
+/**
+ * The time the last export run finished reading the store, for each model a served model
+ * holds: a run that found nothing new leaves the files as they were but still moves this on
+ * (docs/audit.md#how-fresh-an-answer-is).
+ */
+const servedAsOf = new WeakMap<ReadModel, string>();
+
+/** How fresh a model is: the export time of the last run it holds or, served, the last run seen. */
 export function asOfOf(model: ReadModel): string {
-  const asOf = (model as ReadModel & { asOf?: string }).asOf ?? model.state?.exportedAt;
+  const asOf =
+    servedAsOf.get(model) ?? (model as ReadModel & { asOf?: string }).asOf ?? model.state?.exportedAt;
   if (asOf === undefined)
     throw new GateError('READ_MODEL_MISSING', `no read model at ${model.dir}`, {
       detail: { dir: model.dir },
     });
   return asOf;
+}
+
+/**
+ * Checks that `dir` is a directory a server can read a read model from once one is exported
+ * there: READ_MODEL_MISSING (naming it and the command that makes one) when it does not exist,
+ * is not a directory, or is not readable. An empty directory passes: the first export is yet
+ * to come (docs/audit.md#no-read-model-no-answer).
+ */
+export function readModelDirectory(dir: string): void {
+  const make = `make it with: slsa-gate audit export --format parquet --out ${dir}`;
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  const unusable = !stat
+    ? 'no such directory'
+    : !stat.isDirectory()
+      ? 'not a directory'
+      : !readable(dir)
+        ? 'the directory is not readable'
+        : undefined;
+  if (unusable)
+    throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}: ${unusable}; ${make}`, {
+      detail: { dir },
+    });
+}
+
+function readable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** One loaded read model, shared by every request of a process. */
@@ -71,8 +110,7 @@ export function serveReadModel(
     if (held && held.exportedAt === exportedAt) return { changed: false };
     const files = parquetFiles(dir);
     if (held && held.files === files) {
-      // Nothing new was written: the model in hand holds the same rows. Its asOf stays that
-      // of the run it was loaded at, which understates its freshness but never overstates it.
+      // Nothing new was written: the model in hand holds the same rows, as of this run.
       held.exportedAt = exportedAt;
       return { changed: false };
     }
@@ -132,6 +170,7 @@ export function serveReadModel(
       if (!held) await refresh();
       const h = held;
       if (!h) throw new GateError('READ_MODEL_MISSING', `no read model at ${dir}`, { detail: { dir } });
+      servedAsOf.set(h.model, h.exportedAt);
       h.running++;
       try {
         return await query(h.model);

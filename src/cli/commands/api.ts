@@ -22,9 +22,8 @@ import { identityKeyOf } from '../../core/identity-seal.ts';
 import { connectArchive } from '../../config/mongo-options.ts';
 import { loadConfiguredTrustMap } from '../../config/trust.ts';
 import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
-import { exportedState } from '../../audit/read-model/read-model.ts';
 import { loadSavedQueries } from '../../audit/read-model/saved-queries.ts';
-import { serveReadModel } from '../../audit/read-model/served-model.ts';
+import { readModelDirectory, serveReadModel } from '../../audit/read-model/served-model.ts';
 import { ApiMetrics } from '../../metrics/api-metrics.ts';
 import { registerApprovalGauges } from '../../metrics/gate-metrics.ts';
 import { startOpsListeners, type OpsListener } from '../../metrics/ops-listener.ts';
@@ -41,6 +40,8 @@ const SERVE_USAGE = `Usage: slsa-gate api serve [--port N] [--host H] [--mongodb
   --read-model     the read model directory the export schedule writes (or SLSA_GATE_READ_MODEL):
                    loaded once, refreshed when an export run finishes; the decision list, the
                    statistics, the web view's list and saved queries (/queries) answer from it
+                   (503 READ_MODEL_MISSING until the first export is there); the directory must
+                   exist and be readable
   --saved-queries  more saved queries (YAML or JSON: {queries: [{name, title, sql}]})
   --trust-map      the trust map the workers use (else SLSA_GATE_TRUST_MAP, else the shipped one):
                    a policy loaded through POST /api/v1/policies is checked against it
@@ -82,8 +83,9 @@ export const apiServeCommand: Command = {
     // Tokens first: a server that would refuse everyone is a configuration error, not a start.
     const readModelDir = values['read-model'] ?? process.env.SLSA_GATE_READ_MODEL;
     const tokens = loadApiTokens(values['tokens-file'] ? { file: values['tokens-file'] } : {});
-    // A read model named but not there would answer every saved query with nothing.
-    if (readModelDir !== undefined) exportedState(readModelDir);
+    // A path that can never hold the model (a typo, a file, no access) is a configuration
+    // error; a directory still waiting for its first export is not: it answers 503 until then.
+    if (readModelDir !== undefined) readModelDirectory(readModelDir);
     const settings = loadArchiveSettings({ mongoUri: values['mongodb-uri'], database: values.db });
     const temporalUi = loadTemporalUiSettings();
     const { metricsListen } = loadObservability();
@@ -93,7 +95,12 @@ export const apiServeCommand: Command = {
     const readModel = readModelDir
       ? { served: serveReadModel(readModelDir), queries: loadSavedQueries(values['saved-queries']) }
       : undefined;
-    await readModel?.served.refresh();
+    // Loaded now if an export is there; before the first export, the read-model routes answer
+    // 503 READ_MODEL_MISSING with Retry-After and the served model picks the export up when it appears.
+    await readModel?.served.refresh().catch((err: unknown) => {
+      if (!(err instanceof GateError && err.code === 'READ_MODEL_MISSING')) throw err;
+      console.error(`slsa-gate api: ${err.message}; the read-model routes answer 503 until it is there`);
+    });
     // Metrics on a listener of their own (SLSA_GATE_METRICS_LISTEN), never on the public port.
     const metrics = metricsListen ? new ApiMetrics() : undefined;
     if (metrics) registerApprovalGauges(metrics.registry, archive);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
+import { GateError } from '../../../src/core/errors.ts';
 import { exportParquet, stageExport } from '../../../src/audit/read-model/export-parquet.ts';
 import { openReadModel } from '../../../src/audit/read-model/read-model.ts';
 import { TABLES, TABLE_NAMES } from '../../../src/audit/read-model/tables.ts';
@@ -179,11 +180,67 @@ describe('incremental export through the change feed', () => {
     assert.equal((await rowsOf('SELECT count(*) AS n FROM decisions'))[0]!.n, '3');
   });
 
+  test("two runs into one directory at once (a retried schedule run, an operator's run) write each row once", async () => {
+    const decision = await decideNeedingApproval('feed-concurrent');
+    // Anyone who may start workflows on the task queue can start exportReadModel next to the
+    // schedule's run, and a timed-out activity attempt is retried while the first still runs:
+    // both write the worker's one directory. Made here by starting two runs together.
+    const runs = await Promise.allSettled([exportParquet(archive, dir), exportParquet(archive, dir)]);
+    assert.deepEqual(
+      runs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')),
+      ['ok', 'ok'],
+    );
+    assert.deepEqual(
+      await rowsOf(`SELECT decision_id FROM decisions WHERE decision_id = '${decision.decisionId}'`),
+      [{ decision_id: decision.decisionId }],
+      'the decision is served once',
+    );
+    for (const table of TABLE_NAMES) {
+      const key = TABLES[table].key;
+      assert.deepEqual(
+        await rowsOf(`SELECT ${key} AS k FROM ${table} GROUP BY ALL HAVING count(*) > 1`),
+        [],
+        `no ${table} row written twice`,
+      );
+    }
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.staging-')), 'no staging left');
+  });
+
   test('a rebuild from a scan of the store writes the same rows as the incremental runs', async () => {
     const rebuilt = mkdtempSync(join(tmpdir(), 'slsa-gate-export-rebuild-'));
     const run = await exportParquet(archive, rebuilt, { rebuild: true });
     assert.equal(run.mode, 'scan');
     assert.deepEqual(await contentOf(rebuilt), await contentOf(dir));
+  });
+
+  test('a rebuild that fails half-way leaves the read model whole; one that succeeds replaces it row for row', async () => {
+    const before = await contentOf(dir);
+    assert.ok(before.decisions!.length >= 3, 'the model holds the decisions written so far');
+    // The attacker-free failure every operator meets: the store goes away in the middle of
+    // the rebuild's scan. Made here by a source over the real archive whose scan yields its
+    // first batch and then fails as the driver does when the connection drops.
+    const storeLostMidScan = {
+      databaseName: archive.databaseName,
+      async *exportBatches() {
+        for await (const batch of archive.exportBatches()) {
+          yield batch;
+          throw new GateError('ARCHIVE_UNAVAILABLE', 'archive: MongoNetworkError: connection closed');
+        }
+      },
+    };
+    await assert.rejects(exportParquet(storeLostMidScan, dir, { rebuild: true }), {
+      code: 'ARCHIVE_UNAVAILABLE',
+    });
+    assert.deepEqual(await contentOf(dir), before, 'the failed rebuild removed nothing');
+    const next = await exportParquet(archive, dir);
+    assert.equal(next.written.decisions, 0);
+    assert.deepEqual(await contentOf(dir), before, 'the next run serves every decision');
+
+    const rebuilt = await exportParquet(archive, dir, { rebuild: true });
+    assert.equal(rebuilt.mode, 'scan');
+    assert.equal(rebuilt.written.decisions, before.decisions!.length, 'every decision rewritten');
+    assert.deepEqual(await contentOf(dir), before, 'the rebuilt model holds each row once');
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.staging-')), 'no staging left');
   });
 
   test('a day of many small files is compacted into one file holding the same rows', async () => {
