@@ -392,7 +392,9 @@ export async function publishProgress(
     since,
     signal ? AbortSignal.any([waitOver, signal]) : waitOver,
   );
-  const now = await readPublish(options, workflowId);
+  // The run waited on, not whichever run holds the workflow id now: once it has ended, another
+  // request for the same candidate and destination starts a new run under the same id.
+  const now = await readPublish(options, workflowId, first.runId);
   return { status: 200, body: { workflowId, ...now.progress } };
 }
 
@@ -404,10 +406,15 @@ export async function publishProgress(
 async function readPublish(
   options: PublishApiOptions,
   workflowId: string,
+  runId?: string,
 ): Promise<{ runId: string; memo: PublishMemo; progress: PublishProgress }> {
   const timeout = options.temporalTimeoutMs ?? 10_000;
-  const run = await readPublishRun(options.client, options.archive, workflowId, (what, call) =>
-    withinTime(timeout, what, call()),
+  const run = await readPublishRun(
+    options.client,
+    options.archive,
+    workflowId,
+    (what, call) => withinTime(timeout, what, call()),
+    runId,
   );
   if (!run) throw new ApiFailure(404, 'NOT_FOUND', 'no such publish');
   if ('closed' in run)

@@ -53,7 +53,8 @@ export function progressOfResult(result: PublishResult): PublishProgress {
 }
 
 /**
- * The publish behind `workflowId`, undefined when there is none or the workflow is not a publish
+ * The publish behind `workflowId` (its latest run, or the run `runId`), undefined when there is
+ * none or the workflow is not a publish
  * (a drift-monitor run, a revocation): a completed run's progress from its result in the history,
  * a running one's from its description and the archive; a run that closed without a result
  * (cancelled, terminated, timed out, failed) names its state.
@@ -63,8 +64,9 @@ export async function readPublishRun(
   archive: ProgressArchive,
   workflowId: string,
   within: Within,
+  runId?: string,
 ): Promise<PublishRun | undefined> {
-  const handle = client.workflow.getHandle<typeof publishArtifact>(workflowId);
+  const handle = client.workflow.getHandle<typeof publishArtifact>(workflowId, runId);
   let described: WorkflowExecutionDescription;
   try {
     described = await within(`reading workflow ${workflowId}`, () => handle.describe());
@@ -73,17 +75,22 @@ export async function readPublishRun(
     throw err;
   }
   if (described.type !== PUBLISH_WORKFLOW_TYPE) return undefined;
-  const { runId, taskQueue } = described;
+  const { taskQueue } = described;
   const memo = PublishMemoSchema.safeParse(described.memo ?? {}).data ?? {};
   const state = described.status.name;
   if (state === 'COMPLETED') {
     const result = await within(`reading the result of ${workflowId}`, () =>
-      client.workflow.getHandle<typeof publishArtifact>(workflowId, runId).result(),
+      client.workflow.getHandle<typeof publishArtifact>(workflowId, described.runId).result(),
     );
-    return { runId, taskQueue, memo, progress: progressOfResult(result) };
+    return { runId: described.runId, taskQueue, memo, progress: progressOfResult(result) };
   }
-  if (state !== 'RUNNING') return { runId, taskQueue, memo, closed: state };
-  return { runId, taskQueue, memo, progress: await runningProgress(archive, described, memo) };
+  if (state !== 'RUNNING') return { runId: described.runId, taskQueue, memo, closed: state };
+  return {
+    runId: described.runId,
+    taskQueue,
+    memo,
+    progress: await runningProgress(archive, described, memo),
+  };
 }
 
 /**

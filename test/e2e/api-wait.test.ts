@@ -66,7 +66,8 @@ after(async () => {
 const queriesOf = (workflowId: string) =>
   handled.filter((q) => q.workflowId === workflowId && !q.queryName.startsWith('__'));
 
-async function requestPublish(policy: NonNullable<Parameters<typeof requestFor>[3]>['policy'] = {}) {
+/** The body of a publish request for a fresh candidate under `policy`. */
+async function publishBody(policy: NonNullable<Parameters<typeof requestFor>[3]>['policy'] = {}) {
   const staging = `staging/${uniqueName('wait')}`;
   const { digest } = await buildAndAttest(h.registry, staging, {
     tag: 'v1.0.0',
@@ -76,10 +77,11 @@ async function requestPublish(policy: NonNullable<Parameters<typeof requestFor>[
   requestFor(h, staging, digest, { policy });
   await h.loadPolicy(h.policies.get(digest)!);
   const to = `${h.registryHost}/release/${staging.slice('staging/'.length)}`;
-  const { workflowId } = await api.requestPublish(tokens.ci, {
-    image: `${h.registryHost}/${staging}:v1.0.0@${digest}`,
-    to,
-  });
+  return { image: `${h.registryHost}/${staging}:v1.0.0@${digest}`, to };
+}
+
+async function requestPublish(policy: NonNullable<Parameters<typeof requestFor>[3]>['policy'] = {}) {
+  const { workflowId } = await api.requestPublish(tokens.ci, await publishBody(policy));
   return `/api/v1/publishes/${encodeURIComponent(workflowId)}`;
 }
 
@@ -259,6 +261,80 @@ test('waiters holding every request slot do not turn away the approval that ends
     assert.equal(answered.status, 200, text);
     assert.equal((JSON.parse(text) as Progress).result?.status, 'PUBLISHED');
   } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('a wait answers the verdict of the run it waited on, not of a run started under the same id after it', async () => {
+  const body = await publishBody({ approvalRequired: true });
+  const { workflowId } = await api.requestPublish(tokens.ci, body);
+  const path = `/api/v1/publishes/${encodeURIComponent(workflowId)}`;
+  let progress = await progressAt(path);
+  while (progress.status !== 'AwaitingApproval' && !progress.result)
+    progress = await progressAt(`${path}?wait=900&since=${progress.status}`);
+  assert.equal(progress.status, 'AwaitingApproval');
+  const firstRun = (await h.client.workflow.getHandle(workflowId).describe()).runId;
+
+  // The API's reads after the wait are held until the test has started a second run: the gap
+  // between the first run's end and the API reading it, which a racing requester aims at.
+  let reads = 0;
+  let reachedGap!: () => void;
+  const gap = new Promise<void>((resolve) => (reachedGap = resolve));
+  let closeGap!: () => void;
+  const closed = new Promise<void>((resolve) => (closeGap = resolve));
+  const client = new Client({
+    connection: h.client.connection,
+    namespace: h.config.temporalNamespace,
+    interceptors: {
+      workflow: [
+        {
+          async describe(input, next) {
+            reads += 1;
+            if (reads === 2) {
+              reachedGap();
+              await closed;
+            }
+            return next(input);
+          },
+        },
+      ],
+    },
+  });
+  const server = createApiServer({
+    archive: h.deps.archive,
+    tokens: new TokenVerifier(credentials),
+    publish: { client, taskQueue: h.config.taskQueue, identityKey: h.identityKey, archive: h.deps.archive },
+    log: () => {},
+  });
+  const base = (await listenApi(server, 0)).url;
+  try {
+    // The requester's pipeline waits for the verdict on its request.
+    const waiting = fetch(`${base}${path}?wait=900`, { headers: { Authorization: `Bearer ${tokens.ci}` } });
+    waiting.catch(() => {});
+    const rejected = await api.call(`${path}/reject`, {
+      method: 'POST',
+      token: tokens.bob,
+      body: { reason: 'not this one' },
+    });
+    assert.equal(rejected.status, 200, await rejected.clone().text());
+    await gap;
+    // Attacker material: another pipeline asks for the same candidate and destination once the
+    // first run has ended, which starts a new run under the same workflow id.
+    const again = await api.requestPublish(tokens.ci, body);
+    assert.equal(again.workflowId, workflowId);
+    assert.notEqual(again.runId, firstRun);
+    closeGap();
+
+    const answered = await waiting;
+    const text = await answered.text();
+    assert.equal(answered.status, 200, text);
+    const verdict = JSON.parse(text) as Progress;
+    // Before: the second run's progress (no result yet), which the pipeline then followed.
+    assert.equal(verdict.result?.status, 'DENIED', text);
+    assert.equal(verdict.decisionId, `${workflowId}/${firstRun}`);
+  } finally {
+    closeGap();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }

@@ -21,8 +21,20 @@
  * before is discarded and read again. A day holding more than COMPACT_AT files is compacted
  * into one sorted file holding the same rows.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as z from 'zod';
 import {
@@ -446,18 +458,73 @@ function keepsChangeFeed(source: ExportSource): source is ChangeFeedSource {
 /** The default overlap of incremental runs: writers' clocks and late writes within it are read again. */
 export const DEFAULT_OVERLAP_MS = 10 * 60 * 1000;
 
+/** Held by the run writing a directory: `DIR/.export.lock`, its mtime renewed while the run lasts. */
+const LOCK_FILE = '.export.lock';
+const LOCK_RENEW_MS = 5_000;
+/** A lock not renewed for this long was left by a run that died: the next run takes it over. */
+const LOCK_STALE_MS = 60_000;
+const LOCK_POLL_MS = 200;
+
+/**
+ * Runs `run` holding the directory's export lock, waiting while another live run holds it.
+ * Two runs at once would each take the other's staging directory for a crashed run's and
+ * remove it, or both stage and publish the same new rows (a key written twice). The
+ * schedule never overlaps its runs, but a retried activity attempt, a second workflow on the
+ * task queue or an operator's `audit export --out` into the same directory would.
+ */
+async function withExportLock<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  const path = join(dir, LOCK_FILE);
+  for (;;) {
+    try {
+      writeFileSync(path, JSON.stringify({ host: hostname(), pid: process.pid, at: new Date() }), {
+        flag: 'wx',
+      });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const held = statSync(path, { throwIfNoEntry: false });
+    if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) rmSync(path, { force: true });
+    else await sleep(LOCK_POLL_MS);
+  }
+  const renew = setInterval(() => {
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch {
+      // Renewal is best effort: a missing lock only lets the next run start sooner.
+    }
+  }, LOCK_RENEW_MS);
+  renew.unref();
+  try {
+    return await run();
+  } finally {
+    clearInterval(renew);
+    rmSync(path, { force: true });
+  }
+}
+
 /**
  * Exports the archive into `dir` (created if needed): incremental through the change feed
  * when it can be, a scan otherwise; `rebuild` scans and replaces the tables whole once it is staged.
+ * One run writes a directory at a time (withExportLock).
  */
 export async function exportParquet(
   source: ExportSource,
   dir: string,
   options: { overlapMs?: number; rebuild?: boolean; compactAt?: number } = {},
 ): Promise<ExportReport> {
+  mkdirSync(dir, { recursive: true });
+  return withExportLock(dir, () => exportLocked(source, dir, options));
+}
+
+async function exportLocked(
+  source: ExportSource,
+  dir: string,
+  options: { overlapMs?: number; rebuild?: boolean; compactAt?: number },
+): Promise<ExportReport> {
   const began = performance.now();
   const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
-  mkdirSync(dir, { recursive: true });
   recoverCrashedRuns(dir);
   const staged = await stageExport(source, dir, { overlapMs, rebuild: options.rebuild === true });
   const state = publishStaged(staged.stagingDir, dir);

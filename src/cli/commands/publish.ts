@@ -202,7 +202,15 @@ export const publishCommand: Command = {
       try {
         let last: PublishStatus | undefined;
         for (;;) {
-          const { progress, runId } = await readProgress(session, archive, workflowId, DEFAULT_QUERY_SECONDS);
+          // The run this request started or joined: once it has ended, another request for the
+          // same candidate and destination may start a new run under the same workflow id.
+          const { progress, runId } = await readProgress(
+            session,
+            archive,
+            workflowId,
+            DEFAULT_QUERY_SECONDS,
+            handle.firstExecutionRunId,
+          );
           if (!values.json && progress.status !== last) console.log(`… ${progress.status}`);
           last = progress.status;
           if (progress.result || (progress.status === 'AwaitingApproval' && !values.wait)) {

@@ -35,7 +35,8 @@ export interface RunProgress {
 }
 
 /**
- * A publish's progress as the CLI reads it, every Temporal call within `seconds`: a completed
+ * A publish's progress as the CLI reads it (the latest run of `workflowId`, or the run `runId`),
+ * every Temporal call within `seconds`: a completed
  * run's from its result in the history, a running one's from its description and the archive
  * (config/publish-progress.ts; no worker needed). A run that ended without a result is CANCELLED
  * (cancelled or terminated), TIMED_OUT, or INTERNAL_ERROR (failed).
@@ -45,21 +46,26 @@ export async function readProgress(
   archive: ProgressArchive,
   workflowId: string,
   seconds: number,
+  runId?: string,
 ): Promise<RunProgress> {
-  const run = await readPublishRun(session.client, archive, workflowId, (what, call) =>
-    session.within(seconds, what, call),
+  const run = await readPublishRun(
+    session.client,
+    archive,
+    workflowId,
+    (what, call) => session.within(seconds, what, call),
+    runId,
   );
   if (!run) throw new GateError('NOT_FOUND', `no publish ${workflowId}`, { detail: { workflowId } });
-  const { runId, taskQueue } = run;
-  if ('progress' in run) return { progress: run.progress, runId, taskQueue };
+  const { taskQueue } = run;
+  if ('progress' in run) return { progress: run.progress, runId: run.runId, taskQueue };
   // Until the reaper has archived a termination, it is reported as CANCELLED (docs/security-model.md#how-a-run-ends).
   if (run.closed === 'CANCELLED' || run.closed === 'TERMINATED')
     throw new GateError('CANCELLED', `workflow ${workflowId} was ${run.closed.toLowerCase()}`, {
-      detail: { workflowId, runId },
+      detail: { workflowId, runId: run.runId },
     });
   throw new GateError(
     run.closed === 'TIMED_OUT' ? 'TIMED_OUT' : 'INTERNAL_ERROR',
     `workflow ${workflowId} is ${run.closed}`,
-    { detail: { workflowId, runId } },
+    { detail: { workflowId, runId: run.runId } },
   );
 }

@@ -180,6 +180,32 @@ describe('incremental export through the change feed', () => {
     assert.equal((await rowsOf('SELECT count(*) AS n FROM decisions'))[0]!.n, '3');
   });
 
+  test("two runs into one directory at once (a retried schedule run, an operator's run) write each row once", async () => {
+    const decision = await decideNeedingApproval('feed-concurrent');
+    // Anyone who may start workflows on the task queue can start exportReadModel next to the
+    // schedule's run, and a timed-out activity attempt is retried while the first still runs:
+    // both write the worker's one directory. Made here by starting two runs together.
+    const runs = await Promise.allSettled([exportParquet(archive, dir), exportParquet(archive, dir)]);
+    assert.deepEqual(
+      runs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')),
+      ['ok', 'ok'],
+    );
+    assert.deepEqual(
+      await rowsOf(`SELECT decision_id FROM decisions WHERE decision_id = '${decision.decisionId}'`),
+      [{ decision_id: decision.decisionId }],
+      'the decision is served once',
+    );
+    for (const table of TABLE_NAMES) {
+      const key = TABLES[table].key;
+      assert.deepEqual(
+        await rowsOf(`SELECT ${key} AS k FROM ${table} GROUP BY ALL HAVING count(*) > 1`),
+        [],
+        `no ${table} row written twice`,
+      );
+    }
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.staging-')), 'no staging left');
+  });
+
   test('a rebuild from a scan of the store writes the same rows as the incremental runs', async () => {
     const rebuilt = mkdtempSync(join(tmpdir(), 'slsa-gate-export-rebuild-'));
     const run = await exportParquet(archive, rebuilt, { rebuild: true });
