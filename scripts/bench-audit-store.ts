@@ -1,6 +1,7 @@
 /**
  * `npm run bench:audit:store [-- --n 100000 --runs 10 --keep]`: loads N generated decisions into a
- * fresh archive database, then measures the p50/p95 latency of the main audit queries.
+ * fresh archive database, then measures the p50/p95 latency of the auditors' named queries
+ * (scripts/audit-bench-queries.ts, the list `bench:audit` runs over the read model).
  * The last line gives every figure. Store: --mongodb-uri or MONGODB_URI; the database is
  * dropped at the end unless --keep.
  */
@@ -18,6 +19,12 @@ import type { DecisionInput } from '../src/archive/decision-record.ts';
 import { sha256Digest } from '../src/archive/digest.ts';
 import { decisionStats, listDecisions, showDecision } from '../src/archive/queries.ts';
 import type { ErrorCode } from '../src/core/errors.ts';
+import {
+  auditBenchQueries,
+  figuresLine,
+  measureQueries,
+  type AuditQueryTarget,
+} from './audit-bench-queries.ts';
 
 const { values } = parseArgs({
   options: {
@@ -122,26 +129,6 @@ async function load(archive: Archive): Promise<number> {
   return (performance.now() - began) / 1000;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function measure(name: string, query: (run: number) => Promise<unknown>) {
-  await query(-1); // warm-up
-  const times: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const began = performance.now();
-    await query(run);
-    times.push(performance.now() - began);
-  }
-  times.sort((a, b) => a - b);
-  const result = { name, p50: percentile(times, 50), p95: percentile(times, 95) };
-  console.log(
-    `${name.padEnd(26)} p50 ${result.p50.toFixed(1).padStart(9)} ms   p95 ${result.p95.toFixed(1).padStart(9)} ms`,
-  );
-  return result;
-}
-
 const archive = await openArchive(uri, dbName);
 // An interrupted run still removes its database.
 process.once('SIGINT', () => {
@@ -157,48 +144,33 @@ try {
   const loadSeconds = await load(archive);
   console.log(`loaded ${n} decisions in ${loadSeconds.toFixed(1)} s (${Math.round(n / loadSeconds)}/s)`);
 
-  const some = (run: number) => Math.abs(run * 7919) % n;
-  const cursorPage = await listDecisions(archive, {}, { limit: 50 });
-  const results = [
-    await measure('list-newest', () => listDecisions(archive, {}, { limit: 50 })),
-    await measure('list-next-page', () =>
-      listDecisions(archive, {}, { limit: 50, cursor: cursorPage.nextCursor }),
-    ),
-    await measure('list-by-digest', (run) =>
-      listDecisions(archive, { artifactDigest: sha256Digest(`artifact ${some(run) % Math.ceil(n / 2)}`) }),
-    ),
-    await measure('list-by-builder-version', (run) =>
-      listDecisions(archive, { builderId: builders[Math.abs(run) % 20]!, builderVersion: 'v1.2' }),
-    ),
-    await measure('list-by-source-repo', (run) =>
-      listDecisions(archive, { sourceRepo: sourceRepos[Math.abs(run) % 500]! }),
-    ),
-    await measure('list-by-failing-code', (run) =>
-      listDecisions(archive, { failingCode: failures[Math.abs(run) % failures.length]![1] }),
-    ),
-    await measure('list-by-approver', (run) =>
-      listDecisions(archive, { approver: approvers[Math.abs(run) % 10]! }),
-    ),
-    await measure('list-one-day', (run) => {
-      const day = new Date(start + (Math.abs(run) % 90) * 24 * 3600 * 1000);
-      return listDecisions(archive, {
-        since: day.toISOString(),
-        until: new Date(day.getTime() + 24 * 3600 * 1000).toISOString(),
-      });
+  const target: AuditQueryTarget = {
+    list: (filters, limit) => listDecisions(archive, filters, { limit }),
+    async nextPage(filters, limit) {
+      const { nextCursor } = await listDecisions(archive, filters, { limit });
+      return () => listDecisions(archive, filters, { limit, cursor: nextCursor });
+    },
+    show: (id) => showDecision(archive, id),
+    stats: (filters) => decisionStats(archive, filters),
+  };
+  const results = await measureQueries(
+    auditBenchQueries({
+      n,
+      decisionId: (i) => `bench-${i}/run-1`,
+      artifactDigest: (i) => sha256Digest(`artifact ${i % Math.ceil(n / 2)}`),
+      builders,
+      sourceRepos,
+      approvers,
+      failingCodes: failures.map(([, code]) => code),
+      policies,
+      start,
     }),
-    await measure('show', (run) => showDecision(archive, `bench-${some(run)}/run-1`)),
-    await measure('stats-one-week', (run) => {
-      const from = new Date(start + (Math.abs(run) % 80) * 24 * 3600 * 1000);
-      return decisionStats(archive, {
-        since: from.toISOString(),
-        until: new Date(from.getTime() + 7 * 24 * 3600 * 1000).toISOString(),
-      });
-    }),
-    await measure('stats-all', () => decisionStats(archive)),
-  ];
+    target,
+    runs,
+  );
   console.log(
     `bench:audit store="${store}" n=${n} runs=${runs} load=${Math.round(n / loadSeconds)}/s ` +
-      results.map((r) => `${r.name} p50=${r.p50.toFixed(1)}ms p95=${r.p95.toFixed(1)}ms`).join(' '),
+      figuresLine(results),
   );
 } finally {
   if (!values.keep) await databaseOf(archive).dropDatabase();

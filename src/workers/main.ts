@@ -4,11 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivityDeps } from './activity-deps.ts';
 import { jsonLogger } from './json-logger.ts';
 import { publishStepSinks } from './publish-step-sinks.ts';
 import { createActivities } from '../activities/index.ts';
+import { DEFAULT_EXPORT_EVERY, installReadModelSchedule } from '../consumers/read-model-schedule.ts';
 import { loadConfig, loadObservability, type Observability } from '../config/config.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
@@ -111,6 +113,20 @@ export async function runWorker(): Promise<void> {
     },
   );
   try {
+    if (config.readModelDir) {
+      // A worker that writes the read model makes sure its schedule exists, so a fresh install
+      // keeps the model fresh with no manual step; an existing schedule (another worker's, or
+      // one an operator changed with `audit export --schedule --every`) is left as it is.
+      const client = new Client({ connection, namespace: config.temporalNamespace });
+      const schedule = await installReadModelSchedule(client, {
+        taskQueue: config.taskQueue,
+        every: DEFAULT_EXPORT_EVERY,
+        existing: 'keep',
+      });
+      console.error(
+        `slsa-gate worker: read model export schedule ${schedule.scheduleId} ${schedule.created ? `created (every ${DEFAULT_EXPORT_EVERY})` : 'already there, kept as it is'}`,
+      );
+    }
     const worker = await Worker.create({
       connection,
       namespace: config.temporalNamespace,
