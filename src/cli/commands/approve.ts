@@ -3,45 +3,17 @@ import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { GateError, isErrorCode, isGateError } from '../../core/errors.ts';
 import { loadConfig } from '../../config/config.ts';
-import { connectClient, workflowUiUrl, type TemporalClientSession } from '../../config/temporal-client.ts';
+import { connectClient, workflowUiUrl } from '../../config/temporal-client.ts';
 import type { PublishProgress } from '../../workflows/contract.ts';
 import { approveUpdate, rejectUpdate } from '../../workflows/definitions.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
+import { requireWorker } from './require-worker.ts';
 import { secondsOption } from './seconds-option.ts';
 
 /** How long a verdict waits, by default, for a worker to take it and for its effect. */
 const DEFAULT_VERDICT_SECONDS = 30;
-
-/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW: the queue workflow workers poll. */
-const WORKFLOW_TASK_QUEUE_TYPE = 1;
-
-/**
- * Refuses at once, sending nothing, when no worker has polled the run's task queue lately: a
- * verdict sent there would wait for a worker that may never come, and reach the run whenever one does.
- */
-async function requireWorker(
-  session: TemporalClientSession,
-  taskQueue: string,
-  verdict: string,
-  seconds: number,
-): Promise<void> {
-  const { client } = session;
-  const { pollers } = await session.within(seconds, `describing task queue ${taskQueue}`, () =>
-    client.workflowService.describeTaskQueue({
-      namespace: client.options.namespace,
-      taskQueue: { name: taskQueue },
-      taskQueueType: WORKFLOW_TASK_QUEUE_TYPE,
-    }),
-  );
-  if (!pollers || pollers.length === 0)
-    throw new GateError(
-      'TEMPORAL_UNAVAILABLE',
-      `no worker polls task queue ${taskQueue}: the ${verdict} was not sent; start a worker and send it again`,
-      { detail: { taskQueue } },
-    );
-}
 
 function verdictCommand(verdict: 'approve' | 'reject'): Command {
   return {
@@ -92,7 +64,12 @@ function verdictCommand(verdict: 'approve' | 'reject'): Command {
             status.name === 'CANCELLED' || status.name === 'TERMINATED' ? 'CANCELLED' : 'INPUT_INVALID',
             `${verdict} refused: workflow ${workflowId} is ${status.name}`,
           );
-        await requireWorker(session, taskQueue, verdict, left());
+        await requireWorker(
+          session,
+          taskQueue,
+          `the ${verdict} was not sent; send it again once one polls`,
+          left(),
+        );
         // To the run just described: if a new run took its place meanwhile, the Update fails.
         const run = session.client.workflow.getHandle(workflowId, runId);
         const uiUrl = workflowUiUrl(config, workflowId, runId);

@@ -6,6 +6,7 @@ import type { Command } from './command.ts';
 import { printProgress } from './progress-output.ts';
 import { EXIT, exitCodeOfResult } from '../exit-codes.ts';
 import { archiveOnFirstUse, DEFAULT_QUERY_SECONDS, readProgress } from './read-progress.ts';
+import { requireWorker } from './require-worker.ts';
 import { secondsOption } from './seconds-option.ts';
 
 const USAGE = `Usage: slsa-gate status <workflow-id> [--timeout SECONDS] [--json]
@@ -39,7 +40,11 @@ export const statusCommand: Command = {
     const session = await connectClient(config);
     const archive = archiveOnFirstUse(config);
     try {
-      const { progress, runId } = await readProgress(session, archive, workflowId, seconds);
+      const { progress, runId, taskQueue } = await readProgress(session, archive, workflowId, seconds);
+      // A running step needs a worker: "in progress" with none polling would tell a pipeline to
+      // keep waiting for a run that cannot move. A run awaiting approval waits for people.
+      if (!progress.result && progress.status !== 'AwaitingApproval')
+        await requireWorker(session, taskQueue, `run ${runId} cannot progress`, seconds);
       printProgress(progress, {
         json: values.json,
         uiUrl: workflowUiUrl(config, workflowId, runId),

@@ -102,7 +102,7 @@ test('publish --attestation naming a directory is INPUT_INVALID naming it, and n
 test('status and approve of a workflow id that names nothing are NOT_FOUND (exit 2, input)', async () => {
   const unknown = `publish:${registryHost}/release/nothing@sha256:${'0'.repeat(64)}`;
   // Before: "unexpected error in status: workflow not found for ID: …", exit 1.
-  assertCoded(await runCli(['status', unknown], { env }), 'NOT_FOUND', EXIT.INPUT, /no workflow/);
+  assertCoded(await runCli(['status', unknown], { env }), 'NOT_FOUND', EXIT.INPUT, /no publish publish:/);
   // Before: INPUT_INVALID, the code of a malformed request rather than of a missing one.
   assertCoded(await runCli(['approve', unknown, '--reason', 'ok'], { env }), 'NOT_FOUND', EXIT.INPUT);
 });
