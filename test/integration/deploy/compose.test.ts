@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { readFinalStage } from '../../../scripts/image/dockerfile.ts';
+import { readModelScheduleId } from '../../../src/consumers/read-model-schedule.ts';
 import { codeReadsVariable, isGateCommand } from '../../helpers/deploy-config.ts';
 import { freePort, waitForOutput } from '../../helpers/process-output.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
@@ -113,6 +115,33 @@ test('every gate service runs a real entry point, sets only variables the code r
   }
 });
 
+test('the worker and the API share the read model volume at the path SLSA_GATE_READ_MODEL names, the API read-only', () => {
+  for (const profiles of [[], ['production']]) {
+    const file = resolved(profiles);
+    const mountOf = (name: string) => {
+      const s = file.services[name]!;
+      const path = s.environment?.SLSA_GATE_READ_MODEL;
+      assert.ok(path, `${name} sets SLSA_GATE_READ_MODEL`);
+      const mount = (s.volumes ?? []).find((v) => v.split(':')[1] === path);
+      assert.ok(mount, `${name} mounts a volume at ${path}`);
+      return mount.split(':');
+    };
+    const [workerVolume, , workerMode] = mountOf('worker');
+    const [apiVolume, , apiMode] = mountOf('api');
+    assert.equal(apiVolume, workerVolume, 'one volume: what the worker exports is what the API reads');
+    assert.ok(!workerVolume!.startsWith('/') && !workerVolume!.startsWith('.'), 'a named volume');
+    assert.ok(
+      workerMode === undefined || workerMode === 'rw',
+      `the worker writes the export (${workerMode})`,
+    );
+    assert.equal(apiMode, 'ro', 'the API only reads it');
+    assert.ok(
+      file.services.keys!.volumes?.some((v) => v.startsWith(`${workerVolume}:`)),
+      'the keys job hands the volume to the image user',
+    );
+  }
+});
+
 test('the search attributes compose registers are the ones the workflows set, with their types', () => {
   const source = readFileSync(join(root, 'src/workflows/search-attributes.ts'), 'utf8');
   // The SDK's type names as the Temporal CLI spells them.
@@ -140,10 +169,11 @@ test('the search attributes compose registers are the ones the workflows set, wi
 });
 
 /** A gate service's command and environment with the container's names mapped to this machine. */
-function onThisMachine(s: Service, keysDir: string, ports: Map<string, string>) {
+function onThisMachine(s: Service, keysDir: string, ports: Map<string, string>, readModelDir = keysDir) {
   const map = (text: string) => {
     let out = text
       .replaceAll('/etc/slsa-gate', join(root, 'examples/compose'))
+      .replaceAll('/var/lib/slsa-gate/read-model', readModelDir)
       .replaceAll('/keys', keysDir)
       .replaceAll('temporal:7233', services.temporalAddress)
       .replaceAll('0.0.0.0', '127.0.0.1');
@@ -200,22 +230,54 @@ test('the keys job, the worker and the API start with the configuration compose 
   ]);
   const cli = join(root, 'bin/slsa-gate.js');
   assert.deepEqual(stage.entrypoint, ['/usr/local/bin/node', '/app/bin/slsa-gate.js']);
+  // The read model volume, empty as on a fresh install.
+  const readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-compose-read-model-'));
   const children: ChildProcess[] = [];
+  const connection = await Connection.connect({ address: services.temporalAddress });
+  const client = new Client({ connection, namespace: services.temporalNamespace });
+  let workerTaskQueue: string | undefined;
   try {
+    let api: { url: string } | undefined;
     for (const name of ['worker', 'api'] as const) {
-      const s = onThisMachine(file.services[name]!, keysDir, ports);
+      const s = onThisMachine(file.services[name]!, keysDir, ports, readModelDir);
+      if (name === 'worker') workerTaskQueue = s.env.SLSA_GATE_TASK_QUEUE;
       const child = spawn(process.execPath, [cli, ...s.args], {
         env: s.env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
-      await waitForOutput(child, name === 'worker' ? /health on http/ : /listening on http/);
+      const started = await waitForOutput(
+        child,
+        name === 'worker' ? /health on http/ : /listening on (http\S+)/,
+      );
+      if (name === 'api') api = { url: started[1]! };
       assert.ok(
         await healthy(file.services[name]!.healthcheck!.test, s.map),
         `${name} passes its health check`,
       );
     }
+    // The worker made the export schedule; its runs write the shared volume and the API,
+    // started before the first export, serves it once there.
+    const token = readFileSync(join(keysDir, 'api-token'), 'utf8').trim();
+    const list = () =>
+      fetch(`${api!.url}/api/v1/decisions`, { headers: { Authorization: `Bearer ${token}` } });
+    let res = await list();
+    for (let attempt = 0; res.status === 503 && attempt < 600; attempt++) {
+      await res.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      res = await list();
+    }
+    const body = (await res.json()) as { items: unknown[]; asOf?: string };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.items, []);
+    assert.ok(body.asOf, 'the answer says how fresh it is');
   } finally {
+    if (workerTaskQueue)
+      await client.schedule
+        .getHandle(readModelScheduleId(workerTaskQueue))
+        .delete()
+        .catch(() => {});
+    await connection.close();
     for (const child of children) {
       const exited = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
