@@ -4,6 +4,7 @@
  * directory is the operator's (SLSA_GATE_READ_MODEL), never a workflow input: whoever can
  * start a workflow on the task queue does not choose where the worker writes.
  */
+import { Context } from '@temporalio/activity';
 import { exportParquet } from '../audit/read-model/export-parquet.ts';
 import { GateError } from '../core/errors.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -16,6 +17,9 @@ export interface ReadModelExportResult {
   exportedAt: string;
 }
 
+/** How often a running export says it is alive: well inside the workflow's 30 s heartbeat timeout. */
+const HEARTBEAT_MS = 5_000;
+
 export function createReadModelExportActivities(deps: ActivityDeps) {
   return {
     async exportReadModel(): Promise<ReadModelExportResult> {
@@ -26,7 +30,15 @@ export function createReadModelExportActivities(deps: ActivityDeps) {
           'the export schedule runs on a worker without a read model directory: set SLSA_GATE_READ_MODEL (the directory the API reads)',
         );
       }
-      const report = await exportParquet(deps.archive, dir);
+      // Alive while it runs (heartbeatTimeout in workflows/export-read-model.ts).
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), HEARTBEAT_MS);
+      let report;
+      try {
+        report = await exportParquet(deps.archive, dir);
+      } finally {
+        clearInterval(beat);
+      }
       return {
         written: Object.values(report.written).reduce((sum, n) => sum + n, 0),
         exportedAt: report.state.exportedAt,
