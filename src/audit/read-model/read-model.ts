@@ -425,17 +425,20 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
   let state: ExportState = exportedState(dir);
   let current = await openLoaded(dir, load);
   let refreshing: Promise<{ changed: boolean }> | undefined;
+  let closed = false;
 
-  async function use<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    const l = current;
+  /** Runs `work` on `l`, which a close() or swap meanwhile closes only once it is done. */
+  async function holding<T>(l: Loaded, work: (l: Loaded) => Promise<T>): Promise<T> {
     l.running++;
     try {
-      return await work(l.db);
+      return await work(l);
     } finally {
       l.running--;
       if (l.retired && l.running === 0) closeLoaded(l);
     }
   }
+  const use = <T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> =>
+    holding(current, (l) => work(l.db));
 
   async function catchUp(): Promise<{ changed: boolean }> {
     const nextState = exportedState(dir);
@@ -449,6 +452,11 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
     if (gone) {
       // A compaction replaced files this model loaded: load the directory afresh, then swap.
       const fresh = await openLoaded(dir, true);
+      if (closed) {
+        // Closed while it loaded: nothing is swapped in, and the fresh load is released.
+        closeLoaded(fresh);
+        return { changed: false };
+      }
       const old = current;
       current = fresh;
       state = nextState;
@@ -460,7 +468,8 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
       TABLE_NAMES.map((t) => [t, [...files[t]].filter((f) => !current.files[t].has(f)).sort()]),
     ) as Record<TableName, string[]>;
     const any = TABLE_NAMES.some((t) => added[t].length > 0);
-    if (any) await addFiles(current, added);
+    // Held like a query, so that a close() meanwhile waits for the transaction to end.
+    if (any) await holding(current, (l) => addFiles(l, added));
     state = nextState;
     return { changed: any || changedState };
   }
@@ -496,6 +505,7 @@ export async function openReadModel(dirArg: string, options: { load?: boolean } 
       return refreshing;
     },
     close() {
+      closed = true;
       current.retired = true;
       if (current.running === 0) closeLoaded(current);
     },

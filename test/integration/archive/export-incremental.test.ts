@@ -322,4 +322,21 @@ describe('incremental export through the change feed', () => {
       model.close();
     }
   });
+
+  test('a model closed while a refresh reloads it stays closed: the fresh load is closed too', async () => {
+    const at = mkdtempSync(join(tmpdir(), 'slsa-gate-export-closing-'));
+    for (const label of ['closing-1', 'closing-2']) {
+      await decideNeedingApproval(label);
+      await exportParquet(archive, at);
+    }
+    const model = await openReadModel(at, { load: true });
+    // A compaction replaces files the model loaded: its refresh loads afresh and swaps.
+    const run = await exportParquet(archive, at, { compactAt: 1 });
+    assert.ok(run.compacted.length > 0, JSON.stringify(run.compacted));
+    // An API shutting down (or its export taken away) while its poll refreshes the model.
+    const refreshing = model.refresh();
+    model.close();
+    await refreshing;
+    await assert.rejects(model.query('SELECT count(*) FROM decisions'), 'a closed model answers nothing');
+  });
 });
