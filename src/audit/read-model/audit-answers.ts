@@ -38,6 +38,8 @@ export type DecisionSummary = Pick<
 > & {
   artifact: { repository: string; tag?: string; digest: string };
   policy: { digest: string };
+  /** The repository the artifact was published to (the read model's `publications` view). */
+  publishedTo?: string;
 };
 
 /** A page of decisions and how fresh it is. */
@@ -73,6 +75,7 @@ export function summaryOf(d: DecisionRecord): DecisionSummary {
     },
     ...(d.builder ? { builder: d.builder } : {}),
     ...(source && Object.keys(source).length ? { source } : {}),
+    ...(d.published ? { publishedTo: d.published.repository } : {}),
     policy: { digest: d.policy.digest },
   };
 }
@@ -121,6 +124,7 @@ function summaryOfRow(row: Record<string, unknown>): DecisionSummary {
       : {}),
     ...(Object.keys(source).length ? { source } : {}),
     policy: { digest: String(row.policy_digest) },
+    ...(str(row.published_to) !== undefined ? { publishedTo: str(row.published_to)! } : {}),
   };
 }
 
@@ -144,7 +148,10 @@ export async function listDecisionPage(
   const pageIds = ids.rows.slice(0, limit).map((r) => String(r.decision_id));
   if (pageIds.length === 0) return { items: [], asOf };
   const full = await model.query(
-    `SELECT d.*, s.status FROM decisions d LEFT JOIN decision_status s USING (decision_id)
+    `SELECT d.*, s.status, p.published_to FROM decisions d
+     LEFT JOIN decision_status s USING (decision_id)
+     LEFT JOIN (SELECT decision_id, min(repository) AS published_to FROM publications GROUP BY decision_id) p
+       USING (decision_id)
      WHERE d.decision_id IN (SELECT unnest($ids::VARCHAR[]))`,
     { ids: JSON.stringify(pageIds) },
   );

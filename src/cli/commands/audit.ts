@@ -185,6 +185,7 @@ const CSV_COLUMNS: Array<[string, (d: DecisionSummary) => string | undefined]> =
   ['failingCodes', (d) => d.failingCodes.join(' ')],
   ['policyDigest', (d) => d.policy.digest],
   ['requester', (d) => d.requester],
+  ['publishedTo', (d) => d.publishedTo],
   ['workflowId', (d) => d.workflowId],
   ['runId', (d) => d.runId],
   ['evidenceDigest', (d) => d.evidenceDigest],

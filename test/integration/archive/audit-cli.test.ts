@@ -38,6 +38,11 @@ before(async () => {
   await archive.storeAttestations([makeAttestation('cli-1'), makeAttestation('cli-2')]);
   await archive.recordDecision(passed);
   await archive.recordDecision(failed);
+  await archive.markPublished(passed.decisionId, {
+    repository: '127.0.0.1:5000/release/cli',
+    digest: passed.artifact.digest,
+    at: '2026-04-01T10:05:00.000Z',
+  });
   // `list` and `stats` answer from the read model the export writes (SLSA_GATE_READ_MODEL).
   readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-audit-cli-read-model-'));
   await exportParquet(archive, readModelDir);
@@ -94,6 +99,14 @@ test('audit list: table, --json with filters, --jsonl, --csv', async () => {
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /^decisionId,decidedAt,outcome,status,/);
   assert.ok(lines[1]!.startsWith(`${failed.decisionId},2026-04-02T10:00:00.000Z,FAILED,decided,`));
+  // Where a published decision went: the publishedTo column, from the read model's publications.
+  const all = await run('list', '--csv');
+  const [header, ...rows] = all.stdout.trim().split('\n');
+  const publishedTo = header!.split(',').indexOf('publishedTo');
+  assert.ok(publishedTo > 0, header);
+  const row = rows.find((r) => r.startsWith(`${passed.decisionId},`));
+  assert.equal(row?.split(',')[publishedTo], '127.0.0.1:5000/release/cli', row);
+  assert.equal(rows.find((r) => r.startsWith(`${failed.decisionId},`))?.split(',')[publishedTo], '');
 
   // How fresh: `asOf` in JSON, a line on stderr; the store only when asked, with the same items.
   const asOf = (JSON.parse(json.stdout) as { asOf: string }).asOf;

@@ -27,6 +27,7 @@ import { serveReadModel } from '../../../src/audit/read-model/served-model.ts';
 import { EXIT } from '../../../src/cli/exit-codes.ts';
 import { makeDecision } from '../archive/make-records.ts';
 import { hasStackTrace, runCli } from '../../helpers/cli-process.ts';
+import { waitForOutput } from '../../helpers/process-output.ts';
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 
 const cli = join(import.meta.dirname, '../../../bin/slsa-gate.js');
@@ -125,15 +126,7 @@ test('api serve on a directory with no export yet starts, answers 503 READ_MODEL
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
     // Before: the process exited with READ_MODEL_MISSING, and a pod restarted until an export existed.
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`api serve exited with ${code}: ${stderr}`)));
-    });
+    const url = (await waitForOutput(child, /listening on (http:\/\/\S+)/))[1]!;
     const list = () => fetch(`${url}/api/v1/decisions`, { headers: { Authorization: `Bearer ${reader}` } });
     const waiting = await list();
     const body = await waiting.text();
