@@ -349,9 +349,13 @@ function writeStateFile(dir: string, state: ExportState): void {
   renameSync(tmp, join(dir, EXPORT_STATE_FILE));
 }
 
-/** A compaction in progress: written before the compacted file is renamed into place. */
-const CompactionSchema = z.strictObject({ target: z.string(), replaces: z.array(z.string()) });
-const COMPACTION_PREFIX = '.compaction-';
+/**
+ * A compaction in progress: written before the compacted file is renamed into place, removed
+ * once the files it replaces are gone. While it lies there a reader takes `target` (when it is
+ * in place) instead of `replaces`, never both: they hold the same rows.
+ */
+export const CompactionSchema = z.strictObject({ target: z.string(), replaces: z.array(z.string()) });
+export const COMPACTION_PREFIX = '.compaction-';
 
 /**
  * Finishes what crashed runs left: a completely staged run is published, a partly staged one

@@ -5,11 +5,14 @@
  * many queries, and the bench). The same files load into a warehouse unchanged.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type * as z from 'zod';
 import { GateError } from '../../core/errors.ts';
 import {
+  COMPACTION_PREFIX,
+  CompactionSchema,
   EXPORT_STATE_FILE,
   hasParquet,
   parquetGlob,
@@ -199,7 +202,56 @@ export function exportedState(dir: string): ExportState {
 /** The Parquet files of each table, by path. */
 type FileSets = Record<TableName, Set<string>>;
 
+/**
+ * The files a reader takes, as one consistent view although the export changes the directory
+ * meanwhile. A compaction renames its file into place before it removes the files it replaces
+ * (both hold the same rows): while its plan lies there, the replaced files are left out once the
+ * compacted one is in place. The plans are read between two listings that agree — a replaced
+ * file still listed after the plans were read means its plan was still there (it is removed
+ * only after every replaced file).
+ */
 function listFiles(dir: string): FileSets {
+  for (;;) {
+    const first = listParquet(dir);
+    const plans = compactionPlans(dir);
+    const files = listParquet(dir);
+    if (!sameFiles(first, files)) continue;
+    for (const plan of plans) {
+      const set = files[plan.table];
+      if (!set.has(join(plan.partition, plan.target))) continue;
+      for (const file of plan.replaces) set.delete(join(plan.partition, file));
+    }
+    return files;
+  }
+}
+
+function sameFiles(a: FileSets, b: FileSets): boolean {
+  return TABLE_NAMES.every((t) => a[t].size === b[t].size && [...a[t]].every((f) => b[t].has(f)));
+}
+
+/** The compactions in progress in `dir` (see `compact` in export-parquet.ts). */
+function compactionPlans(
+  dir: string,
+): Array<{ table: TableName; partition: string; target: string; replaces: string[] }> {
+  const plans = [];
+  for (const entry of readdirSync(dir)) {
+    if (!entry.startsWith(COMPACTION_PREFIX) || !entry.endsWith('.json')) continue;
+    const [table, partition] = entry.slice(COMPACTION_PREFIX.length, -'.json'.length).split('~');
+    if (!(TABLE_NAMES as string[]).includes(table!) || !partition?.startsWith('day=')) continue;
+    let plan: z.infer<typeof CompactionSchema>;
+    try {
+      plan = CompactionSchema.parse(JSON.parse(readFileSync(join(dir, entry), 'utf8')));
+    } catch {
+      // Removed since it was listed (that compaction is finished), or still being written (its
+      // file is not in place yet, and a listing that changed meanwhile is taken again).
+      continue;
+    }
+    plans.push({ table: table as TableName, partition: join(dir, table!, partition), ...plan });
+  }
+  return plans;
+}
+
+function listParquet(dir: string): FileSets {
   const sets = {} as FileSets;
   for (const table of TABLE_NAMES) {
     const files = new Set<string>();

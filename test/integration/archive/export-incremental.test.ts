@@ -6,10 +6,11 @@
  * archive's own write methods, as the publish path writes them (inputs from make-records.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { type Archive, databaseOf, openArchive } from '../../../src/archive/archive.ts';
 import { GateError } from '../../../src/core/errors.ts';
 import { exportParquet, stageExport } from '../../../src/audit/read-model/export-parquet.ts';
@@ -270,5 +271,55 @@ describe('incremental export through the change feed', () => {
       model.close();
     }
     assert.ok(existsSync(join(dir, '_export.json')));
+  });
+
+  test("a reader between a compaction's rename and its removals holds each row once", async () => {
+    const at = mkdtempSync(join(tmpdir(), 'slsa-gate-export-compacting-'));
+    for (const label of ['mid-compact-1', 'mid-compact-2', 'mid-compact-3']) {
+      await decideNeedingApproval(label);
+      await exportParquet(archive, at);
+    }
+    const model = await openReadModel(at, { load: true });
+    try {
+      const count = async (m = model) =>
+        Number((await m.query('SELECT count(*)::INTEGER AS n FROM events')).rows[0]!.n);
+      const total = await count();
+      // The directory as `compact` (export-parquet.ts) leaves it after renaming the compacted
+      // file into place and before removing the files it replaces: plan, compacted file and
+      // old files side by side — the compacted file made from the old ones as it makes it.
+      const today = `day=${new Date().toISOString().slice(0, 10)}`;
+      const partition = join(at, 'events', today);
+      const files = readdirSync(partition).filter((f) => f.endsWith('.parquet'));
+      assert.ok(files.length > 1, `several files in ${partition}`);
+      const target = 'compacted-test.parquet';
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      const sources = files.map((f) => `'${join(partition, f)}'`).join(', ');
+      await duck.run(
+        `COPY (SELECT * FROM read_parquet([${sources}])) TO '${join(partition, target)}' (FORMAT parquet)`,
+      );
+      duck.closeSync();
+      writeFileSync(
+        join(at, `.compaction-events~${today}.json`),
+        JSON.stringify({ target, replaces: files }),
+      );
+
+      // It takes the compacted file for the ones it replaces (a reload and swap).
+      await model.refresh();
+      assert.equal(await count(), total, 'a refresh in between adds no row twice');
+      const fresh = await openReadModel(at, { load: true });
+      try {
+        assert.equal(await count(fresh), total, 'a model loaded in between holds each row once');
+      } finally {
+        fresh.close();
+      }
+
+      // The compaction finishes: the replaced files and the plan go.
+      for (const file of files) unlinkSync(join(partition, file));
+      unlinkSync(join(at, `.compaction-events~${today}.json`));
+      await model.refresh();
+      assert.equal(await count(), total, 'after the compaction, the same rows');
+    } finally {
+      model.close();
+    }
   });
 });
