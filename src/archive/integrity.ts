@@ -241,12 +241,19 @@ async function chainProblems(
   const issuedVsaIds = decisions.flatMap((d) =>
     d.published?.vsaDigest === undefined ? [] : [`${d._id}|issued|${d.published.vsaDigest}`],
   );
-  const vsasSeen = new Set<string>();
-  for await (const doc of collections.vsas.find(
-    { _id: { $in: issuedVsaIds } },
-    { ...SCAN_LIMIT, projection: { _id: 1 } },
-  ))
-    vsasSeen.add(String(doc._id));
+  // The subjects each issued VSA's signed statement names, by VSA id.
+  const vsaSubjectsOf = new Map<string, string[]>();
+  for await (const doc of collections.vsas.find({ _id: { $in: issuedVsaIds } }, SCAN_LIMIT)) {
+    let raw: string;
+    try {
+      raw = toRecord('vsas', doc).raw;
+    } catch (err) {
+      // Reported as SCHEMA_MISMATCH by the scan of the VSAs.
+      if (!isGateError(err)) throw err;
+      raw = '';
+    }
+    vsaSubjectsOf.set(String(doc._id), statementSubjects(raw));
+  }
 
   for (const decision of decisions) {
     const approvals: Array<{ verdict: string }> = [];
@@ -267,12 +274,48 @@ async function chainProblems(
       decision.published?.vsaDigest === undefined
         ? undefined
         : `${decision._id}|issued|${decision.published.vsaDigest}`;
-    if (vsaId !== undefined && !vsasSeen.has(vsaId))
+    const subjects = vsaId === undefined ? undefined : vsaSubjectsOf.get(vsaId);
+    if (vsaId !== undefined && subjects === undefined)
       found.push(
         problem('vsas', vsaId, 'RECORD_MISSING', `published by decision ${decision._id} but not archived`),
       );
+    // `published` is lifecycle, outside the content digest: the VSA it names must at least be
+    // one the gate signed for this decision's artifact, not another release's moved over.
+    else if (vsaId !== undefined && !subjects?.includes(decision.artifact.digest))
+      found.push(
+        problem(
+          'vsas',
+          vsaId,
+          'CHAIN_BROKEN',
+          `published by decision ${decision._id} but its statement's subject is not ${decision.artifact.digest}`,
+        ),
+      );
   }
   return { problems: found, events, approvals: approvalsById.size };
+}
+
+/**
+ * The subject digests (`alg:hex`) of the in-toto statement inside an issued VSA's bundle (or
+ * DSSE envelope), read without checking the signature: that is `audit reverify`'s question.
+ * None when the bytes are no such statement.
+ */
+function statementSubjects(rawBase64: string): string[] {
+  try {
+    const json = JSON.parse(Buffer.from(rawBase64, 'base64').toString('utf8')) as {
+      dsseEnvelope?: { payload?: unknown };
+      payload?: unknown;
+    };
+    const payload = json.dsseEnvelope?.payload ?? json.payload;
+    if (typeof payload !== 'string') return [];
+    const statement = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as {
+      subject?: Array<{ digest?: Record<string, unknown> }>;
+    };
+    return (statement.subject ?? []).flatMap((s) =>
+      Object.entries(s.digest ?? {}).map(([alg, hex]) => `${alg}:${String(hex)}`),
+    );
+  } catch {
+    return [];
+  }
 }
 
 /**

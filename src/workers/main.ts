@@ -11,6 +11,7 @@ import { jsonLogger } from './json-logger.ts';
 import { publishStepSinks } from './publish-step-sinks.ts';
 import { createActivities } from '../activities/index.ts';
 import { DEFAULT_EXPORT_EVERY, installReadModelSchedule } from '../consumers/read-model-schedule.ts';
+import { asGateError } from '../config/coded-error.ts';
 import { loadConfig, loadObservability, type Observability } from '../config/config.ts';
 import { GateError, type ErrorCode } from '../core/errors.ts';
 import { packageFile } from '../loaders/package-root.ts';
@@ -122,6 +123,10 @@ export async function runWorker(): Promise<void> {
         taskQueue: config.taskQueue,
         every: DEFAULT_EXPORT_EVERY,
         existing: 'keep',
+      }).catch((err: unknown) => {
+        // One coded line (TEMPORAL_UNAVAILABLE for a refusal or an outage), never "unexpected error".
+        const coded = asGateError(err);
+        throw new GateError(coded.code, `read model export schedule: ${coded.message}`);
       });
       console.error(
         `slsa-gate worker: read model export schedule ${schedule.scheduleId} ${schedule.created ? `created (every ${DEFAULT_EXPORT_EVERY})` : 'already there, kept as it is'}`,

@@ -246,3 +246,40 @@ test('a provenance swapped for a forged one, with every digest recomputed, is ca
     ),
   );
 });
+
+test("another release's issued VSA moved onto a decision's publication is CHAIN_BROKEN", async () => {
+  const { decisionId } = await publishRelease();
+  const other = await publishNew('other', 'v3.0.0');
+  const collections = collectionsOf(h.deps.archive);
+  const decision = await h.deps.archive.getDecision(decisionId);
+  assert.ok(decision?.published?.vsaDigest, 'the release published a VSA');
+  const otherVsa = await collections.vsas.findOne({ decisionId: other.decisionId, direction: 'issued' });
+  assert.ok(otherVsa, 'the other release published a VSA');
+
+  // Attacker edit: the other release's genuine signed VSA copied (insertOne on the vsas
+  // collection) under this decision's id, with an id that matches its fields, and this
+  // decision's `published.vsaDigest` (lifecycle, outside the content digest) pointed at it.
+  // Every digest and id still matches and the signature verifies under the gate's key.
+  const movedId = `${decisionId}|issued|${otherVsa.digest}`;
+  await collections.vsas.insertOne({ ...otherVsa, _id: movedId, decisionId });
+  await collections.decisions.updateOne(
+    { _id: decisionId },
+    { $set: { 'published.vsaDigest': otherVsa.digest } },
+  );
+  try {
+    const r = audit('verify', [decisionId]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`^TAMPERED vsas ${movedId.replaceAll('|', '\\|')}: .*\\(CHAIN_BROKEN\\)$`, 'm'),
+    );
+  } finally {
+    await collections.vsas.deleteOne({ _id: movedId });
+    await collections.decisions.updateOne(
+      { _id: decisionId },
+      { $set: { 'published.vsaDigest': decision.published.vsaDigest } },
+    );
+  }
+  const restored = audit('verify', [decisionId]);
+  assert.equal(restored.status, 0, restored.stdout + restored.stderr);
+});

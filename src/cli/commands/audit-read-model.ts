@@ -10,6 +10,7 @@ import { DecisionStatusSchema } from '../../archive/lifecycle.ts';
 import { DEFAULT_OVERLAP_MS, exportParquet } from '../../audit/read-model/export-parquet.ts';
 import { impactOf, type ImpactQuery } from '../../audit/read-model/impact.ts';
 import { openReadModel, readOnlySql, type QueryResult } from '../../audit/read-model/read-model.ts';
+import { DEFAULT_EXPORT_EVERY } from '../../consumers/read-model-schedule.ts';
 import { GateError } from '../../core/errors.ts';
 import type { Command } from './command.ts';
 
@@ -50,7 +51,7 @@ export async function runParquetExport(
  * the export on the worker's task queue into the worker's SLSA_GATE_READ_MODEL.
  */
 export async function installExportSchedule(values: { every?: string; out?: string }): Promise<number> {
-  const every = values.every ?? '5s';
+  const every = values.every ?? DEFAULT_EXPORT_EVERY;
   if (!/^\d+(s|m|h)$/.test(every) || Number.parseInt(every, 10) < 1)
     throw new GateError('INPUT_INVALID', `--every ${every}: a duration such as 5s, 1m`);
   if (values.out !== undefined)

@@ -18,6 +18,22 @@ import {
 import { ensureServices, services, uniqueName } from '../../helpers/services.ts';
 import { attestationDigest, fakeDigest } from './make-records.ts';
 
+/** A VSA bundle's shape around an in-toto statement naming `digest` as its subject. */
+function vsaBundleFor(digest: string) {
+  const [alg, hex] = digest.split(':');
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'app', digest: { [alg!]: hex } }],
+  };
+  return {
+    dsseEnvelope: {
+      payloadType: 'application/vnd.in-toto+json',
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      signatures: [],
+    },
+  };
+}
+
 /** Five decisions, one per row of the audit questions, with a known answer for every filter. */
 const decisions = auditDecisions('q');
 const id = (key: string) => decisions[key]!.decisionId;
@@ -28,7 +44,9 @@ before(async () => {
   archive = await openArchive(services.mongoUri, uniqueName('audit').replaceAll('-', '_'));
   await storeAuditDecisions(archive, decisions, { approvalReason: 'ok' });
   await archive.storeVsa({
-    raw: Buffer.from('{"vsa":"d1"}').toString('base64'),
+    // Shaped as the gate's VSA bundle (unsigned: `audit verify` reads the statement's subject,
+    // never the signature), naming d1's artifact as its subject.
+    raw: Buffer.from(JSON.stringify(vsaBundleFor(decisions.d1!.artifact.digest))).toString('base64'),
     direction: 'issued',
     decisionId: id('d1'),
     subjectDigest: decisions.d1!.artifact.digest,
