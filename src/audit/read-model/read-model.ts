@@ -14,8 +14,6 @@ import {
   COMPACTION_PREFIX,
   CompactionSchema,
   EXPORT_STATE_FILE,
-  hasParquet,
-  parquetGlob,
   readExportState,
   type ExportState,
 } from './export-parquet.ts';
@@ -317,11 +315,9 @@ async function openLoaded(dir: string, load: boolean): Promise<Loaded> {
           `CREATE TABLE ${table} AS ${selectFrom(table, [...loaded.files[table]])} ORDER BY ${loadOrder(table)}`,
         );
       } else {
-        // Views over the glob: every query reads the files as they are then.
-        const source = hasParquet(dir, table)
-          ? `SELECT ${Object.keys(TABLES[table].columns).join(', ')} FROM read_parquet(${sqlString(parquetGlob(dir, table))}, hive_partitioning = true, hive_types = {'day': VARCHAR})`
-          : selectFrom(table, []);
-        await db.run(`CREATE VIEW ${table} AS ${source}`);
+        // Views over the files listed at open (a compaction's replaced files left out): a
+        // glob would read a compacted file and the files it replaces both.
+        await db.run(`CREATE VIEW ${table} AS ${selectFrom(table, [...loaded.files[table]])}`);
       }
     }
     for (const [name, view] of Object.entries(DERIVED_VIEWS)) {

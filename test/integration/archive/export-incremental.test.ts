@@ -312,6 +312,12 @@ describe('incremental export through the change feed', () => {
       } finally {
         fresh.close();
       }
+      const views = await openReadModel(at);
+      try {
+        assert.equal(await count(views), total, 'a model over the files (the CLI) reads each row once');
+      } finally {
+        views.close();
+      }
 
       // The compaction finishes: the replaced files and the plan go.
       for (const file of files) unlinkSync(join(partition, file));
