@@ -327,7 +327,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Records that a run was cancelled (issue 12 §4): the open decision moves to `cancelled`;
+     * Records that a run was cancelled: the open decision moves to `cancelled`;
      * a run cancelled before its decision gets a FAILED decision with code CANCELLED, so every
      * run that ends leaves an archived decision.
      */
@@ -344,7 +344,7 @@ export function createDecisionActivities(deps: ActivityDeps) {
       return { status: ended.status === 'published' ? ('published' as const) : ('cancelled' as const) };
     },
 
-    /** The published decision for this digest at this destination and tag, if there is one (issue 12 §4). */
+    /** The published decision for this digest at this destination and tag, if there is one. */
     async findPublished(input: { repository: string; digest: string; tag?: string }) {
       const found = await archive.findPublished(input.repository, input.digest, input.tag);
       return found ?? null;

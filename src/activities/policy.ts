@@ -37,8 +37,8 @@ export interface PolicyEvaluation {
 
 /**
  * The operator's policy in force: the newest version loaded into the archive (`slsa-gate
- * policy load`, or the worker's SLSA_GATE_POLICY at start). A request never carries policy
- * (issue 12 §1); no version at all is POLICY_INCOMPLETE (docs/checklist.md#row-10).
+ * policy load`, or the worker's SLSA_GATE_POLICY at start). A request never carries policy;
+ * no version at all is POLICY_INCOMPLETE (docs/checklist.md#row-10).
  */
 export async function policyInForce(deps: ActivityDeps) {
   const current = await deps.archive.currentPolicy();
@@ -85,7 +85,7 @@ async function lastPublished(deps: ActivityDeps, repository: string, tag: string
 
 /**
  * parsePolicy, with anything it throws that is not coded (a YAML alias bomb exhausting the
- * parser, issue 12 §5) turned into POLICY_INVALID: it would fail again on every retry.
+ * parser) turned into POLICY_INVALID: it would fail again on every retry.
  */
 export function parsePolicyCoded(...args: Parameters<typeof parsePolicy>): ReturnType<typeof parsePolicy> {
   try {

@@ -45,7 +45,7 @@ interface Published {
  */
 async function copyToRelease(deps: ActivityDeps, input: PublishInput): Promise<Published> {
   const { candidate } = input;
-  // Everything about the destination is checked before the first registry write (issue 12 §5):
+  // Everything about the destination is checked before the first registry write:
   // a tag refused after the copy would leave the manifest in the release repository.
   if (!isRepositoryName(input.releaseRepository))
     throw new GateError('INPUT_INVALID', 'releaseRepository is not a repository name', {

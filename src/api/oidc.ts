@@ -1,5 +1,5 @@
 /**
- * OIDC ID token verification for the API (issue 12 §3): a token is accepted only when its
+ * OIDC ID token verification for the API: a token is accepted only when its
  * signature verifies under a key from the configured issuer's JWKS (found through the
  * issuer's discovery document), its `iss` is exactly the issuer, its `aud` names our
  * audience, and `exp`/`nbf` hold within a bounded clock skew. Everything else, the header

@@ -1,5 +1,5 @@
 /**
- * The write side of the API (issue 12 §3): the front door for CI and people. The caller is
+ * The write side of the API: the front door for CI and people. The caller is
  * authenticated by server.ts; here the identity it verified is sealed (core/identity-seal.ts)
  * into the request or the verdict, so that the workflow records who asked and who approved,
  * never a name someone typed.
@@ -229,7 +229,7 @@ export async function startPublish(
     requester: principal.name.slice(0, 256),
     attestations: parsed.data.attestations ?? [],
   };
-  // The whole request, as the workflow will check it, before anything starts (issue 12 §5).
+  // The whole request, as the workflow will check it, before anything starts.
   const checked = PublishRequestSchema.safeParse(unsealed);
   if (!checked.success) throw badBody(checked.error, BODY_FIELD);
   // Sealed over the request as validated: the run admits it only for this very request, once.

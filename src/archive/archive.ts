@@ -1060,7 +1060,7 @@ export class Archive {
 
   /**
    * The decision that published `digest` to `repository` (host/path) under `tag` (or untagged),
-   * oldest first: one publish per (destination, digest, tag), issue 12 §4.
+   * oldest first: one publish per (destination, digest, tag) (docs/security-model.md).
    */
   async findPublished(repository: string, digest: string, tag?: string): Promise<DecisionRecord | undefined> {
     parseInput(Sha256DigestSchema, digest, 'digest');

@@ -1,6 +1,6 @@
 /**
- * The archive's collections and their indexes. Indexes follow the audit filters
- * (issue 6); `_id`s are deterministic so every write is idempotent by its primary key.
+ * The archive's collections and their indexes. Indexes follow the audit filters;
+ * `_id`s are deterministic so every write is idempotent by its primary key.
  * Only plain single-field and compound indexes: FerretDB 1.x has no partial or TTL indexes.
  */
 import { MongoServerError, type Collection, type Db, type IndexDescription } from 'mongodb';

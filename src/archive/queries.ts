@@ -1,5 +1,5 @@
 /**
- * The auditors' read side (issue 6): filtered listing, statistics, everything about one
+ * The auditors' read side: filtered listing, statistics, everything about one
  * publish, and export. Read-only; every document read goes through its zod schema.
  * Within FerretDB 1.x: no `$facet`/`$lookup`/`$dateToString`; days come from the stored `day` field.
  */

@@ -1,5 +1,5 @@
 /**
- * Replay under a new policy (issue 6): what-if analysis before a policy is tightened. Each
+ * Replay under a new policy: what-if analysis before a policy is tightened. Each
  * archived decision's raw attestation bytes are re-hashed, loaded and re-verified offline
  * with the configured trust material, then evaluated with the new policy's rule for the
  * artifact — the steps of the `evaluatePolicy` activity (activities/policy.ts), with the

@@ -1,7 +1,7 @@
 /**
  * The artifact under decision, hashed as a stream: its size is not bounded by what fits
  * in memory or in one Buffer (Node refuses `readFileSync` past 2 GiB), so artifacts of
- * any size verify (issue 11 §9).
+ * any size verify.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

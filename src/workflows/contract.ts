@@ -18,7 +18,7 @@ import { HOST, isRepositoryName, TAG } from '../registry/oci-names.ts';
 import type { DecisionRecord } from '../archive/decision-record.ts';
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
-// Every field is bounded at the front door (issue 12 §5): an oversized field must not reach
+// Every field is bounded at the front door: an oversized field must not reach
 // the policy step and then fail the decision record, leaving nothing archived.
 const registryHost = z.string().max(255).regex(HOST, 'expected host[:port]');
 const repositoryName = z
@@ -114,7 +114,7 @@ export const PublishRequestSchema = z
     /** Who asks, for display; `requesterIdentity` is who the API verified (absent: an operator's CLI). */
     requester: DisplayNameSchema,
     requesterIdentity: SealedIdentitySchema.optional(),
-    // No policy field: the workflow evaluates only the operator's loaded policy (issue 12 §1).
+    // No policy field: the workflow evaluates only the operator's loaded policy.
     attestations: z.array(InlineAttestationSchema).max(64).default([]),
   })
   .refine(

@@ -343,7 +343,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
   };
 
   try {
-    // The whole request is checked before the first side effect (issue 12 §5). Recorded
+    // The whole request is checked before the first side effect. Recorded
     // histories predate the check and were valid; the patch keeps their replay unchanged.
     if (patched('validate-request')) {
       const parsed = PublishRequestSchema.safeParse(request);
@@ -660,7 +660,7 @@ export async function publishArtifact(request: PublishRequest): Promise<PublishR
       return result;
     });
   } catch (err) {
-    // A cancelled run records that it was cancelled, everywhere (issue 12 §4), then ends cancelled.
+    // A cancelled run records that it was cancelled, everywhere, then ends cancelled.
     if (isCancellation(err)) {
       approvalOpen = false;
       await CancellationScope.nonCancellable(() =>

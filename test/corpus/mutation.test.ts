@@ -1,5 +1,5 @@
 /**
- * Mutation testing over the real corpus (issue 11, "Mutation testing"): every corpus case
+ * Mutation testing over the real corpus: every corpus case
  * that passes the gate is taken as a base, and fast-check applies structured mutations to
  * its attestations — a flipped bit in the payload, signature, certificate, inclusion proof,
  * tlog body or signed entry timestamp; a changed integrated time, log index, media type,

@@ -87,7 +87,7 @@ test('a request that carries its own policy is denied INPUT_INVALID; the operato
 test('a bad or 100 KB release tag is denied INPUT_INVALID before anything reaches the release repository', async () => {
   for (const tag of ['bad tag!', 'v'.repeat(100_000)]) {
     const { staging, digest } = await stagedImage();
-    // Attacker material: the tag issue 12 §5 names, sent straight to Temporal past the CLI's checks.
+    // Attacker material: a malformed or oversized tag, sent straight to Temporal past the CLI's checks.
     const request = { ...requestFor(h, staging, digest), releaseTag: tag };
     const result = await h.publish(request);
     // Before: the copy ran first, the tag failed after it, and the manifest stayed in the release repository.
@@ -99,7 +99,7 @@ test('a bad or 100 KB release tag is denied INPUT_INVALID before anything reache
 
 test('a 100 KB requester is denied INPUT_INVALID with an archived decision, not a FAILED workflow', async () => {
   const { staging, digest } = await stagedImage();
-  // Attacker material: a 100 KB requester name (issue 12 §5).
+  // Attacker material: a 100 KB requester name.
   const request = requestFor(h, staging, digest, { requester: 'm'.repeat(100_000) });
   // Before: the policy step passed, then the decision and the denial record both failed on it
   // and the workflow FAILED with nothing archived (this call threw WorkflowFailedError).
@@ -186,7 +186,7 @@ test('a destination or tag the rule does not name is denied DESTINATION_NOT_ALLO
   const { staging, digest } = await stagedImage();
   const base = requestFor(h, staging, digest, { tag: 'v1.0.0' });
   // Attacker material: the same verified candidate sent to a release repository of the
-  // attacker's choosing (`publish --to` any repository the gate can push to, issue 12).
+  // attacker's choosing (`publish --to` any repository the gate can push to).
   const elsewhere = { ...base, releaseRepository: `release/${uniqueName('elsewhere')}` };
   const moved = await h.publish(elsewhere);
   // Before: published there, with a VSA signed by the gate.

@@ -37,7 +37,7 @@ test('two publishes to one tag read the archive by key only (the second one runs
       seed: `${staging}-${version}`,
       key: h.builderKey,
     });
-    // The operator's rule sends these images to `release` under `latest` (issue 12 §2).
+    // The operator's rule sends these images to `release` under `latest`.
     const request = requestFor(h, staging, built.digest, {
       tag: version,
       release,

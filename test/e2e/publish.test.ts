@@ -150,7 +150,7 @@ test('tampered provenance is denied: nothing is published and the denial is arch
   assert.equal(result.status, 'DENIED');
   assert.equal(result.outcome, 'FAILED');
   // The denial names what was wrong: the edited statement no longer verifies under its signature
-  // (issue 11 class 11; it was reported as NO_PROVENANCE, a missing provenance).
+  // (it was reported as NO_PROVENANCE, a missing provenance).
   assert.equal(result.code, 'SIGNATURE_ERROR');
   await notInRelease(request.releaseRepository, digest);
   const decision = await h.deps.archive.getDecision(result.decisionId);
@@ -196,7 +196,7 @@ test('a publish that needs approval waits, refuses the requester as approver, th
     handle.executeUpdate('approve', { args: [{ approver: 'alice', reason: 'self-approval' }] }),
     refusedWith('APPROVER_NOT_ALLOWED'),
   );
-  // Attacker material (issue 12: `approve --approver not-mallory` from the same shell published):
+  // Attacker material (`approve --approver not-mallory` from the same shell published):
   // a typed name with no verified identity, as from the Temporal UI or a CLI with Temporal access.
   // Before verified approvals this Update published.
   await assert.rejects(

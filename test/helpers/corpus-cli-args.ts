@@ -54,7 +54,7 @@ export function flagsFor(dir: string, spec: Case): string[] {
   const f = spec.extra_flags ?? {};
   const args = ['verify', '--json', '--allow-v01-without-inclusion-proof'];
   // Upstream sigstore-js, slsa-verifier and the npm CLI accept v0.1 bundles with a signed entry
-  // timestamp only, so the corpus runs with the opt-in that our default refuses (issue 3 (e)).
+  // timestamp only, so the corpus runs with the opt-in that our default refuses.
   const mode = str(f.mode);
   const subjectDigests = Array.isArray(f.subject_digests) ? (f.subject_digests as string[]) : [];
   const imageDigest = spec.files.includes('image.digest')
@@ -128,7 +128,7 @@ export function flagsFor(dir: string, spec: Case): string[] {
     else args.push('--mode', 'signature');
   } else if (mode?.startsWith('verify-github-attestation')) args.push('--mode', 'github-attestation');
   // sigstore-js verifies signatures and identity only; without identity flags it accepts any signer,
-  // which slsa-gate does only when asked explicitly (issue 11 class 5).
+  // which slsa-gate does only when asked explicitly.
   else if (spec.source === 'sigstore-js' && !bundleOnly) args.push('--mode', 'signature');
   return args;
 }

@@ -263,7 +263,7 @@ export function requestFor(
   } = {},
 ): PublishRequest {
   const releaseRepository = opts.release ?? staging.replace(/^staging\//, 'release/');
-  // The rule sends this image to the release repository the request names (issue 12 §2).
+  // The rule sends this image to the release repository the request names.
   h.policies.set(
     digest,
     demoPolicy([`${h.registryHost}/${staging}`], {

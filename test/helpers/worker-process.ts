@@ -147,7 +147,7 @@ export async function startCrashRig(services: {
       });
     },
     request(staging, digest, opts = {}) {
-      // The operator's rule allows the release tag these tests publish under (issue 12 §2).
+      // The operator's rule allows the release tag these tests publish under.
       const tags = ['source-tag', ...(opts.releaseTag ? [opts.releaseTag] : [])];
       policies.set(
         digest,

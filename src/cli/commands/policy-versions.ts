@@ -1,6 +1,6 @@
 /**
  * `slsa-gate policy load FILE` and `slsa-gate policy history`: the operator's policy as
- * versioned records in the archive (issue 12 §1). Loading needs write access to the archive,
+ * versioned records in the archive. Loading needs write access to the archive,
  * which only operators have (docs/security-model.md); the worker evaluates the newest version.
  */
 import { hostname, userInfo } from 'node:os';

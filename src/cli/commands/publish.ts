@@ -150,7 +150,7 @@ export const publishCommand: Command = {
       requester: values.requester ?? process.env.SLSA_GATE_USER ?? process.env.USER ?? 'unknown',
       attestations,
     };
-    // The whole request is checked before the workflow starts (issue 12 §5).
+    // The whole request is checked before the workflow starts.
     const parsed = PublishRequestSchema.safeParse(request);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

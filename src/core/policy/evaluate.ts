@@ -63,12 +63,12 @@ export interface EvaluateInput {
   now: Date;
   /**
    * Attestations that were presented and did not verify: when no provenance verified, the
-   * denial names them instead of reporting that there was none (issue 11 class 11).
+   * denial names them instead of reporting that there was none.
    */
   rejected?: readonly RejectedAttestation[];
   /** When publishing to a tag: its `repo:tag` and what was last published there (docs/checklist.md#row-21 and docs/checklist.md#row-22). */
   rollback?: { target: string; last?: PublishedRecord; signedAt?: string };
-  /** On the publish path: where it is to be published; the rule must name it (issue 12 §2). */
+  /** On the publish path: where it is to be published; the rule must name it. */
   destination?: { repository: string; tag?: string };
   /**
    * On the publish path, with `destination`: the verified requester, whose grants must cover

@@ -131,7 +131,7 @@ export const PolicyRuleSchema = z.strictObject({
    */
   bundleV01: z.enum(['reject', 'require-inclusion-proof', 'accept']).default('require-inclusion-proof'),
   /**
-   * Where this rule's artifacts may be published (issue 12 §2): release repositories
+   * Where this rule's artifacts may be published: release repositories
    * (`host/path`, exact or anchored `^…$`) and tags (`source-tag`: the semver tag the
    * provenance was built from; else exact or anchored). No `release`: published nowhere.
    */

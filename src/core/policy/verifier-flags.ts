@@ -97,7 +97,7 @@ const NOT_CHECKED_IN_SIGNATURE_MODE = [
 ] as const;
 
 /**
- * A missing expectation never means "allow all" (issue 11 class 5, following slsa-verifier,
+ * A missing expectation never means "allow all" (following slsa-verifier,
  * which marks --source-uri required, and gh attestation verify, which requires --owner or
  * --repo). Refuses flag sets that would accept a signer or a source nobody named.
  */

@@ -213,8 +213,8 @@ function parseGcbKeys(files: Array<{ name: string; pem: string; origin: string }
 /**
  * Find the key for a bundle's key hint: an exact configured key id, then an npm registry
  * key of that id, then a key configured without id. The hint only selects among configured
- * keys; a key given without id never stands in for an npm registry key (issue 11 class 4:
- * it would let its holder sign publish attestations as the registry).
+ * keys; a key given without id never stands in for an npm registry key (it would
+ * let its holder sign publish attestations as the registry).
  */
 export function findTrustedKey(
   trust: Pick<TrustMaterial, 'publicKeys' | 'npmKeys'>,

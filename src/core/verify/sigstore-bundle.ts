@@ -189,7 +189,7 @@ function checkShape(
     );
   }
   // ...and `certificate` exists from v0.3 on: a v0.1/v0.2 bundle carrying it is not the
-  // bundle its media type announces (issue 11 class 7; sigstore-js reads it regardless).
+  // bundle its media type announces (sigstore-js reads it regardless).
   if (version !== 'v0.3' && vm.certificate !== undefined) {
     fail(
       'BUNDLE_MALFORMED',

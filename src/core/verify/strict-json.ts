@@ -2,7 +2,7 @@ import { GateError } from '../errors.ts';
 
 /**
  * Limits on the shape of a JSON document, checked by a linear scan before `JSON.parse`
- * builds anything (issue 11 §9, docs/checklist.md#row-25): a 2M-deep array in 4 MB or 820k keys
+ * builds anything (docs/checklist.md#row-25): a 2M-deep array in 4 MB or 820k keys
  * in 9.7 MB cost seconds and hundreds of MB once parsed. A Sigstore bundle nests about
  * eight levels and carries a few dozen keys; an npm attestations document of 1000
  * bundles stays far below the key count.

@@ -14,7 +14,7 @@ import { isRetryableError } from '../../../src/core/errors.ts';
 /**
  * The distribution token flow, exercised with a loopback token issuer and the
  * fault proxy acting as the registry's token check: tokens are opaque here
- * (the JWT form against the registry's own `token` auth mode is issue 7).
+ * (the JWT form against the registry's own `token` auth mode is not tested here).
  */
 
 before(ensureServices);

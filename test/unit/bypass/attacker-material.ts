@@ -1,5 +1,5 @@
 /**
- * Attacker-made material for the bypass-class tests (issue 11): real corpus statements
+ * Attacker-made material for the bypass-class tests: real corpus statements
  * re-signed with keys generated here, in the envelope and bundle forms an attacker can
  * hand the gate. Nothing here is real signing material; each helper says what it makes.
  */

@@ -1,5 +1,5 @@
 /**
- * Resources before allocation and coded input errors (issue 11 §9, §10), through the real
+ * Resources before allocation and coded input errors (§10), through the real
  * CLI process. Real corpus bundles are the base; the attacker-made inputs are built here
  * from them, as each test says.
  */

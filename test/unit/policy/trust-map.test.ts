@@ -29,7 +29,7 @@ test('levels of real builders: generator L3, BYOB L3, GCB L3, npm CLI L2, attest
   assert.equal(levelOf('slsa-verifier/npm-sigstore-2.3.1-valid'), 2);
   assert.equal(levelOf('gh-cli/github-attestation-reusable-workflow-valid'), 3);
   // bazel-contrib/publish-to-bcr is a third party's reusable workflow the shipped map does not
-  // name: L2 like any attestation in a workflow on a GitHub-hosted runner (issue 11 class 3).
+  // name: L2 like any attestation in a workflow on a GitHub-hosted runner.
   assert.equal(levelOf('slsa-verifier/github-attestation-bcr-module-valid'), 2);
 });
 

@@ -1,5 +1,5 @@
 /**
- * Bundle shape (issue 11 class 7; sigstore-conformance `bundle-with-root-cert_fail` and
+ * Bundle shape (sigstore-conformance `bundle-with-root-cert_fail` and
  * `trust-root-tlog-missing-validity-start_fail`): a v0.1/v0.2 bundle carrying the v0.3
  * `certificate` field, a chain that ships a root, and a trusted root whose log key has a
  * validity period without its start are each refused for that reason. Real corpus

@@ -188,7 +188,7 @@ test('a key configured without id (as `cosign --key`) applies to any envelope ke
   const { input } = caseInput('vsa-google-bcid-valid', 'vsa.dsse.jsonl');
   const v = verifyDsseEnvelope(input, bcidContext([['', BCID_KEY]]));
   // The keyid is chosen by whoever signed (DSSE protocol.md): the signer is the configured
-  // key that verified, which has no id here, so no key id is reported (issue 11 class 2).
+  // key that verified, which has no id here, so no key id is reported.
   assert.equal(v.signer.keyId, undefined);
   assert.equal(v.signer.trustedBy, 'public-key');
 });

@@ -30,7 +30,7 @@ const UInt64 = z.union([
 ]);
 
 // Seconds since the Unix epoch. Past 9999-12-31T23:59:59Z no RFC 3339 time (and no JS Date)
-// represents it: such a value is malformed, not a time to compare against (issue 11 §10).
+// represents it: such a value is malformed, not a time to compare against.
 const MAX_UNIX_SECONDS = 253402300799;
 const UnixSeconds = UInt64.refine((v) => Number(v) <= MAX_UNIX_SECONDS, {
   message: `integratedTime out of range (after ${new Date(MAX_UNIX_SECONDS * 1000).toISOString()})`,

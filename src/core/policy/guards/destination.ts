@@ -1,5 +1,5 @@
 /**
- * Guard `destination` (issue 12 §2): the operator's rule names where its artifacts may be
+ * Guard `destination`: the operator's rule names where its artifacts may be
  * published, and under which tags. The request chooses among those, never beyond them: a
  * rule that names no destinations publishes nowhere (a missing expectation is not "any").
  *
