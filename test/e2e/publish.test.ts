@@ -262,7 +262,11 @@ test('a publish that needs approval waits, refuses the requester as approver, th
   });
   const result = await handle.result();
   assert.equal(result.status, 'PUBLISHED');
-  assert.deepEqual((await handle.describe()).memo, { outcome: 'Published' });
+  // The memo keeps what the run wrote while it waited (docs/security-model.md#waiting-for-a-publish).
+  const memo = (await handle.describe()).memo;
+  assert.equal(memo?.outcome, 'Published');
+  assert.equal(memo?.requestDigest, bound.requestDigest);
+  assert.equal(memo?.approvalsRequired, 1);
   assert.equal(result.approval?.approver, 'token:bob');
   assert.equal((await h.registry.resolve(request.releaseRepository, digest)).digest, digest);
   const approvals = await h.deps.archive.listApprovals(result.decisionId);
