@@ -14,6 +14,8 @@ import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { hashToken, TokenVerifier } from '../../src/api/api-tokens.ts';
 import { createApiServer, listenApi } from '../../src/api/server.ts';
+import { exportParquet } from '../../src/audit/read-model/export-parquet.ts';
+import { serveReadModel, type ServedReadModel } from '../../src/audit/read-model/served-model.ts';
 import { buildAndAttest } from '../../src/demo/demo-builder.ts';
 import type { PublishResult } from '../../src/workflows/contract.ts';
 import {
@@ -37,6 +39,8 @@ let base: string;
 let context: BrowserContext;
 let page: Page;
 let profile: string;
+let readModelDir: string;
+let served: ServedReadModel;
 const dialogs: string[] = [];
 const cspErrors: string[] = [];
 
@@ -105,7 +109,11 @@ before(async () => {
   const tokens = new TokenVerifier({
     tokens: [{ name: 'auditor', sha256: hashToken(token), scopes: ['audit:read'] }],
   });
-  server = createApiServer({ archive, tokens, log: () => {} });
+  // The list and the chart read the read model: the archive above reaches it by an export run.
+  readModelDir = mkdtempSync(join(tmpdir(), 'slsa-gate-web-read-model-'));
+  await exportParquet(archive, readModelDir);
+  served = serveReadModel(readModelDir);
+  server = createApiServer({ archive, tokens, readModel: { served, queries: [] }, log: () => {} });
   base = (await listenApi(server, 0)).url;
 
   mkdirSync(resultsDir, { recursive: true });
@@ -141,6 +149,8 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
+  served?.close();
+  if (readModelDir) rmSync(readModelDir, { recursive: true, force: true });
   await h?.close();
 });
 
